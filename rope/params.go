@@ -1,0 +1,92 @@
+package rope
+
+import "encoding/json"
+
+// ObjectState is one object as the snapshot and rope.created carry it.
+type ObjectState struct {
+	ID      string                     `json:"id"`
+	Type    string                     `json:"type"`
+	Parent  *string                    `json:"parent"`
+	Props   map[string]json.RawMessage `json:"props"`
+	AppData json.RawMessage            `json:"appData"`
+}
+
+// TypeInfo describes an object type in the catalogue.
+type TypeInfo struct {
+	Name       string   `json:"name"`
+	Methods    []string `json:"methods"`
+	Events     []string `json:"events"`
+	Properties []string `json:"properties"`
+}
+
+// InitParams are the params of rope.init.
+type InitParams struct {
+	Protocol       string          `json:"protocol"`
+	Server         string          `json:"server,omitempty"`
+	Epoch          string          `json:"epoch"`
+	Seq            uint64          `json:"seq"`
+	Resumed        bool            `json:"resumed"`
+	MaxMessageSize int64           `json:"maxMessageSize"`
+	ReplayWindow   int             `json:"replayWindow"`
+	Types          []TypeInfo      `json:"types"`
+	Objects        []ObjectState   `json:"objects,omitempty"`
+	Payload        json.RawMessage `json:"payload,omitempty"`
+}
+
+// CreatedParams are the params of rope.created.
+type CreatedParams struct {
+	Seq    uint64      `json:"seq"`
+	Object ObjectState `json:"object"`
+}
+
+// UpdatedParams are the params of rope.updated: changed properties, and the
+// whole new appData when it changed.
+type UpdatedParams struct {
+	Seq     uint64                     `json:"seq"`
+	ID      string                     `json:"id"`
+	Props   map[string]json.RawMessage `json:"props,omitempty"`
+	AppData json.RawMessage            `json:"appData,omitempty"`
+}
+
+// ClosedParams are the params of rope.closed.
+type ClosedParams struct {
+	Seq uint64 `json:"seq"`
+	ID  string `json:"id"`
+}
+
+// EventParams are the params of rope.event.
+type EventParams struct {
+	Seq   uint64          `json:"seq"`
+	ID    string          `json:"id"`
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data,omitempty"`
+}
+
+// SeqOnly decodes just the seq member of a sequenced notification.
+type SeqOnly struct {
+	Seq uint64 `json:"seq"`
+}
+
+// CallParams are the params of rope.call.
+type CallParams struct {
+	Object string          `json:"object"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// SetAppDataParams are the params of rope.setAppData.
+type SetAppDataParams struct {
+	Object  string          `json:"object"`
+	AppData json.RawMessage `json:"appData"`
+}
+
+// PingResult is the result of rope.ping.
+type PingResult struct {
+	Seq uint64 `json:"seq"`
+}
+
+// CreateResult is the conventional result of a method that creates an
+// object.
+type CreateResult struct {
+	ID string `json:"id"`
+}
