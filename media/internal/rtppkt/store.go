@@ -1,0 +1,87 @@
+package rtppkt
+
+import "sync"
+
+// StoreSize is the number of packets a Store keeps (a power of two).
+const StoreSize = 512
+
+// Store keeps copies of the most recent packets of one source stream,
+// indexed by sequence number, so that consumers can retransmit them on
+// NACK. Packets are copied in, so the reader's buffer can be reused.
+//
+// Store is safe for concurrent use: the stream's ingress goroutine puts,
+// consumer goroutines handling NACKs get.
+type Store struct {
+	// mu guards slots.
+	mu    sync.Mutex
+	slots [StoreSize]storeSlot
+}
+
+type storeSlot struct {
+	valid bool
+	seq   uint16
+	n     int
+	buf   [MaxPacketLen]byte
+}
+
+// Put copies packet b (with sequence number seq) into the store. Packets
+// longer than MaxPacketLen are not stored.
+func (s *Store) Put(seq uint16, b []byte) {
+	if len(b) > MaxPacketLen {
+		return
+	}
+	s.mu.Lock()
+	sl := &s.slots[seq%StoreSize]
+	sl.valid = true
+	sl.seq = seq
+	sl.n = copy(sl.buf[:], b)
+	s.mu.Unlock()
+}
+
+// Get copies the packet with sequence number seq into dst and returns the
+// number of bytes copied, or 0 if the store no longer holds it.
+func (s *Store) Get(seq uint16, dst []byte) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl := &s.slots[seq%StoreSize]
+	if !sl.valid || sl.seq != seq || len(dst) < sl.n {
+		return 0
+	}
+	return copy(dst, sl.buf[:sl.n])
+}
+
+// Reset forgets every stored packet.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	for i := range s.slots {
+		s.slots[i].valid = false
+	}
+	s.mu.Unlock()
+}
+
+// SeqMap remembers, for the most recent output sequence numbers of a
+// consumer, which input sequence number each one carried: the consumer
+// side of the retransmission buffer. It is not safe for concurrent use.
+type SeqMap struct {
+	entries [StoreSize]seqEntry
+}
+
+type seqEntry struct {
+	valid bool
+	out   uint16
+	in    uint16
+}
+
+// Put records that output number out carried input number in.
+func (m *SeqMap) Put(out, in uint16) {
+	m.entries[out%StoreSize] = seqEntry{valid: true, out: out, in: in}
+}
+
+// Get returns the input number carried by output number out.
+func (m *SeqMap) Get(out uint16) (in uint16, ok bool) {
+	e := m.entries[out%StoreSize]
+	if !e.valid || e.out != out {
+		return 0, false
+	}
+	return e.in, true
+}

@@ -1,0 +1,116 @@
+// Package udpio is the UDP socket layer of the media path: one socket per
+// transport port, read in batches (recvmmsg on Linux) without allocating,
+// written one datagram at a time with netip addresses.
+//
+// A Conn has a single reader (the transport's read loop); writes may come
+// from any goroutine.
+package udpio
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+)
+
+// Message is one datagram slot for ReadBatch.
+type Message struct {
+	// Buf receives the datagram; the caller provides it.
+	Buf []byte
+	// N is the number of bytes received into Buf.
+	N int
+	// Addr is the sender's address.
+	Addr netip.AddrPort
+}
+
+// socketBuffer is the kernel buffer size asked for each socket, so bursts
+// to many consumers are not dropped.
+const socketBuffer = 4 << 20
+
+// Conn is a UDP socket.
+type Conn struct {
+	udp *net.UDPConn
+	raw syscall.RawConn
+	batch
+}
+
+// Listen opens a UDP socket on ip (unspecified for any) and port (0 for an
+// ephemeral port). network is "udp", "udp4" or "udp6".
+func Listen(network string, ip netip.Addr, port uint16) (*Conn, error) {
+	addr := net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, port))
+	udp, err := net.ListenUDP(network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("udpio: listen %s: %w", addr, err)
+	}
+	return wrap(udp)
+}
+
+// ListenRange opens a UDP socket on ip on the first free port in
+// [min, max], starting at a pseudo-random offset.
+func ListenRange(network string, ip netip.Addr, min, max uint16, start uint32) (*Conn, error) {
+	if min == 0 || max < min {
+		return nil, fmt.Errorf("udpio: invalid port range [%d, %d]", min, max)
+	}
+	n := uint32(max-min) + 1
+	var lastErr error
+	for i := uint32(0); i < n; i++ {
+		port := min + uint16((start+i)%n)
+		c, err := Listen(network, ip, port)
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("udpio: no free port in [%d, %d]: %w", min, max, lastErr)
+}
+
+func wrap(udp *net.UDPConn) (*Conn, error) {
+	_ = udp.SetReadBuffer(socketBuffer)
+	_ = udp.SetWriteBuffer(socketBuffer)
+	raw, err := udp.SyscallConn()
+	if err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("udpio: %w", err)
+	}
+	c := &Conn{udp: udp, raw: raw}
+	c.batch.init()
+	return c, nil
+}
+
+// LocalAddr returns the socket's bound address.
+func (c *Conn) LocalAddr() netip.AddrPort {
+	return c.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// WriteTo sends b to addr.
+func (c *Conn) WriteTo(b []byte, addr netip.AddrPort) error {
+	_, err := c.udp.WriteToUDPAddrPort(b, addr)
+	return err
+}
+
+// Close closes the socket; a blocked ReadBatch returns net.ErrClosed.
+func (c *Conn) Close() error { return c.udp.Close() }
+
+// ReadBatch blocks until at least one datagram arrives and fills up to
+// len(ms) messages. It returns the number filled.
+func (c *Conn) ReadBatch(ms []Message) (int, error) {
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	return c.readBatch(ms)
+}
+
+// readOne is the portable fallback of readBatch.
+func (c *Conn) readOne(ms []Message) (int, error) {
+	n, addr, err := c.udp.ReadFromUDPAddrPort(ms[0].Buf)
+	if err != nil {
+		return 0, err
+	}
+	ms[0].N = n
+	ms[0].Addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	return 1, nil
+}
+
+// IsClosed reports whether err means the socket was closed.
+func IsClosed(err error) bool { return errors.Is(err, net.ErrClosed) }

@@ -1,0 +1,95 @@
+package udpio
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestBatchRoundTrip(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	a, err := Listen("udp4", lo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Listen("udp4", lo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := 0; i < 5; i++ {
+		if err := a.WriteTo([]byte{byte(i), 1, 2}, b.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := make([]Message, 8)
+	for i := range ms {
+		ms[i].Buf = make([]byte, 1500)
+	}
+	got := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for got < 5 && time.Now().Before(deadline) {
+		n, err := b.ReadBatch(ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			if ms[i].N != 3 || ms[i].Buf[0] != byte(got) {
+				t.Fatalf("message %d = %x", got, ms[i].Buf[:ms[i].N])
+			}
+			if ms[i].Addr != a.LocalAddr() {
+				t.Fatalf("addr %v, want %v", ms[i].Addr, a.LocalAddr())
+			}
+			got++
+		}
+	}
+	if got != 5 {
+		t.Fatalf("got %d", got)
+	}
+	allocs := testing.AllocsPerRun(50, func() {
+		_ = a.WriteTo([]byte{0, 1, 2}, b.LocalAddr())
+		if _, err := b.ReadBatch(ms); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("allocs per write+read = %v", allocs)
+	}
+}
+
+func TestCloseUnblocksRead(t *testing.T) {
+	c, err := Listen("udp4", netip.MustParseAddr("127.0.0.1"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		ms := []Message{{Buf: make([]byte, 100)}}
+		_, err := c.ReadBatch(ms)
+		done <- err
+	}()
+	c.Close()
+	if err := <-done; !IsClosed(err) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestListenRange(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	c, err := ListenRange("udp4", lo, 40000, 40100, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if p := c.LocalAddr().Port(); p < 40000 || p > 40100 {
+		t.Fatalf("port %d", p)
+	}
+	if _, err := ListenRange("udp4", lo, 10, 5, 0); err == nil {
+		t.Fatal("bad range accepted")
+	}
+}
