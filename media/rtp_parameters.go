@@ -282,3 +282,78 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Clone returns a deep copy of c.
+func (c RtpCapabilities) Clone() RtpCapabilities {
+	out := RtpCapabilities{
+		Codecs:           cloneSlice(c.Codecs, RtpCodecCapability.Clone),
+		HeaderExtensions: cloneSlice(c.HeaderExtensions, func(e RtpHeaderExtension) RtpHeaderExtension { return e }),
+	}
+	return out
+}
+
+// Clone returns a deep copy of c.
+func (c RtpCodecCapability) Clone() RtpCodecCapability {
+	if c.PreferredPayloadType != nil {
+		c.PreferredPayloadType = new(*c.PreferredPayloadType)
+	}
+	c.Parameters = c.Parameters.Clone()
+	c.RtcpFeedback = cloneSlice(c.RtcpFeedback, func(f RtcpFeedback) RtcpFeedback { return f })
+	return c
+}
+
+// Clone returns a deep copy of p.
+func (p RtpParameters) Clone() RtpParameters {
+	p.Codecs = cloneSlice(p.Codecs, RtpCodecParameters.Clone)
+	p.HeaderExtensions = cloneSlice(p.HeaderExtensions, RtpHeaderExtensionParameters.Clone)
+	p.Encodings = cloneSlice(p.Encodings, RtpEncodingParameters.Clone)
+	p.Rtcp = p.Rtcp.Clone()
+	return p
+}
+
+// Clone returns a deep copy of c.
+func (c RtpCodecParameters) Clone() RtpCodecParameters {
+	c.Parameters = c.Parameters.Clone()
+	c.RtcpFeedback = cloneSlice(c.RtcpFeedback, func(f RtcpFeedback) RtcpFeedback { return f })
+	return c
+}
+
+// Clone returns a deep copy of e.
+func (e RtpHeaderExtensionParameters) Clone() RtpHeaderExtensionParameters {
+	e.Parameters = e.Parameters.Clone()
+	return e
+}
+
+// Clone returns a deep copy of e.
+func (e RtpEncodingParameters) Clone() RtpEncodingParameters {
+	if e.CodecPayloadType != nil {
+		e.CodecPayloadType = new(*e.CodecPayloadType)
+	}
+	if e.RTX != nil {
+		e.RTX = &RtxParameters{SSRC: e.RTX.SSRC}
+	}
+	return e
+}
+
+// Clone returns a deep copy of r.
+func (r RtcpParameters) Clone() RtcpParameters {
+	if r.ReducedSize != nil {
+		r.ReducedSize = new(*r.ReducedSize)
+	}
+	if r.Mux != nil {
+		r.Mux = new(*r.Mux)
+	}
+	return r
+}
+
+// cloneSlice copies s element by element with clone; nil stays nil.
+func cloneSlice[T any](s []T, clone func(T) T) []T {
+	if s == nil {
+		return nil
+	}
+	out := make([]T, len(s))
+	for i, v := range s {
+		out[i] = clone(v)
+	}
+	return out
+}
