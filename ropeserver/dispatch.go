@@ -1,0 +1,99 @@
+package ropeserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/ropehq/rope/rope"
+)
+
+// dispatch runs one request and returns its JSON result.
+func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message) (json.RawMessage, error) {
+	switch msg.Method {
+	case rope.MethodCall:
+		return s.call(ctx, c, msg.Params)
+	case rope.MethodSetAppData:
+		return s.setAppData(msg.Params)
+	case rope.MethodPing:
+		return json.Marshal(rope.PingResult{Seq: s.Seq()})
+	}
+	fn, ok := s.opts.Methods[msg.Method]
+	if !ok || strings.HasPrefix(msg.Method, rope.ReservedPrefix) {
+		return nil, rope.NewError(rope.CodeMethodNotFound, "method %q not found", msg.Method)
+	}
+	return run(ctx, fn, &Call{Method: msg.Method, Params: msg.Params, Conn: c})
+}
+
+func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage) (json.RawMessage, error) {
+	var p rope.CallParams
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	if p.Object == "" || p.Method == "" {
+		return nil, rope.NewError(rope.CodeInvalidParams, "rope.call needs non-empty object and method")
+	}
+	obj, ok := s.Object(p.Object)
+	if !ok {
+		e := rope.NewError(rope.CodeObjectNotFound, "no object %q", p.Object)
+		e.Data.Object = p.Object
+		return nil, e
+	}
+	fn, ok := obj.typ.Methods[p.Method]
+	if !ok {
+		e := rope.NewError(rope.CodeUnknownMethod, "type %s has no method %q", obj.typ.Name, p.Method)
+		e.Data.Object, e.Data.Type, e.Data.Method = p.Object, obj.typ.Name, p.Method
+		return nil, e
+	}
+	return run(ctx, fn, &Call{Object: obj, Method: p.Method, Params: p.Params, Conn: c})
+}
+
+func (s *Server) setAppData(params json.RawMessage) (json.RawMessage, error) {
+	var p rope.SetAppDataParams
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	if p.Object == "" || len(p.AppData) == 0 || p.AppData[0] != '{' {
+		return nil, rope.NewError(rope.CodeInvalidParams, "rope.setAppData needs an object id and an appData object")
+	}
+	obj, ok := s.Object(p.Object)
+	if !ok {
+		e := rope.NewError(rope.CodeObjectNotFound, "no object %q", p.Object)
+		e.Data.Object = p.Object
+		return nil, e
+	}
+	if err := obj.SetAppData(p.AppData); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// decodeParams decodes a params object strictly: wrong types and unknown
+// members are InvalidParams.
+func decodeParams(params json.RawMessage, v any) error {
+	if len(params) == 0 || params[0] != '{' {
+		return rope.NewError(rope.CodeInvalidParams, "params must be an object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return rope.NewError(rope.CodeInvalidParams, "bad params: %v", err)
+	}
+	return nil
+}
+
+func run(ctx context.Context, fn MethodFunc, call *Call) (json.RawMessage, error) {
+	res, err := fn(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return nil, nil
+	}
+	raw, err := marshalValue(res)
+	if err != nil {
+		return nil, rope.NewError(rope.CodeInternalError, "encode result of %s: %v", call.Method, err)
+	}
+	return raw, nil
+}

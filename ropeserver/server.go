@@ -1,0 +1,202 @@
+// Package ropeserver serves ROPE v1 over WebSocket: it owns the registry of
+// object types, the live objects and their state, the sequenced log that
+// every connection receives in one global order, the replay window that lets
+// clients resume, and the connections themselves (authentication, read
+// limits, bounded send queues, keepalive).
+//
+// Lock order (see also state.go): Server.mu, then sendQueue.mu. Methods run
+// with no lock held; Object mutators take Server.mu themselves.
+package ropeserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ropehq/rope/rope"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxMessageSize = 1 << 20
+	DefaultReplayWindow   = 16384
+	DefaultSendQueueLimit = 16384
+	DefaultMaxInFlight    = 256
+	DefaultPingInterval   = 30 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+)
+
+// Options configure a Server. The zero value (or nil) serves with defaults.
+type Options struct {
+	// Logger receives the server's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Token, when set, is the bearer token every connection must present,
+	// as "Authorization: Bearer" or the access_token query parameter.
+	Token string
+	// Authenticate, when set, decides instead of Token. It gets the token the
+	// client presented ("" for none); an error refuses the connection (401).
+	Authenticate func(r *http.Request, token string) error
+	// OriginPatterns lists the Origin hosts allowed besides the request's own
+	// host (path.Match patterns, as coder/websocket takes them). Default:
+	// same origin only; requests without Origin (non-browsers) pass.
+	OriginPatterns []string
+	// SendFullErrors sends internal error texts to clients. Default off: the
+	// client gets a code, a name and an errorId to find in the server log.
+	SendFullErrors bool
+	// MaxMessageSize bounds inbound messages, in bytes. Default 1 MiB; values
+	// under rope.MinMaxMessageSize are raised to it.
+	MaxMessageSize int64
+	// ReplayWindow is how many sequenced notifications are kept for resume.
+	// Default 16384.
+	ReplayWindow int
+	// SendQueueLimit is how many messages may wait for a slow connection
+	// before it is closed with 4000. Default 16384.
+	SendQueueLimit int
+	// MaxInFlight bounds the requests one connection has running; more get
+	// -32005. Default 256.
+	MaxInFlight int
+	// PingInterval is the keepalive period; negative disables. Default 30 s.
+	PingInterval time.Duration
+	// WriteTimeout bounds one message write. Default 10 s.
+	WriteTimeout time.Duration
+	// Payload, when set, returns the extra connection payload of rope.init.
+	Payload func(r *http.Request) any
+	// Methods are extra server methods, by JSON-RPC method name (not in the
+	// reserved "rope." namespace). Call.Object is nil for them.
+	Methods map[string]MethodFunc
+	// MapError, when set, turns an application error into a wire error; a nil
+	// result falls back to an internal error.
+	MapError func(error) *rope.Error
+	// Name is announced as rope.init's server member. Default "ropehq-go".
+	Name string
+}
+
+func (o *Options) withDefaults() Options {
+	var d Options
+	if o != nil {
+		d = *o
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.MaxMessageSize == 0 {
+		d.MaxMessageSize = DefaultMaxMessageSize
+	}
+	d.MaxMessageSize = max(d.MaxMessageSize, rope.MinMaxMessageSize)
+	if d.ReplayWindow <= 0 {
+		d.ReplayWindow = DefaultReplayWindow
+	}
+	if d.SendQueueLimit <= 0 {
+		d.SendQueueLimit = DefaultSendQueueLimit
+	}
+	if d.MaxInFlight <= 0 {
+		d.MaxInFlight = DefaultMaxInFlight
+	}
+	if d.PingInterval == 0 {
+		d.PingInterval = DefaultPingInterval
+	}
+	if d.WriteTimeout <= 0 {
+		d.WriteTimeout = DefaultWriteTimeout
+	}
+	if d.Name == "" {
+		d.Name = "ropehq-go"
+	}
+	return d
+}
+
+// Server is a ROPE server. It is an http.Handler: mount it where clients
+// connect. Close it to drop every connection.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	epoch string
+
+	// mu guards the object state, the sequenced log and the connection set.
+	mu      sync.Mutex
+	types   map[string]*objectType
+	objects map[string]*Object
+	created uint64 // creation counter, orders snapshots
+	seq     uint64
+	ring    replayRing
+	conns   map[*Conn]struct{}
+	closed  bool
+
+	// connsWG counts running connections, so Close can wait for them.
+	connsWG sync.WaitGroup
+}
+
+// New returns a server with the given options (nil for defaults).
+func New(opts *Options) *Server {
+	o := opts.withDefaults()
+	return &Server{
+		opts:    o,
+		log:     o.Logger,
+		epoch:   randomHex(8),
+		types:   make(map[string]*objectType),
+		objects: make(map[string]*Object),
+		ring:    newReplayRing(o.ReplayWindow),
+		conns:   make(map[*Conn]struct{}),
+	}
+}
+
+// Epoch is the server's epoch: its sequence numbers are valid within it.
+func (s *Server) Epoch() string { return s.epoch }
+
+// Seq is the sequence number of the last notification sent.
+func (s *Server) Seq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
+// Close closes every connection with 1001 (going away), refuses new ones,
+// and waits for the connections to finish. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(rope.CloseGoingAway, "server closing")
+	}
+	s.connsWG.Wait()
+	return nil
+}
+
+// NotifyAll sends an unsequenced notification to every connection.
+func (s *Server) NotifyAll(method string, params any) error {
+	msg, err := rope.EncodeNotification(method, params)
+	if err != nil {
+		return fmt.Errorf("ropeserver: encode %s: %w", method, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.queue.push(msg)
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func marshalValue(v any) (json.RawMessage, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		if raw == nil {
+			return json.RawMessage("null"), nil
+		}
+		return raw, nil
+	}
+	return json.Marshal(v)
+}

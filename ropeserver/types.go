@@ -1,0 +1,99 @@
+package ropeserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ropehq/rope/rope"
+)
+
+// MethodFunc runs one method call. Its result is marshalled as JSON (a
+// json.RawMessage goes as it is). Return a *rope.Error to choose the wire
+// error; other errors become internal errors (see Options.MapError).
+type MethodFunc func(ctx context.Context, call *Call) (any, error)
+
+// Call is one method invocation.
+type Call struct {
+	// Object is the object called; nil for extra server methods.
+	Object *Object
+	// Method is the method's name.
+	Method string
+	// Params are the call's params as sent (nil when absent).
+	Params json.RawMessage
+	// Conn is the connection the call came on.
+	Conn *Conn
+}
+
+// Bind decodes the params into v; a mismatch is an InvalidParams error that
+// says what was wrong. Absent params leave v as it is.
+func (c *Call) Bind(v any) error {
+	if len(c.Params) == 0 || string(c.Params) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(c.Params, v); err != nil {
+		return rope.NewError(rope.CodeInvalidParams, "%s: bad params: %v", c.Method, err)
+	}
+	return nil
+}
+
+// Type defines an object type: its methods, the events its objects emit and
+// the properties they carry.
+type Type struct {
+	Name       string
+	Methods    map[string]MethodFunc
+	Events     []string
+	Properties []string
+}
+
+type objectType struct {
+	Type
+	info rope.TypeInfo
+}
+
+// RegisterType adds an object type to the catalogue.
+func (s *Server) RegisterType(t Type) error {
+	if t.Name == "" {
+		return fmt.Errorf("%w: empty name", ErrBadType)
+	}
+	info := rope.TypeInfo{Name: t.Name, Methods: sortedKeys(t.Methods),
+		Events: slices.Clone(t.Events), Properties: slices.Clone(t.Properties)}
+	if info.Events == nil {
+		info.Events = []string{}
+	}
+	if info.Properties == nil {
+		info.Properties = []string{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.types[t.Name]; ok {
+		return fmt.Errorf("type %q: %w", t.Name, ErrDuplicateID)
+	}
+	s.types[t.Name] = &objectType{Type: t, info: info}
+	return nil
+}
+
+func (t *objectType) declares(list []string, name string) bool {
+	return slices.Contains(list, name)
+}
+
+// typeInfos lists the catalogue, sorted by name. Callers hold s.mu.
+func (s *Server) typeInfos() []rope.TypeInfo {
+	out := make([]rope.TypeInfo, 0, len(s.types))
+	for _, t := range s.types {
+		out = append(out, t.info)
+	}
+	slices.SortFunc(out, func(a, b rope.TypeInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
