@@ -250,6 +250,10 @@ func ValuesEqual(a, b any) bool {
 	return aBool && bBool && ba == bb
 }
 
+// NumberValue returns v as a float64 if it is a number of any Go numeric
+// type or a json.Number.
+func NumberValue(v any) (float64, bool) { return toFloat(v) }
+
 func toFloat(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
