@@ -1,0 +1,60 @@
+package listener
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/ropehq/rope/media/webrtc/ice"
+)
+
+// UDPSocket reads packets from a UDP socket and hands them to a Handler.
+type UDPSocket struct {
+	conn  *net.UDPConn
+	local netip.AddrPort
+	h     Handler
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+// NewUDPSocket starts reading conn. The socket owns conn from now on.
+func NewUDPSocket(conn *net.UDPConn, h Handler) *UDPSocket {
+	s := &UDPSocket{conn: conn, local: unmap(conn.LocalAddr().(*net.UDPAddr).AddrPort()), h: h}
+	s.wg.Add(1)
+	go s.readLoop()
+	return s
+}
+
+// LocalAddr returns the bound address.
+func (s *UDPSocket) LocalAddr() netip.AddrPort { return s.local }
+
+// Send writes b to to.
+func (s *UDPSocket) Send(b []byte, to netip.AddrPort) error {
+	_, err := s.conn.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+// Close closes the socket and waits for its reader. It is idempotent.
+func (s *UDPSocket) Close() error {
+	var err error
+	s.once.Do(func() { err = s.conn.Close() })
+	s.wg.Wait()
+	return err
+}
+
+func (s *UDPSocket) readLoop() {
+	defer s.wg.Done()
+	buf := make([]byte, MaxPacketSize)
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP port unreachable surfacing as ECONNREFUSED
+		}
+		t := ice.Tuple{Protocol: ice.UDP, Local: s.local, Remote: unmap(from)}
+		s.h.HandlePacket(buf[:n], t, s)
+	}
+}

@@ -1,0 +1,72 @@
+package webrtc
+
+import (
+	"github.com/ropehq/rope/media/webrtc/dtlstransport"
+	"github.com/ropehq/rope/media/webrtc/ice"
+)
+
+// ListenInfo is mediasoup's TransportListenInfo (the fields this layer
+// uses).
+type ListenInfo struct {
+	// Protocol is "udp" or "tcp".
+	Protocol string `json:"protocol"`
+	// IP is the address to bind.
+	IP string `json:"ip"`
+	// AnnouncedAddress, if set, replaces IP in the candidate.
+	AnnouncedAddress string `json:"announcedAddress,omitempty"`
+	// Port to bind; 0 means a port of PortRange or, without one, any port.
+	Port uint16 `json:"port,omitempty"`
+	// PortRange bounds the port when Port is 0.
+	PortRange PortRange `json:"portRange,omitzero"`
+}
+
+// PortRange is mediasoup's TransportPortRange.
+type PortRange struct {
+	Min uint16 `json:"min"`
+	Max uint16 `json:"max"`
+}
+
+// ICECandidate is mediasoup's IceCandidate JSON.
+type ICECandidate struct {
+	Foundation string `json:"foundation"`
+	Priority   uint32 `json:"priority"`
+	Address    string `json:"address"`
+	// IP repeats Address (mediasoup's deprecated field).
+	IP       string `json:"ip"`
+	Protocol string `json:"protocol"`
+	Port     uint16 `json:"port"`
+	Type     string `json:"type"`
+	TCPType  string `json:"tcpType,omitempty"`
+}
+
+// ICEParameters are mediasoup's iceParameters.
+type ICEParameters = ice.Parameters
+
+// DTLSParameters are mediasoup's dtlsParameters.
+type DTLSParameters = dtlstransport.Parameters
+
+// DTLSFingerprint is one entry of dtlsParameters.fingerprints.
+type DTLSFingerprint = dtlstransport.Fingerprint
+
+// Parameters are what mediasoup's createWebRtcTransport() returns to the
+// client.
+type Parameters struct {
+	ICEParameters  ICEParameters  `json:"iceParameters"`
+	ICECandidates  []ICECandidate `json:"iceCandidates"`
+	DTLSParameters DTLSParameters `json:"dtlsParameters"`
+}
+
+// ICE priority of a host candidate, as mediasoup computes it: type
+// preference 64 (host), local preference 10000 minus 100 per listen info,
+// component 1.
+const (
+	iceTypePreference      = 64
+	iceLocalPreferenceBase = 10000
+	iceLocalPreferenceStep = 100
+	iceComponent           = 1
+)
+
+func candidatePriority(index int) uint32 {
+	local := uint32(iceLocalPreferenceBase - iceLocalPreferenceStep*index)
+	return iceTypePreference<<24 + local<<8 + (256 - iceComponent)
+}

@@ -1,0 +1,277 @@
+package webrtc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ropehq/rope/media/webrtc/demux"
+	"github.com/ropehq/rope/media/webrtc/ice"
+	"github.com/ropehq/rope/media/webrtc/listener"
+)
+
+// ServerOptions configure a [Server]. Nil means defaults.
+type ServerOptions struct {
+	// ListenInfos are the sockets to open, one candidate each, in order of
+	// preference. At least one is required.
+	ListenInfos []ListenInfo
+	// Logger receives drop and error logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ServerStats counts packets the server dropped before any transport saw
+// them.
+type ServerStats struct {
+	// DroppedUnknownTuple counts non-STUN packets from tuples no transport
+	// validated (garbage, DTLS or RTP from strangers).
+	DroppedUnknownTuple uint64
+	// DroppedUnknownUfrag counts STUN packets whose USERNAME names no
+	// transport.
+	DroppedUnknownUfrag uint64
+}
+
+// Server is a WebRtcServer: sockets shared by many transports, with
+// packets routed by ICE ufrag, then by 5-tuple.
+type Server struct {
+	logger     *slog.Logger
+	udp        []*listener.UDPSocket
+	tcp        []*listener.TCPServer
+	candidates []ICECandidate
+	owned      bool // owned by a single transport (NewTransport)
+
+	droppedTuple atomic.Uint64
+	droppedUfrag atomic.Uint64
+
+	// mu guards the routing tables and closed.
+	mu         sync.RWMutex
+	byUfrag    map[string]*Transport
+	byTuple    map[ice.Tuple]*Transport
+	transports map[*Transport]struct{}
+	closed     bool
+}
+
+var _ listener.Handler = (*Server)(nil)
+
+// NewServer opens the sockets of opts.ListenInfos.
+func NewServer(opts *ServerOptions) (*Server, error) {
+	if opts == nil || len(opts.ListenInfos) == 0 {
+		return nil, fmt.Errorf("%w: no listen infos", ErrInvalidListenInfo)
+	}
+	s := &Server{
+		logger:     opts.Logger,
+		byUfrag:    make(map[string]*Transport),
+		byTuple:    make(map[ice.Tuple]*Transport),
+		transports: make(map[*Transport]struct{}),
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	for i, info := range opts.ListenInfos {
+		if err := s.listen(i, info); err != nil {
+			_ = s.closeSockets()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// listen opens the socket of one listen info and records its candidate.
+func (s *Server) listen(index int, info ListenInfo) error {
+	ip, err := netip.ParseAddr(info.IP)
+	if err != nil {
+		return fmt.Errorf("%w: ip %q: %w", ErrInvalidListenInfo, info.IP, err)
+	}
+	ip = ip.Unmap()
+	var local netip.AddrPort
+	switch strings.ToLower(info.Protocol) {
+	case "udp":
+		conn, err := listener.ListenUDP(ip, info.Port, info.PortRange.Min, info.PortRange.Max)
+		if err != nil {
+			return fmt.Errorf("webrtc: listen udp %s: %w", info.IP, err)
+		}
+		sock := listener.NewUDPSocket(conn, s)
+		s.udp = append(s.udp, sock)
+		local = sock.LocalAddr()
+	case "tcp":
+		ln, err := listener.ListenTCP(ip, info.Port, info.PortRange.Min, info.PortRange.Max)
+		if err != nil {
+			return fmt.Errorf("webrtc: listen tcp %s: %w", info.IP, err)
+		}
+		srv := listener.NewTCPServer(ln, s)
+		s.tcp = append(s.tcp, srv)
+		local = srv.LocalAddr()
+	default:
+		return fmt.Errorf("%w: protocol %q", ErrInvalidListenInfo, info.Protocol)
+	}
+	s.candidates = append(s.candidates, newCandidate(index, info, local))
+	return nil
+}
+
+func newCandidate(index int, info ListenInfo, local netip.AddrPort) ICECandidate {
+	proto := strings.ToLower(info.Protocol)
+	addr := info.AnnouncedAddress
+	if addr == "" {
+		addr = local.Addr().String()
+	}
+	c := ICECandidate{
+		Foundation: proto + "candidate",
+		Priority:   candidatePriority(index),
+		Address:    addr,
+		IP:         addr,
+		Protocol:   proto,
+		Port:       local.Port(),
+		Type:       "host",
+	}
+	if proto == "tcp" {
+		c.TCPType = "passive"
+	}
+	return c
+}
+
+// Candidates returns the server's ICE candidates.
+func (s *Server) Candidates() []ICECandidate {
+	return append([]ICECandidate(nil), s.candidates...)
+}
+
+// Stats returns drop counters.
+func (s *Server) Stats() ServerStats {
+	return ServerStats{DroppedUnknownTuple: s.droppedTuple.Load(), DroppedUnknownUfrag: s.droppedUfrag.Load()}
+}
+
+// Close closes every transport of the server, then its sockets, and waits
+// for their goroutines. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ts := make([]*Transport, 0, len(s.transports))
+	for t := range s.transports {
+		ts = append(ts, t)
+	}
+	s.mu.Unlock()
+	for _, t := range ts {
+		_ = t.Close()
+	}
+	return s.closeSockets()
+}
+
+func (s *Server) closeSockets() error {
+	var errs []error
+	for _, u := range s.udp {
+		errs = append(errs, u.Close())
+	}
+	for _, t := range s.tcp {
+		errs = append(errs, t.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// HandlePacket routes one packet (listener.Handler).
+func (s *Server) HandlePacket(b []byte, t ice.Tuple, l listener.Link) {
+	s.mu.RLock()
+	tr := s.byTuple[t]
+	s.mu.RUnlock()
+	if tr != nil {
+		tr.handlePacket(b, t, l)
+		return
+	}
+	if demux.Classify(b) != demux.STUN {
+		s.droppedTuple.Add(1)
+		s.logger.Debug("webrtc: dropping packet from unknown tuple", "tuple", t, "size", len(b))
+		return
+	}
+	ufrag := ice.LocalUfrag(b)
+	s.mu.RLock()
+	tr = s.byUfrag[string(ufrag)]
+	s.mu.RUnlock()
+	if tr == nil {
+		s.droppedUfrag.Add(1)
+		s.logger.Warn("webrtc: dropping STUN with unknown ufrag", "tuple", t, "ufrag", string(ufrag))
+		return
+	}
+	tr.handleSTUN(b, t, l)
+}
+
+// TupleClosed forwards a closed TCP connection to its transport
+// (listener.Handler).
+func (s *Server) TupleClosed(t ice.Tuple) {
+	s.mu.RLock()
+	tr := s.byTuple[t]
+	s.mu.RUnlock()
+	if tr != nil {
+		tr.removeTuple(t)
+	}
+}
+
+// register adds a transport with its ufrag.
+func (s *Server) register(t *Transport, ufrag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.transports[t] = struct{}{}
+	s.byUfrag[ufrag] = t
+	return nil
+}
+
+// setUfrags maps ufrags to t and unmaps dropped ones.
+func (s *Server) setUfrags(t *Transport, add string, drop string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if drop != "" && s.byUfrag[drop] == t {
+		delete(s.byUfrag, drop)
+	}
+	if _, ok := s.transports[t]; ok {
+		s.byUfrag[add] = t
+	}
+}
+
+// unregister removes every route to t.
+func (s *Server) unregister(t *Transport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.transports, t)
+	for k, v := range s.byUfrag {
+		if v == t {
+			delete(s.byUfrag, k)
+		}
+	}
+	for k, v := range s.byTuple {
+		if v == t {
+			delete(s.byTuple, k)
+		}
+	}
+}
+
+// addTuple routes tup to t. A tuple another transport holds moves to t:
+// the peer proved it owns t's credentials.
+func (s *Server) addTuple(tup ice.Tuple, t *Transport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.transports[t]; ok {
+		s.byTuple[tup] = t
+	}
+}
+
+// removeTuples unroutes tuples of t.
+func (s *Server) removeTuples(t *Transport, tups []ice.Tuple) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, tup := range tups {
+		if s.byTuple[tup] == t {
+			delete(s.byTuple, tup)
+		}
+	}
+}
+
+// discardLogger drops every record.
+var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

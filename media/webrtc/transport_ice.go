@@ -1,0 +1,134 @@
+package webrtc
+
+import (
+	"time"
+
+	"github.com/ropehq/rope/media/webrtc/demux"
+	"github.com/ropehq/rope/media/webrtc/ice"
+	"github.com/ropehq/rope/media/webrtc/listener"
+)
+
+// handlePacket handles a packet from a tuple this transport validated.
+func (t *Transport) handlePacket(b []byte, tup ice.Tuple, l listener.Link) {
+	switch demux.Classify(b) {
+	case demux.STUN:
+		t.handleSTUN(b, tup, l)
+	case demux.DTLS:
+		if !t.pc.Push(b) {
+			t.dropped.Add(1)
+		}
+	case demux.RTP:
+		t.handleRTP(b)
+	case demux.RTCP:
+		t.handleRTCP(b)
+	default:
+		t.dropped.Add(1)
+		t.logger.Debug("webrtc: dropping unknown packet", "tuple", tup, "size", len(b))
+	}
+}
+
+// handleSTUN runs a STUN packet through the ICE server, answers it and
+// applies what changed.
+func (t *Transport) handleSTUN(b []byte, tup ice.Tuple, l listener.Link) {
+	res, err := t.ice.Process(b, tup, time.Now())
+	if err != nil {
+		t.dropped.Add(1)
+		t.logger.Warn("webrtc: dropping STUN packet", "tuple", tup, "err", err)
+		return
+	}
+	if res.Response != nil {
+		if err := l.Send(res.Response, tup.Remote); err != nil {
+			t.logger.Debug("webrtc: STUN response not sent", "tuple", tup, "err", err)
+		}
+	}
+	if res.Valid {
+		t.startConsentTimer()
+	}
+	t.apply(res, tup, l)
+}
+
+// apply carries an ICE result into routing, the selected path, callbacks
+// and DTLS start.
+func (t *Transport) apply(res ice.Result, tup ice.Tuple, l listener.Link) {
+	if res.Valid && res.NewTuple {
+		t.mu.Lock()
+		t.links[tup] = l
+		t.mu.Unlock()
+		t.server.addTuple(tup, t)
+	}
+	if len(res.Removed) > 0 {
+		t.mu.Lock()
+		for _, r := range res.Removed {
+			delete(t.links, r)
+		}
+		t.mu.Unlock()
+		t.server.removeTuples(t, res.Removed)
+	}
+	if res.SelectedChanged {
+		t.mu.Lock()
+		link := t.links[res.Selected]
+		t.mu.Unlock()
+		t.path.Store(&path{tuple: res.Selected, link: link})
+		if f := t.opts.OnICESelectedTupleChange; f != nil {
+			f(res.Selected)
+		}
+	}
+	if !res.StateChanged {
+		return
+	}
+	switch res.State {
+	case ice.StateDisconnected, ice.StateClosed:
+		t.path.Store(nil)
+	case ice.StateConnected, ice.StateCompleted:
+		defer t.maybeRunDTLS()
+	}
+	if f := t.opts.OnICEStateChange; f != nil {
+		f(res.State)
+	}
+}
+
+// removeTuple handles a closed TCP connection.
+func (t *Transport) removeTuple(tup ice.Tuple) {
+	t.apply(t.ice.RemoveTuple(tup), tup, nil)
+}
+
+// startConsentTimer arms the consent check after the first valid check.
+func (t *Transport) startConsentTimer() {
+	d := t.ice.ConsentTimeout()
+	if d < 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || t.consentTimer != nil {
+		return
+	}
+	t.consentTimer = time.AfterFunc(d, t.checkConsent)
+}
+
+// checkConsent runs when consent may have expired and re-arms the timer.
+func (t *Transport) checkConsent() {
+	res, next := t.ice.CheckConsent(time.Now())
+	if res.StateChanged {
+		t.logger.Warn("webrtc: ICE consent expired", "timeout", t.ice.ConsentTimeout())
+	}
+	t.apply(res, ice.Tuple{}, nil)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	if next <= 0 {
+		next = t.ice.ConsentTimeout() // disconnected: check again after new checks
+	}
+	t.consentTimer.Reset(next)
+}
+
+// sendSelected sends b on the selected tuple.
+func (t *Transport) sendSelected(b []byte) error {
+	p := t.path.Load()
+	if p == nil || p.link == nil {
+		return ErrNotConnected
+	}
+	return p.link.Send(b, p.tuple.Remote)
+}

@@ -1,0 +1,141 @@
+package webrtc
+
+import (
+	"context"
+	"net"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/sctp"
+
+	"github.com/ropehq/rope/media/webrtc/internal/pionlog"
+)
+
+// SCTPState is an SCTP state with mediasoup's names.
+type SCTPState uint8
+
+// SCTP states.
+const (
+	SCTPStateNew SCTPState = iota
+	SCTPStateConnecting
+	SCTPStateConnected
+	SCTPStateFailed
+	SCTPStateClosed
+)
+
+var sctpStateNames = [...]string{"new", "connecting", "connected", "failed", "closed"}
+
+// String returns mediasoup's name of s.
+func (s SCTPState) String() string {
+	if int(s) < len(sctpStateNames) {
+		return sctpStateNames[s]
+	}
+	return "unknown"
+}
+
+// MarshalText encodes s as mediasoup's name.
+func (s SCTPState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// SCTPState returns the SCTP state (new when SCTP is disabled).
+func (t *Transport) SCTPState() SCTPState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sctpState
+}
+
+// SCTPAssociation returns the association once SCTP is connected, for
+// opening streams (association.OpenStream, or datachannel.Dial with
+// Negotiated for mediasoup-client's negotiated channels).
+func (t *Transport) SCTPAssociation() (*sctp.Association, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.assoc == nil {
+		return nil, ErrNoSCTP
+	}
+	return t.assoc, nil
+}
+
+// runSCTP establishes the association over DTLS (both WebRTC ends send
+// INIT; pion's client side handles the collision) and then accepts
+// streams until the association ends.
+func (t *Transport) runSCTP(ctx context.Context, conn *dtls.Conn) {
+	t.setSCTPState(SCTPStateConnecting)
+	watched := &dtlsWatch{Conn: conn, t: t}
+	assoc, err := sctp.ClientContext(ctx,
+		sctp.WithNetConn(watched),
+		sctp.WithLoggerFactory(pionlog.Factory{Logger: t.logger}),
+		sctp.WithMaxMessageSize(t.opts.MaxSCTPMessageSize),
+		sctp.WithEnableZeroChecksum(false),
+	)
+	if err != nil {
+		if ctx.Err() == nil {
+			t.logger.Warn("webrtc: SCTP failed", "err", err)
+			t.setSCTPState(SCTPStateFailed)
+		}
+		return
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		_ = assoc.Close()
+		return
+	}
+	t.assoc = assoc
+	t.mu.Unlock()
+	t.setSCTPState(SCTPStateConnected)
+	for {
+		st, err := assoc.AcceptStream()
+		if err != nil {
+			t.sctpEnded()
+			return
+		}
+		if f := t.opts.OnSCTPStream; f != nil {
+			f(st)
+		}
+	}
+}
+
+// sctpEnded records the association's end unless the transport is
+// closing.
+func (t *Transport) sctpEnded() {
+	t.mu.Lock()
+	closing := t.closed
+	t.mu.Unlock()
+	if !closing {
+		t.setSCTPState(SCTPStateClosed)
+	}
+}
+
+// setSCTPState moves SCTP to st and tells OnSCTPStateChange. Nothing
+// happens when SCTP is disabled.
+func (t *Transport) setSCTPState(st SCTPState) {
+	if !t.opts.EnableSCTP {
+		return
+	}
+	t.mu.Lock()
+	if t.sctpState == st || t.sctpState == SCTPStateClosed {
+		t.mu.Unlock()
+		return
+	}
+	t.sctpState = st
+	t.mu.Unlock()
+	if f := t.opts.OnSCTPStateChange; f != nil {
+		f(st)
+	}
+}
+
+// dtlsWatch is the DTLS conn as SCTP reads it; a read error is the end of
+// DTLS (peer close_notify or failure).
+type dtlsWatch struct {
+	*dtls.Conn
+	t *Transport
+}
+
+var _ net.Conn = (*dtlsWatch)(nil)
+
+func (d *dtlsWatch) Read(p []byte) (int, error) {
+	n, err := d.Conn.Read(p)
+	if err != nil {
+		d.t.dtlsEnded(err)
+	}
+	return n, err
+}
