@@ -1,0 +1,167 @@
+package dtlstransport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestFingerprints(t *testing.T) {
+	t.Parallel()
+	c, err := GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Fingerprints) != len(Algorithms) {
+		t.Fatalf("fingerprints %v", c.Fingerprints)
+	}
+	for _, fp := range c.Fingerprints {
+		if fp.Value != strings.ToUpper(fp.Value) || strings.Count(fp.Value, ":") < 19 {
+			t.Errorf("fingerprint %+v", fp)
+		}
+		if err := Verify(c.TLS.Certificate[0], fp); err != nil {
+			t.Errorf("verify %s: %v", fp.Algorithm, err)
+		}
+		lower := Fingerprint{Algorithm: strings.ToUpper(fp.Algorithm), Value: strings.ToLower(fp.Value)}
+		if err := Verify(c.TLS.Certificate[0], lower); err != nil {
+			t.Errorf("verify case-insensitive %s: %v", fp.Algorithm, err)
+		}
+	}
+	bad := c.Fingerprints[2]
+	bad.Value = strings.Replace(bad.Value, bad.Value[:2], "00", 1)
+	if bad.Value == c.Fingerprints[2].Value {
+		bad.Value = "11" + bad.Value[2:]
+	}
+	if err := Verify(c.TLS.Certificate[0], bad); !errors.Is(err, ErrFingerprintMismatch) {
+		t.Errorf("bad fingerprint: %v", err)
+	}
+	if err := Verify(nil, Fingerprint{Algorithm: "md5", Value: "00"}); !errors.Is(err, ErrUnsupportedAlgorithm) {
+		t.Errorf("md5: %v", err)
+	}
+	if _, err := NewCertificate(c.TLS); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	for remote, want := range map[Role]Role{RoleClient: RoleServer, RoleServer: RoleClient, RoleAuto: RoleClient, "": RoleClient} {
+		if got := LocalRole(remote); got != want {
+			t.Errorf("LocalRole(%q) = %q, want %q", remote, got, want)
+		}
+	}
+	if err := Role("master").Validate(); !errors.Is(err, ErrInvalidRole) {
+		t.Errorf("Validate: %v", err)
+	}
+	if StateFailed.String() != "failed" || State(9).String() != "unknown" {
+		t.Error("state names")
+	}
+}
+
+func TestPacketConnDeadline(t *testing.T) {
+	t.Parallel()
+	pc := NewPacketConn(peer{}, func([]byte) error { return nil })
+	defer pc.Close()
+	_ = pc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	start := time.Now()
+	if _, _, err := pc.ReadFrom(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past deadline: %v", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("deadline ignored")
+	}
+	_ = pc.SetReadDeadline(time.Time{})
+	if !pc.Push([]byte("abc")) {
+		t.Fatal("push")
+	}
+	buf := make([]byte, 10)
+	n, addr, err := pc.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "abc" || addr != (peer{}) {
+		t.Fatalf("read %q %v %v", buf[:n], addr, err)
+	}
+	_ = pc.Close()
+	if _, _, err := pc.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read after close: %v", err)
+	}
+	if pc.Push([]byte("x")) {
+		t.Fatal("push after close")
+	}
+	if _, err := pc.WriteTo([]byte("x"), nil); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+}
+
+type peer struct{}
+
+func (peer) Network() string { return "test" }
+func (peer) String() string  { return "peer" }
+
+// pipe connects two PacketConns back to back.
+func pipe() (a, b *PacketConn) {
+	var pa, pb *PacketConn
+	pa = NewPacketConn(peer{}, func(p []byte) error { pb.Push(p); return nil })
+	pb = NewPacketConn(peer{}, func(p []byte) error { pa.Push(p); return nil })
+	return pa, pb
+}
+
+func handshakePair(t *testing.T, clientWants, serverWants func(c, s *Certificate) Fingerprint) (errC, errS error) {
+	t.Helper()
+	cc, _ := GenerateCertificate()
+	sc, _ := GenerateCertificate()
+	pa, pb := pipe()
+	defer pa.Close()
+	defer pb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		conn, err := Handshake(ctx, pa, peer{}, Config{Role: RoleClient, Certificate: cc, RemoteFingerprint: clientWants(cc, sc)})
+		if err == nil {
+			if _, err = ExportSRTP(conn, RoleClient); err != nil {
+				errC = err
+			}
+			_ = conn.Close()
+		}
+		errC = errors.Join(errC, err)
+	}()
+	go func() {
+		defer wg.Done()
+		conn, err := Handshake(ctx, pb, peer{}, Config{Role: RoleServer, Certificate: sc, RemoteFingerprint: serverWants(cc, sc)})
+		if err == nil {
+			_ = conn.Close()
+		}
+		errS = err
+		if err != nil {
+			_ = pb.Close() // a failed server stops answering
+		}
+	}()
+	wg.Wait()
+	return errC, errS
+}
+
+func TestHandshake(t *testing.T) {
+	t.Parallel()
+	errC, errS := handshakePair(t,
+		func(_, s *Certificate) Fingerprint { return s.Fingerprints[2] },
+		func(c, _ *Certificate) Fingerprint { return c.Fingerprints[4] })
+	if errC != nil || errS != nil {
+		t.Fatalf("client %v, server %v", errC, errS)
+	}
+}
+
+func TestHandshakeWrongFingerprint(t *testing.T) {
+	t.Parallel()
+	_, errS := handshakePair(t,
+		func(_, s *Certificate) Fingerprint { return s.Fingerprints[2] },
+		func(_, s *Certificate) Fingerprint { return s.Fingerprints[2] }) // not the client's
+	if !errors.Is(errS, ErrFingerprintMismatch) {
+		t.Fatalf("server error %v, want fingerprint mismatch", errS)
+	}
+}
