@@ -154,6 +154,13 @@ func (s *Server) Seq() uint64 {
 	return s.seq
 }
 
+// ConnCount is the number of open connections.
+func (s *Server) ConnCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // Close closes every connection with 1001 (going away), refuses new ones,
 // and waits for the connections to finish. It is idempotent.
 func (s *Server) Close() error {

@@ -1,0 +1,322 @@
+package ropeclient_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ropehq/rope/rope"
+	"github.com/ropehq/rope/ropeclient"
+	"github.com/ropehq/rope/ropeserver"
+	"github.com/ropehq/rope/ropeserver/fixture"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func startServer(t testing.TB, opts *ropeserver.Options) (*ropeserver.Server, string) {
+	t.Helper()
+	if opts == nil {
+		opts = &ropeserver.Options{}
+	}
+	opts.Logger = quiet
+	srv := ropeserver.New(opts)
+	if _, err := fixture.Register(srv); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	return srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func dial(t testing.TB, url string, opts *ropeclient.Options) *ropeclient.Client {
+	t.Helper()
+	if opts == nil {
+		opts = &ropeclient.Options{}
+	}
+	opts.Logger = quiet
+	c, err := ropeclient.Dial(ctxT(t), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func createCounter(t testing.TB, c *ropeclient.Client) *ropeclient.Object {
+	t.Helper()
+	var r rope.CreateResult
+	if err := c.Call(ctxT(t), fixture.RootID, "createCounter", nil, &r); err != nil {
+		t.Fatal(err)
+	}
+	o, ok := c.Object(r.ID)
+	if !ok {
+		t.Fatalf("counter %s not in the mirror when the call returned", r.ID)
+	}
+	return o
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func propInt(o *ropeclient.Object, name string) int64 {
+	var v int64
+	o.DecodeProp(name, &v)
+	return v
+}
+
+func TestMirrorAndCalls(t *testing.T) {
+	_, url := startServer(t, &ropeserver.Options{Payload: func(*http.Request) any { return map[string]int{"n": 1} }})
+	c := dial(t, url, nil)
+	if c.ReadyState() != ropeclient.Connected {
+		t.Errorf("state %v", c.ReadyState())
+	}
+	if string(c.Payload()) != `{"n":1}` {
+		t.Errorf("payload %s", c.Payload())
+	}
+	if _, ok := c.Type(fixture.TypeCounter); !ok {
+		t.Error("catalogue lacks Counter")
+	}
+	counter := createCounter(t, c)
+	var res struct{ Value int64 }
+	if err := counter.Call(ctxT(t), "increment", map[string]int{"by": 5}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Value != 5 || propInt(counter, "value") != 5 {
+		t.Errorf("result %d, mirror %d: the mirror must be current when the call returns", res.Value, propInt(counter, "value"))
+	}
+	if err := counter.SetAppData(ctxT(t), map[string]string{"room": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if string(counter.AppData()) != `{"room":"a"}` {
+		t.Errorf("appData %s", counter.AppData())
+	}
+	if err := c.Open(ctxT(t)); !errors.Is(err, ropeclient.ErrAlreadyOpen) {
+		t.Errorf("Open on an open client: %v", err)
+	}
+}
+
+func TestErrorsKeepTheirCode(t *testing.T) {
+	_, url := startServer(t, nil)
+	c := dial(t, url, nil)
+	ctx := ctxT(t)
+	err := c.Call(ctx, "ghost", "close", nil, nil)
+	var re *rope.Error
+	if !errors.Is(err, rope.ErrObjectNotFound) || !errors.As(err, &re) || re.Data.Name != "ObjectNotFound" {
+		t.Errorf("unknown object: %v", err)
+	}
+	if err := c.Call(ctx, fixture.RootID, "nope", nil, nil); !errors.Is(err, rope.ErrUnknownMethod) {
+		t.Errorf("unknown method: %v", err)
+	}
+	if err := c.Call(ctx, fixture.RootID, "fail", map[string]string{"kind": "internal"}, nil); !errors.Is(err, rope.ErrInternal) || strings.Contains(err.Error(), fixture.Secret) {
+		t.Errorf("internal: %v", err)
+	}
+	if err := c.Request(ctx, "no.such.method", nil, nil); !errors.Is(err, rope.ErrMethodNotFound) {
+		t.Errorf("extra method: %v", err)
+	}
+	var ping rope.PingResult
+	if err := c.Request(ctx, rope.MethodPing, nil, &ping); err != nil || ping.Seq != c.Seq() {
+		t.Errorf("ping %v %+v seq %d", err, ping, c.Seq())
+	}
+}
+
+func TestTwoClientsSeeEachOther(t *testing.T) {
+	_, url := startServer(t, nil)
+	a := dial(t, url, &ropeclient.Options{Dedicated: true})
+	b := dial(t, url, &ropeclient.Options{Dedicated: true})
+	counter := createCounter(t, a)
+	var child rope.CreateResult
+	if err := counter.Call(ctxT(t), "createChild", map[string]string{"name": "kid"}, &child); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B mirrors the child", func() bool { _, ok := b.Object(child.ID); return ok })
+	bCounter, _ := b.Object(counter.ID())
+	bChild, _ := b.Object(child.ID)
+	var mu sync.Mutex
+	var closes []string
+	bChild.OnClose(func() { mu.Lock(); closes = append(closes, "child"); mu.Unlock() })
+	bCounter.OnClose(func() { mu.Lock(); closes = append(closes, "counter"); mu.Unlock() })
+	// B changes, A sees.
+	if err := bCounter.Call(ctxT(t), "increment", map[string]int{"by": 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "A sees B's increment", func() bool { return propInt(counter, "value") == 3 })
+	// A closes, B's mirror fires close, children first.
+	if err := counter.Call(ctxT(t), "close", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B's close events", func() bool { mu.Lock(); defer mu.Unlock(); return len(closes) == 2 })
+	if strings.Join(closes, ",") != "child,counter" || !bCounter.Closed() {
+		t.Errorf("closes %v closed %v", closes, bCounter.Closed())
+	}
+	if err := bCounter.Call(ctxT(t), "increment", nil, nil); !errors.Is(err, ropeclient.ErrObjectClosed) {
+		t.Errorf("call on a closed mirror: %v", err)
+	}
+}
+
+func TestSharedConnectionClosesWithTheLast(t *testing.T) {
+	srv, url := startServer(t, nil)
+	a := dial(t, url, nil)
+	b := dial(t, url, nil)
+	if n := srv.ConnCount(); n != 1 {
+		t.Fatalf("%d connections for two shared clients", n)
+	}
+	counter := createCounter(t, a)
+	if _, ok := b.Object(counter.ID()); !ok {
+		t.Error("a shared client sees the same mirror")
+	}
+	a.Close()
+	if a.ReadyState() != ropeclient.Closed || b.ReadyState() != ropeclient.Connected {
+		t.Errorf("after closing a: a %v b %v", a.ReadyState(), b.ReadyState())
+	}
+	if err := b.Call(ctxT(t), counter.ID(), "increment", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	eventually(t, "the connection to close", func() bool { return srv.ConnCount() == 0 })
+}
+
+func TestUnauthorized(t *testing.T) {
+	_, url := startServer(t, &ropeserver.Options{Token: "t0k"})
+	if _, err := ropeclient.Dial(ctxT(t), url, &ropeclient.Options{Logger: quiet}); !errors.Is(err, ropeclient.ErrUnauthorized) {
+		t.Fatalf("no token: %v", err)
+	}
+	dial(t, url, &ropeclient.Options{Token: "t0k"})
+}
+
+// cutter records the client's TCP connections so a test can drop them
+// abruptly, with no close frame.
+type cutter struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (c *cutter) client() *http.Client {
+	d := &net.Dialer{}
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			c.mu.Lock()
+			c.conns = append(c.conns, conn)
+			c.mu.Unlock()
+		}
+		return conn, err
+	}}}
+}
+
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+// TestResumeLosesNothing cuts a client off while 10,000 updates happen and
+// checks it ends with the server's state and every event, in order, once.
+func TestResumeLosesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		window int
+		replay bool
+	}{{"within the window", 30000, true}, {"past the window", 100, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, url := startServer(t, &ropeserver.Options{ReplayWindow: tc.window})
+			var cut cutter
+			a := dial(t, url, &ropeclient.Options{Dedicated: true, HTTPClient: cut.client(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+			b := dial(t, url, &ropeclient.Options{Dedicated: true})
+			counter := createCounter(t, b)
+			eventually(t, "A mirrors the counter", func() bool { _, ok := a.Object(counter.ID()); return ok })
+			aCounter, _ := a.Object(counter.ID())
+			var mu sync.Mutex
+			var values []int64
+			aCounter.OnEvent(func(event string, data json.RawMessage) {
+				var d struct{ Value int64 }
+				json.Unmarshal(data, &d)
+				mu.Lock()
+				values = append(values, d.Value)
+				mu.Unlock()
+			})
+			disconnected := make(chan struct{}, 1)
+			a.OnDisconnected(func(error) {
+				select {
+				case disconnected <- struct{}{}:
+				default:
+				}
+			})
+			// Cut A mid-stream: the first 5,000 arrive live, the rest while it is away.
+			b.Call(ctxT(t), counter.ID(), "increment", map[string]int{"times": 5000}, nil)
+			cut.cut()
+			b.Call(ctxT(t), counter.ID(), "increment", map[string]int{"times": 5000}, nil)
+			<-disconnected
+			eventually(t, "A catches up", func() bool { return a.Seq() == srv.Seq() && a.ReadyState() == ropeclient.Connected })
+			if v := propInt(aCounter, "value"); v != 10000 {
+				t.Errorf("A's mirror has value %d, want 10000", v)
+			}
+			if aCounter.Closed() {
+				t.Error("A's counter was closed by the reconnection")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.replay {
+				if len(values) != 10000 {
+					t.Fatalf("A got %d events, want 10000", len(values))
+				}
+				for i, v := range values {
+					if v != int64(i+1) {
+						t.Fatalf("event %d has value %d: out of order or duplicated", i, v)
+					}
+				}
+			} else if len(values) > 10000 {
+				t.Errorf("A got %d events: some applied twice", len(values))
+			}
+		})
+	}
+}
+
+func TestPendingCallFailsOnDisconnect(t *testing.T) {
+	_, url := startServer(t, nil)
+	var cut cutter
+	c := dial(t, url, &ropeclient.Options{Dedicated: true, HTTPClient: cut.client()})
+	errc := make(chan error, 1)
+	go func() { errc <- c.Call(ctxT(t), fixture.RootID, "sleep", map[string]int{"ms": 5000}, nil) }()
+	time.Sleep(50 * time.Millisecond) // let the request leave; the assertion does not depend on it
+	cut.cut()
+	if err := <-errc; !errors.Is(err, ropeclient.ErrDisconnected) {
+		t.Fatalf("got %v, want ErrDisconnected", err)
+	}
+	eventually(t, "reconnection", func() bool { return c.ReadyState() == ropeclient.Connected })
+	if err := c.Call(ctxT(t), fixture.RootID, "echo", []int{1}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
