@@ -107,12 +107,26 @@ func (r *recorder) count() (nRTP, nRTCP int) {
 
 func udpInfo() rope.ListenInfo { return rope.ListenInfo{Protocol: "udp", IP: "127.0.0.1"} }
 
+func tcpInfo() rope.ListenInfo { return rope.ListenInfo{Protocol: "tcp", IP: "127.0.0.1"} }
+
 // TestE2EPeerConnection runs ICE, DTLS, SRTP both ways and a data channel
 // both ways between a pion PeerConnection (as mediasoup-client in a
 // browser) and a Transport.
 func TestE2EPeerConnection(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		infos []rope.ListenInfo
+	}{
+		{"udp", []rope.ListenInfo{udpInfo()}},
+		{"tcp", []rope.ListenInfo{tcpInfo()}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testE2E(t, c.infos) })
+	}
+}
+
+func testE2E(t *testing.T, infos []rope.ListenInfo) {
 	var rec recorder
-	tr, err := rope.NewTransport(rec.options(udpInfo()))
+	tr, err := rope.NewTransport(rec.options(infos...))
 	must(t, err)
 	defer rec.wg.Wait()
 	defer tr.Close()
@@ -160,7 +174,8 @@ func checkParameters(t *testing.T, p rope.Parameters) {
 		t.Fatalf("candidates %+v", p.ICECandidates)
 	}
 	c := p.ICECandidates[0]
-	if c.Foundation != "udpcandidate" || c.Priority != 1076302079 || c.Type != "host" || c.Port == 0 {
+	if c.Foundation != c.Protocol+"candidate" || c.Priority != 1076302079 || c.Type != "host" || c.Port == 0 ||
+		(c.Protocol == "tcp") != (c.TCPType == "passive") {
 		t.Errorf("candidate %+v", c)
 	}
 	if p.DTLSParameters.Role != "auto" || len(p.DTLSParameters.Fingerprints) != 5 {
@@ -168,7 +183,7 @@ func checkParameters(t *testing.T, p rope.Parameters) {
 	}
 	js, err := json.Marshal(p)
 	must(t, err)
-	for _, key := range []string{`"iceParameters":{"usernameFragment":`, `"iceLite":true`, `"foundation":"udpcandidate"`,
+	for _, key := range []string{`"iceParameters":{"usernameFragment":`, `"iceLite":true`, `"foundation":"`,
 		`"dtlsParameters":{"role":"auto","fingerprints":[{"algorithm":"sha-1"`} {
 		if !bytes.Contains(js, []byte(key)) {
 			t.Errorf("JSON %s lacks %s", js, key)
