@@ -27,10 +27,12 @@ type Message struct {
 	Params json.RawMessage
 	Result json.RawMessage
 	Error  *Error
+
+	isResponse bool
 }
 
 // IsRequest reports whether the message is a request or a notification.
-func (m *Message) IsRequest() bool { return m.Method != "" }
+func (m *Message) IsRequest() bool { return !m.isResponse }
 
 type wireMessage struct {
 	JSONRPC json.RawMessage `json:"jsonrpc"`
@@ -76,20 +78,24 @@ func Decode(data []byte) (*Message, ID, *Error) {
 
 func decodeRequest(w *wireMessage, id ID) (*Message, ID, *Error) {
 	var method string
-	if err := json.Unmarshal(w.Method, &method); err != nil || method == "" {
-		return nil, id, NewError(CodeInvalidRequest, "method must be a non-empty string")
+	if err := json.Unmarshal(w.Method, &method); err != nil {
+		return nil, id, NewError(CodeInvalidRequest, "method must be a string")
 	}
-	if w.Params != nil && w.Params[0] != '{' && w.Params[0] != '[' && string(w.Params) != "null" {
+	params := w.Params
+	if string(params) == "null" {
+		params = nil // null params are absent params
+	}
+	if params != nil && params[0] != '{' && params[0] != '[' {
 		return nil, id, NewError(CodeInvalidRequest, "params must be an object or an array")
 	}
-	return &Message{ID: id, Method: method, Params: w.Params}, id, nil
+	return &Message{ID: id, Method: method, Params: params}, id, nil
 }
 
 func decodeResponse(w *wireMessage, id ID) (*Message, ID, *Error) {
 	if id == nil || (w.Result == nil) == (w.Error == nil) {
 		return nil, id, NewError(CodeInvalidRequest, "not a request nor a response")
 	}
-	m := &Message{ID: id, Result: w.Result}
+	m := &Message{ID: id, Result: w.Result, isResponse: true}
 	if w.Error != nil {
 		m.Error = new(Error)
 		if err := json.Unmarshal(w.Error, m.Error); err != nil {

@@ -31,6 +31,8 @@ func TestDecode(t *testing.T) {
 		{"no jsonrpc", `{"id":3,"method":"m"}`, CodeInvalidRequest, `3`, "", false},
 		{"wrong jsonrpc", `{"jsonrpc":"1.0","id":3,"method":"m"}`, CodeInvalidRequest, `3`, "", false},
 		{"method not a string", `{"jsonrpc":"2.0","id":3,"method":5}`, CodeInvalidRequest, `3`, "", false},
+		{"empty method is a request", `{"jsonrpc":"2.0","id":3,"method":""}`, 0, `3`, "", false},
+		{"null params are absent", `{"jsonrpc":"2.0","id":3,"method":"m","params":null}`, 0, `3`, "m", false},
 		{"scalar params", `{"jsonrpc":"2.0","id":3,"method":"m","params":5}`, CodeInvalidRequest, `3`, "", false},
 		{"neither", `{"jsonrpc":"2.0","id":3}`, CodeInvalidRequest, `3`, "", false},
 		{"both result and error", `{"jsonrpc":"2.0","id":3,"result":1,"error":{"code":1,"message":""}}`, CodeInvalidRequest, `3`, "", false},

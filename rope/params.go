@@ -29,7 +29,7 @@ type InitParams struct {
 	MaxMessageSize int64           `json:"maxMessageSize"`
 	ReplayWindow   int             `json:"replayWindow"`
 	Types          []TypeInfo      `json:"types"`
-	Objects        []ObjectState   `json:"objects,omitempty"`
+	Objects        []ObjectState   `json:"objects,omitzero"`
 	Payload        json.RawMessage `json:"payload,omitempty"`
 }
 

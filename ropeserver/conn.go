@@ -84,21 +84,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serve(r, ws)
 }
 
+// authenticate checks the presented tokens: the Authorization bearer token
+// and the access_token query parameter; every one presented must pass.
 func (s *Server) authenticate(r *http.Request) error {
-	token := r.URL.Query().Get(rope.QueryToken)
-	if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		token = strings.TrimSpace(h)
+	tokens := presentedTokens(r)
+	if s.opts.Authenticate == nil && s.opts.Token == "" {
+		return nil
 	}
+	if len(tokens) == 0 {
+		tokens = []string{""}
+	}
+	for _, token := range tokens {
+		if err := s.checkToken(r, token); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) checkToken(r *http.Request, token string) error {
 	if s.opts.Authenticate != nil {
 		return s.opts.Authenticate(r, token)
-	}
-	if s.opts.Token == "" {
-		return nil
 	}
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.Token)) != 1 {
 		return errors.New("missing or wrong token")
 	}
 	return nil
+}
+
+func presentedTokens(r *http.Request) []string {
+	var tokens []string
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		tokens = append(tokens, strings.TrimSpace(h[7:]))
+	}
+	if q := r.URL.Query(); q.Has(rope.QueryToken) {
+		tokens = append(tokens, q.Get(rope.QueryToken))
+	}
+	return tokens
 }
 
 func offeredSubprotocols(r *http.Request) []string {

@@ -1,7 +1,6 @@
 package ropeserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -21,7 +20,9 @@ func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message) (json
 	}
 	fn, ok := s.opts.Methods[msg.Method]
 	if !ok || strings.HasPrefix(msg.Method, rope.ReservedPrefix) {
-		return nil, rope.NewError(rope.CodeMethodNotFound, "method %q not found", msg.Method)
+		e := rope.NewError(rope.CodeMethodNotFound, "method %q not found", msg.Method)
+		e.Data.Method = msg.Method
+		return nil, e
 	}
 	return run(ctx, fn, &Call{Method: msg.Method, Params: msg.Params, Conn: c})
 }
@@ -69,15 +70,13 @@ func (s *Server) setAppData(params json.RawMessage) (json.RawMessage, error) {
 	return nil, nil
 }
 
-// decodeParams decodes a params object strictly: wrong types and unknown
-// members are InvalidParams.
+// decodeParams decodes a params object: a non-object or wrong member types
+// are InvalidParams; unknown members are ignored (spec §1.4.2).
 func decodeParams(params json.RawMessage, v any) error {
 	if len(params) == 0 || params[0] != '{' {
 		return rope.NewError(rope.CodeInvalidParams, "params must be an object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(params))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(params, v); err != nil {
 		return rope.NewError(rope.CodeInvalidParams, "bad params: %v", err)
 	}
 	return nil
