@@ -3,6 +3,7 @@ package webrtc_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -131,25 +132,8 @@ func testE2E(t *testing.T, infos []rope.ListenInfo) {
 	defer rec.wg.Wait()
 	defer tr.Close()
 
-	params := tr.Parameters()
-	checkParameters(t, params)
-
-	b := newBrowser(t)
-	offer, remoteDTLS := b.offer(t)
-	role, err := tr.Connect(remoteDTLS)
-	must(t, err)
-	if role != dtlstransport.RoleServer {
-		t.Fatalf("local role %q, want server", role)
-	}
-	if _, err := tr.Connect(remoteDTLS); err == nil {
-		t.Fatal("second Connect succeeded")
-	}
-	b.answer(t, offer, params, serverSSRC)
-
-	waitFor(t, 10*time.Second, "DTLS connected", func() bool { return tr.DTLSState() == dtlstransport.StateConnected })
-	if st := tr.ICEState(); st != ice.StateCompleted {
-		t.Errorf("ICE state %v, want completed", st)
-	}
+	checkParameters(t, tr.Parameters())
+	b := connectBrowser(t, tr)
 	t.Logf("SRTP profile %s, selected tuple %v", tr.SRTPProfile(), mustTuple(t, tr))
 
 	browserToServerRTP(t, b, &rec)
@@ -162,6 +146,32 @@ func testE2E(t *testing.T, infos []rope.ListenInfo) {
 	if st := tr.ICEState(); st != ice.StateClosed {
 		t.Errorf("ICE state after close %v", st)
 	}
+}
+
+// connectBrowser runs a new browser through offer, connect() and answer
+// against tr until DTLS is connected.
+func connectBrowser(t *testing.T, tr *rope.Transport) *browser {
+	t.Helper()
+	params := tr.Parameters()
+	b := newBrowser(t)
+	offer, remoteDTLS := b.offer(t)
+	role, err := tr.Connect(remoteDTLS)
+	must(t, err)
+	if role != dtlstransport.RoleServer {
+		t.Fatalf("local role %q, want server", role)
+	}
+	if _, err := tr.Connect(remoteDTLS); !errors.Is(err, rope.ErrAlreadyConnected) {
+		t.Fatalf("second Connect: %v", err)
+	}
+	b.answer(t, offer, params, serverSSRC)
+	waitFor(t, 10*time.Second, "DTLS connected", func() bool { return tr.DTLSState() == dtlstransport.StateConnected })
+	if st := tr.ICEState(); st != ice.StateCompleted {
+		t.Errorf("ICE state %v, want completed", st)
+	}
+	if p := tr.Parameters().DTLSParameters.Role; p != dtlstransport.RoleServer {
+		t.Errorf("dtlsParameters.role after connect %q", p)
+	}
+	return b
 }
 
 func checkParameters(t *testing.T, p rope.Parameters) {
@@ -203,13 +213,16 @@ func mustTuple(t *testing.T, tr *rope.Transport) ice.Tuple {
 func browserToServerRTP(t *testing.T, b *browser, rec *recorder) {
 	t.Helper()
 	payload := []byte("browser frame")
+	before, _ := rec.count()
+	seq := uint16(before * 100)
 	waitFor(t, 5*time.Second, "RTP at the server", func() bool {
-		must(t, b.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: vp8PT, SequenceNumber: 1, Timestamp: 1}, Payload: payload}))
+		seq++
+		must(t, b.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: vp8PT, SequenceNumber: seq, Timestamp: 1}, Payload: payload}))
 		n, _ := rec.count()
-		return n > 0
+		return n > before
 	})
 	rec.mu.Lock()
-	got := rec.rtp[0]
+	got := rec.rtp[before]
 	rec.mu.Unlock()
 	if !bytes.Equal(got.Payload, payload) || got.PayloadType != vp8PT {
 		t.Fatalf("server got %v", got)
