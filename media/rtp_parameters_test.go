@@ -61,3 +61,50 @@ func TestParametersHelpers(t *testing.T) {
 		t.Error("IntOr default")
 	}
 }
+
+func TestRtpParametersCloneIsDeep(t *testing.T) {
+	t.Parallel()
+	orig := RtpParameters{
+		Codecs: []RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000,
+			Parameters: Parameters{"x": 1}, RtcpFeedback: []RtcpFeedback{{Type: "nack"}}}},
+		HeaderExtensions: []RtpHeaderExtensionParameters{{URI: ExtMid, ID: 1, Parameters: Parameters{}}},
+		Encodings:        []RtpEncodingParameters{{SSRC: 1, CodecPayloadType: new(96), RTX: &RtxParameters{SSRC: 2}}},
+		Rtcp:             RtcpParameters{CNAME: "c", ReducedSize: new(true), Mux: new(true)},
+	}
+	c := orig.Clone()
+	if diff := cmp.Diff(orig, c); diff != "" {
+		t.Fatalf("clone differs:\n%s", diff)
+	}
+	c.Codecs[0].Parameters["x"] = 2
+	c.Codecs[0].RtcpFeedback[0].Type = "ccm"
+	c.HeaderExtensions[0].Parameters["y"] = 1
+	*c.Encodings[0].CodecPayloadType = 97
+	c.Encodings[0].RTX.SSRC = 3
+	*c.Rtcp.ReducedSize = false
+	*c.Rtcp.Mux = false
+	if orig.Codecs[0].Parameters["x"] != 1 || orig.Codecs[0].RtcpFeedback[0].Type != "nack" || len(orig.HeaderExtensions[0].Parameters) != 0 ||
+		*orig.Encodings[0].CodecPayloadType != 96 || orig.Encodings[0].RTX.SSRC != 2 || !*orig.Rtcp.ReducedSize || !*orig.Rtcp.Mux {
+		t.Errorf("mutating the clone changed the original: %+v", orig)
+	}
+	caps := RtpCapabilities{
+		Codecs:           []RtpCodecCapability{{MimeType: "audio/PCMU", PreferredPayloadType: new(0), Parameters: Parameters{"a": "b"}}},
+		HeaderExtensions: []RtpHeaderExtension{{Kind: KindAudio, URI: ExtMid, PreferredID: 1}},
+	}
+	cc := caps.Clone()
+	*cc.Codecs[0].PreferredPayloadType = 5
+	cc.Codecs[0].Parameters["a"] = "c"
+	cc.HeaderExtensions[0].PreferredID = 2
+	if *caps.Codecs[0].PreferredPayloadType != 0 || caps.Codecs[0].Parameters["a"] != "b" || caps.HeaderExtensions[0].PreferredID != 1 {
+		t.Error("capability clone shares state")
+	}
+	if (RtpParameters{}).Clone().Codecs != nil || Parameters(nil).Clone() != nil {
+		t.Error("nil should stay nil")
+	}
+}
+
+func TestMediaKindValid(t *testing.T) {
+	t.Parallel()
+	if !KindAudio.Valid() || !KindVideo.Valid() || MediaKind("data").Valid() || MediaKind("").Valid() {
+		t.Error("MediaKind.Valid wrong")
+	}
+}
