@@ -1,0 +1,451 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+type consumer struct {
+	object
+	transport *transport
+	producer  *producer
+	kind      media.MediaKind
+	typ       media.ConsumerType
+	params    media.RtpParameters
+	useNack   bool
+	// rtxPT is the RTX payload type (0: no RTX).
+	rtxPT uint8
+	// outPT maps router payload types to the consumer's (identity for
+	// negotiated codecs; 0 means not negotiated: drop).
+	outPT [128]uint8
+
+	paused         atomic.Bool
+	producerPaused atomic.Bool
+	priority       atomic.Int32
+
+	// mu guards the send state: streams, buffers, active.
+	mu      sync.Mutex
+	active  bool
+	streams []sendStream
+	buf     [rtppkt.MaxPacketLen + 2]byte
+	rtxBuf  [rtppkt.MaxPacketLen + 2]byte
+
+	onTransportClose event.Listeners[struct{}]
+	onProducerClose  event.Listeners[struct{}]
+	onProducerPause  event.Listeners[struct{}]
+	onProducerResume event.Listeners[struct{}]
+	onPause          event.Listeners[struct{}]
+	onResume         event.Listeners[struct{}]
+	onScore          event.Listeners[media.ConsumerScore]
+	onLayersChange   event.Listeners[*media.ConsumerLayers]
+	onTrace          event.Listeners[media.ProducerTraceEventData]
+	onRtp            event.Listeners[[]byte]
+}
+
+var _ media.Consumer = (*consumer)(nil)
+
+// sendStream is one outgoing RTP stream of a consumer; it forwards the
+// producer stream with the same index (simple consumers: stream 0).
+type sendStream struct {
+	ssrc         uint32
+	rtxSSRC      uint32
+	clockRate    int64
+	syncRequired bool
+	seq          rtppkt.SeqRewriter
+	seqMap       rtppkt.SeqMap
+	rtxSeq       uint16
+
+	packets, bytes uint64
+	retransmitted  uint64
+	nackCount      uint64
+	nackPackets    uint64
+	pliCount       uint64
+	firCount       uint64
+	lastTS         uint32
+	lastSentAt     int64
+	rate           rate
+	lastSRMid      uint32
+	lastSRAt       int64
+	fractionLost   uint8
+	packetsLost    int64
+	rtt            float64
+	hasRtt         bool
+	score          int
+}
+
+func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media.RtpParameters, o *media.ConsumerOptions) *consumer {
+	c := &consumer{transport: t, producer: p, kind: p.kind, typ: typ, params: params}
+	c.init(newID(), o.AppData)
+	c.paused.Store(o.Paused)
+	c.producerPaused.Store(p.paused.Load())
+	for _, codec := range params.Codecs {
+		pt := uint8(codec.PayloadType & 0x7f)
+		if isRtx(codec.MimeType) {
+			c.rtxPT = pt
+			continue
+		}
+		c.outPT[pt] = pt
+		c.useNack = c.useNack || hasFeedback(codec.RtcpFeedback, "nack", "")
+	}
+	for _, e := range params.Encodings {
+		s := sendStream{ssrc: e.SSRC, clockRate: int64(params.Codecs[0].ClockRate), syncRequired: true, score: 10}
+		if e.RTX != nil {
+			s.rtxSSRC = e.RTX.SSRC
+		}
+		c.streams = append(c.streams, s)
+	}
+	c.active = !c.paused.Load() && !c.producerPaused.Load()
+	return c
+}
+
+func (c *consumer) ProducerID() string                     { return c.producer.id }
+func (c *consumer) Kind() media.MediaKind                  { return c.kind }
+func (c *consumer) RtpParameters() media.RtpParameters     { return c.params.Clone() }
+func (c *consumer) Type() media.ConsumerType               { return c.typ }
+func (c *consumer) Paused() bool                           { return c.paused.Load() }
+func (c *consumer) ProducerPaused() bool                   { return c.producerPaused.Load() }
+func (c *consumer) Priority() int                          { return int(c.priority.Load()) }
+func (c *consumer) PreferredLayers() *media.ConsumerLayers { return nil }
+func (c *consumer) CurrentLayers() *media.ConsumerLayers   { return nil }
+
+func (c *consumer) Score() media.ConsumerScore {
+	c.mu.Lock()
+	score := c.streams[0].score
+	c.mu.Unlock()
+	ps := c.producer.Score()
+	out := media.ConsumerScore{Score: score, ProducerScores: make([]int, len(ps))}
+	for i, s := range ps {
+		out.ProducerScores[i] = s.Score
+	}
+	if len(ps) > 0 {
+		out.ProducerScore = ps[0].Score
+	}
+	return out
+}
+
+func (c *consumer) OnTransportClose(fn func()) func() { return on(&c.onTransportClose, fn) }
+func (c *consumer) OnProducerClose(fn func()) func()  { return on(&c.onProducerClose, fn) }
+func (c *consumer) OnProducerPause(fn func()) func()  { return on(&c.onProducerPause, fn) }
+func (c *consumer) OnProducerResume(fn func()) func() { return on(&c.onProducerResume, fn) }
+func (c *consumer) OnPause(fn func()) func()          { return on(&c.onPause, fn) }
+func (c *consumer) OnResume(fn func()) func()         { return on(&c.onResume, fn) }
+func (c *consumer) OnScore(fn func(media.ConsumerScore)) func() {
+	return c.onScore.On(fn)
+}
+func (c *consumer) OnLayersChange(fn func(*media.ConsumerLayers)) func() {
+	return c.onLayersChange.On(fn)
+}
+func (c *consumer) OnTrace(fn func(media.ProducerTraceEventData)) func() {
+	return c.onTrace.On(fn)
+}
+func (c *consumer) OnRtp(fn func([]byte)) func() { return c.onRtp.On(fn) }
+
+func (c *consumer) Close(ctx context.Context) error {
+	c.close(closeBySelf)
+	return nil
+}
+
+func (c *consumer) close(reason closeReason) {
+	if c.closed.Swap(true) {
+		return
+	}
+	c.mu.Lock()
+	c.active = false
+	c.mu.Unlock()
+	if reason != closeByProducer {
+		c.producer.removeConsumer(c)
+	}
+	if reason != closeByParent {
+		c.transport.removeConsumer(c)
+	}
+	switch reason {
+	case closeByParent:
+		emit(&c.onTransportClose)
+	case closeByProducer:
+		emit(&c.onProducerClose)
+	}
+	emit(&c.onClose)
+	c.onClose.Clear()
+}
+
+// updateActive recomputes whether packets flow; when they start flowing
+// again the streams resync and a key frame is requested.
+func (c *consumer) updateActive() {
+	c.mu.Lock()
+	was := c.active
+	c.active = !c.closed.Load() && !c.paused.Load() && !c.producerPaused.Load()
+	now := c.active
+	if now && !was {
+		for i := range c.streams {
+			c.streams[i].syncRequired = true
+		}
+	}
+	c.mu.Unlock()
+	if now && !was {
+		c.requestKeyFrames()
+	}
+}
+
+func (c *consumer) requestKeyFrames() {
+	if c.kind != media.KindVideo {
+		return
+	}
+	for i := range c.streams {
+		c.producer.requestKeyFrame(c.producerStream(i))
+	}
+}
+
+// producerStream maps a consumer stream index to the producer's.
+func (c *consumer) producerStream(i int) int { return i }
+
+func (c *consumer) setProducerPaused(paused bool) {
+	if c.closed.Load() || c.producerPaused.Swap(paused) == paused {
+		return
+	}
+	c.updateActive()
+	if paused {
+		emit(&c.onProducerPause)
+	} else {
+		emit(&c.onProducerResume)
+	}
+}
+
+func (c *consumer) Pause(ctx context.Context) error {
+	if err := c.checkOpen("consumer"); err != nil {
+		return err
+	}
+	if c.paused.Swap(true) {
+		return nil
+	}
+	c.updateActive()
+	emit(&c.onPause)
+	return nil
+}
+
+func (c *consumer) Resume(ctx context.Context) error {
+	if err := c.checkOpen("consumer"); err != nil {
+		return err
+	}
+	if !c.paused.Swap(false) {
+		return nil
+	}
+	c.updateActive()
+	emit(&c.onResume)
+	return nil
+}
+
+func (c *consumer) SetPreferredLayers(ctx context.Context, l media.ConsumerLayers) error {
+	return c.checkOpen("consumer")
+}
+
+func (c *consumer) SetPriority(ctx context.Context, priority int) error {
+	if err := c.checkOpen("consumer"); err != nil {
+		return err
+	}
+	if priority < 1 {
+		return &media.ParamError{Field: "priority", Reason: "must be >= 1"}
+	}
+	c.priority.Store(int32(priority))
+	return nil
+}
+
+func (c *consumer) UnsetPriority(ctx context.Context) error { return c.SetPriority(ctx, 1) }
+
+func (c *consumer) RequestKeyFrame(ctx context.Context) error {
+	if err := c.checkOpen("consumer"); err != nil {
+		return err
+	}
+	c.requestKeyFrames()
+	return nil
+}
+
+func (c *consumer) EnableTraceEvent(ctx context.Context, types []media.ProducerTraceEventType) error {
+	return c.checkOpen("consumer")
+}
+
+// forward sends one producer packet. It runs on the producer's ingress
+// path, must not allocate, and never modifies pk.b.
+func (c *consumer) forward(pk *packet) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.active || pk.enc >= len(c.streams) || c.outPT[pk.pt] == 0 {
+		return
+	}
+	s := &c.streams[pk.enc]
+	if s.syncRequired {
+		if pk.kfCodec != kfNone && !pk.keyFrame() {
+			return
+		}
+		s.seq.Sync(pk.seq - 1)
+		s.syncRequired = false
+	}
+	out := s.seq.Input(pk.seq)
+	n := copy(c.buf[:], pk.b)
+	b := c.buf[:n]
+	rtppkt.SetSSRC(b, s.ssrc)
+	rtppkt.SetPayloadType(b, c.outPT[pk.pt])
+	rtppkt.SetSequenceNumber(b, out)
+	s.seqMap.Put(out, pk.seq)
+	s.packets++
+	s.bytes += uint64(n)
+	s.rate.add(pk.now, n)
+	s.lastTS = pk.ts
+	s.lastSentAt = pk.now
+	c.send(b, false)
+}
+
+func (c *consumer) send(b []byte, rtx bool) {
+	if c.transport.direct {
+		c.onRtp.Emit(b)
+		return
+	}
+	c.transport.sendRTP(b, rtx)
+}
+
+// onNack retransmits the packets a receiver reported lost on stream idx.
+func (c *consumer) onNack(idx int, lost []uint16) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.streams[idx]
+	s.nackCount++
+	s.nackPackets += uint64(len(lost))
+	store := c.producer.streams[c.producerStream(idx)].store
+	if !c.useNack || store == nil || !c.active {
+		return
+	}
+	for _, out := range lost {
+		in, ok := s.seqMap.Get(out)
+		if !ok {
+			continue
+		}
+		n := store.Get(in, c.rtxBuf[:rtppkt.MaxPacketLen])
+		if n == 0 {
+			continue
+		}
+		b := c.rtxBuf[:n]
+		rtppkt.SetPayloadType(b, c.outPT[rtppkt.PayloadType(b)])
+		rtppkt.SetSequenceNumber(b, out)
+		rtppkt.SetSSRC(b, s.ssrc)
+		rtx := s.rtxSSRC != 0 && c.rtxPT != 0
+		if rtx {
+			b = c.wrapRtx(s, b)
+		}
+		if b == nil {
+			continue
+		}
+		s.retransmitted++
+		c.send(b, rtx)
+	}
+}
+
+// wrapRtx turns b (in c.rtxBuf) into an RTX packet in place (RFC 4588).
+func (c *consumer) wrapRtx(s *sendStream, b []byte) []byte {
+	h, ok := rtppkt.Parse(b)
+	if !ok {
+		return nil
+	}
+	end := len(b) - h.PaddingLen
+	osn := rtppkt.SequenceNumber(b)
+	copy(c.rtxBuf[h.HeaderLen+2:], b[h.HeaderLen:end])
+	binary.BigEndian.PutUint16(c.rtxBuf[h.HeaderLen:], osn)
+	out := c.rtxBuf[:end+2]
+	out[0] &^= 0x20
+	rtppkt.SetSSRC(out, s.rtxSSRC)
+	rtppkt.SetPayloadType(out, c.rtxPT)
+	s.rtxSeq++
+	rtppkt.SetSequenceNumber(out, s.rtxSeq)
+	return out
+}
+
+// onKeyFrameRequest handles a PLI or FIR from the receiver.
+func (c *consumer) onKeyFrameRequest(idx int, fir bool) {
+	c.mu.Lock()
+	if fir {
+		c.streams[idx].firCount++
+	} else {
+		c.streams[idx].pliCount++
+	}
+	active := c.active
+	c.mu.Unlock()
+	if active {
+		c.producer.requestKeyFrame(c.producerStream(idx))
+	}
+}
+
+// onReceiverReport applies a reception report about stream idx.
+func (c *consumer) onReceiverReport(idx int, fractionLost uint8, totalLost uint32, lsr, dlsr uint32, now int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.streams[idx]
+	s.fractionLost = fractionLost
+	s.packetsLost = int64(totalLost)
+	if lsr != 0 {
+		mid := uint32(ntpTime(now) >> 16)
+		if d := mid - lsr - dlsr; int32(d) > 0 {
+			s.rtt, s.hasRtt = float64(d)*1000/65536, true
+		}
+	}
+	s.score = 10 - int(fractionLost)*10/256
+}
+
+func (c *consumer) Dump(ctx context.Context) (*media.ConsumerDump, error) {
+	if err := c.checkOpen("consumer"); err != nil {
+		return nil, err
+	}
+	d := &media.ConsumerDump{
+		ID: c.id, ProducerID: c.producer.id, Kind: c.kind, Type: c.typ, RtpParameters: c.params.Clone(),
+		ConsumableRtpEncodings: c.producer.consumable.Clone().Encodings, TraceEventTypes: []string{},
+		Paused: c.paused.Load(), ProducerPaused: c.producerPaused.Load(), Priority: c.Priority(),
+	}
+	for _, codec := range c.params.Codecs {
+		if !isRtx(codec.MimeType) {
+			d.SupportedCodecPayloadTypes = append(d.SupportedCodecPayloadTypes, codec.PayloadType)
+		}
+	}
+	c.mu.Lock()
+	for i, s := range c.streams {
+		codec := c.params.Codecs[0]
+		d.RtpStreams = append(d.RtpStreams, media.RtpStreamDump{Score: s.score, Params: media.RtpStreamParams{
+			EncodingIdx: i, SSRC: s.ssrc, PayloadType: codec.PayloadType, MimeType: codec.MimeType,
+			ClockRate: codec.ClockRate, CNAME: c.params.Rtcp.CNAME, RtxSSRC: s.rtxSSRC, RtxPayloadType: int(c.rtxPT),
+			UseNack: c.useNack, UsePli: hasFeedback(codec.RtcpFeedback, "nack", "pli"),
+			UseFir: hasFeedback(codec.RtcpFeedback, "ccm", "fir"), SpatialLayers: 1, TemporalLayers: 1,
+		}})
+	}
+	c.mu.Unlock()
+	return d, nil
+}
+
+func (c *consumer) GetStats(ctx context.Context) ([]media.RtpStreamStats, error) {
+	if err := c.checkOpen("consumer"); err != nil {
+		return nil, err
+	}
+	now := nanotime()
+	c.mu.Lock()
+	s := c.streams[0]
+	c.mu.Unlock()
+	st := media.RtpStreamStats{
+		Type: "outbound-rtp", Timestamp: time.Now().UnixMilli(), SSRC: s.ssrc, RtxSSRC: s.rtxSSRC,
+		Kind: c.kind, MimeType: c.params.Codecs[0].MimeType, PacketsLost: s.packetsLost,
+		FractionLost: int(s.fractionLost), PacketsRetransmitted: s.retransmitted, NackCount: s.nackCount,
+		NackPacketCount: s.nackPackets, PliCount: s.pliCount, FirCount: s.firCount, Score: s.score,
+		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now),
+	}
+	if s.hasRtt {
+		st.RoundTripTime = &s.rtt
+	}
+	out := []media.RtpStreamStats{st}
+	c.producer.ingress.Lock()
+	if idx := c.producerStream(0); idx < len(c.producer.streams) {
+		out = append(out, c.producer.streamStats(c.producer.streams[idx], now))
+	}
+	c.producer.ingress.Unlock()
+	return out, nil
+}

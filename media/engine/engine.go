@@ -1,0 +1,95 @@
+// Package engine is the in-process implementation of the media API: a
+// Worker runs inside the calling process, and its routers forward RTP
+// between plain, pipe and direct transports on goroutines it owns.
+//
+// Packet path: each UDP transport has one read goroutine that reads
+// datagrams in batches (recvmmsg), finds the producer stream by SSRC in a
+// copy-on-write table, and hands the packet to the producer, which
+// forwards it synchronously to its consumers. Each consumer rewrites SSRC,
+// payload type and sequence number into its own buffer (the received
+// packet is never modified after the producer hands it on) and writes it
+// to its transport's socket. Nothing on that path allocates.
+//
+// Lock order (outer first): worker.mu, router.mu, transport.mu,
+// producer.ingress, consumer.mu, producer.consMu. Events are emitted with
+// no lock held.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ropehq/rope/media"
+)
+
+// Options tune the local engine. The zero value gives the defaults.
+type Options struct {
+	// RTCPInterval is the period of generated RTCP reports (SR for
+	// consumers, RR for producers) and score updates; default 1s.
+	RTCPInterval time.Duration
+	// Supported overrides the supported capabilities; default
+	// mediasoup's.
+	Supported *media.RtpCapabilities
+}
+
+type api struct {
+	opts Options
+}
+
+var _ media.API = (*api)(nil)
+
+// New returns the local engine's entry point. opts may be nil.
+func New(opts *Options) media.API {
+	a := &api{}
+	if opts != nil {
+		a.opts = *opts
+	}
+	if a.opts.RTCPInterval <= 0 {
+		a.opts.RTCPInterval = time.Second
+	}
+	if a.opts.Supported == nil {
+		s := supportedCapabilities()
+		a.opts.Supported = &s
+	}
+	return a
+}
+
+func (a *api) SupportedRtpCapabilities() media.RtpCapabilities {
+	return a.opts.Supported.Clone()
+}
+
+func (a *api) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.Worker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	settings := media.WorkerSettings{LogLevel: media.LogLevelError, RtcMinPort: 10000, RtcMaxPort: 59999}
+	if s != nil {
+		settings.LogTags = s.LogTags
+		settings.AppData = s.AppData
+		if s.LogLevel != "" {
+			settings.LogLevel = s.LogLevel
+		}
+		if s.RtcMinPort != 0 {
+			settings.RtcMinPort = s.RtcMinPort
+		}
+		if s.RtcMaxPort != 0 {
+			settings.RtcMaxPort = s.RtcMaxPort
+		}
+	}
+	if settings.RtcMinPort > settings.RtcMaxPort {
+		return nil, &media.ParamError{Field: "rtcMinPort", Reason: fmt.Sprintf("greater than rtcMaxPort (%d > %d)", settings.RtcMinPort, settings.RtcMaxPort)}
+	}
+	if !validLogLevel(settings.LogLevel) {
+		return nil, &media.ParamError{Field: "logLevel", Reason: fmt.Sprintf("invalid %q", settings.LogLevel)}
+	}
+	return newWorker(a, settings), nil
+}
+
+func validLogLevel(l media.WorkerLogLevel) bool {
+	switch l {
+	case media.LogLevelDebug, media.LogLevelWarn, media.LogLevelError, media.LogLevelNone:
+		return true
+	}
+	return false
+}

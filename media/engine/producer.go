@@ -1,0 +1,542 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+// keyFramePending is how long a key frame request suppresses further ones
+// for the same stream, unless a key frame arrives first.
+const keyFramePending = time.Second
+
+type producer struct {
+	object
+	transport  *transport
+	router     *router
+	kind       media.MediaKind
+	typ        media.ProducerType
+	params     media.RtpParameters
+	consumable media.RtpParameters
+	mapping    media.RtpMapping
+	paused     atomic.Bool
+	streams    []*recvStream
+
+	// Payload type tables, indexed by the producer's payload type.
+	// mappedPT holds router PT + 1 (0: unknown); rtxApt holds the
+	// producer's media PT + 1 for RTX PTs.
+	mappedPT [128]uint8
+	rtxApt   [128]uint8
+	kfCodec  [128]uint8
+
+	// ingress serialises packet ingress; it guards the streams' receive
+	// state and scratch.
+	ingress sync.Mutex
+	scratch [rtppkt.MaxPacketLen]byte
+
+	// sendMu guards sendBuf, the copy of packets given to Send.
+	sendMu  sync.Mutex
+	sendBuf [rtppkt.MaxPacketLen]byte
+
+	// consMu serialises changes to consumers (copy on write; the packet
+	// path loads it without locking).
+	consMu    sync.Mutex
+	consumers atomic.Pointer[[]*consumer]
+
+	onTransportClose event.Listeners[struct{}]
+	onPause          event.Listeners[struct{}]
+	onResume         event.Listeners[struct{}]
+	onScore          event.Listeners[[]media.ProducerScore]
+	onOrientation    event.Listeners[media.ProducerVideoOrientation]
+	onTrace          event.Listeners[media.ProducerTraceEventData]
+}
+
+var _ media.Producer = (*producer)(nil)
+
+// recvStream is one encoding of a producer.
+type recvStream struct {
+	idx        int
+	ssrc       uint32
+	rtxSSRC    uint32
+	mappedSSRC uint32
+	rid        string
+	codec      media.RtpCodecParameters
+	clockRate  int64
+	usePli     bool
+	useFir     bool
+	store      *rtppkt.Store
+
+	// kfPendingUntil (monotonic ns) suppresses repeated key frame requests.
+	kfPendingUntil atomic.Int64
+	pliCount       atomic.Uint64
+	firCount       atomic.Uint64
+
+	// Guarded by producer.ingress.
+	recvState
+}
+
+// recvState is the receive statistics of a stream (RFC 3550 A.1, A.8).
+type recvState struct {
+	started       bool
+	baseSeq       uint16
+	maxSeq        uint16
+	cycles        uint32
+	packets       uint64
+	bytes         uint64
+	retransmitted uint64
+	jitter        float64
+	lastTransit   int64
+	lastPacketAt  int64
+	lastSRNTP     uint32
+	lastSRAt      int64
+	expPrior      uint32
+	recvPrior     uint64
+	score         int
+	rate          rate
+}
+
+func (s *recvState) update(seq uint16, ts uint32, n int, clock int64, now int64) {
+	if !s.started {
+		s.started, s.baseSeq, s.maxSeq = true, seq, seq
+	} else if rtppkt.SeqLess(s.maxSeq, seq) {
+		if seq < s.maxSeq {
+			s.cycles += 1 << 16
+		}
+		s.maxSeq = seq
+	}
+	s.packets++
+	s.bytes += uint64(n)
+	s.rate.add(now, n)
+	arrival := now / 1000 * clock / 1e6
+	transit := arrival - int64(ts)
+	if s.lastPacketAt != 0 {
+		d := float64(int32(transit - s.lastTransit))
+		if d < 0 {
+			d = -d
+		}
+		s.jitter += (d - s.jitter) / 16
+	}
+	s.lastTransit = transit
+	s.lastPacketAt = now
+}
+
+// expected returns the packets expected so far (RFC 3550 A.3).
+func (s *recvState) expected() uint32 {
+	return s.cycles + uint32(s.maxSeq) - uint32(s.baseSeq) + 1
+}
+
+func (s *recvState) lost() int64 {
+	if !s.started {
+		return 0
+	}
+	return int64(s.expected()) - int64(s.packets-s.retransmitted)
+}
+
+func newProducer(t *transport, id string, o *media.ProducerOptions, typ media.ProducerType, m media.RtpMapping, consumable media.RtpParameters) *producer {
+	p := &producer{
+		transport: t, router: t.router, kind: o.Kind, typ: typ,
+		params: o.RtpParameters.Clone(), consumable: consumable, mapping: m,
+	}
+	p.init(id, o.AppData)
+	p.paused.Store(o.Paused)
+	empty := []*consumer{}
+	p.consumers.Store(&empty)
+	p.buildTables()
+	for i, e := range p.params.Encodings {
+		s := &recvStream{idx: i, ssrc: e.SSRC, rid: e.RID, mappedSSRC: m.Encodings[i].MappedSSRC}
+		if e.RTX != nil {
+			s.rtxSSRC = e.RTX.SSRC
+		}
+		s.codec = p.mediaCodec(e.CodecPayloadType)
+		s.clockRate = int64(s.codec.ClockRate)
+		for _, fb := range s.codec.RtcpFeedback {
+			s.usePli = s.usePli || (fb.Type == "nack" && fb.Parameter == "pli")
+			s.useFir = s.useFir || (fb.Type == "ccm" && fb.Parameter == "fir")
+		}
+		if p.kind == media.KindVideo {
+			s.store = new(rtppkt.Store)
+		}
+		s.score = 10
+		p.streams = append(p.streams, s)
+	}
+	return p
+}
+
+func (p *producer) buildTables() {
+	for _, mc := range p.mapping.Codecs {
+		p.mappedPT[mc.PayloadType&0x7f] = uint8(mc.MappedPayloadType) + 1
+	}
+	for _, c := range p.params.Codecs {
+		pt := c.PayloadType & 0x7f
+		if isRtx(c.MimeType) {
+			if apt, ok := c.Parameters.Int("apt"); ok && apt >= 0 && apt < 128 {
+				p.rtxApt[pt] = uint8(apt) + 1
+			}
+			continue
+		}
+		if m := p.mappedPT[pt]; m != 0 {
+			p.kfCodec[m-1] = keyFrameCodec(c.MimeType)
+		}
+	}
+}
+
+// mediaCodec returns the encoding's codec: the one with pt or the first
+// media codec.
+func (p *producer) mediaCodec(pt *int) media.RtpCodecParameters {
+	for _, c := range p.params.Codecs {
+		if !isRtx(c.MimeType) && (pt == nil || *pt == c.PayloadType) {
+			return c
+		}
+	}
+	return p.params.Codecs[0]
+}
+
+func (p *producer) Kind() media.MediaKind                        { return p.kind }
+func (p *producer) RtpParameters() media.RtpParameters           { return p.params.Clone() }
+func (p *producer) Type() media.ProducerType                     { return p.typ }
+func (p *producer) ConsumableRtpParameters() media.RtpParameters { return p.consumable.Clone() }
+func (p *producer) Paused() bool                                 { return p.paused.Load() }
+
+func (p *producer) Score() []media.ProducerScore {
+	p.ingress.Lock()
+	defer p.ingress.Unlock()
+	return p.scoresLocked()
+}
+
+func (p *producer) scoresLocked() []media.ProducerScore {
+	out := make([]media.ProducerScore, len(p.streams))
+	for i, s := range p.streams {
+		out[i] = media.ProducerScore{EncodingIdx: i, SSRC: s.ssrc, RID: s.rid, Score: s.score}
+	}
+	return out
+}
+
+func (p *producer) OnTransportClose(fn func()) func() { return on(&p.onTransportClose, fn) }
+func (p *producer) OnPause(fn func()) func()          { return on(&p.onPause, fn) }
+func (p *producer) OnResume(fn func()) func()         { return on(&p.onResume, fn) }
+func (p *producer) OnScore(fn func([]media.ProducerScore)) func() {
+	return p.onScore.On(fn)
+}
+func (p *producer) OnVideoOrientationChange(fn func(media.ProducerVideoOrientation)) func() {
+	return p.onOrientation.On(fn)
+}
+func (p *producer) OnTrace(fn func(media.ProducerTraceEventData)) func() {
+	return p.onTrace.On(fn)
+}
+
+func (p *producer) Close(ctx context.Context) error {
+	p.close(closeBySelf)
+	return nil
+}
+
+func (p *producer) close(reason closeReason) {
+	if p.closed.Swap(true) {
+		return
+	}
+	p.router.removeProducer(p.id)
+	if reason == closeBySelf {
+		p.transport.removeProducer(p)
+	}
+	p.consMu.Lock()
+	cons := *p.consumers.Load()
+	empty := []*consumer{}
+	p.consumers.Store(&empty)
+	p.consMu.Unlock()
+	for _, c := range cons {
+		c.close(closeByProducer)
+	}
+	if reason == closeByParent {
+		emit(&p.onTransportClose)
+	}
+	emit(&p.onClose)
+	p.onClose.Clear()
+}
+
+func (p *producer) addConsumer(c *consumer) error {
+	p.consMu.Lock()
+	defer p.consMu.Unlock()
+	if p.closed.Load() {
+		return media.NewError(media.ErrClosed, "producer %s closed", p.id)
+	}
+	old := *p.consumers.Load()
+	cons := make([]*consumer, len(old), len(old)+1)
+	copy(cons, old)
+	cons = append(cons, c)
+	p.consumers.Store(&cons)
+	return nil
+}
+
+func (p *producer) removeConsumer(c *consumer) {
+	p.consMu.Lock()
+	defer p.consMu.Unlock()
+	old := *p.consumers.Load()
+	cons := make([]*consumer, 0, len(old))
+	for _, x := range old {
+		if x != c {
+			cons = append(cons, x)
+		}
+	}
+	p.consumers.Store(&cons)
+}
+
+func (p *producer) consumerList() []*consumer { return *p.consumers.Load() }
+
+func (p *producer) Pause(ctx context.Context) error {
+	if err := p.checkOpen("producer"); err != nil {
+		return err
+	}
+	if p.paused.Swap(true) {
+		return nil
+	}
+	for _, c := range p.consumerList() {
+		c.setProducerPaused(true)
+	}
+	emit(&p.onPause)
+	return nil
+}
+
+func (p *producer) Resume(ctx context.Context) error {
+	if err := p.checkOpen("producer"); err != nil {
+		return err
+	}
+	if !p.paused.Swap(false) {
+		return nil
+	}
+	for _, c := range p.consumerList() {
+		c.setProducerPaused(false)
+	}
+	emit(&p.onResume)
+	return nil
+}
+
+func (p *producer) EnableTraceEvent(ctx context.Context, types []media.ProducerTraceEventType) error {
+	return p.checkOpen("producer")
+}
+
+// Send injects an RTP packet (DirectTransport producers only).
+func (p *producer) Send(b []byte) error {
+	if err := p.checkOpen("producer"); err != nil {
+		return err
+	}
+	if !p.transport.direct {
+		return media.NewError(media.ErrInvalidState, "producer %s is not on a DirectTransport", p.id)
+	}
+	h, ok := rtppkt.Parse(b)
+	if !ok || len(b) > rtppkt.MaxPacketLen {
+		return &media.ParamError{Field: "packet", Reason: "not a valid RTP packet"}
+	}
+	ref, ok := (*p.transport.ingress.Load())[h.SSRC]
+	if !ok || ref.p != p {
+		return &media.ParamError{Field: "packet", Reason: fmt.Sprintf("unknown ssrc %d", h.SSRC)}
+	}
+	// Copy: the packet path rewrites headers in place.
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
+	n := copy(p.sendBuf[:], b)
+	p.transport.rtpBytesReceived.Add(uint64(n))
+	p.receiveRTP(p.sendBuf[:n], &h, ref, nanotime())
+	return nil
+}
+
+// packet is a producer packet being handed to consumers: in the router's
+// space (mapped SSRC and payload type).
+type packet struct {
+	b       []byte
+	seq     uint16
+	ts      uint32
+	pt      uint8
+	enc     int
+	hdrLen  int
+	now     int64
+	kfCodec uint8
+	kf      int8 // -1 unknown, 0 no, 1 yes
+}
+
+func (pk *packet) keyFrame() bool {
+	if pk.kf < 0 {
+		pk.kf = 0
+		if isKeyFrame(pk.kfCodec, pk.b[pk.hdrLen:]) {
+			pk.kf = 1
+		}
+	}
+	return pk.kf == 1
+}
+
+// receiveRTP handles one packet of stream ref. b may be modified in place.
+func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int64) {
+	p.ingress.Lock()
+	defer p.ingress.Unlock()
+	s := p.streams[ref.idx]
+	pt := h.PayloadType
+	if ref.rtx {
+		var ok bool
+		if b, pt, ok = p.unwrapRtx(b, h); !ok {
+			return
+		}
+		s.retransmitted++
+	}
+	mapped := p.mappedPT[pt]
+	if mapped == 0 {
+		return
+	}
+	s.update(h.SequenceNumber, h.Timestamp, len(b), s.clockRate, now)
+	rtppkt.SetSSRC(b, s.mappedSSRC)
+	rtppkt.SetPayloadType(b, mapped-1)
+	pk := packet{b: b, seq: h.SequenceNumber, ts: h.Timestamp, pt: mapped - 1, enc: ref.idx,
+		hdrLen: h.HeaderLen, now: now, kfCodec: p.kfCodec[mapped-1], kf: -1}
+	if s.store != nil {
+		s.store.Put(pk.seq, b)
+	}
+	if s.kfPendingUntil.Load() != 0 && pk.keyFrame() {
+		s.kfPendingUntil.Store(0)
+	}
+	if p.paused.Load() {
+		return
+	}
+	for _, c := range *p.consumers.Load() {
+		c.forward(&pk)
+	}
+}
+
+// unwrapRtx turns an RTX packet (RFC 4588) back into the original packet
+// in p.scratch. It returns the packet and its payload type.
+func (p *producer) unwrapRtx(b []byte, h *rtppkt.Header) ([]byte, uint8, bool) {
+	apt := p.rtxApt[h.PayloadType]
+	end := len(b) - h.PaddingLen
+	if apt == 0 || end-h.HeaderLen < 2 {
+		return nil, 0, false // unknown or padding-only probe
+	}
+	osn := binary.BigEndian.Uint16(b[h.HeaderLen:])
+	n := copy(p.scratch[:], b[:h.HeaderLen])
+	n += copy(p.scratch[n:], b[h.HeaderLen+2:end])
+	out := p.scratch[:n]
+	out[0] &^= 0x20 // padding removed
+	s := p.streams[0]
+	for _, st := range p.streams {
+		if st.rtxSSRC == h.SSRC {
+			s = st
+		}
+	}
+	rtppkt.SetSSRC(out, s.ssrc)
+	rtppkt.SetSequenceNumber(out, osn)
+	rtppkt.SetPayloadType(out, apt-1)
+	h.SequenceNumber, h.PaddingLen = osn, 0
+	return out, apt - 1, true
+}
+
+// requestKeyFrame asks the producer's endpoint for a key frame on stream
+// idx (PLI, else FIR), unless a request is already pending.
+func (p *producer) requestKeyFrame(idx int) {
+	if p.kind != media.KindVideo || idx >= len(p.streams) || p.closed.Load() {
+		return
+	}
+	s := p.streams[idx]
+	now := nanotime()
+	if until := s.kfPendingUntil.Load(); until != 0 && now < until {
+		return
+	}
+	s.kfPendingUntil.Store(now + int64(keyFramePending))
+	switch {
+	case s.usePli:
+		s.pliCount.Add(1)
+		p.transport.sendRTCP(marshalPLI(s.mappedSSRC, s.ssrc))
+	case s.useFir:
+		s.firCount.Add(1)
+		p.transport.sendRTCP(marshalFIR(s.mappedSSRC, s.ssrc, uint8(s.firCount.Load())))
+	}
+}
+
+// streamIndexByMappedSSRC finds the stream a consumer-side SSRC refers to.
+func (p *producer) streamIndexByMappedSSRC(ssrc uint32) int {
+	for i, s := range p.streams {
+		if s.mappedSSRC == ssrc {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *producer) Dump(ctx context.Context) (*media.ProducerDump, error) {
+	if err := p.checkOpen("producer"); err != nil {
+		return nil, err
+	}
+	d := &media.ProducerDump{
+		ID: p.id, Kind: p.kind, Type: p.typ, RtpParameters: p.params.Clone(),
+		RtpMapping: p.mapping, TraceEventTypes: []string{}, Paused: p.paused.Load(),
+	}
+	p.ingress.Lock()
+	for _, s := range p.streams {
+		d.RtpStreams = append(d.RtpStreams, media.RtpStreamDump{Score: s.score, Params: p.streamParams(s)})
+	}
+	p.ingress.Unlock()
+	return d, nil
+}
+
+func (p *producer) streamParams(s *recvStream) media.RtpStreamParams {
+	return media.RtpStreamParams{
+		EncodingIdx: s.idx, SSRC: s.ssrc, PayloadType: s.codec.PayloadType, MimeType: s.codec.MimeType,
+		ClockRate: s.codec.ClockRate, RID: s.rid, CNAME: p.params.Rtcp.CNAME, RtxSSRC: s.rtxSSRC,
+		UseNack: hasFeedback(s.codec.RtcpFeedback, "nack", ""), UsePli: s.usePli, UseFir: s.useFir,
+		SpatialLayers: 1, TemporalLayers: 1,
+	}
+}
+
+func hasFeedback(fbs []media.RtcpFeedback, typ, param string) bool {
+	for _, fb := range fbs {
+		if strings.EqualFold(fb.Type, typ) && fb.Parameter == param {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *producer) GetStats(ctx context.Context) ([]media.RtpStreamStats, error) {
+	if err := p.checkOpen("producer"); err != nil {
+		return nil, err
+	}
+	p.ingress.Lock()
+	defer p.ingress.Unlock()
+	out := make([]media.RtpStreamStats, 0, len(p.streams))
+	for _, s := range p.streams {
+		out = append(out, p.streamStats(s, nanotime()))
+	}
+	return out, nil
+}
+
+// streamStats builds the "inbound-rtp" stats; call with ingress held.
+func (p *producer) streamStats(s *recvStream, now int64) media.RtpStreamStats {
+	jitter := uint32(s.jitter)
+	return media.RtpStreamStats{
+		Type: "inbound-rtp", Timestamp: time.Now().UnixMilli(), SSRC: s.ssrc, RtxSSRC: s.rtxSSRC,
+		RID: s.rid, Kind: p.kind, MimeType: s.codec.MimeType, PacketsLost: s.lost(),
+		PacketsRetransmitted: s.retransmitted, PacketsRepaired: s.retransmitted,
+		PliCount: s.pliCount.Load(), FirCount: s.firCount.Load(), Score: s.score,
+		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now), Jitter: &jitter,
+	}
+}
+
+// updateScores recomputes stream scores (10 when media flowed during the
+// last interval, lowered by loss) and reports whether any changed.
+func (p *producer) updateScores(now int64, interval time.Duration) ([]media.ProducerScore, bool) {
+	p.ingress.Lock()
+	defer p.ingress.Unlock()
+	changed := false
+	for _, s := range p.streams {
+		score := 0
+		if s.started && now-s.lastPacketAt < int64(interval)+int64(time.Second) {
+			score = 10
+		}
+		if score != s.score {
+			s.score, changed = score, true
+		}
+	}
+	return p.scoresLocked(), changed
+}

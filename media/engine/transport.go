@@ -1,0 +1,323 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+// link is the I/O side of a transport kind (plain, pipe, direct).
+type link interface {
+	// sendRTP and sendRTCP write one packet to the remote side; they may
+	// be called from any goroutine and must not keep b.
+	sendRTP(b []byte)
+	sendRTCP(b []byte)
+	// close stops I/O; wait waits for the link's goroutines.
+	close()
+	wait()
+	fillDump(d *media.TransportDump)
+	fillStats(s *media.TransportStats)
+}
+
+// streamRef routes an incoming SSRC to a producer stream.
+type streamRef struct {
+	p   *producer
+	idx int
+	rtx bool
+}
+
+// consumerRef routes an RTCP media SSRC to a consumer stream.
+type consumerRef struct {
+	c   *consumer
+	idx int
+}
+
+// transport is the part shared by every transport kind. The kind wraps it
+// (plainTransport, pipeTransport, directTransport) and sets outer and
+// link.
+type transport struct {
+	object
+	router *router
+	// statsType is the "type" of stats entries.
+	statsType string
+	outer     media.Transport
+	link      link
+	direct    bool
+	pipe      bool
+	// enableRtx (pipe transports) makes pipe consumers use RTX.
+	enableRtx bool
+
+	// mu guards the maps below.
+	mu            sync.Mutex
+	producers     map[string]*producer
+	consumers     map[string]*consumer
+	dataProducers map[string]*dataProducer
+	dataConsumers map[string]*dataConsumer
+	consumerSSRC  map[uint32]consumerRef
+	traceTypes    []media.TransportTraceEventType
+
+	// ingress maps SSRC to producer stream; replaced (copy on write)
+	// under mu, read without locks by the receive path.
+	ingress atomic.Pointer[map[uint32]streamRef]
+
+	bytesReceived, bytesSent       atomic.Uint64
+	rtpBytesReceived, rtpBytesSent atomic.Uint64
+	rtxBytesReceived, rtxBytesSent atomic.Uint64
+
+	// inLoop counts user callbacks running on the transport's own
+	// goroutines, so that Close called from one does not wait for itself.
+	inLoop atomic.Int32
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	onRouterClose     event.Listeners[struct{}]
+	onNewProducer     event.Listeners[media.Producer]
+	onNewConsumer     event.Listeners[media.Consumer]
+	onNewDataProducer event.Listeners[media.DataProducer]
+	onNewDataConsumer event.Listeners[media.DataConsumer]
+	onTrace           event.Listeners[media.TransportTraceEventData]
+}
+
+func newTransport(r *router, statsType string, appData media.AppData) *transport {
+	t := &transport{
+		router: r, statsType: statsType,
+		producers: map[string]*producer{}, consumers: map[string]*consumer{},
+		dataProducers: map[string]*dataProducer{}, dataConsumers: map[string]*dataConsumer{},
+		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}),
+	}
+	t.init(newID(), appData)
+	empty := map[uint32]streamRef{}
+	t.ingress.Store(&empty)
+	return t
+}
+
+// start registers the transport with its router and starts its RTCP
+// timer. The kind has set outer and link.
+func (t *transport) start() error {
+	if err := t.router.addTransport(t); err != nil {
+		return err
+	}
+	t.wg.Add(1)
+	go t.rtcpLoop(t.router.worker.api.opts.RTCPInterval)
+	return nil
+}
+
+func (t *transport) OnRouterClose(fn func()) func() { return on(&t.onRouterClose, fn) }
+func (t *transport) OnNewProducer(fn func(media.Producer)) func() {
+	return t.onNewProducer.On(fn)
+}
+func (t *transport) OnNewConsumer(fn func(media.Consumer)) func() {
+	return t.onNewConsumer.On(fn)
+}
+func (t *transport) OnNewDataProducer(fn func(media.DataProducer)) func() {
+	return t.onNewDataProducer.On(fn)
+}
+func (t *transport) OnNewDataConsumer(fn func(media.DataConsumer)) func() {
+	return t.onNewDataConsumer.On(fn)
+}
+func (t *transport) OnTrace(fn func(media.TransportTraceEventData)) func() {
+	return t.onTrace.On(fn)
+}
+
+func (t *transport) Close(ctx context.Context) error {
+	t.close(closeBySelf)
+	return nil
+}
+
+func (t *transport) close(reason closeReason) {
+	if t.closed.Swap(true) {
+		return
+	}
+	close(t.stop)
+	if t.link != nil {
+		t.link.close()
+	}
+	if t.inLoop.Load() == 0 {
+		t.wg.Wait()
+		if t.link != nil {
+			t.link.wait()
+		}
+	}
+	t.mu.Lock()
+	producers, consumers := mapValues(t.producers), mapValues(t.consumers)
+	dps, dcs := mapValues(t.dataProducers), mapValues(t.dataConsumers)
+	t.producers, t.consumers = map[string]*producer{}, map[string]*consumer{}
+	t.dataProducers, t.dataConsumers = map[string]*dataProducer{}, map[string]*dataConsumer{}
+	t.consumerSSRC = map[uint32]consumerRef{}
+	t.mu.Unlock()
+	for _, c := range consumers {
+		c.close(closeByParent)
+	}
+	for _, p := range producers {
+		p.close(closeByParent)
+	}
+	for _, c := range dcs {
+		c.close(closeByParent)
+	}
+	for _, p := range dps {
+		p.close(closeByParent)
+	}
+	if reason == closeBySelf {
+		t.router.removeTransport(t.id)
+	}
+	if reason == closeByParent {
+		emit(&t.onRouterClose)
+	}
+	emit(&t.onClose)
+	t.onClose.Clear()
+}
+
+// loopCallback runs fn (which may call user handlers) on one of the
+// transport's goroutines.
+func (t *transport) loopCallback(fn func()) {
+	t.inLoop.Add(1)
+	defer t.inLoop.Add(-1)
+	fn()
+}
+
+// receive handles one packet from the remote side (RTP or RTCP). It runs
+// on the link's read goroutine and does not allocate for RTP.
+func (t *transport) receive(b []byte, now int64) {
+	t.bytesReceived.Add(uint64(len(b)))
+	if rtppkt.IsRTCP(b) {
+		t.receiveRTCP(b)
+		return
+	}
+	t.receiveRTP(b, now)
+}
+
+func (t *transport) receiveRTP(b []byte, now int64) {
+	h, ok := rtppkt.Parse(b)
+	if !ok {
+		return
+	}
+	ref, ok := (*t.ingress.Load())[h.SSRC]
+	if !ok {
+		return
+	}
+	if ref.rtx {
+		t.rtxBytesReceived.Add(uint64(len(b)))
+	} else {
+		t.rtpBytesReceived.Add(uint64(len(b)))
+	}
+	ref.p.receiveRTP(b, &h, ref, now)
+}
+
+// sendRTP is the consumers' way out.
+func (t *transport) sendRTP(b []byte, rtx bool) {
+	n := uint64(len(b))
+	t.bytesSent.Add(n)
+	if rtx {
+		t.rtxBytesSent.Add(n)
+	} else {
+		t.rtpBytesSent.Add(n)
+	}
+	t.link.sendRTP(b)
+}
+
+func (t *transport) sendRTCP(b []byte) {
+	t.bytesSent.Add(uint64(len(b)))
+	t.link.sendRTCP(b)
+}
+
+// rebuildIngress recomputes the SSRC table; call with mu held.
+func (t *transport) rebuildIngress() {
+	m := make(map[uint32]streamRef)
+	for _, p := range t.producers {
+		for i, s := range p.streams {
+			m[s.ssrc] = streamRef{p: p, idx: i}
+			if s.rtxSSRC != 0 {
+				m[s.rtxSSRC] = streamRef{p: p, idx: i, rtx: true}
+			}
+		}
+	}
+	t.ingress.Store(&m)
+}
+
+func (t *transport) SetMaxIncomingBitrate(ctx context.Context, bitrate int) error {
+	return t.checkBitrate(bitrate)
+}
+
+func (t *transport) SetMaxOutgoingBitrate(ctx context.Context, bitrate int) error {
+	return t.checkBitrate(bitrate)
+}
+
+func (t *transport) SetMinOutgoingBitrate(ctx context.Context, bitrate int) error {
+	return t.checkBitrate(bitrate)
+}
+
+func (t *transport) checkBitrate(bitrate int) error {
+	if err := t.checkOpen("transport"); err != nil {
+		return err
+	}
+	if bitrate < 0 {
+		return &media.ParamError{Field: "bitrate", Reason: "negative"}
+	}
+	return nil
+}
+
+func (t *transport) EnableTraceEvent(ctx context.Context, types []media.TransportTraceEventType) error {
+	if err := t.checkOpen("transport"); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.traceTypes = append([]media.TransportTraceEventType(nil), types...)
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *transport) Dump(ctx context.Context) (*media.TransportDump, error) {
+	if err := t.checkOpen("transport"); err != nil {
+		return nil, err
+	}
+	d := &media.TransportDump{
+		ID: t.id, Direct: t.direct, MapSsrcConsumerID: []media.KeyValue{},
+		MapRtxSsrcConsumerID: []media.KeyValue{}, TraceEventTypes: []string{},
+		RtpListener: media.RtpListenerDump{SsrcTable: []media.KeyValue{}, MidTable: []media.KeyValue{}, RidTable: []media.KeyValue{}},
+	}
+	t.mu.Lock()
+	d.ProducerIDs = sortedIDs(mapValues(t.producers))
+	d.ConsumerIDs = sortedIDs(mapValues(t.consumers))
+	d.DataProducerIDs = sortedIDs(mapValues(t.dataProducers))
+	d.DataConsumerIDs = sortedIDs(mapValues(t.dataConsumers))
+	for ssrc, ref := range t.consumerSSRC {
+		kv := media.KeyValue{Key: itoa(ssrc), Value: ref.c.id}
+		if ref.c.streams[ref.idx].rtxSSRC == ssrc {
+			d.MapRtxSsrcConsumerID = append(d.MapRtxSsrcConsumerID, kv)
+		} else {
+			d.MapSsrcConsumerID = append(d.MapSsrcConsumerID, kv)
+		}
+	}
+	for _, tt := range t.traceTypes {
+		d.TraceEventTypes = append(d.TraceEventTypes, string(tt))
+	}
+	t.mu.Unlock()
+	for ssrc, ref := range *t.ingress.Load() {
+		d.RtpListener.SsrcTable = append(d.RtpListener.SsrcTable, media.KeyValue{Key: itoa(ssrc), Value: ref.p.id})
+	}
+	if t.link != nil {
+		t.link.fillDump(d)
+	}
+	return d, nil
+}
+
+func (t *transport) GetStats(ctx context.Context) ([]media.TransportStats, error) {
+	if err := t.checkOpen("transport"); err != nil {
+		return nil, err
+	}
+	s := media.TransportStats{
+		Type: t.statsType, TransportID: t.id, Timestamp: time.Now().UnixMilli(),
+		BytesReceived: t.bytesReceived.Load(), BytesSent: t.bytesSent.Load(),
+		RtpBytesReceived: t.rtpBytesReceived.Load(), RtpBytesSent: t.rtpBytesSent.Load(),
+		RtxBytesReceived: t.rtxBytesReceived.Load(), RtxBytesSent: t.rtxBytesSent.Load(),
+	}
+	if t.link != nil {
+		t.link.fillStats(&s)
+	}
+	return []media.TransportStats{s}, nil
+}

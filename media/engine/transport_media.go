@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ropehq/rope/media"
+)
+
+func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (media.Producer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := t.checkOpen("transport"); err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, &media.ParamError{Field: "options", Reason: "required"}
+	}
+	if !o.Kind.Valid() {
+		return nil, &media.ParamError{Field: "kind", Reason: fmt.Sprintf("invalid kind %q", o.Kind)}
+	}
+	id := o.ID
+	if id == "" {
+		id = newID()
+	} else if err := validID("id", id); err != nil {
+		return nil, err
+	}
+	if err := checkProducerEncodings(o.RtpParameters); err != nil {
+		return nil, err
+	}
+	m, err := producerMapping(o.RtpParameters, t.router.caps)
+	if err != nil {
+		return nil, fmt.Errorf("produce: %w", err)
+	}
+	consumable := consumableParameters(o.Kind, o.RtpParameters, t.router.caps, m)
+	typ := media.ProducerSimple
+	switch {
+	case t.pipe:
+		typ = media.ProducerPipe
+	case len(o.RtpParameters.Encodings) > 1:
+		typ = media.ProducerSimulcast
+	}
+	p := newProducer(t, id, o, typ, m, consumable)
+	if err := t.addProducer(p); err != nil {
+		return nil, err
+	}
+	t.onNewProducer.Emit(p)
+	return p, nil
+}
+
+// checkProducerEncodings requires an SSRC per encoding: the engine routes
+// incoming RTP by SSRC only (no MID/RID matching yet).
+func checkProducerEncodings(params media.RtpParameters) error {
+	for i, e := range params.Encodings {
+		if e.SSRC == 0 {
+			return fmt.Errorf("rtpParameters.encodings[%d]: encodings without ssrc (MID/RID routing): %w", i, media.ErrUnsupported)
+		}
+	}
+	return nil
+}
+
+// addProducer registers p in the router and the transport, rejecting
+// duplicate ids and SSRCs.
+func (t *transport) addProducer(p *producer) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed.Load() {
+		return media.NewError(media.ErrClosed, "transport %s closed", t.id)
+	}
+	in := *t.ingress.Load()
+	for i, s := range p.streams {
+		for _, ssrc := range []uint32{s.ssrc, s.rtxSSRC} {
+			if _, dup := in[ssrc]; dup && ssrc != 0 {
+				return &media.ParamError{Field: fmt.Sprintf("rtpParameters.encodings[%d].ssrc", i), Reason: fmt.Sprintf("ssrc %d already in use", ssrc)}
+			}
+		}
+	}
+	if err := t.router.addProducer(p); err != nil {
+		return err
+	}
+	t.producers[p.id] = p
+	t.rebuildIngress()
+	return nil
+}
+
+func (t *transport) removeProducer(p *producer) {
+	t.mu.Lock()
+	delete(t.producers, p.id)
+	t.rebuildIngress()
+	t.mu.Unlock()
+}
+
+func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (media.Consumer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := t.checkOpen("transport"); err != nil {
+		return nil, err
+	}
+	if o == nil || o.ProducerID == "" {
+		return nil, &media.ParamError{Field: "producerId", Reason: "required"}
+	}
+	p, err := t.router.producer(o.ProducerID)
+	if err != nil {
+		return nil, err
+	}
+	typ, params, err := t.consumerParams(p, o)
+	if err != nil {
+		return nil, err
+	}
+	c := newConsumer(t, p, typ, params, o)
+	if err := t.addConsumer(c); err != nil {
+		return nil, err
+	}
+	if err := p.addConsumer(c); err != nil {
+		t.removeConsumer(c)
+		return nil, err
+	}
+	t.onNewConsumer.Emit(c)
+	if c.active {
+		c.requestKeyFrames()
+	}
+	return c, nil
+}
+
+func (t *transport) consumerParams(p *producer, o *media.ConsumerOptions) (media.ConsumerType, media.RtpParameters, error) {
+	if t.pipe || o.Pipe {
+		return media.ConsumerPipe, pipeConsumerParameters(p.consumable, t.enableRtx), nil
+	}
+	if o.RtpCapabilities == nil {
+		return "", media.RtpParameters{}, &media.ParamError{Field: "rtpCapabilities", Reason: "required"}
+	}
+	if p.typ == media.ProducerSimulcast || len(p.consumable.Encodings) > 1 {
+		return "", media.RtpParameters{}, fmt.Errorf("consume: simulcast/SVC consumers: %w", media.ErrUnsupported)
+	}
+	if !canConsume(p.consumable, o.RtpCapabilities) {
+		return "", media.RtpParameters{}, fmt.Errorf("consume: producer %s not consumable with the given rtpCapabilities: %w", p.id, media.ErrUnsupported)
+	}
+	enableRtx := p.kind == media.KindVideo
+	if o.EnableRtx != nil {
+		enableRtx = *o.EnableRtx
+	}
+	params, err := consumerParameters(p.consumable, o.RtpCapabilities, enableRtx)
+	if err != nil {
+		return "", media.RtpParameters{}, fmt.Errorf("consume: %w", err)
+	}
+	params.Mid = o.Mid
+	return media.ConsumerSimple, params, nil
+}
+
+func (t *transport) addConsumer(c *consumer) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed.Load() {
+		return media.NewError(media.ErrClosed, "transport %s closed", t.id)
+	}
+	t.consumers[c.id] = c
+	for i, s := range c.streams {
+		t.consumerSSRC[s.ssrc] = consumerRef{c: c, idx: i}
+		if s.rtxSSRC != 0 {
+			t.consumerSSRC[s.rtxSSRC] = consumerRef{c: c, idx: i}
+		}
+	}
+	return nil
+}
+
+func (t *transport) removeConsumer(c *consumer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.consumers, c.id)
+	for ssrc, ref := range t.consumerSSRC {
+		if ref.c == c {
+			delete(t.consumerSSRC, ssrc)
+		}
+	}
+}
+
+func (t *transport) consumerBySSRC(ssrc uint32) (consumerRef, bool) {
+	t.mu.Lock()
+	ref, ok := t.consumerSSRC[ssrc]
+	t.mu.Unlock()
+	return ref, ok
+}

@@ -1,0 +1,287 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+	"github.com/ropehq/rope/media/internal/udpio"
+)
+
+// readBatch is the number of datagrams read per recvmmsg.
+const readBatch = 32
+
+// udpLink is the UDP side of plain and pipe transports: an RTP socket,
+// an optional separate RTCP socket, the remote tuples and optional SRTP.
+type udpLink struct {
+	t        *transport
+	rtp      *udpio.Conn
+	rtcp     *udpio.Conn // nil with rtcpMux
+	announce string
+	comedia  bool
+
+	remoteRTP  atomic.Pointer[netip.AddrPort]
+	remoteRTCP atomic.Pointer[netip.AddrPort]
+	srtpLocal  *media.SrtpParameters
+	srtp       atomic.Pointer[srtpSession]
+	// connectMu serialises Connect.
+	connectMu sync.Mutex
+	connected bool
+
+	// Kind-specific dump fields (nil when not applicable).
+	dumpMux, dumpComedia, dumpRtx *bool
+
+	wg          sync.WaitGroup
+	onTuple     event.Listeners[media.TransportTuple]
+	onRtcpTuple event.Listeners[media.TransportTuple]
+}
+
+// listen opens a socket as info says, using the worker's port range when
+// info has no port and no range.
+func listen(w *worker, field string, info *media.TransportListenInfo) (*udpio.Conn, error) {
+	if info == nil {
+		return nil, &media.ParamError{Field: field, Reason: "required"}
+	}
+	if info.Protocol != "" && info.Protocol != media.ProtocolUDP {
+		return nil, fmt.Errorf("%s.protocol %q: %w", field, info.Protocol, media.ErrUnsupported)
+	}
+	ip, err := netip.ParseAddr(info.IP)
+	if err != nil {
+		return nil, &media.ParamError{Field: field + ".ip", Reason: fmt.Sprintf("invalid IP %q", info.IP)}
+	}
+	network := "udp4"
+	if ip.Is6() {
+		network = "udp6"
+	}
+	var c *udpio.Conn
+	switch {
+	case info.Port != 0:
+		c, err = udpio.Listen(network, ip, info.Port)
+	case info.PortRange != nil:
+		c, err = udpio.ListenRange(network, ip, info.PortRange.Min, info.PortRange.Max, w.nextPort.Add(7919))
+	default:
+		min, max, start := w.portRange()
+		c, err = udpio.ListenRange(network, ip, min, max, start)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return c, nil
+}
+
+func (l *udpLink) start() {
+	l.wg.Add(1)
+	go l.readLoop(l.rtp, false)
+	if l.rtcp != nil {
+		l.wg.Add(1)
+		go l.readLoop(l.rtcp, true)
+	}
+}
+
+func (l *udpLink) close() {
+	l.rtp.Close()
+	if l.rtcp != nil {
+		l.rtcp.Close()
+	}
+}
+
+func (l *udpLink) wait() { l.wg.Wait() }
+
+func (l *udpLink) readLoop(conn *udpio.Conn, rtcpOnly bool) {
+	defer l.wg.Done()
+	bufs := make([]byte, readBatch*rtppkt.MaxPacketLen)
+	ms := make([]udpio.Message, readBatch)
+	for i := range ms {
+		ms[i].Buf = bufs[i*rtppkt.MaxPacketLen : (i+1)*rtppkt.MaxPacketLen]
+	}
+	for {
+		n, err := conn.ReadBatch(ms)
+		if err != nil {
+			if udpio.IsClosed(err) || l.t.closed.Load() {
+				return
+			}
+			continue
+		}
+		now := nanotime()
+		for i := 0; i < n; i++ {
+			l.handle(ms[i].Buf[:ms[i].N], ms[i].Addr, rtcpOnly, now)
+		}
+	}
+}
+
+// handle checks the sender's address (learning it with comedia),
+// decrypts and hands the packet to the transport.
+func (l *udpLink) handle(b []byte, from netip.AddrPort, rtcpSocket bool, now int64) {
+	if !rtppkt.IsRTCP(b) && !rtppkt.IsRTP(b) {
+		return
+	}
+	remote := &l.remoteRTP
+	if rtcpSocket {
+		remote = &l.remoteRTCP
+	}
+	if r := remote.Load(); r == nil {
+		if !l.comedia || !l.learn(remote, from, rtcpSocket) {
+			return
+		}
+	} else if *r != from {
+		return
+	}
+	if s := l.srtp.Load(); s != nil {
+		var err error
+		if b, err = s.unprotect(b); err != nil {
+			return
+		}
+	} else if l.srtpLocal != nil {
+		return // SRTP enabled but not connected yet
+	}
+	l.t.receive(b, now)
+}
+
+// learn sets the remote address from the first packet (comedia) and
+// emits "tuple" or "rtcptuple". Later packets from other addresses are
+// dropped, as mediasoup does.
+func (l *udpLink) learn(remote *atomic.Pointer[netip.AddrPort], from netip.AddrPort, rtcpSocket bool) bool {
+	if !remote.CompareAndSwap(nil, &from) {
+		return false
+	}
+	if rtcpSocket {
+		tuple := l.tuple(l.rtcp, &from)
+		l.t.loopCallback(func() { l.onRtcpTuple.Emit(tuple) })
+		return true
+	}
+	tuple := l.tuple(l.rtp, &from)
+	l.t.loopCallback(func() { l.onTuple.Emit(tuple) })
+	return true
+}
+
+func (l *udpLink) sendRTP(b []byte) {
+	r := l.remoteRTP.Load()
+	if r == nil {
+		return
+	}
+	if s := l.srtp.Load(); s != nil {
+		s.protect(b, false, func(out []byte) { _ = l.rtp.WriteTo(out, *r) })
+		return
+	}
+	if l.srtpLocal != nil {
+		return
+	}
+	_ = l.rtp.WriteTo(b, *r)
+}
+
+func (l *udpLink) sendRTCP(b []byte) {
+	conn, r := l.rtp, l.remoteRTP.Load()
+	if l.rtcp != nil {
+		conn, r = l.rtcp, l.remoteRTCP.Load()
+	}
+	if r == nil {
+		return
+	}
+	if s := l.srtp.Load(); s != nil {
+		s.protect(b, true, func(out []byte) { _ = conn.WriteTo(out, *r) })
+		return
+	}
+	if l.srtpLocal != nil {
+		return
+	}
+	_ = conn.WriteTo(b, *r)
+}
+
+// connect sets the remote side (non-comedia) and SRTP keys.
+func (l *udpLink) connect(ip string, port, rtcpPort uint16, srtp *media.SrtpParameters) error {
+	l.connectMu.Lock()
+	defer l.connectMu.Unlock()
+	if l.connected {
+		return media.NewError(media.ErrInvalidState, "connect() already called")
+	}
+	var session *srtpSession
+	if l.srtpLocal != nil {
+		if srtp == nil {
+			return &media.ParamError{Field: "srtpParameters", Reason: "required when SRTP is enabled"}
+		}
+		var err error
+		if session, err = newSrtpSession(l.srtpLocal, srtp); err != nil {
+			return err
+		}
+	} else if srtp != nil {
+		return &media.ParamError{Field: "srtpParameters", Reason: "SRTP not enabled"}
+	}
+	if !l.comedia {
+		rtpAddr, rtcpAddr, err := l.remoteAddrs(ip, port, rtcpPort)
+		if err != nil {
+			return err
+		}
+		l.remoteRTP.Store(&rtpAddr)
+		if l.rtcp != nil {
+			l.remoteRTCP.Store(&rtcpAddr)
+		}
+	}
+	if session != nil {
+		l.srtp.Store(session)
+	}
+	l.connected = true
+	return nil
+}
+
+func (l *udpLink) remoteAddrs(ip string, port, rtcpPort uint16) (rtpAddr, rtcpAddr netip.AddrPort, err error) {
+	addr, perr := netip.ParseAddr(ip)
+	if perr != nil {
+		return rtpAddr, rtcpAddr, &media.ParamError{Field: "ip", Reason: fmt.Sprintf("invalid IP %q", ip)}
+	}
+	if port == 0 {
+		return rtpAddr, rtcpAddr, &media.ParamError{Field: "port", Reason: "required"}
+	}
+	if l.rtcp != nil && rtcpPort == 0 {
+		return rtpAddr, rtcpAddr, &media.ParamError{Field: "rtcpPort", Reason: "required without rtcpMux"}
+	}
+	return netip.AddrPortFrom(addr.Unmap(), port), netip.AddrPortFrom(addr.Unmap(), rtcpPort), nil
+}
+
+func (l *udpLink) tuple(c *udpio.Conn, remote *netip.AddrPort) media.TransportTuple {
+	local := c.LocalAddr()
+	t := media.TransportTuple{LocalAddress: l.announce, LocalPort: local.Port(), Protocol: media.ProtocolUDP}
+	if t.LocalAddress == "" {
+		t.LocalAddress = local.Addr().String()
+	}
+	if remote != nil {
+		t.RemoteIP, t.RemotePort = remote.Addr().String(), remote.Port()
+	}
+	return t
+}
+
+func (l *udpLink) Tuple() media.TransportTuple { return l.tuple(l.rtp, l.remoteRTP.Load()) }
+
+func (l *udpLink) RtcpTuple() *media.TransportTuple {
+	if l.rtcp == nil {
+		return nil
+	}
+	t := l.tuple(l.rtcp, l.remoteRTCP.Load())
+	return &t
+}
+
+func (l *udpLink) SrtpParameters() *media.SrtpParameters {
+	if l.srtpLocal == nil {
+		return nil
+	}
+	p := *l.srtpLocal
+	return &p
+}
+
+func (l *udpLink) fillDump(d *media.TransportDump) {
+	tuple := l.Tuple()
+	d.Tuple, d.RtcpTuple, d.SrtpParameters = &tuple, l.RtcpTuple(), l.SrtpParameters()
+	d.RtcpMux, d.Comedia, d.Rtx = l.dumpMux, l.dumpComedia, l.dumpRtx
+}
+
+func (l *udpLink) fillStats(s *media.TransportStats) {
+	tuple := l.Tuple()
+	s.Tuple, s.RtcpTuple = &tuple, l.RtcpTuple()
+	s.RtcpMux, s.Comedia = l.dumpMux, l.dumpComedia
+}
+
+var _ = net.ErrClosed

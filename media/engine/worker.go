@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/event"
+)
+
+// worker is an in-process media worker.
+type worker struct {
+	object
+	api *api
+
+	// mu guards settings and routers.
+	mu       sync.Mutex
+	settings media.WorkerSettings
+	routers  map[string]*router
+
+	// nextPort spreads transports over the worker's port range.
+	nextPort atomic.Uint32
+
+	onDied      event.Listeners[error]
+	onNewRouter event.Listeners[media.Router]
+}
+
+var _ media.Worker = (*worker)(nil)
+
+func newWorker(a *api, s media.WorkerSettings) *worker {
+	w := &worker{api: a, settings: s, routers: map[string]*router{}}
+	w.init(newID(), s.AppData)
+	return w
+}
+
+func (w *worker) PID() int   { return os.Getpid() }
+func (w *worker) Died() bool { return false }
+
+func (w *worker) OnDied(fn func(error)) func()             { return w.onDied.On(fn) }
+func (w *worker) OnNewRouter(fn func(media.Router)) func() { return w.onNewRouter.On(fn) }
+
+func (w *worker) Close(ctx context.Context) error {
+	if w.closed.Swap(true) {
+		return nil
+	}
+	w.mu.Lock()
+	routers := w.routers
+	w.routers = map[string]*router{}
+	w.mu.Unlock()
+	for _, r := range routers {
+		r.close(closeByParent)
+	}
+	emit(&w.onClose)
+	return nil
+}
+
+func (w *worker) removeRouter(id string) {
+	w.mu.Lock()
+	delete(w.routers, id)
+	w.mu.Unlock()
+}
+
+func (w *worker) Dump(ctx context.Context) (*media.WorkerDump, error) {
+	if err := w.checkOpen("worker"); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	ids := make([]string, 0, len(w.routers))
+	for id := range w.routers {
+		ids = append(ids, id)
+	}
+	w.mu.Unlock()
+	sort.Strings(ids)
+	return &media.WorkerDump{
+		PID: w.PID(), WebRtcServerIDs: []string{}, RouterIDs: ids,
+		ChannelMessageHandlers: media.ChannelMessageHandlers{
+			ChannelRequestHandlers: append([]string{}, ids...), ChannelNotificationHandlers: []string{},
+		},
+	}, nil
+}
+
+func (w *worker) GetResourceUsage(ctx context.Context) (*media.WorkerResourceUsage, error) {
+	if err := w.checkOpen("worker"); err != nil {
+		return nil, err
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return nil, err
+	}
+	ms := func(tv syscall.Timeval) int64 { return tv.Nano() / 1e6 }
+	return &media.WorkerResourceUsage{
+		UTime: ms(ru.Utime), STime: ms(ru.Stime), MaxRSS: int64(ru.Maxrss),
+		IXRSS: int64(ru.Ixrss), IDRSS: int64(ru.Idrss), ISRSS: int64(ru.Isrss),
+		MinFlt: int64(ru.Minflt), MajFlt: int64(ru.Majflt), NSwap: int64(ru.Nswap),
+		InBlock: int64(ru.Inblock), OuBlock: int64(ru.Oublock), MsgSnd: int64(ru.Msgsnd),
+		MsgRcv: int64(ru.Msgrcv), NSignals: int64(ru.Nsignals), NVCSw: int64(ru.Nvcsw), NIvCSw: int64(ru.Nivcsw),
+	}, nil
+}
+
+func (w *worker) UpdateSettings(ctx context.Context, s *media.WorkerUpdateableSettings) error {
+	if err := w.checkOpen("worker"); err != nil {
+		return err
+	}
+	if s == nil {
+		return nil
+	}
+	if s.LogLevel != "" && !validLogLevel(s.LogLevel) {
+		return &media.ParamError{Field: "logLevel", Reason: "invalid " + string(s.LogLevel)}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s.LogLevel != "" {
+		w.settings.LogLevel = s.LogLevel
+	}
+	if s.LogTags != nil {
+		w.settings.LogTags = append([]string(nil), s.LogTags...)
+	}
+	return nil
+}
+
+func (w *worker) CreateRouter(ctx context.Context, o *media.RouterOptions) (media.Router, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := w.checkOpen("worker"); err != nil {
+		return nil, err
+	}
+	var opts media.RouterOptions
+	if o != nil {
+		opts = *o
+	}
+	caps, err := routerCapabilities(*w.api.opts.Supported, opts.MediaCodecs)
+	if err != nil {
+		return nil, err
+	}
+	r := newRouter(w, caps, opts.AppData)
+	w.mu.Lock()
+	if w.closed.Load() {
+		w.mu.Unlock()
+		return nil, media.NewError(media.ErrClosed, "worker closed")
+	}
+	w.routers[r.id] = r
+	w.mu.Unlock()
+	w.onNewRouter.Emit(r)
+	return r, nil
+}
+
+// portRange returns the worker's RTC port range and a rotating start.
+func (w *worker) portRange() (min, max uint16, start uint32) {
+	w.mu.Lock()
+	min, max = w.settings.RtcMinPort, w.settings.RtcMaxPort
+	w.mu.Unlock()
+	return min, max, w.nextPort.Add(7919)
+}
