@@ -28,9 +28,6 @@ type Options struct {
 	// RTCPInterval is the period of generated RTCP reports (SR for
 	// consumers, RR for producers) and score updates; default 1s.
 	RTCPInterval time.Duration
-	// Supported overrides the supported capabilities; default
-	// mediasoup's.
-	Supported *media.RtpCapabilities
 }
 
 type api struct {
@@ -48,15 +45,11 @@ func New(opts *Options) media.API {
 	if a.opts.RTCPInterval <= 0 {
 		a.opts.RTCPInterval = time.Second
 	}
-	if a.opts.Supported == nil {
-		s := supportedCapabilities()
-		a.opts.Supported = &s
-	}
 	return a
 }
 
 func (a *api) SupportedRtpCapabilities() media.RtpCapabilities {
-	return a.opts.Supported.Clone()
+	return supportedCapabilities()
 }
 
 func (a *api) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.Worker, error) {

@@ -218,4 +218,3 @@ func TestRTCPFeedback(t *testing.T) {
 		t.Fatalf("stats = %+v", stats[0])
 	}
 }
-

@@ -140,10 +140,10 @@ func (s *recvState) lost() int64 {
 	return int64(s.expected()) - int64(s.packets-s.retransmitted)
 }
 
-func newProducer(t *transport, id string, o *media.ProducerOptions, typ media.ProducerType, m media.RtpMapping, consumable media.RtpParameters) *producer {
+func newProducer(t *transport, id string, o *media.ProducerOptions, params media.RtpParameters, typ media.ProducerType, m media.RtpMapping, consumable media.RtpParameters) *producer {
 	p := &producer{
 		transport: t, router: t.router, kind: o.Kind, typ: typ,
-		params: o.RtpParameters.Clone(), consumable: consumable, mapping: m,
+		params: params, consumable: consumable, mapping: m,
 	}
 	p.init(id, o.AppData)
 	p.paused.Store(o.Paused)

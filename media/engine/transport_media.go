@@ -26,14 +26,13 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 	} else if err := validID("id", id); err != nil {
 		return nil, err
 	}
-	if err := checkProducerEncodings(o.RtpParameters); err != nil {
-		return nil, err
-	}
-	m, err := producerMapping(o.RtpParameters, t.router.caps)
+	params, m, consumable, err := producerParams(o.Kind, o.RtpParameters, t.router.caps)
 	if err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
-	consumable := consumableParameters(o.Kind, o.RtpParameters, t.router.caps, m)
+	if err := checkProducerEncodings(params); err != nil {
+		return nil, err
+	}
 	typ := media.ProducerSimple
 	switch {
 	case t.pipe:
@@ -41,7 +40,7 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 	case len(o.RtpParameters.Encodings) > 1:
 		typ = media.ProducerSimulcast
 	}
-	p := newProducer(t, id, o, typ, m, consumable)
+	p := newProducer(t, id, o, params, typ, m, consumable)
 	if err := t.addProducer(p); err != nil {
 		return nil, err
 	}

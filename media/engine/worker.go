@@ -133,7 +133,7 @@ func (w *worker) CreateRouter(ctx context.Context, o *media.RouterOptions) (medi
 	if o != nil {
 		opts = *o
 	}
-	caps, err := routerCapabilities(*w.api.opts.Supported, opts.MediaCodecs)
+	caps, err := routerCapabilities(opts.MediaCodecs)
 	if err != nil {
 		return nil, err
 	}
