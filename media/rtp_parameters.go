@@ -38,7 +38,7 @@ type RtpCodecCapability struct {
 	// Channels is the number of audio channels; 0 means unset (1 for
 	// audio after validation, absent for video).
 	Channels     int            `json:"channels,omitempty"`
-	Parameters   Parameters     `json:"parameters,omitempty"`
+	Parameters   Parameters     `json:"parameters"`
 	RtcpFeedback []RtcpFeedback `json:"rtcpFeedback,omitempty"`
 }
 
@@ -104,7 +104,7 @@ type RtpCodecParameters struct {
 	ClockRate   int    `json:"clockRate"`
 	// Channels is the number of audio channels; 0 means unset.
 	Channels     int            `json:"channels,omitempty"`
-	Parameters   Parameters     `json:"parameters,omitempty"`
+	Parameters   Parameters     `json:"parameters"`
 	RtcpFeedback []RtcpFeedback `json:"rtcpFeedback,omitempty"`
 }
 
@@ -112,7 +112,7 @@ type RtpCodecParameters struct {
 // "ccm fir", "goog-remb", "transport-cc").
 type RtcpFeedback struct {
 	Type      string `json:"type"`
-	Parameter string `json:"parameter,omitempty"`
+	Parameter string `json:"parameter"`
 }
 
 // RtpHeaderExtensionParameters is one negotiated header extension within
@@ -120,8 +120,8 @@ type RtcpFeedback struct {
 type RtpHeaderExtensionParameters struct {
 	URI        RtpHeaderExtensionURI `json:"uri"`
 	ID         int                   `json:"id"`
-	Encrypt    bool                  `json:"encrypt,omitempty"`
-	Parameters Parameters            `json:"parameters,omitempty"`
+	Encrypt    bool                  `json:"encrypt"`
+	Parameters Parameters            `json:"parameters"`
 }
 
 // RtpEncodingParameters describes one RTP stream (simulcast layer, SVC
@@ -157,6 +157,15 @@ type RtcpParameters struct {
 // strings or numbers; after json.Unmarshal numbers are float64, and Go
 // callers may also store ints. Read them with the typed helpers.
 type Parameters map[string]any
+
+// MarshalJSON writes nil as {} so that "parameters" is always an object,
+// as mediasoup sends it.
+func (p Parameters) MarshalJSON() ([]byte, error) {
+	if p == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(map[string]any(p))
+}
 
 // Has reports whether key is set.
 func (p Parameters) Has(key string) bool {

@@ -11,7 +11,7 @@ func TestRtpParametersJSONRoundTrip(t *testing.T) {
 	t.Parallel()
 	in := `{"mid":"0","codecs":[{"mimeType":"audio/PCMU","payloadType":0,"clockRate":8000,` +
 		`"parameters":{"foo":"bar","n":1},"rtcpFeedback":[{"type":"nack","parameter":"pli"}]}],` +
-		`"headerExtensions":[{"uri":"urn:ietf:params:rtp-hdrext:sdes:mid","id":1}],` +
+		`"headerExtensions":[{"uri":"urn:ietf:params:rtp-hdrext:sdes:mid","id":1,"encrypt":false,"parameters":{}}],` +
 		`"encodings":[{"ssrc":1111,"codecPayloadType":0,"rtx":{"ssrc":2222},"scalabilityMode":"L1T3"}],` +
 		`"rtcp":{"cname":"abc","reducedSize":false}}`
 	var p RtpParameters
@@ -30,6 +30,26 @@ func TestRtpParametersJSONRoundTrip(t *testing.T) {
 	_ = json.Unmarshal(out, &b)
 	if diff := cmp.Diff(a, b); diff != "" {
 		t.Errorf("round trip (-in +out):\n%s", diff)
+	}
+}
+
+// Normalised values marshal the way mediasoup sends them: parameters is
+// always an object, encrypt and feedback parameter are always present.
+func TestMarshalLikeMediasoup(t *testing.T) {
+	t.Parallel()
+	c := RtpCodecParameters{MimeType: "video/rtx", PayloadType: 97, ClockRate: 90000,
+		RtcpFeedback: []RtcpFeedback{{Type: "nack"}}}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"mimeType":"video/rtx","payloadType":97,"clockRate":90000,"parameters":{},"rtcpFeedback":[{"type":"nack","parameter":""}]}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	e, _ := json.Marshal(RtpHeaderExtensionParameters{URI: ExtMid, ID: 1})
+	if got := `{"uri":"urn:ietf:params:rtp-hdrext:sdes:mid","id":1,"encrypt":false,"parameters":{}}`; string(e) != got {
+		t.Errorf("extension = %s", e)
 	}
 }
 
