@@ -41,7 +41,7 @@ func (l *logBuffer) logger() *slog.Logger {
 }
 
 // bindingRequest builds a browser-like ICE check.
-func bindingRequest(t *testing.T, user, pwd string, fingerprint bool) []byte {
+func bindingRequest(t testing.TB, user, pwd string, fingerprint bool) []byte {
 	t.Helper()
 	setters := []stun.Setter{stun.TransactionID, stun.BindingRequest, stun.NewUsername(user),
 		stun.RawAttribute{Type: stun.AttrPriority, Value: []byte{0x6e, 0, 1, 0xff}},
@@ -260,3 +260,5 @@ func TestConnectErrors(t *testing.T) {
 		t.Errorf("no listen infos: %v", err)
 	}
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -131,7 +131,7 @@ func writeTransport(w *strings.Builder, p rope.Parameters, setup string) {
 	fmt.Fprintf(w, "a=end-of-candidates\r\na=ice-options:renomination\r\na=setup:%s\r\n", setup)
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

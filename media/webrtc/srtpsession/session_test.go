@@ -122,3 +122,16 @@ func BenchmarkSRTP(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDemuxSRTP feeds arbitrary packets to in-place decryption: it must
+// fail cleanly on anything not protected with the session's keys.
+func FuzzDemuxSRTP(f *testing.F) {
+	a, b := pair(f, srtp.ProtectionProfileAeadAes128Gcm)
+	enc, _ := a.EncryptRTP(make([]byte, 0, 1500), rtpPacket(f, 1, 50))
+	f.Add(enc)
+	f.Add([]byte{0x80, 200, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0x80, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		_, _ = b.DecryptRTP(append([]byte(nil), pkt...))
+		_, _ = b.DecryptRTCP(append([]byte(nil), pkt...))
+	})
+}
