@@ -41,3 +41,31 @@ func TestErrorsIs(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+func TestErrorCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		code string
+	}{
+		{fmt.Errorf("x: %w", ErrClosed), CodeClosed},
+		{&ParamError{Field: "f", Reason: "r"}, CodeInvalidParams},
+		{NewError(ErrUnsupported, "no"), CodeUnsupported},
+		{errors.New("plain"), ""},
+	}
+	for _, tt := range tests {
+		if got := ErrorCode(tt.err); got != tt.code {
+			t.Errorf("ErrorCode(%v) = %q, want %q", tt.err, got, tt.code)
+		}
+	}
+	back := ErrorFromWire(ErrorCode(ErrDuplicateID), "dup")
+	if !errors.Is(back, ErrDuplicateID) || back.Name() != NameDuplicateIDError || back.Error() != "dup" {
+		t.Errorf("wire round trip lost identity: %v %s", back, back.Name())
+	}
+	if errors.Is(ErrNotFound, errors.New("not found")) {
+		t.Error("matched a foreign error")
+	}
+	if (&ParamError{Reason: "only reason"}).Error() != "only reason" {
+		t.Error("ParamError without field")
+	}
+}

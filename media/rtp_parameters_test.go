@@ -128,3 +128,41 @@ func TestMediaKindValid(t *testing.T) {
 		t.Error("MediaKind.Valid wrong")
 	}
 }
+
+func TestParameterNumbers(t *testing.T) {
+	t.Parallel()
+	values := []any{float64(7), float32(7), int(7), int8(7), int16(7), int32(7), int64(7),
+		uint(7), uint8(7), uint16(7), uint32(7), uint64(7), json.Number("7")}
+	for _, v := range values {
+		if n, ok := NumberValue(v); !ok || n != 7 {
+			t.Errorf("NumberValue(%T) = %v, %v", v, n, ok)
+		}
+		if !ValuesEqual(v, 7) {
+			t.Errorf("ValuesEqual(%T(7), 7) = false", v)
+		}
+	}
+	for _, v := range []any{"7", nil, true, json.Number("x"), []int{7}} {
+		if _, ok := NumberValue(v); ok {
+			t.Errorf("NumberValue(%#v) accepted", v)
+		}
+	}
+	if !ValuesEqual(true, true) || ValuesEqual(true, 1) || ValuesEqual(nil, nil) || ValuesEqual([]int{}, []int{}) {
+		t.Error("ValuesEqual on non-numbers")
+	}
+	p := Parameters{"n": 2.5, "s": "x"}
+	if !p.Has("n") || p.Has("z") {
+		t.Error("Has")
+	}
+	if n, ok := p.Number("n"); !ok || n != 2.5 {
+		t.Error("Number")
+	}
+	if _, ok := p.Text("missing"); ok {
+		t.Error("Text on missing key")
+	}
+	if _, ok := p.Int("s"); ok || p.IntOr("s", 3) != 3 {
+		t.Error("Int on a string")
+	}
+	if v, ok := (Parameters{"big": 1e300}).Int("big"); ok {
+		t.Errorf("Int accepted 1e300 as %d", v)
+	}
+}

@@ -430,6 +430,12 @@ func TestGetConsumableRtpParametersInconsistentMapping(t *testing.T) {
 	if _, err := GetConsumableRtpParameters(media.KindVideo, params, caps, RtpMapping{}); !errors.Is(err, media.ErrInvalidParams) {
 		t.Errorf("empty mapping: err = %v", err)
 	}
+	wrongPT := RtpMapping{Codecs: []CodecMapping{{111, 55}, {112, 56}}, Encodings: mapping.Encodings}
+	if _, err := GetConsumableRtpParameters(media.KindVideo, params, caps, wrongPT); !errors.Is(err, media.ErrInvalidParams) {
+		t.Errorf("mapping to unknown router payload type: err = %v", err)
+	}
+	_, err := GetConsumableRtpParameters("data", params, caps, mapping)
+	wantParamError(t, err, "kind", "audio or video")
 }
 
 func TestParseScalabilityMode(t *testing.T) {

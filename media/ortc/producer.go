@@ -144,6 +144,9 @@ func mapEncodings(encs []media.RtpEncodingParameters) []EncodingMapping {
 // codecPayloadType removed) and the producer CNAME with reduced-size RTCP.
 // Its inputs are not modified.
 func GetConsumableRtpParameters(kind media.MediaKind, params media.RtpParameters, caps media.RtpCapabilities, mapping RtpMapping) (media.RtpParameters, error) {
+	if !kind.Valid() {
+		return media.RtpParameters{}, path("kind").errorf("must be audio or video, got %q", kind)
+	}
 	out := media.RtpParameters{
 		Codecs:           []media.RtpCodecParameters{},
 		HeaderExtensions: consumableHeaderExtensions(kind, caps.HeaderExtensions),
