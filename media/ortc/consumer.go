@@ -2,6 +2,8 @@ package ortc
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ropehq/rope/media"
 )
@@ -63,6 +65,7 @@ func GetConsumerRtpParameters(consumable media.RtpParameters, remote media.RtpCa
 		Codecs:           consumerCodecs(consumable.Codecs, remoteCodecs, opts.EnableRtx),
 		HeaderExtensions: commonHeaderExtensions(consumable.HeaderExtensions, remote.HeaderExtensions),
 		Rtcp:             consumable.Rtcp.Clone(),
+		Msid:             consumable.Msid,
 	}
 	rtxSupported := hasRtx(out.Codecs)
 	if len(out.Codecs) == 0 || isRtx(out.Codecs[0].MimeType) {
@@ -230,13 +233,14 @@ var pipeDroppedExtensions = map[media.RtpHeaderExtensionURI]bool{
 // GetPipeConsumerRtpParameters derives the parameters of a consumer on a
 // pipe transport: all consumable codecs (RTX only if enableRtx) with
 // feedback reduced to PLI, FIR and (with RTX) NACK, no MID or bandwidth
-// estimation extensions, and every encoding with fresh SSRCs. The input is
-// not modified.
+// estimation extensions, the AV1 dependency descriptor for video, and
+// every encoding with fresh SSRCs. The input is not modified.
 func GetPipeConsumerRtpParameters(consumable media.RtpParameters, enableRtx bool) media.RtpParameters {
 	out := media.RtpParameters{
 		Codecs:           []media.RtpCodecParameters{},
 		HeaderExtensions: []media.RtpHeaderExtensionParameters{},
 		Rtcp:             consumable.Rtcp.Clone(),
+		Msid:             consumable.Msid,
 	}
 	for _, c := range consumable.Codecs {
 		if !enableRtx && isRtx(c.MimeType) {
@@ -254,6 +258,25 @@ func GetPipeConsumerRtpParameters(consumable media.RtpParameters, enableRtx bool
 			out.HeaderExtensions = append(out.HeaderExtensions, e.Clone())
 		}
 	}
+	out.HeaderExtensions = withDependencyDescriptor(out.HeaderExtensions, consumable.Codecs)
 	out.Encodings = pipeEncodings(consumable.Encodings, enableRtx)
 	return out
+}
+
+// withDependencyDescriptor adds the dependency descriptor extension to a
+// video pipe consumer, as mediasoup does: it is recvonly in the router
+// capabilities, so consumable parameters lack it, yet the receiving router
+// needs it. The result is sorted by id.
+func withDependencyDescriptor(exts []media.RtpHeaderExtensionParameters, codecs []media.RtpCodecParameters) []media.RtpHeaderExtensionParameters {
+	if len(codecs) == 0 || !strings.HasPrefix(strings.ToLower(codecs[0].MimeType), "video/") || hasExtension(exts, media.ExtDependencyDescriptor) {
+		return exts
+	}
+	for _, e := range supported().HeaderExtensions {
+		if e.URI == media.ExtDependencyDescriptor && e.Kind == media.KindVideo {
+			exts = append(exts, media.RtpHeaderExtensionParameters{
+				URI: e.URI, ID: e.PreferredID, Encrypt: e.PreferredEncrypt, Parameters: media.Parameters{}})
+		}
+	}
+	slices.SortStableFunc(exts, func(a, b media.RtpHeaderExtensionParameters) int { return a.ID - b.ID })
+	return exts
 }

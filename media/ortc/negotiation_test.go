@@ -2,6 +2,7 @@ package ortc
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -194,10 +195,17 @@ func TestGetPipeConsumerRtpParameters(t *testing.T) {
 			t.Errorf("encodings[%d] = %+v", i, e)
 		}
 	}
+	var ids []int
+	dd := false
 	for _, e := range got.HeaderExtensions {
 		if e.URI == media.ExtMid || e.URI == media.ExtAbsSendTime || e.URI == media.ExtTransportWideCC01 {
 			t.Errorf("pipe consumer kept %s", e.URI)
 		}
+		dd = dd || (e.URI == media.ExtDependencyDescriptor && e.ID == 8)
+		ids = append(ids, e.ID)
+	}
+	if !dd || !slices.IsSorted(ids) {
+		t.Errorf("pipe consumer extensions lack the dependency descriptor or are unsorted: %+v", got.HeaderExtensions)
 	}
 	if got.Rtcp.CNAME != "qwerty1234" || got.Rtcp.ReducedSize == nil || !*got.Rtcp.ReducedSize {
 		t.Errorf("rtcp = %+v", got.Rtcp)
@@ -459,5 +467,44 @@ func TestParseScalabilityMode(t *testing.T) {
 		if got := ParseScalabilityMode(tt.in); got != tt.want {
 			t.Errorf("ParseScalabilityMode(%q) = %+v, want %+v", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestMsidAndAudioPipe(t *testing.T) {
+	t.Parallel()
+	caps := routerCaps(t, h264RouterCodecs)
+	params := fromJSON[media.RtpParameters](t, `{"codecs":[{"mimeType":"audio/opus","payloadType":111,"clockRate":48000,"channels":2}],
+		"headerExtensions":[{"uri":"urn:ietf:params:rtp-hdrext:ssrc-audio-level","id":10}],
+		"encodings":[{"ssrc":5,"dtx":true}],"msid":"stream track"}`)
+	if err := ValidateRtpParameters(&params); err != nil {
+		t.Fatal(err)
+	}
+	mapping, err := GetProducerRtpParametersMapping(&params, caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumable, err := GetConsumableRtpParameters(media.KindAudio, params, caps, mapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := GetPipeConsumerRtpParameters(consumable, false)
+	remote := caps.Clone()
+	consumer, err := GetConsumerRtpParameters(consumable, remote, ConsumerParamsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]media.RtpParameters{"consumable": consumable, "pipe": pipe, "consumer": consumer} {
+		if p.Msid != "stream track" {
+			t.Errorf("%s msid = %q", name, p.Msid)
+		}
+	}
+	if !consumable.Encodings[0].DTX {
+		t.Error("consumable lost dtx")
+	}
+	if hasExtension(pipe.HeaderExtensions, media.ExtDependencyDescriptor) {
+		t.Error("audio pipe consumer got the dependency descriptor")
+	}
+	if len(consumer.Codecs) != 1 || consumer.Encodings[0].RTX != nil {
+		t.Errorf("audio consumer = %+v", consumer)
 	}
 }

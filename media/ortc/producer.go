@@ -141,7 +141,8 @@ func mapEncodings(encs []media.RtpEncodingParameters) []EncodingMapping {
 // with the producer's codec parameters, RTX where the router has it, the
 // router header extensions of the kind that can be sent (sendrecv or
 // sendonly), the producer encodings with mapped SSRCs (rid, rtx and
-// codecPayloadType removed) and the producer CNAME with reduced-size RTCP.
+// codecPayloadType removed), the producer CNAME with reduced-size RTCP and
+// the producer msid.
 // Its inputs are not modified.
 func GetConsumableRtpParameters(kind media.MediaKind, params media.RtpParameters, caps media.RtpCapabilities, mapping RtpMapping) (media.RtpParameters, error) {
 	if !kind.Valid() {
@@ -152,6 +153,7 @@ func GetConsumableRtpParameters(kind media.MediaKind, params media.RtpParameters
 		HeaderExtensions: consumableHeaderExtensions(kind, caps.HeaderExtensions),
 		Encodings:        []media.RtpEncodingParameters{},
 		Rtcp:             media.RtcpParameters{CNAME: params.Rtcp.CNAME, ReducedSize: new(true)},
+		Msid:             params.Msid,
 	}
 	for i := range params.Codecs {
 		if isRtx(params.Codecs[i].MimeType) {
