@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sctp"
+	pion "github.com/pion/webrtc/v4"
 
 	rope "github.com/ropehq/rope/media/webrtc"
 	"github.com/ropehq/rope/media/webrtc/dtlstransport"
@@ -115,17 +116,19 @@ func tcpInfo() rope.ListenInfo { return rope.ListenInfo{Protocol: "tcp", IP: "12
 // browser) and a Transport.
 func TestE2EPeerConnection(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		infos []rope.ListenInfo
+		name        string
+		infos       []rope.ListenInfo
+		browserRole dtlstransport.Role
 	}{
-		{"udp", []rope.ListenInfo{udpInfo()}},
-		{"tcp", []rope.ListenInfo{tcpInfo()}},
+		{"udp", []rope.ListenInfo{udpInfo()}, dtlstransport.RoleClient},
+		{"tcp", []rope.ListenInfo{tcpInfo()}, dtlstransport.RoleClient},
+		{"udp-browser-dtls-server", []rope.ListenInfo{udpInfo()}, dtlstransport.RoleServer},
 	} {
-		t.Run(c.name, func(t *testing.T) { testE2E(t, c.infos) })
+		t.Run(c.name, func(t *testing.T) { testE2E(t, c.infos, c.browserRole) })
 	}
 }
 
-func testE2E(t *testing.T, infos []rope.ListenInfo) {
+func testE2E(t *testing.T, infos []rope.ListenInfo, browserRole dtlstransport.Role) {
 	var rec recorder
 	tr, err := rope.NewTransport(rec.options(infos...))
 	must(t, err)
@@ -133,7 +136,7 @@ func testE2E(t *testing.T, infos []rope.ListenInfo) {
 	defer tr.Close()
 
 	checkParameters(t, tr.Parameters())
-	b := connectBrowser(t, tr)
+	b := connectBrowserAs(t, tr, browserRole)
 	t.Logf("SRTP profile %s, selected tuple %v", tr.SRTPProfile(), mustTuple(t, tr))
 
 	browserToServerRTP(t, b, &rec)
@@ -152,23 +155,36 @@ func testE2E(t *testing.T, infos []rope.ListenInfo) {
 // against tr until DTLS is connected.
 func connectBrowser(t *testing.T, tr *rope.Transport) *browser {
 	t.Helper()
+	return connectBrowserAs(t, tr, dtlstransport.RoleClient)
+}
+
+// connectBrowserAs is connectBrowser with the browser's DTLS role forced,
+// as mediasoup-client's forcedLocalDtlsRole does (default client).
+func connectBrowserAs(t *testing.T, tr *rope.Transport, browserRole dtlstransport.Role) *browser {
+	t.Helper()
 	params := tr.Parameters()
 	b := newBrowser(t)
 	offer, remoteDTLS := b.offer(t)
+	remoteDTLS.Role = browserRole
 	role, err := tr.Connect(remoteDTLS)
 	must(t, err)
-	if role != dtlstransport.RoleServer {
-		t.Fatalf("local role %q, want server", role)
+	if want := dtlstransport.LocalRole(browserRole); role != want {
+		t.Fatalf("local role %q, want %q", role, want)
 	}
 	if _, err := tr.Connect(remoteDTLS); !errors.Is(err, rope.ErrAlreadyConnected) {
 		t.Fatalf("second Connect: %v", err)
 	}
-	b.answer(t, offer, params, serverSSRC)
+	setup := "passive" // the transport is DTLS server
+	if role == dtlstransport.RoleClient {
+		setup = "active"
+	}
+	must(t, b.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer,
+		SDP: remoteSDP(offer, params, setup, serverSSRC)}))
 	waitFor(t, 10*time.Second, "DTLS connected", func() bool { return tr.DTLSState() == dtlstransport.StateConnected })
 	if st := tr.ICEState(); st != ice.StateCompleted {
 		t.Errorf("ICE state %v, want completed", st)
 	}
-	if p := tr.Parameters().DTLSParameters.Role; p != dtlstransport.RoleServer {
+	if p := tr.Parameters().DTLSParameters.Role; p != role {
 		t.Errorf("dtlsParameters.role after connect %q", p)
 	}
 	return b
