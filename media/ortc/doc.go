@@ -4,8 +4,8 @@
 // from media codecs, the mapping of a producer's payload types and SSRCs
 // into the router's space, and the parameters each consumer receives.
 //
-// The package is pure: no I/O, no goroutines, no shared state besides the
-// random source for SSRCs. Validators normalise their argument in place
+// The package is pure: no I/O, no goroutines, no mutable shared state
+// besides the random source for SSRCs. Validators normalise their argument in place
 // (filling mediasoup's defaults) and return a *media.ParamError naming the
 // bad field; functions that derive new parameters never modify their
 // inputs unless their documentation says so. Unsupported but well-formed

@@ -17,9 +17,10 @@ const (
 )
 
 // ValidateRtpCapabilities validates caps and fills mediasoup's defaults:
-// nil codec and header extension lists become empty, each codec and
-// extension is normalised as ValidateRtpCodecCapability and
-// validateRtpHeaderExtension do.
+// nil codec and header extension lists become empty, each codec is
+// normalised as ValidateRtpCodecCapability does, and each header
+// extension needs a kind, a URI and a preferredId of 1..255, its
+// direction defaulting to sendrecv.
 func ValidateRtpCapabilities(caps *media.RtpCapabilities) error {
 	return validateRtpCapabilities(caps, "rtpCapabilities")
 }

@@ -7,7 +7,8 @@ import (
 // ValidateRtpParameters validates producer or consumer RTP parameters and
 // fills mediasoup's defaults: nil header extensions and encodings become
 // empty, audio codec channels default to 1, parameters and rtcpFeedback
-// default to empty, rtcp.reducedSize defaults to true.
+// default to empty, rtcp.reducedSize defaults to true. An explicit
+// reducedSize false is kept (mediasoup's truthiness test turns it true).
 //
 // Beyond mediasoup's type checks it also enforces what mediasoup's worker
 // rejects later: at least one codec, unique payload types, RTX codecs
