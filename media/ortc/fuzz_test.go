@@ -74,6 +74,7 @@ func FuzzNegotiation(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		unvalidatedMustNotPanic(params.Clone(), remote.Clone(), router)
 		if ValidateRtpParameters(&params) != nil {
 			return
 		}
@@ -100,6 +101,20 @@ func FuzzNegotiation(f *testing.F) {
 		}
 		checkValid(t, "consumer", consumer)
 	})
+}
+
+// unvalidatedMustNotPanic feeds raw input to the derivation functions: a
+// caller that forgets to validate gets errors or garbage, never a panic.
+func unvalidatedMustNotPanic(params media.RtpParameters, remote, router media.RtpCapabilities) {
+	m, err := GetProducerRtpParametersMapping(&params, router)
+	if err == nil {
+		_, _ = GetConsumableRtpParameters(media.KindVideo, params, router, m)
+	}
+	_, _ = GetConsumableRtpParameters(media.KindAudio, params, remote, RtpMapping{})
+	_, _ = GetConsumerRtpParameters(params, remote, ConsumerParamsOptions{EnableRtx: true})
+	_, _ = GetConsumerRtpParameters(params, remote, ConsumerParamsOptions{Pipe: true})
+	_ = GetPipeConsumerRtpParameters(params, true)
+	_, _ = CanConsume(params, &remote)
 }
 
 var fuzzRouterCodecs = []media.RtpCodecCapability{

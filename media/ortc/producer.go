@@ -44,6 +44,9 @@ func GenerateSSRC() uint32 { return 100_000_000 + rand.Uint32N(900_000_000) }
 // rewritten to the negotiated one, so pass the producer's own copy.
 func GetProducerRtpParametersMapping(params *media.RtpParameters, caps media.RtpCapabilities) (RtpMapping, error) {
 	p := path("rtpParameters")
+	if params == nil {
+		return RtpMapping{}, p.errorf("missing")
+	}
 	mapped := make(map[int]int, len(params.Codecs)) // producer index -> caps index
 	var order []int
 	for i := range params.Codecs {
@@ -96,6 +99,9 @@ func applyProfileLevelID(codec *media.RtpCodecParameters, plid string) {
 		delete(codec.Parameters, "profile-level-id")
 		return
 	}
+	if codec.Parameters == nil {
+		codec.Parameters = media.Parameters{}
+	}
 	codec.Parameters["profile-level-id"] = plid
 }
 
@@ -114,7 +120,7 @@ func matchRtxCodec(codecs []media.RtpCodecParameters, i int, mapped map[int]int,
 	}
 	capPT := *capCodecs[capMedia].PreferredPayloadType
 	for j := range capCodecs {
-		if isRtx(capCodecs[j].MimeType) && paramIs(capCodecs[j].Parameters, "apt", capPT) {
+		if isRtx(capCodecs[j].MimeType) && paramIs(capCodecs[j].Parameters, "apt", capPT) && capCodecs[j].PreferredPayloadType != nil {
 			return j, nil
 		}
 	}
@@ -199,7 +205,7 @@ func consumableCodecs(codec *media.RtpCodecParameters, capCodecs []media.RtpCode
 		RtcpFeedback: capCodec.RtcpFeedback,
 	}}
 	for k := range capCodecs {
-		if isRtx(capCodecs[k].MimeType) && paramIs(capCodecs[k].Parameters, "apt", pt) {
+		if isRtx(capCodecs[k].MimeType) && paramIs(capCodecs[k].Parameters, "apt", pt) && capCodecs[k].PreferredPayloadType != nil {
 			rtx := capCodecs[k].Clone()
 			out = append(out, media.RtpCodecParameters{
 				MimeType:     rtx.MimeType,
