@@ -1,0 +1,45 @@
+package conformance_test
+
+import (
+	"testing"
+
+	"github.com/ropehq/rope/conformance"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+const testToken = "s3cret"
+
+// TestReferenceServer runs every case against ropeserver in process but
+// the known server bugs, which TestKnownServerBugs reports.
+func TestReferenceServer(t *testing.T) {
+	t.Parallel()
+	rep := run(t, &conformance.Target{URL: startServer(t, nil)}, &conformance.Options{Exclude: knownServerBugs})
+	requirePass(t, rep)
+	if rep.Summary.Pass+rep.Summary.Skip != rep.Summary.Total {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+}
+
+// TestReferenceServerWithToken runs the auth cases and a few others against
+// a server that requires a token.
+func TestReferenceServerWithToken(t *testing.T) {
+	t.Parallel()
+	url := startServer(t, &ropeserver.Options{Token: testToken})
+	rep := run(t, &conformance.Target{URL: url, Token: testToken}, &conformance.Options{
+		Cases: []string{"rope/4.*", "rope/5.1.1/*", "rope/7.3.*"}, Exclude: knownServerBugs,
+	})
+	requirePass(t, rep)
+	if c, _ := rep.Result("rope/4.2.1/1"); c.Result != conformance.Pass {
+		t.Errorf("rope/4.2.1/1 %s, want pass with a token", c.Result)
+	}
+}
+
+// TestKnownServerBugs fails while ropeserver fails a case: each entry of
+// knownServerBugs is a deviation from the spec for the server's owner to
+// fix (then delete the entry).
+func TestKnownServerBugs(t *testing.T) {
+	t.Parallel()
+	url := startServer(t, &ropeserver.Options{Token: testToken})
+	rep := run(t, &conformance.Target{URL: url, Token: testToken}, &conformance.Options{Cases: knownServerBugs})
+	requirePass(t, rep)
+}

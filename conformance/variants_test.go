@@ -1,0 +1,103 @@
+package conformance_test
+
+import (
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ropehq/rope/conformance"
+	"github.com/ropehq/rope/rope"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+// knownServerBugs are cases ropeserver fails today (see
+// TestReferenceServer); the variant tests leave them out of their baseline.
+var knownServerBugs = []string{
+	"rope/3.1.4/1", // invalid UTF-8 executed instead of -32700 or close 1007
+	"rope/4.2.1/4", // malformed Authorization header ignored when access_token is valid
+}
+
+// variant is a deliberately broken server and the cases that must catch it.
+type variant struct {
+	name  string
+	proxy *proxy // upstream filled in by the test; nil: no proxy
+	opts  *ropeserver.Options
+	cases []string // globs of the cases to run
+	catch []string // case ids that must fail
+}
+
+func variants() []variant {
+	return []variant{
+		{name: "drops one rope.updated per connection",
+			proxy: &proxy{newFilter: func() filter { return &dropOneUpdated{} }},
+			cases: []string{"rope/6.*", "rope/8.2.2/*", "rope/15.3.1/*", "rope/7.3.2/*"},
+			catch: []string{"rope/6.1.1/1", "rope/6.2.2/1", "rope/6.7.1/1", "rope/8.2.2/1", "rope/15.3.1/1"}},
+		{name: "holds a call's notifications until after its response",
+			proxy: &proxy{newFilter: func() filter { return &holdUntilResponse{} }},
+			cases: []string{"rope/6.*", "rope/8.*", "rope/15.3.*"},
+			catch: []string{"rope/6.7.1/1", "rope/8.2.2/1", "rope/15.3.1/1", "rope/6.5.1/1", "rope/6.5.2/1"}},
+		{name: "answers -32002 instead of -32001",
+			proxy: &proxy{newFilter: func() filter { return rewriteCode{"-32001", "-32002"} }},
+			cases: []string{"rope/6.5.*", "rope/8.*"},
+			catch: []string{"rope/6.5.1/1", "rope/8.1.2/2", "rope/8.2.1/1"}},
+		{name: "strips resumed from rope.init",
+			proxy: &proxy{newFilter: func() filter { return stripResumed{} }},
+			cases: []string{"rope/5.*", "rope/7.*"},
+			catch: []string{"rope/5.2.1/1", "rope/7.3.1/1", "rope/7.3.2/1", "rope/7.2.1/4", "rope/7.1.2/2"}},
+		{name: "answers a resume within the window with a snapshot",
+			proxy: &proxy{query: func(q url.Values) { q.Del(rope.QueryEpoch); q.Del(rope.QuerySeq) }},
+			cases: []string{"rope/7.*"},
+			catch: []string{"rope/7.3.1/1", "rope/7.3.2/1", "rope/7.2.1/4", "rope/7.1.2/2"}},
+		{name: "closes a connection that asks to resume",
+			proxy: &proxy{closeOnResume: true},
+			cases: []string{"rope/7.*"},
+			catch: []string{"rope/7.3.1/1", "rope/7.3.2/1", "rope/7.2.1/1", "rope/7.2.1/2", "rope/7.2.1/3", "rope/7.2.1/4", "rope/7.1.2/1", "rope/7.1.2/2"}},
+		{name: "sends full internal errors",
+			opts:  &ropeserver.Options{SendFullErrors: true},
+			cases: []string{"rope/9.*"},
+			catch: []string{"rope/9.3.3/1"}},
+	}
+}
+
+// TestProxyBaseline checks that the pass-through proxy changes nothing:
+// every case passes through it but ropeserver's known bugs.
+func TestProxyBaseline(t *testing.T) {
+	t.Parallel()
+	url := startProxy(t, &proxy{upstream: startServer(t, nil)})
+	rep := run(t, &conformance.Target{URL: url}, &conformance.Options{Exclude: knownServerBugs})
+	requirePass(t, rep)
+}
+
+// TestBrokenVariantsAreCaught runs the suite against broken servers and
+// checks that each fails the cases that should catch it, and only MUST
+// cases fail the run.
+func TestBrokenVariantsAreCaught(t *testing.T) {
+	t.Parallel()
+	for _, v := range variants() {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			target := startServer(t, v.opts)
+			if v.proxy != nil {
+				v.proxy.upstream = target
+				target = startProxy(t, v.proxy)
+			}
+			rep := run(t, &conformance.Target{URL: target}, &conformance.Options{Cases: v.cases, Timeout: 5 * time.Second})
+			var failed []string
+			for _, c := range rep.Cases {
+				if c.Result == conformance.Fail || c.Result == conformance.Warn {
+					failed = append(failed, c.ID)
+				}
+			}
+			t.Logf("caught by %v", failed)
+			for _, id := range v.catch {
+				if !slices.Contains(failed, id) {
+					t.Errorf("%s passed against a server that %s", id, v.name)
+				}
+			}
+			if !rep.Failed() {
+				t.Errorf("the run did not fail")
+			}
+		})
+	}
+}
