@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/ropehq/rope/media"
+)
+
+// fuzzTarget is a producer on one direct transport and an RTX-enabled
+// consumer on another, so ingress reaches forwarding, RTX unwrapping,
+// NACK retransmission and key frame requests.
+type fuzzTarget struct {
+	worker     media.Worker
+	in, out    *transport
+	outSSRC    uint32
+	producerID string
+}
+
+func newFuzzTarget(tb testing.TB) *fuzzTarget {
+	ctx := context.Background()
+	w, err := New(nil).CreateWorker(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
+		{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, _ := r.CreateDirectTransport(ctx, nil)
+	out, _ := r.CreateDirectTransport(ctx, nil)
+	fb := []media.RtcpFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	p, err := in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+		Codecs: []media.RtpCodecParameters{
+			{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000, RtcpFeedback: fb},
+			{MimeType: "video/rtx", PayloadType: 97, ClockRate: 90000, Parameters: media.Parameters{"apt": 96}},
+		},
+		Encodings: []media.RtpEncodingParameters{{SSRC: 1000, RTX: &media.RtxParameters{SSRC: 2000}}},
+	}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{
+		{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000, RtcpFeedback: fb},
+		{Kind: media.KindVideo, MimeType: "video/rtx", ClockRate: 90000},
+	}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &fuzzTarget{worker: w, in: in.(*directTransport).transport, out: out.(*directTransport).transport,
+		outSSRC: c.RtpParameters().Encodings[0].SSRC, producerID: p.ID()}
+}
+
+func (f *fuzzTarget) close() { f.worker.Close(context.Background()) }
+
+func fuzzSeeds(f *testing.F, outSSRC uint32) {
+	pkt := func(ssrc uint32, pt uint8, seq uint16, payload []byte) []byte {
+		b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, SSRC: ssrc}, Payload: payload}).Marshal()
+		return b
+	}
+	nack, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: outSSRC, Nacks: []rtcp.NackPair{{PacketID: 1, LostPackets: 0xffff}}}})
+	pli, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: outSSRC}, &rtcp.ReceiverReport{SSRC: 5, Reports: []rtcp.ReceptionReport{{SSRC: outSSRC, FractionLost: 10, LastSenderReport: 77}}}})
+	sr, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 1000, NTPTime: 1 << 40}})
+	f.Add(pkt(1000, 96, 1, []byte{0x10, 0x00, 1, 2, 3}), nack)
+	f.Add(pkt(2000, 97, 9, []byte{0, 1, 0x10, 0x00, 1}), pli)
+	f.Add(pkt(1000, 96, 2, []byte{0x90, 0x80, 0x05, 0x00}), sr)
+	f.Add([]byte{0x80}, []byte{0x80, 0xcd, 0x00, 0x01})
+}
+
+// FuzzIngress feeds arbitrary datagrams to the receive path of the
+// producer's transport (first argument, split into pieces by its length
+// bytes) and of the consumer's transport (second argument, as RTCP).
+func FuzzIngress(f *testing.F) {
+	target := newFuzzTarget(f)
+	defer target.close()
+	fuzzSeeds(f, target.outSSRC)
+	f.Fuzz(func(t *testing.T, toProducer, toConsumer []byte) {
+		now := nanotime()
+		target.in.receive(toProducer, now)
+		for rest := toProducer; len(rest) > 1; {
+			n := min(int(rest[0]), len(rest)-1)
+			piece := append([]byte(nil), rest[1:1+n]...)
+			target.in.receive(piece, now)
+			rest = rest[1+n:]
+		}
+		target.out.receive(toConsumer, now)
+		target.in.receive(toConsumer, now)
+	})
+}
