@@ -70,6 +70,8 @@ func checkInitMembers(t *T, in *Init) {
 		t.Fatalf("resumed true on a connection that did not ask to resume")
 	case in.MaxMessageSize < rope.MinMaxMessageSize:
 		t.Fatalf("maxMessageSize %d, want >= %d", in.MaxMessageSize, rope.MinMaxMessageSize)
+	case in.ReplayWindow < 0:
+		t.Fatalf("replayWindow %d, want an unsigned integer", in.ReplayWindow)
 	case string(in.Members["objects"]) == "null":
 		t.Fatalf("objects is null, want an array")
 	}

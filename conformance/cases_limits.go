@@ -28,7 +28,7 @@ func limitCases() []*Case {
 			}},
 		{ID: "rope/10.1.2/1", Level: MUST,
 			Title:  "on an inbound text message larger than its limit the server MUST close with 1009; the server and other connections continue",
-			Expect: "close 1009 for maxMessageSize+1 bytes; another connection still answers, a new one is accepted",
+			Expect: "close 1009 for maxMessageSize+1 bytes; another connection still answers, a new one is accepted, the closed one can resume",
 			Run:    func(t *T) { runOversize(t, websocket.MessageText) }},
 		{ID: "rope/10.1.2/2", Level: MUST,
 			Title:  "on an inbound binary message larger than its limit the server MUST close with 1009",
@@ -80,4 +80,10 @@ func runOversize(t *T, typ websocket.MessageType) {
 	}
 	other.Barrier()
 	t.Dial("new", DialOptions{}).Init()
+	if typ == websocket.MessageText { // the client MAY reconnect and resume
+		r := t.Dial("resume", DialOptions{Query: resumeQuery(in.Epoch, big.LastSeq)}).Init()
+		if !r.Resumed {
+			t.Fatalf("resume after close 1009 at seq %d: got a snapshot, want resumed", big.LastSeq)
+		}
+	}
 }

@@ -76,6 +76,11 @@ func runResumeWithin(t *T, checkReplay bool) {
 	if _, ok := in.Members["objects"]; ok {
 		t.Fatalf("a resumed rope.init carries objects")
 	}
+	for _, m := range []string{"protocol", "maxMessageSize", "replayWindow", "types"} {
+		if _, ok := in.Members[m]; !ok {
+			t.Fatalf("a resumed rope.init lacks %q (§7.3.1: all other members as in §5.2.1)", m)
+		}
+	}
 	if !checkReplay {
 		return
 	}

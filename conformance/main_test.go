@@ -2,9 +2,12 @@ package conformance_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +59,11 @@ func run(t *testing.T, target *conformance.Target, opts *conformance.Options) *c
 	if opts.Timeout == 0 {
 		opts.Timeout = 20 * time.Second
 	}
+	watchdog := time.AfterFunc(90*time.Second, func() {
+		buf := make([]byte, 1<<20)
+		fmt.Fprintf(os.Stderr, "conformance run still going after 90 s; goroutines:\n%s\n", buf[:runtime.Stack(buf, true)])
+	})
+	defer watchdog.Stop()
 	rep, err := conformance.Run(ctx, target, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -71,6 +71,7 @@ func (t *T) Dial(name string, o DialOptions) *Peer {
 // peer (without a connection) still carries the HTTP response.
 func (t *T) TryDial(name string, o DialOptions) (*Peer, error) {
 	p := &Peer{t: t, name: name}
+	p.record("sent", "handshake", []byte(t.target.describeHandshake(o)))
 	ws, resp, err := t.target.handshake(t.ctx, o)
 	p.HTTPResponse = resp
 	status := 0

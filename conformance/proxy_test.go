@@ -259,3 +259,22 @@ func (stripResumed) down(msg []byte) [][]byte {
 	out, _ := json.Marshal(env)
 	return [][]byte{out}
 }
+
+// stripErrorMethod removes data.method from error responses.
+type stripErrorMethod struct{}
+
+func (stripErrorMethod) up([]byte) {}
+func (stripErrorMethod) down(msg []byte) [][]byte {
+	var env map[string]any
+	if json.Unmarshal(msg, &env) != nil {
+		return [][]byte{msg}
+	}
+	e, _ := env["error"].(map[string]any)
+	d, _ := e["data"].(map[string]any)
+	if d == nil {
+		return [][]byte{msg}
+	}
+	delete(d, "method")
+	out, _ := json.Marshal(env)
+	return [][]byte{out}
+}

@@ -3,9 +3,11 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/coder/websocket"
 	"github.com/ropehq/rope/rope"
@@ -86,4 +88,27 @@ func (tg *Target) handshake(ctx context.Context, o DialOptions) (*websocket.Conn
 	}
 	ws.SetReadLimit(rope.ClientReadLimit)
 	return ws, resp, nil
+}
+
+// describeHandshake tells what a dial sends, with the target's token
+// redacted, for the report.
+func (tg *Target) describeHandshake(o DialOptions) string {
+	u, err := tg.dialURL(o.Query)
+	if err != nil {
+		u = tg.URL
+	}
+	wo := tg.wsOptions(o)
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s", u)
+	if len(wo.Subprotocols) > 0 {
+		fmt.Fprintf(&b, "\nSec-WebSocket-Protocol: %s", strings.Join(wo.Subprotocols, ", "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(wo.HTTPHeader)) {
+		fmt.Fprintf(&b, "\n%s: %s", k, strings.Join(wo.HTTPHeader[k], ", "))
+	}
+	s := b.String()
+	if tg.Token != "" {
+		s = strings.ReplaceAll(s, tg.Token, "<token>")
+	}
+	return s
 }
