@@ -130,6 +130,15 @@ func authCases() []*Case {
 				tok := needToken(t)
 				expect401(t, DialOptions{Header: bearer("Basic dXNlcjpwYXNz"), Query: query(tok)})
 			}},
+		{ID: "rope/4.4.1/1", Level: MUST,
+			Title:  "the server MUST ignore query parameters other than access_token, epoch and seq",
+			Expect: "handshake with ?foo=bar&x= accepted, full snapshot",
+			Run: func(t *T) {
+				in := t.Dial("a", DialOptions{Query: url.Values{"foo": {"bar"}, "x": {""}}}).Init()
+				if in.Resumed {
+					t.Fatalf("resumed without a resume request")
+				}
+			}},
 		{ID: "rope/4.2.2/1", Level: MUST,
 			Title:  "a server that does not require a token ignores presented tokens",
 			Expect: "handshake with an arbitrary token accepted",

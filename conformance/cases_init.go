@@ -32,6 +32,20 @@ func initCases() []*Case {
 			Title:  "rope.init params MUST carry protocol, epoch, seq, resumed, maxMessageSize, replayWindow, types and (full snapshot) objects",
 			Expect: `protocol "rope.v1", non-empty epoch, resumed false, maxMessageSize >= 65536, objects present`,
 			Run:    func(t *T) { checkInitMembers(t, t.Dial("a", DialOptions{}).Init()) }},
+		{ID: "rope/5.2.1/2", Level: SHOULD,
+			Title:  "rope.init SHOULD carry server, a string naming the implementation",
+			Expect: `a non-empty string "server" member`,
+			Run: func(t *T) {
+				in := t.Dial("a", DialOptions{}).Init()
+				var s string
+				if json.Unmarshal(in.Members["server"], &s) != nil || s == "" {
+					t.Fatalf("server member %s, want a non-empty string", orAbsent(in.Members["server"]))
+				}
+			}},
+		{ID: "rope/5.3.1/2", Level: SHOULD,
+			Title:  "objects in a full snapshot SHOULD be in creation order",
+			Expect: "counters c1, c2 and then a child of c1 listed in that order",
+			Run:    runSnapshotCreationOrder},
 		{ID: "rope/5.3.1/1", Level: MUST,
 			Title:  "a full snapshot MUST list every live object exactly once, every object after its parent",
 			Expect: "a new connection's snapshot holds fixture, a counter and its child once each, parents first",
@@ -98,6 +112,23 @@ func runSnapshotOrder(t *T) {
 		if !seen[id] {
 			t.Fatalf("live object %q missing from the snapshot", id)
 		}
+	}
+}
+
+func runSnapshotCreationOrder(t *T) {
+	a, _ := t.Connect("a")
+	c1 := a.CreateCounter(1)
+	c2 := a.CreateCounter(2)
+	k := childOf(t, a, c1, "k")
+	in := t.Dial("b", DialOptions{}).Init()
+	var order []string
+	for _, o := range in.Objects {
+		if o.ID == c1 || o.ID == c2 || o.ID == k {
+			order = append(order, o.ID)
+		}
+	}
+	if !slices.Equal(order, []string{c1, c2, k}) {
+		t.Fatalf("snapshot order %v, want creation order %v", order, []string{c1, c2, k})
 	}
 }
 

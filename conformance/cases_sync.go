@@ -56,12 +56,25 @@ func runBroadcast(t *T) {
 	}
 	for s := ia.Seq + 1; s <= last; s++ {
 		ref := a.Seen[s]
+		checkUpdated(t, ref)
 		for _, p := range []*Peer{b, c} {
 			got := p.Seen[s]
 			if got == nil || ref == nil || got.Method != ref.Method || !jsonEqual(got.Params, ref.Params) {
 				t.Fatalf("seq %d: %s got %s, a got %s", s, p.name, rawOf(got), rawOf(ref))
 			}
 		}
+	}
+}
+
+// checkUpdated checks §6.4.1: a rope.updated has props or appData.
+func checkUpdated(t *T, m *Msg) {
+	if m == nil || m.Method != rope.MethodUpdated {
+		return
+	}
+	var u map[string]json.RawMessage
+	_ = json.Unmarshal(m.Params, &u)
+	if u["props"] == nil && u["appData"] == nil {
+		t.Fatalf("rope.updated without props and appData (§6.4.1): %.300s", m.Raw)
 	}
 }
 

@@ -151,6 +151,9 @@ func (t *T) ExpectError(m *Msg, code rope.Code, id string) {
 	if err := checkErrorShape(m); err != nil {
 		t.Fatalf("%v", err)
 	}
+	if m.Result != nil {
+		t.Fatalf("%.300s has both result and error (§3.6.2)", m.Raw)
+	}
 	if got := m.Code(); got != int(code) {
 		t.Fatalf("got error %d in %.300s, want %d", got, m.Raw, code)
 	}
