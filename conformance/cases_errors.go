@@ -78,6 +78,10 @@ func errorCases() []*Case {
 			Title:  "unless sendFullErrors is on, no detail of an internal error may leave the server: generic message, data only name and errorId",
 			Expect: "-32603 with data {name: InternalError, errorId: string} only; fixture-secret in no message to any connection; connection stays open",
 			Run:    runInternalError},
+		{ID: "rope/9.5/1", Level: MUST,
+			Title:  "in no case does a bad message from one connection affect the server or other connections",
+			Expect: "after a burst of bad input on one connection, another connection got nothing and still answers; the first still answers",
+			Run:    runBadInputIsolated},
 		{ID: "rope/15.2.1/1", Level: MUST,
 			Title:  `fail {"kind":"state"} answers -32003 InvalidState`,
 			Expect: "-32003, data.name InvalidState",
@@ -177,5 +181,33 @@ func runAppError(t *T) {
 	t.ExpectError(m, rope.CodeApplicationError, "11")
 	if got := dataString(m, "name"); got != "FixtureError" {
 		t.Fatalf("data.name %q, want %q", got, "FixtureError")
+	}
+}
+
+// badInputs are messages every server must answer with an error and
+// survive.
+var badInputs = []string{
+	`{"jsonrpc":"2.0","id":1,`, ``, `[]`, `[1,2]`, `"x"`, `null`, `{}`, `{"jsonrpc":"2.0","id":[],"method":"x"}`,
+	`{"jsonrpc":"2.0","id":2,"method":"rope.call","params":{"object":{},"method":[]}}`,
+	`{"jsonrpc":"2.0","id":3,"method":"rope.setAppData","params":{"object":"fixture","appData":"x"}}`,
+	`{"jsonrpc":"2.0","id":4,"method":"rope.call","params":{"object":"fixture","method":"fail","params":{"kind":"internal"}}}`,
+	`{"jsonrpc":"2.0","id":5,"method":"rope.call","params":{"object":"fixture","method":"sleep","params":{"ms":"x"}}}`,
+	`{"jsonrpc":"2.0","id":6,"method":"rope.call","params":{"object":"fixture","method":"echo","params":{"a":{"b":{"c":[[[[[[[[[[1]]]]]]]]]]}}}}}`,
+}
+
+func runBadInputIsolated(t *T) {
+	a, _ := t.Connect("a")
+	b, _ := t.Connect("b")
+	for _, in := range badInputs {
+		a.Send(in)
+	}
+	for range badInputs {
+		if m := a.Response(); m.Error == nil && string(m.ID) != "6" {
+			t.Fatalf("a: %.300s, want an error", m.Raw)
+		}
+	}
+	a.Barrier()
+	if notes := b.Barrier(); len(notes) > 0 {
+		t.Fatalf("b received %.300s", notes[0].Raw)
 	}
 }
