@@ -41,6 +41,9 @@ func newBrowser(t *testing.T) *browser {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4, pion.NetworkTypeTCP4})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	// Consent checks every 200 ms (browsers: about 1 s), so that tests can
+	// use short ICE consent timeouts.
+	se.SetICETimeouts(5*time.Second, 25*time.Second, 200*time.Millisecond)
 	api := pion.NewAPI(pion.WithMediaEngine(&me), pion.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(pion.Configuration{})
 	must(t, err)

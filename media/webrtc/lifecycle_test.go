@@ -2,6 +2,8 @@ package webrtc_test
 
 import (
 	"errors"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -21,11 +23,19 @@ func TestPeerGoneConsentExpires(t *testing.T) {
 	var rec recorder
 	opts := rec.options(udpInfo())
 	opts.ICEConsentTimeout = 400 * time.Millisecond
+	if os.Getenv("ROPE_DEBUG") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug - 4}))
+	}
 	tr, err := rope.NewTransport(opts)
 	must(t, err)
 	defer rec.wg.Wait()
 	defer tr.Close()
 	b := connectBrowser(t, tr)
+	// Close only once the browser has DTLS up too: before that it has no
+	// session to send close_notify on.
+	waitFor(t, 5*time.Second, "browser connected", func() bool {
+		return b.pc.ConnectionState() == pion.PeerConnectionStateConnected
+	})
 	must(t, b.pc.Close())
 	waitFor(t, 5*time.Second, "DTLS closed", func() bool { return tr.DTLSState() == dtlstransport.StateClosed })
 	waitFor(t, 5*time.Second, "ICE disconnected", func() bool { return tr.ICEState() == ice.StateDisconnected })
@@ -35,11 +45,14 @@ func TestPeerGoneConsentExpires(t *testing.T) {
 	if err := tr.WriteRTP(rtpLikePacket()); !errors.Is(err, rope.ErrNotConnected) {
 		t.Errorf("WriteRTP when disconnected: %v", err)
 	}
+	waitFor(t, time.Second, "icestatechange disconnected", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := len(rec.iceStates)
+		return n >= 2 && rec.iceStates[n-1] == ice.StateDisconnected
+	})
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if n := len(rec.iceStates); n < 2 || rec.iceStates[n-1] != ice.StateDisconnected {
-		t.Errorf("ICE states %v", rec.iceStates)
-	}
 	if len(rec.tuples) == 0 {
 		t.Error("no iceselectedtuplechange")
 	}

@@ -67,9 +67,12 @@ func (t *Transport) runDTLS(ctx context.Context, cfg dtlstransport.Config) {
 	t.setDTLSState(dtlstransport.StateConnected, nil)
 	if t.opts.EnableSCTP {
 		t.runSCTP(ctx, conn)
-		return
 	}
-	t.drainDTLS(conn)
+	// Without SCTP, or after the peer aborted it, keep reading DTLS to
+	// notice close_notify.
+	if ctx.Err() == nil {
+		t.drainDTLS(conn)
+	}
 }
 
 // startSRTP derives the SRTP session from the handshake.
@@ -101,9 +104,9 @@ func (t *Transport) drainDTLS(conn *dtls.Conn) {
 // broken, unless the transport itself is closing.
 func (t *Transport) dtlsEnded(err error) {
 	t.mu.Lock()
-	closing := t.closed
+	done := t.closed || t.dtlsState == dtlstransport.StateClosed
 	t.mu.Unlock()
-	if closing {
+	if done {
 		return
 	}
 	t.logger.Info("webrtc: DTLS ended", "err", err)

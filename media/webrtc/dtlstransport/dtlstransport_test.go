@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pion/dtls/v3"
 )
 
 func TestFingerprints(t *testing.T) {
@@ -118,31 +120,31 @@ func handshakePair(t *testing.T, clientWants, serverWants func(c, s *Certificate
 	defer pb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
+	var (
+		wg           sync.WaitGroup
+		connC, connS *dtls.Conn
+	)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		conn, err := Handshake(ctx, pa, peer{}, Config{Role: RoleClient, Certificate: cc, RemoteFingerprint: clientWants(cc, sc)})
-		if err == nil {
-			if _, err = ExportSRTP(conn, RoleClient); err != nil {
-				errC = err
-			}
-			_ = conn.Close()
+		connC, errC = Handshake(ctx, pa, peer{}, Config{Role: RoleClient, Certificate: cc, RemoteFingerprint: clientWants(cc, sc)})
+		if errC == nil {
+			_, errC = ExportSRTP(connC, RoleClient)
 		}
-		errC = errors.Join(errC, err)
 	}()
 	go func() {
 		defer wg.Done()
-		conn, err := Handshake(ctx, pb, peer{}, Config{Role: RoleServer, Certificate: sc, RemoteFingerprint: serverWants(cc, sc)})
-		if err == nil {
-			_ = conn.Close()
-		}
-		errS = err
-		if err != nil {
+		connS, errS = Handshake(ctx, pb, peer{}, Config{Role: RoleServer, Certificate: sc, RemoteFingerprint: serverWants(cc, sc)})
+		if errS != nil {
 			_ = pb.Close() // a failed server stops answering
 		}
 	}()
 	wg.Wait()
+	for _, c := range []*dtls.Conn{connC, connS} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
 	return errC, errS
 }
 
