@@ -27,6 +27,9 @@ type udpLink struct {
 
 	remoteRTP  atomic.Pointer[netip.AddrPort]
 	remoteRTCP atomic.Pointer[netip.AddrPort]
+	// rtpConnected and rtcpConnected say the sockets are connect(2)ed to
+	// their remote address (sends then skip the route lookup).
+	rtpConnected, rtcpConnected atomic.Bool
 	srtpLocal  *media.SrtpParameters
 	srtp       atomic.Pointer[srtpSession]
 	// connectMu serialises Connect.
@@ -149,6 +152,7 @@ func (l *udpLink) learn(remote *atomic.Pointer[netip.AddrPort], from netip.AddrP
 	if !remote.CompareAndSwap(nil, &from) {
 		return false
 	}
+	l.connectSocket(rtcpSocket, from)
 	if rtcpSocket {
 		tuple := l.tuple(l.rtcp, &from)
 		l.t.loopCallback(func() { l.onRtcpTuple.Emit(tuple) })
@@ -165,31 +169,51 @@ func (l *udpLink) sendRTP(b []byte) {
 		return
 	}
 	if s := l.srtp.Load(); s != nil {
-		s.protect(b, false, func(out []byte) { _ = l.rtp.WriteTo(out, *r) })
+		s.protect(b, false, func(out []byte) { l.write(l.rtp, &l.rtpConnected, out, r) })
 		return
 	}
 	if l.srtpLocal != nil {
 		return
 	}
-	_ = l.rtp.WriteTo(b, *r)
+	l.write(l.rtp, &l.rtpConnected, b, r)
+}
+
+// write sends b on conn, to its connected peer when it has one.
+func (l *udpLink) write(conn *udpio.Conn, connected *atomic.Bool, b []byte, to *netip.AddrPort) {
+	if connected.Load() {
+		_ = conn.Write(b)
+		return
+	}
+	_ = conn.WriteTo(b, *to)
+}
+
+// connectSocket connects the RTP or RTCP socket to its remote address.
+func (l *udpLink) connectSocket(rtcp bool, to netip.AddrPort) {
+	conn, flag := l.rtp, &l.rtpConnected
+	if rtcp {
+		conn, flag = l.rtcp, &l.rtcpConnected
+	}
+	if conn.Connect(to) == nil {
+		flag.Store(true)
+	}
 }
 
 func (l *udpLink) sendRTCP(b []byte) {
-	conn, r := l.rtp, l.remoteRTP.Load()
+	conn, r, connected := l.rtp, l.remoteRTP.Load(), &l.rtpConnected
 	if l.rtcp != nil {
-		conn, r = l.rtcp, l.remoteRTCP.Load()
+		conn, r, connected = l.rtcp, l.remoteRTCP.Load(), &l.rtcpConnected
 	}
 	if r == nil {
 		return
 	}
 	if s := l.srtp.Load(); s != nil {
-		s.protect(b, true, func(out []byte) { _ = conn.WriteTo(out, *r) })
+		s.protect(b, true, func(out []byte) { l.write(conn, connected, out, r) })
 		return
 	}
 	if l.srtpLocal != nil {
 		return
 	}
-	_ = conn.WriteTo(b, *r)
+	l.write(conn, connected, b, r)
 }
 
 // connect sets the remote side (non-comedia) and SRTP keys.
@@ -217,8 +241,10 @@ func (l *udpLink) connect(ip string, port, rtcpPort uint16, srtp *media.SrtpPara
 			return err
 		}
 		l.remoteRTP.Store(&rtpAddr)
+		l.connectSocket(false, rtpAddr)
 		if l.rtcp != nil {
 			l.remoteRTCP.Store(&rtcpAddr)
+			l.connectSocket(true, rtcpAddr)
 		}
 	}
 	if session != nil {

@@ -114,3 +114,24 @@ func (c *Conn) readOne(ms []Message) (int, error) {
 
 // IsClosed reports whether err means the socket was closed.
 func IsClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+// Connect fixes the socket's remote address (connect(2)): the kernel then
+// skips the route lookup on each send and drops datagrams from any other
+// address. Use Write afterwards.
+func (c *Conn) Connect(addr netip.AddrPort) error {
+	var cerr error
+	err := c.raw.Control(func(fd uintptr) { cerr = connectFD(fd, addr) })
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("udpio: connect %s: %w", addr, err)
+	}
+	return nil
+}
+
+// Write sends b to the address given to Connect.
+func (c *Conn) Write(b []byte) error {
+	_, err := c.udp.Write(b)
+	return err
+}

@@ -1,0 +1,236 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/internal/udpio"
+)
+
+// The forwarding benchmark runs the RTP sender and the receivers in a
+// child process (this test binary in peer mode), so that the getrusage
+// CPU time of the benchmark process is the engine's alone, as when
+// measuring mediasoup's worker.
+
+const (
+	peerEnv       = "ROPE_BENCH_PEER"
+	peerReceivers = 8
+	benchSSRC     = 4242
+)
+
+// benchRates are source packets per second per fan-out: forwarded
+// packets/s stay well below saturation (mediasoup saturates near 124k/s
+// on this kind of machine).
+var benchRates = map[int]int{1: 2000, 10: 2000, 100: 300, 500: 60}
+
+func BenchmarkForward(b *testing.B) {
+	for _, n := range []int{1, 10, 100, 500} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n]) })
+	}
+}
+
+func benchForward(b *testing.B, n, rate int) {
+	ctx := context.Background()
+	peer := startPeer(b)
+	api := engine.New(nil)
+	w := must[media.Worker](b)(api.CreateWorker(ctx, nil))
+	defer w.Close(ctx)
+	r := must[media.Router](b)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediaCodecs()}))
+	in := must[media.PlainTransport](b)(r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+	if err := in.Connect(ctx, &media.PlainTransportConnectOptions{IP: lo, Port: peer.senderPort}); err != nil {
+		b.Fatal(err)
+	}
+	p := must[media.Producer](b)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: vp8Params(benchSSRC)}))
+	for i := 0; i < n; i++ {
+		tr := must[media.PlainTransport](b)(r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+		if err := tr.Connect(ctx, &media.PlainTransportConnectOptions{IP: lo, Port: peer.receiverPorts[i%len(peer.receiverPorts)]}); err != nil {
+			b.Fatal(err)
+		}
+		must[media.Consumer](b)(tr.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: consumerCaps(false)}))
+	}
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := processCPU()
+	b.ResetTimer()
+	received := peer.run(b, in.Tuple().LocalPort, b.N, rate, n)
+	b.StopTimer()
+	cpu := processCPU() - cpu0
+	runtime.ReadMemStats(&ms1)
+	forwarded := float64(b.N * n)
+	if received > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(received), "cpu-µs/pkt")
+		b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(received), "allocs/pkt")
+	}
+	b.ReportMetric(100*float64(received)/forwarded, "delivered-%")
+	b.ReportMetric(0, "ns/op")
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peer is the child process: one sender socket, peerReceivers sinks.
+type peer struct {
+	cmd           *exec.Cmd
+	stdin         io.WriteCloser
+	out           *bufio.Scanner
+	senderPort    uint16
+	receiverPorts []uint16
+}
+
+func startPeer(b *testing.B) *peer {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), peerEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &peer{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	if !p.out.Scan() {
+		b.Fatal("peer did not start")
+	}
+	ports := strings.Fields(p.out.Text())
+	for i, s := range ports {
+		v, _ := strconv.Atoi(s)
+		if i == 0 {
+			p.senderPort = uint16(v)
+		} else {
+			p.receiverPorts = append(p.receiverPorts, uint16(v))
+		}
+	}
+	return p
+}
+
+// run makes the peer send count packets at rate to port and returns how
+// many packets its receivers got (count*n expected).
+func (p *peer) run(b *testing.B, port uint16, count, rate, n int) int {
+	fmt.Fprintf(p.stdin, "%d %d %d %d\n", port, count, rate, count*n)
+	if !p.out.Scan() {
+		b.Fatal("peer died")
+	}
+	got, _ := strconv.Atoi(p.out.Text())
+	return got
+}
+
+// runPeer is the child's main: print ports, then serve run requests.
+func runPeer() {
+	ip := netip.MustParseAddr(lo)
+	snd, err := udpio.Listen("udp4", ip, 0)
+	if err != nil {
+		panic(err)
+	}
+	var received atomic.Int64
+	var wg sync.WaitGroup
+	ports := []string{strconv.Itoa(int(snd.LocalAddr().Port()))}
+	var sinks []*udpio.Conn
+	for i := 0; i < peerReceivers; i++ {
+		c, err := udpio.Listen("udp4", ip, 0)
+		if err != nil {
+			panic(err)
+		}
+		sinks = append(sinks, c)
+		ports = append(ports, strconv.Itoa(int(c.LocalAddr().Port())))
+		wg.Add(1)
+		go sink(c, &received, &wg)
+	}
+	fmt.Println(strings.Join(ports, " "))
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var port, count, rate, expected int
+		fmt.Sscan(in.Text(), &port, &count, &rate, &expected)
+		received.Store(0)
+		peerSend(snd, netip.AddrPortFrom(ip, uint16(port)), count, rate)
+		waitQuiet(&received, int64(expected))
+		fmt.Println(received.Load())
+	}
+	for _, c := range append(sinks, snd) {
+		c.Close()
+	}
+	wg.Wait()
+}
+
+func sink(c *udpio.Conn, received *atomic.Int64, wg *sync.WaitGroup) {
+	defer wg.Done()
+	ms := make([]udpio.Message, 64)
+	for i := range ms {
+		ms[i].Buf = make([]byte, 1500)
+	}
+	for {
+		n, err := c.ReadBatch(ms)
+		if err != nil {
+			return
+		}
+		for i := 0; i < n; i++ {
+			if ms[i].N > 12 && ms[i].Buf[1] < 192 {
+				received.Add(1)
+			}
+		}
+	}
+}
+
+var peerSeq uint16
+
+func peerSend(c *udpio.Conn, to netip.AddrPort, count, rate int) {
+	start := time.Now()
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SSRC: benchSSRC}, Payload: make([]byte, 1000)}
+	pkt.Payload[0] = 0x10
+	buf := make([]byte, 1500)
+	for i := 0; i < count; i++ {
+		if due := start.Add(time.Duration(i) * time.Second / time.Duration(rate)); time.Until(due) > 0 {
+			time.Sleep(time.Until(due))
+		}
+		pkt.SequenceNumber = peerSeq
+		pkt.Timestamp = uint32(peerSeq) * 3000
+		pkt.Payload[1] = 1
+		if peerSeq == 0 || i == 0 {
+			pkt.Payload[1] = 0 // key frame
+		}
+		peerSeq++
+		n, _ := pkt.MarshalTo(buf)
+		_ = c.WriteTo(buf[:n], to)
+	}
+}
+
+// waitQuiet waits until expected packets arrived or nothing arrived for
+// 200 ms.
+func waitQuiet(received *atomic.Int64, expected int64) {
+	last, lastChange := received.Load(), time.Now()
+	for received.Load() < expected && time.Since(lastChange) < 200*time.Millisecond {
+		time.Sleep(time.Millisecond)
+		if v := received.Load(); v != last {
+			last, lastChange = v, time.Now()
+		}
+	}
+}

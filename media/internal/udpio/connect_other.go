@@ -1,0 +1,10 @@
+//go:build !unix
+
+package udpio
+
+import (
+	"errors"
+	"net/netip"
+)
+
+func connectFD(fd uintptr, addr netip.AddrPort) error { return errors.ErrUnsupported }
