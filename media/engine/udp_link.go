@@ -30,8 +30,8 @@ type udpLink struct {
 	// rtpConnected and rtcpConnected say the sockets are connect(2)ed to
 	// their remote address (sends then skip the route lookup).
 	rtpConnected, rtcpConnected atomic.Bool
-	srtpLocal  *media.SrtpParameters
-	srtp       atomic.Pointer[srtpSession]
+	srtpLocal                   *media.SrtpParameters
+	srtp                        atomic.Pointer[srtpSession]
 	// connectMu serialises Connect.
 	connectMu sync.Mutex
 	connected bool
