@@ -3,6 +3,7 @@ package rope
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 )
 
 // Version is the value of every message's "jsonrpc" member.
@@ -178,11 +179,15 @@ func appendJSONString(buf []byte, s string) ([]byte, error) {
 	return append(buf, b...), err
 }
 
-// EncodeNotification encodes a notification with params marshalled as JSON.
+// EncodeNotification encodes a notification with params marshalled as JSON;
+// they must encode as an object or an array (JSON-RPC's structured params).
 func EncodeNotification(method string, params any) ([]byte, error) {
 	p, err := json.Marshal(params)
 	if err != nil {
 		return nil, err
+	}
+	if p[0] != '{' && p[0] != '[' {
+		return nil, errors.New("rope: params must be an object or an array")
 	}
 	return AppendRequest(nil, nil, method, p), nil
 }

@@ -12,6 +12,7 @@ package ropeclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,6 +124,7 @@ type Client struct {
 	onDisconnected, onError                       listeners[func(error)]
 	onWebSocketClose                              listeners[func(wasClean bool)]
 	onCreated                                     listeners[func(*Object)]
+	onNotification                                listeners[func(method string, params json.RawMessage)]
 }
 
 // New returns a client for url that is not open yet (CLOSED).
@@ -221,6 +223,12 @@ func (c *Client) OnWebSocketOpen(fn func()) (off func()) { return c.onWebSocketO
 // whether it closed with a close handshake.
 func (c *Client) OnWebSocketClose(fn func(wasClean bool)) (off func()) {
 	return c.onWebSocketClose.add(fn)
+}
+
+// OnNotification registers fn for the server's unsequenced notifications
+// (those of its extra methods; not rope.*).
+func (c *Client) OnNotification(fn func(method string, params json.RawMessage)) (off func()) {
+	return c.onNotification.add(fn)
 }
 
 // OnObjectCreated registers fn for every object that appears in the mirror.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -318,5 +319,72 @@ func TestPendingCallFailsOnDisconnect(t *testing.T) {
 	eventually(t, "reconnection", func() bool { return c.ReadyState() == ropeclient.Connected })
 	if err := c.Call(ctxT(t), fixture.RootID, "echo", []int{1}, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestExtraMethodsAndNotifications(t *testing.T) {
+	srv, url := startServer(t, &ropeserver.Options{Methods: map[string]ropeserver.MethodFunc{
+		"app.hello": func(_ context.Context, call *ropeserver.Call) (any, error) {
+			var p struct{ Name string }
+			if err := call.Bind(&p); err != nil {
+				return nil, err
+			}
+			if err := call.Conn.Notify("app.greeting", map[string]string{"to": p.Name}); err != nil {
+				return nil, err
+			}
+			return "hello " + p.Name, nil
+		},
+	}})
+	c := dial(t, url, nil)
+	got := make(chan string, 2)
+	c.OnNotification(func(method string, params json.RawMessage) { got <- method + " " + string(params) })
+	var res string
+	if err := c.Request(ctxT(t), "app.hello", map[string]string{"name": "ada"}, &res); err != nil || res != "hello ada" {
+		t.Fatalf("%q %v", res, err)
+	}
+	if n := <-got; n != `app.greeting {"to":"ada"}` {
+		t.Errorf("notification %s", n)
+	}
+	if err := srv.NotifyAll("app.broadcast", 1); err == nil {
+		t.Error("scalar params must be refused")
+	}
+	if err := srv.NotifyAll("app.broadcast", []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-got; n != `app.broadcast [1]` {
+		t.Errorf("broadcast %s", n)
+	}
+}
+
+func TestLifecycleEvents(t *testing.T) {
+	srv, url := startServer(t, nil)
+	c := ropeclient.New(url, &ropeclient.Options{Logger: quiet, Dedicated: true, MinBackoff: time.Millisecond})
+	if c.ReadyState() != ropeclient.Closed {
+		t.Errorf("new client: %v", c.ReadyState())
+	}
+	var mu sync.Mutex
+	var events []string
+	add := func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	c.OnWebSocketOpen(func() { add("websocketOpen") })
+	c.OnOpen(func() { add("open") })
+	c.OnConnected(func() { add("connected") })
+	c.OnWebSocketClose(func(clean bool) { add(fmt.Sprintf("websocketClose(%v)", clean)) })
+	c.OnDisconnected(func(error) { add("disconnected") })
+	c.OnClose(func() { add("close") })
+	if err := c.Open(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The server going away is a clean close; the client reconnects.
+	srv.Close()
+	eventually(t, "the disconnection", func() bool { mu.Lock(); defer mu.Unlock(); return len(events) >= 5 })
+	c.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	want := "websocketOpen open connected websocketClose(true) disconnected close"
+	if got := strings.Join(events, " "); got != want {
+		t.Errorf("events %s\nwant   %s", got, want)
+	}
+	if c.ReadyState() != ropeclient.Closed {
+		t.Errorf("closed client: %v", c.ReadyState())
 	}
 }

@@ -137,7 +137,10 @@ func (s *session) apply(msg *rope.Message) error {
 	case rope.MethodCreated, rope.MethodUpdated, rope.MethodClosed, rope.MethodEvent:
 		return s.applySequenced(msg)
 	}
-	return nil // unsequenced application notifications are not mirrored
+	s.emit(func(c *Client) {
+		c.onNotification.each(func(f func(string, json.RawMessage)) { f(msg.Method, msg.Params) })
+	})
+	return nil
 }
 
 func (s *session) applySequenced(msg *rope.Message) error {

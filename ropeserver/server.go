@@ -25,7 +25,7 @@ import (
 const (
 	DefaultMaxMessageSize = 1 << 20
 	DefaultReplayWindow   = 16384
-	DefaultSendQueueLimit = 16384
+	DefaultSendQueueLimit = 65536
 	DefaultMaxInFlight    = 256
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
@@ -54,8 +54,10 @@ type Options struct {
 	// ReplayWindow is how many sequenced notifications are kept for resume.
 	// Default 16384.
 	ReplayWindow int
-	// SendQueueLimit is how many messages may wait for a slow connection
-	// before it is closed with 4000. Default 16384.
+	// SendQueueLimit is how many messages may wait for a connection before
+	// it is closed with 4000 as a slow consumer; it resumes later. Queued
+	// notifications share their bytes with every connection, so a queued
+	// message costs a slice header. Default 65536.
 	SendQueueLimit int
 	// MaxInFlight bounds the requests one connection has running; more get
 	// -32005. Default 256.

@@ -309,3 +309,29 @@ func TestCloseWaitsForConnections(t *testing.T) {
 	srv.Close()
 	wg.Wait()
 }
+
+// A client that stops reading is closed; it never stalls the others.
+func TestSlowConsumerIsClosed(t *testing.T) {
+	srv, url := startServer(t, &ropeserver.Options{SendQueueLimit: 1024, WriteTimeout: time.Second})
+	slow := dialPeer(t, url, nil) // never reads after this
+	slow.init()
+	fast := dialPeer(t, url, nil)
+	fast.init()
+	counter := fast.createCounter(0)
+	// Bursts of 200 notifications: the fast client keeps up, the slow one
+	// falls behind until the server closes it.
+	for range 200 {
+		id := fast.request(rope.MethodCall, map[string]any{"object": counter, "method": "increment", "params": map[string]int{"times": 100}})
+		notes, resp := fast.until(id)
+		if resp.Error != nil || len(notes) != 200 {
+			t.Fatalf("fast client got %d notifications and %+v", len(notes), resp.Error)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for srv.ConnCount() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow connection is still open (%d connections)", srv.ConnCount())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
