@@ -204,6 +204,6 @@ func (t *T) result(c *Case, d time.Duration) CaseResult {
 	for _, p := range t.peers {
 		r.Frames = append(r.Frames, p.Frames()...)
 	}
-	slices.SortStableFunc(r.Frames, func(a, b Frame) int { return a.at.Compare(b.at) })
+	slices.SortStableFunc(r.Frames, func(a, b Frame) int { return a.At.Compare(b.At) })
 	return r
 }

@@ -15,7 +15,7 @@ import (
 // Frame is one recorded WebSocket event of a peer.
 type Frame struct {
 	Peer string `json:"peer"`
-	// Dir is "sent" or "received".
+	// Dir is "sent", "received" or "note".
 	Dir string `json:"dir"`
 	// Type is "text", "binary", "close" or "handshake".
 	Type string `json:"type"`
@@ -23,7 +23,6 @@ type Frame struct {
 	Size int       `json:"size"`
 	Data string    `json:"data"`
 	At   time.Time `json:"at"`
-	at   time.Time
 }
 
 // Recording limits per peer: frames beyond maxFrames are counted, not kept,
@@ -114,8 +113,7 @@ func (p *Peer) record(dir, typ string, data []byte) {
 	if len(d) > maxFrameData {
 		d = d[:maxFrameData]
 	}
-	now := time.Now()
-	p.frames = append(p.frames, Frame{Peer: p.name, Dir: dir, Type: typ, Size: len(data), Data: string(d), At: now, at: now})
+	p.frames = append(p.frames, Frame{Peer: p.name, Dir: dir, Type: typ, Size: len(data), Data: string(d), At: time.Now()})
 }
 
 // Frames returns the recorded frames, with a note on those omitted.
@@ -124,8 +122,7 @@ func (p *Peer) Frames() []Frame {
 	defer p.mu.Unlock()
 	out := append([]Frame(nil), p.frames...)
 	if p.omitted > 0 {
-		now := time.Now()
-		out = append(out, Frame{Peer: p.name, Dir: "note", Type: "omitted", Data: strconv.Itoa(p.omitted) + " more frames not recorded", At: now, at: now})
+		out = append(out, Frame{Peer: p.name, Dir: "note", Type: "omitted", Data: strconv.Itoa(p.omitted) + " more frames not recorded", At: time.Now()})
 	}
 	return out
 }
