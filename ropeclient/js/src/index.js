@@ -360,7 +360,7 @@ class Connection {
     if (sock.ignore) return;
     sock.ignore = true;
     this.#emitAll((inst) => inst._error(new Error(`ROPE protocol violation: ${reason}`)));
-    this.#closeSocket(sock, CloseCode.PROTOCOL_VIOLATION, reason.slice(0, 100));
+    this.#closeSocket(sock, CloseCode.PROTOCOL_VIOLATION, 'protocol violation');
   }
 
   #failPending(inst, why) {
