@@ -29,6 +29,10 @@
 // goroutine (handshake, then SCTP accept loop or DTLS drain) plus pion's
 // own DTLS and SCTP goroutines. Close stops and waits for all of them.
 //
-// Lock order: Server.mu may be taken while holding nothing else;
-// Transport.mu is never held while taking Server.mu or calling callbacks.
+// Lock order: Transport.mu, then ice.Server's lock or Server.mu. Server.mu
+// is never held while calling into a transport, and no lock is held while
+// calling a callback. Callbacks may come from several goroutines (socket
+// readers, the DTLS goroutine, the consent timer); they must not call
+// Close synchronously (Close waits for those goroutines): call it from
+// another goroutine.
 package webrtc

@@ -251,8 +251,9 @@ func (t *Transport) RestartICE() (ICEParameters, error) {
 }
 
 // Close closes the transport: SCTP, DTLS (sending close_notify), ICE and,
-// for NewTransport, its sockets; it waits for its goroutines. It is
-// idempotent.
+// for NewTransport, its sockets; it waits for its goroutines. States become
+// closed without callbacks, as mediasoup's close() emits no state events.
+// It is idempotent.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -277,10 +278,16 @@ func (t *Transport) Close() error {
 	}
 	_ = t.pc.Close()
 	t.wg.Wait()
+	// As mediasoup's close(): states become closed without events.
 	t.server.unregister(t)
-	t.apply(t.ice.Close(), ice.Tuple{}, nil)
-	t.setDTLSState(dtlstransport.StateClosed, nil)
-	t.setSCTPState(SCTPStateClosed)
+	t.ice.Close()
+	t.path.Store(nil)
+	t.mu.Lock()
+	t.dtlsState = dtlstransport.StateClosed
+	if t.opts.EnableSCTP {
+		t.sctpState = SCTPStateClosed
+	}
+	t.mu.Unlock()
 	if t.ownsServer {
 		return t.server.Close()
 	}

@@ -117,7 +117,7 @@ func (t *Transport) dtlsEnded(err error) {
 // setDTLSState moves DTLS to st and tells OnDTLSStateChange.
 func (t *Transport) setDTLSState(st dtlstransport.State, err error) {
 	t.mu.Lock()
-	if t.dtlsState == st || (t.dtlsState == dtlstransport.StateClosed) {
+	if t.closed || t.dtlsState == st || t.dtlsState == dtlstransport.StateClosed {
 		t.mu.Unlock()
 		return
 	}

@@ -112,7 +112,7 @@ func (t *Transport) setSCTPState(st SCTPState) {
 		return
 	}
 	t.mu.Lock()
-	if t.sctpState == st || t.sctpState == SCTPStateClosed {
+	if t.closed || t.sctpState == st || t.sctpState == SCTPStateClosed {
 		t.mu.Unlock()
 		return
 	}
