@@ -1,0 +1,158 @@
+// Package mediatest is the shared conformance suite of the media API. Any
+// implementation (the local engine, a remote ROPE client, a multi-worker
+// layer) runs it from its own tests:
+//
+//	func TestAPI(t *testing.T) {
+//		mediatest.Run(t, func(t *testing.T) media.API { return engine.New(nil) })
+//	}
+//
+// The suite is a list of named steps using only the media interfaces and
+// real loopback UDP endpoints. Events are awaited with deadlines, never
+// assumed synchronous, so remote implementations pass the same steps.
+package mediatest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ropehq/rope/media"
+)
+
+// step is one conformance case.
+type step struct {
+	name string
+	run  func(t *testing.T, api media.API)
+}
+
+var steps = []step{
+	{"worker", testWorker},
+	{"router", testRouter},
+	{"plain-transport", testPlainTransport},
+	{"produce-consume", testProduceConsume},
+	{"pause-resume", testPauseResume},
+	{"rtp-forwarding", testForwarding},
+	{"close-cascade", testCloseCascade},
+	{"pipe-to-router", testPipeToRouter},
+	{"direct-data", testDirectData},
+	{"invalid-input", testInvalidInput},
+}
+
+// Run runs every step as a subtest, each with a fresh API from newAPI.
+func Run(t *testing.T, newAPI func(t *testing.T) media.API) {
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) { s.run(t, newAPI(t)) })
+	}
+}
+
+// timeout bounds every wait in the suite.
+const timeout = 5 * time.Second
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// flag is an event recorder safe to set from any goroutine.
+type flag struct{ ch chan struct{} }
+
+func newFlag() *flag { return &flag{ch: make(chan struct{}, 64)} }
+
+func (f *flag) set() { f.ch <- struct{}{} }
+
+func (f *flag) wait(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-f.ch:
+	case <-time.After(timeout):
+		t.Fatalf("event %s not received", what)
+	}
+}
+
+func (f *flag) count() int { return len(f.ch) }
+
+func check[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: error %v, want %v", what, err, target)
+	}
+}
+
+func newWorker(t *testing.T, api media.API) media.Worker {
+	t.Helper()
+	ctx := ctxFor(t)
+	w := check[media.Worker](t)(api.CreateWorker(ctx, &media.WorkerSettings{AppData: media.AppData{"suite": true}}))
+	t.Cleanup(func() { w.Close(context.Background()) })
+	return w
+}
+
+// MediaCodecs are the router codecs the suite uses.
+func MediaCodecs() []media.RtpCodecCapability {
+	return []media.RtpCodecCapability{
+		{Kind: media.KindAudio, MimeType: "audio/opus", ClockRate: 48000, Channels: 2},
+		{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000},
+	}
+}
+
+func newRouter(t *testing.T, w media.Worker) media.Router {
+	t.Helper()
+	return check[media.Router](t)(w.CreateRouter(ctxFor(t), &media.RouterOptions{MediaCodecs: MediaCodecs()}))
+}
+
+var videoFeedback = []media.RtcpFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+
+// VP8Parameters are producer parameters for one VP8 stream with ssrc.
+func VP8Parameters(ssrc uint32) media.RtpParameters {
+	return media.RtpParameters{
+		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 101, ClockRate: 90000, RtcpFeedback: videoFeedback}},
+		Encodings: []media.RtpEncodingParameters{{SSRC: ssrc}},
+		Rtcp:      media.RtcpParameters{CNAME: "mediatest"},
+	}
+}
+
+// EndpointCaps are the capabilities of a receiving endpoint (VP8, opus).
+func EndpointCaps() *media.RtpCapabilities {
+	return &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{
+		{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000, RtcpFeedback: videoFeedback},
+		{Kind: media.KindAudio, MimeType: "audio/opus", ClockRate: 48000, Channels: 2},
+	}}
+}
+
+func listenInfo() *media.TransportListenInfo {
+	return &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}
+}
+
+// connectedPlain creates a plain transport connected to e.
+func connectedPlain(t *testing.T, r media.Router, e *Endpoint) media.PlainTransport {
+	t.Helper()
+	ctx := ctxFor(t)
+	tr := check[media.PlainTransport](t)(r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: listenInfo()}))
+	if err := tr.Connect(ctx, &media.PlainTransportConnectOptions{IP: "127.0.0.1", Port: e.Port()}); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
