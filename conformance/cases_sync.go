@@ -26,6 +26,10 @@ func syncCases() []*Case {
 			Title:  "after rope.closed the object is not live and calls on it fail with -32001, whoever closed it",
 			Expect: "B's increment on a counter A closed gets -32001; a child B closes reaches A as rope.closed and A's ping on it gets -32001",
 			Run:    runCloseUnderOthers},
+		{ID: "rope/6.5.1/2", Level: MUST,
+			Title:  "two connections closing the same object at once: it closes once, each change is exactly one notification",
+			Expect: "both closes answered null or -32001; each connection sees one rope.closed for the child, then one for the counter",
+			Run:    runConcurrentClose},
 		{ID: "rope/6.6.1/1", Level: MUST,
 			Title:  "rope.event is sent to every connection with event and data (data MUST be present)",
 			Expect: "the other connection gets rope.event {id, event: incremented, data: {value, by}} with seq",
@@ -228,5 +232,39 @@ func expectBefore(t *T, what string, notes []*Msg, want ...string) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("before the %s response: %v, want %v", what, got, want)
+	}
+}
+
+func runConcurrentClose(t *T) {
+	a, _ := t.Connect("a")
+	b, _ := t.Connect("b")
+	counter := a.CreateCounter(0)
+	kid := childOf(t, a, counter, "k")
+	start := a.LastSeq
+	b.CatchUp(start)
+	ida := a.Request(rope.MethodCall, map[string]any{"object": counter, "method": "close"})
+	idb := b.Request(rope.MethodCall, map[string]any{"object": counter, "method": "close"})
+	for _, pr := range []struct {
+		p  *Peer
+		id string
+	}{{a, ida}, {b, idb}} {
+		_, resp := pr.p.Until(pr.id)
+		if resp.Error == nil && string(resp.Result) == "null" {
+			continue
+		}
+		t.ExpectError(resp, rope.CodeObjectNotFound, pr.id)
+	}
+	last, _ := a.Ping()
+	b.CatchUp(last)
+	for _, p := range []*Peer{a, b} {
+		var closed []string
+		for s := start + 1; s <= last; s++ {
+			if m := p.Seen[s]; m != nil && m.Method == rope.MethodClosed {
+				closed = append(closed, m.ObjectID())
+			}
+		}
+		if fmt.Sprint(closed) != fmt.Sprint([]string{kid, counter}) {
+			t.Fatalf("%s saw rope.closed for %v, want %v once each", p.name, closed, []string{kid, counter})
+		}
 	}
 }
