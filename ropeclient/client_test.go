@@ -187,7 +187,17 @@ func TestTwoClientsSeeEachOther(t *testing.T) {
 func TestSharedConnectionClosesWithTheLast(t *testing.T) {
 	srv, url := startServer(t, nil)
 	a := dial(t, url, nil)
-	b := dial(t, url, nil)
+	b := ropeclient.New(url, &ropeclient.Options{Logger: quiet})
+	joined := make(chan string, 2)
+	b.OnOpen(func() { joined <- "open" })
+	b.OnConnected(func() { joined <- "connected" })
+	if err := b.Open(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if e1, e2 := <-joined, <-joined; e1 != "open" || e2 != "connected" {
+		t.Errorf("joining a live connection: %s, %s", e1, e2)
+	}
 	if n := srv.ConnCount(); n != 1 {
 		t.Fatalf("%d connections for two shared clients", n)
 	}

@@ -60,7 +60,16 @@ func attachSession(c *Client) *session {
 	if s, ok := sessions.m[key]; ok && !c.opts.Dedicated {
 		s.mu.Lock()
 		s.clients[c] = struct{}{}
+		connected := s.state == Connected
 		s.mu.Unlock()
+		if connected {
+			// Joining a live connection: this instance opens and connects
+			// without a new WebSocket (spec §12.5.2).
+			s.events.post(func() {
+				c.onOpen.each(func(f func()) { f() })
+				c.onConnected.each(func(f func()) { f() })
+			})
+		}
 		return s
 	}
 	s := newSession(key, c)
