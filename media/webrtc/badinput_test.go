@@ -262,3 +262,30 @@ func TestConnectErrors(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestCandidateOptions checks mediasoup's enableUdp/enableTcp/preferUdp/
+// preferTcp on a WebRtcServer with a UDP and a TCP socket.
+func TestCandidateOptions(t *testing.T) {
+	srv, err := rope.NewServer(&rope.ServerOptions{ListenInfos: []rope.ListenInfo{
+		udpInfo(), {Protocol: "tcp", IP: "127.0.0.1", AnnouncedAddress: "media.example.com"}}})
+	must(t, err)
+	defer srv.Close()
+	all := srv.Candidates(nil)
+	if len(all) != 2 || all[0].Priority != 1076302079 || all[1].Priority != 1076276479 ||
+		all[1].Address != "media.example.com" || all[1].TCPType != "passive" || all[0].Port == all[1].Port {
+		t.Fatalf("candidates %+v", all)
+	}
+	tcpFirst := srv.Candidates(&rope.CandidateOptions{PreferTCP: true})
+	if tcpFirst[1].Priority <= tcpFirst[0].Priority {
+		t.Fatalf("preferTcp %+v", tcpFirst)
+	}
+	udpOnly := srv.Candidates(&rope.CandidateOptions{DisableTCP: true})
+	if len(udpOnly) != 1 || udpOnly[0].Protocol != "udp" {
+		t.Fatalf("udp only %+v", udpOnly)
+	}
+	tr, err := srv.NewTransport(&rope.TransportOptions{Candidates: &rope.CandidateOptions{DisableUDP: true}})
+	must(t, err)
+	if c := tr.Parameters().ICECandidates; len(c) != 1 || c[0].Protocol != "tcp" {
+		t.Fatalf("transport candidates %+v", c)
+	}
+}

@@ -29,9 +29,11 @@
 // goroutine (handshake, then SCTP accept loop or DTLS drain) plus pion's
 // own DTLS and SCTP goroutines. Close stops and waits for all of them.
 //
-// Lock order: Transport.mu, then ice.Server's lock or Server.mu. Server.mu
-// is never held while calling into a transport, and no lock is held while
-// calling a callback. Callbacks may come from several goroutines (socket
+// Lock order: Transport.iceMu, Transport.mu, then ice.Server's lock or
+// Server.mu. ICE results are applied and their callbacks called under
+// iceMu, in ICE's order. Server.mu
+// is never held while calling into a transport, and no lock but iceMu is
+// held while calling a callback. Callbacks may come from several goroutines (socket
 // readers, the DTLS goroutine, the consent timer); they must not call
 // Close synchronously (Close waits for those goroutines): call it from
 // another goroutine.

@@ -57,16 +57,16 @@ type Parameters struct {
 }
 
 // ICE priority of a host candidate, as mediasoup computes it: type
-// preference 64 (host), local preference 10000 minus 100 per listen info,
-// component 1.
+// preference 64 (host), local preference 10000 minus 100 per listen info
+// (plus 1000 for a preferred protocol), component 1.
 const (
 	iceTypePreference      = 64
 	iceLocalPreferenceBase = 10000
 	iceLocalPreferenceStep = 100
+	icePreferredBonus      = 1000
 	iceComponent           = 1
 )
 
-func candidatePriority(index int) uint32 {
-	local := uint32(iceLocalPreferenceBase - iceLocalPreferenceStep*index)
-	return iceTypePreference<<24 + local<<8 + (256 - iceComponent)
+func candidatePriority(localPreference int) uint32 {
+	return iceTypePreference<<24 + uint32(localPreference)<<8 + (256 - iceComponent)
 }

@@ -3,7 +3,6 @@ package webrtc
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -108,23 +107,22 @@ func (s *Server) listen(index int, info ListenInfo) error {
 	default:
 		return fmt.Errorf("%w: protocol %q", ErrInvalidListenInfo, info.Protocol)
 	}
-	s.candidates = append(s.candidates, newCandidate(index, info, local))
-	return nil
-}
-
-func newCandidate(index int, info ListenInfo, local netip.AddrPort) ICECandidate {
-	proto := strings.ToLower(info.Protocol)
 	addr := info.AnnouncedAddress
 	if addr == "" {
 		addr = local.Addr().String()
 	}
+	s.candidates = append(s.candidates, newCandidate(strings.ToLower(info.Protocol), addr, local.Port()))
+	return nil
+}
+
+// newCandidate makes a host candidate without its priority.
+func newCandidate(proto, addr string, port uint16) ICECandidate {
 	c := ICECandidate{
 		Foundation: proto + "candidate",
-		Priority:   candidatePriority(index),
 		Address:    addr,
 		IP:         addr,
 		Protocol:   proto,
-		Port:       local.Port(),
+		Port:       port,
 		Type:       "host",
 	}
 	if proto == "tcp" {
@@ -133,9 +131,40 @@ func newCandidate(index int, info ListenInfo, local netip.AddrPort) ICECandidate
 	return c
 }
 
-// Candidates returns the server's ICE candidates.
-func (s *Server) Candidates() []ICECandidate {
-	return append([]ICECandidate(nil), s.candidates...)
+// CandidateOptions select and rank a transport's candidates among the
+// server's sockets, as mediasoup's enableUdp, enableTcp, preferUdp and
+// preferTcp. Nil means every socket, none preferred.
+type CandidateOptions struct {
+	// DisableUDP and DisableTCP leave out that protocol's candidates
+	// (mediasoup's enableUdp/enableTcp set to false).
+	DisableUDP, DisableTCP bool
+	// PreferUDP and PreferTCP add 1000 to that protocol's local preference.
+	PreferUDP, PreferTCP bool
+}
+
+// Candidates returns ICE candidates for the server's sockets, with
+// mediasoup's priorities: host type preference, local preference 10000
+// minus 100 per socket in listen order (plus 1000 for a preferred
+// protocol), component 1.
+func (s *Server) Candidates(opts *CandidateOptions) []ICECandidate {
+	var o CandidateOptions
+	if opts != nil {
+		o = *opts
+	}
+	out := make([]ICECandidate, 0, len(s.candidates))
+	for i, c := range s.candidates {
+		udp := c.Protocol == "udp"
+		if (udp && o.DisableUDP) || (!udp && o.DisableTCP) {
+			continue
+		}
+		local := iceLocalPreferenceBase - iceLocalPreferenceStep*i
+		if (udp && o.PreferUDP) || (!udp && o.PreferTCP) {
+			local += icePreferredBonus
+		}
+		c.Priority = candidatePriority(local)
+		out = append(out, c)
+	}
+	return out
 }
 
 // Stats returns drop counters.
@@ -272,6 +301,3 @@ func (s *Server) removeTuples(t *Transport, tups []ice.Tuple) {
 		}
 	}
 }
-
-// discardLogger drops every record.
-var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

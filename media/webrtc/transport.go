@@ -24,6 +24,10 @@ type TransportOptions struct {
 	// ListenInfos are the sockets of a transport made with NewTransport
 	// (ignored by Server.NewTransport).
 	ListenInfos []ListenInfo
+	// Candidates selects and ranks the server's sockets for this
+	// transport (mediasoup's enableUdp, enableTcp, preferUdp, preferTcp);
+	// nil means all, none preferred.
+	Candidates *CandidateOptions
 	// ICEConsentTimeout is mediasoup's iceConsentTimeout: without a valid
 	// check for this long, ICE becomes disconnected. Zero means 30 s;
 	// negative disables it.
@@ -93,6 +97,11 @@ type Transport struct {
 	wg         sync.WaitGroup
 
 	rtpIn, rtcpIn, rtpOut, rtcpOut, dropped atomic.Uint64
+
+	// iceMu serializes ICE processing with the application of its results,
+	// so that ICE callbacks and the selected path follow ICE's order. It is
+	// taken before mu.
+	iceMu sync.Mutex
 
 	// mu guards the fields below.
 	mu           sync.Mutex
@@ -169,7 +178,7 @@ func (t *Transport) Parameters() Parameters {
 	t.mu.Unlock()
 	return Parameters{
 		ICEParameters:  t.ice.Parameters(),
-		ICECandidates:  t.server.Candidates(),
+		ICECandidates:  t.server.Candidates(t.opts.Candidates),
 		DTLSParameters: DTLSParameters{Role: role, Fingerprints: append([]DTLSFingerprint(nil), t.cert.Fingerprints...)},
 	}
 }

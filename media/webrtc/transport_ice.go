@@ -30,6 +30,8 @@ func (t *Transport) handlePacket(b []byte, tup ice.Tuple, l listener.Link) {
 // handleSTUN runs a STUN packet through the ICE server, answers it and
 // applies what changed.
 func (t *Transport) handleSTUN(b []byte, tup ice.Tuple, l listener.Link) {
+	t.iceMu.Lock()
+	defer t.iceMu.Unlock()
 	res, err := t.ice.Process(b, tup, time.Now())
 	if err != nil {
 		t.dropped.Add(1)
@@ -89,6 +91,8 @@ func (t *Transport) apply(res ice.Result, tup ice.Tuple, l listener.Link) {
 
 // removeTuple handles a closed TCP connection.
 func (t *Transport) removeTuple(tup ice.Tuple) {
+	t.iceMu.Lock()
+	defer t.iceMu.Unlock()
 	t.apply(t.ice.RemoveTuple(tup), tup, nil)
 }
 
@@ -108,11 +112,13 @@ func (t *Transport) startConsentTimer() {
 
 // checkConsent runs when consent may have expired and re-arms the timer.
 func (t *Transport) checkConsent() {
+	t.iceMu.Lock()
 	res, next := t.ice.CheckConsent(time.Now())
 	if res.StateChanged {
 		t.logger.Warn("webrtc: ICE consent expired", "timeout", t.ice.ConsentTimeout())
 	}
 	t.apply(res, ice.Tuple{}, nil)
+	t.iceMu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
