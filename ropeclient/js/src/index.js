@@ -556,12 +556,11 @@ class Connection {
   }
 }
 
-const NOT_METHODS = new Set(['then', 'constructor', 'toJSON']);
-
 /**
  * The mirror of one server object, as one RopeClient sees it. Read `props`
- * and `appData`; call methods with `call(name, params)` or directly by name
- * (`counter.increment({by: 2})`) for the methods the type catalogue lists.
+ * and `appData`; call methods with `call(name, params)`, or directly by name
+ * (`counter.increment({by: 2})`) for the methods the type catalogue lists
+ * (unless the name is taken by a member of this class).
  *
  * Events: `update` (detail `{props, appData}`: the changed props, the new
  * appData when it changed), `close`, and every server event of the object
@@ -577,16 +576,10 @@ export class RopeObject extends EventTarget {
     super();
     this.#client = client;
     this.#record = record;
-    return new Proxy(this, {
-      get(target, key) {
-        if (typeof key !== 'string' || key in target || NOT_METHODS.has(key)) {
-          const v = Reflect.get(target, key, target);
-          return typeof v === 'function' && key !== 'constructor' ? v.bind(target) : v;
-        }
-        if (target.methods.includes(key)) return (params) => target.call(key, params);
-        return undefined;
-      },
-    });
+    for (const m of client.types.get(record.type)?.methods ?? []) {
+      if (m in this || m === 'then') continue;
+      Object.defineProperty(this, m, { value: (params) => this.call(m, params), configurable: true, writable: true });
+    }
   }
 
   /** @returns {string} */

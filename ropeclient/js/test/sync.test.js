@@ -1,5 +1,8 @@
 // Two clients against the Go ropeserver: mirrors, events, shared connections, errors.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { ConnectionClosedError, RopeClient, RopeError, RopeObject } from '../src/index.js';
@@ -187,5 +190,19 @@ describe('errors', () => {
     } finally {
       c.close();
     }
+  });
+});
+
+describe('global WebSocket', () => {
+  it("works with the runtime's own WebSocket (Node 22; Node 20 with --experimental-websocket)", async () => {
+    const flags = typeof globalThis.WebSocket === 'function' ? [] : ['--experimental-websocket', '--no-warnings'];
+    const script = fileURLToPath(new URL('./global-websocket.js', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [...flags, script, server.url], { timeout: 20000 });
+    const out = JSON.parse(stdout);
+    assert.deepEqual(out.result, { value: 5 });
+    assert.equal(out.wasClean, true);
+    const c = await connect(server.url);
+    assert.equal(c.object(out.id).props.value, 5, 'seen by a ws-based client');
+    c.close();
   });
 });
