@@ -237,13 +237,13 @@ func (s *session) updateLocked(o *Object, props map[string]json.RawMessage, appD
 // closeLocked closes o and, should the server not have said so first, its
 // descendants.
 func (s *session) closeLocked(o *Object) {
+	delete(s.objects, o.id) // first, so a parent cycle cannot recurse forever
 	for _, c := range s.objects {
 		if c.parent == o.id {
 			s.closeLocked(c)
 		}
 	}
 	o.closed = true
-	delete(s.objects, o.id)
 	s.events.post(func() { o.onClose.each(func(f func()) { f() }) })
 }
 
