@@ -29,7 +29,7 @@ func resumeCases() []*Case {
 			Run:    runResumeOtherEpoch},
 		{ID: "rope/7.2.1/3", Level: MUST,
 			Title:  "a resume request with s > S (a seq the server has not issued) MUST get a full snapshot",
-			Expect: "resumed false, seq S, objects present",
+			Expect: "resumed false, seq S, objects present, also for a seq of 30 digits",
 			Run:    runResumeFuture},
 		{ID: "rope/7.2.1/4", Level: MUST,
 			Title:  "a resume request with s = S MUST resume, with nothing to replay",
@@ -156,6 +156,8 @@ func runResumeFuture(t *T) {
 	S, _ := b.Ping()
 	snap := t.Dial("a2", DialOptions{Query: resumeQuery(epoch, S+1000)}).Init()
 	expectSnapshot(t, snap, epoch, S)
+	huge := url.Values{rope.QueryEpoch: {epoch}, rope.QuerySeq: {"123456789012345678901234567890"}}
+	expectSnapshot(t, t.Dial("a3", DialOptions{Query: huge}).Init(), epoch, S)
 }
 
 func runResumeAtHead(t *T) {
