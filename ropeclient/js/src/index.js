@@ -159,6 +159,7 @@ function normalizeUrl(url) {
   const u = new URL(String(url), base);
   if (u.protocol === 'http:') u.protocol = 'ws:';
   else if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`RopeClient: not a WebSocket URL: ${u.href}`);
   u.searchParams.delete('epoch');
   u.searchParams.delete('seq');
   u.hash = '';
@@ -290,7 +291,7 @@ class Connection {
     } catch (err) {
       sock.done = true;
       this.sock = null;
-      this.#emitAll((inst) => inst._error(err));
+      queueMicrotask(() => this.#emitAll((inst) => inst._error(err)));
       this.#scheduleReconnect();
       return;
     }

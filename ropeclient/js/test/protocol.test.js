@@ -99,6 +99,16 @@ describe('protocol rules', () => {
     assert.equal(ws.readyState, 2, 'the connecting socket is dropped');
   });
 
+  it('shares a socket only for the same URL, token and WebSocket class', () => {
+    const a = new RopeClient('ws://share.test/', { WebSocket: FakeWebSocket, token: 't1' });
+    const b = new RopeClient('ws://share.test/#x', { WebSocket: FakeWebSocket, token: 't1' });
+    const c = new RopeClient('ws://share.test/', { WebSocket: FakeWebSocket, token: 't2' });
+    const d = new RopeClient('ws://share.test/', { WebSocket: FakeWebSocket, token: 't1', shared: false });
+    assert.equal(FakeWebSocket.sockets.length, 3, 'a and b share, c and d do not');
+    assert.throws(() => new RopeClient('ftp://share.test/', { WebSocket: FakeWebSocket }), TypeError);
+    for (const x of [a, b, c, d]) x.close();
+  });
+
   it('a sequence gap is not applied: close 4001, reconnect and resume from lastSeq', async () => {
     const { c, ws } = await connected();
     const errors = [];
