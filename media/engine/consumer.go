@@ -29,8 +29,11 @@ type consumer struct {
 	paused         atomic.Bool
 	producerPaused atomic.Bool
 	priority       atomic.Int32
+	// reportedScore is the last score emitted (score*100+producerScore).
+	reportedScore atomic.Int32
 
-	// mu guards the send state: streams, buffers, active.
+	// mu guards the send state: streams, rtxBuf, active. buf is written
+	// only by forward, which producer.ingress serialises.
 	mu      sync.Mutex
 	active  bool
 	streams []sendStream
@@ -102,6 +105,8 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 		c.streams = append(c.streams, s)
 	}
 	c.active = !c.paused.Load() && !c.producerPaused.Load()
+	c.priority.Store(1)
+	c.reportedScore.Store(-1)
 	return c
 }
 
@@ -128,6 +133,14 @@ func (c *consumer) Score() media.ConsumerScore {
 		out.ProducerScore = ps[0].Score
 	}
 	return out
+}
+
+// scoreChanged returns the score and whether it differs from the last
+// one reported by "score".
+func (c *consumer) scoreChanged() (media.ConsumerScore, bool) {
+	s := c.Score()
+	key := int32(s.Score*100 + s.ProducerScore)
+	return s, c.reportedScore.Swap(key) != key
 }
 
 func (c *consumer) OnTransportClose(fn func()) func() { return on(&c.onTransportClose, fn) }
@@ -271,17 +284,27 @@ func (c *consumer) EnableTraceEvent(ctx context.Context, types []media.ProducerT
 }
 
 // forward sends one producer packet. It runs on the producer's ingress
-// path, must not allocate, and never modifies pk.b.
+// path (serialised by producer.ingress, which is what makes c.buf safe to
+// use after c.mu is released), must not allocate, and never modifies pk.b.
 func (c *consumer) forward(pk *packet) {
+	b := c.rewrite(pk)
+	if b != nil {
+		c.send(b, false)
+	}
+}
+
+// rewrite copies pk into c.buf with the consumer's SSRC, payload type and
+// sequence number, or returns nil if the packet is not to be sent.
+func (c *consumer) rewrite(pk *packet) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.active || pk.enc >= len(c.streams) || c.outPT[pk.pt] == 0 {
-		return
+		return nil
 	}
 	s := &c.streams[pk.enc]
 	if s.syncRequired {
 		if pk.kfCodec != kfNone && !pk.keyFrame() {
-			return
+			return nil
 		}
 		s.seq.Sync(pk.seq - 1)
 		s.syncRequired = false
@@ -298,7 +321,7 @@ func (c *consumer) forward(pk *packet) {
 	s.rate.add(pk.now, n)
 	s.lastTS = pk.ts
 	s.lastSentAt = pk.now
-	c.send(b, false)
+	return b
 }
 
 func (c *consumer) send(b []byte, rtx bool) {

@@ -10,9 +10,12 @@
 // packet is never modified after the producer hands it on) and writes it
 // to its transport's socket. Nothing on that path allocates.
 //
-// Lock order (outer first): worker.mu, router.mu, transport.mu,
-// producer.ingress, consumer.mu, producer.consMu. Events are emitted with
-// no lock held.
+// Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
+// producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
+// rtppkt.Store, srtpSession.sendMu. Events are emitted with no lock held,
+// except "rtp" (Consumer.OnRtp) and "rtcp" (DirectTransport.OnRtcp),
+// which run on the packet path: their handlers must not call back into
+// the producer or consumer synchronously.
 package engine
 
 import (

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -216,5 +217,36 @@ func TestRTCPFeedback(t *testing.T) {
 	stats := must[[]media.RtpStreamStats](t)(s.consumers[0].GetStats(s.ctx))
 	if stats[0].PacketsRetransmitted != 1 || stats[0].NackCount != 1 || stats[0].PliCount != 1 {
 		t.Fatalf("stats = %+v", stats[0])
+	}
+}
+
+func TestScoreEvents(t *testing.T) {
+	s := setupForwarding(t, 1, false)
+	producerScores := make(chan []media.ProducerScore, 16)
+	consumerScores := make(chan media.ConsumerScore, 16)
+	s.producer.OnScore(func(sc []media.ProducerScore) { producerScores <- sc })
+	s.consumers[0].OnScore(func(sc media.ConsumerScore) { consumerScores <- sc })
+	s.sendN(t, 5, true)
+	recvUntil(t, "producer score 10", producerScores, func(sc []media.ProducerScore) bool {
+		return sc[0].Score == 10 && sc[0].SSRC == 1111
+	})
+	recvUntil(t, "consumer score 10", consumerScores, func(sc media.ConsumerScore) bool {
+		return sc.Score == 10 && sc.ProducerScore == 10 && len(sc.ProducerScores) == 1
+	})
+}
+
+// recvUntil receives from ch until ok holds, failing after a deadline.
+func recvUntil[T any](t *testing.T, what string, ch <-chan T, ok func(T) bool) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case v := <-ch:
+			if ok(v) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }

@@ -164,7 +164,6 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 		if p.kind == media.KindVideo {
 			s.store = new(rtppkt.Store)
 		}
-		s.score = 10
 		p.streams = append(p.streams, s)
 	}
 	return p

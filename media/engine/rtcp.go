@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/ropehq/rope/media"
 )
 
 // RTCP is not on the per-packet hot path (a few packets per second per
@@ -122,7 +121,9 @@ func (t *transport) sendReports(now int64, interval time.Duration) {
 			if c.producer.closed.Load() {
 				continue
 			}
-			c.onScore.Emit(c.Score())
+			if score, changed := c.scoreChanged(); changed {
+				c.onScore.Emit(score)
+			}
 		}
 	})
 }
@@ -203,5 +204,3 @@ func (s *recvStream) receptionReport(now int64) rtcp.ReceptionReport {
 	}
 	return r
 }
-
-var _ = media.KindAudio
