@@ -33,13 +33,3 @@ func TestReferenceServerWithToken(t *testing.T) {
 		t.Errorf("rope/4.2.1/1 %s, want pass with a token", c.Result)
 	}
 }
-
-// TestKnownServerBugs fails while ropeserver fails a case: each entry of
-// knownServerBugs is a deviation from the spec for the server's owner to
-// fix (then delete the entry).
-func TestKnownServerBugs(t *testing.T) {
-	t.Parallel()
-	url := startServer(t, &ropeserver.Options{Token: testToken})
-	rep := run(t, &conformance.Target{URL: url, Token: testToken}, &conformance.Options{Cases: knownServerBugs})
-	requirePass(t, rep)
-}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 )
 
 // Version is the value of every message's "jsonrpc" member.
@@ -52,6 +53,9 @@ type wireMessage struct {
 func Decode(data []byte) (*Message, ID, *Error) {
 	if !json.Valid(data) {
 		return nil, NullID, NewError(CodeParseError, "invalid JSON")
+	}
+	if !utf8.Valid(data) {
+		return nil, NullID, NewError(CodeParseError, "invalid UTF-8")
 	}
 	data = bytes.TrimLeft(data, " \t\r\n")
 	if data[0] == '[' {

@@ -24,6 +24,7 @@ func TestDecode(t *testing.T) {
 		{"error response", `{"jsonrpc":"2.0","id":7,"error":{"code":-32001,"message":"x","data":{"name":"ObjectNotFound"}}}`, 0, `7`, "", true},
 		{"invalid json", `{"jsonrpc":"2.0",`, CodeParseError, `null`, "", false},
 		{"empty", ``, CodeParseError, `null`, "", false},
+		{"invalid UTF-8", "{\"jsonrpc\":\"2.0\",\"id\":\"\xff\xfe\",\"method\":\"rope.ping\"}", CodeParseError, `null`, "", false},
 		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"m"}]`, CodeInvalidRequest, `null`, "", false},
 		{"scalar", `42`, CodeInvalidRequest, `null`, "", false},
 		{"fractional id", `{"jsonrpc":"2.0","id":1.5,"method":"m"}`, CodeInvalidRequest, `null`, "", false},

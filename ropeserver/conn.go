@@ -112,10 +112,16 @@ func (s *Server) checkToken(r *http.Request, token string) error {
 	return nil
 }
 
+// presentedTokens lists the tokens the request presents. An Authorization
+// header that is not "Bearer <token>" presents an empty token, which fails.
 func presentedTokens(r *http.Request) []string {
 	var tokens []string
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
-		tokens = append(tokens, strings.TrimSpace(h[7:]))
+	if h := r.Header.Get("Authorization"); h != "" {
+		token := ""
+		if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+			token = strings.TrimSpace(h[7:])
+		}
+		tokens = append(tokens, token)
 	}
 	if q := r.URL.Query(); q.Has(rope.QueryToken) {
 		tokens = append(tokens, q.Get(rope.QueryToken))
