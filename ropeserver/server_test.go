@@ -335,3 +335,43 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestOriginChecked(t *testing.T) {
+	_, url := startServer(t, &ropeserver.Options{OriginPatterns: []string{"app.example"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: %v, want HTTP 403", err)
+	}
+	dialPeer(t, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://app.example"}}}).init()
+	dialPeer(t, url, nil).init() // no Origin: not a browser
+}
+
+// A peer that answers no pings is closed by the keepalive.
+func TestKeepaliveClosesSilentPeers(t *testing.T) {
+	srv, url := startServer(t, &ropeserver.Options{PingInterval: 50 * time.Millisecond})
+	p := dialPeer(t, url, nil) // reads nothing, so it never answers a ping
+	_ = p
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.ConnCount() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the silent connection is still open")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A peer that keeps reading answers the pings and stays through many.
+	live := dialPeer(t, url, nil)
+	live.init()
+	ctx, cancel := context.WithCancel(context.Background())
+	var reader sync.WaitGroup
+	reader.Go(func() { live.ws.Read(ctx) })
+	for range 10 {
+		time.Sleep(50 * time.Millisecond)
+		if srv.ConnCount() != 1 {
+			t.Fatal("the reading peer was dropped by the keepalive")
+		}
+	}
+	cancel()
+	reader.Wait()
+}
