@@ -1,0 +1,110 @@
+// The page's side of the browser test: mediasoup-client, unmodified, with
+// ROPE (our JS client) as its signalling. The driver (run.mjs) calls the
+// functions on window.ropeTest from the Playwright side.
+import { Device } from 'mediasoup-client';
+import { RopeClient } from '../../../ropeclient/js/src/index.js';
+
+let client;
+let device;
+
+// connect opens ROPE and loads the device with the router's capabilities.
+async function connect(url, routerId) {
+  client = new RopeClient(url);
+  await client.ready();
+  const router = client.object(routerId);
+  if (!router) throw new Error(`router ${routerId} not in the mirror`);
+  device = new Device();
+  await device.load({ routerRtpCapabilities: router.props.rtpCapabilities });
+  return router;
+}
+
+// createTransport creates a WebRtcTransport on the server and its
+// mediasoup-client twin, wiring connect/produce/producedata to ROPE calls.
+async function createTransport(router, direction) {
+  const { id } = await router.call('createWebRtcTransport', {
+    listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
+    enableSctp: true,
+  });
+  const remote = client.object(id);
+  const options = {
+    id,
+    iceParameters: remote.props.iceParameters,
+    iceCandidates: remote.props.iceCandidates,
+    dtlsParameters: remote.props.dtlsParameters,
+    sctpParameters: remote.props.sctpParameters,
+  };
+  const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
+  transport.on('connect', ({ dtlsParameters }, ok, fail) => {
+    remote.call('connect', { dtlsParameters }).then(ok, fail);
+  });
+  transport.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
+    remote.call('produce', { kind, rtpParameters, appData }).then(ok, fail);
+  });
+  transport.on('producedata', ({ sctpStreamParameters, label, protocol, appData }, ok, fail) => {
+    remote.call('produceData', { sctpStreamParameters, label, protocol, appData }).then(ok, fail);
+  });
+  return { transport, remote };
+}
+
+// produce sends the fake camera and microphone and opens a data channel;
+// it returns the server ids of the producers.
+async function produce(url, routerId) {
+  const router = await connect(url, routerId);
+  const { transport } = await createTransport(router, 'send');
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  const video = await transport.produce({ track: stream.getVideoTracks()[0] });
+  const audio = await transport.produce({ track: stream.getAudioTracks()[0] });
+  const data = await transport.produceData({ label: 'chat', ordered: true });
+  window.ropeTest.dataProducer = data;
+  await new Promise((resolve) => (data.readyState === 'open' ? resolve() : data.on('open', resolve)));
+  return { video: video.id, audio: audio.id, data: data.id };
+}
+
+// consume receives the given producers; the driver then polls stats().
+async function consume(url, routerId, ids) {
+  const router = await connect(url, routerId);
+  const { transport, remote } = await createTransport(router, 'recv');
+  const tracks = [];
+  for (const producerId of [ids.video, ids.audio]) {
+    const { id } = await remote.call('consume', { producerId, rtpCapabilities: device.rtpCapabilities, paused: true });
+    const mirror = client.object(id);
+    const consumer = await transport.consume({
+      id, producerId, kind: mirror.props.kind, rtpParameters: mirror.props.rtpParameters,
+    });
+    tracks.push(consumer.track);
+    await mirror.call('resume');
+  }
+  document.getElementById('remote').srcObject = new MediaStream(tracks);
+  const { id: dcId } = await remote.call('consumeData', { dataProducerId: ids.data });
+  const dcMirror = client.object(dcId);
+  const dataConsumer = await transport.consumeData({
+    id: dcId, dataProducerId: ids.data, sctpStreamParameters: dcMirror.props.sctpStreamParameters,
+    label: dcMirror.props.label, protocol: dcMirror.props.protocol,
+  });
+  window.ropeTest.received = [];
+  dataConsumer.on('message', (m) => window.ropeTest.received.push(String(m)));
+  window.ropeTest.recvTransport = transport;
+  return true;
+}
+
+// stats reports what the consuming tab decodes and hears.
+async function stats() {
+  const video = document.getElementById('remote');
+  const report = await window.ropeTest.recvTransport.getStats();
+  let framesDecoded = 0;
+  let audioPackets = 0;
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded = s.framesDecoded || 0;
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets = s.packetsReceived || 0;
+  });
+  return {
+    width: video.videoWidth, height: video.videoHeight, framesDecoded, audioPackets,
+    received: window.ropeTest.received,
+  };
+}
+
+function send(text) {
+  window.ropeTest.dataProducer.send(text);
+}
+
+window.ropeTest = { produce, consume, stats, send };

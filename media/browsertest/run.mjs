@@ -1,0 +1,55 @@
+// Drives the browser test: two headless Chromium tabs with fake devices,
+// tab A producing, tab B consuming, through the server at BASE (http) with
+// ROPE at WS. Prints one JSON line with what tab B decoded, and exits 0
+// when media and data went through.
+//
+// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id>
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [base, wsURL, routerId] = process.argv.slice(2);
+const args = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+];
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'rope-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
+});
+const deadline = Date.now() + 60_000;
+let result = { ok: false };
+try {
+  const page = `${base}/static/page/index.html`;
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  for (const p of [a, b]) {
+    p.on('console', (m) => process.stderr.write(`[tab] ${m.text()}\n`));
+    p.on('pageerror', (e) => process.stderr.write(`[tab error] ${e}\n`));
+    await p.goto(page);
+    await p.waitForFunction(() => window.ropeTest !== undefined);
+  }
+  const ids = await a.evaluate(([u, r]) => window.ropeTest.produce(u, r), [wsURL, routerId]);
+  await b.evaluate(([u, r, i]) => window.ropeTest.consume(u, r, i), [wsURL, routerId, ids]);
+  let last;
+  while (Date.now() < deadline) {
+    await a.evaluate(() => window.ropeTest.send('hello from A'));
+    const s = await b.evaluate(() => window.ropeTest.stats());
+    if (last && s.width > 0 && s.framesDecoded > last.framesDecoded && s.audioPackets > 0 && s.received.length > 0) {
+      result = { ok: true, first: last, last: s };
+      break;
+    }
+    last = s;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (!result.ok) result = { ok: false, last };
+} catch (err) {
+  result = { ok: false, error: String(err && err.stack || err) };
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result));
+process.exit(result.ok ? 0 : 1);
