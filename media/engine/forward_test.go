@@ -258,3 +258,37 @@ func trySend[T any](ch chan<- T, v T) {
 	default:
 	}
 }
+
+func TestHeaderExtensionsMapped(t *testing.T) {
+	f := newFixture(t)
+	src, dst := newEndpoint(t), newEndpoint(t)
+	in, out := f.plain(f.router, src), f.plain(f.router, dst)
+	params := vp8Params(31)
+	// The producer uses id 9 for abs-send-time; the router's id differs.
+	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtAbsSendTime, ID: 9}}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps := consumerCaps(false)
+	var routerID int
+	for _, e := range f.router.RtpCapabilities().HeaderExtensions {
+		if e.URI == media.ExtAbsSendTime && e.Kind == media.KindVideo {
+			routerID = e.PreferredID
+			caps.HeaderExtensions = append(caps.HeaderExtensions, e)
+		}
+	}
+	c := must[media.Consumer](t)(out.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SSRC: 31}, Payload: []byte{0x10, 0, 1, 2}}
+	if err := pkt.SetExtension(9, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pkt.SetExtension(12, []byte{7}); err != nil { // undeclared: dropped
+		t.Fatal(err)
+	}
+	b, _ := pkt.Marshal()
+	src.send(in.Tuple(), b)
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	waitFor(t, "packet", func() bool { return len(receivedFrom(dst, ssrc)) == 1 })
+	got := receivedFrom(dst, ssrc)[0]
+	if ext := got.GetExtension(uint8(routerID)); string(ext) != "\x01\x02\x03" || got.GetExtension(12) != nil {
+		t.Fatalf("extensions %v (router id %d)", got.GetExtensionIDs(), routerID)
+	}
+}

@@ -36,6 +36,8 @@ type producer struct {
 	mappedPT [128]uint8
 	rtxApt   [128]uint8
 	kfCodec  [128]uint8
+	// extMap maps the producer's header extension ids to the router's.
+	extMap rtppkt.ExtMap
 
 	// ingress serialises packet ingress; it guards the streams' receive
 	// state and scratch.
@@ -170,6 +172,13 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 }
 
 func (p *producer) buildTables() {
+	for _, e := range p.params.HeaderExtensions {
+		for _, re := range p.router.caps.HeaderExtensions {
+			if re.URI == e.URI && re.Kind == p.kind && e.ID > 0 && e.ID < 256 {
+				p.extMap[e.ID] = uint8(re.PreferredID)
+			}
+		}
+	}
 	for _, mc := range p.mapping.Codecs {
 		p.mappedPT[mc.PayloadType&0x7f] = uint8(mc.MappedPayloadType) + 1
 	}
@@ -387,6 +396,9 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 		return
 	}
 	s.update(h.SequenceNumber, h.Timestamp, len(b), s.clockRate, now)
+	if !rtppkt.MapExtensions(b, *h, &p.extMap) {
+		return
+	}
 	rtppkt.SetSSRC(b, s.mappedSSRC)
 	rtppkt.SetPayloadType(b, mapped-1)
 	pk := packet{b: b, seq: h.SequenceNumber, ts: h.Timestamp, pt: mapped - 1, enc: ref.idx,
