@@ -107,7 +107,9 @@ func (r *recorder) count() (nRTP, nRTCP int) {
 	return len(r.rtp), len(r.rtcp)
 }
 
-func udpInfo() rope.ListenInfo { return rope.ListenInfo{Protocol: "udp", IP: "127.0.0.1"} }
+func udpInfo() rope.ListenInfo {
+	return rope.ListenInfo{Protocol: "udp", IP: "127.0.0.1", RecvBufferSize: 1 << 20, SendBufferSize: 1 << 20}
+}
 
 func tcpInfo() rope.ListenInfo { return rope.ListenInfo{Protocol: "tcp", IP: "127.0.0.1"} }
 

@@ -18,6 +18,10 @@ type ListenInfo struct {
 	Port uint16 `json:"port,omitempty"`
 	// PortRange bounds the port when Port is 0.
 	PortRange PortRange `json:"portRange,omitzero"`
+	// SendBufferSize and RecvBufferSize set the UDP socket's kernel
+	// buffers in bytes; 0 keeps the system default.
+	SendBufferSize int `json:"sendBufferSize,omitempty"`
+	RecvBufferSize int `json:"recvBufferSize,omitempty"`
 }
 
 // PortRange is mediasoup's TransportPortRange.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -93,6 +94,10 @@ func (s *Server) listen(index int, info ListenInfo) error {
 		if err != nil {
 			return fmt.Errorf("webrtc: listen udp %s: %w", info.IP, err)
 		}
+		if err := setBuffers(conn, info); err != nil {
+			_ = conn.Close()
+			return err
+		}
 		sock := listener.NewUDPSocket(conn, s)
 		s.udp = append(s.udp, sock)
 		local = sock.LocalAddr()
@@ -112,6 +117,21 @@ func (s *Server) listen(index int, info ListenInfo) error {
 		addr = local.Addr().String()
 	}
 	s.candidates = append(s.candidates, newCandidate(strings.ToLower(info.Protocol), addr, local.Port()))
+	return nil
+}
+
+// setBuffers applies a listen info's socket buffer sizes.
+func setBuffers(conn *net.UDPConn, info ListenInfo) error {
+	if info.SendBufferSize > 0 {
+		if err := conn.SetWriteBuffer(info.SendBufferSize); err != nil {
+			return fmt.Errorf("webrtc: send buffer: %w", err)
+		}
+	}
+	if info.RecvBufferSize > 0 {
+		if err := conn.SetReadBuffer(info.RecvBufferSize); err != nil {
+			return fmt.Errorf("webrtc: recv buffer: %w", err)
+		}
+	}
 	return nil
 }
 

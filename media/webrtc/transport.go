@@ -93,6 +93,7 @@ type Transport struct {
 	cert       *dtlstransport.Certificate
 	pc         *dtlstransport.PacketConn
 	path       atomic.Pointer[path]
+	iceState   atomic.Uint32 // ice.State, as applied
 	srtp       atomic.Pointer[srtpsession.Session]
 	wg         sync.WaitGroup
 
@@ -184,10 +185,17 @@ func (t *Transport) Parameters() Parameters {
 }
 
 // ICEState returns the ICE state.
-func (t *Transport) ICEState() ice.State { return t.ice.State() }
+// It follows the applied ICE results, as callbacks and
+// ICESelectedTuple do.
+func (t *Transport) ICEState() ice.State { return ice.State(t.iceState.Load()) }
 
 // ICESelectedTuple returns the selected tuple, if any.
-func (t *Transport) ICESelectedTuple() (ice.Tuple, bool) { return t.ice.SelectedTuple() }
+func (t *Transport) ICESelectedTuple() (ice.Tuple, bool) {
+	if p := t.path.Load(); p != nil {
+		return p.tuple, true
+	}
+	return ice.Tuple{}, false
+}
 
 // DTLSState returns the DTLS state.
 func (t *Transport) DTLSState() dtlstransport.State {
@@ -290,6 +298,7 @@ func (t *Transport) Close() error {
 	// As mediasoup's close(): states become closed without events.
 	t.server.unregister(t)
 	t.ice.Close()
+	t.iceState.Store(uint32(ice.StateClosed))
 	t.path.Store(nil)
 	t.mu.Lock()
 	t.dtlsState = dtlstransport.StateClosed

@@ -14,7 +14,7 @@ import (
 // maybeRunDTLS starts DTLS once connect() was called and ICE is connected,
 // as mediasoup's MayRunDtlsTransport.
 func (t *Transport) maybeRunDTLS() {
-	st := t.ice.State()
+	st := t.ICEState()
 	if st != ice.StateConnected && st != ice.StateCompleted {
 		return
 	}

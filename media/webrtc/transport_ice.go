@@ -38,15 +38,17 @@ func (t *Transport) handleSTUN(b []byte, tup ice.Tuple, l listener.Link) {
 		t.logger.Warn("webrtc: dropping STUN packet", "tuple", tup, "err", err)
 		return
 	}
+	if res.Valid {
+		t.startConsentTimer()
+	}
+	// Apply first, so that the path is selected by the time the peer
+	// sees the response.
+	t.apply(res, tup, l)
 	if res.Response != nil {
 		if err := l.Send(res.Response, tup.Remote); err != nil {
 			t.logger.Debug("webrtc: STUN response not sent", "tuple", tup, "err", err)
 		}
 	}
-	if res.Valid {
-		t.startConsentTimer()
-	}
-	t.apply(res, tup, l)
 }
 
 // apply carries an ICE result into routing, the selected path, callbacks
@@ -78,6 +80,7 @@ func (t *Transport) apply(res ice.Result, tup ice.Tuple, l listener.Link) {
 	if !res.StateChanged {
 		return
 	}
+	t.iceState.Store(uint32(res.State))
 	switch res.State {
 	case ice.StateDisconnected, ice.StateClosed:
 		t.path.Store(nil)
