@@ -292,3 +292,36 @@ func TestHeaderExtensionsMapped(t *testing.T) {
 		t.Fatalf("extensions %v (router id %d)", got.GetExtensionIDs(), routerID)
 	}
 }
+
+func TestProducerNacksLoss(t *testing.T) {
+	s := setupForwarding(t, 1, false)
+	var lost []byte
+	for i := 0; i < 16; i++ {
+		b := s.snd.packet(t, i == 0, 300)
+		if i == 10 {
+			lost = b
+			continue
+		}
+		s.src.send(s.prodTr.Tuple(), b)
+	}
+	lostSeq := rtppktSeq(lost)
+	waitFor(t, "NACK at the sender", func() bool {
+		for _, p := range s.src.rtcpPackets() {
+			if n, ok := p.(*rtcp.TransportLayerNack); ok && n.MediaSSRC == 1111 && len(n.Nacks) == 1 && n.Nacks[0].PacketID == lostSeq {
+				return true
+			}
+		}
+		return false
+	})
+	s.src.send(s.prodTr.Tuple(), lost) // the sender retransmits
+	got := s.waitReceived(t, 0, 16)
+	if last := got[15]; last.SequenceNumber != got[9].SequenceNumber+1 || !bytes.Equal(last.Payload, lost[12:]) {
+		t.Fatalf("recovered packet seq %d, want %d", last.SequenceNumber, got[9].SequenceNumber+1)
+	}
+	st := must[[]media.RtpStreamStats](t)(s.producer.GetStats(s.ctx))
+	if st[0].NackCount == 0 || st[0].NackPacketCount == 0 || st[0].PacketsLost != 0 {
+		t.Fatalf("producer stats %+v", st[0])
+	}
+}
+
+func rtppktSeq(b []byte) uint16 { return uint16(b[2])<<8 | uint16(b[3]) }

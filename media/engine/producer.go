@@ -103,9 +103,13 @@ type recvState struct {
 	recvPrior     uint64
 	score         int
 	rate          rate
+	nack          nackGen
+	nackCount     uint64
+	nackPackets   uint64
 }
 
-func (s *recvState) update(seq uint16, ts uint32, n int, clock int64, now int64) {
+func (s *recvState) update(seq uint16, ts uint32, n int, clock int64, now int64) (lost bool) {
+	lost = s.nack.onPacket(seq, s.maxSeq, s.started)
 	if !s.started {
 		s.started, s.baseSeq, s.maxSeq = true, seq, seq
 	} else if rtppkt.SeqLess(s.maxSeq, seq) {
@@ -128,6 +132,7 @@ func (s *recvState) update(seq uint16, ts uint32, n int, clock int64, now int64)
 	}
 	s.lastTransit = transit
 	s.lastPacketAt = now
+	return lost
 }
 
 // expected returns the packets expected so far (RFC 3550 A.3).
@@ -166,6 +171,7 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 		if p.kind == media.KindVideo {
 			s.store = new(rtppkt.Store)
 		}
+		s.nack.enabled = hasFeedback(s.codec.RtcpFeedback, "nack", "")
 		p.streams = append(p.streams, s)
 	}
 	return p
@@ -395,7 +401,9 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 	if mapped == 0 {
 		return
 	}
-	s.update(h.SequenceNumber, h.Timestamp, len(b), s.clockRate, now)
+	if s.update(h.SequenceNumber, h.Timestamp, len(b), s.clockRate, now) {
+		p.sendNack(s)
+	}
 	if !rtppkt.MapExtensions(b, *h, &p.extMap) {
 		return
 	}
@@ -441,6 +449,16 @@ func (p *producer) unwrapRtx(b []byte, h *rtppkt.Header) ([]byte, uint8, bool) {
 	rtppkt.SetPayloadType(out, apt-1)
 	h.SequenceNumber, h.PaddingLen = osn, 0
 	return out, apt - 1, true
+}
+
+// sendNack asks the sender for the stream's missing packets; call with
+// ingress held.
+func (p *producer) sendNack(s *recvStream) {
+	if b := s.nack.packet(s.mappedSSRC, s.ssrc); b != nil {
+		s.nackCount++
+		s.nackPackets += uint64(s.nack.n)
+		p.transport.sendRTCP(b)
+	}
 }
 
 // requestKeyFrame asks the producer's endpoint for a key frame on stream
@@ -529,7 +547,7 @@ func (p *producer) streamStats(s *recvStream, now int64) media.RtpStreamStats {
 		Type: "inbound-rtp", Timestamp: time.Now().UnixMilli(), SSRC: s.ssrc, RtxSSRC: s.rtxSSRC,
 		RID: s.rid, Kind: p.kind, MimeType: s.codec.MimeType, PacketsLost: s.lost(),
 		PacketsRetransmitted: s.retransmitted, PacketsRepaired: s.retransmitted,
-		PliCount: s.pliCount.Load(), FirCount: s.firCount.Load(), Score: s.score,
+		NackCount: s.nackCount, NackPacketCount: s.nackPackets, PliCount: s.pliCount.Load(), FirCount: s.firCount.Load(), Score: s.score,
 		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now), Jitter: &jitter,
 	}
 }

@@ -170,6 +170,7 @@ func receiverReport(producers []*producer, now int64) *rtcp.ReceiverReport {
 		for _, s := range p.streams {
 			if s.started {
 				rr.Reports = append(rr.Reports, s.receptionReport(now))
+				p.sendNack(s) // retries
 			}
 		}
 		p.ingress.Unlock()
