@@ -206,13 +206,17 @@ func checkParameters(t *testing.T, p rope.Parameters) {
 		(c.Protocol == "tcp") != (c.TCPType == "passive") {
 		t.Errorf("candidate %+v", c)
 	}
+	if p.SCTPParameters == nil || *p.SCTPParameters != (rope.SCTPParameters{Port: 5000, OS: 1024, MIS: 1024, MaxMessageSize: 262144}) {
+		t.Errorf("sctpParameters %+v", p.SCTPParameters)
+	}
 	if p.DTLSParameters.Role != "auto" || len(p.DTLSParameters.Fingerprints) != 5 {
 		t.Errorf("dtlsParameters %+v", p.DTLSParameters)
 	}
 	js, err := json.Marshal(p)
 	must(t, err)
 	for _, key := range []string{`"iceParameters":{"usernameFragment":`, `"iceLite":true`, `"foundation":"`,
-		`"dtlsParameters":{"role":"auto","fingerprints":[{"algorithm":"sha-1"`} {
+		`"dtlsParameters":{"role":"auto","fingerprints":[{"algorithm":"sha-1"`,
+		`"sctpParameters":{"port":5000,"OS":1024,"MIS":1024,"maxMessageSize":262144}`} {
 		if !bytes.Contains(js, []byte(key)) {
 			t.Errorf("JSON %s lacks %s", js, key)
 		}

@@ -58,6 +58,20 @@ type Parameters struct {
 	ICEParameters  ICEParameters  `json:"iceParameters"`
 	ICECandidates  []ICECandidate `json:"iceCandidates"`
 	DTLSParameters DTLSParameters `json:"dtlsParameters"`
+	// SCTPParameters is set when SCTP is enabled.
+	SCTPParameters *SCTPParameters `json:"sctpParameters,omitempty"`
+}
+
+// SCTPParameters are mediasoup's sctpParameters.
+type SCTPParameters struct {
+	// Port is always 5000, as in mediasoup and browsers' SDP.
+	Port uint16 `json:"port"`
+	// OS and MIS are the outgoing and incoming stream counts announced to
+	// the client (mediasoup's numSctpStreams, default 1024 each).
+	OS  uint16 `json:"OS"`
+	MIS uint16 `json:"MIS"`
+	// MaxMessageSize is the largest message the transport accepts.
+	MaxMessageSize uint32 `json:"maxMessageSize"`
 }
 
 // ICE priority of a host candidate, as mediasoup computes it: type

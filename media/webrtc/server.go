@@ -42,7 +42,6 @@ type Server struct {
 	udp        []*listener.UDPSocket
 	tcp        []*listener.TCPServer
 	candidates []ICECandidate
-	owned      bool // owned by a single transport (NewTransport)
 
 	droppedTuple atomic.Uint64
 	droppedUfrag atomic.Uint64

@@ -131,7 +131,6 @@ func NewTransport(opts *TransportOptions) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.owned = true
 	t, err := s.NewTransport(opts)
 	if err != nil {
 		_ = s.Close()
@@ -181,6 +180,7 @@ func (t *Transport) Parameters() Parameters {
 		ICEParameters:  t.ice.Parameters(),
 		ICECandidates:  t.server.Candidates(t.opts.Candidates),
 		DTLSParameters: DTLSParameters{Role: role, Fingerprints: append([]DTLSFingerprint(nil), t.cert.Fingerprints...)},
+		SCTPParameters: t.sctpParameters(),
 	}
 }
 

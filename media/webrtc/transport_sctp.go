@@ -35,6 +35,20 @@ func (s SCTPState) String() string {
 // MarshalText encodes s as mediasoup's name.
 func (s SCTPState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// SCTP stream counts announced in sctpParameters (mediasoup's
+// numSctpStreams default). pion/sctp itself accepts any stream id.
+const (
+	sctpPort       = 5000
+	sctpNumStreams = 1024
+)
+
+func (t *Transport) sctpParameters() *SCTPParameters {
+	if !t.opts.EnableSCTP {
+		return nil
+	}
+	return &SCTPParameters{Port: sctpPort, OS: sctpNumStreams, MIS: sctpNumStreams, MaxMessageSize: t.opts.MaxSCTPMessageSize}
+}
+
 // SCTPState returns the SCTP state (new when SCTP is disabled).
 func (t *Transport) SCTPState() SCTPState {
 	t.mu.Lock()
