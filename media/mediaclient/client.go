@@ -1,0 +1,133 @@
+package mediaclient
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/ropeclient"
+)
+
+// DefaultTimeout bounds the calls made by methods that take no context.
+const DefaultTimeout = 5 * time.Second
+
+// Options configure a Client. Nil means defaults.
+type Options struct {
+	// RootID is the id of the MediaService object. Default "media".
+	RootID string
+	// Timeout bounds the calls that methods without a context make
+	// (SetAppData, CanConsume, DataProducer.Send). Default 5 s.
+	Timeout time.Duration
+	// Logger receives failures that have no caller to return to (a
+	// SetAppData refused by the server). Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Client is the media API over a ROPE connection. It does not own the
+// ropeclient.Client: close that when done.
+type Client struct {
+	rc   *ropeclient.Client
+	opts Options
+
+	// mu guards wrappers.
+	mu sync.Mutex
+	// wrappers keeps one Go object per live mirror object.
+	wrappers map[*ropeclient.Object]any
+}
+
+var _ media.API = (*Client)(nil)
+
+// New returns the media API served on rc's server. opts may be nil.
+func New(rc *ropeclient.Client, opts *Options) *Client {
+	c := &Client{rc: rc, wrappers: make(map[*ropeclient.Object]any)}
+	if opts != nil {
+		c.opts = *opts
+	}
+	if c.opts.RootID == "" {
+		c.opts.RootID = "media"
+	}
+	if c.opts.Timeout <= 0 {
+		c.opts.Timeout = DefaultTimeout
+	}
+	if c.opts.Logger == nil {
+		c.opts.Logger = slog.Default()
+	}
+	return c
+}
+
+// SupportedRtpCapabilities returns the server's supported capabilities
+// (empty if the server serves no MediaService).
+func (c *Client) SupportedRtpCapabilities() media.RtpCapabilities {
+	var caps media.RtpCapabilities
+	if root, ok := c.rc.Object(c.opts.RootID); ok {
+		_ = root.DecodeProp("supportedRtpCapabilities", &caps)
+	}
+	return caps
+}
+
+// CreateWorker asks the server for a new worker.
+func (c *Client) CreateWorker(ctx context.Context, settings *media.WorkerSettings) (media.Worker, error) {
+	root, ok := c.rc.Object(c.opts.RootID)
+	if !ok {
+		return nil, fmt.Errorf("mediaclient: no %q object on the server: %w", c.opts.RootID, media.ErrNotFound)
+	}
+	b := &base{c: c, o: root}
+	o, err := b.create(ctx, "createWorker", orEmpty(settings))
+	if err != nil {
+		return nil, err
+	}
+	return c.wrap(o).(*worker), nil
+}
+
+// Worker returns the worker with that ROPE id, e.g. one the server
+// application created, if the mirror holds it.
+func (c *Client) Worker(id string) (media.Worker, bool) {
+	o, ok := c.rc.Object(id)
+	if !ok || o.Type() != typeWorker {
+		return nil, false
+	}
+	return c.wrap(o).(*worker), true
+}
+
+// Workers returns every worker in the mirror.
+func (c *Client) Workers() []media.Worker {
+	var out []media.Worker
+	for _, o := range c.rc.Objects() {
+		if o.Type() == typeWorker {
+			out = append(out, c.wrap(o).(*worker))
+		}
+	}
+	return out
+}
+
+// wrap returns the Go object of a mirror object, making it on first use.
+func (c *Client) wrap(o *ropeclient.Object) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w, ok := c.wrappers[o]; ok {
+		return w
+	}
+	w := newWrapper(&base{c: c, o: o})
+	if !o.Closed() {
+		c.wrappers[o] = w
+		o.OnClose(func() { c.forget(o) })
+	}
+	return w
+}
+
+func (c *Client) forget(o *ropeclient.Object) {
+	c.mu.Lock()
+	delete(c.wrappers, o)
+	c.mu.Unlock()
+}
+
+// orEmpty sends {} for nil options.
+func orEmpty[T any](p *T) any {
+	if p == nil {
+		return struct{}{}
+	}
+	return p
+}

@@ -1,0 +1,24 @@
+// Package mediaclient implements the media API over ROPE: a Client wraps a
+// *ropeclient.Client connected to a server that serves media objects with
+// media/mediaserver (spec/media-v1.md), and behaves like the local engine,
+// so that an application swaps one constructor to move the SFU to another
+// machine:
+//
+//	api := engine.New(nil)               // in process
+//	api := mediaclient.New(rc, nil)      // over ROPE
+//
+// Each media object is backed by its ropeclient.Object mirror: getters
+// read the mirror and never block; blocking methods are calls, which
+// return once the mirror reflects what they changed; OnXxx registrations
+// are mirror events (run on the ropeclient's ordered callback goroutine);
+// observer events such as OnNewRouter come from objects appearing in the
+// mirror, whoever created them. Errors match the media sentinels with
+// errors.Is; a call on an object whose mirror is closed fails with
+// media.ErrClosed without going to the server.
+//
+// Over the wire, packet-level calls are not available: Producer.Send and
+// DirectTransport.SendRtcp fail with media.ErrUnsupported, and
+// Consumer.OnRtp and DirectTransport.OnRtcp never fire. Data messages of a
+// DirectTransport do travel (DataProducer.Send, DataConsumer.OnMessage),
+// one call or event per message.
+package mediaclient

@@ -1,0 +1,133 @@
+package mediaclient_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/mediaclient"
+	"github.com/ropehq/rope/media/mediaserver"
+	"github.com/ropehq/rope/ropeclient"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// server is an engine served over ROPE on a loopback httptest server.
+type server struct {
+	rs    *ropeserver.Server
+	media *mediaserver.Server
+	url   string
+}
+
+func startServer(t testing.TB, opts *mediaserver.Options) *server {
+	t.Helper()
+	if opts == nil {
+		opts = &mediaserver.Options{}
+	}
+	opts.Logger = quiet
+	rs := ropeserver.New(&ropeserver.Options{Logger: quiet})
+	ms, err := mediaserver.Register(rs, engine.New(nil), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(rs)
+	t.Cleanup(func() {
+		ms.Close(context.Background())
+		rs.Close()
+		hs.Close()
+	})
+	return &server{rs: rs, media: ms, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/"}
+}
+
+// dial returns a media client on a dedicated connection.
+func (s *server) dial(t testing.TB, opts *ropeclient.Options) (*mediaclient.Client, *ropeclient.Client) {
+	t.Helper()
+	if opts == nil {
+		opts = &ropeclient.Options{}
+	}
+	opts.Logger, opts.Dedicated = quiet, true
+	rc, err := ropeclient.Dial(ctxT(t), s.url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Close() })
+	return mediaclient.New(rc, &mediaclient.Options{Logger: quiet}), rc
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func must[T any](t testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// cutter records a client's TCP connections so a test can drop them.
+type cutter struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (c *cutter) client() *http.Client {
+	d := &net.Dialer{}
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			c.mu.Lock()
+			c.conns = append(c.conns, conn)
+			c.mu.Unlock()
+		}
+		return conn, err
+	}}}
+}
+
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+var codecs = []media.RtpCodecCapability{
+	{Kind: media.KindAudio, MimeType: "audio/opus", ClockRate: 48000, Channels: 2},
+	{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000},
+}
+
+func loopback() *media.TransportListenInfo {
+	return &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}
+}

@@ -1,0 +1,22 @@
+// Package mediaserver serves a media.API as ROPE object types on a
+// *ropeserver.Server, so that media/mediaclient (or any ROPE client that
+// follows spec/media-v1.md) can drive the SFU from another process.
+//
+// Every media object becomes one ROPE object of the type named after its
+// mediasoup class (MediaService, Worker, Router, PlainTransport, Producer,
+// ...), a child of the object it belongs to: MediaService > Worker >
+// Router > transport or RTP observer > Producer, Consumer, DataProducer,
+// DataConsumer. Its ROPE id is the media object's id (a new UUID for
+// workers); a producer piped into a router of the same server, whose
+// media id is already taken, gets "<id>@<routerId>" and keeps its media id
+// in the "id" property.
+//
+// Objects are registered from the media observer events (OnNewRouter,
+// OnNewTransport, OnNewProducer, ...), so objects created any way, also by
+// PipeToRouter or by the application itself, appear. A method that
+// creates an object registers it before it answers, so rope.created
+// precedes the response. Media events become ROPE events, each preceded by
+// an update of the object's changed properties; the ROPE close follows the
+// media object's own close, so a remote consumer sees "producerclose"
+// then its close.
+package mediaserver

@@ -1,0 +1,220 @@
+package mediaserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/rope"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+// kind is one ROPE type of the catalogue and how to serve its media
+// objects.
+type kind struct {
+	name   string
+	props  []string
+	events []string
+	// match reports whether a media object is of this kind.
+	match func(m any) bool
+	// state returns the object's properties.
+	state func(m any) map[string]any
+	// methods builds the type's method table.
+	methods func(s *Server) map[string]ropeserver.MethodFunc
+	// wire registers the media event handlers that keep o in sync.
+	wire func(s *Server, o *ropeserver.Object, m any)
+}
+
+// newKind builds a kind for media objects of interface type M.
+func newKind[M any](name string, props, events []string, state func(M) map[string]any,
+	methods func(*Server) map[string]ropeserver.MethodFunc, wire func(*Server, *ropeserver.Object, M)) *kind {
+	return &kind{
+		name: name, props: props, events: events, methods: methods,
+		match: func(m any) bool { _, ok := m.(M); return ok },
+		state: func(m any) map[string]any { return state(m.(M)) },
+		wire:  func(s *Server, o *ropeserver.Object, m any) { wire(s, o, m.(M)) },
+	}
+}
+
+func (s *Server) kindOf(m any) *kind {
+	for _, k := range s.kinds {
+		if k.match(m) {
+			return k
+		}
+	}
+	return nil
+}
+
+func (s *Server) kindNamed(name string) *kind {
+	for _, k := range s.kinds {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// ensure returns m's ROPE object, registering it under parent first if
+// needed: the object is created with its current state, its media events
+// are wired, and it closes at once if m closed meanwhile.
+func (s *Server) ensure(parent *ropeserver.Object, m any) (*ropeserver.Object, error) {
+	if o, ok := s.lookup(m); ok {
+		return o, nil
+	}
+	k := s.kindOf(m)
+	if k == nil {
+		return nil, fmt.Errorf("mediaserver: no ROPE type for %T", m)
+	}
+	opts := &ropeserver.ObjectOptions{ID: mediaID(m), Parent: parent, Props: k.state(m), AppData: appData(m), Value: m}
+	o, fresh, err := s.create(k, m, opts)
+	if err != nil || !fresh {
+		return o, err
+	}
+	o.OnClose(func() { s.forget(m) })
+	k.wire(s, o, m)
+	s.refresh(o)
+	if c, ok := m.(interface{ Closed() bool }); ok && c.Closed() {
+		o.Close()
+	}
+	return o, nil
+}
+
+// create creates the ROPE object unless another goroutine just did; a
+// media id already in use by another object gets "@<parent id>" appended.
+func (s *Server) create(k *kind, m any, opts *ropeserver.ObjectOptions) (*ropeserver.Object, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.objs[m]; ok {
+		return o, false, nil
+	}
+	o, err := s.rs.Create(k.name, opts)
+	if errors.Is(err, ropeserver.ErrDuplicateID) && opts.ID != "" && opts.Parent != nil {
+		opts.ID += "@" + opts.Parent.ID()
+		o, err = s.rs.Create(k.name, opts)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("mediaserver: register %s: %w", k.name, err)
+	}
+	s.objs[m] = o
+	return o, true, nil
+}
+
+func (s *Server) lookup(m any) (*ropeserver.Object, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objs[m]
+	return o, ok
+}
+
+func (s *Server) forget(m any) {
+	s.mu.Lock()
+	delete(s.objs, m)
+	s.mu.Unlock()
+}
+
+// refresh publishes the properties of o that changed.
+func (s *Server) refresh(o *ropeserver.Object) {
+	k := s.kindNamed(o.Type())
+	if k == nil || k.state == nil {
+		return
+	}
+	if err := o.Set(k.state(o.Value())); err != nil && !errors.Is(err, ropeserver.ErrClosed) {
+		s.log.Error("mediaserver: update properties", "object", o.ID(), "err", err)
+	}
+}
+
+// emit refreshes o's properties, then sends the event.
+func (s *Server) emit(o *ropeserver.Object, event string, data any) {
+	s.refresh(o)
+	if err := o.Emit(event, data); err != nil && !errors.Is(err, ropeserver.ErrClosed) {
+		s.log.Error("mediaserver: emit", "object", o.ID(), "event", event, "err", err)
+	}
+}
+
+// ropeID is the ROPE id of a media object, or its media id when it is
+// not registered.
+func (s *Server) ropeID(m any) string {
+	if o, ok := s.lookup(m); ok {
+		return o.ID()
+	}
+	return mediaID(m)
+}
+
+func mediaID(m any) string {
+	if x, ok := m.(interface{ ID() string }); ok {
+		return x.ID()
+	}
+	return ""
+}
+
+func appData(m any) any {
+	if x, ok := m.(interface{ AppData() media.AppData }); ok {
+		if d := x.AppData(); d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// method adapts fn to a ROPE method of objects of type M with params P:
+// it binds the params, runs fn, publishes the object's changed properties
+// and converts a media error to its wire form.
+func method[M, P any](s *Server, fn func(ctx context.Context, o *ropeserver.Object, m M, p *P) (any, error)) ropeserver.MethodFunc {
+	return func(ctx context.Context, call *ropeserver.Call) (any, error) {
+		m, ok := call.Object.Value().(M)
+		if !ok {
+			return nil, fmt.Errorf("mediaserver: %s %s holds %T", call.Object.Type(), call.Object.ID(), call.Object.Value())
+		}
+		p := new(P)
+		if err := call.Bind(p); err != nil {
+			return nil, err
+		}
+		res, err := fn(ctx, call.Object, m, p)
+		s.refresh(call.Object)
+		if err != nil {
+			return nil, WireError(err)
+		}
+		return res, nil
+	}
+}
+
+// created registers a media object that a method just created under
+// parent and returns {"id"}.
+func created[M any](s *Server, parent *ropeserver.Object, m M, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.ensure(parent, m)
+	if err != nil {
+		return nil, err
+	}
+	s.refresh(o)
+	return rope.CreateResult{ID: o.ID()}, nil
+}
+
+// WireError converts an error for the wire: rope errors pass through;
+// media errors become ApplicationError (-32010) named as mediasoup's error
+// classes, with the stable media code in data.detail.code; others are
+// returned as they are (an internal error).
+func WireError(err error) error {
+	var re *rope.Error
+	if errors.As(err, &re) {
+		return re
+	}
+	code := media.ErrorCode(err)
+	if code == "" {
+		return err
+	}
+	e := rope.AppError(media.ErrorName(err), "%s", err.Error())
+	e.Data.Detail, _ = json.Marshal(ErrorDetail{Code: code})
+	return e
+}
+
+// ErrorDetail is the data.detail of a media ApplicationError.
+type ErrorDetail struct {
+	// Code is the media error code: "invalid_params", "unsupported",
+	// "invalid_state", "closed", "not_found" or "duplicate_id".
+	Code string `json:"code"`
+}

@@ -1,0 +1,93 @@
+package mediaserver
+
+import (
+	"context"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+// PipeToRouterParams are the params of Router.pipeToRouter: mediasoup's
+// PipeToRouterOptions with the destination router named by its id.
+type PipeToRouterParams struct {
+	media.PipeToRouterOptions
+	RouterID string `json:"routerId"`
+}
+
+// PipeToRouterResult is the result of Router.pipeToRouter: the ROPE ids of
+// the objects created (or reused), empty when not applicable.
+type PipeToRouterResult struct {
+	PipeConsumerID     string `json:"pipeConsumerId,omitempty"`
+	PipeProducerID     string `json:"pipeProducerId,omitempty"`
+	PipeDataConsumerID string `json:"pipeDataConsumerId,omitempty"`
+	PipeDataProducerID string `json:"pipeDataProducerId,omitempty"`
+}
+
+// CanConsumeParams are the params of Router.canConsume.
+type CanConsumeParams struct {
+	ProducerID      string                 `json:"producerId"`
+	RtpCapabilities *media.RtpCapabilities `json:"rtpCapabilities"`
+}
+
+func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
+	return map[string]ropeserver.MethodFunc{
+		"close": method(s, func(ctx context.Context, _ *ropeserver.Object, r media.Router, _ *struct{}) (any, error) {
+			return nil, r.Close(ctx)
+		}),
+		"dump": method(s, func(ctx context.Context, _ *ropeserver.Object, r media.Router, _ *struct{}) (any, error) {
+			return r.Dump(ctx)
+		}),
+		"createWebRtcTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.WebRtcTransportOptions) (any, error) {
+			t, err := r.CreateWebRtcTransport(ctx, p)
+			return created(s, o, t, err)
+		}),
+		"createPlainTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.PlainTransportOptions) (any, error) {
+			t, err := r.CreatePlainTransport(ctx, p)
+			return created(s, o, t, err)
+		}),
+		"createPipeTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.PipeTransportOptions) (any, error) {
+			t, err := r.CreatePipeTransport(ctx, p)
+			return created(s, o, t, err)
+		}),
+		"createDirectTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.DirectTransportOptions) (any, error) {
+			t, err := r.CreateDirectTransport(ctx, p)
+			return created(s, o, t, err)
+		}),
+		"createActiveSpeakerObserver": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.ActiveSpeakerObserverOptions) (any, error) {
+			x, err := r.CreateActiveSpeakerObserver(ctx, p)
+			return created(s, o, x, err)
+		}),
+		"createAudioLevelObserver": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.AudioLevelObserverOptions) (any, error) {
+			x, err := r.CreateAudioLevelObserver(ctx, p)
+			return created(s, o, x, err)
+		}),
+		"pipeToRouter": method(s, s.pipeToRouter),
+		"canConsume": method(s, func(_ context.Context, _ *ropeserver.Object, r media.Router, p *CanConsumeParams) (any, error) {
+			return r.CanConsume(p.ProducerID, p.RtpCapabilities), nil
+		}),
+	}
+}
+
+func (s *Server) pipeToRouter(ctx context.Context, _ *ropeserver.Object, r media.Router, p *PipeToRouterParams) (any, error) {
+	dst, ok := s.rs.Object(p.RouterID)
+	if !ok || dst.Type() != TypeRouter {
+		return nil, media.NewError(media.ErrNotFound, "router %q not found", p.RouterID)
+	}
+	opts := p.PipeToRouterOptions
+	opts.Router = dst.Value().(media.Router)
+	res, err := r.PipeToRouter(ctx, &opts)
+	if err != nil {
+		return nil, err
+	}
+	out := PipeToRouterResult{}
+	for _, x := range []struct {
+		m  any
+		id *string
+	}{{res.PipeConsumer, &out.PipeConsumerID}, {res.PipeProducer, &out.PipeProducerID},
+		{res.PipeDataConsumer, &out.PipeDataConsumerID}, {res.PipeDataProducer, &out.PipeDataProducerID}} {
+		if x.m != nil {
+			*x.id = s.ropeID(x.m)
+		}
+	}
+	return out, nil
+}

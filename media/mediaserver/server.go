@@ -1,0 +1,158 @@
+package mediaserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/rope"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+// RootID is the ROPE id of the MediaService root object.
+const RootID = "media"
+
+// Options configure a Server. Nil means defaults.
+type Options struct {
+	// AllowWorkerClose lets clients call Worker.close. Default false: the
+	// call answers -32004 Unauthorized, and workers close only with the
+	// Server (or when the application closes them).
+	AllowWorkerClose bool
+	// WorkerSettings, when set, fills the fields a client's createWorker
+	// leaves empty (RtcMinPort, RtcMaxPort, DTLS files, log level).
+	// Default: none, the implementation's defaults apply.
+	WorkerSettings *media.WorkerSettings
+	// Logger receives the server's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server exposes one media.API on a ROPE server.
+type Server struct {
+	rs    *ropeserver.Server
+	api   media.API
+	opts  Options
+	log   *slog.Logger
+	root  *ropeserver.Object
+	kinds []*kind
+
+	// mu guards objs and workers. Lock order: mu, then the ROPE server's
+	// own lock (taken inside ropeserver calls). Media calls are never made
+	// with mu held.
+	mu sync.Mutex
+	// objs maps a media object (its interface value) to its ROPE object.
+	objs map[any]*ropeserver.Object
+	// workers are the workers created by clients; Close closes them.
+	workers []media.Worker
+}
+
+// Register adds the media types to rs and creates the root object
+// (MediaService, id "media"). opts may be nil.
+func Register(rs *ropeserver.Server, api media.API, opts *Options) (*Server, error) {
+	s := &Server{rs: rs, api: api, objs: make(map[any]*ropeserver.Object), kinds: allKinds()}
+	if opts != nil {
+		s.opts = *opts
+	}
+	s.log = s.opts.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	for _, k := range s.kinds {
+		t := ropeserver.Type{Name: k.name, Methods: k.methods(s), Events: k.events, Properties: k.props}
+		if err := rs.RegisterType(t); err != nil {
+			return nil, fmt.Errorf("mediaserver: %w", err)
+		}
+	}
+	root, err := rs.Create(TypeMediaService, &ropeserver.ObjectOptions{ID: RootID, Value: api,
+		Props: map[string]any{"supportedRtpCapabilities": api.SupportedRtpCapabilities()}})
+	if err != nil {
+		return nil, fmt.Errorf("mediaserver: %w", err)
+	}
+	s.root = root
+	return s, nil
+}
+
+// AddWorker exposes a worker the application created itself, with its
+// routers and everything below them. The application still owns it.
+func (s *Server) AddWorker(w media.Worker) (id string, err error) {
+	o, err := s.ensure(s.root, w)
+	if err != nil {
+		return "", err
+	}
+	return o.ID(), nil
+}
+
+// ObjectID returns the ROPE id of a registered media object.
+func (s *Server) ObjectID(m any) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objs[m]
+	if !ok {
+		return "", false
+	}
+	return o.ID(), true
+}
+
+// Close closes every worker created by a client (and so everything in
+// them), then the root object. It is idempotent.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	workers := s.workers
+	s.workers = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, w := range workers {
+		if err := w.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.root.Close()
+	return errors.Join(errs...)
+}
+
+func (s *Server) createWorker(ctx context.Context, settings *media.WorkerSettings) (any, error) {
+	s.applyWorkerDefaults(settings)
+	w, err := s.api.CreateWorker(ctx, settings)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.ensure(s.root, w)
+	if err != nil {
+		_ = w.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	s.mu.Lock()
+	s.workers = append(s.workers, w)
+	s.mu.Unlock()
+	w.OnClose(func() { s.forgetWorker(w) })
+	return rope.CreateResult{ID: o.ID()}, nil
+}
+
+func (s *Server) applyWorkerDefaults(w *media.WorkerSettings) {
+	d := s.opts.WorkerSettings
+	if d == nil {
+		return
+	}
+	if w.RtcMinPort == 0 && w.RtcMaxPort == 0 {
+		w.RtcMinPort, w.RtcMaxPort = d.RtcMinPort, d.RtcMaxPort
+	}
+	if w.LogLevel == "" {
+		w.LogLevel = d.LogLevel
+	}
+	if w.DtlsCertificateFile == "" && w.DtlsPrivateKeyFile == "" {
+		w.DtlsCertificateFile, w.DtlsPrivateKeyFile = d.DtlsCertificateFile, d.DtlsPrivateKeyFile
+	}
+}
+
+func (s *Server) forgetWorker(w media.Worker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.workers {
+		if x == w {
+			s.workers = append(s.workers[:i], s.workers[i+1:]...)
+			return
+		}
+	}
+}
