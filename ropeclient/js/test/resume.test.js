@@ -48,7 +48,8 @@ describe('resume', () => {
       await waitFor(() => a.object(id), 2000, 'A sees the counter');
       const ca = a.object(id);
       await cb.increment();
-      await waitFor(() => ca.props.value === 1, 2000, 'A at 1');
+      await b.ping();
+      await waitFor(() => a.seq === b.seq, 2000, 'A as far as B');
       // From here on B (never disconnected) records the truth, A what it sees.
       const seen = watchCounter(a, id);
       const truth = watchCounter(b, id);
@@ -92,7 +93,7 @@ describe('resume', () => {
       assert.equal(a.object(id), ca, 'same handle after resume');
       assert.equal(ca.props.value, expected);
       // Every change once, in order: nothing lost, nothing applied twice.
-      assert.ok(truth.updates.length >= 72);
+      assert.ok(truth.updates.length >= 71, `${truth.updates.length} updates`); // B's 71, and A's pending one if it ran
       assert.deepEqual(seen.updates, truth.updates);
       assert.deepEqual(seen.events, truth.events, 'events are replayed too');
       assert.deepEqual(seen.events, seen.updates);
