@@ -368,7 +368,8 @@ func TestExtraMethodsAndNotifications(t *testing.T) {
 
 func TestLifecycleEvents(t *testing.T) {
 	srv, url := startServer(t, nil)
-	c := ropeclient.New(url, &ropeclient.Options{Logger: quiet, Dedicated: true, MinBackoff: time.Millisecond})
+	// A long backoff keeps the client from reconnecting before it closes.
+	c := ropeclient.New(url, &ropeclient.Options{Logger: quiet, Dedicated: true, MinBackoff: time.Hour})
 	if c.ReadyState() != ropeclient.Closed {
 		t.Errorf("new client: %v", c.ReadyState())
 	}

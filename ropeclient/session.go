@@ -279,16 +279,19 @@ func (s *session) serve(ctx context.Context, ws *websocket.Conn) error {
 	err := s.readLoop(ctx, ws)
 	ws.CloseNow()
 	clean := websocket.CloseStatus(err) != -1
-	s.disconnected()
+	wasConnected := s.disconnected()
 	s.emit(func(c *Client) {
 		c.onWebSocketClose.each(func(f func(bool)) { f(clean) })
-		c.onDisconnected.each(func(f func(error)) { f(err) })
+		if wasConnected { // once per CONNECTED period (spec §12.2)
+			c.onDisconnected.each(func(f func(error)) { f(err) })
+		}
 	})
 	return err
 }
 
-// disconnected fails the calls in flight and leaves CONNECTED.
-func (s *session) disconnected() {
+// disconnected fails the calls in flight and leaves CONNECTED; it reports
+// whether the session was CONNECTED.
+func (s *session) disconnected() (wasConnected bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ws = nil
@@ -299,11 +302,13 @@ func (s *session) disconnected() {
 	select {
 	case <-s.connected:
 		s.connected = make(chan struct{})
+		wasConnected = true
 	default:
 	}
 	if s.state != Closing {
 		s.state = Connecting
 	}
+	return wasConnected
 }
 
 func (s *session) readLoop(ctx context.Context, ws *websocket.Conn) error {
