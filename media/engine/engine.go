@@ -15,7 +15,7 @@
 // rtppkt.Store, srtpSession.sendMu. Events are emitted with no lock held,
 // except "rtp" (Consumer.OnRtp) and "rtcp" (DirectTransport.OnRtcp),
 // which run on the packet path: their handlers must not call back into
-// the producer or consumer synchronously.
+// the engine synchronously (hand the work to another goroutine).
 package engine
 
 import (

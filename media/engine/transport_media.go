@@ -116,6 +116,7 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 		t.removeConsumer(c)
 		return nil, err
 	}
+	c.setProducerPaused(p.paused.Load()) // in case it changed meanwhile
 	t.onNewConsumer.Emit(c)
 	if c.active {
 		c.requestKeyFrames()
