@@ -382,7 +382,7 @@ class Connection {
     const id = notify ? undefined : this.nextId++;
     if (!notify) msg.id = id;
     msg.method = method;
-    if (params !== undefined) msg.params = params;
+    if (params != null) msg.params = params; // never "params": null (spec §3.3.3)
     const text = JSON.stringify(msg); // throws on BigInt, cycles
     const limit = this.init?.maxMessageSize ?? Infinity;
     const size = byteLength(text, limit);

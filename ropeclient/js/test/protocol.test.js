@@ -245,6 +245,11 @@ describe('protocol rules', () => {
     ws.answer(undefined, { code: -1, message: 'odd' });
     const e3 = await p3.catch((e) => e);
     assert.deepEqual([e3.code, e3.name], [-1, 'RopeError']);
+    // No "params": null on the wire (spec §3.3.3); null inside rope.call is fine.
+    c.request('x.custom', null).catch(() => {});
+    assert.equal('params' in ws.sent.at(-1), false);
+    c.call('root', 'make', null).catch(() => {});
+    assert.deepEqual(ws.sent.at(-1).params, { object: 'root', method: 'make', params: null });
     c2.close();
     c.close();
   });
