@@ -268,22 +268,27 @@ func (c *Conn) writeLoop(ctx context.Context) {
 			_ = c.ws.Close(rope.CloseSlowConsumer, "slow consumer: send queue overflow")
 			return
 		}
-		for _, m := range msgs {
-			if err := c.write(ctx, m); err != nil {
-				c.log.Debug("ropeserver: write failed", "err", err)
-				c.ws.CloseNow()
-				return
-			}
+		if err := c.writeBatch(ctx, msgs); err != nil {
+			c.log.Debug("ropeserver: write failed", "err", err)
+			c.ws.CloseNow()
+			return
 		}
 		clear(msgs)
 		spare = msgs
 	}
 }
 
-func (c *Conn) write(ctx context.Context, msg []byte) error {
+// writeBatch writes what one take returned; WriteTimeout bounds the batch
+// (one timer per batch, not per message).
+func (c *Conn) writeBatch(ctx context.Context, msgs [][]byte) error {
 	ctx, cancel := context.WithTimeout(ctx, c.srv.opts.WriteTimeout)
 	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, msg)
+	for _, m := range msgs {
+		if err := c.ws.Write(ctx, websocket.MessageText, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Conn) pingLoop(ctx context.Context) {

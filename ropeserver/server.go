@@ -64,7 +64,8 @@ type Options struct {
 	MaxInFlight int
 	// PingInterval is the keepalive period; negative disables. Default 30 s.
 	PingInterval time.Duration
-	// WriteTimeout bounds one message write. Default 10 s.
+	// WriteTimeout bounds the writing of what was queued at one time.
+	// Default 10 s.
 	WriteTimeout time.Duration
 	// Payload, when set, returns the extra connection payload of rope.init.
 	Payload func(r *http.Request) any
