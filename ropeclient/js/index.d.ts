@@ -98,7 +98,7 @@ export interface RopeClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Bearer token, sent as the `access_token` query parameter. */
   token?: string;
-  /** Subprotocols to offer (default ["rope.v1"]). */
+  /** Subprotocols to offer (default none, spec §2.2.1); with "rope.v1" the server must select it. */
   protocols?: string[];
   /** Share one connection among instances with the same URL and token (default true). */
   shared?: boolean;

@@ -98,7 +98,8 @@ export class MessageTooBigError extends Error {
  * @typedef {object} RopeClientOptions
  * @property {any} [WebSocket] WebSocket class (default: globalThis.WebSocket)
  * @property {string} [token] sent as the access_token query parameter
- * @property {string[]} [protocols] subprotocols to offer (default ["rope.v1"])
+ * @property {string[]} [protocols] subprotocols to offer (default none, as spec §2.2.1 describes
+ *   the canonical JS client; ["rope.v1"] offers it, and then the server must select it)
  * @property {boolean} [shared] share one connection per URL+token (default true)
  * @property {boolean} [reconnect] reconnect after a connection loss (default true)
  * @property {number} [reconnectDelay] first backoff step in ms (default 250)
@@ -212,7 +213,7 @@ class Connection {
       throw new TypeError('RopeClient: no WebSocket class; pass one as options.WebSocket (e.g. the "ws" package on Node 20)');
     }
     const u = normalizeUrl(url);
-    const protocols = options.protocols ?? [PROTOCOL];
+    const protocols = options.protocols ?? [];
     const key = `${u.href}\n${options.token ?? ''}\n${protocols.join(',')}`;
     if (options.shared === false) return new Connection(u, options, WS, key);
     let byKey = registry.get(WS);
@@ -287,7 +288,8 @@ class Connection {
     const sock = { ws: null, opened: false, done: false, ignore: false, initDone: false, resumeFrom, closeTimer: null };
     this.sock = sock;
     try {
-      sock.ws = new this.WebSocket(url.href, this.options.protocols ?? [PROTOCOL]);
+      const protocols = this.options.protocols ?? [];
+      sock.ws = protocols.length ? new this.WebSocket(url.href, protocols) : new this.WebSocket(url.href);
     } catch (err) {
       sock.done = true;
       this.sock = null;
@@ -329,6 +331,10 @@ class Connection {
     sock.opened = true;
     this.state = 'open';
     this.#emitAll((inst) => inst._socketOpened());
+    // Spec §2.2.3: having offered rope.v1, the server must have selected it.
+    if (this.options.protocols?.includes(PROTOCOL) && sock.ws.protocol !== PROTOCOL) {
+      this.#violation(sock, `server selected subprotocol "${sock.ws.protocol ?? ''}"`);
+    }
   }
 
   #onClose(sock, info) {

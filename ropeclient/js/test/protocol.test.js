@@ -28,7 +28,8 @@ class FakeWebSocket extends EventTarget {
     setTimeout(() => this.serverClose(code, true, reason), 1);
   }
   // --- the server's side ---
-  serverOpen() {
+  serverOpen(protocol = this.protocols?.includes('rope.v1') ? 'rope.v1' : '') {
+    this.protocol = protocol;
     this.readyState = 1;
     this.dispatchEvent(new Event('open'));
   }
@@ -84,10 +85,10 @@ async function nextSocket(after) {
 beforeEach(() => { FakeWebSocket.sockets.length = 0; });
 
 describe('protocol rules', () => {
-  it('offers rope.v1, sends the token as access_token, maps http to ws', () => {
+  it('offers no subprotocol by default, sends the token as access_token, maps http to ws', () => {
     const c = new RopeClient('http://fake.test/rope?x=1', { WebSocket: FakeWebSocket, token: 's3cr3t' });
     const ws = FakeWebSocket.sockets[0];
-    assert.deepEqual(ws.protocols, ['rope.v1']);
+    assert.equal(ws.protocols, undefined, 'spec §2.2.1: the canonical JS client offers none');
     const u = new URL(ws.url);
     assert.equal(u.protocol, 'ws:');
     assert.equal(u.searchParams.get('access_token'), 's3cr3t');
@@ -107,6 +108,21 @@ describe('protocol rules', () => {
     assert.equal(FakeWebSocket.sockets.length, 3, 'a and b share, c and d do not');
     assert.throws(() => new RopeClient('ftp://share.test/', { WebSocket: FakeWebSocket }), TypeError);
     for (const x of [a, b, c, d]) x.close();
+  });
+
+  it('having offered rope.v1, fails a connection where the server selected nothing else (§2.2.3)', async () => {
+    const c = new RopeClient(`ws://fake-${++n}.test/`, { WebSocket: FakeWebSocket, protocols: ['rope.v1'], reconnectDelay: 5 });
+    const ws = FakeWebSocket.sockets.at(-1);
+    assert.deepEqual(ws.protocols, ['rope.v1']);
+    const err = nextEvent(c, 'error');
+    ws.serverOpen('');
+    assert.match((await err).detail.error.message, /subprotocol/);
+    await waitFor(() => ws.closedWith === 4001, 1000, 'close 4001');
+    const ws2 = await nextSocket(ws);
+    ws2.serverOpen();
+    ws2.notify('rope.init', init());
+    assert.equal(c.readyState, RopeClient.CONNECTED);
+    c.close();
   });
 
   it('a sequence gap is not applied: close 4001, reconnect and resume from lastSeq', async () => {

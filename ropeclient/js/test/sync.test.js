@@ -153,6 +153,20 @@ describe('shared connection', () => {
     assert.deepEqual(log, ['websocketOpen', 'open', 'connected', 'disconnected', 'websocketClose', 'close']);
   });
 
+  it('offers no subprotocol by default; offering rope.v1 gets it selected; a foreign one is refused', async () => {
+    const plain = await connect(server.url, { shared: false });
+    assert.equal(plain.websocket.protocol, '');
+    plain.close();
+    const v1 = await connect(server.url, { protocols: ['rope.v1'] });
+    assert.equal(v1.websocket.protocol, 'rope.v1');
+    v1.close();
+    const v2 = new RopeClient(server.url, { WebSocket, protocols: ['rope.v2'], maxReconnectAttempts: 0 });
+    const err = nextEvent(v2, 'error');
+    await nextEvent(v2, 'close');
+    assert.ok((await err).detail.error, 'the refused handshake (HTTP 400) is an error event');
+    assert.equal(v2.readyState, RopeClient.CLOSED);
+  });
+
   it('fails calls made before CONNECTED without sending them', async () => {
     const c = new RopeClient(server.url, { WebSocket });
     await assert.rejects(c.ping(), ConnectionClosedError);
