@@ -131,3 +131,18 @@ func orEmpty[T any](p *T) any {
 	}
 	return p
 }
+
+// Object returns the media object (media.Router, media.Producer, ...)
+// whose ROPE id is id, if the mirror holds it. Workers also have an
+// ID() string method giving their ROPE id.
+func (c *Client) Object(id string) (any, bool) {
+	o, ok := c.rc.Object(id)
+	if !ok {
+		return nil, false
+	}
+	w := c.wrap(o)
+	if _, isBase := w.(*base); isBase {
+		return nil, false
+	}
+	return w, true
+}

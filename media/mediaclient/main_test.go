@@ -34,12 +34,19 @@ type server struct {
 }
 
 func startServer(t testing.TB, opts *mediaserver.Options) *server {
+	return startServerWith(t, opts, nil)
+}
+
+func startServerWith(t testing.TB, opts *mediaserver.Options, ropts *ropeserver.Options) *server {
 	t.Helper()
 	if opts == nil {
 		opts = &mediaserver.Options{}
 	}
-	opts.Logger = quiet
-	rs := ropeserver.New(&ropeserver.Options{Logger: quiet})
+	if ropts == nil {
+		ropts = &ropeserver.Options{}
+	}
+	opts.Logger, ropts.Logger = quiet, quiet
+	rs := ropeserver.New(ropts)
 	ms, err := mediaserver.Register(rs, engine.New(nil), opts)
 	if err != nil {
 		t.Fatal(err)
