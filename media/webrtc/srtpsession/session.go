@@ -25,8 +25,8 @@ var ErrBufferTooSmall = errors.New("srtpsession: buffer too small")
 const MaxOverhead = 4 + 16
 
 // ReplayWindow is the replay protection window for inbound RTP and RTCP,
-// in packets (pion's default).
-const ReplayWindow = 64
+// in packets (libsrtp's default, which mediasoup uses).
+const ReplayWindow = 128
 
 // Session holds the inbound and outbound SRTP contexts.
 type Session struct {
