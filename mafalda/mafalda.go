@@ -1,0 +1,275 @@
+package mafalda
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/ortc"
+)
+
+// closeTimeout bounds the closing of idle routers and workers, which
+// happens from event handlers that have no context of their own.
+const closeTimeout = 10 * time.Second
+
+// Mafalda places the routers of every MafaldaRouter on the workers of one
+// media.API.
+type Mafalda struct {
+	api   media.API
+	opts  Options
+	meter *cpuMeter
+
+	// placeMu serialises placements, so two never create the same router
+	// or worker. Taken before mu; never taken by event handlers.
+	placeMu sync.Mutex
+
+	// mu guards the fields below and the mutable state of every
+	// workerEntry, routerEntry, pipe, transportCore and MafaldaRouter.
+	mu      sync.Mutex
+	closed  bool
+	workers []*workerEntry // in creation order
+	routers map[string]*MafaldaRouter
+}
+
+// workerEntry is one worker of the API and the routers on it.
+type workerEntry struct {
+	id       string
+	key      string // the settings key
+	settings media.WorkerSettings
+	worker   media.Worker
+	creator  *MafaldaRouter
+	routers  map[string]*routerEntry // by router options key
+	// pending counts placements about to create a router on it, which
+	// keep it from closing while idle.
+	pending   int
+	consumers int
+	gone      bool
+}
+
+// routerEntry is one router and the MafaldaRouters using it, with how
+// many of their objects (transports, observers, piped-in producers) each
+// keeps there.
+type routerEntry struct {
+	key     string
+	options media.RouterOptions
+	router  media.Router
+	worker  *workerEntry
+	users   map[*MafaldaRouter]int
+	gone    bool
+}
+
+// New returns a Mafalda over api. opts may be nil.
+func New(api media.API, opts *Options) *Mafalda {
+	m := &Mafalda{api: api, meter: newCPUMeter(), routers: map[string]*MafaldaRouter{}}
+	if opts != nil {
+		m.opts = *opts
+	}
+	if m.opts.CPUs <= 0 {
+		m.opts.CPUs = runtime.NumCPU()
+	}
+	if m.opts.LoadFunc == nil {
+		m.opts.LoadFunc = m.meter.load
+	}
+	return m
+}
+
+// SupportedRtpCapabilities returns the underlying API's.
+func (m *Mafalda) SupportedRtpCapabilities() media.RtpCapabilities {
+	return m.api.SupportedRtpCapabilities()
+}
+
+// CreateMafaldaRouter creates a MafaldaRouter. It validates the media
+// codecs but creates no router or worker until the first transport or
+// observer needs one.
+func (m *Mafalda) CreateMafaldaRouter(ctx context.Context, o *MafaldaRouterOptions) (*MafaldaRouter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	mr, err := newMafaldaRouter(m, o)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, media.NewError(media.ErrClosed, "mafalda closed")
+	}
+	if m.routers[mr.id] != nil {
+		return nil, media.NewError(media.ErrDuplicateID, "mafaldaRouter %q exists", mr.id)
+	}
+	m.routers[mr.id] = mr
+	return mr, nil
+}
+
+func newMafaldaRouter(m *Mafalda, o *MafaldaRouterOptions) (*MafaldaRouter, error) {
+	var opts MafaldaRouterOptions
+	if o != nil {
+		opts = *o
+	}
+	if opts.ID == "" {
+		opts.ID = uuid.NewString()
+	}
+	if opts.MaxWorkers == nil {
+		opts.MaxWorkers = Int(runtime.NumCPU())
+	}
+	if opts.WatermarkWorker <= 0 {
+		opts.WatermarkWorker = DefaultWatermarkWorker
+	}
+	caps, err := ortc.GenerateRouterRtpCapabilities(opts.RouterOptions.MediaCodecs)
+	if err != nil {
+		return nil, fmt.Errorf("mafalda: routerOptions: %w", err)
+	}
+	mr := &MafaldaRouter{
+		m: m, id: opts.ID, opts: opts, caps: caps,
+		wkey: settingsKey(opts.WorkerSettings), rkey: routerKey(opts.RouterOptions),
+		appData: opts.RouterOptions.AppData.Clone(), transports: map[string]*transportCore{},
+		observers: map[string]*observerCore{}, inbound: map[*inboundPipe]struct{}{},
+		origins: [2]map[string]*origin{{}, {}}, pipes: map[pipeKey]*pipe{},
+	}
+	if mr.appData == nil {
+		mr.appData = media.AppData{}
+	}
+	return mr, nil
+}
+
+// settingsKey identifies a set of worker settings; appData does not count.
+func settingsKey(s media.WorkerSettings) string {
+	s.AppData = nil
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// routerKey identifies a set of router options; appData does not count.
+func routerKey(o media.RouterOptions) string {
+	b, _ := json.Marshal(o.MediaCodecs)
+	return string(b)
+}
+
+// CloseAllMafaldaRouters closes every MafaldaRouter; idle workers close
+// with them.
+func (m *Mafalda) CloseAllMafaldaRouters(ctx context.Context) error {
+	var errs []error
+	for _, mr := range m.MafaldaRouters() {
+		if err := mr.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("mafalda: close routers: %w", errs[0])
+	}
+	return nil
+}
+
+// Close closes every MafaldaRouter and worker; Mafalda takes no more
+// MafaldaRouters. It is idempotent.
+func (m *Mafalda) Close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	err := m.CloseAllMafaldaRouters(ctx)
+	m.mu.Lock()
+	workers := m.workers
+	m.workers = nil
+	for _, we := range workers {
+		we.gone = true
+	}
+	m.mu.Unlock()
+	for _, we := range workers {
+		if cerr := we.worker.Close(ctx); cerr != nil && err == nil {
+			err = fmt.Errorf("mafalda: close worker: %w", cerr)
+		}
+	}
+	return err
+}
+
+// MafaldaRouters returns the open MafaldaRouters, sorted by id.
+func (m *Mafalda) MafaldaRouters() []*MafaldaRouter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*MafaldaRouter, 0, len(m.routers))
+	for _, mr := range m.routers {
+		out = append(out, mr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// Workers returns the workers Mafalda uses, in creation order.
+func (m *Mafalda) Workers() []media.Worker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]media.Worker, 0, len(m.workers))
+	for _, we := range m.workers {
+		out = append(out, we.worker)
+	}
+	return out
+}
+
+// Routers returns the routers Mafalda uses, by worker creation order.
+func (m *Mafalda) Routers() []media.Router {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []media.Router
+	for _, we := range m.workers {
+		for _, re := range sortedRouters(we) {
+			out = append(out, re.router)
+		}
+	}
+	return out
+}
+
+// Transports returns every transport the MafaldaRouters handed out.
+func (m *Mafalda) Transports() []media.Transport {
+	var out []media.Transport
+	for _, mr := range m.MafaldaRouters() {
+		out = append(out, mr.Transports()...)
+	}
+	return out
+}
+
+// RtpObservers returns every RTP observer the MafaldaRouters handed out.
+func (m *Mafalda) RtpObservers() []media.RtpObserver {
+	var out []media.RtpObserver
+	for _, mr := range m.MafaldaRouters() {
+		out = append(out, mr.RtpObservers()...)
+	}
+	return out
+}
+
+func sortedRouters(we *workerEntry) []*routerEntry {
+	out := make([]*routerEntry, 0, len(we.routers))
+	for _, re := range we.routers {
+		out = append(out, re)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].router.ID() < out[j].router.ID() })
+	return out
+}
+
+// WorkerUsage is one worker's resource usage.
+type WorkerUsage struct {
+	WorkerID string                     `json:"workerId"`
+	PID      int                        `json:"pid"`
+	Usage    *media.WorkerResourceUsage `json:"usage"`
+}
+
+// GetResourceUsages returns the resource usage of every worker.
+func (m *Mafalda) GetResourceUsages(ctx context.Context) ([]WorkerUsage, error) {
+	m.mu.Lock()
+	workers := append([]*workerEntry(nil), m.workers...)
+	m.mu.Unlock()
+	out := make([]WorkerUsage, 0, len(workers))
+	for _, we := range workers {
+		ru, err := we.worker.GetResourceUsage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("mafalda: worker %s resource usage: %w", we.id, err)
+		}
+		out = append(out, WorkerUsage{WorkerID: we.id, PID: we.worker.PID(), Usage: ru})
+	}
+	return out, nil
+}

@@ -1,0 +1,180 @@
+package mafalda
+
+import (
+	"context"
+	"sync"
+
+	"github.com/ropehq/rope/media"
+)
+
+// observerCore is what every RTP observer a MafaldaRouter hands out adds
+// to the underlying one: producers of other routers are piped to it.
+type observerCore struct {
+	mr      *MafaldaRouter
+	re      *routerEntry
+	o       media.RtpObserver
+	wrapped media.RtpObserver
+	once    sync.Once
+
+	// pipes, guarded by Mafalda.mu, are the pipes of the producers added.
+	pipes map[string]*pipe
+
+	onRouterClose listeners[struct{}]
+}
+
+// newObserver places a router, creates the observer there with create
+// and wraps it.
+func (mr *MafaldaRouter) newObserver(ctx context.Context, create func(context.Context, media.Router) (media.RtpObserver, error),
+	wrap func(*observerCore) media.RtpObserver) (media.RtpObserver, error) {
+	if err := mr.checkOpen(); err != nil {
+		return nil, err
+	}
+	re, err := mr.place(ctx, nil)
+	if err != nil {
+		return nil, wrapErr("place observer", err)
+	}
+	o, err := create(ctx, re.router)
+	if err != nil {
+		mr.m.release(re, mr)
+		return nil, wrapErr("create observer", err)
+	}
+	c := &observerCore{mr: mr, re: re, o: o, pipes: map[string]*pipe{}}
+	c.wrapped = wrap(c)
+	o.OnClose(c.closed)
+	mr.m.mu.Lock()
+	open := !mr.closed
+	if open {
+		mr.observers[o.ID()] = c
+	}
+	mr.m.mu.Unlock()
+	if !open {
+		_ = o.Close(ctx)
+		return nil, media.NewError(media.ErrClosed, "mafaldaRouter %s closed", mr.id)
+	}
+	if o.Closed() {
+		c.closed()
+	}
+	mr.onNewRtpObserver.emit(c.wrapped)
+	return c.wrapped, nil
+}
+
+// closed releases the observer's pipes and router, once.
+func (c *observerCore) closed() {
+	c.once.Do(func() {
+		m := c.mr.m
+		m.mu.Lock()
+		if c.mr.observers[c.o.ID()] == c {
+			delete(c.mr.observers, c.o.ID())
+		}
+		pipes := c.pipes
+		c.pipes = map[string]*pipe{}
+		m.mu.Unlock()
+		for _, p := range pipes {
+			c.mr.releasePipe(p)
+		}
+		m.release(c.re, c.mr)
+	})
+}
+
+func (c *observerCore) closeByRouter(ctx context.Context) {
+	if c.o.Closed() {
+		return
+	}
+	_ = c.o.Close(ctx)
+	c.onRouterClose.emit(struct{}{})
+}
+
+func (c *observerCore) addProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {
+	p, err := c.mr.acquirePipe(ctx, pipeRTP, opts.ProducerID, c.re)
+	if err != nil {
+		return err
+	}
+	if err := c.o.AddProducer(ctx, opts); err != nil {
+		c.mr.releasePipe(p)
+		return wrapErr("addProducer", err)
+	}
+	if p == nil {
+		return nil
+	}
+	c.mr.m.mu.Lock()
+	old := c.pipes[opts.ProducerID]
+	if old == nil {
+		c.pipes[opts.ProducerID] = p
+	}
+	c.mr.m.mu.Unlock()
+	if old != nil {
+		c.mr.releasePipe(p)
+	}
+	return nil
+}
+
+func (c *observerCore) removeProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {
+	err := c.o.RemoveProducer(ctx, opts)
+	c.mr.m.mu.Lock()
+	p := c.pipes[opts.ProducerID]
+	delete(c.pipes, opts.ProducerID)
+	c.mr.m.mu.Unlock()
+	c.mr.releasePipe(p)
+	return wrapErr("removeProducer", err)
+}
+
+func (c *observerCore) onRouterCloseFn(fn func()) func() {
+	return offAll(onFunc(&c.onRouterClose, fn), c.o.OnRouterClose(fn))
+}
+
+// CreateAudioLevelObserver creates an audio level observer on a placed
+// router; producers added from other routers are piped to it.
+func (mr *MafaldaRouter) CreateAudioLevelObserver(ctx context.Context, o *media.AudioLevelObserverOptions) (media.AudioLevelObserver, error) {
+	obs, err := mr.newObserver(ctx, func(ctx context.Context, r media.Router) (media.RtpObserver, error) {
+		return r.CreateAudioLevelObserver(ctx, o)
+	}, func(c *observerCore) media.RtpObserver { return &audioLevelObserver{c.o.(media.AudioLevelObserver), c} })
+	if err != nil {
+		return nil, err
+	}
+	return obs.(media.AudioLevelObserver), nil
+}
+
+// CreateActiveSpeakerObserver creates an active speaker observer on a
+// placed router; producers added from other routers are piped to it.
+func (mr *MafaldaRouter) CreateActiveSpeakerObserver(ctx context.Context, o *media.ActiveSpeakerObserverOptions) (media.ActiveSpeakerObserver, error) {
+	obs, err := mr.newObserver(ctx, func(ctx context.Context, r media.Router) (media.RtpObserver, error) {
+		return r.CreateActiveSpeakerObserver(ctx, o)
+	}, func(c *observerCore) media.RtpObserver {
+		return &activeSpeakerObserver{c.o.(media.ActiveSpeakerObserver), c}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return obs.(media.ActiveSpeakerObserver), nil
+}
+
+type audioLevelObserver struct {
+	media.AudioLevelObserver
+	c *observerCore
+}
+
+func (o *audioLevelObserver) AddProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {
+	return o.c.addProducer(ctx, opts)
+}
+func (o *audioLevelObserver) RemoveProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {
+	return o.c.removeProducer(ctx, opts)
+}
+func (o *audioLevelObserver) OnRouterClose(fn func()) func() { return o.c.onRouterCloseFn(fn) }
+
+type activeSpeakerObserver struct {
+	media.ActiveSpeakerObserver
+	c *observerCore
+}
+
+func (o *activeSpeakerObserver) AddProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {
+	return o.c.addProducer(ctx, opts)
+}
+func (o *activeSpeakerObserver) RemoveProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {
+	return o.c.removeProducer(ctx, opts)
+}
+func (o *activeSpeakerObserver) OnRouterClose(fn func()) func() { return o.c.onRouterCloseFn(fn) }
+
+var (
+	_ media.AudioLevelObserver    = (*audioLevelObserver)(nil)
+	_ media.ActiveSpeakerObserver = (*activeSpeakerObserver)(nil)
+)

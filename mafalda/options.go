@@ -1,0 +1,55 @@
+package mafalda
+
+import (
+	"context"
+
+	"github.com/ropehq/rope/media"
+)
+
+// LoadFunc returns a worker's load in percent of one CPU. A worker whose
+// load reaches a MafaldaRouter's WatermarkWorker takes no more of its
+// transports while another worker can.
+type LoadFunc func(ctx context.Context, w media.Worker) (float64, error)
+
+// Options configure a Mafalda. nil means all defaults.
+type Options struct {
+	// CPUs caps the workers created per set of worker settings (one
+	// worker per CPU). Default runtime.NumCPU().
+	CPUs int
+	// LoadFunc measures a worker's load. Default: the CPU percentage the
+	// worker used since the previous measurement, from GetResourceUsage
+	// (user + system time over wall time; 0 on the first measurement).
+	// With the local engine every worker shares the process's usage.
+	LoadFunc LoadFunc
+	// MaxConsumersPerWorker, when positive, counts a worker carrying that
+	// many consumers (pipe consumers included) as full whatever its load.
+	// Default 0: no limit.
+	MaxConsumersPerWorker int
+}
+
+// MafaldaRouterOptions configure Mafalda.CreateMafaldaRouter. nil means
+// all defaults.
+type MafaldaRouterOptions struct {
+	// ID of the MafaldaRouter; default a new UUID.
+	ID string `json:"id,omitempty"`
+	// MaxWorkers caps the workers this MafaldaRouter creates itself; it
+	// also uses workers that others created. nil means runtime.NumCPU();
+	// 0 means it creates none and only uses workers already running.
+	MaxWorkers *int `json:"maxWorkers,omitempty"`
+	// RouterOptions are given to every router it creates; MediaCodecs
+	// decide its RTP capabilities. Routers with the same MediaCodecs on
+	// one worker are shared by every MafaldaRouter.
+	RouterOptions media.RouterOptions `json:"routerOptions"`
+	// WorkerSettings are given to every worker it creates; workers with
+	// the same settings (appData aside) are shared.
+	WorkerSettings media.WorkerSettings `json:"workerSettings"`
+	// WatermarkWorker is the load (LoadFunc percent) from which a worker
+	// takes no more of its transports while another can; default 60.
+	WatermarkWorker float64 `json:"watermarkWorker,omitempty"`
+}
+
+// DefaultWatermarkWorker is MafaldaRouterOptions.WatermarkWorker's default.
+const DefaultWatermarkWorker = 60
+
+// Int returns a pointer to n, for MafaldaRouterOptions.MaxWorkers.
+func Int(n int) *int { return &n }

@@ -1,0 +1,313 @@
+package mafalda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/google/uuid"
+	"github.com/ropehq/rope/media"
+)
+
+// candidate is a worker with its measured load.
+type candidate struct {
+	we   *workerEntry
+	load float64
+	full bool
+}
+
+// choice is a placement decision: an existing router, a worker to create
+// the router on, or a new worker.
+type choice struct {
+	re        *routerEntry
+	we        *workerEntry
+	newWorker bool
+}
+
+// place returns the router for one more object of mr (a transport, an
+// observer, a piped-in producer), counted as a use until release. exclude,
+// if set, is a router not to use.
+func (mr *MafaldaRouter) place(ctx context.Context, exclude *routerEntry) (*routerEntry, error) {
+	m := mr.m
+	m.placeMu.Lock()
+	defer m.placeMu.Unlock()
+	cands := mr.candidates(ctx)
+	m.mu.Lock()
+	if mr.closed {
+		m.mu.Unlock()
+		return nil, media.NewError(media.ErrClosed, "mafaldaRouter closed")
+	}
+	c, err := mr.choose(cands, exclude)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	if c.re != nil {
+		fresh := m.useLocked(c.re, mr)
+		m.mu.Unlock()
+		if fresh {
+			mr.onNewRouter.emit(routerWorker{c.re.router, c.re.worker.worker})
+		}
+		return c.re, nil
+	}
+	if c.we != nil {
+		c.we.pending++
+	}
+	m.mu.Unlock()
+	we := c.we
+	if c.newWorker {
+		if we, err = mr.newWorker(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return mr.newRouter(ctx, we)
+}
+
+// candidates measures the load of the workers with mr's settings, outside
+// the lock (LoadFunc may block), and returns them busiest first.
+func (mr *MafaldaRouter) candidates(ctx context.Context) []candidate {
+	m := mr.m
+	m.mu.Lock()
+	var cands []candidate
+	for _, we := range m.workers {
+		if we.key == mr.wkey && !we.gone {
+			cands = append(cands, candidate{we: we})
+		}
+	}
+	m.mu.Unlock()
+	for i := range cands {
+		load, err := m.opts.LoadFunc(ctx, cands[i].we.worker)
+		cands[i].load = load
+		cands[i].full = err != nil || load >= mr.opts.WatermarkWorker
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range cands {
+		if max := m.opts.MaxConsumersPerWorker; max > 0 && cands[i].we.consumers >= max {
+			cands[i].full = true
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.load != b.load {
+			return a.load > b.load
+		}
+		return a.we.consumers > b.we.consumers
+	})
+	return cands
+}
+
+// choose applies the placement order, under mu: mr's own router on the
+// busiest worker under the watermark, then another MafaldaRouter's router
+// with the same options, then a new router on such a worker, then a new
+// worker, and when none may be created the least loaded worker.
+func (mr *MafaldaRouter) choose(cands []candidate, exclude *routerEntry) (choice, error) {
+	usable := func(re *routerEntry) bool { return re != nil && !re.gone && re != exclude }
+	for _, c := range cands {
+		if re := c.we.routers[mr.rkey]; !c.we.gone && !c.full && usable(re) && re.users[mr] > 0 {
+			return choice{re: re}, nil
+		}
+	}
+	for _, c := range cands {
+		if re := c.we.routers[mr.rkey]; !c.we.gone && !c.full && usable(re) {
+			return choice{re: re}, nil
+		}
+	}
+	for _, c := range cands {
+		if !c.we.gone && !c.full && c.we.routers[mr.rkey] == nil {
+			return choice{we: c.we}, nil
+		}
+	}
+	if mr.mayCreateWorkerLocked() {
+		return choice{newWorker: true}, nil
+	}
+	for i := len(cands) - 1; i >= 0; i-- {
+		we := cands[i].we
+		if re := we.routers[mr.rkey]; !we.gone && usable(re) {
+			return choice{re: re}, nil
+		} else if !we.gone && re == nil {
+			return choice{we: we}, nil
+		}
+	}
+	return choice{}, media.NewError(media.ErrInvalidState, "mafaldaRouter %s: no worker available", mr.id)
+}
+
+// mayCreateWorkerLocked reports whether mr may create one more worker:
+// under its MaxWorkers and one worker per CPU for its settings.
+func (mr *MafaldaRouter) mayCreateWorkerLocked() bool {
+	same, own := 0, 0
+	for _, we := range mr.m.workers {
+		if we.key == mr.wkey && !we.gone {
+			same++
+			if we.creator == mr {
+				own++
+			}
+		}
+	}
+	return same < mr.m.opts.CPUs && own < *mr.opts.MaxWorkers
+}
+
+// newWorker creates a worker, registered with one pending placement.
+func (mr *MafaldaRouter) newWorker(ctx context.Context) (*workerEntry, error) {
+	m := mr.m
+	settings := mr.opts.WorkerSettings
+	w, err := m.api.CreateWorker(ctx, &settings)
+	if err != nil {
+		return nil, fmt.Errorf("mafalda: create worker: %w", err)
+	}
+	we := &workerEntry{id: uuid.NewString(), key: mr.wkey, settings: settings, worker: w,
+		creator: mr, routers: map[string]*routerEntry{}, pending: 1}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		_ = w.Close(ctx)
+		return nil, media.NewError(media.ErrClosed, "mafalda closed")
+	}
+	m.workers = append(m.workers, we)
+	m.mu.Unlock()
+	w.OnClose(func() { m.workerGone(we, nil) })
+	w.OnDied(func(err error) { m.workerGone(we, err) })
+	return we, nil
+}
+
+// newRouter creates mr's router on we, which has a pending placement.
+func (mr *MafaldaRouter) newRouter(ctx context.Context, we *workerEntry) (*routerEntry, error) {
+	m := mr.m
+	opts := mr.opts.RouterOptions
+	opts.AppData = nil
+	r, err := we.worker.CreateRouter(ctx, &opts)
+	m.mu.Lock()
+	we.pending--
+	if err != nil || we.gone {
+		closers := m.idleWorkerLocked(we)
+		m.mu.Unlock()
+		mr.closeAll(closers)
+		if err == nil {
+			_ = r.Close(ctx)
+			err = media.NewError(media.ErrClosed, "worker closed")
+		}
+		return nil, fmt.Errorf("mafalda: create router: %w", err)
+	}
+	re := &routerEntry{key: mr.rkey, options: opts, router: r, worker: we, users: map[*MafaldaRouter]int{}}
+	we.routers[re.key] = re
+	m.useLocked(re, mr)
+	m.mu.Unlock()
+	r.OnClose(func() { m.routerGone(re) })
+	mr.onNewRouter.emit(routerWorker{r, we.worker})
+	return re, nil
+}
+
+// useLocked counts one more use of re by mr and reports whether it is
+// mr's first there.
+func (m *Mafalda) useLocked(re *routerEntry, mr *MafaldaRouter) bool {
+	re.users[mr]++
+	return re.users[mr] == 1
+}
+
+// release drops one use of re by mr, closing re once nobody uses it and
+// its worker once it has no router.
+func (m *Mafalda) release(re *routerEntry, mr *MafaldaRouter) {
+	m.mu.Lock()
+	closers := m.releaseLocked(re, mr)
+	m.mu.Unlock()
+	mr.closeAll(closers)
+}
+
+// closer is a router or worker to close.
+type closer interface {
+	Close(ctx context.Context) error
+}
+
+func (m *Mafalda) releaseLocked(re *routerEntry, mr *MafaldaRouter) []closer {
+	if re.users[mr] > 1 {
+		re.users[mr]--
+		return nil
+	}
+	delete(re.users, mr)
+	if len(re.users) > 0 || re.gone {
+		return nil
+	}
+	re.gone = true
+	delete(re.worker.routers, re.key)
+	return append([]closer{re.router}, m.idleWorkerLocked(re.worker)...)
+}
+
+// idleWorkerLocked unregisters we and returns it to close if it has no
+// router and no placement under way.
+func (m *Mafalda) idleWorkerLocked(we *workerEntry) []closer {
+	if len(we.routers) > 0 || we.pending > 0 || we.gone {
+		return nil
+	}
+	m.removeWorkerLocked(we)
+	return []closer{we.worker}
+}
+
+func (m *Mafalda) removeWorkerLocked(we *workerEntry) {
+	we.gone = true
+	for i, w := range m.workers {
+		if w == we {
+			m.workers = append(m.workers[:i:i], m.workers[i+1:]...)
+			break
+		}
+	}
+	m.meter.forget(we.worker)
+}
+
+// closeAll closes routers and workers, reporting failures as mr's
+// "error" events.
+func (mr *MafaldaRouter) closeAll(closers []closer) {
+	closeAll(closers, mr.onError.emit)
+}
+
+func closeAll(closers []closer, report func(error)) {
+	if len(closers) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	for _, c := range closers {
+		if err := c.Close(ctx); err != nil && !errors.Is(err, media.ErrClosed) {
+			report(fmt.Errorf("mafalda: close idle router or worker: %w", err))
+		}
+	}
+}
+
+// workerGone forgets a worker that closed or died by itself; err is the
+// reason it died, nil if it closed.
+func (m *Mafalda) workerGone(we *workerEntry, err error) {
+	m.mu.Lock()
+	if we.gone {
+		m.mu.Unlock()
+		return
+	}
+	m.removeWorkerLocked(we)
+	users := map[*MafaldaRouter]bool{}
+	for _, re := range we.routers {
+		re.gone = true
+		for mr := range re.users {
+			users[mr] = true
+		}
+	}
+	m.mu.Unlock()
+	if err == nil {
+		return
+	}
+	for mr := range users {
+		mr.onWorkerDied.emit(workerErr{we.worker, err})
+	}
+}
+
+// routerGone forgets a router that closed by itself.
+func (m *Mafalda) routerGone(re *routerEntry) {
+	m.mu.Lock()
+	if re.gone {
+		m.mu.Unlock()
+		return
+	}
+	re.gone = true
+	delete(re.worker.routers, re.key)
+	closers := m.idleWorkerLocked(re.worker)
+	m.mu.Unlock()
+	closeAll(closers, func(error) {})
+}
