@@ -81,6 +81,21 @@ describe('browser', { skip: !inCI && missing, timeout: 90000 }, () => {
     const log = await page.$$eval('#log li', (lis) => lis.map((li) => li.textContent));
     assert.deepEqual(log, ['websocketOpen', 'open', 'connected', 'incremented by 3 to 8']);
     if (process.env.ROPE_SCREENSHOT) await page.screenshot({ path: process.env.ROPE_SCREENSHOT });
+    assert.deepEqual(problems, []);
+
+    // The server restarts (new epoch): the page reconnects by itself and its
+    // mirror is reconciled with the new snapshot, so the counter closes.
+    await server.stop();
+    await page.waitForFunction(() => document.getElementById('state').textContent === 'CONNECTING', null, { timeout: 5000 });
+    server = await startServer(['-static', jsDir, '-port', String(server.port)]);
+    await page.waitForFunction(() => document.getElementById('state').textContent === 'CONNECTED', null, { timeout: 15000 });
+    const log2 = await page.$$eval('#log li', (lis) => lis.map((li) => li.textContent));
+    const tail = log2.slice(4).filter((e) => e !== 'error'); // failed attempts while it was down
+    assert.deepEqual(tail.slice(0, 2), ['websocketClose', 'disconnected']);
+    assert.deepEqual(tail.slice(-4), ['websocketOpen', 'open', 'counter closed', 'connected']);
+    assert.equal(await page.evaluate((cid) => window.rope.client.object(cid), id), undefined);
+    assert.ok(await page.evaluate(() => window.rope.client.object('fixture') !== undefined));
+    problems.length = 0; // the browser logs the refused attempts
 
     // Closing in the browser closes the WebSocket cleanly.
     assert.deepEqual(await page.evaluate(() => new Promise((resolve) => {
