@@ -1,8 +1,12 @@
 // Command ropeserver serves ROPE v1 over WebSocket with the standard test
-// fixture. With no flags it listens on ws://127.0.0.1:8444/.
+// fixture and the media objects of spec/media-v1.md (the local media
+// engine, root object "media"). With no flags it listens on
+// ws://127.0.0.1:8444/ and media transports listen on the same address.
 //
 // Every flag has an environment variable: ROPE_LISTEN, ROPE_PORT,
-// ROPE_ANNOUNCED_IP, ROPE_TOKEN, ROPE_SEND_FULL_ERRORS.
+// ROPE_ANNOUNCED_IP, ROPE_TOKEN, ROPE_SEND_FULL_ERRORS, ROPE_STATIC,
+// ROPE_MEDIA, ROPE_RTC_IP, ROPE_RTC_MIN_PORT, ROPE_RTC_MAX_PORT,
+// ROPE_ALLOW_WORKER_CLOSE.
 package main
 
 import (
@@ -30,6 +34,7 @@ type config struct {
 	token          string
 	sendFullErrors bool
 	static         string
+	media          mediaConfig
 }
 
 func main() {
@@ -60,6 +65,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	full, _ := strconv.ParseBool(envOr(getenv, "ROPE_SEND_FULL_ERRORS", "false"))
 	fs.BoolVar(&c.sendFullErrors, "send-full-errors", full, "send internal error texts to clients (env ROPE_SEND_FULL_ERRORS)")
 	fs.StringVar(&c.static, "static", getenv("ROPE_STATIC"), "serve this directory's files under /static/ (env ROPE_STATIC)")
+	if err := c.media.flags(fs, getenv); err != nil {
+		return c, err
+	}
 	return c, fs.Parse(args)
 }
 
@@ -74,6 +82,10 @@ func envOr(getenv func(string) string, key, def string) string {
 func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string) error {
 	srv := ropeserver.New(&ropeserver.Options{Logger: log, Token: cfg.token, SendFullErrors: cfg.sendFullErrors})
 	if _, err := fixture.Register(srv); err != nil {
+		return err
+	}
+	ms, err := registerMedia(srv, cfg, log)
+	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
@@ -105,6 +117,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	log.Info("ropeserver: shutting down")
 	srv.Close()
+	if ms != nil {
+		ms.Close(context.Background())
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -2,6 +2,7 @@ package mediaserver
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/rope"
@@ -99,7 +100,7 @@ func routerKind() *kind {
 
 // observed registers an object announced by a media observer event.
 func (s *Server) observed(parent *ropeserver.Object, m any) {
-	if _, err := s.ensure(parent, m); err != nil {
+	if _, err := s.ensure(parent, m); err != nil && !errors.Is(err, ropeserver.ErrClosed) {
 		s.log.Error("mediaserver: register new object", "parent", parent.ID(), "err", err)
 	}
 }

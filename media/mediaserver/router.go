@@ -38,14 +38,23 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 			return r.Dump(ctx)
 		}),
 		"createWebRtcTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.WebRtcTransportOptions) (any, error) {
+			if len(p.ListenInfos) == 0 && s.opts.ListenInfo != nil {
+				p.ListenInfos = []media.TransportListenInfo{*s.listenInfo()}
+			}
 			t, err := r.CreateWebRtcTransport(ctx, p)
 			return created(s, o, t, err)
 		}),
 		"createPlainTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.PlainTransportOptions) (any, error) {
+			if p.ListenInfo == nil {
+				p.ListenInfo = s.listenInfo()
+			}
 			t, err := r.CreatePlainTransport(ctx, p)
 			return created(s, o, t, err)
 		}),
 		"createPipeTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.PipeTransportOptions) (any, error) {
+			if p.ListenInfo == nil {
+				p.ListenInfo = s.listenInfo()
+			}
 			t, err := r.CreatePipeTransport(ctx, p)
 			return created(s, o, t, err)
 		}),
@@ -74,6 +83,9 @@ func (s *Server) pipeToRouter(ctx context.Context, _ *ropeserver.Object, r media
 		return nil, media.NewError(media.ErrNotFound, "router %q not found", p.RouterID)
 	}
 	opts := p.PipeToRouterOptions
+	if opts.ListenInfo == nil {
+		opts.ListenInfo = s.listenInfo()
+	}
 	opts.Router = dst.Value().(media.Router)
 	res, err := r.PipeToRouter(ctx, &opts)
 	if err != nil {

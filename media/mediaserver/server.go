@@ -25,6 +25,11 @@ type Options struct {
 	// leaves empty (RtcMinPort, RtcMaxPort, DTLS files, log level).
 	// Default: none, the implementation's defaults apply.
 	WorkerSettings *media.WorkerSettings
+	// ListenInfo, when set, is where transports listen when a client
+	// gives no listenInfo (listenInfos for WebRtcTransport), so clients
+	// need not know the server's addresses. Default: none, the call fails
+	// as the media API does without one.
+	ListenInfo *media.TransportListenInfo
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -155,4 +160,13 @@ func (s *Server) forgetWorker(w media.Worker) {
 			return
 		}
 	}
+}
+
+// listenInfo returns the default listen info, a fresh copy, or nil.
+func (s *Server) listenInfo() *media.TransportListenInfo {
+	if s.opts.ListenInfo == nil {
+		return nil
+	}
+	li := *s.opts.ListenInfo
+	return &li
 }
