@@ -41,11 +41,20 @@ var benchRates = map[int]int{1: 2000, 10: 2000, 100: 300, 500: 60}
 
 func BenchmarkForward(b *testing.B) {
 	for _, n := range []int{1, 10, 100, 500} {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n]) })
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n], 1) })
 	}
 }
 
-func benchForward(b *testing.B, n, rate int) {
+// BenchmarkForwardBursty sends the same average rate in bursts of 10
+// back-to-back packets, as video frames arrive: the read batch then holds
+// several packets and each consumer sends them with one sendmmsg.
+func BenchmarkForwardBursty(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n], 10) })
+	}
+}
+
+func benchForward(b *testing.B, n, rate, burst int) {
 	ctx := context.Background()
 	peer := startPeer(b)
 	api := engine.New(nil)
@@ -69,7 +78,7 @@ func benchForward(b *testing.B, n, rate int) {
 	runtime.ReadMemStats(&ms0)
 	cpu0 := processCPU()
 	b.ResetTimer()
-	received := peer.run(b, in.Tuple().LocalPort, b.N, rate, n)
+	received := peer.run(b, in.Tuple().LocalPort, b.N, rate, n, burst)
 	b.StopTimer()
 	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&ms1)
@@ -135,8 +144,8 @@ func startPeer(b *testing.B) *peer {
 
 // run makes the peer send count packets at rate to port and returns how
 // many packets its receivers got (count*n expected).
-func (p *peer) run(b *testing.B, port uint16, count, rate, n int) int {
-	fmt.Fprintf(p.stdin, "%d %d %d %d\n", port, count, rate, count*n)
+func (p *peer) run(b *testing.B, port uint16, count, rate, n, burst int) int {
+	fmt.Fprintf(p.stdin, "%d %d %d %d %d\n", port, count, rate, count*n, burst)
 	if !p.out.Scan() {
 		b.Fatal("peer died")
 	}
@@ -168,10 +177,10 @@ func runPeer() {
 	fmt.Println(strings.Join(ports, " "))
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		var port, count, rate, expected int
-		fmt.Sscan(in.Text(), &port, &count, &rate, &expected)
+		var port, count, rate, expected, burst int
+		fmt.Sscan(in.Text(), &port, &count, &rate, &expected, &burst)
 		received.Store(0)
-		peerSend(snd, netip.AddrPortFrom(ip, uint16(port)), count, rate)
+		peerSend(snd, netip.AddrPortFrom(ip, uint16(port)), count, rate, burst)
 		waitQuiet(&received, int64(expected))
 		fmt.Println(received.Load())
 	}
@@ -202,13 +211,13 @@ func sink(c *udpio.Conn, received *atomic.Int64, wg *sync.WaitGroup) {
 
 var peerSeq uint16
 
-func peerSend(c *udpio.Conn, to netip.AddrPort, count, rate int) {
+func peerSend(c *udpio.Conn, to netip.AddrPort, count, rate, burst int) {
 	start := time.Now()
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SSRC: benchSSRC}, Payload: make([]byte, 1000)}
 	pkt.Payload[0] = 0x10
 	buf := make([]byte, 1500)
 	for i := 0; i < count; i++ {
-		if due := start.Add(time.Duration(i) * time.Second / time.Duration(rate)); time.Until(due) > 0 {
+		if due := start.Add(time.Duration(i-i%burst) * time.Second / time.Duration(rate)); time.Until(due) > 0 {
 			time.Sleep(time.Until(due))
 		}
 		pkt.SequenceNumber = peerSeq

@@ -12,6 +12,9 @@ import (
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
 
+// outBatch bounds the packets a consumer queues before sending.
+const outBatch = 16
+
 type consumer struct {
 	object
 	transport *transport
@@ -32,13 +35,18 @@ type consumer struct {
 	// reportedScore is the last score emitted (score*100+producerScore).
 	reportedScore atomic.Int32
 
-	// mu guards the send state: streams, rtxBuf, active. buf is written
-	// only by forward, which producer.ingress serialises.
+	// mu guards the send state: streams, rtxBuf, active.
 	mu      sync.Mutex
 	active  bool
 	streams []sendStream
-	buf     [rtppkt.MaxPacketLen + 2]byte
 	rtxBuf  [rtppkt.MaxPacketLen + 2]byte
+
+	// The output queue holds rewritten packets until the producer's read
+	// batch ends, then goes out in one sendmmsg. Only the producer's
+	// ingress path (one goroutine at a time) touches it.
+	out     [outBatch][rtppkt.MaxPacketLen]byte
+	outBufs [outBatch][]byte
+	queued  int
 
 	onTransportClose event.Listeners[struct{}]
 	onProducerClose  event.Listeners[struct{}]
@@ -283,19 +291,38 @@ func (c *consumer) EnableTraceEvent(ctx context.Context, types []media.ProducerT
 	return c.checkOpen("consumer")
 }
 
-// forward sends one producer packet. It runs on the producer's ingress
-// path (serialised by producer.ingress, which is what makes c.buf safe to
-// use after c.mu is released), must not allocate, and never modifies pk.b.
+// forward queues one producer packet for sending; flush sends the queue.
+// Both run on the producer's ingress path, must not allocate, and never
+// modify pk.b.
 func (c *consumer) forward(pk *packet) {
-	b := c.rewrite(pk)
-	if b != nil {
-		c.send(b, false)
+	if b := c.rewrite(pk, c.out[c.queued][:]); b != nil {
+		c.outBufs[c.queued] = b
+		c.queued++
+		if c.queued == outBatch {
+			c.flush()
+		}
 	}
 }
 
-// rewrite copies pk into c.buf with the consumer's SSRC, payload type and
+// flush sends the queued packets.
+func (c *consumer) flush() {
+	if c.queued == 0 {
+		return
+	}
+	bufs := c.outBufs[:c.queued]
+	c.queued = 0
+	if c.transport.direct {
+		for _, b := range bufs {
+			c.onRtp.Emit(b)
+		}
+		return
+	}
+	c.transport.sendRTPBatch(bufs)
+}
+
+// rewrite copies pk into buf with the consumer's SSRC, payload type and
 // sequence number, or returns nil if the packet is not to be sent.
-func (c *consumer) rewrite(pk *packet) []byte {
+func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.active || pk.enc >= len(c.streams) || c.outPT[pk.pt] == 0 {
@@ -310,8 +337,8 @@ func (c *consumer) rewrite(pk *packet) []byte {
 		s.syncRequired = false
 	}
 	out := s.seq.Input(pk.seq)
-	n := copy(c.buf[:], pk.b)
-	b := c.buf[:n]
+	n := copy(buf, pk.b)
+	b := buf[:n]
 	rtppkt.SetSSRC(b, s.ssrc)
 	rtppkt.SetPayloadType(b, c.outPT[pk.pt])
 	rtppkt.SetSequenceNumber(b, out)

@@ -61,10 +61,11 @@ func (dt *directTransport) SendRtcp(b []byte) error {
 
 // link implementation: consumers of a direct transport emit "rtp"
 // themselves; RTCP goes to OnRtcp handlers.
-func (dt *directTransport) sendRTP(b []byte)  {}
-func (dt *directTransport) sendRTCP(b []byte) { dt.onRtcp.Emit(b) }
-func (dt *directTransport) close()            {}
-func (dt *directTransport) wait()             {}
+func (dt *directTransport) sendRTP(b []byte)           {}
+func (dt *directTransport) sendRTPBatch(bufs [][]byte) {}
+func (dt *directTransport) sendRTCP(b []byte)          { dt.onRtcp.Emit(b) }
+func (dt *directTransport) close()                     {}
+func (dt *directTransport) wait()                      {}
 func (dt *directTransport) fillDump(d *media.TransportDump) {
 	d.MaxMessageSize = dt.maxMessageSize
 }

@@ -6,9 +6,10 @@
 // datagrams in batches (recvmmsg), finds the producer stream by SSRC in a
 // copy-on-write table, and hands the packet to the producer, which
 // forwards it synchronously to its consumers. Each consumer rewrites SSRC,
-// payload type and sequence number into its own buffer (the received
-// packet is never modified after the producer hands it on) and writes it
-// to its transport's socket. Nothing on that path allocates.
+// payload type and sequence number into its own output queue (the
+// received packet is never modified after the producer hands it on); when
+// the read batch is done, each consumer sends its queue to its
+// transport's socket with one sendmmsg. Nothing on that path allocates.
 //
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,

@@ -79,14 +79,19 @@ func FuzzIngress(f *testing.F) {
 	fuzzSeeds(f, target.outSSRC)
 	f.Fuzz(func(t *testing.T, toProducer, toConsumer []byte) {
 		now := nanotime()
-		target.in.receive(toProducer, now)
+		feed := func(t *transport, b []byte) {
+			if p := t.receive(b, now); p != nil {
+				p.flush()
+			}
+		}
+		feed(target.in, toProducer)
 		for rest := toProducer; len(rest) > 1; {
 			n := min(int(rest[0]), len(rest)-1)
 			piece := append([]byte(nil), rest[1:1+n]...)
-			target.in.receive(piece, now)
+			feed(target.in, piece)
 			rest = rest[1+n:]
 		}
-		target.out.receive(toConsumer, now)
-		target.in.receive(toConsumer, now)
+		feed(target.out, toConsumer)
+		feed(target.in, toConsumer)
 	})
 }

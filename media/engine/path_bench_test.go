@@ -50,7 +50,7 @@ func BenchmarkForwardPath(b *testing.B) {
 					pkt.Payload[1] = 0
 				}
 				m, _ := pkt.MarshalTo(buf)
-				t.receive(buf[:m], nanotime())
+				t.receive(buf[:m], nanotime()).flush()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fwd")
 		})

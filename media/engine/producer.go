@@ -357,6 +357,7 @@ func (p *producer) Send(b []byte) error {
 	n := copy(p.sendBuf[:], b)
 	p.transport.rtpBytesReceived.Add(uint64(n))
 	p.receiveRTP(p.sendBuf[:n], &h, ref, nanotime())
+	p.flush()
 	return nil
 }
 
@@ -422,6 +423,14 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 	}
 	for _, c := range *p.consumers.Load() {
 		c.forward(&pk)
+	}
+}
+
+// flush sends what the consumers queued during a read batch. It runs on
+// the goroutine that fed receiveRTP.
+func (p *producer) flush() {
+	for _, c := range *p.consumers.Load() {
+		c.flush()
 	}
 }
 

@@ -16,6 +16,7 @@ type link interface {
 	// sendRTP and sendRTCP write one packet to the remote side; they may
 	// be called from any goroutine and must not keep b.
 	sendRTP(b []byte)
+	sendRTPBatch(bufs [][]byte)
 	sendRTCP(b []byte)
 	// close stops I/O; wait waits for the link's goroutines.
 	close()
@@ -181,24 +182,26 @@ func (t *transport) loopCallback(fn func()) {
 }
 
 // receive handles one packet from the remote side (RTP or RTCP). It runs
-// on the link's read goroutine and does not allocate for RTP.
-func (t *transport) receive(b []byte, now int64) {
+// on the link's read goroutine and does not allocate for RTP. It returns
+// the producer an RTP packet went to: the caller flushes it once the read
+// batch is done.
+func (t *transport) receive(b []byte, now int64) *producer {
 	t.bytesReceived.Add(uint64(len(b)))
 	if rtppkt.IsRTCP(b) {
 		t.receiveRTCP(b)
-		return
+		return nil
 	}
-	t.receiveRTP(b, now)
+	return t.receiveRTP(b, now)
 }
 
-func (t *transport) receiveRTP(b []byte, now int64) {
+func (t *transport) receiveRTP(b []byte, now int64) *producer {
 	h, ok := rtppkt.Parse(b)
 	if !ok {
-		return
+		return nil
 	}
 	ref, ok := (*t.ingress.Load())[h.SSRC]
 	if !ok {
-		return
+		return nil
 	}
 	if ref.rtx {
 		t.rtxBytesReceived.Add(uint64(len(b)))
@@ -206,6 +209,7 @@ func (t *transport) receiveRTP(b []byte, now int64) {
 		t.rtpBytesReceived.Add(uint64(len(b)))
 	}
 	ref.p.receiveRTP(b, &h, ref, now)
+	return ref.p
 }
 
 // sendRTP is the consumers' way out.
@@ -218,6 +222,16 @@ func (t *transport) sendRTP(b []byte, rtx bool) {
 		t.rtpBytesSent.Add(n)
 	}
 	t.link.sendRTP(b)
+}
+
+func (t *transport) sendRTPBatch(bufs [][]byte) {
+	var n uint64
+	for _, b := range bufs {
+		n += uint64(len(b))
+	}
+	t.bytesSent.Add(n)
+	t.rtpBytesSent.Add(n)
+	t.link.sendRTPBatch(bufs)
 }
 
 func (t *transport) sendRTCP(b []byte) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -102,6 +103,7 @@ func (l *udpLink) readLoop(conn *udpio.Conn, rtcpOnly bool) {
 	for i := range ms {
 		ms[i].Buf = bufs[i*rtppkt.MaxPacketLen : (i+1)*rtppkt.MaxPacketLen]
 	}
+	touched := make([]*producer, 0, 8)
 	for {
 		n, err := conn.ReadBatch(ms)
 		if err != nil {
@@ -112,16 +114,23 @@ func (l *udpLink) readLoop(conn *udpio.Conn, rtcpOnly bool) {
 		}
 		now := nanotime()
 		for i := 0; i < n; i++ {
-			l.handle(ms[i].Buf[:ms[i].N], ms[i].Addr, rtcpOnly, now)
+			if p := l.handle(ms[i].Buf[:ms[i].N], ms[i].Addr, rtcpOnly, now); p != nil && !slices.Contains(touched, p) {
+				touched = append(touched, p)
+			}
 		}
+		for _, p := range touched {
+			p.flush()
+		}
+		clear(touched)
+		touched = touched[:0]
 	}
 }
 
 // handle checks the sender's address (learning it with comedia),
 // decrypts and hands the packet to the transport.
-func (l *udpLink) handle(b []byte, from netip.AddrPort, rtcpSocket bool, now int64) {
+func (l *udpLink) handle(b []byte, from netip.AddrPort, rtcpSocket bool, now int64) *producer {
 	if !rtppkt.IsRTCP(b) && !rtppkt.IsRTP(b) {
-		return
+		return nil
 	}
 	remote := &l.remoteRTP
 	if rtcpSocket {
@@ -129,20 +138,20 @@ func (l *udpLink) handle(b []byte, from netip.AddrPort, rtcpSocket bool, now int
 	}
 	if r := remote.Load(); r == nil {
 		if !l.comedia || !l.learn(remote, from, rtcpSocket) {
-			return
+			return nil
 		}
 	} else if *r != from {
-		return
+		return nil
 	}
 	if s := l.srtp.Load(); s != nil {
 		var err error
 		if b, err = s.unprotect(b); err != nil {
-			return
+			return nil
 		}
 	} else if l.srtpLocal != nil {
-		return // SRTP enabled but not connected yet
+		return nil // SRTP enabled but not connected yet
 	}
-	l.t.receive(b, now)
+	return l.t.receive(b, now)
 }
 
 // learn sets the remote address from the first packet (comedia) and
@@ -176,6 +185,16 @@ func (l *udpLink) sendRTP(b []byte) {
 		return
 	}
 	l.write(l.rtp, &l.rtpConnected, b, r)
+}
+
+func (l *udpLink) sendRTPBatch(bufs [][]byte) {
+	if l.srtp.Load() != nil || l.srtpLocal != nil || !l.rtpConnected.Load() {
+		for _, b := range bufs {
+			l.sendRTP(b)
+		}
+		return
+	}
+	_ = l.rtp.WriteBatch(bufs)
 }
 
 // write sends b on conn, to its connected peer when it has one.

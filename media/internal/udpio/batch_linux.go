@@ -3,6 +3,7 @@
 package udpio
 
 import (
+	"sync"
 	"encoding/binary"
 	"net/netip"
 	"syscall"
@@ -83,4 +84,64 @@ func sockaddr(sa *unix.RawSockaddrInet6) netip.AddrPort {
 		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), port)
 	}
 	return netip.AddrPort{}
+}
+
+// writeBatch is the sendmmsg scratch state, shared by writers under mu.
+type writeBatch struct {
+	mu    sync.Mutex
+	hdrs  [maxBatch]unix.Mmsghdr
+	iovs  [maxBatch]unix.Iovec
+	bufs  [][]byte
+	sent  int
+	errno syscall.Errno
+	// sendFn is bound once so that passing it does not allocate.
+	sendFn func(fd uintptr) bool
+}
+
+func (w *writeBatch) send(fd uintptr) bool {
+	for w.sent < len(w.bufs) {
+		n := len(w.bufs) - w.sent
+		for i := 0; i < n; i++ {
+			b := w.bufs[w.sent+i]
+			w.iovs[i].Base = unsafe.SliceData(b)
+			w.iovs[i].SetLen(len(b))
+			w.hdrs[i] = unix.Mmsghdr{Hdr: unix.Msghdr{Iov: &w.iovs[i], Iovlen: 1}}
+		}
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
+		switch {
+		case e == unix.EAGAIN:
+			return false // wait until writable
+		case e == unix.EINTR:
+			continue
+		case e != 0:
+			w.errno = e
+			return true
+		}
+		w.sent += int(r)
+	}
+	return true
+}
+
+// writeBatchConnected sends every buffer to the connected peer with as
+// few sendmmsg calls as possible.
+func (c *Conn) writeBatchConnected(bufs [][]byte) error {
+	w := &c.wbatch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sendFn == nil {
+		w.sendFn = w.send
+	}
+	for len(bufs) > 0 {
+		n := min(len(bufs), maxBatch)
+		w.bufs, w.sent, w.errno = bufs[:n], 0, 0
+		if err := c.raw.Write(w.sendFn); err != nil {
+			return err
+		}
+		if w.errno != 0 {
+			return w.errno
+		}
+		bufs = bufs[n:]
+	}
+	w.bufs = nil
+	return nil
 }

@@ -33,6 +33,7 @@ type Conn struct {
 	udp *net.UDPConn
 	raw syscall.RawConn
 	batch
+	wbatch writeBatch
 }
 
 // Listen opens a UDP socket on ip (unspecified for any) and port (0 for an
@@ -134,4 +135,13 @@ func (c *Conn) Connect(addr netip.AddrPort) error {
 func (c *Conn) Write(b []byte) error {
 	_, err := c.udp.Write(b)
 	return err
+}
+
+// WriteBatch sends every buffer to the address given to Connect, using
+// sendmmsg where available. It is safe for concurrent use.
+func (c *Conn) WriteBatch(bufs [][]byte) error {
+	if len(bufs) == 1 {
+		return c.Write(bufs[0])
+	}
+	return c.writeBatchConnected(bufs)
 }

@@ -93,3 +93,56 @@ func TestListenRange(t *testing.T) {
 		t.Fatal("bad range accepted")
 	}
 }
+
+func TestWriteBatch(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	a, err := Listen("udp4", lo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Listen("udp4", lo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := a.Connect(b.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	var bufs [][]byte
+	for i := 0; i < 100; i++ { // more than one sendmmsg
+		bufs = append(bufs, []byte{byte(i), 7})
+	}
+	if err := a.WriteBatch(bufs); err != nil {
+		t.Fatal(err)
+	}
+	ms := make([]Message, 16)
+	for i := range ms {
+		ms[i].Buf = make([]byte, 100)
+	}
+	got := 0
+	for got < 100 {
+		n, err := b.ReadBatch(ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			if ms[i].N != 2 || ms[i].Buf[0] != byte(got) {
+				t.Fatalf("datagram %d = %x", got, ms[i].Buf[:ms[i].N])
+			}
+			got++
+		}
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := a.WriteBatch(bufs[:8]); err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < 8; {
+			k, _ := b.ReadBatch(ms)
+			n += k
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("allocs = %v", allocs)
+	}
+}
