@@ -3,9 +3,9 @@
 package udpio
 
 import (
-	"sync"
 	"encoding/binary"
 	"net/netip"
+	"sync"
 	"syscall"
 	"unsafe"
 
