@@ -6,7 +6,6 @@ import (
 
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
-	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediatest"
 	"go.uber.org/goleak"
 )
@@ -19,15 +18,22 @@ func TestMain(m *testing.M) {
 // engine: its workers are views and its routers MafaldaRouters.
 func TestAPI(t *testing.T) {
 	mediatest.Run(t, func(t *testing.T) media.API {
-		m := mafalda.New(engine.New(nil), &mafalda.Options{CPUs: 2})
+		return newMafalda(t, &mafalda.Options{CPUs: 2}).API()
+	})
+}
+
+// TestAPIStacked runs the suite against a Mafalda over another Mafalda:
+// the outer one's workers are the inner one's views, its routers spread
+// over the inner MafaldaRouters.
+func TestAPIStacked(t *testing.T) {
+	mediatest.Run(t, func(t *testing.T) media.API {
+		inner := newMafalda(t, &mafalda.Options{CPUs: 2})
+		outer := mafalda.New(inner.API(), &mafalda.Options{CPUs: 2})
 		t.Cleanup(func() {
-			if err := m.Close(context.Background()); err != nil {
+			if err := outer.Close(context.Background()); err != nil {
 				t.Error(err)
 			}
-			if n := len(m.Workers()); n != 0 {
-				t.Errorf("%d workers left", n)
-			}
 		})
-		return m.API()
+		return outer.API()
 	})
 }
