@@ -62,6 +62,16 @@ type routerEntry struct {
 	worker  *workerEntry
 	users   map[*MafaldaRouter]int
 	gone    bool
+	// origins counts the (data) producers living here, created on its
+	// transports or piped in by PipeToRouter; piped the on-demand pipe
+	// producers. Rooms sharing the router see the same ids.
+	origins, piped map[presence]int
+}
+
+// presence names a (data) producer in a router.
+type presence struct {
+	kind int
+	id   string
 }
 
 // New returns a Mafalda over api. opts may be nil.

@@ -40,13 +40,14 @@ type pipe struct {
 
 // acquirePipe returns the pipe of producer id into dst, creating it if
 // needed, with one more reference; nil when the producer is unknown (the
-// consume call reports it) or already lives in dst.
+// consume call reports it) or already lives in dst (its origin, or a
+// shared router where it lives for another room).
 func (mr *MafaldaRouter) acquirePipe(ctx context.Context, kind int, id string, dst *routerEntry) (*pipe, error) {
 	m := mr.m
 	for {
 		m.mu.Lock()
 		o := mr.origins[kind][id]
-		if o == nil || o.re == dst {
+		if o == nil || o.re == dst || dst.origins[presence{kind, id}] > 0 {
 			m.mu.Unlock()
 			return nil, nil
 		}
@@ -117,6 +118,7 @@ func (mr *MafaldaRouter) openPipe(ctx context.Context, p *pipe) error {
 		p.producer, p.consumer = res.PipeDataProducer, res.PipeDataConsumer
 	}
 	mr.pipesOpened++
+	p.key.dst.piped[presence{p.key.kind, p.key.id}]++
 	close(p.ready)
 	m.mu.Unlock()
 	onGone(p.producer, func() { mr.dropPipe(p) })
@@ -170,6 +172,10 @@ func (mr *MafaldaRouter) closePipe(p *pipe) {
 	if p.key.kind == pipeRTP {
 		p.src.worker.consumers--
 	}
+	at := presence{p.key.kind, p.key.id}
+	if p.key.dst.piped[at]--; p.key.dst.piped[at] <= 0 {
+		delete(p.key.dst.piped, at)
+	}
 	close(p.done)
 	mr.m.mu.Unlock()
 }
@@ -214,9 +220,13 @@ func (mr *MafaldaRouter) PipeToRouter(ctx context.Context, o *media.PipeToRouter
 	return dst.pipeIn(ctx, src, kind, o)
 }
 
-// pipeIn pipes a producer of another MafaldaRouter into a router of mr.
+// pipeIn pipes a producer of another MafaldaRouter into a router of mr,
+// one where no producer with its id lives yet.
 func (mr *MafaldaRouter) pipeIn(ctx context.Context, src *origin, kind int, o *media.PipeToRouterOptions) (*media.PipeToRouterResult, error) {
-	re, err := mr.place(ctx, src.re)
+	at := presence{kind, src.obj.ID()}
+	re, err := mr.place(ctx, func(re *routerEntry) bool {
+		return re == src.re || re.origins[at] > 0 || re.piped[at] > 0
+	})
 	if err != nil {
 		return nil, wrapErr("pipeToRouter: place", err)
 	}

@@ -27,8 +27,8 @@ type choice struct {
 
 // place returns the router for one more object of mr (a transport, an
 // observer, a piped-in producer), counted as a use until release. exclude,
-// if set, is a router not to use.
-func (mr *MafaldaRouter) place(ctx context.Context, exclude *routerEntry) (*routerEntry, error) {
+// if set, rules routers out; it runs under mu.
+func (mr *MafaldaRouter) place(ctx context.Context, exclude func(*routerEntry) bool) (*routerEntry, error) {
 	m := mr.m
 	m.placeMu.Lock()
 	defer m.placeMu.Unlock()
@@ -102,8 +102,8 @@ func (mr *MafaldaRouter) candidates(ctx context.Context) []candidate {
 // busiest worker under the watermark, then another MafaldaRouter's router
 // with the same options, then a new router on such a worker, then a new
 // worker, and when none may be created the least loaded worker.
-func (mr *MafaldaRouter) choose(cands []candidate, exclude *routerEntry) (choice, error) {
-	usable := func(re *routerEntry) bool { return re != nil && !re.gone && re != exclude }
+func (mr *MafaldaRouter) choose(cands []candidate, exclude func(*routerEntry) bool) (choice, error) {
+	usable := func(re *routerEntry) bool { return re != nil && !re.gone && (exclude == nil || !exclude(re)) }
 	for _, c := range cands {
 		if re := c.we.routers[mr.rkey]; !c.we.gone && !c.full && usable(re) && re.users[mr] > 0 {
 			return choice{re: re}, nil
@@ -189,7 +189,8 @@ func (mr *MafaldaRouter) newRouter(ctx context.Context, we *workerEntry) (*route
 		}
 		return nil, fmt.Errorf("mafalda: create router: %w", err)
 	}
-	re := &routerEntry{key: mr.rkey, options: opts, router: r, worker: we, users: map[*MafaldaRouter]int{}}
+	re := &routerEntry{key: mr.rkey, options: opts, router: r, worker: we, users: map[*MafaldaRouter]int{},
+		origins: map[presence]int{}, piped: map[presence]int{}}
 	we.routers[re.key] = re
 	m.useLocked(re, mr)
 	m.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/ropehq/rope/mafalda"
@@ -176,4 +177,44 @@ func TestResourceUsages(t *testing.T) {
 	if len(us) != 1 || us[0].Usage == nil || len(m.Transports()) != 1 {
 		t.Fatalf("usages %+v", us)
 	}
+}
+
+// TestPipedInSharedRouter: a producer piped from room A into room B, B's
+// transport then placed on the router A and B share: it consumes the
+// producer there directly, without a second pipe of the same id.
+func TestPipedInSharedRouter(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	var mu sync.Mutex
+	full := map[media.Worker]bool{}
+	m := newMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: func(_ context.Context, w media.Worker) (float64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if full[w] {
+			return 100, nil
+		}
+		return 0, nil
+	}})
+	a, b := newRoom(t, m, 0), newRoom(t, m, 0)
+	in := must[media.DirectTransport](t)(a.CreateDirectTransport(ctx, nil))
+	prod := must[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(3)}))
+	res := must[*media.PipeToRouterResult](t)(a.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: prod.ID(), Router: b}))
+	if len(m.Workers()) != 2 || res.PipeProducer.ID() != prod.ID() {
+		t.Fatalf("%d workers, want the pipe on a second one", len(m.Workers()))
+	}
+	mu.Lock()
+	full[m.Workers()[1]] = true
+	mu.Unlock()
+	out := must[media.DirectTransport](t)(b.CreateDirectTransport(ctx, nil))
+	if got := routerOf(t, b, out.ID()); got != a.Routers()[0].ID() {
+		t.Fatalf("transport on %s, want the shared router %s", got, a.Routers()[0].ID())
+	}
+	must[media.Consumer](t)(out.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
+	if d := b.DumpState(); len(d.Pipes) != 0 || len(d.Producers) != 1 {
+		t.Fatalf("room B: pipes %+v producers %+v", d.Pipes, d.Producers)
+	}
+	if err := prod.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "piped-in producer gone", func() bool { return len(b.DumpState().Producers) == 0 })
 }

@@ -181,13 +181,18 @@ func (mr *MafaldaRouter) hasOrigin(kind int, id string) bool {
 // addOrigin records where a (data) producer lives until it closes.
 func (mr *MafaldaRouter) addOrigin(kind int, re *routerEntry, obj closable) {
 	o := &origin{re: re, obj: obj}
+	at := presence{kind, obj.ID()}
 	mr.m.mu.Lock()
 	mr.origins[kind][obj.ID()] = o
+	re.origins[at]++
 	mr.m.mu.Unlock()
 	onGone(obj, func() {
 		mr.m.mu.Lock()
 		if mr.origins[kind][obj.ID()] == o {
 			delete(mr.origins[kind], obj.ID())
+		}
+		if re.origins[at]--; re.origins[at] <= 0 {
+			delete(re.origins, at)
 		}
 		mr.m.mu.Unlock()
 	})
