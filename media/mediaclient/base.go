@@ -74,10 +74,14 @@ func (b *base) Closed() bool { return b.o.Closed() }
 func (b *base) AppData() media.AppData { return decodeAppData(b.o.AppData()) }
 
 // SetAppData replaces the appData on the server (rope.setAppData), waiting
-// at most Options.Timeout; a failure is logged.
+// at most Options.Timeout; a failure is logged. It does nothing once the
+// object has closed.
 func (b *base) SetAppData(d media.AppData) {
 	if d == nil {
 		d = media.AppData{}
+	}
+	if b.o.Closed() {
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.c.opts.Timeout)
 	defer cancel()

@@ -188,6 +188,10 @@ func created[M any](s *Server, parent *ropeserver.Object, m M, err error) (any, 
 	}
 	o, err := s.ensure(parent, m)
 	if err != nil {
+		// Do not leave a media object no client can reach.
+		if c, ok := any(m).(interface{ Close(context.Context) error }); ok {
+			_ = c.Close(context.Background())
+		}
 		return nil, err
 	}
 	s.refresh(o)

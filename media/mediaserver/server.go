@@ -101,7 +101,9 @@ func (s *Server) ObjectID(m any) (string, bool) {
 }
 
 // Close closes every worker created by a client (and so everything in
-// them), then the root object. It is idempotent.
+// them), then the root object, which also closes the ROPE objects of the
+// workers given to AddWorker (those workers stay open: the application
+// owns them). It is idempotent.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	workers := s.workers
