@@ -37,7 +37,15 @@ func startServer(t testing.TB, opts *mediaserver.Options) *server {
 	return startServerWith(t, opts, nil)
 }
 
+func startServerAPI(t testing.TB, api media.API) *server {
+	return startServerFull(t, api, nil, nil)
+}
+
 func startServerWith(t testing.TB, opts *mediaserver.Options, ropts *ropeserver.Options) *server {
+	return startServerFull(t, engine.New(nil), opts, ropts)
+}
+
+func startServerFull(t testing.TB, api media.API, opts *mediaserver.Options, ropts *ropeserver.Options) *server {
 	t.Helper()
 	if opts == nil {
 		opts = &mediaserver.Options{}
@@ -47,7 +55,7 @@ func startServerWith(t testing.TB, opts *mediaserver.Options, ropts *ropeserver.
 	}
 	opts.Logger, ropts.Logger = quiet, quiet
 	rs := ropeserver.New(ropts)
-	ms, err := mediaserver.Register(rs, engine.New(nil), opts)
+	ms, err := mediaserver.Register(rs, api, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
