@@ -87,7 +87,9 @@ type fakeRouter struct {
 	onNewObserver event.Listeners[media.RtpObserver]
 }
 
-func (r *fakeRouter) OnNewRtpObserver(fn func(media.RtpObserver)) func() { return r.onNewObserver.On(fn) }
+func (r *fakeRouter) OnNewRtpObserver(fn func(media.RtpObserver)) func() {
+	return r.onNewObserver.On(fn)
+}
 
 func (r *fakeRouter) newObserver(audio bool) media.RtpObserver {
 	o := &fakeObserver{id: uuid.NewString(), router: r}
@@ -139,7 +141,7 @@ func (o *fakeObserver) Paused() bool {
 	defer o.mu.Unlock()
 	return o.paused
 }
-func (o *fakeObserver) AppData() media.AppData { return nil }
+func (o *fakeObserver) AppData() media.AppData   { return nil }
 func (o *fakeObserver) SetAppData(media.AppData) {}
 
 func (o *fakeObserver) Close(context.Context) error { o.close(false); return nil }
