@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/mediaserver"
 	"github.com/ropehq/rope/media/mediatest"
 	"github.com/ropehq/rope/rope"
 )
@@ -132,5 +134,67 @@ func flood(t *testing.T, c interface {
 	wg.Wait()
 	if codes[-1] > 0 || codes[0]+codes[rope.CodeOverloaded] != 500 {
 		t.Fatalf("flood answers by code: %v", codes)
+	}
+}
+
+// TestWorkerLimit: createWorker beyond MaxWorkers is refused with -32003,
+// concurrent calls included; closing a worker frees its slot.
+func TestWorkerLimit(t *testing.T) {
+	srv := startServer(t, &mediaserver.Options{MaxWorkers: 3, AllowWorkerClose: true})
+	api, _ := srv.dial(t, nil)
+	ctx := ctxT(t)
+	var wg sync.WaitGroup
+	results := make(chan error, 6)
+	workers := make(chan media.Worker, 6)
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := api.CreateWorker(ctx, nil)
+			if err == nil {
+				workers <- w
+			}
+			results <- err
+		}()
+	}
+	wg.Wait()
+	close(results)
+	close(workers)
+	var refused int
+	for err := range results {
+		var re *rope.Error
+		if errors.As(err, &re) && re.Code == rope.CodeInvalidState {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused != 3 {
+		t.Fatalf("%d refused, want 3", refused)
+	}
+	if err := (<-workers).Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	must[media.Worker](t)(api.CreateWorker(ctx, nil))
+}
+
+type panicAPI struct{ media.API }
+
+func (panicAPI) CreateWorker(context.Context, *media.WorkerSettings) (media.Worker, error) {
+	panic("media implementation bug")
+}
+
+// TestPanicIsAnInternalError: a media implementation that panics answers
+// the caller -32603 and the server goes on.
+func TestPanicIsAnInternalError(t *testing.T) {
+	srv := startServerAPI(t, panicAPI{engine.New(nil)})
+	api, rc := srv.dial(t, nil)
+	_, err := api.CreateWorker(ctxT(t), nil)
+	var re *rope.Error
+	if !errors.As(err, &re) || re.Code != rope.CodeInternalError || strings.Contains(err.Error(), "bug") {
+		t.Fatalf("CreateWorker: %v", err)
+	}
+	if err := rc.Request(ctxT(t), rope.MethodPing, nil, nil); err != nil {
+		t.Fatal(err)
 	}
 }

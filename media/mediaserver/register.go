@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/rope"
@@ -162,7 +163,16 @@ func appData(m any) any {
 // it binds the params, runs fn, publishes the object's changed properties
 // and converts a media error to its wire form.
 func method[M, P any](s *Server, fn func(ctx context.Context, o *ropeserver.Object, m M, p *P) (any, error)) ropeserver.MethodFunc {
-	return func(ctx context.Context, call *ropeserver.Call) (any, error) {
+	return func(ctx context.Context, call *ropeserver.Call) (res any, err error) {
+		defer func() {
+			// A media implementation that panics on some input must not
+			// take the server down: the caller gets an internal error.
+			if r := recover(); r != nil {
+				res, err = nil, fmt.Errorf("mediaserver: %s.%s panicked: %v", call.Object.Type(), call.Method, r)
+				s.log.Error("mediaserver: method panicked", "object", call.Object.ID(), "method", call.Method, "panic", r,
+					"stack", string(debug.Stack()))
+			}
+		}()
 		m, ok := call.Object.Value().(M)
 		if !ok {
 			return nil, fmt.Errorf("mediaserver: %s %s holds %T", call.Object.Type(), call.Object.ID(), call.Object.Value())
@@ -171,7 +181,7 @@ func method[M, P any](s *Server, fn func(ctx context.Context, o *ropeserver.Obje
 		if err := call.Bind(p); err != nil {
 			return nil, err
 		}
-		res, err := fn(ctx, call.Object, m, p)
+		res, err = fn(ctx, call.Object, m, p)
 		s.refresh(call.Object)
 		if err != nil {
 			return nil, WireError(err)

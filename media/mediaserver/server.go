@@ -15,6 +15,9 @@ import (
 // RootID is the ROPE id of the MediaService root object.
 const RootID = "media"
 
+// DefaultMaxWorkers is the default of Options.MaxWorkers.
+const DefaultMaxWorkers = 32
+
 // Options configure a Server. Nil means defaults.
 type Options struct {
 	// AllowWorkerClose lets clients call Worker.close. Default false: the
@@ -25,6 +28,10 @@ type Options struct {
 	// leaves empty (RtcMinPort, RtcMaxPort, DTLS files, log level).
 	// Default: none, the implementation's defaults apply.
 	WorkerSettings *media.WorkerSettings
+	// MaxWorkers bounds the workers clients may have open at once; more
+	// createWorker calls answer -32003 InvalidState. Default
+	// DefaultMaxWorkers; negative means no limit.
+	MaxWorkers int
 	// ListenInfo, when set, is where transports listen when a client
 	// gives no listenInfo (listenInfos for WebRtcTransport), so clients
 	// need not know the server's addresses. Default: none, the call fails
@@ -51,6 +58,10 @@ type Server struct {
 	objs map[any]*ropeserver.Object
 	// workers are the workers created by clients; Close closes them.
 	workers []media.Worker
+	// creating counts createWorker calls under way (see MaxWorkers).
+	creating int
+	// closed is set by Close: no more workers.
+	closed bool
 }
 
 // Register adds the media types to rs and creates the root object
@@ -108,6 +119,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	workers := s.workers
 	s.workers = nil
+	s.closed = true
 	s.mu.Unlock()
 	var errs []error
 	for _, w := range workers {
@@ -120,6 +132,11 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 func (s *Server) createWorker(ctx context.Context, settings *media.WorkerSettings) (any, error) {
+	release, err := s.reserveWorker()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	s.applyWorkerDefaults(settings)
 	w, err := s.api.CreateWorker(ctx, settings)
 	if err != nil {
@@ -131,8 +148,15 @@ func (s *Server) createWorker(ctx context.Context, settings *media.WorkerSetting
 		return nil, err
 	}
 	s.mu.Lock()
-	s.workers = append(s.workers, w)
+	closed := s.closed
+	if !closed {
+		s.workers = append(s.workers, w)
+	}
 	s.mu.Unlock()
+	if closed {
+		_ = w.Close(context.WithoutCancel(ctx))
+		return nil, rope.NewError(rope.CodeInvalidState, "media server closed")
+	}
 	w.OnClose(func() { s.forgetWorker(w) })
 	return rope.CreateResult{ID: o.ID()}, nil
 }
@@ -171,4 +195,24 @@ func (s *Server) listenInfo() *media.TransportListenInfo {
 	}
 	li := *s.opts.ListenInfo
 	return &li
+}
+
+// reserveWorker takes one of the MaxWorkers slots for a worker being
+// created; release gives it back once the worker is in s.workers or failed.
+func (s *Server) reserveWorker() (release func(), err error) {
+	limit := s.opts.MaxWorkers
+	if limit == 0 {
+		limit = DefaultMaxWorkers
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit > 0 && len(s.workers)+s.creating >= limit {
+		return nil, rope.NewError(rope.CodeInvalidState, "at most %d workers may be open", limit)
+	}
+	s.creating++
+	return func() {
+		s.mu.Lock()
+		s.creating--
+		s.mu.Unlock()
+	}, nil
 }
