@@ -8,7 +8,7 @@
 // Router > transport or RTP observer > Producer, Consumer, DataProducer,
 // DataConsumer. Its ROPE id is the media object's id (a new UUID for
 // workers); a producer piped into a router of the same server, whose
-// media id is already taken, gets "<id>@<routerId>" and keeps its media id
+// media id is already taken, gets "<id>@<transportId>" and keeps its media id
 // in the "id" property.
 //
 // Objects are registered from the media observer events (OnNewRouter,
