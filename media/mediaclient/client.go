@@ -24,6 +24,9 @@ type Options struct {
 	// Logger receives failures that have no caller to return to (a
 	// SetAppData refused by the server). Default slog.Default().
 	Logger *slog.Logger
+	// ROPE configures the connection Dial makes. Default nil: the
+	// ropeclient defaults.
+	ROPE *ropeclient.Options
 }
 
 // Client is the media API over a ROPE connection. It does not own the
@@ -31,6 +34,8 @@ type Options struct {
 type Client struct {
 	rc   *ropeclient.Client
 	opts Options
+	// owned is set when Dial made rc: Close closes it.
+	owned bool
 
 	// mu guards wrappers.
 	mu sync.Mutex
@@ -57,6 +62,35 @@ func New(rc *ropeclient.Client, opts *Options) *Client {
 	}
 	return c
 }
+
+// Dial connects to the media server at url (a ROPE WebSocket URL) and
+// returns its media API once the server's objects are mirrored. Close the
+// Client to close the connection.
+func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
+	var ropts *ropeclient.Options
+	if opts != nil {
+		ropts = opts.ROPE
+	}
+	rc, err := ropeclient.Dial(ctx, url, ropts)
+	if err != nil {
+		return nil, fmt.Errorf("mediaclient: %w", err)
+	}
+	c := New(rc, opts)
+	c.owned = true
+	return c, nil
+}
+
+// Close closes the connection if Dial made it; media objects on the
+// server stay. It is idempotent.
+func (c *Client) Close() error {
+	if c.owned {
+		return c.rc.Close()
+	}
+	return nil
+}
+
+// ROPE returns the ROPE client the media API runs on.
+func (c *Client) ROPE() *ropeclient.Client { return c.rc }
 
 // SupportedRtpCapabilities returns the server's supported capabilities
 // (empty if the server serves no MediaService).

@@ -4,8 +4,10 @@
 // so that an application swaps one constructor to move the SFU to another
 // machine:
 //
-//	api := engine.New(nil)               // in process
-//	api := mediaclient.New(rc, nil)      // over ROPE
+//	api := engine.New(nil)                         // in process
+//	api, err := mediaclient.Dial(ctx, url, nil)    // over ROPE
+//
+// (or mediaclient.New(rc, nil) on a ropeclient.Client of your own).
 //
 // Each media object is backed by its ropeclient.Object mirror: getters
 // read the mirror and never block; blocking methods are calls, which

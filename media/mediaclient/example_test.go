@@ -28,13 +28,14 @@ func Example() {
 	defer ms.Close(ctx)
 
 	// The application: api := engine.New(nil) would run it in process.
-	rc, err := ropeclient.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), &ropeclient.Options{Logger: quiet})
+	url := "ws" + strings.TrimPrefix(hs.URL, "http")
+	c, err := mediaclient.Dial(ctx, url, &mediaclient.Options{ROPE: &ropeclient.Options{Logger: quiet}})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer rc.Close()
-	var api media.API = mediaclient.New(rc, nil)
+	defer c.Close()
+	var api media.API = c
 
 	w, _ := api.CreateWorker(ctx, nil)
 	r, _ := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
