@@ -17,6 +17,10 @@ type fakeAPI struct {
 	media.API
 	// observers receives every observer created.
 	observers chan *fakeObserver
+	// hidden, when set, is the router behind fake WebRtcTransports, which
+	// are sent to webrtc.
+	hidden media.Router
+	webrtc chan *fakeWebRtc
 }
 
 func (a *fakeAPI) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.Worker, error) {
@@ -24,7 +28,7 @@ func (a *fakeAPI) CreateWorker(ctx context.Context, s *media.WorkerSettings) (me
 	if err != nil {
 		return nil, err
 	}
-	return &fakeWorker{Worker: w, api: a, routers: map[media.Router]*fakeRouter{}}, nil
+	return &fakeWorker{Worker: w, api: a, routers: map[media.Router]media.Router{}}, nil
 }
 
 type fakeWorker struct {
@@ -33,11 +37,11 @@ type fakeWorker struct {
 
 	// mu guards routers.
 	mu      sync.Mutex
-	routers map[media.Router]*fakeRouter
+	routers map[media.Router]media.Router
 }
 
-// wrap returns the one fakeRouter of an engine router.
-func (w *fakeWorker) wrap(r media.Router) *fakeRouter {
+// wrap returns the one fake router of an engine router.
+func (w *fakeWorker) wrap(r media.Router) media.Router {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if f, ok := w.routers[r]; ok {
@@ -45,6 +49,9 @@ func (w *fakeWorker) wrap(r media.Router) *fakeRouter {
 	}
 	f := &fakeRouter{Router: r, api: w.api, producers: map[string]media.Producer{}}
 	w.routers[r] = f
+	if w.api.hidden != nil {
+		w.routers[r] = &webRtcRouter{fakeRouter: f, hidden: w.api.hidden, made: w.api.webrtc}
+	}
 	r.OnNewTransport(func(t media.Transport) {
 		t.OnNewProducer(func(p media.Producer) {
 			f.mu.Lock()
@@ -60,7 +67,7 @@ func (w *fakeWorker) wrap(r media.Router) *fakeRouter {
 			o.close(true)
 		}
 	})
-	return f
+	return w.routers[r]
 }
 
 func (w *fakeWorker) CreateRouter(ctx context.Context, o *media.RouterOptions) (media.Router, error) {

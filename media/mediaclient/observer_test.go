@@ -1,6 +1,8 @@
 package mediaclient_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -66,5 +68,57 @@ func TestRtpObservers(t *testing.T) {
 	<-routerClosed
 	if !alo.Closed() || !asp.Closed() {
 		t.Fatal("observers not closed with the router")
+	}
+}
+
+// TestWebRtcTransport drives a WebRtcTransport remotely (a fake one, see
+// fake_webrtc_test.go): its ICE/DTLS properties, connect, restartIce and
+// state events with the properties updated before each event.
+func TestWebRtcTransport(t *testing.T) {
+	ctx := ctxT(t)
+	eng := engine.New(nil)
+	hw := must[media.Worker](t)(eng.CreateWorker(ctx, nil))
+	defer hw.Close(context.Background())
+	hidden := must[media.Router](t)(hw.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: codecs}))
+	fake := &fakeAPI{API: eng, observers: make(chan *fakeObserver, 1), hidden: hidden, webrtc: make(chan *fakeWebRtc, 1)}
+	srv := startServerAPI(t, fake)
+	api, _ := srv.dial(t, nil)
+	w := must[media.Worker](t)(api.CreateWorker(ctx, nil))
+	r := must[media.Router](t)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: codecs}))
+	tr := must[media.WebRtcTransport](t)(r.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{*loopback()}}))
+	ft := <-fake.webrtc
+	if tr.IceParameters().UsernameFragment != "u" || tr.IceRole() != "controlled" || len(tr.IceCandidates()) != 1 ||
+		tr.DtlsParameters().Fingerprints[0].Value != "AB:CD" || tr.IceState() != "new" || tr.IceSelectedTuple() != nil {
+		t.Fatalf("props: %+v %v %v", tr.IceParameters(), tr.IceCandidates(), tr.DtlsParameters())
+	}
+	states := make(chan media.IceState, 1)
+	tr.OnIceStateChange(func(s media.IceState) {
+		if tr.IceState() != s {
+			t.Errorf("iceState %s while handling icestatechange %s", tr.IceState(), s)
+		}
+		states <- s
+	})
+	dtls := make(chan media.DtlsState, 1)
+	tr.OnDtlsStateChange(func(s media.DtlsState) { dtls <- s })
+	ft.setIceState("connected")
+	if s := <-states; s != "connected" {
+		t.Fatalf("icestatechange %s", s)
+	}
+	remote := &media.DtlsParameters{Role: "client", Fingerprints: []media.DtlsFingerprint{{Algorithm: "sha-256", Value: "EF"}}}
+	if err := tr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: remote}); err != nil {
+		t.Fatal(err)
+	}
+	if tr.DtlsState() != "connecting" || <-dtls != "connecting" || ft.remote.Role != "client" {
+		t.Fatalf("dtlsState %s after connect", tr.DtlsState())
+	}
+	if err := tr.Connect(ctx, nil); !errors.Is(err, media.ErrInvalidParams) {
+		t.Fatalf("connect without dtlsParameters: %v", err)
+	}
+	p := must[media.IceParameters](t)(tr.RestartIce(ctx))
+	if p.UsernameFragment != "ux" || tr.IceParameters().UsernameFragment != "ux" {
+		t.Fatalf("restartIce %+v, mirror %+v", p, tr.IceParameters())
+	}
+	if err := tr.Close(ctx); err != nil || !tr.Closed() {
+		t.Fatalf("close: %v", err)
 	}
 }
