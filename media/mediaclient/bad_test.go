@@ -132,6 +132,7 @@ func flood(t *testing.T, c interface {
 		}()
 	}
 	wg.Wait()
+	t.Logf("flood answers by code: %v", codes)
 	if codes[-1] > 0 || codes[0]+codes[rope.CodeOverloaded] != 500 {
 		t.Fatalf("flood answers by code: %v", codes)
 	}
