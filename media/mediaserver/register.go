@@ -161,7 +161,8 @@ func appData(m any) any {
 
 // method adapts fn to a ROPE method of objects of type M with params P:
 // it binds the params, runs fn, publishes the object's changed properties
-// and converts a media error to its wire form.
+// (unless the method is read-only) and converts a media error to its wire
+// form.
 func method[M, P any](s *Server, fn func(ctx context.Context, o *ropeserver.Object, m M, p *P) (any, error)) ropeserver.MethodFunc {
 	return func(ctx context.Context, call *ropeserver.Call) (res any, err error) {
 		defer func() {
@@ -182,13 +183,19 @@ func method[M, P any](s *Server, fn func(ctx context.Context, o *ropeserver.Obje
 			return nil, err
 		}
 		res, err = fn(ctx, call.Object, m, p)
-		s.refresh(call.Object)
+		if !readOnly[call.Method] {
+			s.refresh(call.Object)
+		}
 		if err != nil {
 			return nil, WireError(err)
 		}
 		return res, nil
 	}
 }
+
+// readOnly are the methods that change no state: no refresh after them.
+var readOnly = map[string]bool{"dump": true, "getStats": true, "getResourceUsage": true,
+	"canConsume": true, "getBufferedAmount": true}
 
 // created registers a media object that a method just created under
 // parent and returns {"id"}.
