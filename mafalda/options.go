@@ -25,6 +25,10 @@ type Options struct {
 	// many consumers (pipe consumers included) as full whatever its load.
 	// Default 0: no limit.
 	MaxConsumersPerWorker int
+	// PipeOptions are the ListenInfo, EnableSctp, NumSctpStreams,
+	// EnableRtx and EnableSrtp of the pipes opened on demand between
+	// routers; default PipeToRouter's (UDP on 127.0.0.1, no RTX, no SRTP).
+	PipeOptions *media.PipeToRouterOptions
 }
 
 // MafaldaRouterOptions configure Mafalda.CreateMafaldaRouter. nil means

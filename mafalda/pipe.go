@@ -94,7 +94,11 @@ func wait(ctx context.Context, ch <-chan struct{}) error {
 // openPipe creates p with Router.PipeToRouter from the origin router.
 func (mr *MafaldaRouter) openPipe(ctx context.Context, p *pipe) error {
 	m := mr.m
-	opts := &media.PipeToRouterOptions{Router: p.key.dst.router}
+	opts := &media.PipeToRouterOptions{}
+	if m.opts.PipeOptions != nil {
+		*opts = *m.opts.PipeOptions
+	}
+	opts.Router, opts.ProducerID, opts.DataProducerID = p.key.dst.router, "", ""
 	if p.key.kind == pipeRTP {
 		opts.ProducerID = p.key.id
 	} else {

@@ -130,7 +130,7 @@ func (mr *MafaldaRouter) choose(cands []candidate, exclude func(*routerEntry) bo
 			return choice{we: we}, nil
 		}
 	}
-	return choice{}, media.NewError(media.ErrInvalidState, "mafaldaRouter %s: no worker available", mr.id)
+	return choice{}, fmt.Errorf("%w (mafaldaRouter %s): %w", ErrNoWorker, mr.id, media.ErrInvalidState)
 }
 
 // mayCreateWorkerLocked reports whether mr may create one more worker:

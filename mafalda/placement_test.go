@@ -60,8 +60,8 @@ func TestMaxWorkersZero(t *testing.T) {
 	m := newMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad})
 	guest := must[*mafalda.MafaldaRouter](t)(m.CreateMafaldaRouter(ctx, &mafalda.MafaldaRouterOptions{MaxWorkers: mafalda.Int(0)}))
 	_, err := guest.CreateDirectTransport(ctx, nil)
-	if !errors.Is(err, media.ErrInvalidState) {
-		t.Fatalf("error %v, want ErrInvalidState", err)
+	if !errors.Is(err, mafalda.ErrNoWorker) || !errors.Is(err, media.ErrInvalidState) {
+		t.Fatalf("error %v, want ErrNoWorker, ErrInvalidState", err)
 	}
 	host := newRoom(t, m, 0)
 	must[media.DirectTransport](t)(host.CreateDirectTransport(ctx, nil))
