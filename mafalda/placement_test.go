@@ -218,3 +218,34 @@ func TestPipedInSharedRouter(t *testing.T) {
 	}
 	eventually(t, "piped-in producer gone", func() bool { return len(b.DumpState().Producers) == 0 })
 }
+
+// TestConsumeDataAcrossWorkers: a data producer on another worker is piped
+// on demand like RTP; where the engine cannot pipe data, the call fails
+// with its error and leaves no pipe behind.
+func TestConsumeDataAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	m := newMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 1})
+	mr := newRoom(t, m, 0)
+	in := must[media.DirectTransport](t)(mr.CreateDirectTransport(ctx, nil))
+	prod := must[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(8)}))
+	dp := must[media.DataProducer](t)(in.ProduceData(ctx, nil))
+	must[media.Consumer](t)(in.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
+	other := must[media.DirectTransport](t)(mr.CreateDirectTransport(ctx, nil))
+	if routerOf(t, mr, other.ID()) == routerOf(t, mr, in.ID()) {
+		t.Fatal("second transport on the full worker")
+	}
+	dc, err := other.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()})
+	switch {
+	case errors.Is(err, media.ErrUnsupported):
+		if d := mr.DumpState(); len(d.Pipes) != 0 || d.PipesOpened != 0 {
+			t.Fatalf("failed data pipe left %+v", d.Pipes)
+		}
+	case err != nil:
+		t.Fatal(err)
+	default:
+		if dc.DataProducerID() != dp.ID() || len(mr.DumpState().Pipes) != 1 {
+			t.Fatalf("data consumer of %s, pipes %+v", dc.DataProducerID(), mr.DumpState().Pipes)
+		}
+	}
+}
