@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,11 @@ type producer struct {
 	kfCodec  [128]uint8
 	// extMap maps the producer's header extension ids to the router's.
 	extMap rtppkt.ExtMap
+	// audioLevelID is the router's ssrc-audio-level extension id (0: none).
+	audioLevelID uint8
+	// observers are the RTP observers watching this producer (copy on
+	// write under consMu).
+	observers atomic.Pointer[[]*rtpObserver]
 
 	// ingress serialises packet ingress; it guards the streams' receive
 	// state and scratch.
@@ -178,6 +184,11 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 }
 
 func (p *producer) buildTables() {
+	for _, re := range p.router.caps.HeaderExtensions {
+		if re.URI == media.ExtAudioLevel && re.Kind == media.KindAudio && p.kind == media.KindAudio {
+			p.audioLevelID = uint8(re.PreferredID)
+		}
+	}
 	for _, e := range p.params.HeaderExtensions {
 		for _, re := range p.router.caps.HeaderExtensions {
 			if re.URI == e.URI && re.Kind == p.kind && e.ID > 0 && e.ID < 256 {
@@ -266,6 +277,9 @@ func (p *producer) close(reason closeReason) {
 	p.consMu.Unlock()
 	for _, c := range cons {
 		c.close(closeByProducer)
+	}
+	for _, o := range p.observerList() {
+		o.forget(p)
 	}
 	if reason == closeByParent {
 		emit(&p.onTransportClose)
@@ -421,9 +435,51 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 	if p.paused.Load() {
 		return
 	}
+	if obs := p.observers.Load(); obs != nil && len(*obs) > 0 {
+		p.reportLevel(*obs, b, h)
+	}
 	for _, c := range *p.consumers.Load() {
 		c.forward(&pk)
 	}
+}
+
+// reportLevel hands the packet's audio level to the observers.
+func (p *producer) reportLevel(obs []*rtpObserver, b []byte, h *rtppkt.Header) {
+	v, ok := rtppkt.Extension(b, *h, p.audioLevelID)
+	if !ok || len(v) < 1 {
+		return
+	}
+	for _, o := range obs {
+		o.addLevel(p, int(v[0]&0x7f))
+	}
+}
+
+func (p *producer) addObserver(o *rtpObserver) {
+	p.consMu.Lock()
+	defer p.consMu.Unlock()
+	obs := append(slices.Clone(p.observerListLocked()), o)
+	p.observers.Store(&obs)
+}
+
+func (p *producer) removeObserver(o *rtpObserver) {
+	p.consMu.Lock()
+	defer p.consMu.Unlock()
+	obs := slices.DeleteFunc(slices.Clone(p.observerListLocked()), func(x *rtpObserver) bool { return x == o })
+	p.observers.Store(&obs)
+}
+
+func (p *producer) observerListLocked() []*rtpObserver {
+	if obs := p.observers.Load(); obs != nil {
+		return *obs
+	}
+	return nil
+}
+
+func (p *producer) observerList() []*rtpObserver {
+	if obs := p.observers.Load(); obs != nil {
+		return *obs
+	}
+	return nil
 }
 
 // flush sends what the consumers queued during a read batch. It runs on

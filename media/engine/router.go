@@ -31,6 +31,7 @@ type router struct {
 	transports    map[string]*transport
 	producers     map[string]*producer
 	dataProducers map[string]*dataProducer
+	observers     map[string]*rtpObserver
 	// pipePairs caches the pipe transport pair towards each destination
 	// router used by PipeToRouter.
 	pipePairs map[*router]*pipePair
@@ -47,6 +48,7 @@ func newRouter(w *worker, caps media.RtpCapabilities, appData media.AppData) *ro
 		worker: w, caps: caps,
 		transports: map[string]*transport{}, producers: map[string]*producer{},
 		dataProducers: map[string]*dataProducer{}, pipePairs: map[*router]*pipePair{},
+		observers: map[string]*rtpObserver{},
 	}
 	r.init(newID(), appData)
 	return r
@@ -75,7 +77,12 @@ func (r *router) close(reason closeReason) {
 	transports := r.transports
 	r.transports = map[string]*transport{}
 	r.pipePairs = map[*router]*pipePair{}
+	observers := r.observers
+	r.observers = map[string]*rtpObserver{}
 	r.mu.Unlock()
+	for _, o := range observers {
+		o.close(closeByParent)
+	}
 	for _, t := range transports {
 		t.close(closeByParent)
 	}
@@ -192,7 +199,11 @@ func (r *router) Dump(ctx context.Context) (*media.RouterDump, error) {
 	producers := mapValues(r.producers)
 	dataProducers := mapValues(r.dataProducers)
 	r.mu.Unlock()
+	for id := range r.observers {
+		d.RtpObserverIDs = append(d.RtpObserverIDs, id)
+	}
 	sort.Strings(d.TransportIDs)
+	sort.Strings(d.RtpObserverIDs)
 	for _, p := range producers {
 		kv := media.KeyValues{Key: p.id, Values: []string{}}
 		for _, c := range p.consumerList() {
@@ -200,7 +211,7 @@ func (r *router) Dump(ctx context.Context) (*media.RouterDump, error) {
 			d.MapConsumerIDProducerID = append(d.MapConsumerIDProducerID, media.KeyValue{Key: c.id, Value: p.id})
 		}
 		d.MapProducerIDConsumerIDs = append(d.MapProducerIDConsumerIDs, kv)
-		d.MapProducerIDObserverIDs = append(d.MapProducerIDObserverIDs, media.KeyValues{Key: p.id, Values: []string{}})
+		d.MapProducerIDObserverIDs = append(d.MapProducerIDObserverIDs, media.KeyValues{Key: p.id, Values: sortedIDs(p.observerList())})
 	}
 	for _, p := range dataProducers {
 		kv := media.KeyValues{Key: p.id, Values: []string{}}
@@ -226,20 +237,6 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		return nil, err
 	}
 	return nil, fmt.Errorf("local engine: WebRtcTransport not yet available: %w", media.ErrUnsupported)
-}
-
-func (r *router) CreateActiveSpeakerObserver(ctx context.Context, o *media.ActiveSpeakerObserverOptions) (media.ActiveSpeakerObserver, error) {
-	if err := r.checkOpen("router"); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("local engine: ActiveSpeakerObserver not yet available: %w", media.ErrUnsupported)
-}
-
-func (r *router) CreateAudioLevelObserver(ctx context.Context, o *media.AudioLevelObserverOptions) (media.AudioLevelObserver, error) {
-	if err := r.checkOpen("router"); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("local engine: AudioLevelObserver not yet available: %w", media.ErrUnsupported)
 }
 
 // sortedIDs returns the ids of objects sorted.

@@ -67,3 +67,45 @@ func mapElements(block []byte, m *ExtMap, twoByte bool) bool {
 	clear(block[w:])
 	return true
 }
+
+// Extension returns the value of header extension element id in packet b
+// (header h from Parse), without allocating.
+func Extension(b []byte, h Header, id uint8) ([]byte, bool) {
+	if b[0]&0x10 == 0 || id == 0 {
+		return nil, false
+	}
+	start := MinHeaderLen + 4*int(b[0]&0x0f)
+	profile := binary.BigEndian.Uint16(b[start:])
+	block := b[start+4 : h.HeaderLen]
+	twoByte := profile&0xfff0 == 0x1000
+	if profile != 0xbede && !twoByte {
+		return nil, false
+	}
+	for r := 0; r < len(block); {
+		eid := block[r]
+		if eid == 0 {
+			r++
+			continue
+		}
+		var hdr, size int
+		if twoByte {
+			if r+1 >= len(block) {
+				return nil, false
+			}
+			hdr, size = 2, int(block[r+1])
+		} else {
+			if eid>>4 == 15 {
+				return nil, false
+			}
+			hdr, size, eid = 1, int(eid&0x0f)+1, eid>>4
+		}
+		if r+hdr+size > len(block) {
+			return nil, false
+		}
+		if eid == id {
+			return block[r+hdr : r+hdr+size], true
+		}
+		r += hdr + size
+	}
+	return nil, false
+}

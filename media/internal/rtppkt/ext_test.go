@@ -67,3 +67,24 @@ func FuzzMapExtensions(f *testing.F) {
 		}
 	})
 }
+
+func TestExtension(t *testing.T) {
+	p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SSRC: 1}, Payload: []byte{1}}
+	if err := p.SetExtension(10, []byte{0x80 | 30}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetExtension(4, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := p.Marshal()
+	h, _ := Parse(b)
+	if v, ok := Extension(b, h, 10); !ok || len(v) != 1 || v[0] != 0x80|30 {
+		t.Fatalf("ext 10 = %x %v", v, ok)
+	}
+	if v, ok := Extension(b, h, 4); !ok || len(v) != 3 {
+		t.Fatalf("ext 4 = %x %v", v, ok)
+	}
+	if _, ok := Extension(b, h, 5); ok {
+		t.Fatal("ext 5 found")
+	}
+}
