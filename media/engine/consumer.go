@@ -143,12 +143,18 @@ func (c *consumer) Score() media.ConsumerScore {
 	return out
 }
 
-// scoreChanged returns the score and whether it differs from the last
-// one reported by "score".
-func (c *consumer) scoreChanged() (media.ConsumerScore, bool) {
-	s := c.Score()
-	key := int32(s.Score*100 + s.ProducerScore)
-	return s, c.reportedScore.Swap(key) != key
+// scoreChanged reports whether the score differs from the last one
+// reported by "score" (and records it), without allocating.
+func (c *consumer) scoreChanged() bool {
+	c.mu.Lock()
+	score := c.streams[0].score
+	c.mu.Unlock()
+	p := c.producer
+	p.ingress.Lock()
+	ps := p.streams[0].score
+	p.ingress.Unlock()
+	key := int32(score*100 + ps)
+	return c.reportedScore.Swap(key) != key
 }
 
 func (c *consumer) OnTransportClose(fn func()) func() { return on(&c.onTransportClose, fn) }

@@ -618,8 +618,8 @@ func (p *producer) streamStats(s *recvStream, now int64) media.RtpStreamStats {
 }
 
 // updateScores recomputes stream scores (10 when media flowed during the
-// last interval, lowered by loss) and reports whether any changed.
-func (p *producer) updateScores(now int64, interval time.Duration) ([]media.ProducerScore, bool) {
+// last interval) and reports whether any changed.
+func (p *producer) updateScores(now int64, interval time.Duration) bool {
 	p.ingress.Lock()
 	defer p.ingress.Unlock()
 	changed := false
@@ -632,5 +632,5 @@ func (p *producer) updateScores(now int64, interval time.Duration) ([]media.Prod
 			s.score, changed = score, true
 		}
 	}
-	return p.scoresLocked(), changed
+	return changed
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -96,63 +97,99 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 
 func (t *transport) sendReports(now int64, interval time.Duration) {
 	t.mu.Lock()
-	producers, consumers := mapValues(t.producers), mapValues(t.consumers)
+	for _, p := range t.producers {
+		t.repProducers = append(t.repProducers, p)
+	}
+	for _, c := range t.consumers {
+		t.repConsumers = append(t.repConsumers, c)
+	}
 	t.mu.Unlock()
-	var pkts []rtcp.Packet
-	for _, c := range consumers {
-		pkts = append(pkts, c.senderReports(now)...)
+	w := &t.rtcpOut
+	w.t = t
+	for _, c := range t.repConsumers {
+		c.writeSenderReports(w, now)
 	}
-	if rr := receiverReport(producers, now); rr != nil {
-		pkts = append(pkts, rr)
-	}
-	for i := 0; i < len(pkts); i += 16 {
-		b, err := rtcp.Marshal(pkts[i:min(i+16, len(pkts))])
-		if err == nil {
-			t.sendRTCP(b)
+	writeReceiverReports(w, t.repProducers, now)
+	w.flush()
+	t.inLoop.Add(1)
+	for _, p := range t.repProducers {
+		if p.updateScores(now, interval) {
+			p.onScore.Emit(p.Score())
 		}
 	}
-	t.loopCallback(func() {
-		for _, p := range producers {
-			if scores, changed := p.updateScores(now, interval); changed {
-				p.onScore.Emit(scores)
-			}
+	for _, c := range t.repConsumers {
+		if !c.producer.closed.Load() && c.scoreChanged() {
+			c.onScore.Emit(c.Score())
 		}
-		for _, c := range consumers {
-			if c.producer.closed.Load() {
-				continue
-			}
-			if score, changed := c.scoreChanged(); changed {
-				c.onScore.Emit(score)
-			}
-		}
-	})
+	}
+	t.inLoop.Add(-1)
+	clear(t.repProducers)
+	clear(t.repConsumers)
+	t.repProducers, t.repConsumers = t.repProducers[:0], t.repConsumers[:0]
 }
 
-// senderReports builds an SR and SDES CNAME for each stream that sent.
-func (c *consumer) senderReports(now int64) []rtcp.Packet {
-	if c.closed.Load() {
-		return nil
+// rtcpWriter packs generated RTCP into datagrams without allocating; only
+// the transport's RTCP goroutine uses it.
+type rtcpWriter struct {
+	t   *transport
+	n   int
+	buf [1200]byte
+}
+
+// room makes room for size bytes, sending what is buffered if needed.
+func (w *rtcpWriter) room(size int) []byte {
+	if w.n+size > len(w.buf) {
+		w.flush()
 	}
+	b := w.buf[w.n : w.n+size]
+	w.n += size
+	return b
+}
+
+func (w *rtcpWriter) flush() {
+	if w.n > 0 {
+		w.t.sendRTCP(w.buf[:w.n])
+		w.n = 0
+	}
+}
+
+// writeSenderReports writes an SR and an SDES CNAME for each stream that
+// sent (RFC 3550 6.4.1, 6.5).
+func (c *consumer) writeSenderReports(w *rtcpWriter, now int64) {
+	if c.closed.Load() {
+		return
+	}
+	cname := cnameOr(c.params.Rtcp.CNAME)
+	if len(cname) > 255 {
+		cname = cname[:255]
+	}
+	sdesLen := (4 + 2 + len(cname) + 1 + 3) &^ 3 // chunk: ssrc, item, null, pad
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []rtcp.Packet
 	for i := range c.streams {
 		s := &c.streams[i]
 		if s.packets == 0 {
 			continue
 		}
 		ntp := ntpTime(now)
-		elapsed := now - s.lastSentAt
-		rtpTS := s.lastTS + uint32(elapsed/1000*s.clockRate/1e6)
+		rtpTS := s.lastTS + uint32((now-s.lastSentAt)/1000*s.clockRate/1e6)
 		s.lastSRMid, s.lastSRAt = uint32(ntp>>16), now
-		out = append(out, &rtcp.SenderReport{
-			SSRC: s.ssrc, NTPTime: ntp, RTPTime: rtpTS,
-			PacketCount: uint32(s.packets), OctetCount: uint32(s.bytes),
-		}, &rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
-			Source: s.ssrc, Items: []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: cnameOr(c.params.Rtcp.CNAME)}},
-		}}})
+		b := w.room(28 + 4 + sdesLen)
+		clear(b)
+		b[0], b[1] = 0x80, 200
+		be.PutUint16(b[2:], 6)
+		be.PutUint32(b[4:], s.ssrc)
+		be.PutUint64(b[8:], ntp)
+		be.PutUint32(b[16:], rtpTS)
+		be.PutUint32(b[20:], uint32(s.packets))
+		be.PutUint32(b[24:], uint32(s.bytes))
+		d := b[28:]
+		d[0], d[1] = 0x81, 202
+		be.PutUint16(d[2:], uint16(sdesLen/4))
+		be.PutUint32(d[4:], s.ssrc)
+		d[8], d[9] = 1, byte(len(cname)) // CNAME
+		copy(d[10:], cname)
 	}
-	return out
 }
 
 func cnameOr(cname string) string {
@@ -162,31 +199,37 @@ func cnameOr(cname string) string {
 	return cname
 }
 
-// receiverReport builds one RR covering every producer stream.
-func receiverReport(producers []*producer, now int64) *rtcp.ReceiverReport {
-	rr := &rtcp.ReceiverReport{SSRC: 1}
+// writeReceiverReports writes RRs covering every producer stream.
+func writeReceiverReports(w *rtcpWriter, producers []*producer, now int64) {
+	var rr []byte
+	count := 0
 	for _, p := range producers {
 		p.ingress.Lock()
 		for _, s := range p.streams {
-			if s.started {
-				rr.Reports = append(rr.Reports, s.receptionReport(now))
-				p.sendNack(s) // retries
+			if !s.started {
+				continue
 			}
+			if rr == nil || count == 31 || w.n+24 > len(w.buf) {
+				if w.n+8+24 > len(w.buf) {
+					w.flush()
+				}
+				rr, count = w.room(8), 0
+				rr[0], rr[1] = 0x80, 201
+				be.PutUint32(rr[4:], 1)
+			}
+			s.writeReceptionReport(w.room(24), now)
+			count++
+			rr[0] = 0x80 | byte(count)
+			be.PutUint16(rr[2:], uint16(1+6*count))
+			p.sendNack(s) // retries
 		}
 		p.ingress.Unlock()
 	}
-	if len(rr.Reports) == 0 {
-		return nil
-	}
-	if len(rr.Reports) > 31 {
-		rr.Reports = rr.Reports[:31]
-	}
-	return rr
 }
 
-// receptionReport computes an RFC 3550 report block; call with the
-// producer's ingress lock held.
-func (s *recvStream) receptionReport(now int64) rtcp.ReceptionReport {
+// writeReceptionReport writes an RFC 3550 report block into b (24
+// bytes); call with the producer's ingress lock held.
+func (s *recvStream) writeReceptionReport(b []byte, now int64) {
 	expected := s.expected()
 	expInterval := expected - s.expPrior
 	recvInterval := s.packets - s.recvPrior
@@ -195,13 +238,16 @@ func (s *recvStream) receptionReport(now int64) rtcp.ReceptionReport {
 	if lost := int64(expInterval) - int64(recvInterval); expInterval > 0 && lost > 0 {
 		fraction = uint8(lost << 8 / int64(expInterval))
 	}
-	r := rtcp.ReceptionReport{
-		SSRC: s.ssrc, FractionLost: fraction, TotalLost: uint32(max(0, s.lost())) & 0xffffff,
-		LastSequenceNumber: s.cycles | uint32(s.maxSeq), Jitter: uint32(s.jitter),
-		LastSenderReport: s.lastSRNTP,
-	}
+	var delay uint32
 	if s.lastSRAt != 0 {
-		r.Delay = uint32((now - s.lastSRAt) * 65536 / int64(time.Second))
+		delay = uint32((now - s.lastSRAt) * 65536 / int64(time.Second))
 	}
-	return r
+	be.PutUint32(b[0:], s.ssrc)
+	be.PutUint32(b[4:], uint32(fraction)<<24|uint32(max(0, s.lost()))&0xffffff)
+	be.PutUint32(b[8:], s.cycles|uint32(s.maxSeq))
+	be.PutUint32(b[12:], uint32(s.jitter))
+	be.PutUint32(b[16:], s.lastSRNTP)
+	be.PutUint32(b[20:], delay)
 }
+
+var be = binary.BigEndian

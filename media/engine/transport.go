@@ -70,6 +70,11 @@ type transport struct {
 	rtpBytesReceived, rtpBytesSent atomic.Uint64
 	rtxBytesReceived, rtxBytesSent atomic.Uint64
 
+	// Scratch of the RTCP goroutine (sendReports).
+	repProducers []*producer
+	repConsumers []*consumer
+	rtcpOut      rtcpWriter
+
 	// inLoop counts user callbacks running on the transport's own
 	// goroutines, so that Close called from one does not wait for itself.
 	inLoop atomic.Int32
