@@ -41,6 +41,9 @@ type consumer struct {
 	streams []sendStream
 	rtxBuf  [rtppkt.MaxPacketLen + 2]byte
 
+	// sim is the simulcast layer state (nil unless simulcast).
+	sim *simulcast
+
 	// The output queue holds rewritten packets until the producer's read
 	// batch ends, then goes out in one sendmmsg. Only the producer's
 	// ingress path (one goroutine at a time) touches it.
@@ -72,6 +75,8 @@ type sendStream struct {
 	seq          rtppkt.SeqRewriter
 	seqMap       rtppkt.SeqMap
 	rtxSeq       uint16
+	// tsOffset is added to timestamps (simulcast layer switches).
+	tsOffset uint32
 
 	packets, bytes uint64
 	retransmitted  uint64
@@ -118,15 +123,13 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 	return c
 }
 
-func (c *consumer) ProducerID() string                     { return c.producer.id }
-func (c *consumer) Kind() media.MediaKind                  { return c.kind }
-func (c *consumer) RtpParameters() media.RtpParameters     { return c.params.Clone() }
-func (c *consumer) Type() media.ConsumerType               { return c.typ }
-func (c *consumer) Paused() bool                           { return c.paused.Load() }
-func (c *consumer) ProducerPaused() bool                   { return c.producerPaused.Load() }
-func (c *consumer) Priority() int                          { return int(c.priority.Load()) }
-func (c *consumer) PreferredLayers() *media.ConsumerLayers { return nil }
-func (c *consumer) CurrentLayers() *media.ConsumerLayers   { return nil }
+func (c *consumer) ProducerID() string                 { return c.producer.id }
+func (c *consumer) Kind() media.MediaKind              { return c.kind }
+func (c *consumer) RtpParameters() media.RtpParameters { return c.params.Clone() }
+func (c *consumer) Type() media.ConsumerType           { return c.typ }
+func (c *consumer) Paused() bool                       { return c.paused.Load() }
+func (c *consumer) ProducerPaused() bool               { return c.producerPaused.Load() }
+func (c *consumer) Priority() int                      { return int(c.priority.Load()) }
 
 func (c *consumer) Score() media.ConsumerScore {
 	c.mu.Lock()
@@ -213,6 +216,9 @@ func (c *consumer) updateActive() {
 		for i := range c.streams {
 			c.streams[i].syncRequired = true
 		}
+		if c.sim != nil {
+			c.sim.current = -1
+		}
 	}
 	c.mu.Unlock()
 	if now && !was {
@@ -230,7 +236,12 @@ func (c *consumer) requestKeyFrames() {
 }
 
 // producerStream maps a consumer stream index to the producer's.
-func (c *consumer) producerStream(i int) int { return i }
+func (c *consumer) producerStream(i int) int {
+	if c.sim != nil {
+		return int(c.sim.target.Load())
+	}
+	return i
+}
 
 func (c *consumer) setProducerPaused(paused bool) {
 	if c.closed.Load() || c.producerPaused.Swap(paused) == paused {
@@ -266,10 +277,6 @@ func (c *consumer) Resume(ctx context.Context) error {
 	c.updateActive()
 	emit(&c.onResume)
 	return nil
-}
-
-func (c *consumer) SetPreferredLayers(ctx context.Context, l media.ConsumerLayers) error {
-	return c.checkOpen("consumer")
 }
 
 func (c *consumer) SetPriority(ctx context.Context, priority int) error {
@@ -331,16 +338,27 @@ func (c *consumer) flush() {
 func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.active || pk.enc >= len(c.streams) || c.outPT[pk.pt] == 0 {
+	if !c.active || c.outPT[pk.pt] == 0 {
 		return nil
 	}
-	s := &c.streams[pk.enc]
-	if s.syncRequired {
-		if pk.kfCodec != kfNone && !pk.keyFrame() {
+	var s *sendStream
+	if c.sim != nil {
+		s = &c.streams[0]
+		if !c.sim.accept(pk, s) {
 			return nil
 		}
-		s.seq.Sync(pk.seq - 1)
-		s.syncRequired = false
+	} else {
+		if pk.enc >= len(c.streams) {
+			return nil
+		}
+		s = &c.streams[pk.enc]
+		if s.syncRequired {
+			if pk.kfCodec != kfNone && !pk.keyFrame() {
+				return nil
+			}
+			s.seq.Sync(pk.seq - 1)
+			s.syncRequired = false
+		}
 	}
 	out := s.seq.Input(pk.seq)
 	n := copy(buf, pk.b)
@@ -348,11 +366,15 @@ func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 	rtppkt.SetSSRC(b, s.ssrc)
 	rtppkt.SetPayloadType(b, c.outPT[pk.pt])
 	rtppkt.SetSequenceNumber(b, out)
-	s.seqMap.Put(out, pk.seq)
+	ts := pk.ts + s.tsOffset
+	if s.tsOffset != 0 {
+		rtppkt.SetTimestamp(b, ts)
+	}
+	s.seqMap.Put(out, rtppkt.SeqInfo{In: pk.seq, Stream: uint8(pk.enc), TSOffset: s.tsOffset})
 	s.packets++
 	s.bytes += uint64(n)
 	s.rate.add(pk.now, n)
-	s.lastTS = pk.ts
+	s.lastTS = ts
 	s.lastSentAt = pk.now
 	return b
 }
@@ -372,20 +394,26 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 	s := &c.streams[idx]
 	s.nackCount++
 	s.nackPackets += uint64(len(lost))
-	store := c.producer.streams[c.producerStream(idx)].store
-	if !c.useNack || store == nil || !c.active {
+	if !c.useNack || !c.active {
 		return
 	}
 	for _, out := range lost {
-		in, ok := s.seqMap.Get(out)
-		if !ok {
+		info, ok := s.seqMap.Get(out)
+		if !ok || int(info.Stream) >= len(c.producer.streams) {
 			continue
 		}
-		n := store.Get(in, c.rtxBuf[:rtppkt.MaxPacketLen])
+		store := c.producer.streams[info.Stream].store
+		if store == nil {
+			continue
+		}
+		n := store.Get(info.In, c.rtxBuf[:rtppkt.MaxPacketLen])
 		if n == 0 {
 			continue
 		}
 		b := c.rtxBuf[:n]
+		if info.TSOffset != 0 {
+			rtppkt.SetTimestamp(b, rtppkt.Timestamp(b)+info.TSOffset)
+		}
 		rtppkt.SetPayloadType(b, c.outPT[rtppkt.PayloadType(b)])
 		rtppkt.SetSequenceNumber(b, out)
 		rtppkt.SetSSRC(b, s.ssrc)

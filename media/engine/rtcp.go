@@ -121,6 +121,9 @@ func (t *transport) sendReports(now int64, interval time.Duration) {
 		if !c.producer.closed.Load() && c.scoreChanged() {
 			c.onScore.Emit(c.Score())
 		}
+		if c.updateLayers() {
+			c.onLayersChange.Emit(c.CurrentLayers())
+		}
 	}
 	t.inLoop.Add(-1)
 	clear(t.repProducers)

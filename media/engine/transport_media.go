@@ -109,6 +109,9 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 		return nil, err
 	}
 	c := newConsumer(t, p, typ, params, o)
+	if typ == media.ConsumerSimulcast {
+		c.sim = newSimulcast(len(p.streams), o.PreferredLayers)
+	}
 	if err := t.addConsumer(c); err != nil {
 		return nil, err
 	}
@@ -131,9 +134,6 @@ func (t *transport) consumerParams(p *producer, o *media.ConsumerOptions) (media
 	if o.RtpCapabilities == nil {
 		return "", media.RtpParameters{}, &media.ParamError{Field: "rtpCapabilities", Reason: "required"}
 	}
-	if p.typ == media.ProducerSimulcast || len(p.consumable.Encodings) > 1 {
-		return "", media.RtpParameters{}, fmt.Errorf("consume: simulcast/SVC consumers: %w", media.ErrUnsupported)
-	}
 	if !canConsume(p.consumable, o.RtpCapabilities) {
 		return "", media.RtpParameters{}, fmt.Errorf("consume: producer %s not consumable with the given rtpCapabilities: %w", p.id, media.ErrUnsupported)
 	}
@@ -146,6 +146,9 @@ func (t *transport) consumerParams(p *producer, o *media.ConsumerOptions) (media
 		return "", media.RtpParameters{}, fmt.Errorf("consume: %w", err)
 	}
 	params.Mid = o.Mid
+	if len(p.consumable.Encodings) > 1 {
+		return media.ConsumerSimulcast, params, nil
+	}
 	return media.ConsumerSimple, params, nil
 }
 

@@ -102,10 +102,10 @@ func TestStore(t *testing.T) {
 	var s Store
 	var m SeqMap
 	s.Put(10, []byte{1, 2, 3})
-	m.Put(500, 10)
-	in, ok := m.Get(500)
-	if !ok || in != 10 {
-		t.Fatalf("SeqMap.Get = %d, %v", in, ok)
+	m.Put(500, SeqInfo{In: 10, Stream: 1, TSOffset: 7})
+	info, ok := m.Get(500)
+	if !ok || info.In != 10 || info.Stream != 1 || info.TSOffset != 7 {
+		t.Fatalf("SeqMap.Get = %+v, %v", info, ok)
 	}
 	if _, ok := m.Get(500 + StoreSize); ok {
 		t.Fatal("SeqMap aliasing")

@@ -69,19 +69,29 @@ type SeqMap struct {
 type seqEntry struct {
 	valid bool
 	out   uint16
-	in    uint16
+	SeqInfo
 }
 
-// Put records that output number out carried input number in.
-func (m *SeqMap) Put(out, in uint16) {
-	m.entries[out%StoreSize] = seqEntry{valid: true, out: out, in: in}
+// SeqInfo is what a SeqMap remembers of one output packet.
+type SeqInfo struct {
+	// In is the input sequence number.
+	In uint16
+	// Stream is the index of the source stream it came from.
+	Stream uint8
+	// TSOffset was added to its timestamp.
+	TSOffset uint32
 }
 
-// Get returns the input number carried by output number out.
-func (m *SeqMap) Get(out uint16) (in uint16, ok bool) {
+// Put records that output number out carried the input packet info.
+func (m *SeqMap) Put(out uint16, info SeqInfo) {
+	m.entries[out%StoreSize] = seqEntry{valid: true, out: out, SeqInfo: info}
+}
+
+// Get returns what output number out carried.
+func (m *SeqMap) Get(out uint16) (SeqInfo, bool) {
 	e := m.entries[out%StoreSize]
 	if !e.valid || e.out != out {
-		return 0, false
+		return SeqInfo{}, false
 	}
-	return e.in, true
+	return e.SeqInfo, true
 }
