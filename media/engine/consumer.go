@@ -512,9 +512,26 @@ func (c *consumer) GetStats(ctx context.Context) ([]media.RtpStreamStats, error)
 		return nil, err
 	}
 	now := nanotime()
+	var out []media.RtpStreamStats
 	c.mu.Lock()
-	s := c.streams[0]
+	for i := range c.streams {
+		out = append(out, c.streamStats(&c.streams[i], now))
+	}
 	c.mu.Unlock()
+	// Then the producer streams being forwarded.
+	p := c.producer
+	p.ingress.Lock()
+	for i := range c.streams {
+		if idx := c.producerStream(i); idx < len(p.streams) {
+			out = append(out, p.streamStats(p.streams[idx], now))
+		}
+	}
+	p.ingress.Unlock()
+	return out, nil
+}
+
+// streamStats builds a stream's "outbound-rtp" stats; call with mu held.
+func (c *consumer) streamStats(s *sendStream, now int64) media.RtpStreamStats {
 	st := media.RtpStreamStats{
 		Type: "outbound-rtp", Timestamp: time.Now().UnixMilli(), SSRC: s.ssrc, RtxSSRC: s.rtxSSRC,
 		Kind: c.kind, MimeType: c.params.Codecs[0].MimeType, PacketsLost: s.packetsLost,
@@ -523,13 +540,8 @@ func (c *consumer) GetStats(ctx context.Context) ([]media.RtpStreamStats, error)
 		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now),
 	}
 	if s.hasRtt {
-		st.RoundTripTime = &s.rtt
+		rtt := s.rtt
+		st.RoundTripTime = &rtt
 	}
-	out := []media.RtpStreamStats{st}
-	c.producer.ingress.Lock()
-	if idx := c.producerStream(0); idx < len(c.producer.streams) {
-		out = append(out, c.producer.streamStats(c.producer.streams[idx], now))
-	}
-	c.producer.ingress.Unlock()
-	return out, nil
+	return st
 }
