@@ -3,6 +3,7 @@ package ropeserver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/ropehq/rope/rope"
@@ -82,7 +83,14 @@ func decodeParams(params json.RawMessage, v any) error {
 	return nil
 }
 
-func run(ctx context.Context, fn MethodFunc, call *Call) (json.RawMessage, error) {
+func run(ctx context.Context, fn MethodFunc, call *Call) (raw json.RawMessage, err error) {
+	defer func() {
+		// A panicking method answers InternalError (spec §9.3.1); the
+		// server and its other connections go on.
+		if p := recover(); p != nil {
+			raw, err = nil, fmt.Errorf("method %s panicked: %v", call.Method, p)
+		}
+	}()
 	res, err := fn(ctx, call)
 	if err != nil {
 		return nil, err
@@ -90,7 +98,7 @@ func run(ctx context.Context, fn MethodFunc, call *Call) (json.RawMessage, error
 	if res == nil {
 		return nil, nil
 	}
-	raw, err := marshalValue(res)
+	raw, err = marshalValue(res)
 	if err != nil {
 		return nil, rope.NewError(rope.CodeInternalError, "encode result of %s: %v", call.Method, err)
 	}

@@ -380,3 +380,19 @@ func TestKeepaliveClosesSilentPeers(t *testing.T) {
 	cancel()
 	reader.Wait()
 }
+
+func TestPanickingMethodIsAnInternalError(t *testing.T) {
+	_, url := startServer(t, &ropeserver.Options{Methods: map[string]ropeserver.MethodFunc{
+		"app.boom": func(context.Context, *ropeserver.Call) (any, error) { panic("kaboom") },
+	}})
+	p := dialPeer(t, url, nil)
+	p.init()
+	_, resp := p.until(p.request("app.boom", nil))
+	errCode(t, resp, rope.CodeInternalError)
+	if strings.Contains(resp.Error.Message, "kaboom") {
+		t.Errorf("panic text leaked: %s", resp.Error.Message)
+	}
+	if resp := p.call(fixture.RootID, "echo", []int{1}); resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+}

@@ -89,7 +89,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", srv)
+	mux.Handle("/{$}", srv) // the root only: other paths are 404, not 426
 	if cfg.static != "" {
 		mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(cfg.static))))
 	}
