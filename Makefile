@@ -19,8 +19,13 @@ test-go:
 test-js:
 	@if [ -f ropeclient/js/package.json ]; then cd ropeclient/js && npm test; fi
 
+# fuzz runs each decoder's fuzzer for a while (go test -fuzz takes one
+# package and one target at a time).
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./rope/
+	$(GO) test -run='^$$' -fuzz=FuzzApply -fuzztime=30s ./ropeclient/
+	$(GO) test -run='^$$' -fuzz=FuzzIngress -fuzztime=30s ./media/engine/
+	$(GO) test -run='^$$' -fuzz=FuzzDemuxServer -fuzztime=30s ./media/webrtc/
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
