@@ -15,7 +15,7 @@ func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message) (json
 	case rope.MethodCall:
 		return s.call(ctx, c, msg.Params)
 	case rope.MethodSetAppData:
-		return s.setAppData(msg.Params)
+		return s.setAppData(ctx, msg.Params)
 	case rope.MethodPing:
 		return json.Marshal(rope.PingResult{Seq: s.Seq()})
 	}
@@ -51,7 +51,7 @@ func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage) (jso
 	return run(ctx, fn, &Call{Object: obj, Method: p.Method, Params: p.Params, Conn: c})
 }
 
-func (s *Server) setAppData(params json.RawMessage) (json.RawMessage, error) {
+func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
 	var p rope.SetAppDataParams
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
@@ -64,6 +64,11 @@ func (s *Server) setAppData(params json.RawMessage) (json.RawMessage, error) {
 		e := rope.NewError(rope.CodeObjectNotFound, "no object %q", p.Object)
 		e.Data.Object = p.Object
 		return nil, e
+	}
+	if hook := obj.typ.OnSetAppData; hook != nil {
+		if err := hook(ctx, obj, p.AppData); err != nil {
+			return nil, err
+		}
 	}
 	if err := obj.SetAppData(p.AppData); err != nil {
 		return nil, err

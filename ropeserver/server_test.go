@@ -396,3 +396,35 @@ func TestPanickingMethodIsAnInternalError(t *testing.T) {
 		t.Fatal(resp.Error)
 	}
 }
+
+func TestOnSetAppDataHook(t *testing.T) {
+	srv, url := startServer(t, nil)
+	var seen []string
+	var mu sync.Mutex
+	err := srv.RegisterType(ropeserver.Type{Name: "Guarded", OnSetAppData: func(_ context.Context, o *ropeserver.Object, appData json.RawMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, string(appData))
+		if strings.Contains(string(appData), "forbidden") {
+			return rope.NewError(rope.CodeUnauthorized, "not that")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := srv.Create("Guarded", &ropeserver.ObjectOptions{ID: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := dialPeer(t, url, nil)
+	p.init()
+	if _, resp := p.until(p.request(rope.MethodSetAppData, map[string]any{"object": "g", "appData": map[string]int{"a": 1}})); resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	_, resp := p.until(p.request(rope.MethodSetAppData, map[string]any{"object": "g", "appData": map[string]bool{"forbidden": true}}))
+	errCode(t, resp, rope.CodeUnauthorized)
+	if string(obj.AppData()) != `{"a":1}` || len(seen) != 2 {
+		t.Errorf("appData %s, hook saw %v", obj.AppData(), seen)
+	}
+}

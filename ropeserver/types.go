@@ -46,6 +46,10 @@ type Type struct {
 	Methods    map[string]MethodFunc
 	Events     []string
 	Properties []string
+	// OnSetAppData, when set, runs before a client's rope.setAppData is
+	// applied to an object of this type, so the Go value behind it can
+	// follow; an error refuses the change and goes to the client.
+	OnSetAppData func(ctx context.Context, o *Object, appData json.RawMessage) error
 }
 
 type objectType struct {
