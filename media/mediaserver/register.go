@@ -239,3 +239,18 @@ type ErrorDetail struct {
 	// "invalid_state", "closed", "not_found" or "duplicate_id".
 	Code string `json:"code"`
 }
+
+// setMediaAppData makes a client's rope.setAppData reach the media object
+// itself, so the server application reads what clients set.
+func setMediaAppData(_ context.Context, o *ropeserver.Object, raw json.RawMessage) error {
+	x, ok := o.Value().(interface{ SetAppData(media.AppData) })
+	if !ok {
+		return nil
+	}
+	var d media.AppData
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return rope.NewError(rope.CodeInvalidParams, "appData: %v", err)
+	}
+	x.SetAppData(d)
+	return nil
+}

@@ -76,7 +76,8 @@ func Register(rs *ropeserver.Server, api media.API, opts *Options) (*Server, err
 		s.log = slog.Default()
 	}
 	for _, k := range s.kinds {
-		t := ropeserver.Type{Name: k.name, Methods: k.methods(s), Events: k.events, Properties: k.props}
+		t := ropeserver.Type{Name: k.name, Methods: k.methods(s), Events: k.events, Properties: k.props,
+			OnSetAppData: setMediaAppData}
 		if err := rs.RegisterType(t); err != nil {
 			return nil, fmt.Errorf("mediaserver: %w", err)
 		}
@@ -90,8 +91,9 @@ func Register(rs *ropeserver.Server, api media.API, opts *Options) (*Server, err
 	return s, nil
 }
 
-// AddWorker exposes a worker the application created itself, with its
-// routers and everything below them. The application still owns it.
+// AddWorker exposes a worker the application created itself, with the
+// routers it creates from then on and everything below them (the media API
+// cannot list a worker's existing routers). The application still owns it.
 func (s *Server) AddWorker(w media.Worker) (id string, err error) {
 	o, err := s.ensure(s.root, w)
 	if err != nil {

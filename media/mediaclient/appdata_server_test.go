@@ -1,0 +1,41 @@
+package mediaclient_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/mediatest"
+)
+
+// appData a client sets reaches the server application's own media object.
+func TestClientAppDataReachesTheServer(t *testing.T) {
+	ctx := ctxT(t)
+	s := startServer(t, nil)
+	w, err := engine.New(nil).CreateWorker(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if _, err := s.media.AddWorker(w); err != nil {
+		t.Fatal(err)
+	}
+	local, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, _ := s.dial(t, nil)
+	obj, ok := mc.Object(local.ID())
+	if !ok {
+		t.Fatalf("router %s not mirrored", local.ID())
+	}
+	remote, ok := obj.(media.Router)
+	if !ok {
+		t.Fatalf("mirror of the router is a %T", obj)
+	}
+	remote.SetAppData(media.AppData{"room": "blue"})
+	if got := local.AppData()["room"]; got != "blue" {
+		t.Errorf("server-side appData %v, want room=blue", local.AppData())
+	}
+}
