@@ -1,0 +1,122 @@
+package workerproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/mediaserver"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+// EnvWorkerMode is the environment variable that puts a process in worker
+// mode; the parent sets it to "1".
+const EnvWorkerMode = "ROPE_WORKERPROC"
+
+// IsWorkerMode reports whether this process was started as a worker.
+func IsWorkerMode() bool { return os.Getenv(EnvWorkerMode) == "1" }
+
+// Main runs Serve until the parent goes, then exits the process: 0 when
+// the parent left, 1 on a failure.
+func Main() {
+	if err := Serve(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "workerproc:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Serve serves the local engine over ROPE on a loopback port, printing
+// its WebSocket URL as the first line on stdout. It returns when ctx
+// ends, when the parent's connection closes after having been open, or
+// when stdin reaches its end (the parent closed it or died).
+func Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rs := ropeserver.New(&ropeserver.Options{Logger: log, SendFullErrors: true, PingInterval: -1})
+	defer rs.Close()
+	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{AllowWorkerClose: true, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer ms.Close(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("workerproc: listen: %w", err)
+	}
+	gl := &gone{Listener: ln, last: cancel}
+	hs := &http.Server{Handler: rs, ReadHeaderTimeout: 5 * time.Second}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := hs.Serve(gl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("workerproc: serve", "err", err)
+		}
+		cancel()
+	})
+	// Stdin is a pipe from the parent: its end means the parent is gone.
+	go func() { // not waited for: a blocked stdin read cannot be interrupted
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	if _, err := fmt.Fprintf(os.Stdout, "ws://%s/\n", ln.Addr()); err != nil {
+		cancel()
+	}
+	<-ctx.Done()
+	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+	defer scancel()
+	_ = hs.Shutdown(sctx)
+	_ = hs.Close()
+	wg.Wait()
+	return nil
+}
+
+// gone is a listener whose connections call last when the last one open
+// closes: the parent's connection went.
+type gone struct {
+	net.Listener
+	last func()
+
+	// mu guards open.
+	mu   sync.Mutex
+	open int
+}
+
+func (g *gone) Accept() (net.Conn, error) {
+	c, err := g.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.open++
+	g.mu.Unlock()
+	return &goneConn{Conn: c, g: g}, nil
+}
+
+type goneConn struct {
+	net.Conn
+	g    *gone
+	once sync.Once
+}
+
+func (c *goneConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.g.mu.Lock()
+		c.g.open--
+		last := c.g.open == 0
+		c.g.mu.Unlock()
+		if last {
+			c.g.last()
+		}
+	})
+	return err
+}

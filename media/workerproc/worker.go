@@ -1,0 +1,124 @@
+package workerproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/ropeclient"
+)
+
+// worker is the child's worker, as mediaclient mirrors it, bound to the
+// child process.
+type worker struct {
+	// Worker is the mediaclient worker; nil until connect made it.
+	media.Worker
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	opts   *Options
+	target target
+	rc     *ropeclient.Client
+	// exited closes when the process has ended; done when reap, and the
+	// tombstone it may run, have finished.
+	exited, done chan struct{}
+
+	// mu guards closing, died and waitErr.
+	mu      sync.Mutex
+	closing bool
+	died    bool
+	waitErr error
+}
+
+var _ media.Worker = (*worker)(nil)
+
+// PID is the child process's id.
+func (w *worker) PID() int { return w.cmd.Process.Pid }
+
+// Died reports whether the child ended without Close.
+func (w *worker) Died() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.died
+}
+
+// GetResourceUsage reports the child process's figures.
+func (w *worker) GetResourceUsage(ctx context.Context) (*media.WorkerResourceUsage, error) {
+	if w.Closed() {
+		return nil, media.NewError(media.ErrClosed, "worker %d closed", w.PID())
+	}
+	return resourceUsage(w.PID())
+}
+
+// Close closes the worker, then the connection, upon which the child
+// exits; it waits for the child (killing it after Options.StopTimeout).
+// It is idempotent.
+func (w *worker) Close(ctx context.Context) error {
+	w.mu.Lock()
+	already := w.closing || w.died
+	w.closing = true
+	w.mu.Unlock()
+	if already {
+		<-w.done
+		return nil
+	}
+	var err error
+	select {
+	case <-w.exited:
+	default:
+		if err = w.Worker.Close(ctx); err != nil && errors.Is(err, ropeclient.ErrDisconnected) {
+			err = nil // the child went meanwhile
+		}
+	}
+	w.stop()
+	<-w.done
+	return err
+}
+
+// stop closes the connection and stdin, and kills the child if it has not
+// exited after StopTimeout.
+func (w *worker) stop() {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+	if w.rc != nil {
+		w.rc.Close()
+	}
+	w.stdin.Close()
+	t := time.NewTimer(w.opts.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-w.exited:
+	case <-t.C:
+		_ = w.cmd.Process.Kill()
+	}
+}
+
+// reap waits for the process; if it ended without Close, the worker
+// died: its mirrors close through the tombstone.
+func (w *worker) reap() {
+	defer close(w.done)
+	err := w.cmd.Wait()
+	w.mu.Lock()
+	died := !w.closing && w.Worker != nil
+	w.died = died
+	w.waitErr = err
+	w.mu.Unlock()
+	close(w.exited)
+	if !died {
+		return
+	}
+	if err == nil {
+		err = errors.New("worker process exited")
+	}
+	cause := fmt.Errorf("workerproc: worker process %d: %w", w.PID(), err)
+	if terr := w.bury(cause); terr != nil {
+		w.opts.Logger.Error("workerproc: closing a dead worker's objects", "pid", w.PID(), "err", terr)
+	}
+	w.rc.Close()
+	w.stdin.Close()
+}

@@ -1,0 +1,179 @@
+package workerproc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/mediaclient"
+	"github.com/ropehq/rope/ropeclient"
+)
+
+// DefaultStopTimeout is the default of Options.StopTimeout.
+const DefaultStopTimeout = 2 * time.Second
+
+// Options configure New. Nil means defaults.
+type Options struct {
+	// Command is the worker program. Default os.Args[0]: this binary,
+	// whose main must call Main when IsWorkerMode.
+	Command string
+	// Args are the program's arguments. Default none.
+	Args []string
+	// Env is added to the parent's environment, after which EnvWorkerMode
+	// is set. Default nothing added.
+	Env []string
+	// Stderr receives the child's stderr. Default os.Stderr.
+	Stderr io.Writer
+	// StopTimeout is how long Close waits for a child to exit after its
+	// connection closed before killing it. Default DefaultStopTimeout.
+	StopTimeout time.Duration
+	// Logger receives what has no caller to return to. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+type api struct {
+	opts Options
+	caps media.RtpCapabilities
+}
+
+var _ media.API = (*api)(nil)
+
+// New returns a media API whose every worker is a child process. opts may
+// be nil.
+func New(opts *Options) media.API {
+	a := &api{}
+	if opts != nil {
+		a.opts = *opts
+	}
+	if a.opts.Command == "" {
+		a.opts.Command = os.Args[0]
+	}
+	if a.opts.Stderr == nil {
+		a.opts.Stderr = os.Stderr
+	}
+	if a.opts.StopTimeout <= 0 {
+		a.opts.StopTimeout = DefaultStopTimeout
+	}
+	if a.opts.Logger == nil {
+		a.opts.Logger = slog.Default()
+	}
+	// The child runs the same engine: its capabilities are ours.
+	a.caps = engine.New(nil).SupportedRtpCapabilities()
+	return a
+}
+
+func (a *api) SupportedRtpCapabilities() media.RtpCapabilities { return a.caps }
+
+// CreateWorker starts a child process and creates its worker.
+func (a *api) CreateWorker(ctx context.Context, settings *media.WorkerSettings) (media.Worker, error) {
+	cmd := exec.Command(a.opts.Command, a.opts.Args...)
+	cmd.Env = append(append(os.Environ(), a.opts.Env...), EnvWorkerMode+"=1")
+	cmd.Stderr = a.opts.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("workerproc: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("workerproc: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("workerproc: start worker: %w", err)
+	}
+	w := &worker{cmd: cmd, stdin: stdin, opts: &a.opts, exited: make(chan struct{}), done: make(chan struct{})}
+	go w.reap()
+	url, err := readURL(ctx, stdout, w.exited)
+	if err == nil {
+		err = w.connect(ctx, url, settings)
+	}
+	if err != nil {
+		w.stop()
+		<-w.done
+		return nil, err
+	}
+	return w, nil
+}
+
+// readURL reads the child's first stdout line, then drains the rest so
+// the child never blocks on a full pipe.
+func readURL(ctx context.Context, stdout io.Reader, exited <-chan struct{}) (string, error) {
+	line := make(chan string, 1)
+	go func() { // ends with the child's stdout
+		r := bufio.NewReader(stdout)
+		s, _ := r.ReadString('\n')
+		line <- strings.TrimSpace(s)
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	select {
+	case s := <-line:
+		if !strings.HasPrefix(s, "ws://") {
+			return "", fmt.Errorf("workerproc: worker printed %q, want its URL", s)
+		}
+		return s, nil
+	case <-exited:
+		return "", errors.New("workerproc: worker exited before listening")
+	case <-ctx.Done():
+		return "", fmt.Errorf("workerproc: waiting for the worker: %w", ctx.Err())
+	}
+}
+
+// connect dials the child and creates its worker.
+func (w *worker) connect(ctx context.Context, url string, settings *media.WorkerSettings) error {
+	w.target.set(strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/"))
+	hc := &http.Client{Transport: &http.Transport{DialContext: w.target.dial}}
+	quiet := slog.New(slog.DiscardHandler)
+	rc, err := ropeclient.Dial(ctx, url, &ropeclient.Options{
+		HTTPClient: hc, Dedicated: true, Logger: quiet,
+		MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+	})
+	if err != nil {
+		return fmt.Errorf("workerproc: %w", err)
+	}
+	w.mu.Lock()
+	w.rc = rc
+	w.mu.Unlock()
+	mc := mediaclient.New(rc, &mediaclient.Options{Logger: w.opts.Logger})
+	inner, err := mc.CreateWorker(ctx, settings)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.Worker = inner
+	w.mu.Unlock()
+	return nil
+}
+
+// target is where the ROPE connection dials: the child, then, once it
+// died, the tombstone.
+type target struct {
+	// mu guards addr.
+	mu   sync.Mutex
+	addr string
+}
+
+func (t *target) set(addr string) {
+	t.mu.Lock()
+	t.addr = addr
+	t.mu.Unlock()
+}
+
+func (t *target) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	t.mu.Lock()
+	addr := t.addr
+	t.mu.Unlock()
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
+}
