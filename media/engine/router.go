@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -230,13 +229,6 @@ func mapValues[K comparable, V any](m map[K]V) []V {
 		out = append(out, v)
 	}
 	return out
-}
-
-func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTransportOptions) (media.WebRtcTransport, error) {
-	if err := r.checkOpen("router"); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("local engine: WebRtcTransport not yet available: %w", media.ErrUnsupported)
 }
 
 // sortedIDs returns the ids of objects sorted.

@@ -1,0 +1,388 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/webrtc"
+	"github.com/ropehq/rope/media/webrtc/dtlstransport"
+	"github.com/ropehq/rope/media/webrtc/ice"
+)
+
+// webRtcTransport is ICE-lite + DTLS + SRTP for WebRTC endpoints
+// (mediasoup WebRtcTransport), on the connection layer of media/webrtc.
+// RTP enters the forwarding path from webrtc's OnRTP, as a plain
+// transport's read loop hands it on, and leaves through WriteRTP.
+type webRtcTransport struct {
+	*transport
+	link *webRtcLink
+}
+
+var _ media.WebRtcTransport = (*webRtcTransport)(nil)
+
+// webRtcLink is the link of a WebRtcTransport: a media/webrtc Transport
+// with its own sockets.
+type webRtcLink struct {
+	t  *transport
+	tr *webrtc.Transport
+	// numStreams is announced in sctpParameters (OS and MIS).
+	numStreams *media.NumSctpStreams
+
+	// rxMu serialises the receive path: media/webrtc calls OnRTP and
+	// OnRTCP from one goroutine per socket and TCP connection, while the
+	// forwarding path expects one reader per transport (as a plain
+	// transport's read loop). It is taken before producer.ingress.
+	rxMu sync.Mutex
+
+	// iceUp and dtlsUp say the selected tuple and the SRTP keys are there,
+	// so that sends before that are dropped without an error value.
+	iceUp, dtlsUp atomic.Bool
+
+	// closeWG waits for a close started from one of the transport's own
+	// callbacks (webrtc's Close waits for the goroutine calling it).
+	closeWG   sync.WaitGroup
+	closeOnce sync.Once
+
+	onIceState  event.Listeners[media.IceState]
+	onIceTuple  event.Listeners[media.TransportTuple]
+	onDtlsState event.Listeners[media.DtlsState]
+	onSctpState event.Listeners[media.SctpState]
+}
+
+func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTransportOptions) (media.WebRtcTransport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := r.checkOpen("router"); err != nil {
+		return nil, err
+	}
+	if o == nil || len(o.ListenInfos) == 0 {
+		return nil, &media.ParamError{Field: "listenInfos", Reason: "required"}
+	}
+	infos, err := webRtcListenInfos(r.worker, o.ListenInfos)
+	if err != nil {
+		return nil, err
+	}
+	if o.NumSctpStreams != nil && (o.NumSctpStreams.OS < 1 || o.NumSctpStreams.OS > 65535 ||
+		o.NumSctpStreams.MIS < 1 || o.NumSctpStreams.MIS > 65535) {
+		return nil, &media.ParamError{Field: "numSctpStreams", Reason: "OS and MIS must be 1..65535"}
+	}
+	if o.MaxSctpMessageSize < 0 {
+		return nil, &media.ParamError{Field: "maxSctpMessageSize", Reason: "negative"}
+	}
+	t := newTransport(r, "webrtc-transport", o.AppData)
+	l := &webRtcLink{t: t, numStreams: o.NumSctpStreams}
+	consent := time.Duration(o.IceConsentTimeout) * time.Second
+	if o.IceConsentTimeout < 0 {
+		consent = -1
+	}
+	tr, err := webrtc.NewTransport(&webrtc.TransportOptions{
+		ListenInfos: infos,
+		Candidates: &webrtc.CandidateOptions{
+			// Listen infos say which protocols to open; as in mediasoup,
+			// enableTcp matters with a WebRtcServer only.
+			DisableUDP: o.EnableUDP != nil && !*o.EnableUDP,
+			PreferUDP:  o.PreferUDP,
+			PreferTCP:  o.PreferTCP,
+		},
+		ICEConsentTimeout:        consent,
+		EnableSCTP:               o.EnableSctp,
+		MaxSCTPMessageSize:       uint32(o.MaxSctpMessageSize),
+		OnRTP:                    l.receive,
+		OnRTCP:                   l.receive,
+		OnICEStateChange:         l.iceStateChange,
+		OnICESelectedTupleChange: l.iceTupleChange,
+		OnDTLSStateChange:        l.dtlsStateChange,
+		OnSCTPStateChange:        l.sctpStateChange,
+	})
+	if err != nil {
+		if errors.Is(err, webrtc.ErrInvalidListenInfo) {
+			return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
+		}
+		return nil, fmt.Errorf("createWebRtcTransport: %w", err)
+	}
+	l.tr = tr
+	wt := &webRtcTransport{transport: t, link: l}
+	t.outer, t.link = wt, l
+	if err := t.start(); err != nil {
+		_ = tr.Close()
+		return nil, err
+	}
+	return wt, nil
+}
+
+// webRtcListenInfos converts listen infos; without port and port range,
+// ports come from the worker's range.
+func webRtcListenInfos(w *worker, in []media.TransportListenInfo) ([]webrtc.ListenInfo, error) {
+	out := make([]webrtc.ListenInfo, 0, len(in))
+	for i, li := range in {
+		proto := li.Protocol
+		if proto == "" {
+			proto = media.ProtocolUDP
+		}
+		if proto != media.ProtocolUDP && proto != media.ProtocolTCP {
+			return nil, &media.ParamError{Field: fmt.Sprintf("listenInfos[%d].protocol", i), Reason: fmt.Sprintf("invalid %q", proto)}
+		}
+		wi := webrtc.ListenInfo{Protocol: string(proto), IP: li.IP, AnnouncedAddress: li.AnnouncedAddress,
+			Port: li.Port, SendBufferSize: li.SendBufferSize, RecvBufferSize: li.RecvBufferSize}
+		switch {
+		case li.Port != 0:
+		case li.PortRange != nil:
+			wi.PortRange = webrtc.PortRange{Min: li.PortRange.Min, Max: li.PortRange.Max}
+		default:
+			min, max, _ := w.portRange()
+			wi.PortRange = webrtc.PortRange{Min: min, Max: max}
+		}
+		out = append(out, wi)
+	}
+	return out, nil
+}
+
+// receive takes one decrypted RTP or RTCP packet from media/webrtc into
+// the forwarding path. It does not allocate for RTP.
+func (l *webRtcLink) receive(pkt []byte) {
+	l.rxMu.Lock()
+	if p := l.t.receive(pkt, nanotime()); p != nil {
+		p.flush()
+	}
+	l.rxMu.Unlock()
+}
+
+func (l *webRtcLink) iceStateChange(s ice.State) {
+	l.iceUp.Store(s == ice.StateConnected || s == ice.StateCompleted)
+	st := media.IceState(s.String())
+	l.t.loopCallback(func() { l.onIceState.Emit(st) })
+}
+
+func (l *webRtcLink) iceTupleChange(tup ice.Tuple) {
+	mt := l.tuple(tup)
+	l.t.loopCallback(func() { l.onIceTuple.Emit(mt) })
+}
+
+func (l *webRtcLink) dtlsStateChange(s dtlstransport.State, _ error) {
+	l.dtlsUp.Store(s == dtlstransport.StateConnected)
+	st := media.DtlsState(s.String())
+	l.t.loopCallback(func() { l.onDtlsState.Emit(st) })
+}
+
+func (l *webRtcLink) sctpStateChange(s webrtc.SCTPState) {
+	st := media.SctpState(s.String())
+	l.t.loopCallback(func() { l.onSctpState.Emit(st) })
+}
+
+// tuple converts an ICE tuple, with the local address as announced in
+// the matching candidate.
+func (l *webRtcLink) tuple(tup ice.Tuple) media.TransportTuple {
+	mt := media.TransportTuple{
+		LocalAddress: tup.Local.Addr().Unmap().String(), LocalPort: tup.Local.Port(),
+		RemoteIP: tup.Remote.Addr().Unmap().String(), RemotePort: tup.Remote.Port(),
+		Protocol: media.TransportProtocol(tup.Protocol.String()),
+	}
+	for _, c := range l.tr.Parameters().ICECandidates {
+		if c.Port == mt.LocalPort && c.Protocol == string(mt.Protocol) {
+			mt.LocalAddress = c.Address
+			break
+		}
+	}
+	return mt
+}
+
+// link implementation.
+
+func (l *webRtcLink) ready() bool { return l.iceUp.Load() && l.dtlsUp.Load() }
+
+func (l *webRtcLink) sendRTP(b []byte) {
+	if l.ready() {
+		_ = l.tr.WriteRTP(b)
+	}
+}
+
+func (l *webRtcLink) sendRTPBatch(bufs [][]byte) {
+	if !l.ready() {
+		return
+	}
+	for _, b := range bufs {
+		_ = l.tr.WriteRTP(b)
+	}
+}
+
+func (l *webRtcLink) sendRTCP(b []byte) {
+	if l.ready() {
+		_ = l.tr.WriteRTCP(b)
+	}
+}
+
+// close closes the connection layer. From one of the transport's own
+// callbacks it cannot wait (webrtc's Close waits for that goroutine), so
+// it closes on another goroutine that wait waits for.
+func (l *webRtcLink) close() {
+	l.closeOnce.Do(func() {
+		l.iceUp.Store(false)
+		l.dtlsUp.Store(false)
+		if l.t.inLoop.Load() == 0 {
+			_ = l.tr.Close()
+			return
+		}
+		l.closeWG.Add(1)
+		go func() {
+			defer l.closeWG.Done()
+			_ = l.tr.Close()
+		}()
+	})
+}
+
+func (l *webRtcLink) wait() { l.closeWG.Wait() }
+
+func (l *webRtcLink) sctpParameters() *media.SctpParameters {
+	p := l.tr.Parameters().SCTPParameters
+	if p == nil {
+		return nil
+	}
+	sp := &media.SctpParameters{Port: int(p.Port), OS: int(p.OS), MIS: int(p.MIS), MaxMessageSize: int(p.MaxMessageSize)}
+	if l.numStreams != nil {
+		sp.OS, sp.MIS = l.numStreams.OS, l.numStreams.MIS
+	}
+	return sp
+}
+
+func (l *webRtcLink) sctpState() media.SctpState {
+	if l.tr.Parameters().SCTPParameters == nil {
+		return ""
+	}
+	return media.SctpState(l.tr.SCTPState().String())
+}
+
+func (l *webRtcLink) fillDump(d *media.TransportDump) {
+	d.SctpParameters, d.SctpState = l.sctpParameters(), l.sctpState()
+}
+
+func (l *webRtcLink) fillStats(s *media.TransportStats) {
+	s.SctpState = l.sctpState()
+}
+
+// media.WebRtcTransport.
+
+func (wt *webRtcTransport) IceRole() string { return "controlled" }
+
+func (wt *webRtcTransport) IceParameters() media.IceParameters {
+	return iceParameters(wt.link.tr.Parameters().ICEParameters)
+}
+
+func iceParameters(p webrtc.ICEParameters) media.IceParameters {
+	return media.IceParameters{UsernameFragment: p.UsernameFragment, Password: p.Password, IceLite: p.ICELite}
+}
+
+func (wt *webRtcTransport) IceCandidates() []media.IceCandidate {
+	cs := wt.link.tr.Parameters().ICECandidates
+	out := make([]media.IceCandidate, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, media.IceCandidate{Foundation: c.Foundation, Priority: c.Priority, Address: c.Address,
+			IP: c.IP, Protocol: media.TransportProtocol(c.Protocol), Port: c.Port, Type: c.Type, TCPType: c.TCPType})
+	}
+	return out
+}
+
+func (wt *webRtcTransport) IceState() media.IceState {
+	return media.IceState(wt.link.tr.ICEState().String())
+}
+
+func (wt *webRtcTransport) IceSelectedTuple() *media.TransportTuple {
+	tup, ok := wt.link.tr.ICESelectedTuple()
+	if !ok {
+		return nil
+	}
+	mt := wt.link.tuple(tup)
+	return &mt
+}
+
+func (wt *webRtcTransport) DtlsParameters() media.DtlsParameters {
+	p := wt.link.tr.Parameters().DTLSParameters
+	d := media.DtlsParameters{Role: string(p.Role), Fingerprints: make([]media.DtlsFingerprint, 0, len(p.Fingerprints))}
+	for _, fp := range p.Fingerprints {
+		d.Fingerprints = append(d.Fingerprints, media.DtlsFingerprint{Algorithm: fp.Algorithm, Value: fp.Value})
+	}
+	return d
+}
+
+func (wt *webRtcTransport) DtlsState() media.DtlsState {
+	return media.DtlsState(wt.link.tr.DTLSState().String())
+}
+
+// DtlsRemoteCert is empty: media/webrtc does not expose the peer's
+// certificate yet.
+func (wt *webRtcTransport) DtlsRemoteCert() string { return "" }
+
+func (wt *webRtcTransport) SctpParameters() *media.SctpParameters { return wt.link.sctpParameters() }
+func (wt *webRtcTransport) SctpState() media.SctpState            { return wt.link.sctpState() }
+
+func (wt *webRtcTransport) OnIceStateChange(fn func(media.IceState)) func() {
+	return wt.link.onIceState.On(fn)
+}
+
+func (wt *webRtcTransport) OnIceSelectedTupleChange(fn func(media.TransportTuple)) func() {
+	return wt.link.onIceTuple.On(fn)
+}
+
+func (wt *webRtcTransport) OnDtlsStateChange(fn func(media.DtlsState)) func() {
+	return wt.link.onDtlsState.On(fn)
+}
+
+func (wt *webRtcTransport) OnSctpStateChange(fn func(media.SctpState)) func() {
+	return wt.link.onSctpState.On(fn)
+}
+
+// Connect sets the remote DTLS parameters (mediasoup's connect()); DTLS
+// starts once ICE is connected.
+func (wt *webRtcTransport) Connect(ctx context.Context, o *media.WebRtcTransportConnectOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := wt.checkOpen("transport"); err != nil {
+		return err
+	}
+	if o == nil || o.DtlsParameters == nil {
+		return &media.ParamError{Field: "dtlsParameters", Reason: "required"}
+	}
+	remote := webrtc.DTLSParameters{Role: dtlstransport.Role(o.DtlsParameters.Role)}
+	for _, fp := range o.DtlsParameters.Fingerprints {
+		remote.Fingerprints = append(remote.Fingerprints, webrtc.DTLSFingerprint{Algorithm: fp.Algorithm, Value: fp.Value})
+	}
+	_, err := wt.link.tr.Connect(remote)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, webrtc.ErrAlreadyConnected):
+		return media.NewError(media.ErrInvalidState, "connect() already called")
+	case errors.Is(err, webrtc.ErrClosed):
+		return media.NewError(media.ErrClosed, "transport %s closed", wt.id)
+	case errors.Is(err, webrtc.ErrNoFingerprint):
+		return &media.ParamError{Field: "dtlsParameters.fingerprints", Reason: "empty or unsupported"}
+	case errors.Is(err, dtlstransport.ErrInvalidRole):
+		return &media.ParamError{Field: "dtlsParameters.role", Reason: fmt.Sprintf("invalid %q", o.DtlsParameters.Role)}
+	}
+	return fmt.Errorf("connect: %w", err)
+}
+
+// RestartIce sets new local ICE credentials and returns them.
+func (wt *webRtcTransport) RestartIce(ctx context.Context) (media.IceParameters, error) {
+	if err := ctx.Err(); err != nil {
+		return media.IceParameters{}, err
+	}
+	if err := wt.checkOpen("transport"); err != nil {
+		return media.IceParameters{}, err
+	}
+	p, err := wt.link.tr.RestartICE()
+	if err != nil {
+		if errors.Is(err, webrtc.ErrClosed) {
+			return media.IceParameters{}, media.NewError(media.ErrClosed, "transport %s closed", wt.id)
+		}
+		return media.IceParameters{}, fmt.Errorf("restartIce: %w", err)
+	}
+	return iceParameters(p), nil
+}
