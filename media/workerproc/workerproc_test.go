@@ -209,6 +209,5 @@ func TestCloseStopsChild(t *testing.T) {
 }
 
 func TestAPI(t *testing.T) {
-	t.Skip("pipe-to-router between two worker processes is not done yet")
 	mediatest.Run(t, func(t *testing.T) media.API { return workerproc.New(nil) })
 }
