@@ -1,7 +1,7 @@
 package workerproc
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -86,18 +86,18 @@ func (a *api) CreateWorker(ctx context.Context, settings *media.WorkerSettings) 
 	if err != nil {
 		return nil, fmt.Errorf("workerproc: %w", err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("workerproc: %w", err)
-	}
+	// Stdout's first line is the child's URL; the rest is dropped. The
+	// copy is exec's, which Wait waits for.
+	url := &firstLine{ch: make(chan string, 1)}
+	cmd.Stdout = url
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("workerproc: start worker: %w", err)
 	}
 	w := &worker{cmd: cmd, stdin: stdin, opts: &a.opts, exited: make(chan struct{}), done: make(chan struct{})}
 	go w.reap()
-	url, err := readURL(ctx, stdout, w.exited)
+	u, err := url.wait(ctx, w.exited)
 	if err == nil {
-		err = w.connect(ctx, url, settings)
+		err = w.connect(ctx, u, settings)
 	}
 	if err != nil {
 		w.stop()
@@ -107,18 +107,36 @@ func (a *api) CreateWorker(ctx context.Context, settings *media.WorkerSettings) 
 	return w, nil
 }
 
-// readURL reads the child's first stdout line, then drains the rest so
-// the child never blocks on a full pipe.
-func readURL(ctx context.Context, stdout io.Reader, exited <-chan struct{}) (string, error) {
-	line := make(chan string, 1)
-	go func() { // ends with the child's stdout
-		r := bufio.NewReader(stdout)
-		s, _ := r.ReadString('\n')
-		line <- strings.TrimSpace(s)
-		_, _ = io.Copy(io.Discard, r)
-	}()
+// firstLine keeps the first line written to it.
+type firstLine struct {
+	// mu guards buf and sent.
+	mu   sync.Mutex
+	buf  []byte
+	sent bool
+	ch   chan string
+}
+
+func (f *firstLine) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sent {
+		return len(p), nil
+	}
+	f.buf = append(f.buf, p...)
+	if i := bytes.IndexByte(f.buf, '\n'); i >= 0 {
+		f.ch <- strings.TrimSpace(string(f.buf[:i]))
+		f.sent, f.buf = true, nil
+	} else if len(f.buf) > 4096 {
+		f.ch <- string(f.buf[:64])
+		f.sent, f.buf = true, nil
+	}
+	return len(p), nil
+}
+
+// wait returns the child's URL.
+func (f *firstLine) wait(ctx context.Context, exited <-chan struct{}) (string, error) {
 	select {
-	case s := <-line:
+	case s := <-f.ch:
 		if !strings.HasPrefix(s, "ws://") {
 			return "", fmt.Errorf("workerproc: worker printed %q, want its URL", s)
 		}

@@ -211,3 +211,34 @@ func TestCloseStopsChild(t *testing.T) {
 func TestAPI(t *testing.T) {
 	mediatest.Run(t, func(t *testing.T) media.API { return workerproc.New(nil) })
 }
+
+// A producer piped from a process that is then killed: its pipe producer
+// in the other process closes and that process's consumers get
+// producerclose, while its own path keeps forwarding.
+func TestKilledPipeSource(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	api := workerproc.New(nil)
+	src, dst := newWorker(t, api), newWorker(t, api)
+	ps, pd := newPath(t, src), newPath(t, dst)
+	res := must[*media.PipeToRouterResult](t)(ps.router.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: ps.producer.ID(), Router: pd.router}))
+	c := must[media.Consumer](t)(pd.out.Consume(ctx, &media.ConsumerOptions{ProducerID: ps.producer.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	for i := range 10 {
+		ps.src.Send(ps.in.Tuple(), ps.sender.Next(t, i == 0, 500))
+	}
+	eventually(t, "packets through the pipe", func() bool { return len(pd.dst.RTP(ssrc)) >= 10 })
+
+	producerClosed := make(chan struct{})
+	c.OnProducerClose(func() { close(producerClosed) })
+	if err := syscall.Kill(src.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-producerClosed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no producerclose in the other process")
+	}
+	eventually(t, "pipe producer closed", res.PipeProducer.Closed)
+	pd.forwards(t, 10)
+}
