@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/sctp"
+
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/webrtc"
@@ -15,10 +17,11 @@ import (
 	"github.com/ropehq/rope/media/webrtc/ice"
 )
 
-// webRtcTransport is ICE-lite + DTLS + SRTP for WebRTC endpoints
-// (mediasoup WebRtcTransport), on the connection layer of media/webrtc.
-// RTP enters the forwarding path from webrtc's OnRTP, as a plain
-// transport's read loop hands it on, and leaves through WriteRTP.
+// webRtcTransport is ICE-lite + DTLS + SRTP (+ SCTP data channels, see
+// webrtc_data.go) for WebRTC endpoints (mediasoup WebRtcTransport), on
+// the connection layer of media/webrtc with its own sockets. RTP enters
+// the forwarding path from webrtc's OnRTP, as a plain transport's read
+// loop hands it on, and leaves through WriteRTP; RTCP likewise.
 type webRtcTransport struct {
 	*transport
 	link *webRtcLink
@@ -49,6 +52,9 @@ type webRtcLink struct {
 	closeWG   sync.WaitGroup
 	closeOnce sync.Once
 
+	// data holds the data channels (webrtc_data.go).
+	data sctpData
+
 	onIceState  event.Listeners[media.IceState]
 	onIceTuple  event.Listeners[media.TransportTuple]
 	onDtlsState event.Listeners[media.DtlsState]
@@ -77,7 +83,8 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		return nil, &media.ParamError{Field: "maxSctpMessageSize", Reason: "negative"}
 	}
 	t := newTransport(r, "webrtc-transport", o.AppData)
-	l := &webRtcLink{t: t, numStreams: o.NumSctpStreams}
+	l := &webRtcLink{t: t, numStreams: o.NumSctpStreams, data: sctpData{
+		producers: map[uint16]*dataProducer{}, outIDs: map[uint16]bool{}, out: map[uint16]*sctp.Stream{}}}
 	consent := time.Duration(o.IceConsentTimeout) * time.Second
 	if o.IceConsentTimeout < 0 {
 		consent = -1
@@ -100,6 +107,7 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		OnICESelectedTupleChange: l.iceTupleChange,
 		OnDTLSStateChange:        l.dtlsStateChange,
 		OnSCTPStateChange:        l.sctpStateChange,
+		OnSCTPStream:             l.sctpStream,
 	})
 	if err != nil {
 		if errors.Is(err, webrtc.ErrInvalidListenInfo) {
@@ -237,7 +245,10 @@ func (l *webRtcLink) close() {
 	})
 }
 
-func (l *webRtcLink) wait() { l.closeWG.Wait() }
+func (l *webRtcLink) wait() {
+	l.closeWG.Wait()
+	l.data.readers.Wait()
+}
 
 func (l *webRtcLink) sctpParameters() *media.SctpParameters {
 	p := l.tr.Parameters().SCTPParameters

@@ -31,7 +31,8 @@ type browser struct {
 }
 
 // newBrowser makes a PeerConnection that knows VP8 with payload type pt
-// and either sends a track or receives one.
+// and either sends a track or receives one; with pt 0 it has no media
+// (data channels only).
 func newBrowser(t *testing.T, pt uint8, send bool) *browser {
 	t.Helper()
 	var me pion.MediaEngine
@@ -47,7 +48,10 @@ func newBrowser(t *testing.T, pt uint8, send bool) *browser {
 	mustOK(t, err)
 	t.Cleanup(func() { _ = pc.Close() })
 	b := &browser{pc: pc, pt: pt, tracks: make(chan *pion.TrackRemote, 1)}
-	if send {
+	switch {
+	case pt == 0: // data channels only
+		return b
+	case send:
 		b.track, err = pion.NewTrackLocalStaticRTP(vp8, "cam", "browser")
 		mustOK(t, err)
 		_, err = pc.AddTrack(b.track)
@@ -58,6 +62,19 @@ func newBrowser(t *testing.T, pt uint8, send bool) *browser {
 	mustOK(t, err)
 	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) { b.tracks <- tr })
 	return b
+}
+
+// dataChannel opens a negotiated data channel with the given stream id,
+// as mediasoup-client's produceData and consumeData do.
+func (b *browser) dataChannel(t *testing.T, label string, id uint16) (dc *pion.DataChannel, open chan struct{}, msgs chan string) {
+	t.Helper()
+	negotiated := true
+	dc, err := b.pc.CreateDataChannel(label, &pion.DataChannelInit{Negotiated: &negotiated, ID: &id})
+	mustOK(t, err)
+	open, msgs = make(chan struct{}), make(chan string, 16)
+	dc.OnOpen(func() { close(open) })
+	dc.OnMessage(func(m pion.DataChannelMessage) { msgs <- string(m.Data) })
+	return dc, open, msgs
 }
 
 // offer makes and applies the local offer; it returns the parsed offer
@@ -98,29 +115,44 @@ func offerSSRC(t *testing.T, offer *sdp.SessionDescription) uint32 {
 
 // answer applies the answer mediasoup-client's RemoteSdp would write for
 // tr: ice-lite, the last (strongest) fingerprint, ICE credentials, all
-// candidates, setup passive (the transport is DTLS server), and for a
-// receiving browser the consumer's SSRC.
+// candidates, setup passive (the transport is DTLS server), for a
+// receiving browser the consumer's SSRC, and SCTP for data channels.
 func (b *browser) answer(t *testing.T, offer *sdp.SessionDescription, tr media.WebRtcTransport, sendSSRC uint32) {
 	t.Helper()
 	dtls := tr.DtlsParameters()
 	fp := dtls.Fingerprints[len(dtls.Fingerprints)-1]
 	ip := tr.IceParameters()
+	var mids []string
+	for _, m := range offer.MediaDescriptions {
+		mid, _ := m.Attribute("mid")
+		mids = append(mids, mid)
+	}
 	var w strings.Builder
 	fmt.Fprintf(&w, "v=0\r\no=mediasoup-client 10000 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")
 	fmt.Fprintf(&w, "a=ice-lite\r\na=fingerprint:%s %s\r\na=msid-semantic: WMS *\r\n", fp.Algorithm, fp.Value)
-	mid, _ := offer.MediaDescriptions[0].Attribute("mid")
-	fmt.Fprintf(&w, "a=group:BUNDLE %s\r\n", mid)
-	fmt.Fprintf(&w, "m=video 7 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 127.0.0.1\r\na=mid:%s\r\n", b.pt, mid)
-	fmt.Fprintf(&w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", ip.UsernameFragment, ip.Password)
-	for _, c := range tr.IceCandidates() {
-		fmt.Fprintf(&w, "a=candidate:%s 1 %s %d %s %d typ host\r\n", c.Foundation, c.Protocol, c.Priority, c.Address, c.Port)
-	}
-	fmt.Fprintf(&w, "a=end-of-candidates\r\na=ice-options:renomination\r\na=setup:passive\r\n")
-	fmt.Fprintf(&w, "a=rtcp-mux\r\na=rtcp-rsize\r\na=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d nack pli\r\n", b.pt, b.pt)
-	if sendSSRC == 0 {
-		w.WriteString("a=recvonly\r\n")
-	} else {
-		fmt.Fprintf(&w, "a=sendonly\r\na=msid:rope rope-video\r\na=ssrc:%d cname:rope\r\n", sendSSRC)
+	fmt.Fprintf(&w, "a=group:BUNDLE %s\r\n", strings.Join(mids, " "))
+	for i, m := range offer.MediaDescriptions {
+		if m.MediaName.Media == "application" {
+			fmt.Fprintf(&w, "m=application 7 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\n")
+		} else {
+			fmt.Fprintf(&w, "m=video 7 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 127.0.0.1\r\n", b.pt)
+		}
+		fmt.Fprintf(&w, "a=mid:%s\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", mids[i], ip.UsernameFragment, ip.Password)
+		for _, c := range tr.IceCandidates() {
+			fmt.Fprintf(&w, "a=candidate:%s 1 %s %d %s %d typ host\r\n", c.Foundation, c.Protocol, c.Priority, c.Address, c.Port)
+		}
+		fmt.Fprintf(&w, "a=end-of-candidates\r\na=ice-options:renomination\r\na=setup:passive\r\n")
+		if m.MediaName.Media == "application" {
+			sp := tr.SctpParameters()
+			fmt.Fprintf(&w, "a=sctp-port:%d\r\na=max-message-size:%d\r\n", sp.Port, sp.MaxMessageSize)
+			continue
+		}
+		fmt.Fprintf(&w, "a=rtcp-mux\r\na=rtcp-rsize\r\na=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d nack pli\r\n", b.pt, b.pt)
+		if sendSSRC == 0 {
+			w.WriteString("a=recvonly\r\n")
+		} else {
+			fmt.Fprintf(&w, "a=sendonly\r\na=msid:rope rope-video\r\na=ssrc:%d cname:rope\r\n", sendSSRC)
+		}
 	}
 	mustOK(t, b.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: w.String()}))
 }
@@ -371,5 +403,116 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 	}
 	if !prod.Closed() || sendTr.IceState() != "closed" || sendTr.DtlsState() != "closed" {
 		t.Errorf("after close: producer closed %v ice %q dtls %q", prod.Closed(), sendTr.IceState(), sendTr.DtlsState())
+	}
+}
+
+// TestWebRtcTransportDataChannels runs messages from one browser's data
+// channel through a DataProducer on one WebRtcTransport and a
+// DataConsumer on another to a second browser, with mediasoup-client's
+// stream ids: the client picks its producer's, the transport allocates
+// its consumers'.
+func TestWebRtcTransportDataChannels(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := f.ctx
+	opts := func() *media.WebRtcTransportOptions {
+		return &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: lo}}, EnableSctp: true}
+	}
+	sendTr, recvTr := f.webRtc(opts()), f.webRtc(opts())
+	var sctpStates []media.SctpState
+	var sctpMu sync.Mutex
+	sendTr.OnSctpStateChange(func(s media.SctpState) { sctpMu.Lock(); sctpStates = append(sctpStates, s); sctpMu.Unlock() })
+
+	a := newBrowser(t, 0, false)
+	dcA, openA, _ := a.dataChannel(t, "chat", 3)
+	offerA, dtlsA := a.offer(t)
+	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
+	a.answer(t, offerA, sendTr, 0)
+	ordered := true
+	dp := must[media.DataProducer](t)(sendTr.ProduceData(ctx, &media.DataProducerOptions{Label: "chat",
+		SctpStreamParameters: &media.SctpStreamParameters{StreamID: 3, Ordered: &ordered}}))
+	if dp.Type() != media.DataSCTP || dp.SctpStreamParameters().StreamID != 3 {
+		t.Errorf("data producer %s %+v", dp.Type(), dp.SctpStreamParameters())
+	}
+	if _, err := sendTr.ProduceData(ctx, &media.DataProducerOptions{SctpStreamParameters: &media.SctpStreamParameters{StreamID: 3}}); !isErr(err, media.ErrInvalidParams) {
+		t.Errorf("second producer on stream 3: %v", err)
+	}
+
+	// The server side sees the messages too, through a direct transport.
+	dt := must[media.DirectTransport](t)(f.router.CreateDirectTransport(ctx, nil))
+	direct := must[media.DataConsumer](t)(dt.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	atServer := make(chan string, 16)
+	direct.OnMessage(func(b []byte, ppid int) { atServer <- fmt.Sprintf("%s/%d", b, ppid) })
+
+	dc := must[media.DataConsumer](t)(recvTr.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	sp := dc.SctpStreamParameters()
+	if dc.Type() != media.DataSCTP || sp == nil || sp.StreamID != 0 || !sp.IsOrdered() || dc.Label() != "chat" {
+		t.Fatalf("data consumer %s %+v %q", dc.Type(), sp, dc.Label())
+	}
+	dc2 := must[media.DataConsumer](t)(recvTr.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	if id := dc2.SctpStreamParameters().StreamID; id != 1 {
+		t.Errorf("second data consumer stream %d", id)
+	}
+	mustOK(t, dc2.Close(ctx))
+
+	b := newBrowser(t, 0, false)
+	_, openB, msgsB := b.dataChannel(t, "chat", uint16(sp.StreamID))
+	offerB, dtlsB := b.offer(t)
+	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
+	b.answer(t, offerB, recvTr, 0)
+
+	for _, open := range []chan struct{}{openA, openB} {
+		select {
+		case <-open:
+		case <-time.After(5 * time.Second):
+			t.Fatal("data channel not open")
+		}
+	}
+	waitFor(t, "SCTP connected", func() bool {
+		return sendTr.SctpState() == media.SctpConnected && recvTr.SctpState() == media.SctpConnected
+	})
+	// Until the receiving association is up, messages may be dropped, as
+	// in mediasoup: send until one arrives.
+	var got string
+	deadline := time.After(5 * time.Second)
+	for got == "" {
+		mustOK(t, dcA.SendText("hello"))
+		select {
+		case got = <-msgsB:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no message at the receiving browser")
+		}
+	}
+	if got != "hello" {
+		t.Fatalf("receiving browser got %q", got)
+	}
+	if m := <-atServer; m != fmt.Sprintf("hello/%d", media.PPIDString) {
+		t.Errorf("direct consumer got %q", m)
+	}
+	sctpMu.Lock()
+	if len(sctpStates) < 2 || sctpStates[0] != media.SctpConnecting || sctpStates[1] != media.SctpConnected {
+		t.Errorf("sctpstatechange %v", sctpStates)
+	}
+	sctpMu.Unlock()
+	if st := must[[]media.DataProducerStats](t)(dp.GetStats(ctx)); st[0].MessagesReceived == 0 {
+		t.Errorf("data producer stats %+v", st)
+	}
+	if d := must[*media.DataConsumerDump](t)(dc.Dump(ctx)); d.SctpStreamParameters == nil || d.Type != media.DataSCTP {
+		t.Errorf("data consumer dump %+v", d)
+	}
+
+	// Closing the producer's transport closes the data producer and its
+	// consumers.
+	closed := make(chan struct{})
+	dc.OnDataProducerClose(func() { close(closed) })
+	mustOK(t, sendTr.Close(ctx))
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("data consumer not closed with its producer")
+	}
+	if !dp.Closed() || !dc.Closed() || sendTr.SctpState() != media.SctpClosed {
+		t.Errorf("after close: producer %v consumer %v sctp %q", dp.Closed(), dc.Closed(), sendTr.SctpState())
 	}
 }
