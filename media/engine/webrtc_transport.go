@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +110,7 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		OnDTLSStateChange:        l.dtlsStateChange,
 		OnSCTPStateChange:        l.sctpStateChange,
 		OnSCTPStream:             l.sctpStream,
+		Logger:                   r.worker.logger(),
 	})
 	if err != nil {
 		if errors.Is(err, webrtc.ErrInvalidListenInfo) {
@@ -123,6 +126,26 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		return nil, err
 	}
 	return wt, nil
+}
+
+// logger is the worker's log level applied to the connection layer's
+// logs (on stderr, as mediasoup's worker logs).
+func (w *worker) logger() *slog.Logger {
+	w.mu.Lock()
+	level := w.settings.LogLevel
+	w.mu.Unlock()
+	var l slog.Level
+	switch level {
+	case media.LogLevelDebug:
+		l = slog.LevelDebug
+	case media.LogLevelWarn:
+		l = slog.LevelWarn
+	case media.LogLevelError:
+		l = slog.LevelError
+	default:
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
 // webRtcListenInfos converts listen infos; without port and port range,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	pion "github.com/pion/webrtc/v4"
@@ -27,6 +28,7 @@ type browser struct {
 	pc     *pion.PeerConnection
 	pt     uint8
 	track  *pion.TrackLocalStaticRTP // sending browser only
+	sender *pion.RTPSender
 	tracks chan *pion.TrackRemote
 }
 
@@ -54,7 +56,7 @@ func newBrowser(t *testing.T, pt uint8, send bool) *browser {
 	case send:
 		b.track, err = pion.NewTrackLocalStaticRTP(vp8, "cam", "browser")
 		mustOK(t, err)
-		_, err = pc.AddTrack(b.track)
+		b.sender, err = pc.AddTrack(b.track)
 		mustOK(t, err)
 		return b
 	}
@@ -367,6 +369,36 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("receiving browser got no track; send %v; recv %v", &sendLog, &recvLog)
+	}
+
+	// RTCP both ways: a PLI from the receiving browser reaches the
+	// consumer, and the producer asks the sending browser for a key frame.
+	pliAtSender := make(chan bool, 1)
+	ssrcA := offerSSRC(t, offerA)
+	go func() {
+		_ = a.sender.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			pkts, _, err := a.sender.ReadRTCP()
+			if err != nil {
+				pliAtSender <- false
+				return
+			}
+			for _, p := range pkts {
+				if pli, ok := p.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == ssrcA {
+					pliAtSender <- true
+					return
+				}
+			}
+		}
+	}()
+	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: cp.Encodings[0].SSRC}
+	waitFor(t, "PLI at the consumer", func() bool {
+		mustOK(t, b.pc.WriteRTCP([]rtcp.Packet{pli}))
+		st := must[[]media.RtpStreamStats](t)(cons.GetStats(ctx))
+		return st[0].PliCount > 0
+	})
+	if !<-pliAtSender {
+		t.Error("no PLI at the sending browser")
 	}
 
 	for _, tr := range []media.WebRtcTransport{sendTr, recvTr} {
