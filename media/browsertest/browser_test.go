@@ -1,0 +1,96 @@
+// Package browsertest runs the unmodified mediasoup-client in headless
+// Chromium against the engine, signalled over ROPE (see README.md).
+package browsertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/mediaserver"
+	"github.com/ropehq/rope/media/mediatest"
+	"github.com/ropehq/rope/ropeserver"
+)
+
+// requireBrowser skips where Chromium or the bundle is missing, except in
+// CI, where a missing piece is a failure.
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	var missing []string
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		missing = append(missing, "/usr/bin/chromium")
+	}
+	if _, err := os.Stat("dist/app.js"); err != nil {
+		missing = append(missing, "dist/app.js (npm ci && npm run build)")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = append(missing, "node")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("missing %s", strings.Join(missing, ", "))
+	}
+	t.Skipf("missing %s", strings.Join(missing, ", "))
+}
+
+// TestChromiumSendsAndReceives: tab A produces the fake camera and
+// microphone and a data channel; tab B consumes them and decodes frames,
+// hears audio and gets the message (run.mjs asserts it).
+func TestChromiumSendsAndReceives(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	requireBrowser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rs := ropeserver.New(&ropeserver.Options{Logger: log})
+	api := engine.New(nil)
+	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := api.CreateWorker(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if _, err := ms.AddWorker(w); err != nil {
+		t.Fatal(err)
+	}
+	router, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := filepath.Abs(".")
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", rs)
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(dir))))
+	hs := httptest.NewServer(mux)
+	defer func() {
+		ms.Close(context.Background())
+		rs.Close()
+		hs.Close()
+	}()
+	ws := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
+	cmd := exec.CommandContext(ctx, "node", "run.mjs", hs.URL, ws, router.ID())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	t.Logf("driver: %s", out)
+	if err != nil {
+		t.Fatalf("browser test failed: %v\n%s", err, stderr.String())
+	}
+}
