@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/cuttest"
 	"github.com/ropehq/rope/rope"
 	"github.com/ropehq/rope/ropeclient"
 	"github.com/ropehq/rope/ropeserver"
@@ -224,35 +224,6 @@ func TestUnauthorized(t *testing.T) {
 	dial(t, url, &ropeclient.Options{Token: "t0k"})
 }
 
-// cutter records the client's TCP connections so a test can drop them
-// abruptly, with no close frame.
-type cutter struct {
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (c *cutter) client() *http.Client {
-	d := &net.Dialer{}
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := d.DialContext(ctx, network, addr)
-		if err == nil {
-			c.mu.Lock()
-			c.conns = append(c.conns, conn)
-			c.mu.Unlock()
-		}
-		return conn, err
-	}}}
-}
-
-func (c *cutter) cut() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, conn := range c.conns {
-		conn.Close()
-	}
-	c.conns = nil
-}
-
 // TestResumeLosesNothing cuts a client off while 10,000 updates happen and
 // checks it ends with the server's state and every event, in order, once.
 func TestResumeLosesNothing(t *testing.T) {
@@ -263,8 +234,8 @@ func TestResumeLosesNothing(t *testing.T) {
 	}{{"within the window", 30000, true}, {"past the window", 100, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, url := startServer(t, &ropeserver.Options{ReplayWindow: tc.window})
-			var cut cutter
-			a := dial(t, url, &ropeclient.Options{Dedicated: true, HTTPClient: cut.client(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+			var cut cuttest.Cutter
+			a := dial(t, url, &ropeclient.Options{Dedicated: true, HTTPClient: cut.Client(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 			b := dial(t, url, &ropeclient.Options{Dedicated: true})
 			counter := createCounter(t, b)
 			eventually(t, "A mirrors the counter", func() bool { _, ok := a.Object(counter.ID()); return ok })
@@ -287,7 +258,7 @@ func TestResumeLosesNothing(t *testing.T) {
 			})
 			// Cut A mid-stream: the first 5,000 arrive live, the rest while it is away.
 			b.Call(ctxT(t), counter.ID(), "increment", map[string]int{"times": 5000}, nil)
-			cut.cut()
+			cut.Cut()
 			b.Call(ctxT(t), counter.ID(), "increment", map[string]int{"times": 5000}, nil)
 			<-disconnected
 			eventually(t, "A catches up", func() bool { return a.Seq() == srv.Seq() && a.ReadyState() == ropeclient.Connected })
@@ -317,12 +288,12 @@ func TestResumeLosesNothing(t *testing.T) {
 
 func TestPendingCallFailsOnDisconnect(t *testing.T) {
 	_, url := startServer(t, nil)
-	var cut cutter
-	c := dial(t, url, &ropeclient.Options{Dedicated: true, HTTPClient: cut.client()})
+	var cut cuttest.Cutter
+	c := dial(t, url, &ropeclient.Options{Dedicated: true, HTTPClient: cut.Client()})
 	errc := make(chan error, 1)
 	go func() { errc <- c.Call(ctxT(t), fixture.RootID, "sleep", map[string]int{"ms": 5000}, nil) }()
 	time.Sleep(50 * time.Millisecond) // let the request leave; the assertion does not depend on it
-	cut.cut()
+	cut.Cut()
 	if err := <-errc; !errors.Is(err, ropeclient.ErrDisconnected) {
 		t.Fatalf("got %v, want ErrDisconnected", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/cuttest"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/media/mediatest"
@@ -143,8 +144,8 @@ func TestResumeAfterCut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startServerWith(t, nil, &ropeserver.Options{ReplayWindow: tc.window})
 			a, _ := srv.dial(t, nil)
-			var cut cutter
-			b, brc := srv.dial(t, &ropeclient.Options{HTTPClient: cut.client(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+			var cut cuttest.Cutter
+			b, brc := srv.dial(t, &ropeclient.Options{HTTPClient: cut.Client(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 			ctx := ctxT(t)
 			s := buildScene(t, a)
 			other := must[media.Consumer](t)(s.out.Consume(ctx, &media.ConsumerOptions{ProducerID: s.producer.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
@@ -159,7 +160,7 @@ func TestResumeAfterCut(t *testing.T) {
 				default:
 				}
 			})
-			cut.cut()
+			cut.Cut()
 			<-disconnected
 			must[struct{}](t)(struct{}{}, s.producer.Pause(ctx))
 			must[struct{}](t)(struct{}{}, s.consumer.Pause(ctx))
