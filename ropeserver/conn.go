@@ -300,7 +300,7 @@ func (c *Conn) pingLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, c.srv.opts.PingInterval)
+		pctx, cancel := context.WithTimeout(ctx, c.srv.opts.PongTimeout)
 		err := c.ws.Ping(pctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {

@@ -64,6 +64,9 @@ type Options struct {
 	MaxInFlight int
 	// PingInterval is the keepalive period; negative disables. Default 30 s.
 	PingInterval time.Duration
+	// PongTimeout is how long a ping may wait for its pong before the
+	// connection is closed. Default PingInterval.
+	PongTimeout time.Duration
 	// WriteTimeout bounds the writing of what was queued at one time.
 	// Default 10 s.
 	WriteTimeout time.Duration
@@ -102,6 +105,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if d.PingInterval == 0 {
 		d.PingInterval = DefaultPingInterval
+	}
+	if d.PongTimeout <= 0 {
+		d.PongTimeout = d.PingInterval
 	}
 	if d.WriteTimeout <= 0 {
 		d.WriteTimeout = DefaultWriteTimeout

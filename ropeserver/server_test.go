@@ -365,13 +365,20 @@ func TestKeepaliveClosesSilentPeers(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	// A peer that keeps reading answers the pings and stays through many.
+}
+
+// A peer that keeps reading answers the pings and stays through many of
+// them: pings every 20 ms over 1.5 s, each with 1 s for its pong, so a peer
+// whose pongs went unanswered would be dropped well before the end, while a
+// slow machine still has time to answer.
+func TestKeepaliveKeepsReadingPeers(t *testing.T) {
+	srv, url := startServer(t, &ropeserver.Options{PingInterval: 20 * time.Millisecond, PongTimeout: time.Second})
 	live := dialPeer(t, url, nil)
 	live.init()
 	ctx, cancel := context.WithCancel(context.Background())
 	var reader sync.WaitGroup
 	reader.Go(func() { live.ws.Read(ctx) })
-	for range 10 {
+	for range 30 {
 		time.Sleep(50 * time.Millisecond)
 		if srv.ConnCount() != 1 {
 			t.Fatal("the reading peer was dropped by the keepalive")
