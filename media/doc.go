@@ -29,6 +29,15 @@ package media
 // engine never reads it.
 type AppData map[string]any
 
+// AppDataNotifier is implemented by media objects that report each
+// replacement of their appData (SetAppData, from the application or from a
+// remote client), so that a server can publish it to its clients. The
+// local engine's and the remote client's objects implement it. Changing
+// the map returned by AppData in place is not reported.
+type AppDataNotifier interface {
+	OnAppDataChange(func(AppData)) (off func())
+}
+
 // Clone returns a shallow copy of d (nil stays nil).
 func (d AppData) Clone() AppData {
 	if d == nil {

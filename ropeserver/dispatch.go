@@ -66,8 +66,12 @@ func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.R
 		return nil, e
 	}
 	if hook := obj.typ.OnSetAppData; hook != nil {
+		before := obj.appDataSetCount()
 		if err := hook(ctx, obj, p.AppData); err != nil {
 			return nil, err
+		}
+		if obj.appDataSetCount() != before {
+			return nil, nil // the hook applied it: one rope.updated (§8.2.2)
 		}
 	}
 	if err := obj.SetAppData(p.AppData); err != nil {

@@ -19,12 +19,15 @@ type Object struct {
 	value  any
 
 	// Guarded by srv.mu.
-	order    uint64
-	props    map[string]json.RawMessage
-	appData  json.RawMessage
-	children map[*Object]struct{}
-	closed   bool
-	onClose  []func()
+	order   uint64
+	props   map[string]json.RawMessage
+	appData json.RawMessage
+	// appDataSets counts SetAppData calls, so that rope.setAppData knows
+	// whether its OnSetAppData hook applied the change itself.
+	appDataSets uint64
+	children    map[*Object]struct{}
+	closed      bool
+	onClose     []func()
 }
 
 // ObjectOptions describe a new object. Zero fields take defaults.
@@ -168,6 +171,7 @@ func (o *Object) SetAppData(appData any) error {
 		return fmt.Errorf("setAppData on %s %q: %w", o.typ.Name, o.id, ErrClosed)
 	}
 	o.appData = raw
+	o.appDataSets++
 	s.publishLocked(rope.MethodUpdated, func(seq uint64) any {
 		return &rope.UpdatedParams{Seq: seq, ID: o.id, AppData: raw}
 	})
@@ -286,4 +290,10 @@ func encodeAppData(v any) (json.RawMessage, error) {
 		return nil, rope.NewError(rope.CodeInvalidParams, "appData must be a JSON object")
 	}
 	return raw, nil
+}
+
+func (o *Object) appDataSetCount() uint64 {
+	o.srv.mu.Lock()
+	defer o.srv.mu.Unlock()
+	return o.appDataSets
 }

@@ -435,3 +435,35 @@ func TestOnSetAppDataHook(t *testing.T) {
 		t.Errorf("appData %s, hook saw %v", obj.AppData(), seen)
 	}
 }
+
+// A hook that applies the change itself (as a Go value whose own change
+// handler publishes it does) leaves exactly one rope.updated (§8.2.2).
+func TestOnSetAppDataHookThatApplies(t *testing.T) {
+	srv, url := startServer(t, nil)
+	err := srv.RegisterType(ropeserver.Type{Name: "Applying", OnSetAppData: func(_ context.Context, o *ropeserver.Object, appData json.RawMessage) error {
+		return o.SetAppData(appData)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := srv.Create("Applying", &ropeserver.ObjectOptions{ID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := dialPeer(t, url, nil)
+	p.init()
+	before, resp := p.until(p.request(rope.MethodSetAppData, map[string]any{"object": "a", "appData": map[string]int{"n": 1}}))
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	after, _ := p.until(p.request(rope.MethodPing, nil))
+	updates := 0
+	for _, m := range append(before, after...) {
+		if m.Method == rope.MethodUpdated {
+			updates++
+		}
+	}
+	if updates != 1 || string(obj.AppData()) != `{"n":1}` {
+		t.Errorf("%d rope.updated, appData %s; want 1 and {\"n\":1}", updates, obj.AppData())
+	}
+}

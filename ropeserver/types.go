@@ -48,7 +48,10 @@ type Type struct {
 	Properties []string
 	// OnSetAppData, when set, runs before a client's rope.setAppData is
 	// applied to an object of this type, so the Go value behind it can
-	// follow; an error refuses the change and goes to the client.
+	// follow; an error refuses the change and goes to the client. A hook
+	// may apply the change itself with o.SetAppData (directly, or through
+	// the Go value, whose own change handler publishes it); the server then
+	// does not apply it again, so the change is announced once.
 	OnSetAppData func(ctx context.Context, o *Object, appData json.RawMessage) error
 }
 

@@ -20,7 +20,8 @@ type object struct {
 	appMu   sync.Mutex
 	appData media.AppData
 
-	onClose event.Listeners[struct{}]
+	onClose   event.Listeners[struct{}]
+	onAppData event.Listeners[media.AppData]
 }
 
 func (o *object) init(id string, appData media.AppData) {
@@ -47,7 +48,11 @@ func (o *object) SetAppData(d media.AppData) {
 	o.appMu.Lock()
 	o.appData = d
 	o.appMu.Unlock()
+	o.onAppData.Emit(d)
 }
+
+// OnAppDataChange fires after each SetAppData (media.AppDataNotifier).
+func (o *object) OnAppDataChange(fn func(media.AppData)) func() { return o.onAppData.On(fn) }
 
 func (o *object) OnClose(fn func()) func() { return o.onClose.On(event.Func(fn)) }
 

@@ -39,3 +39,48 @@ func TestClientAppDataReachesTheServer(t *testing.T) {
 		t.Errorf("server-side appData %v, want room=blue", local.AppData())
 	}
 }
+
+// appData the server application sets on its own media object reaches
+// every client's mirror, and the client's OnAppDataChange fires.
+func TestServerAppDataReachesClients(t *testing.T) {
+	ctx := ctxT(t)
+	s := startServer(t, nil)
+	w, err := engine.New(nil).CreateWorker(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if _, err := s.media.AddWorker(w); err != nil {
+		t.Fatal(err)
+	}
+	local, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var remotes []media.Router
+	changes := make(chan media.AppData, 4)
+	for range 2 {
+		mc, _ := s.dial(t, nil)
+		obj, ok := mc.Object(local.ID())
+		if !ok {
+			t.Fatalf("router %s not mirrored", local.ID())
+		}
+		r := obj.(media.Router)
+		remotes = append(remotes, r)
+		r.(media.AppDataNotifier).OnAppDataChange(func(d media.AppData) { changes <- d })
+	}
+	local.SetAppData(media.AppData{"room": "green"})
+	for i, r := range remotes {
+		eventually(t, "the server's appData in client "+string(rune('A'+i)), func() bool { return r.AppData()["room"] == "green" })
+	}
+	for range remotes {
+		select {
+		case d := <-changes:
+			if d["room"] != "green" {
+				t.Errorf("OnAppDataChange got %v", d)
+			}
+		case <-ctx.Done():
+			t.Fatal("OnAppDataChange did not fire")
+		}
+	}
+}

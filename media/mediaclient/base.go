@@ -90,6 +90,16 @@ func (b *base) SetAppData(d media.AppData) {
 	}
 }
 
+// OnAppDataChange fires when the mirror's appData changes, whoever changed
+// it (media.AppDataNotifier).
+func (b *base) OnAppDataChange(fn func(media.AppData)) func() {
+	return b.o.OnUpdate(func(changed map[string]json.RawMessage) {
+		if raw, ok := changed["appData"]; ok {
+			fn(decodeAppData(raw))
+		}
+	})
+}
+
 // OnClose fires once the mirror closes.
 func (b *base) OnClose(fn func()) func() { return b.o.OnClose(fn) }
 

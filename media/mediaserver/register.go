@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 
 	"github.com/ropehq/rope/media"
@@ -74,6 +75,7 @@ func (s *Server) ensure(parent *ropeserver.Object, m any) (*ropeserver.Object, e
 		return o, err
 	}
 	o.OnClose(func() { s.forget(m) })
+	followAppData(o, m)
 	k.wire(s, o, m)
 	s.refresh(o)
 	if c, ok := m.(interface{ Closed() bool }); ok && c.Closed() {
@@ -238,6 +240,38 @@ type ErrorDetail struct {
 	// Code is the media error code: "invalid_params", "unsupported",
 	// "invalid_state", "closed", "not_found" or "duplicate_id".
 	Code string `json:"code"`
+}
+
+// followAppData publishes the appData changes of m (a
+// media.AppDataNotifier), so that what the server application sets reaches
+// every client. A change equal to the published appData is not published
+// again: that is a client's rope.setAppData coming back through m (its
+// OnSetAppData hook, setMediaAppData), which the request itself announces.
+func followAppData(o *ropeserver.Object, m any) {
+	n, ok := m.(media.AppDataNotifier)
+	if !ok {
+		return
+	}
+	off := n.OnAppDataChange(func(d media.AppData) {
+		if d == nil {
+			d = media.AppData{}
+		}
+		raw, err := json.Marshal(d)
+		if err != nil || sameJSON(raw, o.AppData()) {
+			return
+		}
+		_ = o.SetAppData(json.RawMessage(raw)) // fails only once o closed
+	})
+	o.OnClose(off)
+}
+
+// sameJSON reports whether a and b encode the same JSON value.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // setMediaAppData makes a client's rope.setAppData reach the media object
