@@ -11,20 +11,8 @@ import (
 
 // appData a client sets reaches the server application's own media object.
 func TestClientAppDataReachesTheServer(t *testing.T) {
-	ctx := ctxT(t)
 	s := startServer(t, nil)
-	w, err := engine.New(nil).CreateWorker(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
-	if _, err := s.media.AddWorker(w); err != nil {
-		t.Fatal(err)
-	}
-	local, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	local := serveLocalRouter(t, s)
 	mc, _ := s.dial(t, nil)
 	obj, ok := mc.Object(local.ID())
 	if !ok {
@@ -45,18 +33,7 @@ func TestClientAppDataReachesTheServer(t *testing.T) {
 func TestServerAppDataReachesClients(t *testing.T) {
 	ctx := ctxT(t)
 	s := startServer(t, nil)
-	w, err := engine.New(nil).CreateWorker(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
-	if _, err := s.media.AddWorker(w); err != nil {
-		t.Fatal(err)
-	}
-	local, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	local := serveLocalRouter(t, s)
 	var remotes []media.Router
 	changes := make(chan media.AppData, 4)
 	for range 2 {
@@ -83,4 +60,23 @@ func TestServerAppDataReachesClients(t *testing.T) {
 			t.Fatal("OnAppDataChange did not fire")
 		}
 	}
+}
+
+// serveLocalRouter creates a router on a worker of the server application
+// (not through a client) and serves it on s.
+func serveLocalRouter(t *testing.T, s *server) media.Router {
+	t.Helper()
+	w, err := engine.New(nil).CreateWorker(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(context.Background()) })
+	if _, err := s.media.AddWorker(w); err != nil {
+		t.Fatal(err)
+	}
+	local, err := w.CreateRouter(ctxT(t), &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return local
 }
