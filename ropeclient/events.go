@@ -1,6 +1,9 @@
 package ropeclient
 
 import (
+	"bytes"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -53,9 +56,11 @@ type dispatcher struct {
 	wake    chan struct{}
 	stopped bool
 	done    chan struct{}
-	// inCallback is set while a callback runs, so stop called from one
-	// does not wait for itself.
-	inCallback atomic.Bool
+	// goroutine is the id of run's goroutine, so stop called from a
+	// callback does not wait for itself. (A flag set while a callback runs
+	// cannot tell a callback from another goroutine calling stop
+	// meanwhile, which must wait.)
+	goroutine atomic.Uint64
 }
 
 func newDispatcher() *dispatcher {
@@ -80,6 +85,7 @@ func (d *dispatcher) post(fn func()) {
 
 func (d *dispatcher) run() {
 	defer close(d.done)
+	d.goroutine.Store(goid())
 	for range d.wake {
 		for {
 			d.mu.Lock()
@@ -87,11 +93,9 @@ func (d *dispatcher) run() {
 			d.queue = nil
 			stopped := d.stopped
 			d.mu.Unlock()
-			d.inCallback.Store(true)
 			for _, fn := range batch {
 				fn()
 			}
-			d.inCallback.Store(false)
 			if len(batch) == 0 {
 				if stopped {
 					return
@@ -115,7 +119,19 @@ func (d *dispatcher) stop() {
 		default:
 		}
 	}
-	if !d.inCallback.Load() {
+	if goid() != d.goroutine.Load() {
 		<-d.done
 	}
+}
+
+// goid is the calling goroutine's id, read from its stack header
+// ("goroutine 18 [running]:"). Only stop uses it, once per connection.
+func goid() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
 }
