@@ -27,9 +27,9 @@
 // OnDied, and everything that lived in it closes as mediasoup closes it:
 // producers and consumers with "transportclose", transports and observers
 // with "routerclose", routers with "workerclose", then the worker's
-// "died". The parent replays that end through the same ROPE mirror: the
-// connection is pointed at a short-lived in-process ROPE server holding
-// the mirror's last state (a tombstone), which emits those events and
-// closes the objects, so every mediaclient listener fires as it would for
-// a live server.
+// "died". The parent replays that end in the ROPE mirror itself with
+// ropeclient's CloseLocal: every mirrored object closes, deepest first,
+// each after the event its parent's end gives it, so every mediaclient
+// listener fires as it would for a live server. A worker's Close called
+// from one of those listeners returns without waiting for the others.
 package workerproc

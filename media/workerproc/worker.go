@@ -21,16 +21,18 @@ type worker struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	opts   *Options
-	target target
 	rc     *ropeclient.Client
 	// exited closes when the process has ended; done when reap, and the
-	// tombstone it may run, have finished.
+	// closing of a dead worker's mirrors it may run, have finished.
 	exited, done chan struct{}
 
-	// mu guards closing, died and waitErr.
+	// mu guards closing, died, burying and waitErr.
 	mu      sync.Mutex
 	closing bool
 	died    bool
+	// burying is set while a dead worker's mirrors close and their
+	// listeners run.
+	burying bool
 	waitErr error
 }
 
@@ -56,12 +58,18 @@ func (w *worker) GetResourceUsage(ctx context.Context) (*media.WorkerResourceUsa
 
 // Close closes the worker, then the connection, upon which the child
 // exits; it waits for the child (killing it after Options.StopTimeout).
-// It is idempotent.
+// It is idempotent. On a worker that died it waits for the close events
+// of its objects to have run, unless they are running (Close called from
+// one of their listeners, which would wait for itself).
 func (w *worker) Close(ctx context.Context) error {
 	w.mu.Lock()
 	already := w.closing || w.died
+	burying := w.burying
 	w.closing = true
 	w.mu.Unlock()
+	if burying {
+		return nil
+	}
 	if already {
 		<-w.done
 		return nil
@@ -99,13 +107,14 @@ func (w *worker) stop() {
 }
 
 // reap waits for the process; if it ended without Close, the worker
-// died: its mirrors close through the tombstone.
+// died: its mirrors close locally with mediasoup's events (bury).
 func (w *worker) reap() {
 	defer close(w.done)
 	err := w.cmd.Wait()
 	w.mu.Lock()
 	died := !w.closing && w.Worker != nil
 	w.died = died
+	w.burying = died
 	w.waitErr = err
 	w.mu.Unlock()
 	close(w.exited)
@@ -115,10 +124,9 @@ func (w *worker) reap() {
 	if err == nil {
 		err = errors.New("worker process exited")
 	}
-	cause := fmt.Errorf("workerproc: worker process %d: %w", w.PID(), err)
-	if terr := w.bury(cause); terr != nil {
-		w.opts.Logger.Error("workerproc: closing a dead worker's objects", "pid", w.PID(), "err", terr)
-	}
-	w.rc.Close()
+	w.bury(fmt.Errorf("workerproc: worker process %d: %w", w.PID(), err))
+	w.mu.Lock()
+	w.burying = false
+	w.mu.Unlock()
 	w.stdin.Close()
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -150,11 +148,9 @@ func (f *firstLine) wait(ctx context.Context, exited <-chan struct{}) (string, e
 
 // connect dials the child and creates its worker.
 func (w *worker) connect(ctx context.Context, url string, settings *media.WorkerSettings) error {
-	w.target.set(strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/"))
-	hc := &http.Client{Transport: &http.Transport{DialContext: w.target.dial}}
 	quiet := slog.New(slog.DiscardHandler)
 	rc, err := ropeclient.Dial(ctx, url, &ropeclient.Options{
-		HTTPClient: hc, Dedicated: true, Logger: quiet,
+		Dedicated: true, Logger: quiet,
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 	})
 	if err != nil {
@@ -172,26 +168,4 @@ func (w *worker) connect(ctx context.Context, url string, settings *media.Worker
 	w.Worker = inner
 	w.mu.Unlock()
 	return nil
-}
-
-// target is where the ROPE connection dials: the child, then, once it
-// died, the tombstone.
-type target struct {
-	// mu guards addr.
-	mu   sync.Mutex
-	addr string
-}
-
-func (t *target) set(addr string) {
-	t.mu.Lock()
-	t.addr = addr
-	t.mu.Unlock()
-}
-
-func (t *target) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	t.mu.Lock()
-	addr := t.addr
-	t.mu.Unlock()
-	var d net.Dialer
-	return d.DialContext(ctx, "tcp", addr)
 }
