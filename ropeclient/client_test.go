@@ -268,6 +268,15 @@ func TestResumeLosesNothing(t *testing.T) {
 			if aCounter.Closed() {
 				t.Error("A's counter was closed by the reconnection")
 			}
+			if tc.replay {
+				// The seq is current before the dispatcher has run the
+				// last events' listeners.
+				eventually(t, "A's listeners", func() bool {
+					mu.Lock()
+					defer mu.Unlock()
+					return len(values) >= 10000
+				})
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if tc.replay {

@@ -13,12 +13,13 @@ type LocalCloseOptions struct {
 	// LastEvent, when set, is asked for each object about to close for
 	// the event it announces its end with, delivered to the object's
 	// OnEvent listeners just before its OnClose listeners; an empty event
-	// name means none. It is how a protocol on top of ROPE replays the
+	// name means none, nil data JSON null. parent is the object's parent,
+	// still open, or nil. It is how a protocol on top of ROPE replays the
 	// events its server would have emitted in the cascade (mediasoup's
 	// "routerclose" before a transport's close). It runs with the mirror
-	// locked: it may read the object's id, type and parent, nothing else
-	// of the client. Default: no events.
-	LastEvent func(o *Object) (event string, data json.RawMessage)
+	// locked: it may read the objects' ID, Type and ParentID, and must not
+	// call the client. Default: no events.
+	LastEvent func(o, parent *Object) (event string, data json.RawMessage)
 }
 
 // CloseLocal ends the connection for good without the server's help, for
@@ -43,7 +44,7 @@ func (c *Client) CloseLocal(opts *LocalCloseOptions) error {
 	if s == nil {
 		return nil
 	}
-	var last func(*Object) (string, json.RawMessage)
+	var last func(o, parent *Object) (string, json.RawMessage)
 	if opts != nil {
 		last = opts.LastEvent
 	}
@@ -53,7 +54,7 @@ func (c *Client) CloseLocal(opts *LocalCloseOptions) error {
 
 // endLocal is CloseLocal on the session: it detaches every client, stops
 // the connection, closes the mirror and waits for the listeners.
-func (s *session) endLocal(last func(*Object) (string, json.RawMessage)) {
+func (s *session) endLocal(last func(o, parent *Object) (string, json.RawMessage)) {
 	sessions.Lock()
 	s.mu.Lock()
 	clients := s.clientsLocked()
@@ -101,7 +102,7 @@ func (s *session) endLocal(last func(*Object) (string, json.RawMessage)) {
 }
 
 // closeAllLocked closes every object of the mirror, deepest first.
-func (s *session) closeAllLocked(last func(*Object) (string, json.RawMessage)) {
+func (s *session) closeAllLocked(last func(o, parent *Object) (string, json.RawMessage)) {
 	all := make([]*Object, 0, len(s.objects))
 	depth := make(map[*Object]int, len(s.objects))
 	for _, o := range s.objects {
@@ -116,7 +117,7 @@ func (s *session) closeAllLocked(last func(*Object) (string, json.RawMessage)) {
 			continue
 		}
 		if last != nil {
-			if ev, data := last(o); ev != "" {
+			if ev, data := last(o, s.objects[o.parent]); ev != "" {
 				if data == nil {
 					data = json.RawMessage("null")
 				}

@@ -68,11 +68,11 @@ func TestCloseLocal(t *testing.T) {
 	disconnected := 0
 	c.OnDisconnected(func(error) { disconnected++ })
 
-	err := c.CloseLocal(&ropeclient.LocalCloseOptions{LastEvent: func(o *ropeclient.Object) (string, json.RawMessage) {
-		if o.ParentID() == "" {
+	err := c.CloseLocal(&ropeclient.LocalCloseOptions{LastEvent: func(o, parent *ropeclient.Object) (string, json.RawMessage) {
+		if parent == nil {
 			return "", nil
 		}
-		return "parentclose", json.RawMessage(`"` + o.ParentID() + `"`)
+		return "parentclose", json.RawMessage(`"` + parent.ID() + `"`)
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -18,10 +18,10 @@ import (
 type worker struct {
 	// Worker is the mediaclient worker; nil until connect made it.
 	media.Worker
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	opts   *Options
-	rc     *ropeclient.Client
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	opts  *Options
+	rc    *ropeclient.Client
 	// exited closes when the process has ended; done when reap, and the
 	// closing of a dead worker's mirrors it may run, have finished.
 	exited, done chan struct{}
