@@ -29,7 +29,8 @@
 //  5. otherwise the least loaded worker, watermark or not.
 //
 // Load is Options.LoadFunc's percentage (default CPU% from
-// GetResourceUsage deltas); Options.MaxConsumersPerWorker also marks a
+// GetResourceUsage deltas over at least a second; over media/workerproc,
+// each worker process's own); Options.MaxConsumersPerWorker also marks a
 // worker full once it carries that many consumers, pipe consumers
 // included. Filling the busiest worker first concentrates a room on few
 // workers, so few producers need piping.
@@ -46,6 +47,16 @@
 // consumers, whatever its number of consumers. A pipe is counted by its
 // users and closed when its last consumer closes; it also closes when its
 // producer closes, and its consumers then get "producerclose".
+//
+// # Dead workers
+//
+// When a worker dies (its process was killed, over media/workerproc),
+// its objects close as mediasoup closes them (routers "workerclose",
+// transports "routerclose", consumers "transportclose", the pipes into
+// it with them), then every MafaldaRouter that used it emits
+// "workerdied" and forgets it; the next placements go to live workers,
+// or to a new one in its place. Uses dropped in the cascade before
+// "died" (Worker.Died already true) are left for that step.
 //
 // # Locks
 //

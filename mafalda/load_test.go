@@ -27,7 +27,10 @@ func TestCPUMeter(t *testing.T) {
 	for _, step := range []struct {
 		wall, cpu int64
 		want      float64
-	}{{0, 0, 0}, {1000, 250, 25}, {2000, 2000, 100}, {1000, 0, 0}} {
+	}{{0, 0, 0}, {1000, 250, 25}, {2000, 2000, 100}, {1000, 0, 0},
+		// Within a second of the last measurement: its figure; then a
+		// measurement over the whole second.
+		{500, 1000, 0}, {500, 0, 100}} {
 		now = now.Add(time.Duration(step.wall) * time.Millisecond)
 		w.cpuMS += step.cpu
 		got, err := c.load(context.Background(), w)

@@ -7,10 +7,17 @@ import (
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
+	"github.com/ropehq/rope/media/workerproc"
 	"go.uber.org/goleak"
 )
 
+// TestMain runs a media worker instead of the tests when the test binary
+// was started as one: the workerproc tests and benchmarks use the test
+// binary itself as the worker program.
 func TestMain(m *testing.M) {
+	if workerproc.IsWorkerMode() {
+		workerproc.Main()
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -17,9 +17,12 @@ type Options struct {
 	// worker per CPU). Default runtime.NumCPU().
 	CPUs int
 	// LoadFunc measures a worker's load. Default: the CPU percentage the
-	// worker used since the previous measurement, from GetResourceUsage
-	// (user + system time over wall time; 0 on the first measurement).
-	// With the local engine every worker shares the process's usage.
+	// worker used between its last two measurements, from
+	// GetResourceUsage (user + system time over wall time; 0 until there
+	// are two), measured again when a placement comes at least a second
+	// after the last measurement. With the local engine every worker
+	// shares the process's usage; with media/workerproc each worker is
+	// a process and the figure is that process's own.
 	LoadFunc LoadFunc
 	// MaxConsumersPerWorker, when positive, counts a worker carrying that
 	// many consumers (pipe consumers included) as full whatever its load.

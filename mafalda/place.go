@@ -207,8 +207,14 @@ func (m *Mafalda) useLocked(re *routerEntry, mr *MafaldaRouter) bool {
 }
 
 // release drops one use of re by mr, closing re once nobody uses it and
-// its worker once it has no router.
+// its worker once it has no router. On a worker that died it does
+// nothing: the worker's objects are closing in the cascade of its death,
+// before its "died" (as mediasoup orders it), and workerGone needs the
+// uses to tell which MafaldaRouters lost it.
 func (m *Mafalda) release(re *routerEntry, mr *MafaldaRouter) {
+	if re.worker.worker.Died() {
+		return
+	}
 	m.mu.Lock()
 	closers := m.releaseLocked(re, mr)
 	m.mu.Unlock()
@@ -299,8 +305,12 @@ func (m *Mafalda) workerGone(we *workerEntry, err error) {
 	}
 }
 
-// routerGone forgets a router that closed by itself.
+// routerGone forgets a router that closed by itself; one whose worker
+// died is left for workerGone (see release).
 func (m *Mafalda) routerGone(re *routerEntry) {
+	if re.worker.worker.Died() {
+		return
+	}
 	m.mu.Lock()
 	if re.gone {
 		m.mu.Unlock()
