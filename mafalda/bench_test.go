@@ -53,13 +53,15 @@ type benchRoom struct {
 	wg    sync.WaitGroup
 }
 
-func newBenchRoom(b *testing.B, workers, consumers int) *benchRoom {
+// newBenchRoom places the room with a Mafalda newM makes: the local
+// engine's (newMafalda) or worker processes' (newProcMafalda).
+func newBenchRoom(b *testing.B, newM func(testing.TB, *mafalda.Options) *mafalda.Mafalda, workers, consumers int) *benchRoom {
 	ctx := ctxFor(b)
 	limit := 0
 	if workers > 1 {
 		limit = consumers / workers
 	}
-	m := newMafalda(b, &mafalda.Options{CPUs: workers, LoadFunc: zeroLoad, MaxConsumersPerWorker: limit})
+	m := newM(b, &mafalda.Options{CPUs: workers, LoadFunc: zeroLoad, MaxConsumersPerWorker: limit})
 	mr := newRoom(b, m, 0)
 	r := &benchRoom{}
 	var err error
@@ -147,11 +149,21 @@ func (r *benchRoom) send(b *testing.B, n, window int) {
 // placed on one worker or spread over two (4 each, one pipe). fwd-pkts/s
 // is packets delivered to consumers per second, delivered-% of those
 // expected. With the local engine both workers share this process.
-func BenchmarkRoomForward(b *testing.B) {
+func BenchmarkRoomForward(b *testing.B) { benchRoomForward(b, newMafalda) }
+
+// BenchmarkRoomForwardProcesses is BenchmarkRoomForward with every worker
+// a child process (media/workerproc): the producer's process forwards to
+// its 4 consumers and the pipe, the second process to the other 4. The
+// figures count only packets the consumers' sockets received; the ratio
+// of workers=2 to workers=1 is what a second process buys a room (given
+// as many free cores: the load generator and sinks run in this process).
+func BenchmarkRoomForwardProcesses(b *testing.B) { benchRoomForward(b, newProcMafalda) }
+
+func benchRoomForward(b *testing.B, newM func(testing.TB, *mafalda.Options) *mafalda.Mafalda) {
 	const consumers = 8
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			r := newBenchRoom(b, workers, consumers)
+			r := newBenchRoom(b, newM, workers, consumers)
 			r.send(b, 10, 10) // warm up: key frame through every path
 			eventually(b, "warm-up packets", func() bool { return r.slowest() >= 10 })
 			base := r.total()
