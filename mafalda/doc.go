@@ -67,5 +67,8 @@
 // which create routers and workers, and is never taken by an event
 // handler. Pipe creation is serialised per pipe by its ready channel.
 // Idle routers and workers are closed from event handlers, synchronously,
-// so Mafalda starts no goroutine of its own.
+// so Mafalda starts no goroutine of its own; those handlers run where the
+// API runs them (the caller's goroutine with the local engine, the
+// connection's with mediaclient and media/workerproc), and Mafalda.Close
+// waits for the closes they have under way (Mafalda.closing).
 package mafalda

@@ -35,6 +35,10 @@ type Mafalda struct {
 	closed  bool
 	workers []*workerEntry // in creation order
 	routers map[string]*MafaldaRouter
+	// closing counts the batches of idle routers and workers being closed
+	// (closingLocked, closeAll); idle is signalled when one ends.
+	closing int
+	idle    *sync.Cond
 }
 
 // workerEntry is one worker of the API and the routers on it.
@@ -77,6 +81,7 @@ type presence struct {
 // New returns a Mafalda over api. opts may be nil.
 func New(api media.API, opts *Options) *Mafalda {
 	m := &Mafalda{api: api, meter: newCPUMeter(), routers: map[string]*MafaldaRouter{}}
+	m.idle = sync.NewCond(&m.mu)
 	if opts != nil {
 		m.opts = *opts
 	}
@@ -176,7 +181,8 @@ func (m *Mafalda) CloseAllMafaldaRouters(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every MafaldaRouter and worker; Mafalda takes no more
+// Close closes every MafaldaRouter and worker, and waits for the idle
+// routers and workers event handlers are closing; Mafalda takes no more
 // MafaldaRouters. It is idempotent.
 func (m *Mafalda) Close(ctx context.Context) error {
 	m.mu.Lock()
@@ -195,6 +201,11 @@ func (m *Mafalda) Close(ctx context.Context) error {
 			err = fmt.Errorf("mafalda: close worker: %w", cerr)
 		}
 	}
+	m.mu.Lock()
+	for m.closing > 0 {
+		m.idle.Wait()
+	}
+	m.mu.Unlock()
 	return err
 }
 

@@ -180,7 +180,7 @@ func (mr *MafaldaRouter) newRouter(ctx context.Context, we *workerEntry) (*route
 	m.mu.Lock()
 	we.pending--
 	if err != nil || we.gone {
-		closers := m.idleWorkerLocked(we)
+		closers := m.closingLocked(m.idleWorkerLocked(we))
 		m.mu.Unlock()
 		mr.closeAll(closers)
 		if err == nil {
@@ -216,7 +216,7 @@ func (m *Mafalda) release(re *routerEntry, mr *MafaldaRouter) {
 		return
 	}
 	m.mu.Lock()
-	closers := m.releaseLocked(re, mr)
+	closers := m.closingLocked(m.releaseLocked(re, mr))
 	m.mu.Unlock()
 	mr.closeAll(closers)
 }
@@ -261,16 +261,34 @@ func (m *Mafalda) removeWorkerLocked(we *workerEntry) {
 	m.meter.forget(we.worker)
 }
 
+// closingLocked counts closers as being closed until closeAll is done
+// with them, so Mafalda.Close can wait for closes that event handlers
+// started (over a remote API or worker processes, handlers run on the
+// client's goroutines, not the caller's).
+func (m *Mafalda) closingLocked(closers []closer) []closer {
+	if len(closers) > 0 {
+		m.closing++
+	}
+	return closers
+}
+
 // closeAll closes routers and workers, reporting failures as mr's
 // "error" events.
 func (mr *MafaldaRouter) closeAll(closers []closer) {
-	closeAll(closers, mr.onError.emit)
+	mr.m.closeAll(closers, mr.onError.emit)
 }
 
-func closeAll(closers []closer, report func(error)) {
+// closeAll closes closers counted by closingLocked.
+func (m *Mafalda) closeAll(closers []closer, report func(error)) {
 	if len(closers) == 0 {
 		return
 	}
+	defer func() {
+		m.mu.Lock()
+		m.closing--
+		m.idle.Broadcast()
+		m.mu.Unlock()
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	for _, c := range closers {
@@ -318,7 +336,7 @@ func (m *Mafalda) routerGone(re *routerEntry) {
 	}
 	re.gone = true
 	delete(re.worker.routers, re.key)
-	closers := m.idleWorkerLocked(re.worker)
+	closers := m.closingLocked(m.idleWorkerLocked(re.worker))
 	m.mu.Unlock()
-	closeAll(closers, func(error) {})
+	m.closeAll(closers, func(error) {})
 }

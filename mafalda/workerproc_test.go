@@ -259,3 +259,66 @@ func TestWorkerProcessesPerCPU(t *testing.T) {
 		t.Fatalf("%d workers in %d processes, per settings %v; want 2 processes per settings", len(d.Workers), len(pids), perSettings)
 	}
 }
+
+// TestKilledProducerProcess: SIGKILL to the worker process holding the
+// producer: its consumers on the other worker get "producerclose" through
+// the pipe and their transports stay, the room reports workerdied, and a
+// new producer placed in the room reaches a new consumer.
+func TestKilledProducerProcess(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	m := newProcMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 1})
+	mr := newRoom(t, m, 0)
+	died := make(chan media.Worker, 2)
+	mr.OnWorkerDied(func(w media.Worker, _ error) { died <- w })
+	src := mediatest.NewEndpoint(t)
+	in := plainTo(t, mr, src)
+	prod := must[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(1111)}))
+	home := routerOf(t, mr, in.ID())
+	peers := make([]*peer, 2)
+	for i := range peers {
+		p := &peer{e: mediatest.NewEndpoint(t)}
+		p.tr = plainTo(t, mr, p.e)
+		p.c = must[media.Consumer](t)(p.tr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
+		p.rid = routerOf(t, mr, p.tr.ID())
+		peers[i] = p
+	}
+	far := peers[1]
+	if peers[0].rid != home || far.rid == home {
+		t.Fatalf("consumers on %s and %s, producer on %s: want one on each worker", peers[0].rid, far.rid, home)
+	}
+	sendAndCheck(t, src, in, &mediatest.VP8Sender{SSRC: 1111, PT: 101}, 10, peers)
+	producerClosed := make(chan struct{})
+	far.c.OnProducerClose(func() { close(producerClosed) })
+	victim := workerOf(t, m, home)
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case w := <-died:
+		if w.PID() != victim.PID {
+			t.Fatalf("workerdied for %d, killed %d", w.PID(), victim.PID)
+		}
+	case <-time.After(timeout):
+		t.Fatal("no workerdied")
+	}
+	select {
+	case <-producerClosed:
+	case <-time.After(timeout):
+		t.Fatal("no producerclose on the other worker")
+	}
+	eventually(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 })
+	if far.tr.Closed() || !in.Closed() || !peers[0].tr.Closed() {
+		t.Fatal("transports: the far one must stay, the dead worker's close")
+	}
+	d := mr.DumpState()
+	if len(d.Producers) != 0 || len(d.Transports) != 1 || len(d.RouterIDs) != 1 || d.RouterIDs[0] != far.rid {
+		t.Fatalf("room after the death: %+v", d)
+	}
+	// A new producer on the live worker reaches the far peer.
+	src2 := mediatest.NewEndpoint(t)
+	in2 := plainTo(t, mr, src2)
+	prod2 := must[media.Producer](t)(in2.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(2222)}))
+	far.c = must[media.Consumer](t)(far.tr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod2.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
+	sendAndCheck(t, src2, in2, &mediatest.VP8Sender{SSRC: 2222, PT: 101}, 10, []*peer{far})
+}
