@@ -279,7 +279,8 @@ type WorkerUsage struct {
 	Usage    *media.WorkerResourceUsage `json:"usage"`
 }
 
-// GetResourceUsages returns the resource usage of every worker.
+// GetResourceUsages returns the resource usage of every worker; a worker
+// that closed or died meanwhile is left out.
 func (m *Mafalda) GetResourceUsages(ctx context.Context) ([]WorkerUsage, error) {
 	m.mu.Lock()
 	workers := append([]*workerEntry(nil), m.workers...)
@@ -287,6 +288,9 @@ func (m *Mafalda) GetResourceUsages(ctx context.Context) ([]WorkerUsage, error) 
 	out := make([]WorkerUsage, 0, len(workers))
 	for _, we := range workers {
 		ru, err := we.worker.GetResourceUsage(ctx)
+		if err != nil && (we.worker.Died() || we.worker.Closed()) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("mafalda: worker %s resource usage: %w", we.id, err)
 		}

@@ -156,6 +156,9 @@ func TestKilledWorkerProcess(t *testing.T) {
 	if ws := m.Workers(); len(ws) != 1 || ws[0].PID() != workers[0].PID() {
 		t.Fatalf("workers after the death: %d", len(ws))
 	}
+	if us := must[[]mafalda.WorkerUsage](t)(m.GetResourceUsages(ctx)); len(us) != 1 || us[0].PID != workers[0].PID() {
+		t.Fatalf("usages after the death: %+v", us)
+	}
 	if d := mr.DumpState(); len(d.Transports) != 4 || len(d.RouterIDs) != 1 || d.RouterIDs[0] != home {
 		t.Fatalf("room after the death: %d transports on routers %v", len(d.Transports), d.RouterIDs)
 	}
@@ -321,4 +324,15 @@ func TestKilledProducerProcess(t *testing.T) {
 	prod2 := must[media.Producer](t)(in2.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(2222)}))
 	far.c = must[media.Consumer](t)(far.tr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod2.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
 	sendAndCheck(t, src2, in2, &mediatest.VP8Sender{SSRC: 2222, PT: 101}, 10, []*peer{far})
+}
+
+// TestAPIWorkerProcesses runs the shared media API suite against Mafalda
+// over worker processes.
+func TestAPIWorkerProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts many worker processes")
+	}
+	mediatest.Run(t, func(t *testing.T) media.API {
+		return newProcMafalda(t, &mafalda.Options{CPUs: 2}).API()
+	})
 }
