@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/google/uuid"
@@ -76,6 +77,8 @@ func (mr *MafaldaRouter) candidates(ctx context.Context) []candidate {
 		}
 	}
 	m.mu.Unlock()
+	// A worker that died is out even before its "died" has come.
+	cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.we.worker.Died() })
 	for i := range cands {
 		load, err := m.opts.LoadFunc(ctx, cands[i].we.worker)
 		cands[i].load = load
