@@ -59,8 +59,9 @@ func (w *worker) GetResourceUsage(ctx context.Context) (*media.WorkerResourceUsa
 // Close closes the worker, then the connection, upon which the child
 // exits; it waits for the child (killing it after Options.StopTimeout).
 // It is idempotent. On a worker that died it waits for the close events
-// of its objects to have run, unless they are running (Close called from
-// one of their listeners, which would wait for itself).
+// of its objects to have run; while they are running it returns at once,
+// since it may be called from one of their listeners, which would wait
+// for itself.
 func (w *worker) Close(ctx context.Context) error {
 	w.mu.Lock()
 	already := w.closing || w.died
