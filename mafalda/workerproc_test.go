@@ -185,7 +185,7 @@ func TestKilledWorkerProcess(t *testing.T) {
 
 // TestWorkerProcessUsage: Mafalda's resource usage, and so its default
 // load figure, is each child process's own, read between two readings
-// of the child's /proc/<pid>/stat.
+// of the child's /proc/<pid>/stat; an idle worker's process ends.
 func TestWorkerProcessUsage(t *testing.T) {
 	t.Parallel()
 	m := newProcMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 1})
@@ -221,6 +221,15 @@ func TestWorkerProcessUsage(t *testing.T) {
 			t.Fatalf("process %d: usage %d ms, its /proc says %d then %d ms", u.PID, cpu, b, after)
 		}
 	}
+
+	// The second worker's last transport closes: its process ends.
+	second := workerOf(t, m, routerOf(t, mr, peers[1].tr.ID())).PID
+	if err := peers[1].tr.Close(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the idle worker process to end", func() bool {
+		return len(m.Workers()) == 1 && syscall.Kill(second, 0) != nil
+	})
 }
 
 // procCPU is a process's user + system time in ms from /proc/<pid>/stat.
