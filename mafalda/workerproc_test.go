@@ -153,6 +153,16 @@ func TestKilledWorkerProcess(t *testing.T) {
 	// The pipe into the dead worker goes, with its consumer on the first.
 	eventually(t, "pipe closed", func() bool { return len(mr.DumpState().Pipes) == 0 })
 	eventually(t, "pipe consumer closed", func() bool { return consumersOf(t, m, home, prod.ID()) == 3 })
+	// So is the pipe's transport on the survivor: its router keeps the
+	// producer's transport and the three consumers'.
+	eventually(t, "pipe transport closed", func() bool {
+		for _, r := range m.Routers() {
+			if r.ID() == home {
+				return len(must[*media.RouterDump](t)(r.Dump(ctx)).TransportIDs) == 4
+			}
+		}
+		return false
+	})
 	if ws := m.Workers(); len(ws) != 1 || ws[0].PID() != workers[0].PID() {
 		t.Fatalf("workers after the death: %d", len(ws))
 	}
