@@ -253,7 +253,8 @@ func procCPU(t *testing.T, pid int) int64 {
 }
 
 // TestWorkerProcessesPerCPU: at most Options.CPUs worker processes per set
-// of worker settings, however many full workers a room has.
+// of worker settings, however many full workers a room has; they end
+// with the rooms (CloseAllMafaldaRouters).
 func TestWorkerProcessesPerCPU(t *testing.T) {
 	t.Parallel()
 	m := newProcMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 1})
@@ -280,6 +281,18 @@ func TestWorkerProcessesPerCPU(t *testing.T) {
 	if len(d.Workers) != 4 || len(pids) != 4 || perSettings[""] != 2 || perSettings[media.LogLevelDebug] != 2 {
 		t.Fatalf("%d workers in %d processes, per settings %v; want 2 processes per settings", len(d.Workers), len(pids), perSettings)
 	}
+	// Closing every room leaves every worker idle: all four processes end.
+	if err := m.CloseAllMafaldaRouters(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the worker processes to end", func() bool {
+		for pid := range pids {
+			if syscall.Kill(pid, 0) == nil {
+				return false
+			}
+		}
+		return len(m.Workers()) == 0 && len(m.MafaldaRouters()) == 0
+	})
 }
 
 // TestKilledProducerProcess: SIGKILL to the worker process holding the
