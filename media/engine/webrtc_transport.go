@@ -21,18 +21,22 @@ import (
 
 // webRtcTransport is ICE-lite + DTLS + SRTP (+ SCTP data channels, see
 // webrtc_data.go) for WebRTC endpoints (mediasoup WebRtcTransport), on
-// the connection layer of media/webrtc with its own sockets. RTP enters
+// the connection layer of media/webrtc, with its own sockets or those of
+// a WebRtcServer (webrtc_server.go). RTP enters
 // the forwarding path from webrtc's OnRTP, as a plain transport's read
 // loop hands it on, and leaves through WriteRTP; RTCP likewise.
 type webRtcTransport struct {
 	*transport
 	link *webRtcLink
+	// server is the WebRtcServer whose sockets the transport uses, or nil
+	// when it has its own.
+	server *webRtcServer
 }
 
 var _ media.WebRtcTransport = (*webRtcTransport)(nil)
 
 // webRtcLink is the link of a WebRtcTransport: a media/webrtc Transport
-// with its own sockets.
+// with its own sockets or on a WebRtcServer's.
 type webRtcLink struct {
 	t  *transport
 	tr *webrtc.Transport
@@ -61,6 +65,8 @@ type webRtcLink struct {
 	onIceTuple  event.Listeners[media.TransportTuple]
 	onDtlsState event.Listeners[media.DtlsState]
 	onSctpState event.Listeners[media.SctpState]
+
+	onListenServerClose event.Listeners[struct{}]
 }
 
 func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTransportOptions) (media.WebRtcTransport, error) {
@@ -70,12 +76,25 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	if err := r.checkOpen("router"); err != nil {
 		return nil, err
 	}
-	if o == nil || len(o.ListenInfos) == 0 {
-		return nil, &media.ParamError{Field: "listenInfos", Reason: "required"}
+	if o == nil || (o.WebRtcServer == nil && len(o.ListenInfos) == 0) {
+		return nil, &media.ParamError{Field: "listenInfos", Reason: "missing webRtcServer and listenInfos (one of them is mandatory)"}
 	}
-	infos, err := webRtcListenInfos(r.worker, o.ListenInfos)
-	if err != nil {
-		return nil, err
+	var server *webRtcServer
+	var infos []webrtc.ListenInfo
+	if o.WebRtcServer != nil {
+		s, ok := o.WebRtcServer.(*webRtcServer)
+		if !ok || s.worker != r.worker {
+			return nil, &media.ParamError{Field: "webRtcServer", Reason: fmt.Sprintf("WebRtcServer %s belongs to another worker", o.WebRtcServer.ID())}
+		}
+		if err := s.checkOpen("webRtcServer"); err != nil {
+			return nil, err
+		}
+		server = s
+	} else {
+		var err error
+		if infos, err = webRtcListenInfos(r.worker, o.ListenInfos); err != nil {
+			return nil, err
+		}
 	}
 	if o.NumSctpStreams != nil && (o.NumSctpStreams.OS < 1 || o.NumSctpStreams.OS > 65535 ||
 		o.NumSctpStreams.MIS < 1 || o.NumSctpStreams.MIS > 65535) {
@@ -84,6 +103,20 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	if o.MaxSctpMessageSize < 0 {
 		return nil, &media.ParamError{Field: "maxSctpMessageSize", Reason: "negative"}
 	}
+	// As mediasoup: UDP on by default; TCP too with a WebRtcServer.
+	// Without a server, the listen infos say which protocols to open.
+	enableUDP := o.EnableUDP == nil || *o.EnableUDP
+	enableTCP := o.EnableTCP != nil && *o.EnableTCP
+	if o.EnableTCP == nil && server != nil {
+		enableTCP = true
+	}
+	cands := &webrtc.CandidateOptions{DisableUDP: !enableUDP, PreferUDP: o.PreferUDP, PreferTCP: o.PreferTCP}
+	if server != nil {
+		cands.DisableTCP = !enableTCP
+		if len(server.srv.Candidates(cands)) == 0 {
+			return nil, &media.ParamError{Field: "enableUdp", Reason: "empty iceCandidates: enableUdp and enableTcp leave none of the WebRtcServer's sockets"}
+		}
+	}
 	t := newTransport(r, "webrtc-transport", o.AppData)
 	l := &webRtcLink{t: t, numStreams: o.NumSctpStreams, data: sctpData{
 		producers: map[uint16]*dataProducer{}, outIDs: map[uint16]bool{}, out: map[uint16]*sctp.Stream{}}}
@@ -91,15 +124,9 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	if o.IceConsentTimeout < 0 {
 		consent = -1
 	}
-	tr, err := webrtc.NewTransport(&webrtc.TransportOptions{
-		ListenInfos: infos,
-		Candidates: &webrtc.CandidateOptions{
-			// Listen infos say which protocols to open; as in mediasoup,
-			// enableTcp matters with a WebRtcServer only.
-			DisableUDP: o.EnableUDP != nil && !*o.EnableUDP,
-			PreferUDP:  o.PreferUDP,
-			PreferTCP:  o.PreferTCP,
-		},
+	topts := &webrtc.TransportOptions{
+		ListenInfos:              infos,
+		Candidates:               cands,
 		ICEConsentTimeout:        consent,
 		EnableSCTP:               o.EnableSctp,
 		MaxSCTPMessageSize:       uint32(o.MaxSctpMessageSize),
@@ -111,21 +138,52 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		OnSCTPStateChange:        l.sctpStateChange,
 		OnSCTPStream:             l.sctpStream,
 		Logger:                   r.worker.logger(),
-	})
-	if err != nil {
-		if errors.Is(err, webrtc.ErrInvalidListenInfo) {
-			return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
-		}
+	}
+	var tr *webrtc.Transport
+	var err error
+	if server != nil {
+		tr, err = server.srv.NewTransport(topts)
+	} else {
+		tr, err = webrtc.NewTransport(topts)
+	}
+	switch {
+	case errors.Is(err, webrtc.ErrInvalidListenInfo):
+		return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
+	case errors.Is(err, webrtc.ErrClosed):
+		return nil, media.NewError(media.ErrClosed, "webRtcServer %s closed", server.id)
+	case err != nil:
 		return nil, fmt.Errorf("createWebRtcTransport: %w", err)
 	}
 	l.tr = tr
-	wt := &webRtcTransport{transport: t, link: l}
-	t.outer, t.link = wt, l
+	wt := &webRtcTransport{transport: t, link: l, server: server}
+	t.outer, t.link, t.closeHook = wt, l, wt.closeDone
 	if err := t.start(); err != nil {
 		_ = tr.Close()
 		return nil, err
 	}
+	if server != nil {
+		if err := server.handle(wt); err != nil {
+			t.close(closeByListenServer)
+			return nil, err
+		}
+	}
 	return wt, nil
+}
+
+// closeDone runs at the end of the transport's close: a transport whose
+// server closed says so; one that closed otherwise leaves its server.
+func (wt *webRtcTransport) closeDone(reason closeReason) {
+	if reason == closeByListenServer {
+		emit(&wt.link.onListenServerClose)
+		return
+	}
+	if wt.server != nil {
+		wt.server.unhandle(wt)
+	}
+}
+
+func (wt *webRtcTransport) OnListenServerClose(fn func()) func() {
+	return on(&wt.link.onListenServerClose, fn)
 }
 
 // logger is the worker's log level applied to the connection layer's
