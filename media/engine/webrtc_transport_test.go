@@ -300,6 +300,29 @@ func TestWebRtcTransportParameters(t *testing.T) {
 func TestWebRtcTransportForwarding(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	sendTr, _, prod, cons := forwardThrough(t, f, func() media.WebRtcTransport { return f.webRtc(nil) })
+
+	// Closing the sending transport closes the producer and, through
+	// it, the consumer.
+	consumerClosed := make(chan struct{})
+	cons.OnProducerClose(func() { close(consumerClosed) })
+	mustOK(t, sendTr.Close(context.Background()))
+	select {
+	case <-consumerClosed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("consumer not closed with its producer's transport")
+	}
+	if !prod.Closed() || sendTr.IceState() != "closed" || sendTr.DtlsState() != "closed" {
+		t.Errorf("after close: producer closed %v ice %q dtls %q", prod.Closed(), sendTr.IceState(), sendTr.DtlsState())
+	}
+}
+
+// forwardThrough runs a VP8 track from a sending browser through a
+// Producer on one transport made by newTr and a Consumer on another to a
+// receiving browser, with RTCP both ways, and checks the transports'
+// states, stats and events.
+func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport) (sendTr, recvTr media.WebRtcTransport, prod media.Producer, cons media.Consumer) {
+	t.Helper()
 	ctx := f.ctx
 	caps := f.router.RtpCapabilities()
 	var vp8 media.RtpCodecCapability
@@ -311,7 +334,7 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 	pt := uint8(*vp8.PreferredPayloadType)
 
 	// Sending side: the browser offers, connect(), then the answer.
-	sendTr := f.webRtc(nil)
+	sendTr = newTr()
 	var sendLog stateLog
 	sendLog.watch(sendTr)
 	a := newBrowser(t, pt, true)
@@ -319,7 +342,7 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
 	a.answer(t, offerA, sendTr, 0)
 	mid, _ := offerA.MediaDescriptions[0].Attribute("mid")
-	prod := must[media.Producer](t)(sendTr.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+	prod = must[media.Producer](t)(sendTr.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
 		Mid:       mid,
 		Codecs:    []media.RtpCodecParameters{{MimeType: vp8.MimeType, PayloadType: int(pt), ClockRate: vp8.ClockRate, RtcpFeedback: vp8.RtcpFeedback}},
 		Encodings: []media.RtpEncodingParameters{{SSRC: offerSSRC(t, offerA)}},
@@ -328,10 +351,10 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 
 	// Receiving side: consume, then the browser offers to receive and
 	// gets the consumer's SSRC in the answer.
-	recvTr := f.webRtc(nil)
+	recvTr = newTr()
 	var recvLog stateLog
 	recvLog.watch(recvTr)
-	cons := must[media.Consumer](t)(recvTr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: &caps}))
+	cons = must[media.Consumer](t)(recvTr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: &caps}))
 	cp := cons.RtpParameters()
 	b := newBrowser(t, uint8(cp.Codecs[0].PayloadType), false)
 	offerB, dtlsB := b.offer(t)
@@ -422,20 +445,7 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 		t.Errorf("send transport events: ice %v dtls %v tuples %v", sendLog.ice, sendLog.dtls, sendLog.tuples)
 	}
 	sendLog.mu.Unlock()
-
-	// Closing the sending transport closes the producer and, through
-	// it, the consumer.
-	consumerClosed := make(chan struct{})
-	cons.OnProducerClose(func() { close(consumerClosed) })
-	mustOK(t, sendTr.Close(context.Background()))
-	select {
-	case <-consumerClosed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("consumer not closed with its producer's transport")
-	}
-	if !prod.Closed() || sendTr.IceState() != "closed" || sendTr.DtlsState() != "closed" {
-		t.Errorf("after close: producer closed %v ice %q dtls %q", prod.Closed(), sendTr.IceState(), sendTr.DtlsState())
-	}
+	return sendTr, recvTr, prod, cons
 }
 
 // TestWebRtcTransportDataChannels runs messages from one browser's data

@@ -1,0 +1,69 @@
+package engine_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ropehq/rope/media"
+)
+
+// TestWebRtcServerForwarding runs the browser-to-browser path of
+// TestWebRtcTransportForwarding with both transports on one WebRtcServer:
+// ICE, DTLS, SRTP and RTCP through the server's single UDP port, routed by
+// ufrag then tuple. Closing the server closes both transports and, with
+// them, the producer and consumer.
+func TestWebRtcServerForwarding(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := f.ctx
+	s := must[media.WebRtcServer](t)(f.worker.CreateWebRtcServer(ctx, &media.WebRtcServerOptions{
+		ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: lo}}}))
+	port := must[*media.WebRtcServerDump](t)(s.Dump(ctx)).UDPSockets[0].Port
+	sendTr, recvTr, prod, cons := forwardThrough(t, f, func() media.WebRtcTransport {
+		return f.webRtc(&media.WebRtcTransportOptions{WebRtcServer: s})
+	})
+
+	for _, tr := range []media.WebRtcTransport{sendTr, recvTr} {
+		if c := tr.IceCandidates(); len(c) != 1 || c[0].Port != port {
+			t.Errorf("candidates %+v, want the server's port %d", c, port)
+		}
+		if tup := tr.IceSelectedTuple(); tup == nil || tup.LocalPort != port || tup.LocalAddress != lo {
+			t.Errorf("selected tuple %+v, want local %s:%d", tup, lo, port)
+		}
+	}
+	d := must[*media.WebRtcServerDump](t)(s.Dump(ctx))
+	byTransport := map[string]int{}
+	for _, th := range d.TupleHashes {
+		byTransport[th.WebRtcTransportID]++
+	}
+	if byTransport[sendTr.ID()] == 0 || byTransport[recvTr.ID()] == 0 || len(d.WebRtcTransportIDs) != 2 {
+		t.Errorf("server dump %+v: want tuples of %s and %s", d, sendTr.ID(), recvTr.ID())
+	}
+	wantIDs := []string{sendTr.ID(), recvTr.ID()}
+	slices.Sort(wantIDs)
+	if !slices.Equal(d.WebRtcTransportIDs, wantIDs) {
+		t.Errorf("webRtcTransportIds %v, want %v", d.WebRtcTransportIDs, wantIDs)
+	}
+
+	listenServerClose := make(chan string, 2)
+	for _, tr := range []media.WebRtcTransport{sendTr, recvTr} {
+		tr.OnListenServerClose(func() { listenServerClose <- tr.ID() })
+	}
+	mustOK(t, s.Close(ctx))
+	for range 2 {
+		select {
+		case <-listenServerClose:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no listenserverclose")
+		}
+	}
+	if !sendTr.Closed() || !recvTr.Closed() || !prod.Closed() || !cons.Closed() ||
+		sendTr.IceState() != "closed" || recvTr.DtlsState() != "closed" {
+		t.Errorf("after server close: transports %v %v producer %v consumer %v ice %q dtls %q",
+			sendTr.Closed(), recvTr.Closed(), prod.Closed(), cons.Closed(), sendTr.IceState(), recvTr.DtlsState())
+	}
+	if d := must[*media.RouterDump](t)(f.router.Dump(ctx)); len(d.TransportIDs) != 0 {
+		t.Errorf("router still lists %v", d.TransportIDs)
+	}
+}
