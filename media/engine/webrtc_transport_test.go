@@ -5,159 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
-	pion "github.com/pion/webrtc/v4"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/peertest"
 )
-
-// browser is a pion PeerConnection playing a browser running
-// mediasoup-client: it offers, and takes an answer built from the
-// WebRtcTransport's parameters the way mediasoup-client's RemoteSdp does.
-type browser struct {
-	pc     *pion.PeerConnection
-	pt     uint8
-	track  *pion.TrackLocalStaticRTP // sending browser only
-	sender *pion.RTPSender
-	tracks chan *pion.TrackRemote
-}
-
-// newBrowser makes a PeerConnection that knows VP8 with payload type pt
-// and either sends a track or receives one; with pt 0 it has no media
-// (data channels only).
-func newBrowser(t *testing.T, pt uint8, send bool) *browser {
-	t.Helper()
-	var me pion.MediaEngine
-	vp8 := pion.RTPCodecCapability{MimeType: pion.MimeTypeVP8, ClockRate: 90000}
-	mustOK(t, me.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: vp8, PayloadType: pion.PayloadType(pt)}, pion.RTPCodecTypeVideo))
-	var se pion.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	api := pion.NewAPI(pion.WithMediaEngine(&me), pion.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(pion.Configuration{})
-	mustOK(t, err)
-	t.Cleanup(func() { _ = pc.Close() })
-	b := &browser{pc: pc, pt: pt, tracks: make(chan *pion.TrackRemote, 1)}
-	switch {
-	case pt == 0: // data channels only
-		return b
-	case send:
-		b.track, err = pion.NewTrackLocalStaticRTP(vp8, "cam", "browser")
-		mustOK(t, err)
-		b.sender, err = pc.AddTrack(b.track)
-		mustOK(t, err)
-		return b
-	}
-	_, err = pc.AddTransceiverFromKind(pion.RTPCodecTypeVideo, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly})
-	mustOK(t, err)
-	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) { b.tracks <- tr })
-	return b
-}
-
-// dataChannel opens a negotiated data channel with the given stream id,
-// as mediasoup-client's produceData and consumeData do.
-func (b *browser) dataChannel(t *testing.T, label string, id uint16) (dc *pion.DataChannel, open chan struct{}, msgs chan string) {
-	t.Helper()
-	negotiated := true
-	dc, err := b.pc.CreateDataChannel(label, &pion.DataChannelInit{Negotiated: &negotiated, ID: &id})
-	mustOK(t, err)
-	open, msgs = make(chan struct{}), make(chan string, 16)
-	dc.OnOpen(func() { close(open) })
-	dc.OnMessage(func(m pion.DataChannelMessage) { msgs <- string(m.Data) })
-	return dc, open, msgs
-}
-
-// offer makes and applies the local offer; it returns the parsed offer
-// and the dtlsParameters mediasoup-client sends in connect() (role
-// client).
-func (b *browser) offer(t *testing.T) (*sdp.SessionDescription, *media.DtlsParameters) {
-	t.Helper()
-	offer, err := b.pc.CreateOffer(nil)
-	mustOK(t, err)
-	mustOK(t, b.pc.SetLocalDescription(offer))
-	var desc sdp.SessionDescription
-	mustOK(t, desc.UnmarshalString(offer.SDP))
-	fp, ok := desc.Attribute("fingerprint")
-	if !ok {
-		fp, ok = desc.MediaDescriptions[0].Attribute("fingerprint")
-	}
-	if !ok {
-		t.Fatal("offer without fingerprint")
-	}
-	alg, val, _ := strings.Cut(fp, " ")
-	return &desc, &media.DtlsParameters{Role: "client", Fingerprints: []media.DtlsFingerprint{{Algorithm: alg, Value: val}}}
-}
-
-// offerSSRC is the first a=ssrc of the offer's video section.
-func offerSSRC(t *testing.T, offer *sdp.SessionDescription) uint32 {
-	t.Helper()
-	for _, m := range offer.MediaDescriptions {
-		if v, ok := m.Attribute("ssrc"); ok {
-			id, _, _ := strings.Cut(v, " ")
-			n, err := strconv.ParseUint(id, 10, 32)
-			mustOK(t, err)
-			return uint32(n)
-		}
-	}
-	t.Fatal("offer without ssrc")
-	return 0
-}
-
-// answer applies the answer mediasoup-client's RemoteSdp would write for
-// tr: ice-lite, the last (strongest) fingerprint, ICE credentials, all
-// candidates, setup passive (the transport is DTLS server), for a
-// receiving browser the consumer's SSRC, and SCTP for data channels.
-func (b *browser) answer(t *testing.T, offer *sdp.SessionDescription, tr media.WebRtcTransport, sendSSRC uint32) {
-	t.Helper()
-	dtls := tr.DtlsParameters()
-	fp := dtls.Fingerprints[len(dtls.Fingerprints)-1]
-	ip := tr.IceParameters()
-	var mids []string
-	for _, m := range offer.MediaDescriptions {
-		mid, _ := m.Attribute("mid")
-		mids = append(mids, mid)
-	}
-	var w strings.Builder
-	fmt.Fprintf(&w, "v=0\r\no=mediasoup-client 10000 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")
-	fmt.Fprintf(&w, "a=ice-lite\r\na=fingerprint:%s %s\r\na=msid-semantic: WMS *\r\n", fp.Algorithm, fp.Value)
-	fmt.Fprintf(&w, "a=group:BUNDLE %s\r\n", strings.Join(mids, " "))
-	for i, m := range offer.MediaDescriptions {
-		if m.MediaName.Media == "application" {
-			fmt.Fprintf(&w, "m=application 7 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\n")
-		} else {
-			fmt.Fprintf(&w, "m=video 7 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 127.0.0.1\r\n", b.pt)
-		}
-		fmt.Fprintf(&w, "a=mid:%s\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", mids[i], ip.UsernameFragment, ip.Password)
-		for _, c := range tr.IceCandidates() {
-			fmt.Fprintf(&w, "a=candidate:%s 1 %s %d %s %d typ host\r\n", c.Foundation, c.Protocol, c.Priority, c.Address, c.Port)
-		}
-		fmt.Fprintf(&w, "a=end-of-candidates\r\na=ice-options:renomination\r\na=setup:passive\r\n")
-		if m.MediaName.Media == "application" {
-			sp := tr.SctpParameters()
-			fmt.Fprintf(&w, "a=sctp-port:%d\r\na=max-message-size:%d\r\n", sp.Port, sp.MaxMessageSize)
-			continue
-		}
-		fmt.Fprintf(&w, "a=rtcp-mux\r\na=rtcp-rsize\r\na=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d nack pli\r\n", b.pt, b.pt)
-		if sendSSRC == 0 {
-			w.WriteString("a=recvonly\r\n")
-		} else {
-			fmt.Fprintf(&w, "a=sendonly\r\na=msid:rope rope-video\r\na=ssrc:%d cname:rope\r\n", sendSSRC)
-		}
-	}
-	mustOK(t, b.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: w.String()}))
-}
 
 func mustOK(t testing.TB, err error) {
 	t.Helper()
@@ -337,15 +195,15 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 	sendTr = newTr()
 	var sendLog stateLog
 	sendLog.watch(sendTr)
-	a := newBrowser(t, pt, true)
-	offerA, dtlsA := a.offer(t)
+	a := peertest.NewBrowser(t, pt, true)
+	offerA, dtlsA := a.Offer(t)
 	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
-	a.answer(t, offerA, sendTr, 0)
+	a.Answer(t, offerA, sendTr, 0)
 	mid, _ := offerA.MediaDescriptions[0].Attribute("mid")
 	prod = must[media.Producer](t)(sendTr.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
 		Mid:       mid,
 		Codecs:    []media.RtpCodecParameters{{MimeType: vp8.MimeType, PayloadType: int(pt), ClockRate: vp8.ClockRate, RtcpFeedback: vp8.RtcpFeedback}},
-		Encodings: []media.RtpEncodingParameters{{SSRC: offerSSRC(t, offerA)}},
+		Encodings: []media.RtpEncodingParameters{{SSRC: peertest.OfferSSRC(t, offerA)}},
 		Rtcp:      media.RtcpParameters{CNAME: "browser-a"},
 	}}))
 
@@ -356,10 +214,10 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 	recvLog.watch(recvTr)
 	cons = must[media.Consumer](t)(recvTr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: &caps}))
 	cp := cons.RtpParameters()
-	b := newBrowser(t, uint8(cp.Codecs[0].PayloadType), false)
-	offerB, dtlsB := b.offer(t)
+	b := peertest.NewBrowser(t, uint8(cp.Codecs[0].PayloadType), false)
+	offerB, dtlsB := b.Offer(t)
 	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
-	b.answer(t, offerB, recvTr, cp.Encodings[0].SSRC)
+	b.Answer(t, offerB, recvTr, cp.Encodings[0].SSRC)
 
 	waitFor(t, "both transports connected", func() bool {
 		return sendTr.DtlsState() == "connected" && recvTr.DtlsState() == "connected"
@@ -372,7 +230,7 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 		defer close(done)
 		payload := []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 1, 2, 3, 4}
 		for seq := uint16(1); ; seq++ {
-			_ = a.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq,
+			_ = a.Track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq,
 				Timestamp: uint32(seq) * 3000, Marker: true}, Payload: payload})
 			select {
 			case <-stop:
@@ -383,7 +241,7 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 	}()
 	defer func() { close(stop); <-done }()
 	select {
-	case track := <-b.tracks:
+	case track := <-b.Tracks:
 		mustOK(t, track.SetReadDeadline(time.Now().Add(5*time.Second)))
 		pkt, _, err := track.ReadRTP()
 		mustOK(t, err)
@@ -397,11 +255,11 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 	// RTCP both ways: a PLI from the receiving browser reaches the
 	// consumer, and the producer asks the sending browser for a key frame.
 	pliAtSender := make(chan bool, 1)
-	ssrcA := offerSSRC(t, offerA)
+	ssrcA := peertest.OfferSSRC(t, offerA)
 	go func() {
-		_ = a.sender.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_ = a.Sender.SetReadDeadline(time.Now().Add(5 * time.Second))
 		for {
-			pkts, _, err := a.sender.ReadRTCP()
+			pkts, _, err := a.Sender.ReadRTCP()
 			if err != nil {
 				pliAtSender <- false
 				return
@@ -416,7 +274,7 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 	}()
 	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: cp.Encodings[0].SSRC}
 	waitFor(t, "PLI at the consumer", func() bool {
-		mustOK(t, b.pc.WriteRTCP([]rtcp.Packet{pli}))
+		mustOK(t, b.PC.WriteRTCP([]rtcp.Packet{pli}))
 		st := must[[]media.RtpStreamStats](t)(cons.GetStats(ctx))
 		return st[0].PliCount > 0
 	})
@@ -465,11 +323,11 @@ func TestWebRtcTransportDataChannels(t *testing.T) {
 	var sctpMu sync.Mutex
 	sendTr.OnSctpStateChange(func(s media.SctpState) { sctpMu.Lock(); sctpStates = append(sctpStates, s); sctpMu.Unlock() })
 
-	a := newBrowser(t, 0, false)
-	dcA, openA, _ := a.dataChannel(t, "chat", 3)
-	offerA, dtlsA := a.offer(t)
+	a := peertest.NewBrowser(t, 0, false)
+	dcA, openA, _ := a.DataChannel(t, "chat", 3)
+	offerA, dtlsA := a.Offer(t)
 	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
-	a.answer(t, offerA, sendTr, 0)
+	a.Answer(t, offerA, sendTr, 0)
 	ordered := true
 	dp := must[media.DataProducer](t)(sendTr.ProduceData(ctx, &media.DataProducerOptions{Label: "chat",
 		SctpStreamParameters: &media.SctpStreamParameters{StreamID: 3, Ordered: &ordered}}))
@@ -497,11 +355,11 @@ func TestWebRtcTransportDataChannels(t *testing.T) {
 	}
 	mustOK(t, dc2.Close(ctx))
 
-	b := newBrowser(t, 0, false)
-	_, openB, msgsB := b.dataChannel(t, "chat", uint16(sp.StreamID))
-	offerB, dtlsB := b.offer(t)
+	b := peertest.NewBrowser(t, 0, false)
+	_, openB, msgsB := b.DataChannel(t, "chat", uint16(sp.StreamID))
+	offerB, dtlsB := b.Offer(t)
 	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
-	b.answer(t, offerB, recvTr, 0)
+	b.Answer(t, offerB, recvTr, 0)
 
 	for _, open := range []chan struct{}{openA, openB} {
 		select {
