@@ -1,6 +1,7 @@
 package workerproc
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,11 @@ func (w *worker) bury(cause error) error {
 	if !ok {
 		return fmt.Errorf("tombstone: worker %s not in the mirror", id)
 	}
+	// As mediasoup: the routers (and their transports) first, then the
+	// WebRtcServers.
+	slices.SortStableFunc(wo.kids, func(a, b *node) int {
+		return cmp.Compare(btoi(a.o.Type() == "WebRtcServer"), btoi(b.o.Type() == "WebRtcServer"))
+	})
 	for _, r := range wo.kids {
 		closeTree(r)
 	}
@@ -91,6 +97,13 @@ func (w *worker) bury(cause error) error {
 		}
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // node is a tombstone object with its children.
