@@ -40,8 +40,6 @@ var _ media.WebRtcTransport = (*webRtcTransport)(nil)
 type webRtcLink struct {
 	t  *transport
 	tr *webrtc.Transport
-	// numStreams is announced in sctpParameters (OS and MIS).
-	numStreams *media.NumSctpStreams
 
 	// rxMu serialises the receive path: media/webrtc calls OnRTP and
 	// OnRTCP from one goroutine per socket and TCP connection, while the
@@ -117,8 +115,12 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 			return nil, &media.ParamError{Field: "enableUdp", Reason: "empty iceCandidates: enableUdp and enableTcp leave none of the WebRtcServer's sockets"}
 		}
 	}
+	var streams struct{ OS, MIS uint16 }
+	if o.NumSctpStreams != nil {
+		streams.OS, streams.MIS = uint16(o.NumSctpStreams.OS), uint16(o.NumSctpStreams.MIS)
+	}
 	t := newTransport(r, "webrtc-transport", o.AppData)
-	l := &webRtcLink{t: t, numStreams: o.NumSctpStreams, data: sctpData{
+	l := &webRtcLink{t: t, data: sctpData{
 		producers: map[uint16]*dataProducer{}, outIDs: map[uint16]bool{}, out: map[uint16]*sctp.Stream{}}}
 	consent := time.Duration(o.IceConsentTimeout) * time.Second
 	if o.IceConsentTimeout < 0 {
@@ -130,6 +132,8 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		ICEConsentTimeout:        consent,
 		EnableSCTP:               o.EnableSctp,
 		MaxSCTPMessageSize:       uint32(o.MaxSctpMessageSize),
+		SCTPStreamsOS:            streams.OS,
+		SCTPStreamsMIS:           streams.MIS,
 		OnRTP:                    l.receive,
 		OnRTCP:                   l.receive,
 		OnICEStateChange:         l.iceStateChange,
@@ -336,11 +340,7 @@ func (l *webRtcLink) sctpParameters() *media.SctpParameters {
 	if p == nil {
 		return nil
 	}
-	sp := &media.SctpParameters{Port: int(p.Port), OS: int(p.OS), MIS: int(p.MIS), MaxMessageSize: int(p.MaxMessageSize)}
-	if l.numStreams != nil {
-		sp.OS, sp.MIS = l.numStreams.OS, l.numStreams.MIS
-	}
-	return sp
+	return &media.SctpParameters{Port: int(p.Port), OS: int(p.OS), MIS: int(p.MIS), MaxMessageSize: int(p.MaxMessageSize)}
 }
 
 func (l *webRtcLink) sctpState() media.SctpState {
@@ -350,12 +350,21 @@ func (l *webRtcLink) sctpState() media.SctpState {
 	return media.SctpState(l.tr.SCTPState().String())
 }
 
+// fillDump adds mediasoup's WebRtcTransportDump fields.
 func (l *webRtcLink) fillDump(d *media.TransportDump) {
+	wt := l.t.outer.(*webRtcTransport)
+	ip, dp := wt.IceParameters(), wt.DtlsParameters()
 	d.SctpParameters, d.SctpState = l.sctpParameters(), l.sctpState()
+	d.IceRole, d.IceParameters, d.IceCandidates = wt.IceRole(), &ip, wt.IceCandidates()
+	d.IceState, d.IceSelectedTuple = wt.IceState(), wt.IceSelectedTuple()
+	d.DtlsParameters, d.DtlsState, d.DtlsRemoteCert = &dp, wt.DtlsState(), wt.DtlsRemoteCert()
 }
 
+// fillStats adds mediasoup's WebRtcTransportStat fields.
 func (l *webRtcLink) fillStats(s *media.TransportStats) {
+	wt := l.t.outer.(*webRtcTransport)
 	s.SctpState = l.sctpState()
+	s.IceRole, s.IceState, s.IceSelectedTuple, s.DtlsState = wt.IceRole(), wt.IceState(), wt.IceSelectedTuple(), wt.DtlsState()
 }
 
 // media.WebRtcTransport.
@@ -406,9 +415,9 @@ func (wt *webRtcTransport) DtlsState() media.DtlsState {
 	return media.DtlsState(wt.link.tr.DTLSState().String())
 }
 
-// DtlsRemoteCert is empty: media/webrtc does not expose the peer's
-// certificate yet.
-func (wt *webRtcTransport) DtlsRemoteCert() string { return "" }
+// DtlsRemoteCert is the peer's certificate (PEM) once DTLS is connected,
+// else "".
+func (wt *webRtcTransport) DtlsRemoteCert() string { return wt.link.tr.RemoteCertificate() }
 
 func (wt *webRtcTransport) SctpParameters() *media.SctpParameters { return wt.link.sctpParameters() }
 func (wt *webRtcTransport) SctpState() media.SctpState            { return wt.link.sctpState() }

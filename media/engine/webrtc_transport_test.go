@@ -3,7 +3,9 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +18,22 @@ import (
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/peertest"
 )
+
+// certFingerprint is the sha-256 fingerprint of a PEM certificate, as in
+// SDP ("AB:CD:...").
+func certFingerprint(t *testing.T, certPEM string) string {
+	t.Helper()
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		t.Fatalf("dtlsRemoteCert %q is no PEM certificate", certPEM)
+	}
+	sum := sha256.Sum256(block.Bytes)
+	hexes := make([]string, len(sum))
+	for i, b := range sum {
+		hexes[i] = fmt.Sprintf("%02X", b)
+	}
+	return strings.Join(hexes, ":")
+}
 
 func mustOK(t testing.TB, err error) {
 	t.Helper()
@@ -114,11 +132,15 @@ func TestWebRtcTransportParameters(t *testing.T) {
 	}
 
 	d := must[*media.TransportDump](t)(tr.Dump(ctx))
-	if d.ID != tr.ID() || d.SctpState != media.SctpNew || d.SctpParameters == nil || d.Tuple != nil {
+	if d.ID != tr.ID() || d.SctpState != media.SctpNew || d.SctpParameters == nil || d.Tuple != nil ||
+		d.IceRole != "controlled" || d.IceParameters == nil || *d.IceParameters != p2 || len(d.IceCandidates) != 2 ||
+		d.IceState != "new" || d.IceSelectedTuple != nil || d.DtlsParameters == nil || d.DtlsParameters.Role != "client" ||
+		d.DtlsState != "new" || d.DtlsRemoteCert != "" {
 		t.Errorf("dump %+v", d)
 	}
 	st := must[[]media.TransportStats](t)(tr.GetStats(ctx))
-	if len(st) != 1 || st[0].Type != "webrtc-transport" || st[0].TransportID != tr.ID() || st[0].SctpState != media.SctpNew {
+	if len(st) != 1 || st[0].Type != "webrtc-transport" || st[0].TransportID != tr.ID() || st[0].SctpState != media.SctpNew ||
+		st[0].IceRole != "controlled" || st[0].IceState != "new" || st[0].DtlsState != "new" || st[0].IceSelectedTuple != nil {
 		t.Errorf("stats %+v", st)
 	}
 	js, err := json.Marshal(st[0])
@@ -282,13 +304,24 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 		t.Error("no PLI at the sending browser")
 	}
 
-	for _, tr := range []media.WebRtcTransport{sendTr, recvTr} {
+	for i, tr := range []media.WebRtcTransport{sendTr, recvTr} {
 		if tr.IceState() != "completed" || tr.IceSelectedTuple() == nil || tr.IceSelectedTuple().RemotePort == 0 {
 			t.Errorf("ice %q tuple %v", tr.IceState(), tr.IceSelectedTuple())
 		}
 		st := must[[]media.TransportStats](t)(tr.GetStats(ctx))
-		if st[0].BytesReceived == 0 && st[0].BytesSent == 0 {
+		if st[0].BytesReceived == 0 && st[0].BytesSent == 0 || st[0].IceState != "completed" || st[0].DtlsState != "connected" ||
+			st[0].IceSelectedTuple == nil || *st[0].IceSelectedTuple != *tr.IceSelectedTuple() {
 			t.Errorf("stats %+v", st[0])
+		}
+		d := must[*media.TransportDump](t)(tr.Dump(ctx))
+		if d.IceState != "completed" || d.DtlsState != "connected" || d.IceSelectedTuple == nil || d.DtlsRemoteCert != tr.DtlsRemoteCert() {
+			t.Errorf("dump %+v", d)
+		}
+		// dtlsRemoteCert is the browser's certificate: the one whose
+		// fingerprint it sent in connect().
+		want := []*media.DtlsParameters{dtlsA, dtlsB}[i].Fingerprints[0]
+		if got := certFingerprint(t, tr.DtlsRemoteCert()); !strings.EqualFold(got, want.Value) {
+			t.Errorf("dtlsRemoteCert fingerprint %s, browser's %s %s", got, want.Algorithm, want.Value)
 		}
 	}
 	if s := must[[]media.TransportStats](t)(sendTr.GetStats(ctx)); s[0].RtpBytesReceived == 0 {
@@ -414,5 +447,64 @@ func TestWebRtcTransportDataChannels(t *testing.T) {
 	}
 	if !dp.Closed() || !dc.Closed() || sendTr.SctpState() != media.SctpClosed {
 		t.Errorf("after close: producer %v consumer %v sctp %q", dp.Closed(), dc.Closed(), sendTr.SctpState())
+	}
+}
+
+// TestWebRtcTransportSctpStreamsBeyondMIS: numSctpStreams reaches the
+// SCTP layer: sctpParameters announce it, and a stream the browser opens
+// with an id of MIS or more is reset (its data channel closes) while one
+// below MIS carries messages.
+func TestWebRtcTransportSctpStreamsBeyondMIS(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := f.ctx
+	tr := f.webRtc(&media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: lo}}, EnableSctp: true,
+		NumSctpStreams: &media.NumSctpStreams{OS: 16, MIS: 4}})
+	if p := tr.SctpParameters(); p == nil || p.OS != 16 || p.MIS != 4 {
+		t.Fatalf("sctpParameters %+v", p)
+	}
+	if _, err := tr.ProduceData(ctx, &media.DataProducerOptions{SctpStreamParameters: &media.SctpStreamParameters{StreamID: 4}}); !isErr(err, media.ErrInvalidParams) {
+		t.Errorf("data producer on stream 4 with MIS 4: %v", err)
+	}
+	dp := must[media.DataProducer](t)(tr.ProduceData(ctx, &media.DataProducerOptions{SctpStreamParameters: &media.SctpStreamParameters{StreamID: 2}}))
+	dt := must[media.DirectTransport](t)(f.router.CreateDirectTransport(ctx, nil))
+	atServer := make(chan string, 64)
+	must[media.DataConsumer](t)(dt.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()})).
+		OnMessage(func(b []byte, _ int) { atServer <- string(b) })
+
+	a := peertest.NewBrowser(t, 0, false)
+	ok, okOpen, _ := a.DataChannel(t, "ok", 2)
+	beyond, beyondOpen, _ := a.DataChannel(t, "beyond", 9)
+	beyondClosed := make(chan struct{})
+	beyond.OnClose(func() { close(beyondClosed) })
+	offer, dtls := a.Offer(t)
+	mustOK(t, tr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtls}))
+	a.Answer(t, offer, tr, 0)
+	for _, open := range []chan struct{}{okOpen, beyondOpen} {
+		select {
+		case <-open:
+		case <-time.After(5 * time.Second):
+			t.Fatal("data channel not open")
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	for done := false; !done; {
+		_ = beyond.SendText("x")
+		select {
+		case <-beyondClosed:
+			done = true
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("stream 9 not reset with MIS 4")
+		}
+	}
+	for got := ""; got != "fine"; {
+		mustOK(t, ok.SendText("fine"))
+		select {
+		case got = <-atServer:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no message on stream 2")
+		}
 	}
 }
