@@ -6,29 +6,47 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/peertest"
 )
 
 // TestWebRtcServerForwarding runs the browser-to-browser path of
 // TestWebRtcTransportForwarding with both transports on one WebRtcServer:
-// ICE, DTLS, SRTP and RTCP through the server's single UDP port, routed by
-// ufrag then tuple. Closing the server closes both transports and, with
-// them, the producer and consumer.
+// ICE, DTLS, SRTP and RTCP through the server's single UDP port (or, in
+// the tcp case, its single TCP port), routed by ufrag then tuple. Closing
+// the server closes both transports and, with them, the producer and
+// consumer.
 func TestWebRtcServerForwarding(t *testing.T) {
 	t.Parallel()
+	for _, proto := range []media.TransportProtocol{media.ProtocolUDP, media.ProtocolTCP} {
+		t.Run(string(proto), func(t *testing.T) {
+			t.Parallel()
+			serverForwarding(t, proto)
+		})
+	}
+}
+
+func serverForwarding(t *testing.T, proto media.TransportProtocol) {
 	f := newFixture(t)
 	ctx := f.ctx
 	s := must[media.WebRtcServer](t)(f.worker.CreateWebRtcServer(ctx, &media.WebRtcServerOptions{
-		ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: lo}}}))
-	port := must[*media.WebRtcServerDump](t)(s.Dump(ctx)).UDPSockets[0].Port
-	sendTr, recvTr, prod, cons := forwardThrough(t, f, func() media.WebRtcTransport {
+		ListenInfos: []media.TransportListenInfo{{Protocol: proto, IP: lo}}}))
+	sd := must[*media.WebRtcServerDump](t)(s.Dump(ctx))
+	newBrowser := peertest.NewBrowser
+	var port uint16
+	if proto == media.ProtocolTCP {
+		newBrowser, port = peertest.NewTCPBrowser, sd.TCPServers[0].Port
+	} else {
+		port = sd.UDPSockets[0].Port
+	}
+	sendTr, recvTr, prod, cons := forwardThrough(t, f, newBrowser, func() media.WebRtcTransport {
 		return f.webRtc(&media.WebRtcTransportOptions{WebRtcServer: s})
 	})
 
 	for _, tr := range []media.WebRtcTransport{sendTr, recvTr} {
-		if c := tr.IceCandidates(); len(c) != 1 || c[0].Port != port {
-			t.Errorf("candidates %+v, want the server's port %d", c, port)
+		if c := tr.IceCandidates(); len(c) != 1 || c[0].Port != port || c[0].Protocol != proto {
+			t.Errorf("candidates %+v, want the server's %s port %d", c, proto, port)
 		}
-		if tup := tr.IceSelectedTuple(); tup == nil || tup.LocalPort != port || tup.LocalAddress != lo {
+		if tup := tr.IceSelectedTuple(); tup == nil || tup.LocalPort != port || tup.LocalAddress != lo || tup.Protocol != proto {
 			t.Errorf("selected tuple %+v, want local %s:%d", tup, lo, port)
 		}
 	}

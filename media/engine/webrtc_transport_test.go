@@ -180,7 +180,7 @@ func TestWebRtcTransportParameters(t *testing.T) {
 func TestWebRtcTransportForwarding(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	sendTr, _, prod, cons := forwardThrough(t, f, func() media.WebRtcTransport { return f.webRtc(nil) })
+	sendTr, _, prod, cons := forwardThrough(t, f, peertest.NewBrowser, func() media.WebRtcTransport { return f.webRtc(nil) })
 
 	// Closing the sending transport closes the producer and, through
 	// it, the consumer.
@@ -199,9 +199,10 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 
 // forwardThrough runs a VP8 track from a sending browser through a
 // Producer on one transport made by newTr and a Consumer on another to a
-// receiving browser, with RTCP both ways, and checks the transports'
-// states, stats and events.
-func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport) (sendTr, recvTr media.WebRtcTransport, prod media.Producer, cons media.Consumer) {
+// receiving browser (both made by newBrowser), with RTCP both ways, and
+// checks the transports' states, stats and events.
+func forwardThrough(t *testing.T, f *fixture, newBrowser func(testing.TB, uint8, bool) *peertest.Browser,
+	newTr func() media.WebRtcTransport) (sendTr, recvTr media.WebRtcTransport, prod media.Producer, cons media.Consumer) {
 	t.Helper()
 	ctx := f.ctx
 	caps := f.router.RtpCapabilities()
@@ -217,7 +218,7 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 	sendTr = newTr()
 	var sendLog stateLog
 	sendLog.watch(sendTr)
-	a := peertest.NewBrowser(t, pt, true)
+	a := newBrowser(t, pt, true)
 	offerA, dtlsA := a.Offer(t)
 	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
 	a.Answer(t, offerA, sendTr, 0)
@@ -236,7 +237,7 @@ func forwardThrough(t *testing.T, f *fixture, newTr func() media.WebRtcTransport
 	recvLog.watch(recvTr)
 	cons = must[media.Consumer](t)(recvTr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: &caps}))
 	cp := cons.RtpParameters()
-	b := peertest.NewBrowser(t, uint8(cp.Codecs[0].PayloadType), false)
+	b := newBrowser(t, uint8(cp.Codecs[0].PayloadType), false)
 	offerB, dtlsB := b.Offer(t)
 	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
 	b.Answer(t, offerB, recvTr, cp.Encodings[0].SSRC)

@@ -37,13 +37,29 @@ type Browser struct {
 // (data channels only).
 func NewBrowser(t testing.TB, pt uint8, send bool) *Browser {
 	t.Helper()
+	return newBrowser(t, pt, send, false)
+}
+
+// NewTCPBrowser is NewBrowser with ICE over TCP too (active candidates,
+// for a transport that offers passive TCP ones).
+func NewTCPBrowser(t testing.TB, pt uint8, send bool) *Browser {
+	t.Helper()
+	return newBrowser(t, pt, send, true)
+}
+
+func newBrowser(t testing.TB, pt uint8, send, tcp bool) *Browser {
+	t.Helper()
 	var me pion.MediaEngine
 	vp8 := pion.RTPCodecCapability{MimeType: pion.MimeTypeVP8, ClockRate: 90000}
 	mustOK(t, me.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: vp8, PayloadType: pion.PayloadType(pt)}, pion.RTPCodecTypeVideo))
 	var se pion.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
+	networks := []pion.NetworkType{pion.NetworkTypeUDP4}
+	if tcp {
+		networks = append(networks, pion.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	api := pion.NewAPI(pion.WithMediaEngine(&me), pion.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(pion.Configuration{})
@@ -141,7 +157,11 @@ func (b *Browser) Answer(t testing.TB, offer *sdp.SessionDescription, tr media.W
 		}
 		fmt.Fprintf(&w, "a=mid:%s\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", mids[i], ip.UsernameFragment, ip.Password)
 		for _, c := range tr.IceCandidates() {
-			fmt.Fprintf(&w, "a=candidate:%s 1 %s %d %s %d typ host\r\n", c.Foundation, c.Protocol, c.Priority, c.Address, c.Port)
+			fmt.Fprintf(&w, "a=candidate:%s 1 %s %d %s %d typ host", c.Foundation, c.Protocol, c.Priority, c.Address, c.Port)
+			if c.TCPType != "" {
+				fmt.Fprintf(&w, " tcptype %s", c.TCPType)
+			}
+			w.WriteString("\r\n")
 		}
 		fmt.Fprintf(&w, "a=end-of-candidates\r\na=ice-options:renomination\r\na=setup:passive\r\n")
 		if m.MediaName.Media == "application" {
