@@ -1,11 +1,14 @@
 package engine_test
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/internal/peertest"
 )
 
@@ -84,4 +87,36 @@ func serverForwarding(t *testing.T, proto media.TransportProtocol) {
 	if d := must[*media.RouterDump](t)(f.router.Dump(ctx)); len(d.TransportIDs) != 0 {
 		t.Errorf("router still lists %v", d.TransportIDs)
 	}
+}
+
+// Many WebRtcTransports on one port: a WebRtcServer opens the socket once,
+// and each transport created with it offers that socket as its candidate;
+// the server routes each peer's packets by ICE ufrag, then by tuple.
+func Example_webRtcServer() {
+	ctx := context.Background()
+	w, _ := engine.New(nil).CreateWorker(ctx, nil)
+	defer w.Close(ctx)
+	server, err := w.CreateWebRtcServer(ctx, &media.WebRtcServerOptions{
+		ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	router, _ := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
+		{Kind: media.KindAudio, MimeType: "audio/opus", ClockRate: 48000, Channels: 2}}})
+	a, _ := router.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{WebRtcServer: server})
+	b, _ := router.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{WebRtcServer: server})
+	fmt.Println("same port:", a.IceCandidates()[0].Port == b.IceCandidates()[0].Port)
+	d, _ := server.Dump(ctx)
+	fmt.Println("transports:", len(d.WebRtcTransportIDs), "ufrags:", len(d.LocalIceUsernameFragments))
+
+	b.OnListenServerClose(func() { fmt.Println("listenserverclose") })
+	_ = server.Close(ctx)
+	fmt.Println("closed:", a.Closed(), b.Closed())
+	// Output:
+	// same port: true
+	// transports: 2 ufrags: 2
+	// listenserverclose
+	// closed: true true
 }
