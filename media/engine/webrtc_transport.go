@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/sctp"
@@ -153,7 +154,9 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	switch {
 	case errors.Is(err, webrtc.ErrInvalidListenInfo):
 		return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
-	case errors.Is(err, webrtc.ErrClosed):
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("createWebRtcTransport: %w: %w", &media.ParamError{Field: "listenInfos", Reason: "address in use"}, err)
+	case errors.Is(err, webrtc.ErrClosed) && server != nil:
 		return nil, media.NewError(media.ErrClosed, "webRtcServer %s closed", server.id)
 	case err != nil:
 		return nil, fmt.Errorf("createWebRtcTransport: %w", err)

@@ -224,6 +224,9 @@ func testWebRtcServerInvalid(t *testing.T, api media.API) {
 	wantErr(t, "port in use", err, media.ErrInvalidParams)
 
 	r := newRouter(t, w)
+	_, err = r.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{
+		{Protocol: media.ProtocolUDP, IP: "127.0.0.1", Port: port}}})
+	wantErr(t, "transport on the server's port", err, media.ErrInvalidParams)
 	_, err = r.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{})
 	wantErr(t, "neither webRtcServer nor listenInfos", err, media.ErrInvalidParams)
 	noUDP, noTCP := false, false
