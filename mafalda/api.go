@@ -2,6 +2,7 @@ package mafalda
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -83,6 +84,21 @@ func (w *workerView) SetAppData(d media.AppData) {
 func (w *workerView) OnClose(fn func()) func()                 { return onFunc(&w.onClose, fn) }
 func (w *workerView) OnDied(fn func(error)) func()             { return w.onDied.on(fn) }
 func (w *workerView) OnNewRouter(fn func(media.Router)) func() { return w.onNewRouter.on(fn) }
+
+// OnNewWebRtcServer never fires: a view has no WebRtcServers.
+func (w *workerView) OnNewWebRtcServer(func(media.WebRtcServer)) func() { return func() {} }
+
+// CreateWebRtcServer is not supported: a WebRtcServer's sockets belong to
+// one real worker, while a MafaldaRouter spans several real workers and
+// places its transports on any of them. The error matches both
+// errors.ErrUnsupported and media.ErrUnsupported.
+func (w *workerView) CreateWebRtcServer(ctx context.Context, _ *media.WebRtcServerOptions) (media.WebRtcServer, error) {
+	if err := w.checkOpen(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("mafalda: %w: %w",
+		media.NewError(media.ErrUnsupported, "WebRtcServer on a MafaldaRouter's worker view"), errors.ErrUnsupported)
+}
 
 // Close closes its MafaldaRouters, which emit "workerclose".
 func (w *workerView) Close(ctx context.Context) error {

@@ -59,7 +59,8 @@ type Worker interface {
 	AppData() AppData
 	SetAppData(AppData)
 
-	// Close closes every router and the worker.
+	// Close closes every router, then every WebRtcServer ("workerclose"),
+	// and the worker.
 	Close(ctx context.Context) error
 	Dump(ctx context.Context) (*WorkerDump, error)
 	GetResourceUsage(ctx context.Context) (*WorkerResourceUsage, error)
@@ -67,6 +68,9 @@ type Worker interface {
 	// CreateRouter creates a router whose RTP capabilities derive from
 	// options.MediaCodecs.
 	CreateRouter(ctx context.Context, options *RouterOptions) (Router, error)
+	// CreateWebRtcServer opens the sockets of options.ListenInfos for
+	// WebRtcTransports of this worker's routers to share.
+	CreateWebRtcServer(ctx context.Context, options *WebRtcServerOptions) (WebRtcServer, error)
 
 	// OnClose (observer "close") fires once the worker has closed.
 	OnClose(func()) (off func())
@@ -74,6 +78,8 @@ type Worker interface {
 	OnDied(func(error)) (off func())
 	// OnNewRouter (observer "newrouter").
 	OnNewRouter(func(Router)) (off func())
+	// OnNewWebRtcServer (observer "newwebrtcserver").
+	OnNewWebRtcServer(func(WebRtcServer)) (off func())
 }
 
 // WorkerResourceUsage is the worker's getrusage(2) (mediasoup

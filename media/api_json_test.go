@@ -60,6 +60,19 @@ func TestJSONShapes(t *testing.T) {
 				"ru_msgsnd", "ru_nivcsw", "ru_nsignals", "ru_nswap", "ru_nvcsw", "ru_oublock", "ru_stime", "ru_utime"}},
 		{"ConsumerOptions", media.ConsumerOptions{ProducerID: "p", Paused: true}, []string{"paused", "producerId"}},
 		{"DataProducerDump", media.DataProducerDump{}, []string{"id", "label", "paused", "protocol", "type"}},
+		{"WebRtcServerDump", media.WebRtcServerDump{},
+			[]string{"id", "localIceUsernameFragments", "tcpServers", "tupleHashes", "udpSockets", "webRtcTransportIds"}},
+		{"IPPort", media.IPPort{}, []string{"ip", "port"}},
+		{"IceUsernameFragment", media.IceUsernameFragment{}, []string{"localIceUsernameFragment", "webRtcTransportId"}},
+		{"TupleHash", media.TupleHash{}, []string{"tupleHash", "webRtcTransportId"}},
+		{"WebRtcServerOptions", media.WebRtcServerOptions{AppData: media.AppData{"a": 1}}, []string{"appData", "listenInfos"}},
+		// WebRtcServer is a Go value; over ROPE it travels as webRtcServerId.
+		{"WebRtcTransportOptions", media.WebRtcTransportOptions{EnableTCP: &yes}, []string{"enableTcp"}},
+		{"WebRtcTransportStats", media.TransportStats{IceRole: "controlled", IceState: "completed", DtlsState: "connected",
+			IceSelectedTuple: &media.TransportTuple{}},
+			[]string{"bytesReceived", "bytesSent", "dtlsState", "iceRole", "iceSelectedTuple", "iceState", "probationBytesSent",
+				"probationSendBitrate", "recvBitrate", "rtpBytesReceived", "rtpBytesSent", "rtpRecvBitrate", "rtpSendBitrate",
+				"rtxBytesReceived", "rtxBytesSent", "rtxRecvBitrate", "rtxSendBitrate", "sendBitrate", "timestamp", "transportId", "type"}},
 	} {
 		if got := keysOf(t, tc.v); !slices.Equal(got, tc.want) {
 			t.Errorf("%s keys = %v, want %v", tc.name, got, tc.want)

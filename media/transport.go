@@ -157,6 +157,16 @@ type TransportDump struct {
 	Comedia        *bool           `json:"comedia,omitempty"`
 	Rtx            *bool           `json:"rtx,omitempty"`
 	SrtpParameters *SrtpParameters `json:"srtpParameters,omitempty"`
+
+	// WebRTC transports.
+	IceRole          string          `json:"iceRole,omitempty"`
+	IceParameters    *IceParameters  `json:"iceParameters,omitempty"`
+	IceCandidates    []IceCandidate  `json:"iceCandidates,omitempty"`
+	IceState         IceState        `json:"iceState,omitempty"`
+	IceSelectedTuple *TransportTuple `json:"iceSelectedTuple,omitempty"`
+	DtlsParameters   *DtlsParameters `json:"dtlsParameters,omitempty"`
+	DtlsState        DtlsState       `json:"dtlsState,omitempty"`
+	DtlsRemoteCert   string          `json:"dtlsRemoteCert,omitempty"`
 }
 
 // TransportStats is one entry of Transport.GetStats: common fields plus
@@ -193,4 +203,10 @@ type TransportStats struct {
 	Comedia   *bool           `json:"comedia,omitempty"`
 	Tuple     *TransportTuple `json:"tuple,omitempty"`
 	RtcpTuple *TransportTuple `json:"rtcpTuple,omitempty"`
+
+	// WebRTC transports.
+	IceRole          string          `json:"iceRole,omitempty"`
+	IceState         IceState        `json:"iceState,omitempty"`
+	IceSelectedTuple *TransportTuple `json:"iceSelectedTuple,omitempty"`
+	DtlsState        DtlsState       `json:"dtlsState,omitempty"`
 }

@@ -4,12 +4,21 @@ import "context"
 
 // WebRtcTransportOptions configure Router.CreateWebRtcTransport.
 type WebRtcTransportOptions struct {
-	// ListenInfos are required (unless a WebRtcServer is given later).
-	ListenInfos []TransportListenInfo `json:"listenInfos"`
-	// EnableUDP defaults to true; EnableTCP to false; PreferUDP and
-	// PreferTCP to false.
+	// WebRtcServer, when set, is the server whose sockets and candidates
+	// the transport uses; it must belong to the router's worker. Then
+	// ListenInfos are ignored (as mediasoup does). Over ROPE it travels as
+	// "webRtcServerId".
+	WebRtcServer WebRtcServer `json:"-"`
+	// ListenInfos are the transport's own sockets; required without a
+	// WebRtcServer.
+	ListenInfos []TransportListenInfo `json:"listenInfos,omitempty"`
+	// EnableUDP defaults to true. EnableTCP defaults to false, or to true
+	// with a WebRtcServer. Without a server the listen infos' protocols
+	// decide which sockets exist; with one, these select the server's
+	// sockets whose candidates the transport offers. PreferUDP and
+	// PreferTCP (default false) raise that protocol's candidate priority.
 	EnableUDP *bool `json:"enableUdp,omitempty"`
-	EnableTCP bool  `json:"enableTcp,omitempty"`
+	EnableTCP *bool `json:"enableTcp,omitempty"`
 	PreferUDP bool  `json:"preferUdp,omitempty"`
 	PreferTCP bool  `json:"preferTcp,omitempty"`
 	// IceConsentTimeout in seconds; default 30.
@@ -93,4 +102,7 @@ type WebRtcTransport interface {
 	OnIceSelectedTupleChange(func(TransportTuple)) (off func())
 	OnDtlsStateChange(func(DtlsState)) (off func())
 	OnSctpStateChange(func(SctpState)) (off func())
+	// OnListenServerClose ("listenserverclose") fires when the transport
+	// closed because its WebRtcServer closed.
+	OnListenServerClose(func()) (off func())
 }

@@ -20,6 +20,11 @@ type LocalCloseOptions struct {
 	// locked: it may read the objects' ID, Type and ParentID, and must not
 	// call the client. Default: no events.
 	LastEvent func(o, parent *Object) (event string, data json.RawMessage)
+	// Order, when set, orders the closes of objects at the same depth (a
+	// negative result closes a first), as the server's own cascade would
+	// (mediasoup closes a worker's routers before its WebRtcServers). It
+	// runs with the mirror locked, like LastEvent. Default: by id.
+	Order func(a, b *Object) int
 }
 
 // CloseLocal ends the connection for good without the server's help, for
@@ -44,17 +49,16 @@ func (c *Client) CloseLocal(opts *LocalCloseOptions) error {
 	if s == nil {
 		return nil
 	}
-	var last func(o, parent *Object) (string, json.RawMessage)
-	if opts != nil {
-		last = opts.LastEvent
+	if opts == nil {
+		opts = &LocalCloseOptions{}
 	}
-	s.endLocal(last)
+	s.endLocal(opts)
 	return nil
 }
 
 // endLocal is CloseLocal on the session: it detaches every client, stops
 // the connection, closes the mirror and waits for the listeners.
-func (s *session) endLocal(last func(o, parent *Object) (string, json.RawMessage)) {
+func (s *session) endLocal(opts *LocalCloseOptions) {
 	sessions.Lock()
 	s.mu.Lock()
 	clients := s.clientsLocked()
@@ -91,7 +95,7 @@ func (s *session) endLocal(last func(o, parent *Object) (string, json.RawMessage
 
 	// The reader has ended: nothing from the server interleaves.
 	s.mu.Lock()
-	s.closeAllLocked(last)
+	s.closeAllLocked(opts)
 	s.mu.Unlock()
 	s.events.post(func() {
 		for _, c := range closing {
@@ -102,7 +106,11 @@ func (s *session) endLocal(last func(o, parent *Object) (string, json.RawMessage
 }
 
 // closeAllLocked closes every object of the mirror, deepest first.
-func (s *session) closeAllLocked(last func(o, parent *Object) (string, json.RawMessage)) {
+func (s *session) closeAllLocked(opts *LocalCloseOptions) {
+	last, order := opts.LastEvent, opts.Order
+	if order == nil {
+		order = func(*Object, *Object) int { return 0 }
+	}
 	all := make([]*Object, 0, len(s.objects))
 	depth := make(map[*Object]int, len(s.objects))
 	for _, o := range s.objects {
@@ -110,7 +118,7 @@ func (s *session) closeAllLocked(last func(o, parent *Object) (string, json.RawM
 		depth[o] = s.depthLocked(o)
 	}
 	slices.SortFunc(all, func(a, b *Object) int {
-		return cmp.Or(depth[b]-depth[a], cmp.Compare(a.id, b.id))
+		return cmp.Or(depth[b]-depth[a], order(a, b), cmp.Compare(a.id, b.id))
 	})
 	for _, o := range all {
 		if s.objects[o.id] != o {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -211,4 +212,32 @@ func TestCloseLocalFromListener(t *testing.T) {
 	_ = counter.Call(ctxT(t), "increment", nil, nil)
 	<-done
 	<-closed
+}
+
+// TestCloseLocalOrder: Order decides among objects at the same depth;
+// depth still comes first.
+func TestCloseLocalOrder(t *testing.T) {
+	_, url := startServer(t, nil)
+	c := dial(t, url, &ropeclient.Options{Dedicated: true})
+	counters := []*ropeclient.Object{createCounter(t, c), createCounter(t, c), createCounter(t, c)}
+	child := createChild(t, c, counters[0], "a")
+	var rec recorder
+	for _, o := range append(slices.Clone(counters), child) {
+		rec.watch(o)
+	}
+	// Reverse id order among siblings.
+	err := c.CloseLocal(&ropeclient.LocalCloseOptions{Order: func(a, b *ropeclient.Object) int {
+		return strings.Compare(b.ID(), a.ID())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(counters, func(a, b *ropeclient.Object) int { return strings.Compare(b.ID(), a.ID()) })
+	want := []string{child.ID() + " close"}
+	for _, o := range counters {
+		want = append(want, o.ID()+" close")
+	}
+	if got := rec.lines(); !slices.Equal(got, want) {
+		t.Errorf("closes %q, want %q", got, want)
+	}
 }

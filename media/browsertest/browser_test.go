@@ -48,7 +48,55 @@ func requireBrowser(t *testing.T) {
 // TestChromiumSendsAndReceives: tab A produces the fake camera and
 // microphone and a data channel; tab B consumes them and decodes frames,
 // hears audio and gets the message (run.mjs asserts it).
-func TestChromiumSendsAndReceives(t *testing.T) {
+func TestChromiumSendsAndReceives(t *testing.T) { runBrowsers(t, nil) }
+
+// TestChromiumThroughWebRtcServer: as TestChromiumSendsAndReceives, with
+// both tabs' transports on one WebRtcServer, so that both browsers'
+// ICE, DTLS, SRTP and SCTP share its single UDP port on 127.0.0.1.
+func TestChromiumThroughWebRtcServer(t *testing.T) {
+	var server media.WebRtcServer
+	runBrowsers(t, &hooks{
+		setup: func(ctx context.Context, t *testing.T, w media.Worker, ms *mediaserver.Server) []string {
+			s, err := w.CreateWebRtcServer(ctx, &media.WebRtcServerOptions{
+				ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			server = s
+			id, ok := ms.ObjectID(s)
+			if !ok {
+				t.Fatal("WebRtcServer not served over ROPE")
+			}
+			return []string{id}
+		},
+		check: func(ctx context.Context, t *testing.T) {
+			// Both transports were on the server, each with the tuple
+			// its browser's checks validated.
+			d, err := server.Dump(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, th := range d.TupleHashes {
+				seen[th.WebRtcTransportID] = true
+			}
+			if len(d.WebRtcTransportIDs) != 2 || !seen[d.WebRtcTransportIDs[0]] || !seen[d.WebRtcTransportIDs[1]] {
+				t.Errorf("server dump %+v: want two transports, each with a tuple", d)
+			}
+		},
+	})
+}
+
+// hooks adapt runBrowsers: setup runs once the worker is served and
+// returns extra driver arguments; check runs after the driver passed.
+type hooks struct {
+	setup func(ctx context.Context, t *testing.T, w media.Worker, ms *mediaserver.Server) []string
+	check func(ctx context.Context, t *testing.T)
+}
+
+// runBrowsers starts the engine behind a ROPE server with a router and
+// runs the driver against it; h may be nil.
+func runBrowsers(t *testing.T, h *hooks) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
@@ -85,12 +133,19 @@ func TestChromiumSendsAndReceives(t *testing.T) {
 		hs.Close()
 	}()
 	ws := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
-	cmd := exec.CommandContext(ctx, "node", "run.mjs", hs.URL, ws, router.ID())
+	args := []string{"run.mjs", hs.URL, ws, router.ID()}
+	if h != nil && h.setup != nil {
+		args = append(args, h.setup(ctx, t, w, ms)...)
+	}
+	cmd := exec.CommandContext(ctx, "node", args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	t.Logf("driver: %s", out)
 	if err != nil {
 		t.Fatalf("browser test failed: %v\n%s", err, stderr.String())
+	}
+	if h != nil && h.check != nil {
+		h.check(ctx, t)
 	}
 }

@@ -3,13 +3,15 @@
 // ROPE at WS. Prints one JSON line with what tab B decoded, and exits 0
 // when media and data went through.
 //
-// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id>
+// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>]
+// With a WebRtcServer id, both tabs' transports use that server's sockets.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [base, wsURL, routerId] = process.argv.slice(2);
+const [base, wsURL, routerId, webRtcServerId] = process.argv.slice(2);
+const transportOptions = webRtcServerId ? { webRtcServerId } : {};
 const args = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -31,8 +33,9 @@ try {
     await p.goto(page);
     await p.waitForFunction(() => window.ropeTest !== undefined);
   }
-  const ids = await a.evaluate(([u, r]) => window.ropeTest.produce(u, r), [wsURL, routerId]);
-  await b.evaluate(([u, r, i]) => window.ropeTest.consume(u, r, i), [wsURL, routerId, ids]);
+  const o = transportOptions;
+  const ids = await a.evaluate(([u, r, o]) => window.ropeTest.produce(u, r, o), [wsURL, routerId, o]);
+  await b.evaluate(([u, r, i, o]) => window.ropeTest.consume(u, r, i, o), [wsURL, routerId, ids, o]);
   let last;
   while (Date.now() < deadline) {
     await a.evaluate(() => window.ropeTest.send('hello from A'));

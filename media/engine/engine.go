@@ -11,9 +11,14 @@
 // the read batch is done, each consumer sends its queue to its
 // transport's socket with one sendmmsg. Nothing on that path allocates.
 //
+// WebRtcTransports run on media/webrtc, with their own sockets or on a
+// WebRtcServer's (webrtc_server.go), whose sockets route packets to them
+// by ICE ufrag, then by tuple; their RTP joins the same forwarding path.
+//
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
-// rtppkt.Store, srtpSession.sendMu. Events are emitted with no lock held,
+// rtppkt.Store, srtpSession.sendMu. webRtcServer.mu is taken with no
+// other engine lock held. Events are emitted with no lock held,
 // except "rtp" (Consumer.OnRtp) and "rtcp" (DirectTransport.OnRtcp),
 // which run on the packet path: their handlers must not call back into
 // the engine synchronously (hand the work to another goroutine).

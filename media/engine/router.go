@@ -15,9 +15,10 @@ import (
 type closeReason int
 
 const (
-	closeBySelf     closeReason = iota // Close was called on it
-	closeByParent                      // its worker/router/transport closed
-	closeByProducer                    // its (data) producer closed
+	closeBySelf         closeReason = iota // Close was called on it
+	closeByParent                          // its worker/router/transport closed
+	closeByProducer                        // its (data) producer closed
+	closeByListenServer                    // its WebRtcServer closed
 )
 
 type router struct {

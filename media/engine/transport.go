@@ -75,6 +75,11 @@ type transport struct {
 	repConsumers []*consumer
 	rtcpOut      rtcpWriter
 
+	// closeHook, if set by the kind, runs once closing is done, just
+	// before the observer "close" (a WebRtcTransport's
+	// "listenserverclose" and its server's bookkeeping).
+	closeHook func(closeReason)
+
 	// inLoop counts user callbacks running on the transport's own
 	// goroutines, so that Close called from one does not wait for itself.
 	inLoop atomic.Int32
@@ -168,11 +173,14 @@ func (t *transport) close(reason closeReason) {
 	for _, p := range dps {
 		p.close(closeByParent)
 	}
-	if reason == closeBySelf {
+	if reason == closeBySelf || reason == closeByListenServer {
 		t.router.removeTransport(t.id)
 	}
 	if reason == closeByParent {
 		emit(&t.onRouterClose)
+	}
+	if t.closeHook != nil {
+		t.closeHook(reason)
 	}
 	emit(&t.onClose)
 	t.onClose.Clear()

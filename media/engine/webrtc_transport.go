@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/sctp"
@@ -21,23 +22,25 @@ import (
 
 // webRtcTransport is ICE-lite + DTLS + SRTP (+ SCTP data channels, see
 // webrtc_data.go) for WebRTC endpoints (mediasoup WebRtcTransport), on
-// the connection layer of media/webrtc with its own sockets. RTP enters
+// the connection layer of media/webrtc, with its own sockets or those of
+// a WebRtcServer (webrtc_server.go). RTP enters
 // the forwarding path from webrtc's OnRTP, as a plain transport's read
 // loop hands it on, and leaves through WriteRTP; RTCP likewise.
 type webRtcTransport struct {
 	*transport
 	link *webRtcLink
+	// server is the WebRtcServer whose sockets the transport uses, or nil
+	// when it has its own.
+	server *webRtcServer
 }
 
 var _ media.WebRtcTransport = (*webRtcTransport)(nil)
 
 // webRtcLink is the link of a WebRtcTransport: a media/webrtc Transport
-// with its own sockets.
+// with its own sockets or on a WebRtcServer's.
 type webRtcLink struct {
 	t  *transport
 	tr *webrtc.Transport
-	// numStreams is announced in sctpParameters (OS and MIS).
-	numStreams *media.NumSctpStreams
 
 	// rxMu serialises the receive path: media/webrtc calls OnRTP and
 	// OnRTCP from one goroutine per socket and TCP connection, while the
@@ -61,6 +64,8 @@ type webRtcLink struct {
 	onIceTuple  event.Listeners[media.TransportTuple]
 	onDtlsState event.Listeners[media.DtlsState]
 	onSctpState event.Listeners[media.SctpState]
+
+	onListenServerClose event.Listeners[struct{}]
 }
 
 func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTransportOptions) (media.WebRtcTransport, error) {
@@ -70,12 +75,25 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	if err := r.checkOpen("router"); err != nil {
 		return nil, err
 	}
-	if o == nil || len(o.ListenInfos) == 0 {
-		return nil, &media.ParamError{Field: "listenInfos", Reason: "required"}
+	if o == nil || (o.WebRtcServer == nil && len(o.ListenInfos) == 0) {
+		return nil, &media.ParamError{Field: "listenInfos", Reason: "missing webRtcServer and listenInfos (one of them is mandatory)"}
 	}
-	infos, err := webRtcListenInfos(r.worker, o.ListenInfos)
-	if err != nil {
-		return nil, err
+	var server *webRtcServer
+	var infos []webrtc.ListenInfo
+	if o.WebRtcServer != nil {
+		s, ok := o.WebRtcServer.(*webRtcServer)
+		if !ok || s.worker != r.worker {
+			return nil, &media.ParamError{Field: "webRtcServer", Reason: fmt.Sprintf("WebRtcServer %s belongs to another worker", o.WebRtcServer.ID())}
+		}
+		if err := s.checkOpen("webRtcServer"); err != nil {
+			return nil, err
+		}
+		server = s
+	} else {
+		var err error
+		if infos, err = webRtcListenInfos(r.worker, o.ListenInfos); err != nil {
+			return nil, err
+		}
 	}
 	if o.NumSctpStreams != nil && (o.NumSctpStreams.OS < 1 || o.NumSctpStreams.OS > 65535 ||
 		o.NumSctpStreams.MIS < 1 || o.NumSctpStreams.MIS > 65535) {
@@ -84,25 +102,39 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	if o.MaxSctpMessageSize < 0 {
 		return nil, &media.ParamError{Field: "maxSctpMessageSize", Reason: "negative"}
 	}
+	// As mediasoup: UDP on by default; TCP too with a WebRtcServer.
+	// Without a server, the listen infos say which protocols to open.
+	enableUDP := o.EnableUDP == nil || *o.EnableUDP
+	enableTCP := o.EnableTCP != nil && *o.EnableTCP
+	if o.EnableTCP == nil && server != nil {
+		enableTCP = true
+	}
+	cands := &webrtc.CandidateOptions{DisableUDP: !enableUDP, PreferUDP: o.PreferUDP, PreferTCP: o.PreferTCP}
+	if server != nil {
+		cands.DisableTCP = !enableTCP
+		if len(server.srv.Candidates(cands)) == 0 {
+			return nil, &media.ParamError{Field: "enableUdp", Reason: "empty iceCandidates: enableUdp and enableTcp leave none of the WebRtcServer's sockets"}
+		}
+	}
+	var streams struct{ OS, MIS uint16 }
+	if o.NumSctpStreams != nil {
+		streams.OS, streams.MIS = uint16(o.NumSctpStreams.OS), uint16(o.NumSctpStreams.MIS)
+	}
 	t := newTransport(r, "webrtc-transport", o.AppData)
-	l := &webRtcLink{t: t, numStreams: o.NumSctpStreams, data: sctpData{
+	l := &webRtcLink{t: t, data: sctpData{
 		producers: map[uint16]*dataProducer{}, outIDs: map[uint16]bool{}, out: map[uint16]*sctp.Stream{}}}
 	consent := time.Duration(o.IceConsentTimeout) * time.Second
 	if o.IceConsentTimeout < 0 {
 		consent = -1
 	}
-	tr, err := webrtc.NewTransport(&webrtc.TransportOptions{
-		ListenInfos: infos,
-		Candidates: &webrtc.CandidateOptions{
-			// Listen infos say which protocols to open; as in mediasoup,
-			// enableTcp matters with a WebRtcServer only.
-			DisableUDP: o.EnableUDP != nil && !*o.EnableUDP,
-			PreferUDP:  o.PreferUDP,
-			PreferTCP:  o.PreferTCP,
-		},
+	topts := &webrtc.TransportOptions{
+		ListenInfos:              infos,
+		Candidates:               cands,
 		ICEConsentTimeout:        consent,
 		EnableSCTP:               o.EnableSctp,
 		MaxSCTPMessageSize:       uint32(o.MaxSctpMessageSize),
+		SCTPStreamsOS:            streams.OS,
+		SCTPStreamsMIS:           streams.MIS,
 		OnRTP:                    l.receive,
 		OnRTCP:                   l.receive,
 		OnICEStateChange:         l.iceStateChange,
@@ -111,21 +143,54 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		OnSCTPStateChange:        l.sctpStateChange,
 		OnSCTPStream:             l.sctpStream,
 		Logger:                   r.worker.logger(),
-	})
-	if err != nil {
-		if errors.Is(err, webrtc.ErrInvalidListenInfo) {
-			return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
-		}
+	}
+	var tr *webrtc.Transport
+	var err error
+	if server != nil {
+		tr, err = server.srv.NewTransport(topts)
+	} else {
+		tr, err = webrtc.NewTransport(topts)
+	}
+	switch {
+	case errors.Is(err, webrtc.ErrInvalidListenInfo):
+		return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("createWebRtcTransport: %w: %w", &media.ParamError{Field: "listenInfos", Reason: "address in use"}, err)
+	case errors.Is(err, webrtc.ErrClosed) && server != nil:
+		return nil, media.NewError(media.ErrClosed, "webRtcServer %s closed", server.id)
+	case err != nil:
 		return nil, fmt.Errorf("createWebRtcTransport: %w", err)
 	}
 	l.tr = tr
-	wt := &webRtcTransport{transport: t, link: l}
-	t.outer, t.link = wt, l
+	wt := &webRtcTransport{transport: t, link: l, server: server}
+	t.outer, t.link, t.closeHook = wt, l, wt.closeDone
 	if err := t.start(); err != nil {
 		_ = tr.Close()
 		return nil, err
 	}
+	if server != nil {
+		if err := server.handle(wt); err != nil {
+			t.close(closeByListenServer)
+			return nil, err
+		}
+	}
 	return wt, nil
+}
+
+// closeDone runs at the end of the transport's close: a transport whose
+// server closed says so; one that closed otherwise leaves its server.
+func (wt *webRtcTransport) closeDone(reason closeReason) {
+	if reason == closeByListenServer {
+		emit(&wt.link.onListenServerClose)
+		return
+	}
+	if wt.server != nil {
+		wt.server.unhandle(wt)
+	}
+}
+
+func (wt *webRtcTransport) OnListenServerClose(fn func()) func() {
+	return on(&wt.link.onListenServerClose, fn)
 }
 
 // logger is the worker's log level applied to the connection layer's
@@ -278,11 +343,7 @@ func (l *webRtcLink) sctpParameters() *media.SctpParameters {
 	if p == nil {
 		return nil
 	}
-	sp := &media.SctpParameters{Port: int(p.Port), OS: int(p.OS), MIS: int(p.MIS), MaxMessageSize: int(p.MaxMessageSize)}
-	if l.numStreams != nil {
-		sp.OS, sp.MIS = l.numStreams.OS, l.numStreams.MIS
-	}
-	return sp
+	return &media.SctpParameters{Port: int(p.Port), OS: int(p.OS), MIS: int(p.MIS), MaxMessageSize: int(p.MaxMessageSize)}
 }
 
 func (l *webRtcLink) sctpState() media.SctpState {
@@ -292,12 +353,21 @@ func (l *webRtcLink) sctpState() media.SctpState {
 	return media.SctpState(l.tr.SCTPState().String())
 }
 
+// fillDump adds mediasoup's WebRtcTransportDump fields.
 func (l *webRtcLink) fillDump(d *media.TransportDump) {
+	wt := l.t.outer.(*webRtcTransport)
+	ip, dp := wt.IceParameters(), wt.DtlsParameters()
 	d.SctpParameters, d.SctpState = l.sctpParameters(), l.sctpState()
+	d.IceRole, d.IceParameters, d.IceCandidates = wt.IceRole(), &ip, wt.IceCandidates()
+	d.IceState, d.IceSelectedTuple = wt.IceState(), wt.IceSelectedTuple()
+	d.DtlsParameters, d.DtlsState, d.DtlsRemoteCert = &dp, wt.DtlsState(), wt.DtlsRemoteCert()
 }
 
+// fillStats adds mediasoup's WebRtcTransportStat fields.
 func (l *webRtcLink) fillStats(s *media.TransportStats) {
+	wt := l.t.outer.(*webRtcTransport)
 	s.SctpState = l.sctpState()
+	s.IceRole, s.IceState, s.IceSelectedTuple, s.DtlsState = wt.IceRole(), wt.IceState(), wt.IceSelectedTuple(), wt.DtlsState()
 }
 
 // media.WebRtcTransport.
@@ -348,9 +418,9 @@ func (wt *webRtcTransport) DtlsState() media.DtlsState {
 	return media.DtlsState(wt.link.tr.DTLSState().String())
 }
 
-// DtlsRemoteCert is empty: media/webrtc does not expose the peer's
-// certificate yet.
-func (wt *webRtcTransport) DtlsRemoteCert() string { return "" }
+// DtlsRemoteCert is the peer's certificate (PEM) once DTLS is connected,
+// else "".
+func (wt *webRtcTransport) DtlsRemoteCert() string { return wt.link.tr.RemoteCertificate() }
 
 func (wt *webRtcTransport) SctpParameters() *media.SctpParameters { return wt.link.sctpParameters() }
 func (wt *webRtcTransport) SctpState() media.SctpState            { return wt.link.sctpState() }

@@ -3,160 +3,36 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
-	pion "github.com/pion/webrtc/v4"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/peertest"
 )
 
-// browser is a pion PeerConnection playing a browser running
-// mediasoup-client: it offers, and takes an answer built from the
-// WebRtcTransport's parameters the way mediasoup-client's RemoteSdp does.
-type browser struct {
-	pc     *pion.PeerConnection
-	pt     uint8
-	track  *pion.TrackLocalStaticRTP // sending browser only
-	sender *pion.RTPSender
-	tracks chan *pion.TrackRemote
-}
-
-// newBrowser makes a PeerConnection that knows VP8 with payload type pt
-// and either sends a track or receives one; with pt 0 it has no media
-// (data channels only).
-func newBrowser(t *testing.T, pt uint8, send bool) *browser {
+// certFingerprint is the sha-256 fingerprint of a PEM certificate, as in
+// SDP ("AB:CD:...").
+func certFingerprint(t *testing.T, certPEM string) string {
 	t.Helper()
-	var me pion.MediaEngine
-	vp8 := pion.RTPCodecCapability{MimeType: pion.MimeTypeVP8, ClockRate: 90000}
-	mustOK(t, me.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: vp8, PayloadType: pion.PayloadType(pt)}, pion.RTPCodecTypeVideo))
-	var se pion.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	api := pion.NewAPI(pion.WithMediaEngine(&me), pion.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(pion.Configuration{})
-	mustOK(t, err)
-	t.Cleanup(func() { _ = pc.Close() })
-	b := &browser{pc: pc, pt: pt, tracks: make(chan *pion.TrackRemote, 1)}
-	switch {
-	case pt == 0: // data channels only
-		return b
-	case send:
-		b.track, err = pion.NewTrackLocalStaticRTP(vp8, "cam", "browser")
-		mustOK(t, err)
-		b.sender, err = pc.AddTrack(b.track)
-		mustOK(t, err)
-		return b
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		t.Fatalf("dtlsRemoteCert %q is no PEM certificate", certPEM)
 	}
-	_, err = pc.AddTransceiverFromKind(pion.RTPCodecTypeVideo, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly})
-	mustOK(t, err)
-	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) { b.tracks <- tr })
-	return b
-}
-
-// dataChannel opens a negotiated data channel with the given stream id,
-// as mediasoup-client's produceData and consumeData do.
-func (b *browser) dataChannel(t *testing.T, label string, id uint16) (dc *pion.DataChannel, open chan struct{}, msgs chan string) {
-	t.Helper()
-	negotiated := true
-	dc, err := b.pc.CreateDataChannel(label, &pion.DataChannelInit{Negotiated: &negotiated, ID: &id})
-	mustOK(t, err)
-	open, msgs = make(chan struct{}), make(chan string, 16)
-	dc.OnOpen(func() { close(open) })
-	dc.OnMessage(func(m pion.DataChannelMessage) { msgs <- string(m.Data) })
-	return dc, open, msgs
-}
-
-// offer makes and applies the local offer; it returns the parsed offer
-// and the dtlsParameters mediasoup-client sends in connect() (role
-// client).
-func (b *browser) offer(t *testing.T) (*sdp.SessionDescription, *media.DtlsParameters) {
-	t.Helper()
-	offer, err := b.pc.CreateOffer(nil)
-	mustOK(t, err)
-	mustOK(t, b.pc.SetLocalDescription(offer))
-	var desc sdp.SessionDescription
-	mustOK(t, desc.UnmarshalString(offer.SDP))
-	fp, ok := desc.Attribute("fingerprint")
-	if !ok {
-		fp, ok = desc.MediaDescriptions[0].Attribute("fingerprint")
+	sum := sha256.Sum256(block.Bytes)
+	hexes := make([]string, len(sum))
+	for i, b := range sum {
+		hexes[i] = fmt.Sprintf("%02X", b)
 	}
-	if !ok {
-		t.Fatal("offer without fingerprint")
-	}
-	alg, val, _ := strings.Cut(fp, " ")
-	return &desc, &media.DtlsParameters{Role: "client", Fingerprints: []media.DtlsFingerprint{{Algorithm: alg, Value: val}}}
-}
-
-// offerSSRC is the first a=ssrc of the offer's video section.
-func offerSSRC(t *testing.T, offer *sdp.SessionDescription) uint32 {
-	t.Helper()
-	for _, m := range offer.MediaDescriptions {
-		if v, ok := m.Attribute("ssrc"); ok {
-			id, _, _ := strings.Cut(v, " ")
-			n, err := strconv.ParseUint(id, 10, 32)
-			mustOK(t, err)
-			return uint32(n)
-		}
-	}
-	t.Fatal("offer without ssrc")
-	return 0
-}
-
-// answer applies the answer mediasoup-client's RemoteSdp would write for
-// tr: ice-lite, the last (strongest) fingerprint, ICE credentials, all
-// candidates, setup passive (the transport is DTLS server), for a
-// receiving browser the consumer's SSRC, and SCTP for data channels.
-func (b *browser) answer(t *testing.T, offer *sdp.SessionDescription, tr media.WebRtcTransport, sendSSRC uint32) {
-	t.Helper()
-	dtls := tr.DtlsParameters()
-	fp := dtls.Fingerprints[len(dtls.Fingerprints)-1]
-	ip := tr.IceParameters()
-	var mids []string
-	for _, m := range offer.MediaDescriptions {
-		mid, _ := m.Attribute("mid")
-		mids = append(mids, mid)
-	}
-	var w strings.Builder
-	fmt.Fprintf(&w, "v=0\r\no=mediasoup-client 10000 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")
-	fmt.Fprintf(&w, "a=ice-lite\r\na=fingerprint:%s %s\r\na=msid-semantic: WMS *\r\n", fp.Algorithm, fp.Value)
-	fmt.Fprintf(&w, "a=group:BUNDLE %s\r\n", strings.Join(mids, " "))
-	for i, m := range offer.MediaDescriptions {
-		if m.MediaName.Media == "application" {
-			fmt.Fprintf(&w, "m=application 7 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\n")
-		} else {
-			fmt.Fprintf(&w, "m=video 7 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 127.0.0.1\r\n", b.pt)
-		}
-		fmt.Fprintf(&w, "a=mid:%s\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", mids[i], ip.UsernameFragment, ip.Password)
-		for _, c := range tr.IceCandidates() {
-			fmt.Fprintf(&w, "a=candidate:%s 1 %s %d %s %d typ host\r\n", c.Foundation, c.Protocol, c.Priority, c.Address, c.Port)
-		}
-		fmt.Fprintf(&w, "a=end-of-candidates\r\na=ice-options:renomination\r\na=setup:passive\r\n")
-		if m.MediaName.Media == "application" {
-			sp := tr.SctpParameters()
-			fmt.Fprintf(&w, "a=sctp-port:%d\r\na=max-message-size:%d\r\n", sp.Port, sp.MaxMessageSize)
-			continue
-		}
-		fmt.Fprintf(&w, "a=rtcp-mux\r\na=rtcp-rsize\r\na=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d nack pli\r\n", b.pt, b.pt)
-		if sendSSRC == 0 {
-			w.WriteString("a=recvonly\r\n")
-		} else {
-			fmt.Fprintf(&w, "a=sendonly\r\na=msid:rope rope-video\r\na=ssrc:%d cname:rope\r\n", sendSSRC)
-		}
-	}
-	mustOK(t, b.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: w.String()}))
+	return strings.Join(hexes, ":")
 }
 
 func mustOK(t testing.TB, err error) {
@@ -256,11 +132,15 @@ func TestWebRtcTransportParameters(t *testing.T) {
 	}
 
 	d := must[*media.TransportDump](t)(tr.Dump(ctx))
-	if d.ID != tr.ID() || d.SctpState != media.SctpNew || d.SctpParameters == nil || d.Tuple != nil {
+	if d.ID != tr.ID() || d.SctpState != media.SctpNew || d.SctpParameters == nil || d.Tuple != nil ||
+		d.IceRole != "controlled" || d.IceParameters == nil || *d.IceParameters != p2 || len(d.IceCandidates) != 2 ||
+		d.IceState != "new" || d.IceSelectedTuple != nil || d.DtlsParameters == nil || d.DtlsParameters.Role != "client" ||
+		d.DtlsState != "new" || d.DtlsRemoteCert != "" {
 		t.Errorf("dump %+v", d)
 	}
 	st := must[[]media.TransportStats](t)(tr.GetStats(ctx))
-	if len(st) != 1 || st[0].Type != "webrtc-transport" || st[0].TransportID != tr.ID() || st[0].SctpState != media.SctpNew {
+	if len(st) != 1 || st[0].Type != "webrtc-transport" || st[0].TransportID != tr.ID() || st[0].SctpState != media.SctpNew ||
+		st[0].IceRole != "controlled" || st[0].IceState != "new" || st[0].DtlsState != "new" || st[0].IceSelectedTuple != nil {
 		t.Errorf("stats %+v", st)
 	}
 	js, err := json.Marshal(st[0])
@@ -300,128 +180,7 @@ func TestWebRtcTransportParameters(t *testing.T) {
 func TestWebRtcTransportForwarding(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := f.ctx
-	caps := f.router.RtpCapabilities()
-	var vp8 media.RtpCodecCapability
-	for _, c := range caps.Codecs {
-		if strings.EqualFold(c.MimeType, "video/VP8") {
-			vp8 = c
-		}
-	}
-	pt := uint8(*vp8.PreferredPayloadType)
-
-	// Sending side: the browser offers, connect(), then the answer.
-	sendTr := f.webRtc(nil)
-	var sendLog stateLog
-	sendLog.watch(sendTr)
-	a := newBrowser(t, pt, true)
-	offerA, dtlsA := a.offer(t)
-	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
-	a.answer(t, offerA, sendTr, 0)
-	mid, _ := offerA.MediaDescriptions[0].Attribute("mid")
-	prod := must[media.Producer](t)(sendTr.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
-		Mid:       mid,
-		Codecs:    []media.RtpCodecParameters{{MimeType: vp8.MimeType, PayloadType: int(pt), ClockRate: vp8.ClockRate, RtcpFeedback: vp8.RtcpFeedback}},
-		Encodings: []media.RtpEncodingParameters{{SSRC: offerSSRC(t, offerA)}},
-		Rtcp:      media.RtcpParameters{CNAME: "browser-a"},
-	}}))
-
-	// Receiving side: consume, then the browser offers to receive and
-	// gets the consumer's SSRC in the answer.
-	recvTr := f.webRtc(nil)
-	var recvLog stateLog
-	recvLog.watch(recvTr)
-	cons := must[media.Consumer](t)(recvTr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: &caps}))
-	cp := cons.RtpParameters()
-	b := newBrowser(t, uint8(cp.Codecs[0].PayloadType), false)
-	offerB, dtlsB := b.offer(t)
-	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
-	b.answer(t, offerB, recvTr, cp.Encodings[0].SSRC)
-
-	waitFor(t, "both transports connected", func() bool {
-		return sendTr.DtlsState() == "connected" && recvTr.DtlsState() == "connected"
-	})
-
-	// The sending browser sends VP8 key frames until the receiving one
-	// has the track.
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		payload := []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 1, 2, 3, 4}
-		for seq := uint16(1); ; seq++ {
-			_ = a.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq,
-				Timestamp: uint32(seq) * 3000, Marker: true}, Payload: payload})
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	defer func() { close(stop); <-done }()
-	select {
-	case track := <-b.tracks:
-		mustOK(t, track.SetReadDeadline(time.Now().Add(5*time.Second)))
-		pkt, _, err := track.ReadRTP()
-		mustOK(t, err)
-		if pkt.SSRC != cp.Encodings[0].SSRC || int(pkt.PayloadType) != cp.Codecs[0].PayloadType || !bytes.HasPrefix(pkt.Payload, []byte{0x10, 0x00, 0x00, 0x9d}) {
-			t.Fatalf("receiving browser got %v", pkt)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("receiving browser got no track; send %v; recv %v", &sendLog, &recvLog)
-	}
-
-	// RTCP both ways: a PLI from the receiving browser reaches the
-	// consumer, and the producer asks the sending browser for a key frame.
-	pliAtSender := make(chan bool, 1)
-	ssrcA := offerSSRC(t, offerA)
-	go func() {
-		_ = a.sender.SetReadDeadline(time.Now().Add(5 * time.Second))
-		for {
-			pkts, _, err := a.sender.ReadRTCP()
-			if err != nil {
-				pliAtSender <- false
-				return
-			}
-			for _, p := range pkts {
-				if pli, ok := p.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == ssrcA {
-					pliAtSender <- true
-					return
-				}
-			}
-		}
-	}()
-	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: cp.Encodings[0].SSRC}
-	waitFor(t, "PLI at the consumer", func() bool {
-		mustOK(t, b.pc.WriteRTCP([]rtcp.Packet{pli}))
-		st := must[[]media.RtpStreamStats](t)(cons.GetStats(ctx))
-		return st[0].PliCount > 0
-	})
-	if !<-pliAtSender {
-		t.Error("no PLI at the sending browser")
-	}
-
-	for _, tr := range []media.WebRtcTransport{sendTr, recvTr} {
-		if tr.IceState() != "completed" || tr.IceSelectedTuple() == nil || tr.IceSelectedTuple().RemotePort == 0 {
-			t.Errorf("ice %q tuple %v", tr.IceState(), tr.IceSelectedTuple())
-		}
-		st := must[[]media.TransportStats](t)(tr.GetStats(ctx))
-		if st[0].BytesReceived == 0 && st[0].BytesSent == 0 {
-			t.Errorf("stats %+v", st[0])
-		}
-	}
-	if s := must[[]media.TransportStats](t)(sendTr.GetStats(ctx)); s[0].RtpBytesReceived == 0 {
-		t.Errorf("send transport stats %+v", s[0])
-	}
-	if s := must[[]media.TransportStats](t)(recvTr.GetStats(ctx)); s[0].RtpBytesSent == 0 {
-		t.Errorf("recv transport stats %+v", s[0])
-	}
-	sendLog.mu.Lock()
-	if len(sendLog.ice) == 0 || sendLog.ice[len(sendLog.ice)-1] != "completed" || len(sendLog.dtls) != 2 ||
-		sendLog.dtls[0] != "connecting" || sendLog.dtls[1] != "connected" || len(sendLog.tuples) == 0 {
-		t.Errorf("send transport events: ice %v dtls %v tuples %v", sendLog.ice, sendLog.dtls, sendLog.tuples)
-	}
-	sendLog.mu.Unlock()
+	sendTr, _, prod, cons := forwardThrough(t, f, peertest.NewBrowser, func() media.WebRtcTransport { return f.webRtc(nil) })
 
 	// Closing the sending transport closes the producer and, through
 	// it, the consumer.
@@ -436,6 +195,149 @@ func TestWebRtcTransportForwarding(t *testing.T) {
 	if !prod.Closed() || sendTr.IceState() != "closed" || sendTr.DtlsState() != "closed" {
 		t.Errorf("after close: producer closed %v ice %q dtls %q", prod.Closed(), sendTr.IceState(), sendTr.DtlsState())
 	}
+}
+
+// forwardThrough runs a VP8 track from a sending browser through a
+// Producer on one transport made by newTr and a Consumer on another to a
+// receiving browser (both made by newBrowser), with RTCP both ways, and
+// checks the transports' states, stats and events.
+func forwardThrough(t *testing.T, f *fixture, newBrowser func(testing.TB, uint8, bool) *peertest.Browser,
+	newTr func() media.WebRtcTransport) (sendTr, recvTr media.WebRtcTransport, prod media.Producer, cons media.Consumer) {
+	t.Helper()
+	ctx := f.ctx
+	caps := f.router.RtpCapabilities()
+	var vp8 media.RtpCodecCapability
+	for _, c := range caps.Codecs {
+		if strings.EqualFold(c.MimeType, "video/VP8") {
+			vp8 = c
+		}
+	}
+	pt := uint8(*vp8.PreferredPayloadType)
+
+	// Sending side: the browser offers, connect(), then the answer.
+	sendTr = newTr()
+	var sendLog stateLog
+	sendLog.watch(sendTr)
+	a := newBrowser(t, pt, true)
+	offerA, dtlsA := a.Offer(t)
+	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
+	a.Answer(t, offerA, sendTr, 0)
+	mid, _ := offerA.MediaDescriptions[0].Attribute("mid")
+	prod = must[media.Producer](t)(sendTr.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+		Mid:       mid,
+		Codecs:    []media.RtpCodecParameters{{MimeType: vp8.MimeType, PayloadType: int(pt), ClockRate: vp8.ClockRate, RtcpFeedback: vp8.RtcpFeedback}},
+		Encodings: []media.RtpEncodingParameters{{SSRC: peertest.OfferSSRC(t, offerA)}},
+		Rtcp:      media.RtcpParameters{CNAME: "browser-a"},
+	}}))
+
+	// Receiving side: consume, then the browser offers to receive and
+	// gets the consumer's SSRC in the answer.
+	recvTr = newTr()
+	var recvLog stateLog
+	recvLog.watch(recvTr)
+	cons = must[media.Consumer](t)(recvTr.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: &caps}))
+	cp := cons.RtpParameters()
+	b := newBrowser(t, uint8(cp.Codecs[0].PayloadType), false)
+	offerB, dtlsB := b.Offer(t)
+	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
+	b.Answer(t, offerB, recvTr, cp.Encodings[0].SSRC)
+
+	waitFor(t, "both transports connected", func() bool {
+		return sendTr.DtlsState() == "connected" && recvTr.DtlsState() == "connected"
+	})
+
+	// The sending browser sends VP8 key frames until the receiving one
+	// has the track.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		payload := []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 1, 2, 3, 4}
+		for seq := uint16(1); ; seq++ {
+			_ = a.Track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq,
+				Timestamp: uint32(seq) * 3000, Marker: true}, Payload: payload})
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	select {
+	case track := <-b.Tracks:
+		mustOK(t, track.SetReadDeadline(time.Now().Add(5*time.Second)))
+		pkt, _, err := track.ReadRTP()
+		mustOK(t, err)
+		if pkt.SSRC != cp.Encodings[0].SSRC || int(pkt.PayloadType) != cp.Codecs[0].PayloadType || !bytes.HasPrefix(pkt.Payload, []byte{0x10, 0x00, 0x00, 0x9d}) {
+			t.Fatalf("receiving browser got %v", pkt)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("receiving browser got no track; send %v; recv %v", &sendLog, &recvLog)
+	}
+
+	// RTCP both ways: a PLI from the receiving browser reaches the
+	// consumer, and the producer asks the sending browser for a key frame.
+	pliAtSender := make(chan bool, 1)
+	ssrcA := peertest.OfferSSRC(t, offerA)
+	go func() {
+		_ = a.Sender.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			pkts, _, err := a.Sender.ReadRTCP()
+			if err != nil {
+				pliAtSender <- false
+				return
+			}
+			for _, p := range pkts {
+				if pli, ok := p.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == ssrcA {
+					pliAtSender <- true
+					return
+				}
+			}
+		}
+	}()
+	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: cp.Encodings[0].SSRC}
+	waitFor(t, "PLI at the consumer", func() bool {
+		mustOK(t, b.PC.WriteRTCP([]rtcp.Packet{pli}))
+		st := must[[]media.RtpStreamStats](t)(cons.GetStats(ctx))
+		return st[0].PliCount > 0
+	})
+	if !<-pliAtSender {
+		t.Error("no PLI at the sending browser")
+	}
+
+	for i, tr := range []media.WebRtcTransport{sendTr, recvTr} {
+		if tr.IceState() != "completed" || tr.IceSelectedTuple() == nil || tr.IceSelectedTuple().RemotePort == 0 {
+			t.Errorf("ice %q tuple %v", tr.IceState(), tr.IceSelectedTuple())
+		}
+		st := must[[]media.TransportStats](t)(tr.GetStats(ctx))
+		if st[0].BytesReceived == 0 && st[0].BytesSent == 0 || st[0].IceState != "completed" || st[0].DtlsState != "connected" ||
+			st[0].IceSelectedTuple == nil || *st[0].IceSelectedTuple != *tr.IceSelectedTuple() {
+			t.Errorf("stats %+v", st[0])
+		}
+		d := must[*media.TransportDump](t)(tr.Dump(ctx))
+		if d.IceState != "completed" || d.DtlsState != "connected" || d.IceSelectedTuple == nil || d.DtlsRemoteCert != tr.DtlsRemoteCert() {
+			t.Errorf("dump %+v", d)
+		}
+		// dtlsRemoteCert is the browser's certificate: the one whose
+		// fingerprint it sent in connect().
+		want := []*media.DtlsParameters{dtlsA, dtlsB}[i].Fingerprints[0]
+		if got := certFingerprint(t, tr.DtlsRemoteCert()); !strings.EqualFold(got, want.Value) {
+			t.Errorf("dtlsRemoteCert fingerprint %s, browser's %s %s", got, want.Algorithm, want.Value)
+		}
+	}
+	if s := must[[]media.TransportStats](t)(sendTr.GetStats(ctx)); s[0].RtpBytesReceived == 0 {
+		t.Errorf("send transport stats %+v", s[0])
+	}
+	if s := must[[]media.TransportStats](t)(recvTr.GetStats(ctx)); s[0].RtpBytesSent == 0 {
+		t.Errorf("recv transport stats %+v", s[0])
+	}
+	sendLog.mu.Lock()
+	if len(sendLog.ice) == 0 || sendLog.ice[len(sendLog.ice)-1] != "completed" || len(sendLog.dtls) != 2 ||
+		sendLog.dtls[0] != "connecting" || sendLog.dtls[1] != "connected" || len(sendLog.tuples) == 0 {
+		t.Errorf("send transport events: ice %v dtls %v tuples %v", sendLog.ice, sendLog.dtls, sendLog.tuples)
+	}
+	sendLog.mu.Unlock()
+	return sendTr, recvTr, prod, cons
 }
 
 // TestWebRtcTransportDataChannels runs messages from one browser's data
@@ -455,11 +357,11 @@ func TestWebRtcTransportDataChannels(t *testing.T) {
 	var sctpMu sync.Mutex
 	sendTr.OnSctpStateChange(func(s media.SctpState) { sctpMu.Lock(); sctpStates = append(sctpStates, s); sctpMu.Unlock() })
 
-	a := newBrowser(t, 0, false)
-	dcA, openA, _ := a.dataChannel(t, "chat", 3)
-	offerA, dtlsA := a.offer(t)
+	a := peertest.NewBrowser(t, 0, false)
+	dcA, openA, _ := a.DataChannel(t, "chat", 3)
+	offerA, dtlsA := a.Offer(t)
 	mustOK(t, sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}))
-	a.answer(t, offerA, sendTr, 0)
+	a.Answer(t, offerA, sendTr, 0)
 	ordered := true
 	dp := must[media.DataProducer](t)(sendTr.ProduceData(ctx, &media.DataProducerOptions{Label: "chat",
 		SctpStreamParameters: &media.SctpStreamParameters{StreamID: 3, Ordered: &ordered}}))
@@ -487,11 +389,11 @@ func TestWebRtcTransportDataChannels(t *testing.T) {
 	}
 	mustOK(t, dc2.Close(ctx))
 
-	b := newBrowser(t, 0, false)
-	_, openB, msgsB := b.dataChannel(t, "chat", uint16(sp.StreamID))
-	offerB, dtlsB := b.offer(t)
+	b := peertest.NewBrowser(t, 0, false)
+	_, openB, msgsB := b.DataChannel(t, "chat", uint16(sp.StreamID))
+	offerB, dtlsB := b.Offer(t)
 	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
-	b.answer(t, offerB, recvTr, 0)
+	b.Answer(t, offerB, recvTr, 0)
 
 	for _, open := range []chan struct{}{openA, openB} {
 		select {
@@ -546,5 +448,64 @@ func TestWebRtcTransportDataChannels(t *testing.T) {
 	}
 	if !dp.Closed() || !dc.Closed() || sendTr.SctpState() != media.SctpClosed {
 		t.Errorf("after close: producer %v consumer %v sctp %q", dp.Closed(), dc.Closed(), sendTr.SctpState())
+	}
+}
+
+// TestWebRtcTransportSctpStreamsBeyondMIS: numSctpStreams reaches the
+// SCTP layer: sctpParameters announce it, and a stream the browser opens
+// with an id of MIS or more is reset (its data channel closes) while one
+// below MIS carries messages.
+func TestWebRtcTransportSctpStreamsBeyondMIS(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := f.ctx
+	tr := f.webRtc(&media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: lo}}, EnableSctp: true,
+		NumSctpStreams: &media.NumSctpStreams{OS: 16, MIS: 4}})
+	if p := tr.SctpParameters(); p == nil || p.OS != 16 || p.MIS != 4 {
+		t.Fatalf("sctpParameters %+v", p)
+	}
+	if _, err := tr.ProduceData(ctx, &media.DataProducerOptions{SctpStreamParameters: &media.SctpStreamParameters{StreamID: 4}}); !isErr(err, media.ErrInvalidParams) {
+		t.Errorf("data producer on stream 4 with MIS 4: %v", err)
+	}
+	dp := must[media.DataProducer](t)(tr.ProduceData(ctx, &media.DataProducerOptions{SctpStreamParameters: &media.SctpStreamParameters{StreamID: 2}}))
+	dt := must[media.DirectTransport](t)(f.router.CreateDirectTransport(ctx, nil))
+	atServer := make(chan string, 64)
+	must[media.DataConsumer](t)(dt.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()})).
+		OnMessage(func(b []byte, _ int) { atServer <- string(b) })
+
+	a := peertest.NewBrowser(t, 0, false)
+	ok, okOpen, _ := a.DataChannel(t, "ok", 2)
+	beyond, beyondOpen, _ := a.DataChannel(t, "beyond", 9)
+	beyondClosed := make(chan struct{})
+	beyond.OnClose(func() { close(beyondClosed) })
+	offer, dtls := a.Offer(t)
+	mustOK(t, tr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtls}))
+	a.Answer(t, offer, tr, 0)
+	for _, open := range []chan struct{}{okOpen, beyondOpen} {
+		select {
+		case <-open:
+		case <-time.After(5 * time.Second):
+			t.Fatal("data channel not open")
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	for done := false; !done; {
+		_ = beyond.SendText("x")
+		select {
+		case <-beyondClosed:
+			done = true
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("stream 9 not reset with MIS 4")
+		}
+	}
+	for got := ""; got != "fine"; {
+		mustOK(t, ok.SendText("fine"))
+		select {
+		case got = <-atServer:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no message on stream 2")
+		}
 	}
 }

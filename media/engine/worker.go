@@ -17,22 +17,25 @@ type worker struct {
 	object
 	api *api
 
-	// mu guards settings and routers.
+	// mu guards settings, routers and servers.
 	mu       sync.Mutex
 	settings media.WorkerSettings
 	routers  map[string]*router
+	servers  map[string]*webRtcServer
 
 	// nextPort spreads transports over the worker's port range.
 	nextPort atomic.Uint32
 
 	onDied      event.Listeners[error]
 	onNewRouter event.Listeners[media.Router]
+
+	onNewWebRtcServer event.Listeners[media.WebRtcServer]
 }
 
 var _ media.Worker = (*worker)(nil)
 
 func newWorker(a *api, s media.WorkerSettings) *worker {
-	w := &worker{api: a, settings: s, routers: map[string]*router{}}
+	w := &worker{api: a, settings: s, routers: map[string]*router{}, servers: map[string]*webRtcServer{}}
 	w.init(newID(), s.AppData)
 	return w
 }
@@ -42,20 +45,34 @@ func (w *worker) Died() bool { return false }
 
 func (w *worker) OnDied(fn func(error)) func()             { return w.onDied.On(fn) }
 func (w *worker) OnNewRouter(fn func(media.Router)) func() { return w.onNewRouter.On(fn) }
+func (w *worker) OnNewWebRtcServer(fn func(media.WebRtcServer)) func() {
+	return w.onNewWebRtcServer.On(fn)
+}
 
 func (w *worker) Close(ctx context.Context) error {
 	if w.closed.Swap(true) {
 		return nil
 	}
 	w.mu.Lock()
-	routers := w.routers
-	w.routers = map[string]*router{}
+	routers, servers := w.routers, w.servers
+	w.routers, w.servers = map[string]*router{}, map[string]*webRtcServer{}
 	w.mu.Unlock()
+	// As mediasoup: routers (and so every transport) first, then the
+	// WebRtcServers.
 	for _, r := range routers {
 		r.close(closeByParent)
 	}
+	for _, s := range servers {
+		s.close(closeByParent)
+	}
 	emit(&w.onClose)
 	return nil
+}
+
+func (w *worker) removeServer(id string) {
+	w.mu.Lock()
+	delete(w.servers, id)
+	w.mu.Unlock()
 }
 
 func (w *worker) removeRouter(id string) {
@@ -73,12 +90,17 @@ func (w *worker) Dump(ctx context.Context) (*media.WorkerDump, error) {
 	for id := range w.routers {
 		ids = append(ids, id)
 	}
+	serverIDs := make([]string, 0, len(w.servers))
+	for id := range w.servers {
+		serverIDs = append(serverIDs, id)
+	}
 	w.mu.Unlock()
 	sort.Strings(ids)
+	sort.Strings(serverIDs)
 	return &media.WorkerDump{
-		PID: w.PID(), WebRtcServerIDs: []string{}, RouterIDs: ids,
+		PID: w.PID(), WebRtcServerIDs: serverIDs, RouterIDs: ids,
 		ChannelMessageHandlers: media.ChannelMessageHandlers{
-			ChannelRequestHandlers: append([]string{}, ids...), ChannelNotificationHandlers: []string{},
+			ChannelRequestHandlers: append(append([]string{}, serverIDs...), ids...), ChannelNotificationHandlers: []string{},
 		},
 	}, nil
 }

@@ -16,6 +16,7 @@ import (
 const (
 	typeWorker                = "Worker"
 	typeRouter                = "Router"
+	typeWebRtcServer          = "WebRtcServer"
 	typeWebRtcTransport       = "WebRtcTransport"
 	typePlainTransport        = "PlainTransport"
 	typePipeTransport         = "PipeTransport"
@@ -40,6 +41,8 @@ func newWrapper(b *base) any {
 		return &worker{b}
 	case typeRouter:
 		return &router{b}
+	case typeWebRtcServer:
+		return newWebRtcServer(b)
 	case typeWebRtcTransport:
 		return &webRtcTransport{transport{b}}
 	case typePlainTransport:

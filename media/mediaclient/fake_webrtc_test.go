@@ -90,6 +90,7 @@ func (t *fakeWebRtc) OnIceSelectedTupleChange(fn func(media.TransportTuple)) fun
 }
 func (t *fakeWebRtc) OnDtlsStateChange(fn func(media.DtlsState)) func() { return t.onDtls.On(fn) }
 func (t *fakeWebRtc) OnSctpStateChange(fn func(media.SctpState)) func() { return t.onSctp.On(fn) }
+func (t *fakeWebRtc) OnListenServerClose(func()) func()                 { return func() {} }
 
 // webRtcRouter is a fakeRouter that also makes fakeWebRtc transports.
 type webRtcRouter struct {

@@ -36,8 +36,30 @@ func createAs[T any](ctx context.Context, b *base, method string, params any) (T
 	return t, nil
 }
 
+// createWebRtcTransportParams mirror mediaserver.CreateWebRtcTransportParams.
+type createWebRtcTransportParams struct {
+	*media.WebRtcTransportOptions
+	WebRtcServerID string `json:"webRtcServerId,omitempty"`
+}
+
+// CreateWebRtcTransport sends o.WebRtcServer as its id; the server must be
+// one of this Client's.
 func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTransportOptions) (media.WebRtcTransport, error) {
-	return createAs[media.WebRtcTransport](ctx, r.base, "createWebRtcTransport", orEmpty(o))
+	if o == nil {
+		o = &media.WebRtcTransportOptions{}
+	}
+	p := createWebRtcTransportParams{WebRtcTransportOptions: o}
+	if o.WebRtcServer != nil {
+		s, ok := o.WebRtcServer.(*webRtcServer)
+		if !ok || s.c != r.c {
+			return nil, &media.ParamError{Field: "webRtcServer", Reason: "not a WebRtcServer of this connection's server"}
+		}
+		if s.Closed() {
+			return nil, media.NewError(media.ErrClosed, "webRtcServer %s closed", s.ID())
+		}
+		p.WebRtcServerID = s.ID()
+	}
+	return createAs[media.WebRtcTransport](ctx, r.base, "createWebRtcTransport", p)
 }
 
 func (r *router) CreatePlainTransport(ctx context.Context, o *media.PlainTransportOptions) (media.PlainTransport, error) {

@@ -47,7 +47,7 @@ func TestSpecCatalogueMatchesServer(t *testing.T) {
 	spec := specCatalogue(t)
 	srv := startServer(t, nil)
 	_, rc := srv.dial(t, nil)
-	if len(spec) != 13 {
+	if len(spec) != 14 {
 		t.Fatalf("spec lists %d types", len(spec))
 	}
 	for name, want := range spec {

@@ -144,6 +144,8 @@ func (t *webRtcTransport) OnDtlsStateChange(fn func(media.DtlsState)) func() {
 	return onData(t.base, "dtlsstatechange", fn)
 }
 
+func (t *webRtcTransport) OnListenServerClose(fn func()) func() { return t.on("listenserverclose", fn) }
+
 type plainTransport struct{ transport }
 
 var _ media.PlainTransport = (*plainTransport)(nil)

@@ -38,6 +38,18 @@ func (w *worker) CreateRouter(ctx context.Context, opts *media.RouterOptions) (m
 	return w.c.wrap(o).(*router), nil
 }
 
+func (w *worker) CreateWebRtcServer(ctx context.Context, opts *media.WebRtcServerOptions) (media.WebRtcServer, error) {
+	o, err := w.create(ctx, "createWebRtcServer", orEmpty(opts))
+	if err != nil {
+		return nil, err
+	}
+	return w.c.wrap(o).(*webRtcServer), nil
+}
+
+func (w *worker) OnNewWebRtcServer(fn func(media.WebRtcServer)) func() {
+	return w.onChild(func(x any) { fn(x.(media.WebRtcServer)) }, typeWebRtcServer)
+}
+
 // OnDied fires with the server's reason when the worker dies.
 func (w *worker) OnDied(fn func(error)) func() {
 	return onData(w.base, "died", func(msg string) { fn(errors.New(msg)) })

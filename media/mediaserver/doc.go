@@ -6,10 +6,12 @@
 // mediasoup class (MediaService, Worker, Router, PlainTransport, Producer,
 // ...), a child of the object it belongs to: MediaService > Worker >
 // Router > transport or RTP observer > Producer, Consumer, DataProducer,
-// DataConsumer. Its ROPE id is the media object's id (a new UUID for
-// workers); a producer piped into a router of the same server, whose
-// media id is already taken, gets "<id>@<transportId>" and keeps its media id
-// in the "id" property.
+// DataConsumer, and Worker > WebRtcServer. Its ROPE id is the media
+// object's id (a new UUID for workers); a producer piped into a router of
+// the same server, whose media id is already taken, gets
+// "<id>@<transportId>" and keeps its media id in the "id" property.
+// Router.createWebRtcTransport names its WebRtcServer by id
+// ("webRtcServerId").
 //
 // Objects are registered from the media observer events (OnNewRouter,
 // OnNewTransport, OnNewProducer, ...), so objects created any way, also by

@@ -14,6 +14,7 @@ const (
 	TypeMediaService          = "MediaService"
 	TypeWorker                = "Worker"
 	TypeRouter                = "Router"
+	TypeWebRtcServer          = "WebRtcServer"
 	TypeWebRtcTransport       = "WebRtcTransport"
 	TypePlainTransport        = "PlainTransport"
 	TypePipeTransport         = "PipeTransport"
@@ -29,7 +30,7 @@ const (
 // allKinds is the catalogue; kindOf tries them in order.
 func allKinds() []*kind {
 	return []*kind{
-		mediaServiceKind(), workerKind(), routerKind(),
+		mediaServiceKind(), workerKind(), webRtcServerKind(), routerKind(),
 		webRtcTransportKind(), plainTransportKind(), pipeTransportKind(), directTransportKind(),
 		producerKind(), consumerKind(), dataProducerKind(), dataConsumerKind(),
 		activeSpeakerObserverKind(), audioLevelObserverKind(),
@@ -59,6 +60,7 @@ func workerKind() *kind {
 			w.OnClose(o.Close)
 			w.OnDied(func(err error) { s.emit(o, "died", errorText(err)) })
 			w.OnNewRouter(func(r media.Router) { s.observed(o, r) })
+			w.OnNewWebRtcServer(func(x media.WebRtcServer) { s.observed(o, x) })
 		})
 }
 
@@ -83,7 +85,35 @@ func workerMethods(s *Server) map[string]ropeserver.MethodFunc {
 			r, err := w.CreateRouter(ctx, p)
 			return created(s, o, r, err)
 		}),
+		"createWebRtcServer": method(s, func(ctx context.Context, o *ropeserver.Object, w media.Worker, p *media.WebRtcServerOptions) (any, error) {
+			x, err := w.CreateWebRtcServer(ctx, p)
+			return created(s, o, x, err)
+		}),
 	}
+}
+
+// webRtcServerKind serves media.WebRtcServer. Its observer events
+// "webrtctransporthandled" and "webrtctransportunhandled" are ordinary
+// events whose data is the transport's ROPE id.
+func webRtcServerKind() *kind {
+	return newKind(TypeWebRtcServer, []string{}, []string{"workerclose", "webrtctransporthandled", "webrtctransportunhandled"},
+		func(media.WebRtcServer) map[string]any { return map[string]any{} },
+		func(s *Server) map[string]ropeserver.MethodFunc {
+			return map[string]ropeserver.MethodFunc{
+				"close": method(s, func(ctx context.Context, _ *ropeserver.Object, x media.WebRtcServer, _ *struct{}) (any, error) {
+					return nil, x.Close(ctx)
+				}),
+				"dump": method(s, func(ctx context.Context, _ *ropeserver.Object, x media.WebRtcServer, _ *struct{}) (any, error) {
+					return x.Dump(ctx)
+				}),
+			}
+		},
+		func(s *Server, o *ropeserver.Object, x media.WebRtcServer) {
+			x.OnClose(o.Close)
+			x.OnWorkerClose(func() { s.emit(o, "workerclose", nil) })
+			x.OnWebRtcTransportHandled(func(t media.WebRtcTransport) { s.emit(o, "webrtctransporthandled", s.ropeID(t)) })
+			x.OnWebRtcTransportUnhandled(func(t media.WebRtcTransport) { s.emit(o, "webrtctransportunhandled", s.ropeID(t)) })
+		})
 }
 
 func routerKind() *kind {

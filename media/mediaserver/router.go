@@ -23,6 +23,14 @@ type PipeToRouterResult struct {
 	PipeDataProducerID string `json:"pipeDataProducerId,omitempty"`
 }
 
+// CreateWebRtcTransportParams are the params of
+// Router.createWebRtcTransport: mediasoup's WebRtcTransportOptions with
+// the WebRtcServer named by its id.
+type CreateWebRtcTransportParams struct {
+	media.WebRtcTransportOptions
+	WebRtcServerID string `json:"webRtcServerId,omitempty"`
+}
+
 // CanConsumeParams are the params of Router.canConsume.
 type CanConsumeParams struct {
 	ProducerID      string                 `json:"producerId"`
@@ -37,11 +45,18 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 		"dump": method(s, func(ctx context.Context, _ *ropeserver.Object, r media.Router, _ *struct{}) (any, error) {
 			return r.Dump(ctx)
 		}),
-		"createWebRtcTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.WebRtcTransportOptions) (any, error) {
-			if len(p.ListenInfos) == 0 && s.opts.ListenInfo != nil {
-				p.ListenInfos = []media.TransportListenInfo{*s.listenInfo()}
+		"createWebRtcTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *CreateWebRtcTransportParams) (any, error) {
+			opts := p.WebRtcTransportOptions
+			if p.WebRtcServerID != "" {
+				x, ok := s.rs.Object(p.WebRtcServerID)
+				if !ok || x.Type() != TypeWebRtcServer {
+					return nil, media.NewError(media.ErrNotFound, "webRtcServer %q not found", p.WebRtcServerID)
+				}
+				opts.WebRtcServer = x.Value().(media.WebRtcServer)
+			} else if len(opts.ListenInfos) == 0 && s.opts.ListenInfo != nil {
+				opts.ListenInfos = []media.TransportListenInfo{*s.listenInfo()}
 			}
-			t, err := r.CreateWebRtcTransport(ctx, p)
+			t, err := r.CreateWebRtcTransport(ctx, &opts)
 			return created(s, o, t, err)
 		}),
 		"createPlainTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.PlainTransportOptions) (any, error) {

@@ -93,7 +93,7 @@ func webRtcTransportKind() *kind {
 	return newKind(TypeWebRtcTransport,
 		[]string{"iceRole", "iceParameters", "iceCandidates", "iceState", "iceSelectedTuple", "dtlsParameters",
 			"dtlsState", "dtlsRemoteCert", "sctpParameters", "sctpState"},
-		events("icestatechange", "iceselectedtuplechange", "dtlsstatechange", "sctpstatechange"),
+		events("icestatechange", "iceselectedtuplechange", "dtlsstatechange", "sctpstatechange", "listenserverclose"),
 		func(t media.WebRtcTransport) map[string]any {
 			return map[string]any{"iceRole": t.IceRole(), "iceParameters": t.IceParameters(), "iceCandidates": t.IceCandidates(),
 				"iceState": t.IceState(), "iceSelectedTuple": t.IceSelectedTuple(), "dtlsParameters": t.DtlsParameters(),
@@ -116,6 +116,7 @@ func webRtcTransportKind() *kind {
 			t.OnIceSelectedTupleChange(func(v media.TransportTuple) { s.emit(o, "iceselectedtuplechange", v) })
 			t.OnDtlsStateChange(func(v media.DtlsState) { s.emit(o, "dtlsstatechange", v) })
 			t.OnSctpStateChange(func(v media.SctpState) { s.emit(o, "sctpstatechange", v) })
+			t.OnListenServerClose(func() { s.emit(o, "listenserverclose", nil) })
 		})
 }
 

@@ -37,6 +37,9 @@ var steps = []step{
 	{"pipe-to-router", testPipeToRouter},
 	{"direct-data", testDirectData},
 	{"invalid-input", testInvalidInput},
+	{"webrtc-server", testWebRtcServer},
+	{"webrtc-server-worker-close", testWebRtcServerWorkerClose},
+	{"webrtc-server-invalid", testWebRtcServerInvalid},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

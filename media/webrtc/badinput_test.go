@@ -171,6 +171,31 @@ func TestServerSharedPortAndBadInput(t *testing.T) {
 	must(t, err)
 	expectBindingSuccess(t, buf[:n], newParams.Password)
 
+	// The dump shows the sockets and routes: A's ufrag, B's old and new
+	// ones (the old until the peer uses the new), and the validated
+	// tuples (A: its browser and the stranger; B: its browser and the
+	// second stranger).
+	d := srv.Dump()
+	if len(d.UDPSockets) != 1 || d.UDPSockets[0].Port() != pa.ICECandidates[0].Port ||
+		len(d.TCPServers) != 1 || d.TCPServers[0].Port() != pa.ICECandidates[1].Port {
+		t.Errorf("dump sockets udp %v tcp %v", d.UDPSockets, d.TCPServers)
+	}
+	ufrags := map[string]*rope.Transport{}
+	for _, u := range d.Ufrags {
+		ufrags[u.Ufrag] = u.Transport
+	}
+	if len(ufrags) != 3 || ufrags[ufragA] != trA || ufrags[pb.ICEParameters.UsernameFragment] != trB ||
+		ufrags[newParams.UsernameFragment] != trB {
+		t.Errorf("dump ufrags %+v", d.Ufrags)
+	}
+	tuples := map[*rope.Transport]int{}
+	for _, tu := range d.Tuples {
+		tuples[tu.Transport]++
+	}
+	if tuples[trA] < 2 || tuples[trB] < 2 {
+		t.Errorf("dump tuples %+v", d.Tuples)
+	}
+
 	must(t, srv.Close())
 	if trA.ICEState() != ice.StateClosed || trB.ICEState() != ice.StateClosed {
 		t.Error("server close left transports open")

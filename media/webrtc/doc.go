@@ -15,7 +15,8 @@
 // the transport that validated the tuple; otherwise only a STUN Binding
 // request is considered, routed by the local ufrag in its USERNAME. This is
 // mediasoup's WebRtcServer; a transport created with [NewTransport] owns a
-// private Server with its own ports.
+// private Server with its own ports. [Server.Dump] lists the sockets and
+// both routing tables.
 //
 // On one tuple, packets are told apart by their first byte (RFC 7983,
 // package demux): STUN is answered by ICE, DTLS records feed the DTLS

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,6 +166,9 @@ func connectBrowser(t *testing.T, tr *rope.Transport) *browser {
 func connectBrowserAs(t *testing.T, tr *rope.Transport, browserRole dtlstransport.Role) *browser {
 	t.Helper()
 	params := tr.Parameters()
+	if c := tr.RemoteCertificate(); c != "" {
+		t.Fatalf("remote certificate before DTLS: %q", c)
+	}
 	b := newBrowser(t)
 	offer, remoteDTLS := b.offer(t)
 	remoteDTLS.Role = browserRole
@@ -188,6 +192,9 @@ func connectBrowserAs(t *testing.T, tr *rope.Transport, browserRole dtlstranspor
 	}
 	if p := tr.Parameters().DTLSParameters.Role; p != role {
 		t.Errorf("dtlsParameters.role after connect %q", p)
+	}
+	if c := tr.RemoteCertificate(); !strings.HasPrefix(c, "-----BEGIN CERTIFICATE-----\n") {
+		t.Errorf("remote certificate after DTLS %q", c)
 	}
 	return b
 }

@@ -320,3 +320,43 @@ func (s *Server) removeTuples(t *Transport, tups []ice.Tuple) {
 		}
 	}
 }
+
+// ServerDump is what a Server routes: its sockets and, per transport,
+// the local ufrags and validated tuples that lead to it.
+type ServerDump struct {
+	UDPSockets, TCPServers []netip.AddrPort
+	Ufrags                 []UfragRoute
+	Tuples                 []TupleRoute
+}
+
+// UfragRoute routes STUN checks naming Ufrag to Transport.
+type UfragRoute struct {
+	Ufrag     string
+	Transport *Transport
+}
+
+// TupleRoute routes packets from Tuple to Transport.
+type TupleRoute struct {
+	Tuple     ice.Tuple
+	Transport *Transport
+}
+
+// Dump returns the server's sockets and routing tables.
+func (s *Server) Dump() ServerDump {
+	var d ServerDump
+	for _, u := range s.udp {
+		d.UDPSockets = append(d.UDPSockets, u.LocalAddr())
+	}
+	for _, t := range s.tcp {
+		d.TCPServers = append(d.TCPServers, t.LocalAddr())
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for u, t := range s.byUfrag {
+		d.Ufrags = append(d.Ufrags, UfragRoute{Ufrag: u, Transport: t})
+	}
+	for tup, t := range s.byTuple {
+		d.Tuples = append(d.Tuples, TupleRoute{Tuple: tup, Transport: t})
+	}
+	return d
+}

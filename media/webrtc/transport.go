@@ -40,6 +40,12 @@ type TransportOptions struct {
 	// MaxSCTPMessageSize is the largest SCTP message; 0 means 262144
 	// (mediasoup's maxSctpMessageSize default).
 	MaxSCTPMessageSize uint32
+	// SCTPStreamsOS and SCTPStreamsMIS are the outgoing and incoming
+	// stream counts announced in sctpParameters (mediasoup's
+	// numSctpStreams); 0 means 1024. Streams the peer opens with an id of
+	// SCTPStreamsMIS or more are reset. pion/sctp itself negotiates 65535
+	// each way.
+	SCTPStreamsOS, SCTPStreamsMIS uint16
 	// Logger receives logs; nil means the Server's logger.
 	Logger *slog.Logger
 
@@ -115,6 +121,7 @@ type Transport struct {
 	dtlsStarted  bool
 	cancelDTLS   context.CancelFunc
 	dtlsConn     *dtls.Conn
+	remoteCert   string
 	sctpState    SCTPState
 	assoc        *sctp.Association
 	consentTimer *time.Timer

@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"encoding/pem"
 
 	"github.com/pion/dtls/v3"
 
@@ -63,6 +64,7 @@ func (t *Transport) runDTLS(ctx context.Context, cfg dtlstransport.Config) {
 		return
 	}
 	t.dtlsConn = conn
+	t.remoteCert = remoteCertPEM(conn)
 	t.mu.Unlock()
 	t.setDTLSState(dtlstransport.StateConnected, nil)
 	if t.opts.EnableSCTP {
@@ -73,6 +75,23 @@ func (t *Transport) runDTLS(ctx context.Context, cfg dtlstransport.Config) {
 	if ctx.Err() == nil {
 		t.drainDTLS(conn)
 	}
+}
+
+// remoteCertPEM is the peer's certificate, PEM encoded, or "".
+func remoteCertPEM(conn *dtls.Conn) string {
+	st, ok := conn.ConnectionState()
+	if !ok || len(st.PeerCertificates) == 0 {
+		return ""
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: st.PeerCertificates[0]}))
+}
+
+// RemoteCertificate returns the peer's DTLS certificate in PEM once DTLS
+// is connected (mediasoup's dtlsRemoteCert), else "".
+func (t *Transport) RemoteCertificate() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.remoteCert
 }
 
 // startSRTP derives the SRTP session from the handshake.

@@ -35,7 +35,7 @@ func (s SCTPState) String() string {
 // MarshalText encodes s as mediasoup's name.
 func (s SCTPState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// SCTP stream counts announced in sctpParameters (mediasoup's
+// Default SCTP stream counts announced in sctpParameters (mediasoup's
 // numSctpStreams default). pion/sctp itself accepts any stream id.
 const (
 	sctpPort       = 5000
@@ -46,7 +46,15 @@ func (t *Transport) sctpParameters() *SCTPParameters {
 	if !t.opts.EnableSCTP {
 		return nil
 	}
-	return &SCTPParameters{Port: sctpPort, OS: sctpNumStreams, MIS: sctpNumStreams, MaxMessageSize: t.opts.MaxSCTPMessageSize}
+	return &SCTPParameters{Port: sctpPort, OS: orDefault(t.opts.SCTPStreamsOS), MIS: orDefault(t.opts.SCTPStreamsMIS),
+		MaxMessageSize: t.opts.MaxSCTPMessageSize}
+}
+
+func orDefault(n uint16) uint16 {
+	if n == 0 {
+		return sctpNumStreams
+	}
+	return n
 }
 
 // SCTPState returns the SCTP state (new when SCTP is disabled).
@@ -101,6 +109,11 @@ func (t *Transport) runSCTP(ctx context.Context, conn *dtls.Conn) {
 		if err != nil {
 			t.sctpEnded()
 			return
+		}
+		if st.StreamIdentifier() >= orDefault(t.opts.SCTPStreamsMIS) {
+			t.logger.Warn("webrtc: resetting an SCTP stream beyond MIS", "stream", st.StreamIdentifier())
+			_ = st.Close()
+			continue
 		}
 		if f := t.opts.OnSCTPStream; f != nil {
 			f(st)

@@ -1,6 +1,7 @@
 package workerproc
 
 import (
+	"cmp"
 	"encoding/json"
 
 	"github.com/ropehq/rope/ropeclient"
@@ -49,5 +50,18 @@ func (w *worker) bury(cause error) {
 			}
 			return "", nil
 		},
+		// As mediasoup: a worker's routers (with their transports) close
+		// before its WebRtcServers.
+		Order: func(a, b *ropeclient.Object) int {
+			return cmp.Compare(closesLast(a), closesLast(b))
+		},
 	})
+}
+
+// closesLast is 1 for the objects a worker closes after its routers.
+func closesLast(o *ropeclient.Object) int {
+	if o.Type() == "WebRtcServer" {
+		return 1
+	}
+	return 0
 }

@@ -148,6 +148,12 @@ func TestKilledWorkerDies(t *testing.T) {
 	pv.in.OnRouterClose(func() { closed <- "transport routerclose" })
 	pv.producer.OnTransportClose(func() { closed <- "producer transportclose" })
 	pv.consumer.OnTransportClose(func() { closed <- "consumer transportclose" })
+	srv := must[media.WebRtcServer](t)(victim.CreateWebRtcServer(ctxT(t), &media.WebRtcServerOptions{
+		ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}}}))
+	wt := must[media.WebRtcTransport](t)(pv.router.CreateWebRtcTransport(ctxT(t), &media.WebRtcTransportOptions{WebRtcServer: srv}))
+	srv.OnWorkerClose(func() { closed <- "server workerclose" })
+	srv.OnClose(func() { closed <- "server close" })
+	wt.OnRouterClose(func() { closed <- "webrtc transport routerclose" })
 
 	if err := syscall.Kill(victim.PID(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -161,7 +167,8 @@ func TestKilledWorkerDies(t *testing.T) {
 		t.Fatal("no died")
 	}
 	want := map[string]bool{"worker close": true, "router workerclose": true, "transport routerclose": true,
-		"producer transportclose": true, "consumer transportclose": true}
+		"producer transportclose": true, "consumer transportclose": true,
+		"server workerclose": true, "server close": true, "webrtc transport routerclose": true}
 	for len(want) > 0 {
 		select {
 		case ev := <-closed:
@@ -170,7 +177,7 @@ func TestKilledWorkerDies(t *testing.T) {
 			t.Fatalf("events missing: %v", want)
 		}
 	}
-	if !victim.Died() || !victim.Closed() || !pv.router.Closed() || !pv.consumer.Closed() {
+	if !victim.Died() || !victim.Closed() || !pv.router.Closed() || !pv.consumer.Closed() || !srv.Closed() || !wt.Closed() {
 		t.Fatalf("died %v closed %v router closed %v", victim.Died(), victim.Closed(), pv.router.Closed())
 	}
 	if _, err := victim.CreateRouter(ctxT(t), nil); err == nil {

@@ -20,11 +20,13 @@ async function connect(url, routerId) {
 
 // createTransport creates a WebRtcTransport on the server and its
 // mediasoup-client twin, wiring connect/produce/producedata to ROPE calls.
-async function createTransport(router, direction) {
-  const { id } = await router.call('createWebRtcTransport', {
-    listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }],
-    enableSctp: true,
-  });
+// With opts.webRtcServerId the transport uses that WebRtcServer's
+// sockets instead of its own.
+async function createTransport(router, direction, opts = {}) {
+  const listen = opts.webRtcServerId
+    ? { webRtcServerId: opts.webRtcServerId }
+    : { listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] };
+  const { id } = await router.call('createWebRtcTransport', { ...listen, enableSctp: true });
   const remote = client.object(id);
   const options = {
     id,
@@ -47,10 +49,10 @@ async function createTransport(router, direction) {
 }
 
 // produce sends the fake camera and microphone and opens a data channel;
-// it returns the server ids of the producers.
-async function produce(url, routerId) {
+// it returns the server ids of the producers. options as createTransport's.
+async function produce(url, routerId, options = {}) {
   const router = await connect(url, routerId);
-  const { transport } = await createTransport(router, 'send');
+  const { transport } = await createTransport(router, 'send', options);
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   const video = await transport.produce({ track: stream.getVideoTracks()[0] });
   const audio = await transport.produce({ track: stream.getAudioTracks()[0] });
@@ -61,9 +63,10 @@ async function produce(url, routerId) {
 }
 
 // consume receives the given producers; the driver then polls stats().
-async function consume(url, routerId, ids) {
+// options as createTransport's.
+async function consume(url, routerId, ids, options = {}) {
   const router = await connect(url, routerId);
-  const { transport, remote } = await createTransport(router, 'recv');
+  const { transport, remote } = await createTransport(router, 'recv', options);
   const tracks = [];
   for (const producerId of [ids.video, ids.audio]) {
     const { id } = await remote.call('consume', { producerId, rtpCapabilities: device.rtpCapabilities, paused: true });
