@@ -78,15 +78,18 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 }
 
 func (s *Server) pipeToRouter(ctx context.Context, _ *ropeserver.Object, r media.Router, p *PipeToRouterParams) (any, error) {
-	dst, ok := s.rs.Object(p.RouterID)
-	if !ok || dst.Type() != TypeRouter {
+	var dstRouter media.Router // a Router or an Extension of it
+	if dst, ok := s.rs.Object(p.RouterID); ok {
+		dstRouter, _ = dst.Value().(media.Router)
+	}
+	if dstRouter == nil {
 		return nil, media.NewError(media.ErrNotFound, "router %q not found", p.RouterID)
 	}
 	opts := p.PipeToRouterOptions
 	if opts.ListenInfo == nil {
 		opts.ListenInfo = s.listenInfo()
 	}
-	opts.Router = dst.Value().(media.Router)
+	opts.Router = dstRouter
 	res, err := r.PipeToRouter(ctx, &opts)
 	if err != nil {
 		return nil, err
