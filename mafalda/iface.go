@@ -2,7 +2,6 @@ package mafalda
 
 import (
 	"context"
-	"maps"
 	"sync"
 
 	"github.com/ropehq/rope/media"
@@ -108,44 +107,53 @@ func (mr *MafaldaRouter) OnNewRouterInfo(fn func(RouterInfo)) func() {
 	})
 }
 
-// OnWorkerDiedInfo is OnWorkerDied with the worker named. A worker is
-// forgotten by the time it is reported dead, so the names are kept from
-// registration on (and from each "newrouter").
+// OnWorkerDiedInfo ("workerdied") fires when a worker it used died, with
+// the worker named and the reason. It listens to the died event of every
+// worker it started using (from registration on, and at each
+// "newrouter") until it closes, so it also reports a worker whose routers
+// closed before its "died" (workerproc replays a dead child's end in that
+// order, and the worker is idle by then).
 func (mr *MafaldaRouter) OnWorkerDiedInfo(fn func(WorkerInfo, error)) func() {
 	if fn == nil {
 		return func() {}
 	}
-	known := newWorkerNames(mr.m.workerInfos())
-	offNew := mr.OnNewRouter(func(media.Router, media.Worker) { known.add(mr.m.workerInfos()) })
-	offDied := mr.OnWorkerDied(func(w media.Worker, err error) { fn(known.take(w), err) })
-	return offAll(offNew, offDied)
-}
-
-// workerNames remembers the WorkerInfo of workers seen alive.
-type workerNames struct {
-	// mu guards names.
-	mu    sync.Mutex
-	names map[media.Worker]WorkerInfo
-}
-
-func newWorkerNames(names map[media.Worker]WorkerInfo) *workerNames {
-	return &workerNames{names: names}
-}
-
-func (n *workerNames) add(names map[media.Worker]WorkerInfo) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	maps.Copy(n.names, names)
-}
-
-// take returns and forgets w's name; a worker never seen gets its PID.
-func (n *workerNames) take(w media.Worker) WorkerInfo {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	info, ok := n.names[w]
-	if !ok {
-		info = WorkerInfo{PID: w.PID()}
+	wd := &workerDeaths{fn: fn, offs: map[media.Worker]func(){}}
+	for _, re := range mr.routerEntries() {
+		wd.watch(re.worker.worker, WorkerInfo{WorkerID: re.worker.id, PID: re.worker.worker.PID()})
 	}
-	delete(n.names, w)
-	return info
+	offNew := mr.OnNewRouter(func(_ media.Router, w media.Worker) { wd.watch(w, mr.m.workerInfos()[w]) })
+	offClose := mr.OnClose(wd.stop)
+	return offAll(offNew, offClose, wd.stop)
+}
+
+// workerDeaths is one OnWorkerDiedInfo registration: the workers it
+// listens to.
+type workerDeaths struct {
+	fn func(WorkerInfo, error)
+
+	// mu guards offs and stopped.
+	mu      sync.Mutex
+	offs    map[media.Worker]func()
+	stopped bool
+}
+
+// watch listens to w's died event, once per worker.
+func (wd *workerDeaths) watch(w media.Worker, info WorkerInfo) {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.stopped || wd.offs[w] != nil {
+		return
+	}
+	wd.offs[w] = w.OnDied(func(err error) { wd.fn(info, err) })
+}
+
+// stop removes every listener; it is idempotent.
+func (wd *workerDeaths) stop() {
+	wd.mu.Lock()
+	offs := wd.offs
+	wd.offs, wd.stopped = nil, true
+	wd.mu.Unlock()
+	for _, off := range offs {
+		off()
+	}
 }

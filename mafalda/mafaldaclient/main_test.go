@@ -18,11 +18,19 @@ import (
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/media/mediaserver"
+	"github.com/ropehq/rope/media/workerproc"
 	"github.com/ropehq/rope/ropeclient"
 	"github.com/ropehq/rope/ropeserver"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs a media worker instead of the tests when the test binary
+// was started as one (the worker-process tests use it as the program).
+func TestMain(m *testing.M) {
+	if workerproc.IsWorkerMode() {
+		workerproc.Main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -35,8 +43,12 @@ type server struct {
 }
 
 func startServer(t testing.TB, opts *mafalda.Options) *server {
+	return startServerAPI(t, engine.New(nil), opts)
+}
+
+func startServerAPI(t testing.TB, api media.API, opts *mafalda.Options) *server {
 	t.Helper()
-	m := mafalda.New(engine.New(nil), opts)
+	m := mafalda.New(api, opts)
 	rs := ropeserver.New(&ropeserver.Options{Logger: quiet})
 	srv, err := mafaldaserver.Register(rs, m, &mafaldaserver.Options{Media: &mediaserver.Options{
 		AllowWorkerClose: true, ListenInfo: loopback(), Logger: quiet}})
