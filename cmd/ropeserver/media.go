@@ -83,9 +83,11 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 		return nil, fmt.Errorf("media: bad RTC port range %d-%d", m.rtcMinPort, m.rtcMaxPort)
 	}
 	var api media.API
+	var procs *processes // nil with in-process workers
 	switch m.workers {
 	case workersProcess:
-		api = workerproc.New(&workerproc.Options{Logger: log})
+		procs = newProcesses(workerproc.New(&workerproc.Options{Logger: log}))
+		api = procs
 	case workersInProcess:
 		api = engine.New(nil)
 	default:
@@ -102,20 +104,29 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 		WorkerSettings:   &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
 		Logger:           log,
 	}
+	// waitWorkers closes (and waits for) the worker processes left.
+	waitWorkers := func(ctx context.Context) error {
+		if procs == nil {
+			return nil
+		}
+		return procs.closeAll(ctx)
+	}
 	switch m.mode {
 	case modeMedia:
 		ms, err := mediaserver.Register(srv, api, opts)
 		if err != nil {
 			return nil, fmt.Errorf("media: %w", err)
 		}
-		return ms.Close, nil
+		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), waitWorkers(ctx)) }, nil
 	case modeMafalda:
 		maf := mafalda.New(api, nil)
 		mfs, err := mafaldaserver.Register(srv, maf, &mafaldaserver.Options{Media: opts})
 		if err != nil {
 			return nil, fmt.Errorf("mafalda: %w", err)
 		}
-		return func(ctx context.Context) error { return errors.Join(mfs.Close(ctx), maf.Close(ctx)) }, nil
+		return func(ctx context.Context) error {
+			return errors.Join(mfs.Close(ctx), maf.Close(ctx), waitWorkers(ctx))
+		}, nil
 	default:
 		return nil, fmt.Errorf("media: -media-mode %q: want %q or %q", m.mode, modeMedia, modeMafalda)
 	}
