@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/rope"
@@ -50,36 +51,63 @@ type ExtendedErrorDetail struct {
 	Reason string `json:"reason"`
 }
 
+// extension is a registered Extension.
+type extension struct {
+	Extension
+	// mu guards adding.
+	mu sync.Mutex
+	// adding are the media objects Add is registering as this type: the
+	// only ones its kind matches.
+	adding map[any]bool
+}
+
+func (e *extension) matches(m any) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.adding[m]
+}
+
+func (e *extension) setAdding(m any, on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if on {
+		e.adding[m] = true
+	} else {
+		delete(e.adding, m)
+	}
+}
+
 // Extend registers extension types on the ROPE server. Call it right after
 // Register, before clients connect: the catalogue is not guarded against
 // concurrent changes.
 func (s *Server) Extend(exts ...Extension) error {
-	for _, ext := range exts {
-		base := s.kindNamed(ext.Base)
-		if base == nil || ext.Name == "" {
-			return fmt.Errorf("mediaserver: extension %q of unknown type %q: %w", ext.Name, ext.Base, ropeserver.ErrBadType)
+	for _, x := range exts {
+		base := s.kindNamed(x.Base)
+		if base == nil || x.Name == "" {
+			return fmt.Errorf("mediaserver: extension %q of unknown type %q: %w", x.Name, x.Base, ropeserver.ErrBadType)
 		}
+		ext := &extension{Extension: x, adding: map[any]bool{}}
 		k := &kind{
-			name:   ext.Name,
-			props:  append(slices.Clone(base.props), ext.Properties...),
-			events: append(slices.Clone(base.events), ext.Events...),
-			match:  func(any) bool { return false },
+			name:   x.Name,
+			props:  append(slices.Clone(base.props), x.Properties...),
+			events: append(slices.Clone(base.events), x.Events...),
+			match:  ext.matches,
 			state: func(m any) map[string]any {
 				st := base.state(m)
-				if ext.State != nil {
-					maps.Copy(st, ext.State(m))
+				if x.State != nil {
+					maps.Copy(st, x.State(m))
 				}
 				return st
 			},
 			methods: func(s *Server) map[string]ropeserver.MethodFunc {
 				ms := base.methods(s)
-				maps.Copy(ms, ext.Methods)
+				maps.Copy(ms, x.Methods)
 				return ms
 			},
 			wire: func(s *Server, o *ropeserver.Object, m any) {
 				base.wire(s, o, m)
-				if ext.Wire != nil {
-					ext.Wire(s, o, m)
+				if x.Wire != nil {
+					x.Wire(s, o, m)
 				}
 			},
 		}
@@ -88,44 +116,32 @@ func (s *Server) Extend(exts ...Extension) error {
 		if err := s.rs.RegisterType(t); err != nil {
 			return fmt.Errorf("mediaserver: %w", err)
 		}
-		s.kinds = append(s.kinds, k)
-		for reason, sentinel := range ext.Errors {
-			s.reasons = append(s.reasons, errorReason{reason, sentinel})
-		}
+		// First in the catalogue, so kindOf picks it for the objects Add
+		// registers, before the base type that matches them too.
+		s.kinds = append([]*kind{k}, s.kinds...)
+		s.exts = append(s.exts, ext)
 	}
 	return nil
 }
 
-// errorReason is one sentinel of Extension.Errors.
-type errorReason struct {
-	reason   string
-	sentinel error
-}
-
 // Add registers a media object under parent as a ROPE object of the
-// extension type typeName, with its events wired, and returns it; an
-// object already registered is returned as it is. Objects it creates
-// (transports of a router, ...) are registered as the base type's are.
+// extension type typeName, as the catalogue's objects are registered
+// (events wired, appData followed), and returns it; an object already
+// registered is returned as it is. Objects it creates (transports of a
+// router, ...) are registered as the base type's are.
 func (s *Server) Add(typeName string, parent *ropeserver.Object, m any) (*ropeserver.Object, error) {
-	if o, ok := s.lookup(m); ok {
-		return o, nil
+	var ext *extension
+	for _, e := range s.exts {
+		if e.Name == typeName {
+			ext = e
+		}
 	}
-	k := s.kindNamed(typeName)
-	if k == nil {
-		return nil, fmt.Errorf("mediaserver: no type %q: %w", typeName, ropeserver.ErrBadType)
+	if ext == nil {
+		return nil, fmt.Errorf("mediaserver: no extension type %q: %w", typeName, ropeserver.ErrBadType)
 	}
-	opts := &ropeserver.ObjectOptions{ID: mediaID(m), Parent: parent, Props: k.state(m), AppData: appData(m), Value: m}
-	o, fresh, err := s.create(k, m, opts)
-	if err != nil || !fresh {
-		return o, err
-	}
-	o.OnClose(func() { s.forget(m) })
-	k.wire(s, o, m)
-	s.refresh(o)
-	if c, ok := m.(interface{ Closed() bool }); ok && c.Closed() {
-		o.Close()
-	}
-	return o, nil
+	ext.setAdding(m, true)
+	defer ext.setAdding(m, false)
+	return s.ensure(parent, m)
 }
 
 // Emit publishes o's changed properties, then sends the event (an
@@ -136,20 +152,22 @@ func (s *Server) Emit(o *ropeserver.Object, event string, data any) { s.emit(o, 
 // does, adding the reason of an Extension sentinel it matches.
 func (s *Server) WireError(err error) error {
 	out := WireError(err)
-	for _, r := range s.reasons {
-		if !errors.Is(err, r.sentinel) {
-			continue
+	for _, ext := range s.exts {
+		for reason, sentinel := range ext.Errors {
+			if !errors.Is(err, sentinel) {
+				continue
+			}
+			var re *rope.Error
+			if !errors.As(out, &re) {
+				re = rope.AppError("Error", "%s", err.Error())
+			}
+			if re.Code != rope.CodeApplicationError {
+				return out
+			}
+			e := *re
+			e.Data.Detail, _ = json.Marshal(ExtendedErrorDetail{Code: media.ErrorCode(err), Reason: reason})
+			return &e
 		}
-		var re *rope.Error
-		if !errors.As(out, &re) {
-			re = rope.AppError("Error", "%s", err.Error())
-		}
-		if re.Code != rope.CodeApplicationError {
-			return out
-		}
-		e := *re
-		e.Data.Detail, _ = json.Marshal(ExtendedErrorDetail{Code: media.ErrorCode(err), Reason: r.reason})
-		return &e
 	}
 	return out
 }
