@@ -164,3 +164,25 @@ func TestCloseAllMafaldaRouters(t *testing.T) {
 		t.Fatalf("on a closed MafaldaRouter: %v", err)
 	}
 }
+
+// TestPipeBetweenRemoteMafaldaRouters: a producer of room A piped to room
+// B by ids over the wire (pipeToRouter with a MafaldaRouter as routerId)
+// is consumed in B; the pipe consumer and producer of the result are
+// objects of the client's mirror, and RTP reaches B's consumer.
+func TestPipeBetweenRemoteMafaldaRouters(t *testing.T) {
+	c := startServer(t, nil).dial(t)
+	a := must[*mafaldaclient.MafaldaRouter](t)(c.CreateMafaldaRouter(ctxT(t), roomOptions()))
+	b := must[*mafaldaclient.MafaldaRouter](t)(c.CreateMafaldaRouter(ctxT(t), roomOptions()))
+	snd := produce(t, a, 3333)
+	res := must[*media.PipeToRouterResult](t)(a.PipeToRouter(ctxT(t), &media.PipeToRouterOptions{ProducerID: snd.producer.ID(), Router: b}))
+	if res.PipeConsumer == nil || res.PipeProducer == nil || res.PipeProducer.ID() != snd.producer.ID() || res.PipeProducer == snd.producer {
+		t.Fatalf("result %+v", res)
+	}
+	rcv := consume(t, b, snd.producer.ID())
+	snd.send(t, 10)
+	rcv.wait(t, 10)
+	_, err := a.PipeToRouter(ctxT(t), &media.PipeToRouterOptions{ProducerID: snd.producer.ID(), Router: a})
+	if !errors.Is(err, media.ErrInvalidParams) {
+		t.Fatalf("pipe to itself: %v", err)
+	}
+}
