@@ -38,6 +38,7 @@ type mediaConfig struct {
 	enabled          bool
 	mode             string
 	workers          string
+	maxWorkers       int
 	rtcIP            string
 	rtcMinPort       uint
 	rtcMaxPort       uint
@@ -67,6 +68,11 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 		}
 		fs.UintVar(p.v, p.name, uint(n), fmt.Sprintf("%s (env %s)", p.description, p.env))
 	}
+	maxWorkers, err := strconv.Atoi(envOr(getenv, "ROPE_MAX_WORKERS", strconv.Itoa(mediaserver.DefaultMaxWorkers)))
+	if err != nil {
+		return fmt.Errorf("ROPE_MAX_WORKERS: %w", err)
+	}
+	fs.IntVar(&m.maxWorkers, "max-workers", maxWorkers, "most media workers open at once, whoever creates them (clients, or a Mafalda's placements); negative: no limit (env ROPE_MAX_WORKERS)")
 	allow, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_CLOSE", "false"))
 	fs.BoolVar(&m.allowWorkerClose, "allow-worker-close", allow, "let clients close media workers (env ROPE_ALLOW_WORKER_CLOSE)")
 	return nil
@@ -82,50 +88,46 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 	if m.rtcMinPort > 65535 || m.rtcMaxPort > 65535 || m.rtcMinPort > m.rtcMaxPort {
 		return nil, fmt.Errorf("media: bad RTC port range %d-%d", m.rtcMinPort, m.rtcMaxPort)
 	}
-	var api media.API
-	var procs *processes // nil with in-process workers
+	if m.maxWorkers == 0 {
+		return nil, errors.New("media: -max-workers 0: want a positive limit, or negative for none")
+	}
+	var base media.API
 	switch m.workers {
 	case workersProcess:
-		procs = newProcesses(workerproc.New(&workerproc.Options{Logger: log}))
-		api = procs
+		base = workerproc.New(&workerproc.Options{Logger: log})
 	case workersInProcess:
-		api = engine.New(nil)
+		base = engine.New(nil)
 	default:
 		return nil, fmt.Errorf("media: -workers %q: want %q or %q", m.workers, workersProcess, workersInProcess)
 	}
+	workers := newWorkerSet(base, m.maxWorkers)
 	ip := m.rtcIP
 	if ip == "" {
 		ip = cfg.listen
 	}
 	li := &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: ip, AnnouncedAddress: cfg.announcedIP}
 	opts := &mediaserver.Options{
+		MaxWorkers:       m.maxWorkers,
 		AllowWorkerClose: m.allowWorkerClose,
 		ListenInfo:       li,
 		WorkerSettings:   &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
 		Logger:           log,
 	}
-	// waitWorkers closes (and waits for) the worker processes left.
-	waitWorkers := func(ctx context.Context) error {
-		if procs == nil {
-			return nil
-		}
-		return procs.closeAll(ctx)
-	}
 	switch m.mode {
 	case modeMedia:
-		ms, err := mediaserver.Register(srv, api, opts)
+		ms, err := mediaserver.Register(srv, workers, opts)
 		if err != nil {
 			return nil, fmt.Errorf("media: %w", err)
 		}
-		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), waitWorkers(ctx)) }, nil
+		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, nil
 	case modeMafalda:
-		maf := mafalda.New(api, nil)
+		maf := mafalda.New(workers, nil)
 		mfs, err := mafaldaserver.Register(srv, maf, &mafaldaserver.Options{Media: opts})
 		if err != nil {
 			return nil, fmt.Errorf("mafalda: %w", err)
 		}
 		return func(ctx context.Context) error {
-			return errors.Join(mfs.Close(ctx), maf.Close(ctx), waitWorkers(ctx))
+			return errors.Join(mfs.Close(ctx), maf.Close(ctx), workers.closeAll(ctx))
 		}, nil
 	default:
 		return nil, fmt.Errorf("media: -media-mode %q: want %q or %q", m.mode, modeMedia, modeMafalda)

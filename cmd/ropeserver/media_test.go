@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -190,5 +191,45 @@ func TestServesMafalda(t *testing.T) {
 				t.Fatalf("worker pid %d, server pid %d, workers %s", d.Workers[0].PID, os.Getpid(), workers)
 			}
 		})
+	}
+}
+
+// TestMaxWorkersBoundsMafaldaPlacements: -max-workers bounds the workers a
+// Mafalda's placements create, though no client creates one itself; a
+// room that would need one more worker gets an InvalidStateError.
+func TestMaxWorkersBoundsMafaldaPlacements(t *testing.T) {
+	_, url := startRun(t, "-media-mode", "mafalda", "-workers", "in-process", "-max-workers", "1")
+	c, err := mafaldaclient.Dial(ctxT(t), url, &mafaldaclient.Options{Logger: quiet,
+		Media: &mediaclient.Options{Logger: quiet}, ROPE: &ropeclient.Options{Logger: quiet, NoReconnect: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	opts := func(logLevel media.WorkerLogLevel) *mafalda.MafaldaRouterOptions {
+		return &mafalda.MafaldaRouterOptions{RouterOptions: media.RouterOptions{MediaCodecs: codecs},
+			WorkerSettings: media.WorkerSettings{LogLevel: logLevel}}
+	}
+	// Rooms with other worker settings do not share workers.
+	r1 := must[*mafaldaclient.MafaldaRouter](t)(c.CreateMafaldaRouter(ctxT(t), opts(media.LogLevelWarn)))
+	r2 := must[*mafaldaclient.MafaldaRouter](t)(c.CreateMafaldaRouter(ctxT(t), opts(media.LogLevelDebug)))
+	must[media.DirectTransport](t)(r1.CreateDirectTransport(ctxT(t), nil))
+	_, err = r2.CreateDirectTransport(ctxT(t), nil)
+	if !errors.Is(err, media.ErrInvalidState) || !strings.Contains(err.Error(), "at most 1 workers") {
+		t.Fatalf("second worker: %v", err)
+	}
+	if err := r1.Close(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The first worker closes with its idle router; then there is room.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err = r2.CreateDirectTransport(ctxT(t), nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the first room closed: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
