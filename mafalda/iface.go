@@ -86,15 +86,17 @@ func (m *Mafalda) GetMafaldaRouter(id string) (Router, bool) {
 	return mr, true
 }
 
-// workerInfos names the workers Mafalda uses now.
-func (m *Mafalda) workerInfos() map[media.Worker]WorkerInfo {
+// workerInfo names a worker Mafalda uses; one it no longer knows gets
+// only its PID.
+func (m *Mafalda) workerInfo(w media.Worker) WorkerInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[media.Worker]WorkerInfo, len(m.workers))
 	for _, we := range m.workers {
-		out[we.worker] = WorkerInfo{WorkerID: we.id, PID: we.worker.PID()}
+		if we.worker == w {
+			return WorkerInfo{WorkerID: we.id, PID: w.PID()}
+		}
 	}
-	return out
+	return WorkerInfo{PID: w.PID()}
 }
 
 // OnNewRouterInfo is OnNewRouter with the router and worker named.
@@ -103,7 +105,7 @@ func (mr *MafaldaRouter) OnNewRouterInfo(fn func(RouterInfo)) func() {
 		return func() {}
 	}
 	return mr.OnNewRouter(func(r media.Router, w media.Worker) {
-		fn(RouterInfo{RouterID: r.ID(), Worker: mr.m.workerInfos()[w]})
+		fn(RouterInfo{RouterID: r.ID(), Worker: mr.m.workerInfo(w)})
 	})
 }
 
@@ -121,7 +123,7 @@ func (mr *MafaldaRouter) OnWorkerDiedInfo(fn func(WorkerInfo, error)) func() {
 	for _, re := range mr.routerEntries() {
 		wd.watch(re.worker.worker, WorkerInfo{WorkerID: re.worker.id, PID: re.worker.worker.PID()})
 	}
-	offNew := mr.OnNewRouter(func(_ media.Router, w media.Worker) { wd.watch(w, mr.m.workerInfos()[w]) })
+	offNew := mr.OnNewRouter(func(_ media.Router, w media.Worker) { wd.watch(w, mr.m.workerInfo(w)) })
 	offClose := mr.OnClose(wd.stop)
 	return offAll(offNew, offClose, wd.stop)
 }

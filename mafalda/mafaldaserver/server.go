@@ -193,11 +193,15 @@ func (s *Server) createMafaldaRouter(ctx context.Context, p *mafalda.MafaldaRout
 		_ = mr.Close(context.WithoutCancel(ctx))
 		return nil, rope.NewError(rope.CodeInvalidState, "mafalda server closed")
 	}
-	mr.OnClose(func() {
+	forget := func() {
 		s.mu.Lock()
 		delete(s.created, mr)
 		s.mu.Unlock()
-	})
+	}
+	mr.OnClose(forget)
+	if mr.Closed() { // closed before OnClose took
+		forget()
+	}
 	o, err := s.media.Add(TypeMafaldaRouter, s.root, mr)
 	if err != nil {
 		// Do not leave a MafaldaRouter no client can reach.
