@@ -107,8 +107,10 @@ func (s *Server) pipeToRouter(ctx context.Context, o *ropeserver.Object, r media
 			continue
 		}
 		// A router that pipes through transports it does not announce
-		// (a MafaldaRouter's inner routers) leaves the pipe objects
-		// unregistered: they go under the routers, so clients reach them.
+		// (a MafaldaRouter's inner routers), or announces them only
+		// later (from another goroutine), leaves the pipe objects
+		// unregistered: they go under the routers, so clients reach
+		// them in the result.
 		if _, ok := s.lookup(x.m); !ok {
 			s.observed(x.parent, x.m)
 		}
