@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/ropehq/rope/mafalda"
@@ -254,7 +255,7 @@ func children[T any](c *Client, o *ropeclient.Object) []T {
 			objs = append(objs, x)
 		}
 	}
-	slices.SortFunc(objs, func(a, b *ropeclient.Object) int { return cmpString(a.ID(), b.ID()) })
+	slices.SortFunc(objs, func(a, b *ropeclient.Object) int { return strings.Compare(a.ID(), b.ID()) })
 	out := []T{}
 	for _, x := range objs {
 		if m, ok := c.mc.Object(x.ID()); ok {
@@ -264,14 +265,4 @@ func children[T any](c *Client, o *ropeclient.Object) []T {
 		}
 	}
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
