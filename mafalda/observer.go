@@ -80,8 +80,9 @@ func (c *observerCore) closeByRouter(ctx context.Context) {
 	if c.o.Closed() {
 		return
 	}
-	_ = c.o.Close(ctx)
+	// "routerclose" precedes the close, as for transports.
 	c.onRouterClose.emit(struct{}{})
+	_ = c.o.Close(ctx)
 }
 
 func (c *observerCore) addProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {

@@ -78,8 +78,10 @@ func (c *transportCore) closeByRouter(ctx context.Context) {
 	if c.t.Closed() {
 		return
 	}
-	_ = c.t.Close(ctx)
+	// "routerclose" precedes the close, whose listeners (a mediaserver
+	// closing the ROPE object) would otherwise hide it.
 	c.onRouterClose.emit(struct{}{})
+	_ = c.t.Close(ctx)
 }
 
 // onRouterCloseFn registers fn for "routerclose" from the MafaldaRouter

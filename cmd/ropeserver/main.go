@@ -1,11 +1,16 @@
 // Command ropeserver serves ROPE v1 over WebSocket with the standard test
-// fixture and the media objects of spec/media-v1.md (the local media
-// engine, root object "media"). With no flags it listens on
-// ws://127.0.0.1:8444/ and media transports listen on the same address.
+// fixture and the media objects of spec/media-v1.md (root object
+// "media"). With no flags it listens on ws://127.0.0.1:8444/, media
+// transports listen on the same address, and each media worker runs in a
+// child process of this binary (-workers=in-process keeps them in the
+// server's process). -media-mode=mafalda serves a Mafalda instead
+// (spec/mafalda-v1.md, root object "mafalda", beside "media" whose
+// routers then span several workers).
 //
 // Every flag has an environment variable: ROPE_LISTEN, ROPE_PORT,
 // ROPE_ANNOUNCED_IP, ROPE_TOKEN, ROPE_SEND_FULL_ERRORS, ROPE_STATIC,
-// ROPE_MEDIA, ROPE_RTC_IP, ROPE_RTC_MIN_PORT, ROPE_RTC_MAX_PORT,
+// ROPE_MEDIA, ROPE_MEDIA_MODE, ROPE_WORKERS, ROPE_MAX_WORKERS,
+// ROPE_RTC_IP, ROPE_RTC_MIN_PORT, ROPE_RTC_MAX_PORT,
 // ROPE_ALLOW_WORKER_CLOSE.
 package main
 
@@ -84,7 +89,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if _, err := fixture.Register(srv); err != nil {
 		return err
 	}
-	ms, err := registerMedia(srv, cfg, log)
+	stopMedia, err := registerMedia(srv, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -95,6 +100,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port)))
 	if err != nil {
+		if stopMedia != nil {
+			_ = stopMedia(context.Background())
+		}
 		return fmt.Errorf("listen: %w", err)
 	}
 	host := cfg.announcedIP
@@ -117,8 +125,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	log.Info("ropeserver: shutting down")
 	srv.Close()
-	if ms != nil {
-		ms.Close(context.Background())
+	if stopMedia != nil {
+		if err := stopMedia(context.Background()); err != nil {
+			log.Error("ropeserver: stopping media", "err", err)
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

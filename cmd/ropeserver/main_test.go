@@ -7,12 +7,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/media/workerproc"
 	"github.com/ropehq/rope/ropeclient"
 	"github.com/ropehq/rope/ropeserver/fixture"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs a media worker instead of the tests when the test binary
+// was started as one: the server's default worker processes are this
+// binary (worker.go's init dispatches the same way for the real one).
+func TestMain(m *testing.M) {
+	if workerproc.IsWorkerMode() {
+		workerproc.Main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 	env := map[string]string{"ROPE_PORT": "9000", "ROPE_TOKEN": "env-token", "ROPE_SEND_FULL_ERRORS": "true"}

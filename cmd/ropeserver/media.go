@@ -1,20 +1,44 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"strconv"
 
+	"github.com/ropehq/rope/mafalda"
+	"github.com/ropehq/rope/mafalda/mafaldaserver"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediaserver"
+	"github.com/ropehq/rope/media/workerproc"
 	"github.com/ropehq/rope/ropeserver"
+)
+
+// Media modes (-media-mode).
+const (
+	// modeMedia serves the media objects of spec/media-v1.md.
+	modeMedia = "media"
+	// modeMafalda serves a Mafalda (spec/mafalda-v1.md) and its media API.
+	modeMafalda = "mafalda"
+)
+
+// Where workers run (-workers).
+const (
+	// workersProcess runs each worker in a child process (this binary).
+	workersProcess = "process"
+	// workersInProcess runs the workers in the server's process.
+	workersInProcess = "in-process"
 )
 
 // mediaConfig is what serving the media objects needs.
 type mediaConfig struct {
 	enabled          bool
+	mode             string
+	workers          string
+	maxWorkers       int
 	rtcIP            string
 	rtcMinPort       uint
 	rtcMaxPort       uint
@@ -24,6 +48,10 @@ type mediaConfig struct {
 func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error {
 	on, _ := strconv.ParseBool(envOr(getenv, "ROPE_MEDIA", "true"))
 	fs.BoolVar(&m.enabled, "media", on, "serve the media objects, root object \"media\" (env ROPE_MEDIA)")
+	fs.StringVar(&m.mode, "media-mode", envOr(getenv, "ROPE_MEDIA_MODE", modeMedia),
+		"\"media\": the media objects of spec/media-v1.md; \"mafalda\": also a Mafalda (root object \"mafalda\", spec/mafalda-v1.md), routers spanning several workers (env ROPE_MEDIA_MODE)")
+	fs.StringVar(&m.workers, "workers", envOr(getenv, "ROPE_WORKERS", workersProcess),
+		"\"process\": each media worker in a child process of this binary; \"in-process\": in the server's process (env ROPE_WORKERS)")
 	fs.StringVar(&m.rtcIP, "rtc-ip", getenv("ROPE_RTC_IP"), "IP media transports listen on when a client gives none; default the listen address (env ROPE_RTC_IP)")
 	for _, p := range []struct {
 		v           *uint
@@ -40,14 +68,19 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 		}
 		fs.UintVar(p.v, p.name, uint(n), fmt.Sprintf("%s (env %s)", p.description, p.env))
 	}
+	maxWorkers, err := strconv.Atoi(envOr(getenv, "ROPE_MAX_WORKERS", strconv.Itoa(mediaserver.DefaultMaxWorkers)))
+	if err != nil {
+		return fmt.Errorf("ROPE_MAX_WORKERS: %w", err)
+	}
+	fs.IntVar(&m.maxWorkers, "max-workers", maxWorkers, "most media workers open at once, whoever creates them (clients, or a Mafalda's placements); negative: no limit (env ROPE_MAX_WORKERS)")
 	allow, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_CLOSE", "false"))
 	fs.BoolVar(&m.allowWorkerClose, "allow-worker-close", allow, "let clients close media workers (env ROPE_ALLOW_WORKER_CLOSE)")
 	return nil
 }
 
-// registerMedia serves the local media engine on srv, unless disabled
-// (then it returns nil).
-func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (*mediaserver.Server, error) {
+// registerMedia serves the media objects on srv as cfg.media says, and
+// returns what stops them; nil when disabled.
+func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop func(context.Context) error, err error) {
 	m := cfg.media
 	if !m.enabled {
 		return nil, nil
@@ -55,19 +88,48 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (*media
 	if m.rtcMinPort > 65535 || m.rtcMaxPort > 65535 || m.rtcMinPort > m.rtcMaxPort {
 		return nil, fmt.Errorf("media: bad RTC port range %d-%d", m.rtcMinPort, m.rtcMaxPort)
 	}
+	if m.maxWorkers == 0 {
+		return nil, errors.New("media: -max-workers 0: want a positive limit, or negative for none")
+	}
+	var base media.API
+	switch m.workers {
+	case workersProcess:
+		base = workerproc.New(&workerproc.Options{Logger: log})
+	case workersInProcess:
+		base = engine.New(nil)
+	default:
+		return nil, fmt.Errorf("media: -workers %q: want %q or %q", m.workers, workersProcess, workersInProcess)
+	}
+	workers := newWorkerSet(base, m.maxWorkers)
 	ip := m.rtcIP
 	if ip == "" {
 		ip = cfg.listen
 	}
 	li := &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: ip, AnnouncedAddress: cfg.announcedIP}
-	ms, err := mediaserver.Register(srv, engine.New(nil), &mediaserver.Options{
+	opts := &mediaserver.Options{
+		MaxWorkers:       m.maxWorkers,
 		AllowWorkerClose: m.allowWorkerClose,
 		ListenInfo:       li,
 		WorkerSettings:   &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
 		Logger:           log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("media: %w", err)
 	}
-	return ms, nil
+	switch m.mode {
+	case modeMedia:
+		ms, err := mediaserver.Register(srv, workers, opts)
+		if err != nil {
+			return nil, fmt.Errorf("media: %w", err)
+		}
+		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, nil
+	case modeMafalda:
+		maf := mafalda.New(workers, nil)
+		mfs, err := mafaldaserver.Register(srv, maf, &mafaldaserver.Options{Media: opts})
+		if err != nil {
+			return nil, fmt.Errorf("mafalda: %w", err)
+		}
+		return func(ctx context.Context) error {
+			return errors.Join(mfs.Close(ctx), maf.Close(ctx), workers.closeAll(ctx))
+		}, nil
+	default:
+		return nil, fmt.Errorf("media: -media-mode %q: want %q or %q", m.mode, modeMedia, modeMafalda)
+	}
 }

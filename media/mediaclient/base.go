@@ -36,7 +36,7 @@ type base struct {
 }
 
 func newWrapper(b *base) any {
-	switch b.o.Type() {
+	switch b.c.catalogueType(b.o.Type()) {
 	case typeWorker:
 		return &worker{b}
 	case typeRouter:

@@ -27,6 +27,11 @@ type Options struct {
 	// ROPE configures the connection Dial makes. Default nil: the
 	// ropeclient defaults.
 	ROPE *ropeclient.Options
+	// Extends maps ROPE types that extend a catalogue type (served with
+	// mediaserver.Extension) to that type, so their objects are wrapped
+	// as it is: {"MafaldaRouter": "Router"} makes a MafaldaRouter's
+	// mirror a media.Router. Default none.
+	Extends map[string]string
 }
 
 // Client is the media API over a ROPE connection. It does not own the

@@ -21,4 +21,10 @@
 // an update of the object's changed properties; the ROPE close follows the
 // media object's own close, so a remote consumer sees "producerclose"
 // then its close.
+//
+// Another package can serve a media object under a type of its own that
+// extends a catalogue type (Extension, Server.Extend, Server.Add):
+// mafalda/mafaldaserver serves a MafaldaRouter as "MafaldaRouter", a
+// Router with more properties and events, whose transports are served as
+// here.
 package mediaserver

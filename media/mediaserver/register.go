@@ -189,7 +189,7 @@ func method[M, P any](s *Server, fn func(ctx context.Context, o *ropeserver.Obje
 			s.refresh(call.Object)
 		}
 		if err != nil {
-			return nil, WireError(err)
+			return nil, s.WireError(err)
 		}
 		return res, nil
 	}

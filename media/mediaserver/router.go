@@ -92,29 +92,44 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 	}
 }
 
-func (s *Server) pipeToRouter(ctx context.Context, _ *ropeserver.Object, r media.Router, p *PipeToRouterParams) (any, error) {
-	dst, ok := s.rs.Object(p.RouterID)
-	if !ok || dst.Type() != TypeRouter {
+func (s *Server) pipeToRouter(ctx context.Context, o *ropeserver.Object, r media.Router, p *PipeToRouterParams) (any, error) {
+	var dst *ropeserver.Object
+	var dstRouter media.Router // a Router or an Extension of it
+	if d, ok := s.rs.Object(p.RouterID); ok {
+		dst = d
+		dstRouter, _ = d.Value().(media.Router)
+	}
+	if dstRouter == nil {
 		return nil, media.NewError(media.ErrNotFound, "router %q not found", p.RouterID)
 	}
 	opts := p.PipeToRouterOptions
 	if opts.ListenInfo == nil {
 		opts.ListenInfo = s.listenInfo()
 	}
-	opts.Router = dst.Value().(media.Router)
+	opts.Router = dstRouter
 	res, err := r.PipeToRouter(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}
 	out := PipeToRouterResult{}
 	for _, x := range []struct {
-		m  any
-		id *string
-	}{{res.PipeConsumer, &out.PipeConsumerID}, {res.PipeProducer, &out.PipeProducerID},
-		{res.PipeDataConsumer, &out.PipeDataConsumerID}, {res.PipeDataProducer, &out.PipeDataProducerID}} {
-		if x.m != nil {
-			*x.id = s.ropeID(x.m)
+		m      any
+		parent *ropeserver.Object
+		id     *string
+	}{{res.PipeConsumer, o, &out.PipeConsumerID}, {res.PipeProducer, dst, &out.PipeProducerID},
+		{res.PipeDataConsumer, o, &out.PipeDataConsumerID}, {res.PipeDataProducer, dst, &out.PipeDataProducerID}} {
+		if x.m == nil {
+			continue
 		}
+		// A router that pipes through transports it does not announce
+		// (a MafaldaRouter's inner routers), or announces them only
+		// later (from another goroutine), leaves the pipe objects
+		// unregistered: they go under the routers, so clients reach
+		// them in the result.
+		if _, ok := s.lookup(x.m); !ok {
+			s.observed(x.parent, x.m)
+		}
+		*x.id = s.ropeID(x.m)
 	}
 	return out, nil
 }

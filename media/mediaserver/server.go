@@ -49,6 +49,8 @@ type Server struct {
 	log   *slog.Logger
 	root  *ropeserver.Object
 	kinds []*kind
+	// exts are the extension types (set by Extend, before serving).
+	exts []*extension
 
 	// mu guards objs and workers. Lock order: mu, then the ROPE server's
 	// own lock (taken inside ropeserver calls). Media calls are never made
