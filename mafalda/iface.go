@@ -2,7 +2,6 @@ package mafalda
 
 import (
 	"context"
-	"sync"
 
 	"github.com/ropehq/rope/media"
 )
@@ -109,53 +108,10 @@ func (mr *MafaldaRouter) OnNewRouterInfo(fn func(RouterInfo)) func() {
 	})
 }
 
-// OnWorkerDiedInfo ("workerdied") fires when a worker it used died, with
-// the worker named and the reason. It listens to the died event of every
-// worker it started using (from registration on, and at each
-// "newrouter") until it closes, so it also reports a worker whose routers
-// closed before its "died" (workerproc replays a dead child's end in that
-// order, and the worker is idle by then).
+// OnWorkerDiedInfo is OnWorkerDied with the worker named.
 func (mr *MafaldaRouter) OnWorkerDiedInfo(fn func(WorkerInfo, error)) func() {
 	if fn == nil {
 		return func() {}
 	}
-	wd := &workerDeaths{fn: fn, offs: map[media.Worker]func(){}}
-	for _, re := range mr.routerEntries() {
-		wd.watch(re.worker.worker, WorkerInfo{WorkerID: re.worker.id, PID: re.worker.worker.PID()})
-	}
-	offNew := mr.OnNewRouter(func(_ media.Router, w media.Worker) { wd.watch(w, mr.m.workerInfo(w)) })
-	offClose := mr.OnClose(wd.stop)
-	return offAll(offNew, offClose, wd.stop)
-}
-
-// workerDeaths is one OnWorkerDiedInfo registration: the workers it
-// listens to.
-type workerDeaths struct {
-	fn func(WorkerInfo, error)
-
-	// mu guards offs and stopped.
-	mu      sync.Mutex
-	offs    map[media.Worker]func()
-	stopped bool
-}
-
-// watch listens to w's died event, once per worker.
-func (wd *workerDeaths) watch(w media.Worker, info WorkerInfo) {
-	wd.mu.Lock()
-	defer wd.mu.Unlock()
-	if wd.stopped || wd.offs[w] != nil {
-		return
-	}
-	wd.offs[w] = w.OnDied(func(err error) { wd.fn(info, err) })
-}
-
-// stop removes every listener; it is idempotent.
-func (wd *workerDeaths) stop() {
-	wd.mu.Lock()
-	offs := wd.offs
-	wd.offs, wd.stopped = nil, true
-	wd.mu.Unlock()
-	for _, off := range offs {
-		off()
-	}
+	return mr.onWorkerDied.on(func(we workerErr) { fn(WorkerInfo{WorkerID: we.id, PID: we.worker.PID()}, we.err) })
 }

@@ -322,7 +322,7 @@ func (m *Mafalda) workerGone(we *workerEntry, err error) {
 		return
 	}
 	for mr := range users {
-		mr.onWorkerDied.emit(workerErr{we.worker, err})
+		mr.onWorkerDied.emit(workerErr{we.worker, we.id, err})
 	}
 }
 

@@ -50,6 +50,7 @@ type routerWorker struct {
 
 type workerErr struct {
 	worker media.Worker
+	id     string // Mafalda's name of the worker (WorkerInfo.WorkerID)
 	err    error
 }
 
