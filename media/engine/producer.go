@@ -79,9 +79,10 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 	p.consumers.Store(&empty)
 	p.buildTables()
 	for i, e := range p.params.Encodings {
-		s := &recvStream{idx: i, ssrc: e.SSRC, rid: e.RID, mappedSSRC: m.Encodings[i].MappedSSRC}
+		s := &recvStream{idx: i, rid: e.RID, mappedSSRC: m.Encodings[i].MappedSSRC}
+		s.ssrc.Store(e.SSRC)
 		if e.RTX != nil {
-			s.rtxSSRC = e.RTX.SSRC
+			s.rtxSSRC.Store(e.RTX.SSRC)
 		}
 		s.codec = p.mediaCodec(e.CodecPayloadType)
 		s.clockRate = int64(s.codec.ClockRate)
@@ -152,9 +153,11 @@ func (p *producer) Score() []media.ProducerScore {
 }
 
 func (p *producer) scoresLocked() []media.ProducerScore {
-	out := make([]media.ProducerScore, len(p.streams))
+	out := make([]media.ProducerScore, 0, len(p.streams))
 	for i, s := range p.streams {
-		out[i] = media.ProducerScore{EncodingIdx: i, SSRC: s.ssrc, RID: s.rid, Score: s.score}
+		if ssrc := s.ssrc.Load(); ssrc != 0 {
+			out = append(out, media.ProducerScore{EncodingIdx: i, SSRC: ssrc, RID: s.rid, Score: s.score})
+		}
 	}
 	return out
 }
@@ -277,6 +280,9 @@ func (p *producer) Send(b []byte) error {
 		return &media.ParamError{Field: "packet", Reason: "not a valid RTP packet"}
 	}
 	ref, ok := (*p.transport.ingress.Load())[h.SSRC]
+	if !ok {
+		ref, ok = p.transport.learnStream(b, &h)
+	}
 	if !ok || ref.p != p {
 		return &media.ParamError{Field: "packet", Reason: fmt.Sprintf("unknown ssrc %d", h.SSRC)}
 	}
@@ -322,7 +328,7 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 	pt := h.PayloadType
 	if ref.rtx {
 		var ok bool
-		if b, pt, ok = p.unwrapRtx(b, h); !ok {
+		if b, pt, ok = p.unwrapRtx(b, h, s); !ok {
 			return
 		}
 		s.retransmitted++
@@ -367,8 +373,8 @@ func (p *producer) flush() {
 }
 
 // unwrapRtx turns an RTX packet (RFC 4588) back into the original packet
-// in p.scratch. It returns the packet and its payload type.
-func (p *producer) unwrapRtx(b []byte, h *rtppkt.Header) ([]byte, uint8, bool) {
+// of stream s in p.scratch. It returns the packet and its payload type.
+func (p *producer) unwrapRtx(b []byte, h *rtppkt.Header, s *recvStream) ([]byte, uint8, bool) {
 	apt := p.rtxApt[h.PayloadType]
 	end := len(b) - h.PaddingLen
 	if apt == 0 || end-h.HeaderLen < 2 {
@@ -379,13 +385,7 @@ func (p *producer) unwrapRtx(b []byte, h *rtppkt.Header) ([]byte, uint8, bool) {
 	n += copy(p.scratch[n:], b[h.HeaderLen+2:end])
 	out := p.scratch[:n]
 	out[0] &^= 0x20 // padding removed
-	s := p.streams[0]
-	for _, st := range p.streams {
-		if st.rtxSSRC == h.SSRC {
-			s = st
-		}
-	}
-	rtppkt.SetSSRC(out, s.ssrc)
+	rtppkt.SetSSRC(out, s.ssrc.Load())
 	rtppkt.SetSequenceNumber(out, osn)
 	rtppkt.SetPayloadType(out, apt-1)
 	h.SequenceNumber, h.PaddingLen = osn, 0
@@ -395,7 +395,7 @@ func (p *producer) unwrapRtx(b []byte, h *rtppkt.Header) ([]byte, uint8, bool) {
 // sendNack asks the sender for the stream's missing packets; call with
 // ingress held.
 func (p *producer) sendNack(s *recvStream) {
-	if b := s.nack.packet(s.mappedSSRC, s.ssrc); b != nil {
+	if b := s.nack.packet(s.mappedSSRC, s.ssrc.Load()); b != nil {
 		s.nackCount++
 		s.nackPackets += uint64(s.nack.n)
 		p.transport.sendRTCP(b)
@@ -409,6 +409,10 @@ func (p *producer) requestKeyFrame(idx int) {
 		return
 	}
 	s := p.streams[idx]
+	ssrc := s.ssrc.Load()
+	if ssrc == 0 {
+		return // not received yet (RID or MID encoding)
+	}
 	now := nanotime()
 	if until := s.kfPendingUntil.Load(); until != 0 && now < until {
 		return
@@ -417,10 +421,10 @@ func (p *producer) requestKeyFrame(idx int) {
 	switch {
 	case s.usePli:
 		s.pliCount.Add(1)
-		p.transport.sendRTCP(marshalPLI(s.mappedSSRC, s.ssrc))
+		p.transport.sendRTCP(marshalPLI(s.mappedSSRC, ssrc))
 	case s.useFir:
 		s.firCount.Add(1)
-		p.transport.sendRTCP(marshalFIR(s.mappedSSRC, s.ssrc, uint8(s.firCount.Load())))
+		p.transport.sendRTCP(marshalFIR(s.mappedSSRC, ssrc, uint8(s.firCount.Load())))
 	}
 }
 
@@ -444,7 +448,9 @@ func (p *producer) Dump(ctx context.Context) (*media.ProducerDump, error) {
 	}
 	p.ingress.Lock()
 	for _, s := range p.streams {
-		d.RtpStreams = append(d.RtpStreams, media.RtpStreamDump{Score: s.score, Params: p.streamParams(s)})
+		if s.ssrc.Load() != 0 {
+			d.RtpStreams = append(d.RtpStreams, media.RtpStreamDump{Score: s.score, Params: p.streamParams(s)})
+		}
 	}
 	p.ingress.Unlock()
 	return d, nil
@@ -452,8 +458,8 @@ func (p *producer) Dump(ctx context.Context) (*media.ProducerDump, error) {
 
 func (p *producer) streamParams(s *recvStream) media.RtpStreamParams {
 	return media.RtpStreamParams{
-		EncodingIdx: s.idx, SSRC: s.ssrc, PayloadType: s.codec.PayloadType, MimeType: s.codec.MimeType,
-		ClockRate: s.codec.ClockRate, RID: s.rid, CNAME: p.params.Rtcp.CNAME, RtxSSRC: s.rtxSSRC,
+		EncodingIdx: s.idx, SSRC: s.ssrc.Load(), PayloadType: s.codec.PayloadType, MimeType: s.codec.MimeType,
+		ClockRate: s.codec.ClockRate, RID: s.rid, CNAME: p.params.Rtcp.CNAME, RtxSSRC: s.rtxSSRC.Load(),
 		UseNack: hasFeedback(s.codec.RtcpFeedback, "nack", ""), UsePli: s.usePli, UseFir: s.useFir,
 		SpatialLayers: 1, TemporalLayers: 1,
 	}
@@ -476,7 +482,9 @@ func (p *producer) GetStats(ctx context.Context) ([]media.RtpStreamStats, error)
 	defer p.ingress.Unlock()
 	out := make([]media.RtpStreamStats, 0, len(p.streams))
 	for _, s := range p.streams {
-		out = append(out, p.streamStats(s, nanotime()))
+		if s.ssrc.Load() != 0 { // as mediasoup: streams not yet received are left out
+			out = append(out, p.streamStats(s, nanotime()))
+		}
 	}
 	return out, nil
 }
@@ -485,7 +493,7 @@ func (p *producer) GetStats(ctx context.Context) ([]media.RtpStreamStats, error)
 func (p *producer) streamStats(s *recvStream, now int64) media.RtpStreamStats {
 	jitter := uint32(s.jitter)
 	return media.RtpStreamStats{
-		Type: "inbound-rtp", Timestamp: time.Now().UnixMilli(), SSRC: s.ssrc, RtxSSRC: s.rtxSSRC,
+		Type: "inbound-rtp", Timestamp: time.Now().UnixMilli(), SSRC: s.ssrc.Load(), RtxSSRC: s.rtxSSRC.Load(),
 		RID: s.rid, Kind: p.kind, MimeType: s.codec.MimeType, PacketsLost: s.lost(),
 		PacketsRetransmitted: s.retransmitted, PacketsRepaired: s.retransmitted,
 		NackCount: s.nackCount, NackPacketCount: s.nackPackets, PliCount: s.pliCount.Load(), FirCount: s.firCount.Load(), Score: s.score,

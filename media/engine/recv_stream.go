@@ -9,9 +9,13 @@ import (
 
 // recvStream is one encoding of a producer.
 type recvStream struct {
-	idx        int
-	ssrc       uint32
-	rtxSSRC    uint32
+	idx int
+	// ssrc and rtxSSRC are the encoding's SSRCs, zero until learned for
+	// an encoding given without them (by RID, repaired RID or MID; see
+	// rtp_listener.go). Set once, with transport.mu and producer.ingress
+	// held; read anywhere.
+	ssrc       atomic.Uint32
+	rtxSSRC    atomic.Uint32
 	mappedSSRC uint32
 	rid        string
 	codec      media.RtpCodecParameters

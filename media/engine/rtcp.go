@@ -245,7 +245,7 @@ func (s *recvStream) writeReceptionReport(b []byte, now int64) {
 	if s.lastSRAt != 0 {
 		delay = uint32((now - s.lastSRAt) * 65536 / int64(time.Second))
 	}
-	be.PutUint32(b[0:], s.ssrc)
+	be.PutUint32(b[0:], s.ssrc.Load())
 	be.PutUint32(b[4:], uint32(fraction)<<24|uint32(max(0, s.lost()))&0xffffff)
 	be.PutUint32(b[8:], s.cycles|uint32(s.maxSeq))
 	be.PutUint32(b[12:], uint32(s.jitter))

@@ -62,8 +62,13 @@ type transport struct {
 	consumerSSRC  map[uint32]consumerRef
 	traceTypes    []media.TransportTraceEventType
 
-	// ingress maps SSRC to producer stream; replaced (copy on write)
-	// under mu, read without locks by the receive path.
+	// listener holds the MID and RID tables (rtp_listener.go); guarded
+	// by mu.
+	listener rtpListener
+
+	// ingress maps SSRC to producer stream (the listener's SSRC table);
+	// replaced (copy on write) under mu, read without locks by the
+	// receive path.
 	ingress atomic.Pointer[map[uint32]streamRef]
 
 	bytesReceived, bytesSent       atomic.Uint64
@@ -160,6 +165,7 @@ func (t *transport) close(reason closeReason) {
 	t.producers, t.consumers = map[string]*producer{}, map[string]*consumer{}
 	t.dataProducers, t.dataConsumers = map[string]*dataProducer{}, map[string]*dataConsumer{}
 	t.consumerSSRC = map[uint32]consumerRef{}
+	t.listener = rtpListener{}
 	t.mu.Unlock()
 	for _, c := range consumers {
 		c.close(closeByParent)
@@ -214,7 +220,9 @@ func (t *transport) receiveRTP(b []byte, now int64) *producer {
 	}
 	ref, ok := (*t.ingress.Load())[h.SSRC]
 	if !ok {
-		return nil
+		if ref, ok = t.learnStream(b, &h); !ok {
+			return nil
+		}
 	}
 	if ref.rtx {
 		t.rtxBytesReceived.Add(uint64(len(b)))
@@ -252,14 +260,17 @@ func (t *transport) sendRTCP(b []byte) {
 	t.link.sendRTCP(b)
 }
 
-// rebuildIngress recomputes the SSRC table; call with mu held.
+// rebuildIngress recomputes the SSRC table from the producers' streams
+// (given and learned SSRCs); call with mu held.
 func (t *transport) rebuildIngress() {
 	m := make(map[uint32]streamRef)
 	for _, p := range t.producers {
 		for i, s := range p.streams {
-			m[s.ssrc] = streamRef{p: p, idx: i}
-			if s.rtxSSRC != 0 {
-				m[s.rtxSSRC] = streamRef{p: p, idx: i, rtx: true}
+			if ssrc := s.ssrc.Load(); ssrc != 0 {
+				m[ssrc] = streamRef{p: p, idx: i}
+			}
+			if ssrc := s.rtxSSRC.Load(); ssrc != 0 {
+				m[ssrc] = streamRef{p: p, idx: i, rtx: true}
 			}
 		}
 	}
@@ -323,6 +334,7 @@ func (t *transport) Dump(ctx context.Context) (*media.TransportDump, error) {
 	for _, tt := range t.traceTypes {
 		d.TraceEventTypes = append(d.TraceEventTypes, string(tt))
 	}
+	t.fillListenerDump(&d.RtpListener)
 	t.mu.Unlock()
 	for ssrc, ref := range *t.ingress.Load() {
 		d.RtpListener.SsrcTable = append(d.RtpListener.SsrcTable, media.KeyValue{Key: itoa(ssrc), Value: ref.p.id})

@@ -48,36 +48,21 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 	return p, nil
 }
 
-// checkProducerEncodings requires an SSRC per encoding: the engine routes
-// incoming RTP by SSRC only (no MID/RID matching yet).
-func checkProducerEncodings(params media.RtpParameters) error {
-	for i, e := range params.Encodings {
-		if e.SSRC == 0 {
-			return fmt.Errorf("rtpParameters.encodings[%d]: encodings without ssrc (MID/RID routing): %w", i, media.ErrUnsupported)
-		}
-	}
-	return nil
-}
-
 // addProducer registers p in the router and the transport, rejecting
-// duplicate ids and SSRCs.
+// duplicate ids, SSRCs, MIDs and RIDs (rtp_listener.go).
 func (t *transport) addProducer(p *producer) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed.Load() {
 		return media.NewError(media.ErrClosed, "transport %s closed", t.id)
 	}
-	in := *t.ingress.Load()
-	for i, s := range p.streams {
-		for _, ssrc := range []uint32{s.ssrc, s.rtxSSRC} {
-			if _, dup := in[ssrc]; dup && ssrc != 0 {
-				return &media.ParamError{Field: fmt.Sprintf("rtpParameters.encodings[%d].ssrc", i), Reason: fmt.Sprintf("ssrc %d already in use", ssrc)}
-			}
-		}
+	if err := t.checkProducerLocked(p); err != nil {
+		return err
 	}
 	if err := t.router.addProducer(p); err != nil {
 		return err
 	}
+	t.addProducerLocked(p)
 	t.producers[p.id] = p
 	t.rebuildIngress()
 	return nil
@@ -86,6 +71,7 @@ func (t *transport) addProducer(p *producer) error {
 func (t *transport) removeProducer(p *producer) {
 	t.mu.Lock()
 	delete(t.producers, p.id)
+	t.removeProducerLocked(p)
 	t.rebuildIngress()
 	t.mu.Unlock()
 }
