@@ -22,6 +22,10 @@ func TestMain(m *testing.M) {
 		runPeer() // benchmark peer process (bench_test.go)
 		return
 	}
+	if os.Getenv(srtpPeerEnv) != "" {
+		runSRTPPeer() // SRTP benchmark peer process (srtp_bench_test.go)
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
