@@ -106,6 +106,11 @@ func (p *producer) buildTables() {
 		}
 	}
 	for _, e := range p.params.HeaderExtensions {
+		if e.URI == media.ExtRtpStreamID || e.URI == media.ExtRepairedRtpStreamID {
+			// As mediasoup: RIDs name the producer's streams; consumers
+			// never get them (a receiving browser would demux by them).
+			continue
+		}
 		for _, re := range p.router.caps.HeaderExtensions {
 			if re.URI == e.URI && re.Kind == p.kind && e.ID > 0 && e.ID < 256 {
 				p.extMap[e.ID] = uint8(re.PreferredID)

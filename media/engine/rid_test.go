@@ -123,9 +123,20 @@ func TestRidSimulcast(t *testing.T) {
 	got := func() []*rtp.Packet { return receivedFrom(dst, ssrc) }
 	waitFor(t, "layer 2", func() bool { return len(got()) >= 10 })
 	recvUntil(t, "layerschange to 2", layers, func(l *media.ConsumerLayers) bool { return l != nil && l.SpatialLayer == 2 })
+	ridCap := 0
+	for _, e := range f.router.RtpCapabilities().HeaderExtensions {
+		if e.URI == media.ExtRtpStreamID && e.Kind == media.KindVideo {
+			ridCap = e.PreferredID
+		}
+	}
 	for i, pk := range got()[:10] {
 		if !bytes.Equal(pk.Payload, payloadOf(t, sent[2][i])) {
 			t.Fatalf("packet %d is not from layer 2", i)
+		}
+		// As mediasoup: the RID names a producer stream; consumers
+		// never get it.
+		if ridCap == 0 || pk.GetExtension(uint8(ridCap)) != nil {
+			t.Fatalf("packet %d carries a RID (router id %d)", i, ridCap)
 		}
 	}
 
@@ -280,4 +291,28 @@ func payloadOf(t testing.TB, b []byte) []byte {
 	var p rtp.Packet
 	mustOK(t, p.Unmarshal(b))
 	return p.Payload
+}
+
+// TestProducerCNAME checks mediasoup's rule: the producers of a
+// (non-pipe) transport share one CNAME, the first one given or a random
+// one. RID simulcast from Chromium signals none, and consumers need one.
+func TestProducerCNAME(t *testing.T) {
+	f := newFixture(t)
+	a, b := f.plain(f.router, newEndpoint(t)), f.plain(f.router, newEndpoint(t))
+	produce := func(tr media.Transport, params media.RtpParameters) string {
+		p := must[media.Producer](t)(tr.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+		return p.RtpParameters().Rtcp.CNAME
+	}
+	noCNAME := ridParams("0", "r0", "r1")
+	noCNAME.Rtcp.CNAME = ""
+	generated := produce(a, noCNAME)
+	if generated == "" {
+		t.Fatal("no CNAME generated")
+	}
+	if got := produce(a, ridParams("1", "x")); got != generated {
+		t.Errorf("second producer's CNAME %q, want the transport's %q", got, generated)
+	}
+	if got := produce(b, ridParams("0", "r0")); got != "chromium" {
+		t.Errorf("CNAME %q, want the first given (chromium)", got)
+	}
 }

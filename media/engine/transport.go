@@ -61,6 +61,9 @@ type transport struct {
 	dataConsumers map[string]*dataConsumer
 	consumerSSRC  map[uint32]consumerRef
 	traceTypes    []media.TransportTraceEventType
+	// cnameForProducers is the CNAME of the producers (not on pipe
+	// transports); see producerCNAME.
+	cnameForProducers string
 
 	// listener holds the MID and RID tables (rtp_listener.go); guarded
 	// by mu.

@@ -26,7 +26,11 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 	} else if err := validID("id", id); err != nil {
 		return nil, err
 	}
-	params, m, consumable, err := producerParams(o.Kind, o.RtpParameters, t.router.caps)
+	rp := o.RtpParameters
+	if !t.pipe {
+		rp.Rtcp.CNAME = t.producerCNAME(rp.Rtcp.CNAME)
+	}
+	params, m, consumable, err := producerParams(o.Kind, rp, t.router.caps)
 	if err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
@@ -46,6 +50,24 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 	}
 	t.onNewProducer.Emit(p)
 	return p, nil
+}
+
+// producerCNAME returns the CNAME every producer of the transport gets,
+// as mediasoup's Transport.produce (except on pipe transports, where each
+// producer keeps its own): the first one given, else a random one.
+// Chromium sending RID simulcast signals no a=ssrc and so no CNAME; an
+// empty CNAME would reach consumers' SDP (a=ssrc:N cname:) and a
+// receiving Chromium would then not bind the SSRC.
+func (t *transport) producerCNAME(given string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cnameForProducers == "" {
+		t.cnameForProducers = given
+		if given == "" {
+			t.cnameForProducers = newID()[:8]
+		}
+	}
+	return t.cnameForProducers
 }
 
 // addProducer registers p in the router and the transport, rejecting
