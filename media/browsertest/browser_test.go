@@ -87,11 +87,13 @@ func TestChromiumThroughWebRtcServer(t *testing.T) {
 	})
 }
 
-// hooks adapt runBrowsers: setup runs once the worker is served and
-// returns extra driver arguments; check runs after the driver passed.
+// hooks adapt runBrowsers: router sees the router once created, setup
+// runs once the worker is served and returns extra driver arguments;
+// check runs after the driver passed.
 type hooks struct {
-	setup func(ctx context.Context, t *testing.T, w media.Worker, ms *mediaserver.Server) []string
-	check func(ctx context.Context, t *testing.T)
+	router func(r media.Router)
+	setup  func(ctx context.Context, t *testing.T, w media.Worker, ms *mediaserver.Server) []string
+	check  func(ctx context.Context, t *testing.T)
 }
 
 // runBrowsers starts the engine behind a ROPE server with a router and
@@ -121,6 +123,9 @@ func runBrowsers(t *testing.T, h *hooks) {
 	router, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if h != nil && h.router != nil {
+		h.router(router)
 	}
 	dir, _ := filepath.Abs(".")
 	mux := http.NewServeMux()

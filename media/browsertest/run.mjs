@@ -3,15 +3,18 @@
 // ROPE at WS. Prints one JSON line with what tab B decoded, and exits 0
 // when media and data went through.
 //
-// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>]
+// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>] [simulcast]
 // With a WebRtcServer id, both tabs' transports use that server's sockets.
+// With "simulcast", tab A sends its video in three RID encodings.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [base, wsURL, routerId, webRtcServerId] = process.argv.slice(2);
+const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
+const webRtcServerId = rest.find((a) => a !== 'simulcast');
 const transportOptions = webRtcServerId ? { webRtcServerId } : {};
+const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast') };
 const args = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -34,7 +37,7 @@ try {
     await p.waitForFunction(() => window.ropeTest !== undefined);
   }
   const o = transportOptions;
-  const ids = await a.evaluate(([u, r, o]) => window.ropeTest.produce(u, r, o), [wsURL, routerId, o]);
+  const ids = await a.evaluate(([u, r, o]) => window.ropeTest.produce(u, r, o), [wsURL, routerId, produceOptions]);
   await b.evaluate(([u, r, i, o]) => window.ropeTest.consume(u, r, i, o), [wsURL, routerId, ids, o]);
   let last;
   while (Date.now() < deadline) {

@@ -48,13 +48,25 @@ async function createTransport(router, direction, opts = {}) {
   return { transport, remote };
 }
 
+// Simulcast encodings as in mediasoup's demo: mediasoup-client gives them
+// rids r0, r1, r2 and Chromium sends them without SSRCs in the signalling.
+const SIMULCAST_ENCODINGS = [
+  { scaleResolutionDownBy: 4, maxBitrate: 500000 },
+  { scaleResolutionDownBy: 2, maxBitrate: 1000000 },
+  { scaleResolutionDownBy: 1, maxBitrate: 5000000 },
+];
+
 // produce sends the fake camera and microphone and opens a data channel;
-// it returns the server ids of the producers. options as createTransport's.
+// it returns the server ids of the producers. options as createTransport's,
+// and simulcast (video in three encodings).
 async function produce(url, routerId, options = {}) {
   const router = await connect(url, routerId);
   const { transport } = await createTransport(router, 'send', options);
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-  const video = await transport.produce({ track: stream.getVideoTracks()[0] });
+  const video = await transport.produce({
+    track: stream.getVideoTracks()[0],
+    ...(options.simulcast ? { encodings: SIMULCAST_ENCODINGS } : {}),
+  });
   const audio = await transport.produce({ track: stream.getAudioTracks()[0] });
   const data = await transport.produceData({ label: 'chat', ordered: true });
   window.ropeTest.dataProducer = data;
@@ -96,12 +108,16 @@ async function stats() {
   const report = await window.ropeTest.recvTransport.getStats();
   let framesDecoded = 0;
   let audioPackets = 0;
+  let videoPackets = 0;
   report.forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded = s.framesDecoded || 0;
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      framesDecoded = s.framesDecoded || 0;
+      videoPackets = s.packetsReceived || 0;
+    }
     if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets = s.packetsReceived || 0;
   });
   return {
-    width: video.videoWidth, height: video.videoHeight, framesDecoded, audioPackets,
+    width: video.videoWidth, height: video.videoHeight, framesDecoded, videoPackets, audioPackets,
     received: window.ropeTest.received,
   };
 }
