@@ -4,7 +4,9 @@
 //
 // Packet path: each UDP transport has one read goroutine that reads
 // datagrams in batches (recvmmsg), finds the producer stream by SSRC in a
-// copy-on-write table, and hands the packet to the producer, which
+// copy-on-write table (a new SSRC is placed once by its MID and RID header
+// extensions and then added to the table, see rtp_listener.go), and hands
+// the packet to the producer, which
 // forwards it synchronously to its consumers. Each consumer rewrites SSRC,
 // payload type and sequence number into its own output queue (the
 // received packet is never modified after the producer hands it on); when
