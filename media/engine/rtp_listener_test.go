@@ -9,7 +9,8 @@ import (
 
 // TestLearnedSSRCNoAlloc checks that once the listener has learned a RID
 // stream's SSRC, its packets (without MID/RID extensions, as Chromium
-// sends them later) are forwarded without allocating.
+// sends them later) are forwarded without allocating, and that packets it
+// cannot place are dropped without allocating either.
 func TestLearnedSSRCNoAlloc(t *testing.T) {
 	ctx := context.Background()
 	w, err := New(nil).CreateWorker(ctx, nil)
@@ -52,5 +53,17 @@ func TestLearnedSSRCNoAlloc(t *testing.T) {
 	st, _ := in.GetStats(ctx)
 	if st[0].RtpBytesReceived < 200*1000 {
 		t.Errorf("learned stream not forwarded: %+v", st[0])
+	}
+
+	// Packets the listener cannot place (a known MID, an unknown RID)
+	// take the slow path every time, still without allocating.
+	stray := ridPacket(9100, 100, 1, fuzzRidID, fuzzMid, "zz", []byte{0x10, 0x00, 1, 2})
+	allocs = testing.AllocsPerRun(200, func() {
+		if p := tr.receive(stray, nanotime()); p != nil {
+			t.Fatal("stray packet routed")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per stray packet", allocs)
 	}
 }
