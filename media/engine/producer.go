@@ -106,9 +106,17 @@ func (p *producer) buildTables() {
 		}
 	}
 	for _, e := range p.params.HeaderExtensions {
-		if e.URI == media.ExtRtpStreamID || e.URI == media.ExtRepairedRtpStreamID {
+		switch e.URI {
+		case media.ExtRtpStreamID, media.ExtRepairedRtpStreamID:
 			// As mediasoup: RIDs name the producer's streams; consumers
 			// never get them (a receiving browser would demux by them).
+			continue
+		case media.ExtMid:
+			// The producer's MID names its m-section in the sending
+			// browser; a receiving browser would route the packet by it
+			// to whichever of its transceivers has that MID. mediasoup
+			// writes each consumer's own MID instead; consumers here send
+			// none, and the receiver routes by the SSRC it was signalled.
 			continue
 		}
 		for _, re := range p.router.caps.HeaderExtensions {

@@ -123,20 +123,23 @@ func TestRidSimulcast(t *testing.T) {
 	got := func() []*rtp.Packet { return receivedFrom(dst, ssrc) }
 	waitFor(t, "layer 2", func() bool { return len(got()) >= 10 })
 	recvUntil(t, "layerschange to 2", layers, func(l *media.ConsumerLayers) bool { return l != nil && l.SpatialLayer == 2 })
-	ridCap := 0
+	var ridCap, midCap int
 	for _, e := range f.router.RtpCapabilities().HeaderExtensions {
-		if e.URI == media.ExtRtpStreamID && e.Kind == media.KindVideo {
+		switch {
+		case e.URI == media.ExtRtpStreamID && e.Kind == media.KindVideo:
 			ridCap = e.PreferredID
+		case e.URI == media.ExtMid && e.Kind == media.KindVideo:
+			midCap = e.PreferredID
 		}
 	}
 	for i, pk := range got()[:10] {
 		if !bytes.Equal(pk.Payload, payloadOf(t, sent[2][i])) {
 			t.Fatalf("packet %d is not from layer 2", i)
 		}
-		// As mediasoup: the RID names a producer stream; consumers
-		// never get it.
-		if ridCap == 0 || pk.GetExtension(uint8(ridCap)) != nil {
-			t.Fatalf("packet %d carries a RID (router id %d)", i, ridCap)
+		// The RID names a producer stream and the MID the sender's
+		// m-section: consumers get neither.
+		if ridCap == 0 || midCap == 0 || pk.GetExtension(uint8(ridCap)) != nil || pk.GetExtension(uint8(midCap)) != nil {
+			t.Fatalf("packet %d carries a RID or MID (router ids %d, %d): %v", i, ridCap, midCap, pk.GetExtensionIDs())
 		}
 	}
 
