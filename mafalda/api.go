@@ -16,15 +16,17 @@ import (
 // Mafalda can stack over another. Its workers are views: a view keeps its
 // settings and creates MafaldaRouters with them (its CreateRouter), and
 // closing it closes them ("workerclose"). The real workers are shared.
-func (m *Mafalda) API() media.API { return &api{m: m} }
+// Every call returns the same value, so Mafaldas created over it share
+// one pool.
+func (m *Mafalda) API() media.API { return m.view }
 
-type api struct{ m *Mafalda }
+type viewAPI struct{ m *Mafalda }
 
-func (a *api) SupportedRtpCapabilities() media.RtpCapabilities {
+func (a *viewAPI) SupportedRtpCapabilities() media.RtpCapabilities {
 	return a.m.SupportedRtpCapabilities()
 }
 
-func (a *api) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.Worker, error) {
+func (a *viewAPI) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.Worker, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -163,10 +165,10 @@ func (w *workerView) GetResourceUsage(ctx context.Context) (*media.WorkerResourc
 func (w *workerView) realWorkers() []media.Worker {
 	w.mu.Lock()
 	routers := w.routers
-	w.m.mu.Lock()
+	w.m.p.mu.Lock()
 	seen := map[*workerEntry]bool{}
 	var out []media.Worker
-	for _, we := range w.m.workers {
+	for _, we := range w.m.p.workers {
 		for _, re := range we.routers {
 			for mr := range re.users {
 				if _, ok := routers[mr]; ok && !seen[we] {
@@ -176,7 +178,7 @@ func (w *workerView) realWorkers() []media.Worker {
 			}
 		}
 	}
-	w.m.mu.Unlock()
+	w.m.p.mu.Unlock()
 	w.mu.Unlock()
 	return out
 }

@@ -16,6 +16,37 @@
 // closed too. Nothing is created before the first transport or observer:
 // RTP capabilities are computed from the media codecs (media/ortc).
 //
+// The workers and routers belong to a pool, one per media.API value in
+// the process, which every open Mafalda created over that value shares:
+// rooms of different Mafaldas with the same settings share workers, and
+// with the same codecs routers, exactly as rooms of one Mafalda do. New
+// joins the API's pool or starts it; Mafalda.Close closes that Mafalda's
+// MafaldaRouters (and whatever they leave idle) and leaves the pool; the
+// last Mafalda to leave closes the workers left and drops the pool. A
+// worker's death reaches the MafaldaRouters of every Mafalda that used
+// it. Workers, Routers, GetResourceUsages and Dump report the pool's
+// workers and routers; MafaldaRouters and Dump's MafaldaRouters only the
+// Mafalda's own.
+//
+// Options stay per Mafalda and apply to its own placements over the
+// shared pool: a placement may create a worker while the pool has fewer
+// workers with those settings than its Mafalda's CPUs; its LoadFunc
+// measures the pool's workers and its MaxConsumersPerWorker compares with
+// each worker's consumers from every Mafalda; its PipeOptions configure
+// the pipes of its MafaldaRouters. Mafaldas that agree on CPUs (the
+// default, runtime.NumCPU(), does) thus keep one worker per CPU and set
+// of settings in the process. An API value that cannot be compared (not
+// a pointer or other comparable type) gets a pool per Mafalda. Two calls
+// of engine.New or workerproc.New are two APIs; a Mafalda's own API (its
+// API method returns one value) is one, so Mafaldas stacked over one
+// Mafalda share the pool over it.
+//
+// Across processes on one host the pool cannot be shared: run one Mafalda
+// server (cmd/ropeserver -media-mode=mafalda, or mafalda/mafaldaserver
+// in an application) and have every other process use it through Remote
+// Mafalda (mafalda/mafaldaclient), whose Service and Router are those of
+// an in-process Mafalda.
+//
 // # Placement
 //
 // Every new transport or observer goes to, in order:
@@ -60,15 +91,18 @@
 //
 // # Locks
 //
-// Lock order (outer first): workerView.mu, Mafalda.placeMu, Mafalda.mu.
-// Mafalda.mu guards the whole placement state (workers, routers, uses,
-// each MafaldaRouter's transports, producers and pipes); no call into the
-// media API is made while holding it. placeMu serialises placements,
-// which create routers and workers, and is never taken by an event
-// handler. Pipe creation is serialised per pipe by its ready channel.
+// Lock order (outer first): workerView.mu, pool.placeMu, pool.mu.
+// pool.mu, one per pool and so shared by the Mafaldas over one API,
+// guards the whole placement state (workers, routers, uses, each
+// Mafalda's MafaldaRouters and each MafaldaRouter's transports,
+// producers and pipes); no call into the media API is made while holding
+// it. placeMu serialises the placements of the pool's Mafaldas, which
+// create routers and workers, and is never taken by an event handler.
+// Pipe creation is serialised per pipe by its ready channel. registry.mu
+// (the pools by API) is a leaf, taken alone by New and Mafalda.Close.
 // Idle routers and workers are closed from event handlers, synchronously,
 // so Mafalda starts no goroutine of its own; those handlers run where the
 // API runs them (the caller's goroutine with the local engine, the
 // connection's with mediaclient and media/workerproc), and Mafalda.Close
-// waits for the closes they have under way (Mafalda.closing).
+// waits for the closes the pool's handlers have under way (pool.closing).
 package mafalda

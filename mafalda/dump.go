@@ -69,9 +69,9 @@ func (m *Mafalda) Dump(ctx context.Context) (*Dump, error) {
 	for _, mr := range m.MafaldaRouters() {
 		d.MafaldaRouters = append(d.MafaldaRouters, mr.DumpState())
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, we := range m.workers {
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
+	for _, we := range m.p.workers {
 		wd := WorkerDump{ID: we.id, PID: we.worker.PID(), Settings: we.settings, Consumers: we.consumers, Routers: []RouterDump{}}
 		if we.creator != nil {
 			wd.CreatedBy = we.creator.id
@@ -95,8 +95,8 @@ func (mr *MafaldaRouter) DumpState() MafaldaRouterDump {
 	for _, re := range mr.routerEntries() {
 		d.RouterIDs = append(d.RouterIDs, re.router.ID())
 	}
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	d.PipesOpened = mr.pipesOpened
 	for _, id := range sortedKeys(mr.transports) {
 		d.Transports = append(d.Transports, PlacedDump{id, mr.transports[id].re.router.ID()})
@@ -138,8 +138,8 @@ func (mr *MafaldaRouter) Dump(ctx context.Context) (*media.RouterDump, error) {
 		}
 		dumps = append(dumps, rd)
 	}
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	own := func(id string) bool { return mr.origins[pipeRTP][id] != nil || mr.hasPipeLocked(pipeRTP, id) }
 	ownData := func(id string) bool { return mr.origins[pipeData][id] != nil || mr.hasPipeLocked(pipeData, id) }
 	d := &media.RouterDump{ID: mr.id, TransportIDs: sortedKeys(mr.transports), RtpObserverIDs: sortedKeys(mr.observers)}

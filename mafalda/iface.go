@@ -76,8 +76,8 @@ func (m *Mafalda) CreateRouter(ctx context.Context, o *MafaldaRouterOptions) (Ro
 
 // GetMafaldaRouter returns the open MafaldaRouter with that id.
 func (m *Mafalda) GetMafaldaRouter(id string) (Router, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
 	mr, ok := m.routers[id]
 	if !ok {
 		return nil, false
@@ -88,9 +88,9 @@ func (m *Mafalda) GetMafaldaRouter(id string) (Router, bool) {
 // workerInfo names a worker Mafalda uses; one it no longer knows gets
 // only its PID.
 func (m *Mafalda) workerInfo(w media.Worker) WorkerInfo {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, we := range m.workers {
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
+	for _, we := range m.p.workers {
 		if we.worker == w {
 			return WorkerInfo{WorkerID: we.id, PID: w.PID()}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,26 +18,17 @@ import (
 const closeTimeout = 10 * time.Second
 
 // Mafalda places the routers of every MafaldaRouter on the workers of one
-// media.API.
+// media.API. Every Mafalda over the same API value in a process shares
+// those workers and routers (see "Sharing" in the package doc).
 type Mafalda struct {
-	api   media.API
-	opts  Options
-	meter *cpuMeter
+	api  media.API
+	opts Options
+	p    *pool
+	view *viewAPI // the value API returns
 
-	// placeMu serialises placements, so two never create the same router
-	// or worker. Taken before mu; never taken by event handlers.
-	placeMu sync.Mutex
-
-	// mu guards the fields below and the mutable state of every
-	// workerEntry, routerEntry, pipe, transportCore and MafaldaRouter.
-	mu      sync.Mutex
+	// Guarded by p.mu.
 	closed  bool
-	workers []*workerEntry // in creation order
 	routers map[string]*MafaldaRouter
-	// closing counts the batches of idle routers and workers being closed
-	// (closingLocked, closeAll); idle is signalled when one ends.
-	closing int
-	idle    *sync.Cond
 }
 
 // workerEntry is one worker of the API and the routers on it.
@@ -78,10 +68,12 @@ type presence struct {
 	id   string
 }
 
-// New returns a Mafalda over api. opts may be nil.
+// New returns a Mafalda over api. opts may be nil. It joins the pool of
+// workers and routers of the other open Mafaldas over the same api (the
+// same media.API value), or starts one; Close leaves it.
 func New(api media.API, opts *Options) *Mafalda {
-	m := &Mafalda{api: api, meter: newCPUMeter(), routers: map[string]*MafaldaRouter{}}
-	m.idle = sync.NewCond(&m.mu)
+	m := &Mafalda{api: api, p: acquirePool(api), routers: map[string]*MafaldaRouter{}}
+	m.view = &viewAPI{m: m}
 	if opts != nil {
 		m.opts = *opts
 	}
@@ -89,7 +81,7 @@ func New(api media.API, opts *Options) *Mafalda {
 		m.opts.CPUs = runtime.NumCPU()
 	}
 	if m.opts.LoadFunc == nil {
-		m.opts.LoadFunc = m.meter.load
+		m.opts.LoadFunc = m.p.meter.load
 	}
 	return m
 }
@@ -110,8 +102,8 @@ func (m *Mafalda) CreateMafaldaRouter(ctx context.Context, o *MafaldaRouterOptio
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
 	if m.closed {
 		return nil, media.NewError(media.ErrClosed, "mafalda closed")
 	}
@@ -181,38 +173,46 @@ func (m *Mafalda) CloseAllMafaldaRouters(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every MafaldaRouter and worker, and waits for the idle
-// routers and workers event handlers are closing; Mafalda takes no more
-// MafaldaRouters. It is idempotent.
+// Close closes the MafaldaRouters of this Mafalda, with the routers and
+// workers they leave idle, and leaves the pool: routers and workers
+// other Mafaldas over the same API use stay open, and the last Mafalda
+// of the pool to close closes every worker left. It then waits for the
+// idle routers and workers event handlers are closing; Mafalda takes no
+// more MafaldaRouters. It is idempotent.
 func (m *Mafalda) Close(ctx context.Context) error {
-	m.mu.Lock()
+	p := m.p
+	p.mu.Lock()
+	first := !m.closed
 	m.closed = true
-	m.mu.Unlock()
+	p.mu.Unlock()
 	err := m.CloseAllMafaldaRouters(ctx)
-	m.mu.Lock()
-	workers := m.workers
-	m.workers = nil
-	for _, we := range workers {
-		we.gone = true
-	}
-	m.mu.Unlock()
-	for _, we := range workers {
-		if cerr := we.worker.Close(ctx); cerr != nil && err == nil {
-			err = fmt.Errorf("mafalda: close worker: %w", cerr)
+	if first && releasePool(p) {
+		p.mu.Lock()
+		workers := p.workers
+		p.workers = nil
+		for _, we := range workers {
+			we.gone = true
+		}
+		p.mu.Unlock()
+		for _, we := range workers {
+			p.meter.forget(we.worker)
+			if cerr := we.worker.Close(ctx); cerr != nil && err == nil {
+				err = fmt.Errorf("mafalda: close worker: %w", cerr)
+			}
 		}
 	}
-	m.mu.Lock()
-	for m.closing > 0 {
-		m.idle.Wait()
+	p.mu.Lock()
+	for p.closing > 0 {
+		p.idle.Wait()
 	}
-	m.mu.Unlock()
+	p.mu.Unlock()
 	return err
 }
 
 // MafaldaRouters returns the open MafaldaRouters, sorted by id.
 func (m *Mafalda) MafaldaRouters() []*MafaldaRouter {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
 	out := make([]*MafaldaRouter, 0, len(m.routers))
 	for _, mr := range m.routers {
 		out = append(out, mr)
@@ -221,23 +221,26 @@ func (m *Mafalda) MafaldaRouters() []*MafaldaRouter {
 	return out
 }
 
-// Workers returns the workers Mafalda uses, in creation order.
+// Workers returns the workers of the pool, in creation order: those of
+// every Mafalda over the same API, which is all of them once this one
+// has closed.
 func (m *Mafalda) Workers() []media.Worker {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]media.Worker, 0, len(m.workers))
-	for _, we := range m.workers {
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
+	out := make([]media.Worker, 0, len(m.p.workers))
+	for _, we := range m.p.workers {
 		out = append(out, we.worker)
 	}
 	return out
 }
 
-// Routers returns the routers Mafalda uses, by worker creation order.
+// Routers returns the routers of the pool (see Workers), by worker
+// creation order.
 func (m *Mafalda) Routers() []media.Router {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
 	var out []media.Router
-	for _, we := range m.workers {
+	for _, we := range m.p.workers {
 		for _, re := range sortedRouters(we) {
 			out = append(out, re.router)
 		}
@@ -279,12 +282,12 @@ type WorkerUsage struct {
 	Usage    *media.WorkerResourceUsage `json:"usage"`
 }
 
-// GetResourceUsages returns the resource usage of every worker; a worker
-// that closed or died meanwhile is left out.
+// GetResourceUsages returns the resource usage of every worker of the
+// pool (see Workers); a worker that closed or died meanwhile is left out.
 func (m *Mafalda) GetResourceUsages(ctx context.Context) ([]WorkerUsage, error) {
-	m.mu.Lock()
-	workers := append([]*workerEntry(nil), m.workers...)
-	m.mu.Unlock()
+	m.p.mu.Lock()
+	workers := append([]*workerEntry(nil), m.p.workers...)
+	m.p.mu.Unlock()
 	out := make([]WorkerUsage, 0, len(workers))
 	for _, we := range workers {
 		ru, err := we.worker.GetResourceUsage(ctx)

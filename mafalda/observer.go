@@ -16,7 +16,7 @@ type observerCore struct {
 	wrapped media.RtpObserver
 	once    sync.Once
 
-	// pipes, guarded by Mafalda.mu, are the pipes of the producers added.
+	// pipes, guarded by pool.mu, are the pipes of the producers added.
 	pipes map[string]*pipe
 
 	onRouterClose listeners[struct{}]
@@ -35,18 +35,18 @@ func (mr *MafaldaRouter) newObserver(ctx context.Context, create func(context.Co
 	}
 	o, err := create(ctx, re.router)
 	if err != nil {
-		mr.m.release(re, mr)
+		mr.m.p.release(re, mr)
 		return nil, wrapErr("create observer", err)
 	}
 	c := &observerCore{mr: mr, re: re, o: o, pipes: map[string]*pipe{}}
 	c.wrapped = wrap(c)
 	o.OnClose(c.closed)
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	open := !mr.closed
 	if open {
 		mr.observers[o.ID()] = c
 	}
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 	if !open {
 		_ = o.Close(ctx)
 		return nil, media.NewError(media.ErrClosed, "mafaldaRouter %s closed", mr.id)
@@ -62,17 +62,17 @@ func (mr *MafaldaRouter) newObserver(ctx context.Context, create func(context.Co
 func (c *observerCore) closed() {
 	c.once.Do(func() {
 		m := c.mr.m
-		m.mu.Lock()
+		m.p.mu.Lock()
 		if c.mr.observers[c.o.ID()] == c {
 			delete(c.mr.observers, c.o.ID())
 		}
 		pipes := c.pipes
 		c.pipes = map[string]*pipe{}
-		m.mu.Unlock()
+		m.p.mu.Unlock()
 		for _, p := range pipes {
 			c.mr.releasePipe(p)
 		}
-		m.release(c.re, c.mr)
+		m.p.release(c.re, c.mr)
 	})
 }
 
@@ -97,12 +97,12 @@ func (c *observerCore) addProducer(ctx context.Context, opts media.RtpObserverAd
 	if p == nil {
 		return nil
 	}
-	c.mr.m.mu.Lock()
+	c.mr.m.p.mu.Lock()
 	old := c.pipes[opts.ProducerID]
 	if old == nil {
 		c.pipes[opts.ProducerID] = p
 	}
-	c.mr.m.mu.Unlock()
+	c.mr.m.p.mu.Unlock()
 	if old != nil {
 		c.mr.releasePipe(p)
 	}
@@ -111,10 +111,10 @@ func (c *observerCore) addProducer(ctx context.Context, opts media.RtpObserverAd
 
 func (c *observerCore) removeProducer(ctx context.Context, opts media.RtpObserverAddRemoveProducerOptions) error {
 	err := c.o.RemoveProducer(ctx, opts)
-	c.mr.m.mu.Lock()
+	c.mr.m.p.mu.Lock()
 	p := c.pipes[opts.ProducerID]
 	delete(c.pipes, opts.ProducerID)
-	c.mr.m.mu.Unlock()
+	c.mr.m.p.mu.Unlock()
 	c.mr.releasePipe(p)
 	return wrapErr("removeProducer", err)
 }

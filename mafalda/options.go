@@ -11,22 +11,30 @@ import (
 // transports while another worker can.
 type LoadFunc func(ctx context.Context, w media.Worker) (float64, error)
 
-// Options configure a Mafalda. nil means all defaults.
+// Options configure a Mafalda. nil means all defaults. They apply to the
+// Mafalda's own placements, also over the workers it shares with other
+// Mafaldas over the same API ("Sharing" in the package doc).
 type Options struct {
-	// CPUs caps the workers created per set of worker settings (one
-	// worker per CPU). Default runtime.NumCPU().
+	// CPUs caps the workers per set of worker settings (one worker per
+	// CPU): a placement of this Mafalda creates a worker only while the
+	// pool, shared with the other Mafaldas over the same API, has fewer
+	// workers with those settings. Mafaldas that share a pool should
+	// agree on it; one with a smaller CPUs creates no worker beyond its
+	// cap but uses those others created. Default runtime.NumCPU().
 	CPUs int
 	// LoadFunc measures a worker's load. Default: the CPU percentage the
 	// worker used between its last two measurements, from
 	// GetResourceUsage (user + system time over wall time; 0 until there
 	// are two), measured again when a placement comes at least a second
-	// after the last measurement. With the local engine every worker
+	// after the last measurement; the samples are shared by the
+	// Mafaldas of a pool. With the local engine every worker
 	// shares the process's usage; with media/workerproc each worker is
 	// a process and the figure is that process's own.
 	LoadFunc LoadFunc
 	// MaxConsumersPerWorker, when positive, counts a worker carrying that
-	// many consumers (pipe consumers included) as full whatever its load.
-	// Default 0: no limit.
+	// many consumers (pipe consumers included, those of every Mafalda of
+	// the pool counted) as full, whatever its load, for this Mafalda's
+	// placements. Default 0: no limit.
 	MaxConsumersPerWorker int
 	// PipeOptions are the ListenInfo, EnableSctp, NumSctpStreams,
 	// EnableRtx and EnableSrtp of the pipes opened on demand between

@@ -22,7 +22,7 @@ type pipeKey struct {
 
 // pipe is a producer piped from its origin router into another router of
 // the same MafaldaRouter, shared by every consumer there. Its state is
-// guarded by Mafalda.mu.
+// guarded by pool.mu.
 type pipe struct {
 	key pipeKey
 	src *routerEntry
@@ -45,10 +45,10 @@ type pipe struct {
 func (mr *MafaldaRouter) acquirePipe(ctx context.Context, kind int, id string, dst *routerEntry) (*pipe, error) {
 	m := mr.m
 	for {
-		m.mu.Lock()
+		m.p.mu.Lock()
 		o := mr.origins[kind][id]
 		if o == nil || o.re == dst || dst.origins[presence{kind, id}] > 0 {
-			m.mu.Unlock()
+			m.p.mu.Unlock()
 			return nil, nil
 		}
 		key := pipeKey{kind, id, dst}
@@ -56,21 +56,21 @@ func (mr *MafaldaRouter) acquirePipe(ctx context.Context, kind int, id string, d
 		if p == nil {
 			p = &pipe{key: key, src: o.re, refs: 1, ready: make(chan struct{}), done: make(chan struct{})}
 			mr.pipes[key] = p
-			m.mu.Unlock()
+			m.p.mu.Unlock()
 			if err := mr.openPipe(ctx, p); err != nil {
 				return nil, err
 			}
 			return p, nil
 		}
 		if p.closing {
-			m.mu.Unlock()
+			m.p.mu.Unlock()
 			if err := wait(ctx, p.done); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		p.refs++
-		m.mu.Unlock()
+		m.p.mu.Unlock()
 		if err := wait(ctx, p.ready); err != nil {
 			mr.releasePipe(p)
 			return nil, err
@@ -105,14 +105,14 @@ func (mr *MafaldaRouter) openPipe(ctx context.Context, p *pipe) error {
 		opts.DataProducerID = p.key.id
 	}
 	res, err := p.src.router.PipeToRouter(ctx, opts)
-	m.mu.Lock()
+	m.p.mu.Lock()
 	if err != nil {
 		p.err = fmt.Errorf("mafalda: pipe %s to router %s: %w", p.key.id, p.key.dst.router.ID(), err)
 		p.closing = true
 		delete(mr.pipes, p.key)
 		close(p.ready)
 		close(p.done)
-		m.mu.Unlock()
+		m.p.mu.Unlock()
 		return p.err
 	}
 	if p.key.kind == pipeRTP {
@@ -124,7 +124,7 @@ func (mr *MafaldaRouter) openPipe(ctx context.Context, p *pipe) error {
 	mr.pipesOpened++
 	p.key.dst.piped[presence{p.key.kind, p.key.id}]++
 	close(p.ready)
-	m.mu.Unlock()
+	m.p.mu.Unlock()
 	onGone(p.producer, func() { mr.dropPipe(p) })
 	return nil
 }
@@ -134,27 +134,27 @@ func (mr *MafaldaRouter) releasePipe(p *pipe) {
 	if p == nil {
 		return
 	}
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	p.refs--
 	if p.refs > 0 || p.closing {
-		mr.m.mu.Unlock()
+		mr.m.p.mu.Unlock()
 		return
 	}
 	p.closing = true
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 	mr.closePipe(p)
 }
 
 // dropPipe closes p because its pipe producer closed (its producer or a
 // router closed); its consumers close with it.
 func (mr *MafaldaRouter) dropPipe(p *pipe) {
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	if p.closing {
-		mr.m.mu.Unlock()
+		mr.m.p.mu.Unlock()
 		return
 	}
 	p.closing = true
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 	mr.closePipe(p)
 }
 
@@ -169,7 +169,7 @@ func (mr *MafaldaRouter) closePipe(p *pipe) {
 			mr.onError.emit(fmt.Errorf("mafalda: close pipe of %s: %w", p.key.id, err))
 		}
 	}
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	if mr.pipes[p.key] == p {
 		delete(mr.pipes, p.key)
 	}
@@ -181,7 +181,7 @@ func (mr *MafaldaRouter) closePipe(p *pipe) {
 		delete(p.key.dst.piped, at)
 	}
 	close(p.done)
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 }
 
 // inboundPipe is a producer piped into a MafaldaRouter by PipeToRouter,
@@ -207,9 +207,9 @@ func (mr *MafaldaRouter) PipeToRouter(ctx context.Context, o *media.PipeToRouter
 	if o.DataProducerID != "" {
 		kind, id = pipeData, o.DataProducerID
 	}
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	src := mr.origins[kind][id]
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 	if src == nil {
 		return nil, media.NewError(media.ErrNotFound, "producer %q not found", id)
 	}
@@ -238,22 +238,22 @@ func (mr *MafaldaRouter) pipeIn(ctx context.Context, src *origin, kind int, o *m
 	opts.Router = re.router
 	res, err := src.re.router.PipeToRouter(ctx, &opts)
 	if err != nil {
-		mr.m.release(re, mr)
+		mr.m.p.release(re, mr)
 		return nil, wrapErr("pipeToRouter", err)
 	}
 	in := &inboundPipe{re: re, producer: res.PipeDataProducer}
 	if kind == pipeRTP {
 		in.producer = res.PipeProducer
 	}
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	mr.inbound[in] = struct{}{}
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 	mr.addOrigin(kind, re, in.producer)
 	onGone(in.producer, func() {
-		mr.m.mu.Lock()
+		mr.m.p.mu.Lock()
 		delete(mr.inbound, in)
-		mr.m.mu.Unlock()
-		mr.m.release(re, mr)
+		mr.m.p.mu.Unlock()
+		mr.m.p.release(re, mr)
 	})
 	if mr.Closed() {
 		_ = in.producer.Close(ctx)

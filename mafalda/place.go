@@ -30,23 +30,23 @@ type choice struct {
 // observer, a piped-in producer), counted as a use until release. exclude,
 // if set, rules routers out; it runs under mu.
 func (mr *MafaldaRouter) place(ctx context.Context, exclude func(*routerEntry) bool) (*routerEntry, error) {
-	m := mr.m
-	m.placeMu.Lock()
-	defer m.placeMu.Unlock()
+	p := mr.m.p
+	p.placeMu.Lock()
+	defer p.placeMu.Unlock()
 	cands := mr.candidates(ctx)
-	m.mu.Lock()
+	p.mu.Lock()
 	if mr.closed {
-		m.mu.Unlock()
+		p.mu.Unlock()
 		return nil, media.NewError(media.ErrClosed, "mafaldaRouter closed")
 	}
 	c, err := mr.choose(cands, exclude)
 	if err != nil {
-		m.mu.Unlock()
+		p.mu.Unlock()
 		return nil, err
 	}
 	if c.re != nil {
-		fresh := m.useLocked(c.re, mr)
-		m.mu.Unlock()
+		fresh := useLocked(c.re, mr)
+		p.mu.Unlock()
 		if fresh {
 			mr.onNewRouter.emit(routerWorker{c.re.router, c.re.worker.worker})
 		}
@@ -55,7 +55,7 @@ func (mr *MafaldaRouter) place(ctx context.Context, exclude func(*routerEntry) b
 	if c.we != nil {
 		c.we.pending++
 	}
-	m.mu.Unlock()
+	p.mu.Unlock()
 	we := c.we
 	if c.newWorker {
 		if we, err = mr.newWorker(ctx); err != nil {
@@ -65,18 +65,19 @@ func (mr *MafaldaRouter) place(ctx context.Context, exclude func(*routerEntry) b
 	return mr.newRouter(ctx, we)
 }
 
-// candidates measures the load of the workers with mr's settings, outside
-// the lock (LoadFunc may block), and returns them busiest first.
+// candidates measures the load of the pool's workers with mr's settings,
+// outside the lock (LoadFunc may block), and returns them busiest first.
+// The LoadFunc and the consumer cap are those of mr's Mafalda.
 func (mr *MafaldaRouter) candidates(ctx context.Context) []candidate {
 	m := mr.m
-	m.mu.Lock()
+	m.p.mu.Lock()
 	var cands []candidate
-	for _, we := range m.workers {
+	for _, we := range m.p.workers {
 		if we.key == mr.wkey && !we.gone {
 			cands = append(cands, candidate{we: we})
 		}
 	}
-	m.mu.Unlock()
+	m.p.mu.Unlock()
 	// A worker that died is out even before its "died" has come.
 	cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.we.worker.Died() })
 	for i := range cands {
@@ -84,8 +85,8 @@ func (mr *MafaldaRouter) candidates(ctx context.Context) []candidate {
 		cands[i].load = load
 		cands[i].full = err != nil || load >= mr.opts.WatermarkWorker
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.p.mu.Lock()
+	defer m.p.mu.Unlock()
 	for i := range cands {
 		if max := m.opts.MaxConsumersPerWorker; max > 0 && cands[i].we.consumers >= max {
 			cands[i].full = true
@@ -137,10 +138,11 @@ func (mr *MafaldaRouter) choose(cands []candidate, exclude func(*routerEntry) bo
 }
 
 // mayCreateWorkerLocked reports whether mr may create one more worker:
-// under its MaxWorkers and one worker per CPU for its settings.
+// under its MaxWorkers, and while the pool has fewer workers with its
+// settings than its Mafalda's Options.CPUs.
 func (mr *MafaldaRouter) mayCreateWorkerLocked() bool {
 	same, own := 0, 0
-	for _, we := range mr.m.workers {
+	for _, we := range mr.m.p.workers {
 		if we.key == mr.wkey && !we.gone {
 			same++
 			if we.creator == mr {
@@ -153,38 +155,38 @@ func (mr *MafaldaRouter) mayCreateWorkerLocked() bool {
 
 // newWorker creates a worker, registered with one pending placement.
 func (mr *MafaldaRouter) newWorker(ctx context.Context) (*workerEntry, error) {
-	m := mr.m
+	m, p := mr.m, mr.m.p
 	settings := mr.opts.WorkerSettings
-	w, err := m.api.CreateWorker(ctx, &settings)
+	w, err := p.api.CreateWorker(ctx, &settings)
 	if err != nil {
 		return nil, fmt.Errorf("mafalda: create worker: %w", err)
 	}
 	we := &workerEntry{id: uuid.NewString(), key: mr.wkey, settings: settings, worker: w,
 		creator: mr, routers: map[string]*routerEntry{}, pending: 1}
-	m.mu.Lock()
+	p.mu.Lock()
 	if m.closed {
-		m.mu.Unlock()
+		p.mu.Unlock()
 		_ = w.Close(ctx)
 		return nil, media.NewError(media.ErrClosed, "mafalda closed")
 	}
-	m.workers = append(m.workers, we)
-	m.mu.Unlock()
-	w.OnClose(func() { m.workerGone(we, nil) })
-	w.OnDied(func(err error) { m.workerGone(we, err) })
+	p.workers = append(p.workers, we)
+	p.mu.Unlock()
+	w.OnClose(func() { p.workerGone(we, nil) })
+	w.OnDied(func(err error) { p.workerGone(we, err) })
 	return we, nil
 }
 
 // newRouter creates mr's router on we, which has a pending placement.
 func (mr *MafaldaRouter) newRouter(ctx context.Context, we *workerEntry) (*routerEntry, error) {
-	m := mr.m
+	p := mr.m.p
 	opts := mr.opts.RouterOptions
 	opts.AppData = nil
 	r, err := we.worker.CreateRouter(ctx, &opts)
-	m.mu.Lock()
+	p.mu.Lock()
 	we.pending--
 	if err != nil || we.gone {
-		closers := m.closingLocked(m.idleWorkerLocked(we))
-		m.mu.Unlock()
+		closers := p.closingLocked(p.idleWorkerLocked(we))
+		p.mu.Unlock()
 		mr.closeAll(closers)
 		if err == nil {
 			_ = r.Close(ctx)
@@ -195,16 +197,16 @@ func (mr *MafaldaRouter) newRouter(ctx context.Context, we *workerEntry) (*route
 	re := &routerEntry{key: mr.rkey, options: opts, router: r, worker: we, users: map[*MafaldaRouter]int{},
 		origins: map[presence]int{}, piped: map[presence]int{}}
 	we.routers[re.key] = re
-	m.useLocked(re, mr)
-	m.mu.Unlock()
-	r.OnClose(func() { m.routerGone(re) })
+	useLocked(re, mr)
+	p.mu.Unlock()
+	r.OnClose(func() { p.routerGone(re) })
 	mr.onNewRouter.emit(routerWorker{r, we.worker})
 	return re, nil
 }
 
 // useLocked counts one more use of re by mr and reports whether it is
 // mr's first there.
-func (m *Mafalda) useLocked(re *routerEntry, mr *MafaldaRouter) bool {
+func useLocked(re *routerEntry, mr *MafaldaRouter) bool {
 	re.users[mr]++
 	return re.users[mr] == 1
 }
@@ -214,13 +216,13 @@ func (m *Mafalda) useLocked(re *routerEntry, mr *MafaldaRouter) bool {
 // nothing: the worker's objects are closing in the cascade of its death,
 // before its "died" (as mediasoup orders it), and workerGone needs the
 // uses to tell which MafaldaRouters lost it.
-func (m *Mafalda) release(re *routerEntry, mr *MafaldaRouter) {
+func (p *pool) release(re *routerEntry, mr *MafaldaRouter) {
 	if re.worker.worker.Died() {
 		return
 	}
-	m.mu.Lock()
-	closers := m.closingLocked(m.releaseLocked(re, mr))
-	m.mu.Unlock()
+	p.mu.Lock()
+	closers := p.closingLocked(p.releaseLocked(re, mr))
+	p.mu.Unlock()
 	mr.closeAll(closers)
 }
 
@@ -229,7 +231,7 @@ type closer interface {
 	Close(ctx context.Context) error
 }
 
-func (m *Mafalda) releaseLocked(re *routerEntry, mr *MafaldaRouter) []closer {
+func (p *pool) releaseLocked(re *routerEntry, mr *MafaldaRouter) []closer {
 	if re.users[mr] > 1 {
 		re.users[mr]--
 		return nil
@@ -240,37 +242,37 @@ func (m *Mafalda) releaseLocked(re *routerEntry, mr *MafaldaRouter) []closer {
 	}
 	re.gone = true
 	delete(re.worker.routers, re.key)
-	return append([]closer{re.router}, m.idleWorkerLocked(re.worker)...)
+	return append([]closer{re.router}, p.idleWorkerLocked(re.worker)...)
 }
 
 // idleWorkerLocked unregisters we and returns it to close if it has no
 // router and no placement under way.
-func (m *Mafalda) idleWorkerLocked(we *workerEntry) []closer {
+func (p *pool) idleWorkerLocked(we *workerEntry) []closer {
 	if len(we.routers) > 0 || we.pending > 0 || we.gone {
 		return nil
 	}
-	m.removeWorkerLocked(we)
+	p.removeWorkerLocked(we)
 	return []closer{we.worker}
 }
 
-func (m *Mafalda) removeWorkerLocked(we *workerEntry) {
+func (p *pool) removeWorkerLocked(we *workerEntry) {
 	we.gone = true
-	for i, w := range m.workers {
+	for i, w := range p.workers {
 		if w == we {
-			m.workers = append(m.workers[:i:i], m.workers[i+1:]...)
+			p.workers = append(p.workers[:i:i], p.workers[i+1:]...)
 			break
 		}
 	}
-	m.meter.forget(we.worker)
+	p.meter.forget(we.worker)
 }
 
 // closingLocked counts closers as being closed until closeAll is done
 // with them, so Mafalda.Close can wait for closes that event handlers
 // started (over a remote API or worker processes, handlers run on the
 // client's goroutines, not the caller's).
-func (m *Mafalda) closingLocked(closers []closer) []closer {
+func (p *pool) closingLocked(closers []closer) []closer {
 	if len(closers) > 0 {
-		m.closing++
+		p.closing++
 	}
 	return closers
 }
@@ -278,19 +280,19 @@ func (m *Mafalda) closingLocked(closers []closer) []closer {
 // closeAll closes routers and workers, reporting failures as mr's
 // "error" events.
 func (mr *MafaldaRouter) closeAll(closers []closer) {
-	mr.m.closeAll(closers, mr.onError.emit)
+	mr.m.p.closeAll(closers, mr.onError.emit)
 }
 
 // closeAll closes closers counted by closingLocked.
-func (m *Mafalda) closeAll(closers []closer, report func(error)) {
+func (p *pool) closeAll(closers []closer, report func(error)) {
 	if len(closers) == 0 {
 		return
 	}
 	defer func() {
-		m.mu.Lock()
-		m.closing--
-		m.idle.Broadcast()
-		m.mu.Unlock()
+		p.mu.Lock()
+		p.closing--
+		p.idle.Broadcast()
+		p.mu.Unlock()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
@@ -302,14 +304,15 @@ func (m *Mafalda) closeAll(closers []closer, report func(error)) {
 }
 
 // workerGone forgets a worker that closed or died by itself; err is the
-// reason it died, nil if it closed.
-func (m *Mafalda) workerGone(we *workerEntry, err error) {
-	m.mu.Lock()
+// reason it died, nil if it closed. Every MafaldaRouter that used it,
+// whichever its Mafalda, gets "workerdied".
+func (p *pool) workerGone(we *workerEntry, err error) {
+	p.mu.Lock()
 	if we.gone {
-		m.mu.Unlock()
+		p.mu.Unlock()
 		return
 	}
-	m.removeWorkerLocked(we)
+	p.removeWorkerLocked(we)
 	users := map[*MafaldaRouter]bool{}
 	for _, re := range we.routers {
 		re.gone = true
@@ -317,7 +320,7 @@ func (m *Mafalda) workerGone(we *workerEntry, err error) {
 			users[mr] = true
 		}
 	}
-	m.mu.Unlock()
+	p.mu.Unlock()
 	if err == nil {
 		return
 	}
@@ -328,18 +331,18 @@ func (m *Mafalda) workerGone(we *workerEntry, err error) {
 
 // routerGone forgets a router that closed by itself; one whose worker
 // died is left for workerGone (see release).
-func (m *Mafalda) routerGone(re *routerEntry) {
+func (p *pool) routerGone(re *routerEntry) {
 	if re.worker.worker.Died() {
 		return
 	}
-	m.mu.Lock()
+	p.mu.Lock()
 	if re.gone {
-		m.mu.Unlock()
+		p.mu.Unlock()
 		return
 	}
 	re.gone = true
 	delete(re.worker.routers, re.key)
-	closers := m.closingLocked(m.idleWorkerLocked(re.worker))
-	m.mu.Unlock()
-	m.closeAll(closers, func(error) {})
+	closers := p.closingLocked(p.idleWorkerLocked(re.worker))
+	p.mu.Unlock()
+	p.closeAll(closers, func(error) {})
 }

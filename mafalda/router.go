@@ -20,7 +20,7 @@ type MafaldaRouter struct {
 	wkey string // worker settings key
 	rkey string // router options key
 
-	// Guarded by m.mu.
+	// Guarded by m.p.mu.
 	closed     bool
 	appData    media.AppData
 	transports map[string]*transportCore
@@ -76,8 +76,8 @@ func (mr *MafaldaRouter) Options() MafaldaRouterOptions { return mr.opts }
 
 // Closed reports whether it closed.
 func (mr *MafaldaRouter) Closed() bool {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	return mr.closed
 }
 
@@ -86,15 +86,15 @@ func (mr *MafaldaRouter) RtpCapabilities() media.RtpCapabilities { return mr.cap
 
 // AppData returns the application data.
 func (mr *MafaldaRouter) AppData() media.AppData {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	return mr.appData
 }
 
 // SetAppData replaces the application data.
 func (mr *MafaldaRouter) SetAppData(d media.AppData) {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	mr.appData = d
 }
 
@@ -144,9 +144,9 @@ func (mr *MafaldaRouter) Close(ctx context.Context) error {
 
 func (mr *MafaldaRouter) close(ctx context.Context, byWorker bool) error {
 	m := mr.m
-	m.mu.Lock()
+	m.p.mu.Lock()
 	if mr.closed {
-		m.mu.Unlock()
+		m.p.mu.Unlock()
 		return nil
 	}
 	mr.closed = true
@@ -154,7 +154,7 @@ func (mr *MafaldaRouter) close(ctx context.Context, byWorker bool) error {
 	observers := mapValues(mr.observers)
 	transports := mapValues(mr.transports)
 	inbound := mapKeys(mr.inbound)
-	m.mu.Unlock()
+	m.p.mu.Unlock()
 	for _, o := range observers {
 		o.closeByRouter(ctx)
 	}
@@ -188,10 +188,10 @@ func (mr *MafaldaRouter) Routers() []media.Router {
 }
 
 func (mr *MafaldaRouter) routerEntries() []*routerEntry {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	var out []*routerEntry
-	for _, we := range mr.m.workers {
+	for _, we := range mr.m.p.workers {
 		for _, re := range sortedRouters(we) {
 			if re.users[mr] > 0 {
 				out = append(out, re)
@@ -203,8 +203,8 @@ func (mr *MafaldaRouter) routerEntries() []*routerEntry {
 
 // Transports returns its open transports, sorted by id.
 func (mr *MafaldaRouter) Transports() []media.Transport {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	out := make([]media.Transport, 0, len(mr.transports))
 	for _, id := range sortedKeys(mr.transports) {
 		out = append(out, mr.transports[id].wrapped)
@@ -214,8 +214,8 @@ func (mr *MafaldaRouter) Transports() []media.Transport {
 
 // RtpObservers returns its open observers, sorted by id.
 func (mr *MafaldaRouter) RtpObservers() []media.RtpObserver {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	out := make([]media.RtpObserver, 0, len(mr.observers))
 	for _, id := range sortedKeys(mr.observers) {
 		out = append(out, mr.observers[id].wrapped)
@@ -226,9 +226,9 @@ func (mr *MafaldaRouter) RtpObservers() []media.RtpObserver {
 // CanConsume reports whether an endpoint with rtpCapabilities can consume
 // the producer, wherever it lives.
 func (mr *MafaldaRouter) CanConsume(producerID string, caps *media.RtpCapabilities) bool {
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	o := mr.origins[pipeRTP][producerID]
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 	return o != nil && o.re.router.CanConsume(producerID, caps)
 }
 

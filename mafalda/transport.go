@@ -33,7 +33,7 @@ func (mr *MafaldaRouter) newTransport(ctx context.Context, create func(context.C
 	}
 	t, err := create(ctx, re.router)
 	if err != nil {
-		mr.m.release(re, mr)
+		mr.m.p.release(re, mr)
 		return nil, wrapErr("create transport", err)
 	}
 	c := &transportCore{mr: mr, re: re, t: t}
@@ -51,8 +51,8 @@ func (mr *MafaldaRouter) newTransport(ctx context.Context, create func(context.C
 }
 
 func (mr *MafaldaRouter) addTransport(c *transportCore) bool {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	if mr.closed {
 		return false
 	}
@@ -64,12 +64,12 @@ func (mr *MafaldaRouter) addTransport(c *transportCore) bool {
 func (c *transportCore) closed() {
 	c.once.Do(func() {
 		m := c.mr.m
-		m.mu.Lock()
+		m.p.mu.Lock()
 		if c.mr.transports[c.t.ID()] == c {
 			delete(c.mr.transports, c.t.ID())
 		}
-		m.mu.Unlock()
-		m.release(c.re, c.mr)
+		m.p.mu.Unlock()
+		m.p.release(c.re, c.mr)
 	})
 }
 
@@ -130,7 +130,7 @@ func (c *transportCore) consume(ctx context.Context, o *media.ConsumerOptions) (
 		c.mr.releasePipe(p)
 		return nil, wrapErr("consume", err)
 	}
-	c.mr.m.track(c.re.worker, cons, func() { c.mr.releasePipe(p) })
+	c.mr.m.p.track(c.re.worker, cons, func() { c.mr.releasePipe(p) })
 	return cons, nil
 }
 
@@ -152,14 +152,14 @@ func (c *transportCore) consumeData(ctx context.Context, o *media.DataConsumerOp
 }
 
 // track counts a consumer on we until it closes, then calls done.
-func (m *Mafalda) track(we *workerEntry, cons closable, done func()) {
-	m.mu.Lock()
+func (p *pool) track(we *workerEntry, cons closable, done func()) {
+	p.mu.Lock()
 	we.consumers++
-	m.mu.Unlock()
+	p.mu.Unlock()
 	onGone(cons, func() {
-		m.mu.Lock()
+		p.mu.Lock()
 		we.consumers--
-		m.mu.Unlock()
+		p.mu.Unlock()
 		done()
 	})
 }
@@ -175,8 +175,8 @@ func onGone(obj closable, fn func()) {
 }
 
 func (mr *MafaldaRouter) hasOrigin(kind int, id string) bool {
-	mr.m.mu.Lock()
-	defer mr.m.mu.Unlock()
+	mr.m.p.mu.Lock()
+	defer mr.m.p.mu.Unlock()
 	return mr.origins[kind][id] != nil
 }
 
@@ -184,19 +184,19 @@ func (mr *MafaldaRouter) hasOrigin(kind int, id string) bool {
 func (mr *MafaldaRouter) addOrigin(kind int, re *routerEntry, obj closable) {
 	o := &origin{re: re, obj: obj}
 	at := presence{kind, obj.ID()}
-	mr.m.mu.Lock()
+	mr.m.p.mu.Lock()
 	mr.origins[kind][obj.ID()] = o
 	re.origins[at]++
-	mr.m.mu.Unlock()
+	mr.m.p.mu.Unlock()
 	onGone(obj, func() {
-		mr.m.mu.Lock()
+		mr.m.p.mu.Lock()
 		if mr.origins[kind][obj.ID()] == o {
 			delete(mr.origins[kind], obj.ID())
 		}
 		if re.origins[at]--; re.origins[at] <= 0 {
 			delete(re.origins, at)
 		}
-		mr.m.mu.Unlock()
+		mr.m.p.mu.Unlock()
 	})
 }
 
