@@ -2,13 +2,20 @@ package mafalda_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediatest"
+	"github.com/ropehq/rope/media/workerproc"
 )
 
 // countingAPI is a media.API passing every call to the API it wraps (the
@@ -223,4 +230,98 @@ func TestSharedPoolStacked(t *testing.T) {
 		t.Fatalf("outer workers %d and %d, inner rooms %d, engine workers %d: want one of each",
 			len(outer[0].Workers()), len(outer[1].Workers()), len(inner.MafaldaRouters()), api.workers())
 	}
+}
+
+// childPIDs returns the test process's child processes.
+func childPIDs(t *testing.T) map[int]bool {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]bool{}
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, s := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[pid] = true
+		}
+	}
+	return out
+}
+
+// newChildren returns how many children the process has that it had
+// not in before.
+func newChildren(t *testing.T, before map[int]bool) int {
+	n := 0
+	for pid := range childPIDs(t) {
+		if !before[pid] {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSharedPoolWorkerProcess: two Mafaldas over one media/workerproc API
+// run their rooms in one child process; its death reaches the rooms of
+// both, which go on in one new process; closing A keeps it for B's room,
+// closing B ends it. Not parallel: it counts the test's child processes.
+func TestSharedPoolWorkerProcess(t *testing.T) {
+	before := childPIDs(t)
+	api := &countingAPI{API: workerproc.New(nil)}
+	ms := newShared(t, api, &mafalda.Options{CPUs: 1, LoadFunc: zeroLoad}, &mafalda.Options{CPUs: 1, LoadFunc: zeroLoad})
+	a, b := ms[0], ms[1]
+	died := make(chan int, 4)
+	rooms := []*room{newMediaRoom(t, a, 1111), newMediaRoom(t, b, 2222)}
+	for _, r := range rooms {
+		r.mr.OnWorkerDied(func(w media.Worker, _ error) { died <- w.PID() })
+		r.check(t)
+	}
+	ws := a.Workers()
+	if n := newChildren(t, before); n != 1 || len(ws) != 1 || !childPIDs(t)[ws[0].PID()] || api.workers() != 1 {
+		t.Fatalf("%d child processes, %d workers: want one", n, len(ws))
+	}
+	victim := ws[0].PID()
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for range rooms {
+		select {
+		case pid := <-died:
+			if pid != victim {
+				t.Fatalf("workerdied for %d, killed %d", pid, victim)
+			}
+		case <-time.After(timeout):
+			t.Fatal("a room got no workerdied")
+		}
+	}
+	eventually(t, "the dead worker forgotten", func() bool {
+		return len(a.Workers()) == 0 && len(b.Workers()) == 0 && newChildren(t, before) == 0
+	})
+
+	rooms = []*room{newMediaRoom(t, a, 3333), newMediaRoom(t, b, 4444)}
+	for _, r := range rooms {
+		r.check(t)
+	}
+	ws = b.Workers()
+	if n := newChildren(t, before); n != 1 || len(ws) != 1 || ws[0].PID() == victim {
+		t.Fatalf("%d child processes, %d workers: want one new", n, len(ws))
+	}
+	if err := a.Close(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	rooms[1].check(t)
+	if n := newChildren(t, before); n != 1 {
+		t.Fatalf("%d child processes after closing A, want B's one", n)
+	}
+	if err := b.Close(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the worker process to end", func() bool { return newChildren(t, before) == 0 && api.workers() == 0 })
 }
