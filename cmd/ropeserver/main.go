@@ -5,7 +5,10 @@
 // child process of this binary (-workers=in-process keeps them in the
 // server's process). -media-mode=mafalda serves a Mafalda instead
 // (spec/mafalda-v1.md, root object "mafalda", beside "media" whose
-// routers then span several workers).
+// routers then span several workers). One such server per host, used by
+// the host's other processes through mafalda/mafaldaclient, keeps one
+// worker per CPU and set of worker settings on the whole host
+// (spec/mafalda-v1.md §3.1.6).
 //
 // Every flag has an environment variable: ROPE_LISTEN, ROPE_PORT,
 // ROPE_ANNOUNCED_IP, ROPE_TOKEN, ROPE_SEND_FULL_ERRORS, ROPE_STATIC,

@@ -14,6 +14,12 @@
 // events run on the ropeclient's callback goroutine). Client.API is the
 // media API served beside it (Mafalda.API on the server).
 //
+// Mafaldas in one process over one media API share their workers and
+// routers; processes do not. Processes on one host that should share
+// them (one worker per CPU and set of settings on the host) use one
+// Mafalda server there (cmd/ropeserver -media-mode=mafalda) through this
+// client rather than a Mafalda each.
+//
 // Errors match the media sentinels as mediaclient's do, and an error the
 // server sent with data.detail.reason "no_worker" also matches
 // mafalda.ErrNoWorker.
