@@ -186,3 +186,35 @@ func TestPipeBetweenRemoteMafaldaRouters(t *testing.T) {
 		t.Fatalf("pipe to itself: %v", err)
 	}
 }
+
+// TestClientsShareWorkers: two clients, as two processes of a host would,
+// each create a room with the same settings on one Mafalda server with one
+// CPU: the rooms share one worker and one router (mafalda §3.1.5, §3.1.6)
+// and media flows in both; one client's room closing leaves the other's
+// room its worker.
+func TestClientsShareWorkers(t *testing.T) {
+	srv := startServer(t, &mafalda.Options{CPUs: 1})
+	clients := []*mafaldaclient.Client{srv.dial(t), srv.dial(t)}
+	rooms := make([]mafalda.Router, len(clients))
+	for i, c := range clients {
+		rooms[i] = must[mafalda.Router](t)(c.CreateRouter(ctxT(t), roomOptions()))
+		snd := produce(t, rooms[i], uint32(7000+i))
+		rcv := consume(t, rooms[i], snd.producer.ID())
+		snd.send(t, 10)
+		rcv.wait(t, 10)
+	}
+	d := must[*mafalda.Dump](t)(clients[1].Dump(ctxT(t)))
+	if len(d.Workers) != 1 || len(d.Workers[0].Routers) != 1 || len(d.Workers[0].Routers[0].MafaldaRouterIDs) != 2 {
+		t.Fatalf("dump %+v: want one worker with one router both rooms use", d.Workers)
+	}
+	if err := rooms[0].Close(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	snd := produce(t, rooms[1], 7100)
+	rcv := consume(t, rooms[1], snd.producer.ID())
+	snd.send(t, 10)
+	rcv.wait(t, 10)
+	if after := must[*mafalda.Dump](t)(srv.m.Dump(ctxT(t))); len(after.Workers) != 1 || after.Workers[0].ID != d.Workers[0].ID {
+		t.Fatalf("workers %+v after the first room closed, want the shared one", after.Workers)
+	}
+}
