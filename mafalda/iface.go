@@ -9,7 +9,8 @@ import (
 // Service is what a Mafalda offers, in process (*Mafalda) or over ROPE
 // (mafalda/mafaldaclient.Client), so an application swaps one constructor
 // to move its Mafalda to another machine. Closing is left to whoever made
-// it: Mafalda.Close closes the workers, a client's Close its connection.
+// it: Mafalda.Close closes its MafaldaRouters and the workers no other
+// Mafalda uses, a client's Close its connection.
 type Service interface {
 	// SupportedRtpCapabilities are the underlying media API's.
 	SupportedRtpCapabilities() media.RtpCapabilities

@@ -325,3 +325,66 @@ func TestSharedPoolWorkerProcess(t *testing.T) {
 	}
 	eventually(t, "the worker process to end", func() bool { return newChildren(t, before) == 0 && api.workers() == 0 })
 }
+
+// TestSharedPoolConcurrent: rooms of two Mafaldas over one API create,
+// consume and close from many goroutines at once, then A closes while
+// B's go on: the pool never holds more than CPUs workers, and the last
+// close leaves none on the API.
+func TestSharedPoolConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	api := &countingAPI{API: engine.New(nil)}
+	opts := &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 4}
+	ms := newShared(t, api, opts, opts)
+	tooMany := func() {
+		if n := api.workers(); n > 2 {
+			t.Errorf("%d workers on the API, want at most 2", n)
+		}
+	}
+	var wgA, wgB sync.WaitGroup
+	stopB := make(chan struct{})
+	for i, m := range ms {
+		mr := newRoom(t, m, 0)
+		in := must[media.DirectTransport](t)(mr.CreateDirectTransport(ctx, nil))
+		prod := must[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(5)}))
+		wg := &wgA
+		if i == 1 {
+			wg = &wgB
+		}
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					if err := consumeAndClose(t, mr, prod.ID()); err != nil {
+						t.Errorf("Mafalda %d: %v", i, err)
+					}
+					tooMany()
+					select {
+					case <-stopB:
+						return
+					default:
+					}
+					if i == 0 {
+						return
+					}
+				}
+			}()
+		}
+	}
+	wgA.Wait()
+	// A's rooms close (releasing routers and workers B's rooms share)
+	// while B's goroutines place, consume and close.
+	if err := ms[0].Close(ctx); err != nil {
+		t.Error(err)
+	}
+	close(stopB)
+	wgB.Wait()
+	tooMany()
+	if err := ms[1].Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := api.workers(); n != 0 {
+		t.Fatalf("%d workers left", n)
+	}
+}
