@@ -53,10 +53,11 @@
 //
 //  1. a router the MafaldaRouter already uses, on the busiest worker whose
 //     load is under WatermarkWorker;
-//  2. a router another MafaldaRouter created with the same options, on the
-//     busiest such worker;
+//  2. a router another MafaldaRouter (of any Mafalda of the pool) created
+//     with the same options, on the busiest such worker;
 //  3. a new router on the busiest such worker;
-//  4. a new router on a new worker, if MaxWorkers and Options.CPUs allow;
+//  4. a new router on a new worker, if MaxWorkers and Options.CPUs allow
+//     (the pool's workers with those settings counted);
 //  5. otherwise the least loaded worker, watermark or not.
 //
 // Load is Options.LoadFunc's percentage (default CPU% from
@@ -84,7 +85,8 @@
 // When a worker dies (its process was killed, over media/workerproc),
 // its objects close as mediasoup closes them (routers "workerclose",
 // transports "routerclose", consumers "transportclose", the pipes into
-// it with them), then every MafaldaRouter that used it emits
+// it with them), then every MafaldaRouter that used it, of any Mafalda
+// of the pool, emits
 // "workerdied" and forgets it; the next placements go to live workers,
 // or to a new one in its place. Uses dropped in the cascade before
 // "died" (Worker.Died already true) are left for that step.
@@ -104,5 +106,7 @@
 // so Mafalda starts no goroutine of its own; those handlers run where the
 // API runs them (the caller's goroutine with the local engine, the
 // connection's with mediaclient and media/workerproc), and Mafalda.Close
-// waits for the closes the pool's handlers have under way (pool.closing).
+// waits for the closes its MafaldaRouters' releases have under way
+// (Mafalda.closing), the last Mafalda of a pool for all of the pool's
+// (pool.closing).
 package mafalda

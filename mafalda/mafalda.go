@@ -29,6 +29,9 @@ type Mafalda struct {
 	// Guarded by p.mu.
 	closed  bool
 	routers map[string]*MafaldaRouter
+	// closing counts the batches of idle routers and workers being closed
+	// because its MafaldaRouters left them idle (pool.closingLocked).
+	closing int
 }
 
 // workerEntry is one worker of the API and the routers on it.
@@ -177,8 +180,9 @@ func (m *Mafalda) CloseAllMafaldaRouters(ctx context.Context) error {
 // workers they leave idle, and leaves the pool: routers and workers
 // other Mafaldas over the same API use stay open, and the last Mafalda
 // of the pool to close closes every worker left. It then waits for the
-// idle routers and workers event handlers are closing; Mafalda takes no
-// more MafaldaRouters. It is idempotent.
+// idle routers and workers event handlers are closing for it (the last
+// one: for the pool); Mafalda takes no more MafaldaRouters. It is
+// idempotent.
 func (m *Mafalda) Close(ctx context.Context) error {
 	p := m.p
 	p.mu.Lock()
@@ -186,7 +190,8 @@ func (m *Mafalda) Close(ctx context.Context) error {
 	m.closed = true
 	p.mu.Unlock()
 	err := m.CloseAllMafaldaRouters(ctx)
-	if first && releasePool(p) {
+	last := first && releasePool(p)
+	if last {
 		p.mu.Lock()
 		workers := p.workers
 		p.workers = nil
@@ -202,7 +207,7 @@ func (m *Mafalda) Close(ctx context.Context) error {
 		}
 	}
 	p.mu.Lock()
-	for p.closing > 0 {
+	for m.closing > 0 || (last && p.closing > 0) {
 		p.idle.Wait()
 	}
 	p.mu.Unlock()

@@ -185,7 +185,7 @@ func (mr *MafaldaRouter) newRouter(ctx context.Context, we *workerEntry) (*route
 	p.mu.Lock()
 	we.pending--
 	if err != nil || we.gone {
-		closers := p.closingLocked(p.idleWorkerLocked(we))
+		closers := p.closingLocked(mr.m, p.idleWorkerLocked(we))
 		p.mu.Unlock()
 		mr.closeAll(closers)
 		if err == nil {
@@ -221,7 +221,7 @@ func (p *pool) release(re *routerEntry, mr *MafaldaRouter) {
 		return
 	}
 	p.mu.Lock()
-	closers := p.closingLocked(p.releaseLocked(re, mr))
+	closers := p.closingLocked(mr.m, p.releaseLocked(re, mr))
 	p.mu.Unlock()
 	mr.closeAll(closers)
 }
@@ -266,13 +266,19 @@ func (p *pool) removeWorkerLocked(we *workerEntry) {
 	p.meter.forget(we.worker)
 }
 
-// closingLocked counts closers as being closed until closeAll is done
-// with them, so Mafalda.Close can wait for closes that event handlers
-// started (over a remote API or worker processes, handlers run on the
-// client's goroutines, not the caller's).
-func (p *pool) closingLocked(closers []closer) []closer {
+// closingLocked counts closers as being closed, in the pool and for
+// owner, the Mafalda whose MafaldaRouter left them idle (nil for a
+// router that closed by itself), until closeAll is done with them, so
+// Mafalda.Close can wait for closes that event handlers started (over a
+// remote API or worker processes, handlers run on the client's
+// goroutines, not the caller's). Counting per owner keeps one Mafalda's
+// Close from waiting on the closes of another, which may never pause.
+func (p *pool) closingLocked(owner *Mafalda, closers []closer) []closer {
 	if len(closers) > 0 {
 		p.closing++
+		if owner != nil {
+			owner.closing++
+		}
 	}
 	return closers
 }
@@ -280,17 +286,20 @@ func (p *pool) closingLocked(closers []closer) []closer {
 // closeAll closes routers and workers, reporting failures as mr's
 // "error" events.
 func (mr *MafaldaRouter) closeAll(closers []closer) {
-	mr.m.p.closeAll(closers, mr.onError.emit)
+	mr.m.p.closeAll(mr.m, closers, mr.onError.emit)
 }
 
-// closeAll closes closers counted by closingLocked.
-func (p *pool) closeAll(closers []closer, report func(error)) {
+// closeAll closes closers counted by closingLocked for owner.
+func (p *pool) closeAll(owner *Mafalda, closers []closer, report func(error)) {
 	if len(closers) == 0 {
 		return
 	}
 	defer func() {
 		p.mu.Lock()
 		p.closing--
+		if owner != nil {
+			owner.closing--
+		}
 		p.idle.Broadcast()
 		p.mu.Unlock()
 	}()
@@ -342,7 +351,7 @@ func (p *pool) routerGone(re *routerEntry) {
 	}
 	re.gone = true
 	delete(re.worker.routers, re.key)
-	closers := p.closingLocked(p.idleWorkerLocked(re.worker))
+	closers := p.closingLocked(nil, p.idleWorkerLocked(re.worker))
 	p.mu.Unlock()
-	p.closeAll(closers, func(error) {})
+	p.closeAll(nil, closers, func(error) {})
 }

@@ -24,7 +24,8 @@ type pool struct {
 	mu      sync.Mutex
 	workers []*workerEntry // in creation order
 	// closing counts the batches of idle routers and workers being closed
-	// (closingLocked, closeAll); idle is signalled when one ends.
+	// (closingLocked, closeAll), whichever Mafalda started them; idle is
+	// signalled when one ends.
 	closing int
 	idle    *sync.Cond
 
