@@ -205,6 +205,14 @@ func (c *consumer) close(reason closeReason) {
 	c.onClose.Clear()
 }
 
+// isActive reports whether packets flow (for callers outside the send
+// path, which holds mu already).
+func (c *consumer) isActive() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active
+}
+
 // updateActive recomputes whether packets flow; when they start flowing
 // again the streams resync and a key frame is requested.
 func (c *consumer) updateActive() {

@@ -129,7 +129,7 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 	}
 	c.setProducerPaused(p.paused.Load()) // in case it changed meanwhile
 	t.onNewConsumer.Emit(c)
-	if c.active {
+	if c.isActive() {
 		c.requestKeyFrames()
 	}
 	return c, nil
