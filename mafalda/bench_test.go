@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
@@ -165,7 +166,7 @@ func benchRoomForward(b *testing.B, newM func(testing.TB, *mafalda.Options) *maf
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			r := newBenchRoom(b, newM, workers, consumers)
 			r.send(b, 10, 10) // warm up: key frame through every path
-			eventually(b, "warm-up packets", func() bool { return r.slowest() >= 10 })
+			wait.Until(b, "warm-up packets", func() bool { return r.slowest() >= 10 })
 			base := r.total()
 			b.ResetTimer()
 			start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
@@ -42,7 +43,7 @@ func TestConcurrentRooms(t *testing.T) {
 	if err := m.CloseAllMafaldaRouters(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "workers closed", func() bool { return len(m.Workers()) == 0 })
+	wait.Until(t, "workers closed", func() bool { return len(m.Workers()) == 0 })
 }
 
 func consumeAndClose(t *testing.T, mr *mafalda.MafaldaRouter, producerID string) error {

@@ -30,18 +30,6 @@ func must[T any](t testing.TB) func(T, error) T {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // newMafalda returns a Mafalda over a fresh local engine, closed with the
 // test, which then checks that no worker is left.
 func newMafalda(t testing.TB, opts *mafalda.Options) *mafalda.Mafalda {

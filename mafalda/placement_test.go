@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
@@ -46,7 +47,7 @@ func TestSharing(t *testing.T) {
 	if err := m.CloseAllMafaldaRouters(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "workers closed", func() bool { return len(m.Workers()) == 0 })
+	wait.Until(t, "workers closed", func() bool { return len(m.Workers()) == 0 })
 	if len(m.MafaldaRouters()) != 0 {
 		t.Fatal("rooms left")
 	}
@@ -112,7 +113,7 @@ func TestProducerCloseAcrossPipe(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no producerclose through the pipe")
 	}
-	eventually(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 && len(mr.DumpState().Producers) == 0 })
+	wait.Until(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 && len(mr.DumpState().Producers) == 0 })
 }
 
 // TestObserverAcrossWorkers: an observer on another worker gets the
@@ -146,7 +147,7 @@ func TestObserverAcrossWorkers(t *testing.T) {
 	if err := obs.RemoveProducer(ctx, media.RtpObserverAddRemoveProducerOptions{ProducerID: prod.ID()}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 })
+	wait.Until(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 })
 	routerClosed := make(chan struct{}, 1)
 	obs.OnRouterClose(func() { routerClosed <- struct{}{} })
 	if err := mr.Close(ctx); err != nil {
@@ -155,7 +156,7 @@ func TestObserverAcrossWorkers(t *testing.T) {
 	if len(routerClosed) != 1 || !obs.Closed() {
 		t.Fatal("observer not closed with routerclose")
 	}
-	eventually(t, "workers closed", func() bool { return len(m.Workers()) == 0 })
+	wait.Until(t, "workers closed", func() bool { return len(m.Workers()) == 0 })
 }
 
 func opusParameters(ssrc uint32) media.RtpParameters {
@@ -216,7 +217,7 @@ func TestPipedInSharedRouter(t *testing.T) {
 	if err := prod.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "piped-in producer gone", func() bool { return len(b.DumpState().Producers) == 0 })
+	wait.Until(t, "piped-in producer gone", func() bool { return len(b.DumpState().Producers) == 0 })
 }
 
 // TestConsumeDataAcrossWorkers: a data producer on another worker is piped

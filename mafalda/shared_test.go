@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
@@ -166,14 +167,14 @@ func TestSharedPoolIdle(t *testing.T) {
 	if err := ta.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "A's idle router closed", func() bool { return len(b.Routers()) == 1 })
+	wait.Until(t, "A's idle router closed", func() bool { return len(b.Routers()) == 1 })
 	if api.workers() != 1 || tb.Closed() {
 		t.Fatal("the worker B's room uses closed")
 	}
 	if err := tb.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the idle worker closed", func() bool { return api.workers() == 0 && len(a.Workers()) == 0 })
+	wait.Until(t, "the idle worker closed", func() bool { return api.workers() == 0 && len(a.Workers()) == 0 })
 	// A new room of A's goes to a new worker, which B's rooms then share.
 	must[media.DirectTransport](t)(ra.CreateDirectTransport(ctx, nil))
 	must[media.DirectTransport](t)(newRoom(t, b, 0).CreateDirectTransport(ctx, nil))
@@ -301,7 +302,7 @@ func TestSharedPoolWorkerProcess(t *testing.T) {
 			t.Fatal("a room got no workerdied")
 		}
 	}
-	eventually(t, "the dead worker forgotten", func() bool {
+	wait.Until(t, "the dead worker forgotten", func() bool {
 		return len(a.Workers()) == 0 && len(b.Workers()) == 0 && newChildren(t, before) == 0
 	})
 
@@ -323,7 +324,7 @@ func TestSharedPoolWorkerProcess(t *testing.T) {
 	if err := b.Close(ctxFor(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the worker process to end", func() bool { return newChildren(t, before) == 0 && api.workers() == 0 })
+	wait.Until(t, "the worker process to end", func() bool { return newChildren(t, before) == 0 && api.workers() == 0 })
 }
 
 // TestSharedPoolConcurrent: rooms of two Mafaldas over one API create,

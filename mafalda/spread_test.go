@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
@@ -56,7 +57,7 @@ func TestRoomSpansTwoWorkers(t *testing.T) {
 	}
 	for i, p := range peers {
 		ssrc := p.c.RtpParameters().Encodings[0].SSRC
-		eventually(t, fmt.Sprintf("RTP at consumer %d", i), func() bool { return len(p.e.RTP(ssrc)) == 10 })
+		wait.Until(t, fmt.Sprintf("RTP at consumer %d", i), func() bool { return len(p.e.RTP(ssrc)) == 10 })
 	}
 
 	for _, p := range peers[3:] {
@@ -64,7 +65,7 @@ func TestRoomSpansTwoWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "pipe closed", func() bool { return len(mr.DumpState().Pipes) == 0 })
+	wait.Until(t, "pipe closed", func() bool { return len(mr.DumpState().Pipes) == 0 })
 	if n := consumersOf(t, m, home, prod.ID()); n != 3 {
 		t.Fatalf("%d consumers left on the producer's router, want 3 (pipe consumer gone)", n)
 	}
@@ -76,7 +77,7 @@ func TestRoomSpansTwoWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "idle worker closed", func() bool { return len(m.Workers()) == 1 && len(m.Routers()) == 1 })
+	wait.Until(t, "idle worker closed", func() bool { return len(m.Workers()) == 1 && len(m.Routers()) == 1 })
 }
 
 // checkOnePipe asserts one pipe of the producer into dst, seen from

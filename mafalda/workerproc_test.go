@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
@@ -168,11 +169,11 @@ func TestKilledWorkerProcess(t *testing.T) {
 		}
 	}
 	// The pipe into the dead worker goes, with its consumer on the first.
-	eventually(t, "pipe closed", func() bool { return len(mr.DumpState().Pipes) == 0 })
-	eventually(t, "pipe consumer closed", func() bool { return consumersOf(t, m, home, prod.ID()) == 3 })
+	wait.Until(t, "pipe closed", func() bool { return len(mr.DumpState().Pipes) == 0 })
+	wait.Until(t, "pipe consumer closed", func() bool { return consumersOf(t, m, home, prod.ID()) == 3 })
 	// So is the pipe's transport on the survivor: its router keeps the
 	// producer's transport and the three consumers'.
-	eventually(t, "pipe transport closed", func() bool {
+	wait.Until(t, "pipe transport closed", func() bool {
 		for _, r := range m.Routers() {
 			if r.ID() == home {
 				return len(must[*media.RouterDump](t)(r.Dump(ctx)).TransportIDs) == 4
@@ -254,7 +255,7 @@ func TestWorkerProcessUsage(t *testing.T) {
 	if err := peers[1].tr.Close(ctxFor(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the idle worker process to end", func() bool {
+	wait.Until(t, "the idle worker process to end", func() bool {
 		return len(m.Workers()) == 1 && syscall.Kill(second, 0) != nil
 	})
 }
@@ -302,7 +303,7 @@ func TestWorkerProcessesPerCPU(t *testing.T) {
 	if err := m.CloseAllMafaldaRouters(ctxFor(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the worker processes to end", func() bool {
+	wait.Until(t, "the worker processes to end", func() bool {
 		for pid := range pids {
 			if syscall.Kill(pid, 0) == nil {
 				return false
@@ -359,7 +360,7 @@ func TestKilledProducerProcess(t *testing.T) {
 	case <-time.After(timeout):
 		t.Fatal("no producerclose on the other worker")
 	}
-	eventually(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 })
+	wait.Until(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 })
 	if far.tr.Closed() || !in.Closed() || !peers[0].tr.Closed() {
 		t.Fatal("transports: the far one must stay, the dead worker's close")
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/internal/cuttest"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/rope"
 	"github.com/ropehq/rope/ropeclient"
 	"github.com/ropehq/rope/ropeserver"
@@ -75,18 +76,6 @@ func createCounter(t testing.TB, c *ropeclient.Client) *ropeclient.Object {
 		t.Fatalf("counter %s not in the mirror when the call returned", r.ID)
 	}
 	return o
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func propInt(o *ropeclient.Object, name string) int64 {
@@ -159,7 +148,7 @@ func TestTwoClientsSeeEachOther(t *testing.T) {
 	if err := counter.Call(ctxT(t), "createChild", map[string]string{"name": "kid"}, &child); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "B mirrors the child", func() bool { _, ok := b.Object(child.ID); return ok })
+	wait.Until(t, "B mirrors the child", func() bool { _, ok := b.Object(child.ID); return ok })
 	bCounter, _ := b.Object(counter.ID())
 	bChild, _ := b.Object(child.ID)
 	var mu sync.Mutex
@@ -170,12 +159,12 @@ func TestTwoClientsSeeEachOther(t *testing.T) {
 	if err := bCounter.Call(ctxT(t), "increment", map[string]int{"by": 3}, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "A sees B's increment", func() bool { return propInt(counter, "value") == 3 })
+	wait.Until(t, "A sees B's increment", func() bool { return propInt(counter, "value") == 3 })
 	// A closes, B's mirror fires close, children first.
 	if err := counter.Call(ctxT(t), "close", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "B's close events", func() bool { mu.Lock(); defer mu.Unlock(); return len(closes) == 2 })
+	wait.Until(t, "B's close events", func() bool { mu.Lock(); defer mu.Unlock(); return len(closes) == 2 })
 	if strings.Join(closes, ",") != "child,counter" || !bCounter.Closed() {
 		t.Errorf("closes %v closed %v", closes, bCounter.Closed())
 	}
@@ -213,7 +202,7 @@ func TestSharedConnectionClosesWithTheLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
-	eventually(t, "the connection to close", func() bool { return srv.ConnCount() == 0 })
+	wait.Until(t, "the connection to close", func() bool { return srv.ConnCount() == 0 })
 }
 
 func TestUnauthorized(t *testing.T) {
@@ -238,7 +227,7 @@ func TestResumeLosesNothing(t *testing.T) {
 			a := dial(t, url, &ropeclient.Options{Dedicated: true, HTTPClient: cut.Client(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 			b := dial(t, url, &ropeclient.Options{Dedicated: true})
 			counter := createCounter(t, b)
-			eventually(t, "A mirrors the counter", func() bool { _, ok := a.Object(counter.ID()); return ok })
+			wait.Until(t, "A mirrors the counter", func() bool { _, ok := a.Object(counter.ID()); return ok })
 			aCounter, _ := a.Object(counter.ID())
 			var mu sync.Mutex
 			var values []int64
@@ -261,7 +250,7 @@ func TestResumeLosesNothing(t *testing.T) {
 			cut.Cut()
 			b.Call(ctxT(t), counter.ID(), "increment", map[string]int{"times": 5000}, nil)
 			<-disconnected
-			eventually(t, "A catches up", func() bool { return a.Seq() == srv.Seq() && a.ReadyState() == ropeclient.Connected })
+			wait.Until(t, "A catches up", func() bool { return a.Seq() == srv.Seq() && a.ReadyState() == ropeclient.Connected })
 			if v := propInt(aCounter, "value"); v != 10000 {
 				t.Errorf("A's mirror has value %d, want 10000", v)
 			}
@@ -271,7 +260,7 @@ func TestResumeLosesNothing(t *testing.T) {
 			if tc.replay {
 				// The seq is current before the dispatcher has run the
 				// last events' listeners.
-				eventually(t, "A's listeners", func() bool {
+				wait.Until(t, "A's listeners", func() bool {
 					mu.Lock()
 					defer mu.Unlock()
 					return len(values) >= 10000
@@ -306,7 +295,7 @@ func TestPendingCallFailsOnDisconnect(t *testing.T) {
 	if err := <-errc; !errors.Is(err, ropeclient.ErrDisconnected) {
 		t.Fatalf("got %v, want ErrDisconnected", err)
 	}
-	eventually(t, "reconnection", func() bool { return c.ReadyState() == ropeclient.Connected })
+	wait.Until(t, "reconnection", func() bool { return c.ReadyState() == ropeclient.Connected })
 	if err := c.Call(ctxT(t), fixture.RootID, "echo", []int{1}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +356,7 @@ func TestLifecycleEvents(t *testing.T) {
 	}
 	// The server going away is a clean close; the client reconnects.
 	srv.Close()
-	eventually(t, "the disconnection", func() bool { mu.Lock(); defer mu.Unlock(); return len(events) >= 5 })
+	wait.Until(t, "the disconnection", func() bool { mu.Lock(); defer mu.Unlock(); return len(events) >= 5 })
 	c.Close()
 	mu.Lock()
 	defer mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/rope"
 	"github.com/ropehq/rope/ropeclient"
 	"github.com/ropehq/rope/ropeserver/fixture"
@@ -129,8 +130,8 @@ func TestCloseLocal(t *testing.T) {
 		t.Errorf("listeners fired again: %q", rec.lines())
 	}
 	// Only the mirror closed: the server's objects are live.
-	eventually(t, "the connection to close", func() bool { return srv.ConnCount() == 1 })
-	eventually(t, "the other client to mirror the child", func() bool {
+	wait.Until(t, "the connection to close", func() bool { return srv.ConnCount() == 1 })
+	wait.Until(t, "the other client to mirror the child", func() bool {
 		_, ok := other.Object(k3.ID())
 		return ok
 	})
@@ -150,7 +151,7 @@ func TestCloseLocalServerGone(t *testing.T) {
 	rec.watch(counter)
 	rec.watch(child)
 	srv.Close()
-	eventually(t, "the loss of the connection", func() bool { return c.ReadyState() != ropeclient.Connected })
+	wait.Until(t, "the loss of the connection", func() bool { return c.ReadyState() != ropeclient.Connected })
 	errc := make(chan error, 1)
 	go func() { errc <- c.Call(ctxT(t), fixture.RootID, "echo", nil, nil) }()
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/mafalda/mafaldaclient"
 	"github.com/ropehq/rope/media"
@@ -42,7 +43,7 @@ func TestSameCodeLocalAndRemote(t *testing.T) {
 			if err := room.Close(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "transports closed", func() bool { return snd.in.Closed() && rcv.out.Closed() && room.Closed() })
+			wait.Until(t, "transports closed", func() bool { return snd.in.Closed() && rcv.out.Closed() && room.Closed() })
 		})
 	}
 }
@@ -55,7 +56,7 @@ func TestTwoClientsShareMafaldaRouter(t *testing.T) {
 	a, b := srv.dial(t), srv.dial(t)
 	room := must[*mafaldaclient.MafaldaRouter](t)(a.CreateMafaldaRouter(ctxT(t), roomOptions()))
 	var bRoom mafalda.Router
-	eventually(t, "the MafaldaRouter in B's mirror", func() bool {
+	wait.Until(t, "the MafaldaRouter in B's mirror", func() bool {
 		var ok bool
 		bRoom, ok = b.GetMafaldaRouter(room.ID())
 		return ok
@@ -91,7 +92,7 @@ func TestTwoClientsShareMafaldaRouter(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("B saw no close")
 	}
-	eventually(t, "B's consumer closed", func() bool { return rcv.consumer.Closed() && bRoom.Closed() })
+	wait.Until(t, "B's consumer closed", func() bool { return rcv.consumer.Closed() && bRoom.Closed() })
 }
 
 // TestRTPAcrossWorkers: with one consumer per worker, the second
@@ -155,7 +156,7 @@ func TestCloseAllMafaldaRouters(t *testing.T) {
 	if err := c.CloseAllMafaldaRouters(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "closed mirrors", func() bool { return r1.Closed() && r2.Closed() && len(c.MafaldaRouters()) == 0 })
+	wait.Until(t, "closed mirrors", func() bool { return r1.Closed() && r2.Closed() && len(c.MafaldaRouters()) == 0 })
 	if n := len(srv.m.MafaldaRouters()); n != 0 {
 		t.Fatalf("server has %d MafaldaRouters", n)
 	}

@@ -3,6 +3,7 @@ package mafaldaclient_test
 import (
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
@@ -59,7 +60,7 @@ func consume(t *testing.T, r media.Router, producerID string) *receiving {
 func (c *receiving) wait(t *testing.T, n int) {
 	t.Helper()
 	ssrc := c.consumer.RtpParameters().Encodings[0].SSRC
-	eventually(t, "RTP at the consumer's endpoint", func() bool { return len(c.dst.RTP(ssrc)) >= n })
+	wait.Until(t, "RTP at the consumer's endpoint", func() bool { return len(c.dst.RTP(ssrc)) >= n })
 }
 
 // roomOptions are the MafaldaRouterOptions of the tests.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/mafalda/mafaldaclient"
 	"github.com/ropehq/rope/media"
@@ -53,7 +54,7 @@ func TestWorkerDiedReachesRemoteClient(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no routerclose on the transport")
 	}
-	eventually(t, "transport closed", tr.Closed)
+	wait.Until(t, "transport closed", tr.Closed)
 	// The room places its next transport on a new worker.
 	must[media.PlainTransport](t)(room.CreatePlainTransport(ctxT(t), nil))
 	d = must[*mafalda.Dump](t)(c.Dump(ctxT(t)))
@@ -66,5 +67,5 @@ func TestWorkerDiedReachesRemoteClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := d.Workers[0].PID
-	eventually(t, "the second worker process gone", func() bool { return syscall.Kill(pid, 0) != nil })
+	wait.Until(t, "the second worker process gone", func() bool { return syscall.Kill(pid, 0) != nil })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediatest"
@@ -48,7 +49,7 @@ func TestServerAppDataReachesClients(t *testing.T) {
 	}
 	local.SetAppData(media.AppData{"room": "green"})
 	for i, r := range remotes {
-		eventually(t, "the server's appData in client "+string(rune('A'+i)), func() bool { return r.AppData()["room"] == "green" })
+		wait.Until(t, "the server's appData in client "+string(rune('A'+i)), func() bool { return r.AppData()["room"] == "green" })
 	}
 	for range remotes {
 		select {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediaserver"
@@ -107,7 +108,7 @@ func TestBadClient(t *testing.T) {
 		s.src.Send(s.in.Tuple(), snd.Next(t, i == 0, 300))
 	}
 	ssrc := s.consumer.RtpParameters().Encodings[0].SSRC
-	eventually(t, "media still flows", func() bool { return len(s.dst.RTP(ssrc)) == 5 })
+	wait.Until(t, "media still flows", func() bool { return len(s.dst.RTP(ssrc)) == 5 })
 	must[*media.RouterDump](t)(s.router.Dump(ctx))
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -34,7 +35,7 @@ func TestRTPEndToEnd(t *testing.T) {
 	}
 	params := s.consumer.RtpParameters()
 	ssrc := params.Encodings[0].SSRC
-	eventually(t, "RTP at the consumer's endpoint", func() bool { return len(s.dst.RTP(ssrc)) == n })
+	wait.Until(t, "RTP at the consumer's endpoint", func() bool { return len(s.dst.RTP(ssrc)) == n })
 	for i, got := range s.dst.RTP(ssrc) {
 		if got.PayloadType != uint8(params.Codecs[0].PayloadType) || !bytes.Equal(got.Payload, sent[i][12:]) {
 			t.Fatalf("packet %d: pt %d want %d, payload intact %v", i, got.PayloadType, params.Codecs[0].PayloadType, bytes.Equal(got.Payload, sent[i][12:]))
@@ -44,7 +45,7 @@ func TestRTPEndToEnd(t *testing.T) {
 	if tt.RemotePort != s.src.Port() || s.in.Tuple().RemotePort != s.src.Port() {
 		t.Fatalf("comedia tuple %+v, mirror %+v, endpoint port %d", tt, s.in.Tuple(), s.src.Port())
 	}
-	eventually(t, "producer stats", func() bool {
+	wait.Until(t, "producer stats", func() bool {
 		st, err := s.producer.GetStats(ctxT(t))
 		return err == nil && len(st) == 1 && st[0].PacketCount == n
 	})

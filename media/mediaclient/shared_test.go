@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/internal/cuttest"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/media/mediatest"
@@ -68,7 +69,7 @@ func buildScene(t *testing.T, api media.API) *scene {
 func mirrorOf[T any](t *testing.T, c *mediaclient.Client, id string) T {
 	t.Helper()
 	var out T
-	eventually(t, "object "+id+" in the other mirror", func() bool {
+	wait.Until(t, "object "+id+" in the other mirror", func() bool {
 		x, ok := c.Object(id)
 		if ok {
 			out, ok = x.(T)
@@ -112,7 +113,7 @@ func TestTwoClientsShareState(t *testing.T) {
 		t.Fatalf("B's consumer producerId %s kind %s", bc.ProducerID(), bp.Kind())
 	}
 	p.SetAppData(media.AppData{"n": 7, "s": "x"})
-	eventually(t, "appData in B", func() bool { d := bp.AppData(); return d["n"] == 7 && d["s"] == "x" })
+	wait.Until(t, "appData in B", func() bool { d := bp.AppData(); return d["n"] == 7 && d["s"] == "x" })
 
 	var rec recorder
 	bc.OnProducerClose(rec.add("consumer producerclose"))
@@ -124,7 +125,7 @@ func TestTwoClientsShareState(t *testing.T) {
 	if !c.Closed() || !p.Closed() {
 		t.Fatal("A's mirror not closed when Close returned")
 	}
-	eventually(t, "B's events", func() bool { return len(rec.get()) == 3 })
+	wait.Until(t, "B's events", func() bool { return len(rec.get()) == 3 })
 	if got := rec.get(); !slices.Equal(got, []string{"consumer producerclose", "consumer close", "producer close"}) {
 		t.Fatalf("B got %v", got)
 	}
@@ -166,14 +167,14 @@ func TestResumeAfterCut(t *testing.T) {
 			must[struct{}](t)(struct{}{}, s.consumer.Pause(ctx))
 			must[struct{}](t)(struct{}{}, other.Close(ctx))
 			late := must[media.DirectTransport](t)(s.router.CreateDirectTransport(ctx, nil))
-			eventually(t, "B reconnects", func() bool { return brc.ReadyState() == ropeclient.Connected && brc.Seq() == srv.rs.Seq() })
+			wait.Until(t, "B reconnects", func() bool { return brc.ReadyState() == ropeclient.Connected && brc.Seq() == srv.rs.Seq() })
 			if !bc.Paused() || !bc.ProducerPaused() {
 				t.Fatalf("B's consumer paused %v producerPaused %v", bc.Paused(), bc.ProducerPaused())
 			}
 			if !bOther.Closed() {
 				t.Fatal("B's other consumer not closed")
 			}
-			eventually(t, "B's close event", func() bool { return len(rec.get()) == 1 })
+			wait.Until(t, "B's close event", func() bool { return len(rec.get()) == 1 })
 			mirrorOf[media.DirectTransport](t, b, late.ID())
 		})
 	}

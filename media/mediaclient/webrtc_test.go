@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/peertest"
 	"github.com/ropehq/rope/media/mediatest"
@@ -69,7 +70,7 @@ func TestRemoteWebRtcTransport(t *testing.T) {
 
 			payload := []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 1, 2, 3, 4}
 			seq := uint16(0)
-			eventually(t, "the browser's RTP at the plain endpoint", func() bool {
+			wait.Until(t, "the browser's RTP at the plain endpoint", func() bool {
 				seq++
 				_ = a.Track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq,
 					Timestamp: uint32(seq) * 3000, Marker: true}, Payload: payload})

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediatest"
 	"github.com/ropehq/rope/media/workerproc"
@@ -38,17 +39,6 @@ func must[T any](t testing.TB) func(T, error) T {
 			t.Fatal(err)
 		}
 		return v
-	}
-}
-
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -102,7 +92,7 @@ func (p *path) forwards(t *testing.T, n int) {
 	for i := range n {
 		p.src.Send(p.in.Tuple(), p.sender.Next(t, i == 0, 600))
 	}
-	eventually(t, "forwarded packets", func() bool { return len(p.dst.RTP(ssrc)) >= have+n })
+	wait.Until(t, "forwarded packets", func() bool { return len(p.dst.RTP(ssrc)) >= have+n })
 }
 
 func TestForwardingInChild(t *testing.T) {
@@ -234,7 +224,7 @@ func TestKilledPipeSource(t *testing.T) {
 	for i := range 10 {
 		ps.src.Send(ps.in.Tuple(), ps.sender.Next(t, i == 0, 500))
 	}
-	eventually(t, "packets through the pipe", func() bool { return len(pd.dst.RTP(ssrc)) >= 10 })
+	wait.Until(t, "packets through the pipe", func() bool { return len(pd.dst.RTP(ssrc)) >= 10 })
 
 	producerClosed := make(chan struct{})
 	c.OnProducerClose(func() { close(producerClosed) })
@@ -246,6 +236,6 @@ func TestKilledPipeSource(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no producerclose in the other process")
 	}
-	eventually(t, "pipe producer closed", res.PipeProducer.Closed)
+	wait.Until(t, "pipe producer closed", res.PipeProducer.Closed)
 	pd.forwards(t, 10)
 }
