@@ -29,7 +29,9 @@ type ConsumerOptions struct {
 	// Paused starts the consumer paused; default false.
 	Paused bool `json:"paused,omitempty"`
 	// Mid for the consumer's RTP parameters; default a counter per
-	// transport (none on plain and pipe transports).
+	// transport ("0", "1", ...), as mediasoup; pipe consumers have none.
+	// When the consumer's rtpParameters include the MID header extension,
+	// every packet it sends carries the mid in it.
 	Mid string `json:"mid,omitempty"`
 	// PreferredLayers default to the highest.
 	PreferredLayers *ConsumerLayers `json:"preferredLayers,omitempty"`

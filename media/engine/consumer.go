@@ -28,6 +28,11 @@ type consumer struct {
 	// outPT maps router payload types to the consumer's (identity for
 	// negotiated codecs; 0 means not negotiated: drop).
 	outPT [128]uint8
+	// midID is the id of the MID header extension the consumer writes
+	// mid into (0: the consumer's rtpParameters have no mid, or did not
+	// negotiate the extension), as mediasoup's consumers do.
+	midID uint8
+	mid   []byte
 
 	paused         atomic.Bool
 	producerPaused atomic.Bool
@@ -40,6 +45,9 @@ type consumer struct {
 	active  bool
 	streams []sendStream
 	rtxBuf  [rtppkt.MaxPacketLen + 2]byte
+	// nackBuf holds a stored packet before its MID is written into
+	// rtxBuf (consumers with midID).
+	nackBuf [rtppkt.MaxPacketLen]byte
 
 	// sim is the simulcast layer state (nil unless simulcast).
 	sim *simulcast
@@ -109,6 +117,13 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 		}
 		c.outPT[pt] = pt
 		c.useNack = c.useNack || hasFeedback(codec.RtcpFeedback, "nack", "")
+	}
+	if params.Mid != "" && len(params.Mid) <= 255 {
+		for _, e := range params.HeaderExtensions {
+			if e.URI == media.ExtMid && e.ID > 0 && e.ID < 256 {
+				c.midID, c.mid = uint8(e.ID), []byte(params.Mid)
+			}
+		}
 	}
 	for _, e := range params.Encodings {
 		s := sendStream{ssrc: e.SSRC, clockRate: int64(params.Codecs[0].ClockRate), syncRequired: true, score: 10}
@@ -369,7 +384,7 @@ func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 		}
 	}
 	out := s.seq.Input(pk.seq)
-	n := copy(buf, pk.b)
+	n := c.copyPacket(buf, pk.b, pk.hdrLen)
 	b := buf[:n]
 	rtppkt.SetSSRC(b, s.ssrc)
 	rtppkt.SetPayloadType(b, c.outPT[pk.pt])
@@ -385,6 +400,19 @@ func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 	s.lastTS = ts
 	s.lastSentAt = pk.now
 	return b
+}
+
+// copyPacket copies packet src (header length hdrLen) into dst with the
+// consumer's MID, if it has one, in the MID header extension (the
+// producer's is not forwarded; see producer.buildTables). A packet the
+// MID does not fit in is copied as it is.
+func (c *consumer) copyPacket(dst, src []byte, hdrLen int) int {
+	if c.midID != 0 {
+		if n := rtppkt.CopyWithExtension(dst, src, hdrLen, c.midID, c.mid); n != 0 {
+			return n
+		}
+	}
+	return copy(dst, src)
 }
 
 func (c *consumer) send(b []byte, rtx bool) {
@@ -414,11 +442,17 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 		if store == nil {
 			continue
 		}
-		n := store.Get(info.In, c.rtxBuf[:rtppkt.MaxPacketLen])
-		if n == 0 {
+		var b []byte
+		if c.midID == 0 {
+			b = c.rtxBuf[:store.Get(info.In, c.rtxBuf[:rtppkt.MaxPacketLen])]
+		} else if n := store.Get(info.In, c.nackBuf[:]); n != 0 {
+			if h, ok := rtppkt.Parse(c.nackBuf[:n]); ok {
+				b = c.rtxBuf[:c.copyPacket(c.rtxBuf[:rtppkt.MaxPacketLen], c.nackBuf[:n], h.HeaderLen)]
+			}
+		}
+		if len(b) == 0 {
 			continue
 		}
-		b := c.rtxBuf[:n]
 		if info.TSOffset != 0 {
 			rtppkt.SetTimestamp(b, rtppkt.Timestamp(b)+info.TSOffset)
 		}

@@ -114,9 +114,8 @@ func (p *producer) buildTables() {
 		case media.ExtMid:
 			// The producer's MID names its m-section in the sending
 			// browser; a receiving browser would route the packet by it
-			// to whichever of its transceivers has that MID. mediasoup
-			// writes each consumer's own MID instead; consumers here send
-			// none, and the receiver routes by the SSRC it was signalled.
+			// to whichever of its transceivers has that MID. As mediasoup,
+			// each consumer writes its own MID instead (consumer.copyPacket).
 			continue
 		}
 		for _, re := range p.router.caps.HeaderExtensions {

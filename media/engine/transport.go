@@ -64,6 +64,9 @@ type transport struct {
 	// cnameForProducers is the CNAME of the producers (not on pipe
 	// transports); see producerCNAME.
 	cnameForProducers string
+	// nextMidForConsumers is the MID counter of consumers given no mid
+	// (nextConsumerMid).
+	nextMidForConsumers int
 
 	// listener holds the MID and RID tables (rtp_listener.go); guarded
 	// by mu.

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/ropehq/rope/media"
 )
@@ -154,10 +155,28 @@ func (t *transport) consumerParams(p *producer, o *media.ConsumerOptions) (media
 		return "", media.RtpParameters{}, fmt.Errorf("consume: %w", err)
 	}
 	params.Mid = o.Mid
+	if params.Mid == "" {
+		params.Mid = t.nextConsumerMid()
+	}
 	if len(p.consumable.Encodings) > 1 {
 		return media.ConsumerSimulcast, params, nil
 	}
 	return media.ConsumerSimple, params, nil
+}
+
+// nextConsumerMid returns the MID of the next (non-pipe) consumer that
+// was given none, from the transport's counter, as mediasoup's
+// Transport.consume: "0", "1", ... wrapping to "0" at 100000000 (at most
+// 8 bytes).
+func (t *transport) nextConsumerMid() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	mid := strconv.Itoa(t.nextMidForConsumers)
+	t.nextMidForConsumers++
+	if t.nextMidForConsumers == 100000000 {
+		t.nextMidForConsumers = 0
+	}
+	return mid
 }
 
 func (t *transport) addConsumer(c *consumer) error {

@@ -88,3 +88,91 @@ func TestExtension(t *testing.T) {
 		t.Fatal("ext 5 found")
 	}
 }
+
+func TestCopyWithExtension(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		profile uint16
+		exts    map[uint8][]byte
+		id      uint8
+		val     string
+	}{
+		{name: "none", id: 1, val: "3"},
+		{name: "one-byte add", profile: 0xbede, exts: map[uint8][]byte{3: {0xaa}, 5: {1, 2, 3}}, id: 1, val: "12"},
+		{name: "one-byte replace", profile: 0xbede, exts: map[uint8][]byte{1: []byte("longermid"), 5: {1, 2, 3}}, id: 1, val: "7"},
+		{name: "one-byte to two-byte", profile: 0xbede, exts: map[uint8][]byte{3: {0xaa}}, id: 20, val: "7"},
+		{name: "two-byte", profile: 0x1000, exts: map[uint8][]byte{3: {0xaa}, 200: {}}, id: 1, val: "99999999"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1, CSRC: []uint32{5}}, Payload: []byte{9, 8, 7}}
+			if tc.profile != 0 {
+				p.Extension, p.ExtensionProfile = true, tc.profile
+				for id, v := range tc.exts {
+					if err := p.SetExtension(id, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			b, err := p.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, ok := Parse(b)
+			if !ok {
+				t.Fatal("parse")
+			}
+			dst := make([]byte, 1500)
+			n := CopyWithExtension(dst, b, h.HeaderLen, tc.id, []byte(tc.val))
+			if n == 0 {
+				t.Fatal("CopyWithExtension failed")
+			}
+			var q rtp.Packet
+			if err := q.Unmarshal(dst[:n]); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(q.GetExtension(tc.id)); got != tc.val {
+				t.Fatalf("ext %d = %q, want %q", tc.id, got, tc.val)
+			}
+			for id, v := range tc.exts {
+				if id != tc.id && string(q.GetExtension(id)) != string(v) {
+					t.Fatalf("ext %d = %x, want %x", id, q.GetExtension(id), v)
+				}
+			}
+			if string(q.Payload) != "\x09\x08\x07" || q.SSRC != 1 || len(q.CSRC) != 1 || q.CSRC[0] != 5 {
+				t.Fatalf("packet changed: %+v", q)
+			}
+			if a := testing.AllocsPerRun(100, func() { CopyWithExtension(dst, b, h.HeaderLen, tc.id, []byte(tc.val)) }); a != 0 {
+				t.Fatalf("%v allocations", a)
+			}
+		})
+	}
+	if n := CopyWithExtension(make([]byte, 10), make([]byte, 12), 12, 1, []byte("1")); n != 0 {
+		t.Fatal("copied into a too small buffer")
+	}
+}
+
+func FuzzCopyWithExtension(f *testing.F) {
+	f.Add([]byte{0x90, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0, 1, 0x30, 0xaa, 0x10, 0xbb}, byte(1), "12")
+	f.Add([]byte{0x90, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0x10, 0x00, 0, 1, 3, 1, 0xaa, 0}, byte(3), "")
+	f.Fuzz(func(t *testing.T, b []byte, id byte, val string) {
+		h, ok := Parse(b)
+		if !ok {
+			return
+		}
+		dst := make([]byte, 1600)
+		n := CopyWithExtension(dst, b, h.HeaderLen, id, []byte(val))
+		if n == 0 {
+			return
+		}
+		h2, ok := Parse(dst[:n])
+		if !ok {
+			t.Fatal("output does not parse")
+		}
+		if got, ok := Extension(dst[:n], h2, id); !ok || string(got) != val {
+			t.Fatalf("ext %d = %q, want %q", id, got, val)
+		}
+		if string(dst[h2.HeaderLen:n]) != string(b[h.HeaderLen:]) {
+			t.Fatal("payload changed")
+		}
+	})
+}
