@@ -80,17 +80,26 @@ func (t *transport) onReports(reports []rtcp.ReceptionReport, now int64) {
 }
 
 // rtcpLoop periodically sends SR+SDES for consumers, RR for producers,
-// and emits score changes. It is owned by the transport.
+// and transport-cc feedback, and emits score changes. It is owned by the
+// transport.
 func (t *transport) rtcpLoop(interval time.Duration) {
 	defer t.wg.Done()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	// fb ticks transport-cc feedback (bwe.go) once it is on.
+	var fb <-chan time.Time
 	for {
 		select {
 		case <-t.stop:
 			return
 		case <-tick.C:
 			t.sendReports(nanotime(), interval)
+		case <-t.tccStart:
+			fbTick := time.NewTicker(tccFeedbackInterval)
+			defer fbTick.Stop()
+			fb = fbTick.C
+		case <-fb:
+			t.tcc.Load().feedback(t, nanotime())
 		}
 	}
 }

@@ -81,6 +81,14 @@ type transport struct {
 	rtpBytesReceived, rtpBytesSent atomic.Uint64
 	rtxBytesReceived, rtxBytesSent atomic.Uint64
 
+	// tcc sends transport-cc feedback (bwe.go); nil until a producer
+	// negotiates transport-cc. Set under mu, read by the receive path.
+	tcc atomic.Pointer[tccServer]
+	// tccStart tells the RTCP goroutine to start the feedback timer.
+	tccStart chan struct{}
+	// maxIncomingBitrate is setMaxIncomingBitrate's value (0: none).
+	maxIncomingBitrate atomic.Uint64
+
 	// Scratch of the RTCP goroutine (sendReports).
 	repProducers []*producer
 	repConsumers []*consumer
@@ -110,7 +118,7 @@ func newTransport(r *router, statsType string, appData media.AppData) *transport
 		router: r, statsType: statsType,
 		producers: map[string]*producer{}, consumers: map[string]*consumer{},
 		dataProducers: map[string]*dataProducer{}, dataConsumers: map[string]*dataConsumer{},
-		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}),
+		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}), tccStart: make(chan struct{}, 1),
 	}
 	t.init(newID(), appData)
 	empty := map[uint32]streamRef{}
@@ -224,6 +232,9 @@ func (t *transport) receiveRTP(b []byte, now int64) *producer {
 	if !ok {
 		return nil
 	}
+	if s := t.tcc.Load(); s != nil {
+		s.incoming(b, &h, now) // as mediasoup, before finding the producer
+	}
 	ref, ok := (*t.ingress.Load())[h.SSRC]
 	if !ok {
 		if ref, ok = t.learnStream(b, &h); !ok {
@@ -283,8 +294,15 @@ func (t *transport) rebuildIngress() {
 	t.ingress.Store(&m)
 }
 
+// SetMaxIncomingBitrate caps the bitrate remote senders are told they
+// may use (a REMB next to the transport-cc feedback, bwe.go); 0 removes
+// the cap.
 func (t *transport) SetMaxIncomingBitrate(ctx context.Context, bitrate int) error {
-	return t.checkBitrate(bitrate)
+	if err := t.checkBitrate(bitrate); err != nil {
+		return err
+	}
+	t.maxIncomingBitrate.Store(uint64(bitrate))
+	return nil
 }
 
 func (t *transport) SetMaxOutgoingBitrate(ctx context.Context, bitrate int) error {

@@ -86,6 +86,9 @@ func (t *transport) addProducer(p *producer) error {
 		return err
 	}
 	t.addProducerLocked(p)
+	if id, ok := producerUsesTransportCC(p.params); ok && !t.direct && !t.pipe {
+		t.enableTCCLocked(id)
+	}
 	t.producers[p.id] = p
 	t.rebuildIngress()
 	return nil

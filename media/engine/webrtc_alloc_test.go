@@ -12,7 +12,8 @@ import (
 // TestWebRtcReceiveNoAlloc checks that RTP handed over by the connection
 // layer (OnRTP) goes through the forwarding path without allocating, to
 // a direct consumer and to a WebRtcTransport consumer that is not
-// connected yet.
+// connected yet, with the transport recording transport-cc sequence
+// numbers and the consumers writing their MIDs.
 func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	ctx := context.Background()
 	w, err := New(nil).CreateWorker(ctx, nil)
@@ -31,21 +32,31 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
-		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000}},
-		Encodings: []media.RtpEncodingParameters{{SSRC: 1}},
+		Codecs: []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000,
+			RtcpFeedback: []media.RtcpFeedback{{Type: "transport-cc"}}}},
+		HeaderExtensions: []media.RtpHeaderExtensionParameters{{URI: media.ExtTransportWideCC01, ID: 3}},
+		Encodings:        []media.RtpEncodingParameters{{SSRC: 1}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{vp8}}
+	if in.(*webRtcTransport).tcc.Load() == nil {
+		t.Fatal("transport-cc feedback not on")
+	}
+	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{vp8},
+		HeaderExtensions: []media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtMid, PreferredID: 1}}}
 	direct, _ := r.CreateDirectTransport(ctx, nil)
 	out, err := r.CreateWebRtcTransport(ctx, listen)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tr := range []media.Transport{direct, out} {
-		if _, err := tr.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}); err != nil {
+		c, err := tr.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if c.(*consumer).midID == 0 {
+			t.Fatalf("consumer writes no MID: %+v", c.RtpParameters())
 		}
 	}
 	l := in.(*webRtcTransport).link
@@ -53,14 +64,24 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	pkt.Payload[0] = 0x10 // VP8 key frame
 	buf := make([]byte, rtppkt.MaxPacketLen)
 	seq := uint16(0)
+	tccSeq := make([]byte, 2)
+	_ = pkt.SetExtension(3, tccSeq)
 	allocs := testing.AllocsPerRun(200, func() {
 		seq++
 		pkt.SequenceNumber = seq
+		tccSeq[0], tccSeq[1] = byte(seq>>8), byte(seq)
 		n, _ := pkt.MarshalTo(buf)
 		l.receive(buf[:n])
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per packet", allocs)
+	}
+	tcc := in.(*webRtcTransport).tcc.Load()
+	tcc.mu.Lock()
+	held := tcc.recorder.PacketsHeld()
+	tcc.mu.Unlock()
+	if held == 0 {
+		t.Error("no transport-cc sequence number recorded")
 	}
 	st, _ := in.GetStats(ctx)
 	if st[0].RtpBytesReceived == 0 {
