@@ -51,6 +51,24 @@ try {
     await new Promise((r) => setTimeout(r, 500));
   }
   if (!result.ok) result = { ok: false, last };
+  // With simulcast, wait (until the deadline) for tab A to send more than
+  // one layer: Chromium turns layers on as its bandwidth estimate, fed by
+  // the SFU's transport-cc feedback, rises. The test checks what the
+  // producer received; this reports what tab A measured.
+  if (result.ok && produceOptions.simulcast) {
+    let prev = await a.evaluate(() => window.ropeTest.sendStats());
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      const s = await a.evaluate(() => window.ropeTest.sendStats());
+      const sending = s.layers.filter((l) => {
+        const p = prev.layers.find((x) => x.rid === l.rid);
+        return p && l.bytesSent > p.bytesSent && l.framesEncoded > p.framesEncoded;
+      });
+      result.sender = { ...s, sendingRids: sending.map((l) => l.rid) };
+      if (sending.length >= 2) break;
+      prev = s;
+    }
+  }
 } catch (err) {
   result = { ok: false, error: String(err && err.stack || err) };
 } finally {

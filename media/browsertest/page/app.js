@@ -62,6 +62,7 @@ const SIMULCAST_ENCODINGS = [
 async function produce(url, routerId, options = {}) {
   const router = await connect(url, routerId);
   const { transport } = await createTransport(router, 'send', options);
+  window.ropeTest.sendTransport = transport;
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   const video = await transport.produce({
     track: stream.getVideoTracks()[0],
@@ -122,8 +123,32 @@ async function stats() {
   };
 }
 
+// sendStats reports what the producing tab sends: per video encoding
+// (rid) the bytes sent, frames encoded and size, and the bandwidth
+// estimate of its transport (availableOutgoingBitrate, from our
+// transport-cc feedback).
+async function sendStats() {
+  const report = await window.ropeTest.sendTransport.getStats();
+  const layers = [];
+  let availableOutgoingBitrate = 0;
+  report.forEach((s) => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      layers.push({
+        rid: s.rid || '', bytesSent: s.bytesSent || 0, framesEncoded: s.framesEncoded || 0,
+        width: s.frameWidth || 0, height: s.frameHeight || 0, active: s.active,
+        qualityLimitationReason: s.qualityLimitationReason,
+      });
+    }
+    if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate) {
+      availableOutgoingBitrate = s.availableOutgoingBitrate;
+    }
+  });
+  layers.sort((x, y) => (x.rid < y.rid ? -1 : 1));
+  return { layers, availableOutgoingBitrate };
+}
+
 function send(text) {
   window.ropeTest.dataProducer.send(text);
 }
 
-window.ropeTest = { produce, consume, stats, send };
+window.ropeTest = { produce, consume, stats, sendStats, send };
