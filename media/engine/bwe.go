@@ -26,8 +26,9 @@ import (
 // its arrival time, and every tccFeedbackInterval the transport sends
 // transport-cc feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01)
 // built by pion/interceptor's twcc.Recorder. While setMaxIncomingBitrate
-// is set, a REMB with that bitrate goes out every tccRembInterval too: the
-// sender takes the lower of its estimate and the REMB.
+// is set, a REMB with that bitrate goes out every tccRembInterval too (the
+// sender takes the lower of its estimate and the REMB), and once it is
+// unset, a few REMBs with bitrate 0 lift the cap.
 //
 // mediasoup falls back to REMB from libwebrtc's abs-send-time estimator
 // when a producer negotiated abs-send-time and goog-remb but not
@@ -39,8 +40,10 @@ const (
 	tccFeedbackInterval = 100 * time.Millisecond
 	// tccRembInterval is mediasoup's LimitationRembInterval.
 	tccRembInterval = 1500 * time.Millisecond
-	// tccSenderSSRC is the sender SSRC of our feedback (as of our RRs).
-	tccSenderSSRC = 1
+	// tccUnlimitedRembs is mediasoup's UnlimitedRembNumPackets.
+	tccUnlimitedRembs = 4
+	// tccSenderSSRC is the sender SSRC of our feedback (0, as mediasoup).
+	tccSenderSSRC = 0
 )
 
 // tccServer records the arrival of transport-cc numbered packets and
@@ -53,9 +56,17 @@ type tccServer struct {
 	// mu guards the recorder and the REMB state.
 	mu       sync.Mutex
 	recorder *twcc.Recorder
-	// lastSSRC is the media SSRC of the latest recorded packet (the REMB's).
-	lastSSRC   uint32
-	rembSentAt int64
+	// rembMax is the maximum incoming bitrate at the last feedback,
+	// rembSentAt when the last limitation REMB went out, unlimitedRembs
+	// how many unlimited ones are still to go.
+	// lastSSRC is the SSRC of the latest recorded packet, the REMB's
+	// (mediasoup's has none; libwebrtc applies a REMB to the whole
+	// transport either way, while others, pion included, route RTCP by
+	// its SSRCs).
+	lastSSRC       uint32
+	rembMax        uint64
+	rembSentAt     int64
+	unlimitedRembs int
 }
 
 func newTCCServer() *tccServer {
@@ -98,19 +109,32 @@ func (s *tccServer) incoming(b []byte, h *rtppkt.Header, now int64) {
 }
 
 // feedback sends the transport-cc feedback of the packets recorded since
-// the last call, and the REMB that caps the sender while a maximum
-// incoming bitrate is set.
+// the last call and, while packets arrive, mediasoup's limitation REMB:
+// with setMaxIncomingBitrate set, one with that bitrate every
+// tccRembInterval; once it is unset, tccUnlimitedRembs with bitrate 0
+// (unlimited), the first at once.
 func (s *tccServer) feedback(t *transport, now int64) {
 	max := t.maxIncomingBitrate.Load()
 	s.mu.Lock()
 	var pkts []rtcp.Packet
 	if s.recorder.PacketsHeld() > 0 {
 		pkts = s.recorder.BuildFeedbackPacket()
-	}
-	if max != 0 && s.lastSSRC != 0 && now-s.rembSentAt >= int64(tccRembInterval) {
-		s.rembSentAt = now
-		pkts = append(pkts, &rtcp.ReceiverEstimatedMaximumBitrate{
-			SenderSSRC: tccSenderSSRC, Bitrate: float32(max), SSRCs: []uint32{s.lastSSRC}})
+		if s.rembMax != 0 && max == 0 {
+			s.unlimitedRembs = tccUnlimitedRembs
+		}
+		if max != 0 {
+			s.unlimitedRembs = 0
+		}
+		s.rembMax = max
+		if (max != 0 || s.unlimitedRembs > 0) &&
+			(now-s.rembSentAt > int64(tccRembInterval) || s.unlimitedRembs == tccUnlimitedRembs) {
+			s.rembSentAt = now
+			pkts = append(pkts, &rtcp.ReceiverEstimatedMaximumBitrate{
+				SenderSSRC: tccSenderSSRC, Bitrate: float32(max), SSRCs: []uint32{s.lastSSRC}})
+			if s.unlimitedRembs > 0 {
+				s.unlimitedRembs--
+			}
+		}
 	}
 	s.mu.Unlock()
 	for _, pk := range pkts {

@@ -27,7 +27,8 @@ import (
 // pion's send-side bandwidth estimator (GCC) on our feedback, as a
 // browser does: transport-cc feedback covering its packets reaches it,
 // its estimate rises above its start bitrate, and after
-// setMaxIncomingBitrate a REMB with that bitrate arrives too.
+// setMaxIncomingBitrate a REMB with that bitrate arrives too (and one with
+// bitrate 0, unlimited, once it is unset), as mediasoup sends them.
 func TestTransportCCFeedback(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -125,25 +126,28 @@ func TestTransportCCFeedback(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		acked    int
-		rembs    []float32
+		rembs    []uint64
 		readDone = make(chan struct{})
 	)
 	go func() {
 		defer close(readDone)
+		buf := make([]byte, 1500)
 		for {
-			pkts, _, err := sender.ReadRTCP()
+			n, _, err := sender.Read(buf)
 			if err != nil {
 				return
 			}
+			pkts, err := rtcp.Unmarshal(buf[:n])
+			if err != nil {
+				continue
+			}
 			mu.Lock()
 			for _, p := range pkts {
-				switch p := p.(type) {
-				case *rtcp.TransportLayerCC:
+				if p, ok := p.(*rtcp.TransportLayerCC); ok {
 					acked += len(p.RecvDeltas)
-				case *rtcp.ReceiverEstimatedMaximumBitrate:
-					rembs = append(rembs, p.Bitrate)
 				}
 			}
+			rembs = append(rembs, rembBitrates(buf[:n])...)
 			mu.Unlock()
 		}
 	}()
@@ -183,12 +187,37 @@ func TestTransportCCFeedback(t *testing.T) {
 		t.Fatalf("producer stats %+v", st)
 	}
 
-	mustOK(t, tr.SetMaxIncomingBitrate(ctx, 150_000))
+	mustOK(t, tr.SetMaxIncomingBitrate(ctx, 1_500_000)) // exponent 3: mantissa 187500
 	waitFor(t, "REMB with the maximum incoming bitrate", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(rembs) > 0 && rembs[len(rembs)-1] == 150_000
+		return len(rembs) > 0 && rembs[len(rembs)-1] == 1_500_000
 	})
+	// Unset, REMBs with bitrate 0 (unlimited) lift the cap.
+	mustOK(t, tr.SetMaxIncomingBitrate(ctx, 0))
+	waitFor(t, "unlimited REMB", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return rembs[len(rembs)-1] == 0
+	})
+}
+
+// rembBitrates decodes the bitrates of the REMBs in a compound RTCP
+// packet (pion/rtcp decodes bitrate 0, mediasoup's "unlimited", as 2^23).
+func rembBitrates(b []byte) []uint64 {
+	var out []uint64
+	for len(b) >= 4 {
+		size := 4 * (int(b[2])<<8 | int(b[3]) + 1)
+		if size > len(b) {
+			break
+		}
+		if p := b[:size]; p[1] == 206 && p[0]&0x1f == 15 && size >= 20 && string(p[12:16]) == "REMB" {
+			mantissa := uint64(p[17]&3)<<16 | uint64(p[18])<<8 | uint64(p[19])
+			out = append(out, mantissa<<(p[17]>>2))
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 func hasFb(fbs []media.RtcpFeedback, typ string) bool {
