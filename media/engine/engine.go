@@ -8,10 +8,17 @@
 // extensions and then added to the table, see rtp_listener.go), and hands
 // the packet to the producer, which
 // forwards it synchronously to its consumers. Each consumer rewrites SSRC,
-// payload type and sequence number into its own output queue (the
+// payload type and sequence number, and writes its MID into the MID
+// header extension, into its own output queue (the
 // received packet is never modified after the producer hands it on); when
 // the read batch is done, each consumer sends its queue to its
 // transport's socket with one sendmmsg. Nothing on that path allocates.
+//
+// A transport whose producer negotiated transport-cc records each
+// packet's transport-wide sequence number and arrival time on that path
+// too, and sends the sender transport-cc feedback every 100 ms from its
+// RTCP goroutine (bwe.go), as mediasoup does, so that browsers raise their
+// send rate and simulcast layers.
 //
 // WebRtcTransports run on media/webrtc, with their own sockets or on a
 // WebRtcServer's (webrtc_server.go), whose sockets route packets to them
@@ -19,7 +26,8 @@
 //
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
-// rtppkt.Store, srtpSession.sendMu. webRtcServer.mu is taken with no
+// rtppkt.Store, srtpSession.sendMu. tccServer.mu is a leaf (no lock taken
+// under it). webRtcServer.mu is taken with no
 // other engine lock held. Events are emitted with no lock held,
 // except "rtp" (Consumer.OnRtp) and "rtcp" (DirectTransport.OnRtcp),
 // which run on the packet path: their handlers must not call back into
