@@ -116,11 +116,12 @@ func Extension(b []byte, h Header, id uint8) ([]byte, bool) {
 // elements is dropped. A packet without extensions gets a one-byte
 // (0xbede) block; a one-byte block turns into a two-byte one (RFC 8285
 // 4.3) when id or val does not fit the one-byte form. It returns the
-// length written, or 0 if src's extension block is malformed, id is 0,
-// val is longer than 255 bytes (16 in the one-byte form cannot hold it,
-// two-byte can) or dst is too small. It does not allocate.
+// length written, or 0 if src's extension block is malformed or of
+// another profile, id is 0, val is longer than 255 bytes, or dst is
+// shorter than len(src)+len(val)+9 (the most the packet can grow). It
+// does not allocate.
 func CopyWithExtension(dst, src []byte, headerLen int, id uint8, val []byte) int {
-	if id == 0 || len(val) > 255 {
+	if id == 0 || len(val) > 255 || len(dst) < len(src)+len(val)+9 {
 		return 0
 	}
 	fixed := MinHeaderLen + 4*int(src[0]&0x0f)
@@ -133,55 +134,52 @@ func CopyWithExtension(dst, src []byte, headerLen int, id uint8, val []byte) int
 		case profile&0xfff0 == 0x1000:
 			twoByteIn = true
 		default:
-			return 0 // another profile: cannot add an RFC 8285 element
+			return 0
 		}
 		block = src[fixed+4 : headerLen]
 	}
 	twoByte := twoByteIn || id > 14 || len(val) == 0 || len(val) > 16
-	// First pass: the size of the kept elements (as written out).
-	kept := 0
-	if !forEachElement(block, twoByteIn, func(eid uint8, data []byte) bool {
-		if eid != id && eid != 0 { // id 0 is reserved (padding)
-			if twoByte {
-				kept += 2 + len(data)
-			} else {
-				kept += 1 + len(data)
-			}
-		}
-		return true
-	}) {
-		return 0
-	}
-	hdr := 1
-	if twoByte {
-		hdr = 2
-	}
-	blockLen := (kept + hdr + len(val) + 3) &^ 3
-	payload := src[headerLen:]
-	total := fixed + 4 + blockLen + len(payload)
-	if total > len(dst) {
-		return 0
-	}
 	copy(dst, src[:fixed])
 	dst[0] |= 0x10
+	out := dst[fixed+4:]
+	w := 0
+	for r := 0; r < len(block); {
+		eid := block[r]
+		if eid == 0 { // padding
+			r++
+			continue
+		}
+		var hdr, size int
+		if twoByteIn {
+			if r+1 >= len(block) {
+				return 0
+			}
+			hdr, size = 2, int(block[r+1])
+		} else {
+			if eid>>4 == 15 { // reserved: stop processing
+				break
+			}
+			hdr, size, eid = 1, int(eid&0x0f)+1, eid>>4
+		}
+		if r+hdr+size > len(block) {
+			return 0
+		}
+		if eid != id && eid != 0 { // id 0 is reserved (padding)
+			w += putElement(out[w:], eid, block[r+hdr:r+hdr+size], twoByte)
+		}
+		r += hdr + size
+	}
+	w += putElement(out[w:], id, val, twoByte)
+	blockLen := (w + 3) &^ 3
+	clear(out[w:blockLen])
 	if twoByte {
 		binary.BigEndian.PutUint16(dst[fixed:], 0x1000)
 	} else {
 		binary.BigEndian.PutUint16(dst[fixed:], 0xbede)
 	}
 	binary.BigEndian.PutUint16(dst[fixed+2:], uint16(blockLen/4))
-	out := dst[fixed+4 : fixed+4+blockLen]
-	w := 0
-	forEachElement(block, twoByteIn, func(eid uint8, data []byte) bool {
-		if eid != id && eid != 0 {
-			w += putElement(out[w:], eid, data, twoByte)
-		}
-		return true
-	})
-	w += putElement(out[w:], id, val, twoByte)
-	clear(out[w:])
-	copy(dst[fixed+4+blockLen:], payload)
-	return total
+	n := fixed + 4 + blockLen
+	return n + copy(dst[n:], src[headerLen:])
 }
 
 // putElement writes one extension element and returns its size.
@@ -192,36 +190,4 @@ func putElement(b []byte, id uint8, data []byte, twoByte bool) int {
 	}
 	b[0] = id<<4 | byte(len(data)-1)
 	return 1 + copy(b[1:], data)
-}
-
-// forEachElement calls fn for each element of an RFC 8285 block, until
-// fn returns false. It reports false if the block is malformed.
-func forEachElement(block []byte, twoByte bool, fn func(id uint8, data []byte) bool) bool {
-	for r := 0; r < len(block); {
-		id := block[r]
-		if id == 0 {
-			r++
-			continue
-		}
-		var hdr, size int
-		if twoByte {
-			if r+1 >= len(block) {
-				return false
-			}
-			hdr, size = 2, int(block[r+1])
-		} else {
-			if id>>4 == 15 { // reserved: stop processing
-				return true
-			}
-			hdr, size, id = 1, int(id&0x0f)+1, id>>4
-		}
-		if r+hdr+size > len(block) {
-			return false
-		}
-		if !fn(id, block[r+hdr:r+hdr+size]) {
-			return true
-		}
-		r += hdr + size
-	}
-	return true
 }
