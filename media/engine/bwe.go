@@ -18,9 +18,9 @@ import (
 // browser raises its send rate (and turns on its higher simulcast
 // layers) instead of staying at its start bitrate.
 //
-// The first producer of a transport that negotiated the
-// transport-wide-cc-01 header extension and "transport-cc" RTCP feedback
-// on a codec turns the feedback on: every RTP packet the transport
+// A producer that negotiated the transport-wide-cc-01 header extension
+// and "transport-cc" RTCP feedback on a codec turns the feedback on
+// (enableBweLocked): every RTP packet the transport
 // receives with that extension (any producer's; the id is the one the
 // producer declared, as the listener's MID and RID ids) is recorded with
 // its arrival time, and every tccFeedbackInterval the transport sends
@@ -30,10 +30,9 @@ import (
 // sender takes the lower of its estimate and the REMB), and once it is
 // unset, a few REMBs with bitrate 0 lift the cap.
 //
-// mediasoup falls back to REMB from libwebrtc's abs-send-time estimator
-// when a producer negotiated abs-send-time and goog-remb but not
-// transport-cc; that estimator is not implemented here (browsers
-// negotiate transport-cc with mediasoup's capabilities).
+// A transport whose first such producer negotiated abs-send-time and
+// goog-remb but not transport-cc sends REMB from a receive-side estimator
+// instead (bwe_remb.go).
 
 const (
 	// tccFeedbackInterval is mediasoup's TransportCcFeedbackSendInterval.
@@ -144,15 +143,31 @@ func (s *tccServer) feedback(t *transport, now int64) {
 	}
 }
 
-// enableTCCLocked turns transport-cc feedback on, for extension id (the
-// last producer's that negotiated it); call with t.mu held. The RTCP
-// goroutine then starts its feedback timer.
-func (t *transport) enableTCCLocked(id uint8) {
-	s := t.tcc.Load()
-	if s == nil {
-		s = newTCCServer()
-		t.tcc.Store(s)
-		t.tccStart <- struct{}{} // buffered; sent once
+// enableBweLocked turns bandwidth feedback on for producer params, as
+// mediasoup's Transport: the first producer that negotiated transport-cc
+// (preferred) or abs-send-time with goog-remb picks the kind; later
+// producers with the same kind set the extension id (the last one wins).
+// Call with t.mu held; the RTCP goroutine then starts its feedback timer.
+func (t *transport) enableBweLocked(params media.RtpParameters) {
+	if t.direct || t.pipe {
+		return
 	}
-	s.extID.Store(uint32(id))
+	tcc, remb := t.tcc.Load(), t.remb.Load()
+	if id, ok := producerUsesTransportCC(params); ok && remb == nil {
+		if tcc == nil {
+			tcc = newTCCServer()
+			t.tcc.Store(tcc)
+			t.bweStart <- struct{}{} // buffered; sent once
+		}
+		tcc.extID.Store(uint32(id))
+		return
+	}
+	if id, ok := producerUsesRemb(params); ok && tcc == nil {
+		if remb == nil {
+			remb = newRembServer()
+			t.remb.Store(remb)
+			t.bweStart <- struct{}{}
+		}
+		remb.extID.Store(uint32(id))
+	}
 }

@@ -18,7 +18,9 @@
 // packet's transport-wide sequence number and arrival time on that path
 // too, and sends the sender transport-cc feedback every 100 ms from its
 // RTCP goroutine (bwe.go), as mediasoup does, so that browsers raise their
-// send rate and simulcast layers.
+// send rate and simulcast layers; one whose producer negotiated
+// abs-send-time and goog-remb instead estimates the bandwidth itself and
+// sends REMB (bwe_remb.go).
 //
 // WebRtcTransports run on media/webrtc, with their own sockets or on a
 // WebRtcServer's (webrtc_server.go), whose sockets route packets to them
@@ -26,8 +28,8 @@
 //
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
-// rtppkt.Store, srtpSession.sendMu. tccServer.mu is a leaf (no lock taken
-// under it). webRtcServer.mu is taken with no
+// rtppkt.Store, srtpSession.sendMu. tccServer.mu and rembServer.mu are leaves (no
+// lock taken under them). webRtcServer.mu is taken with no
 // other engine lock held. Events are emitted with no lock held,
 // except "rtp" (Consumer.OnRtp) and "rtcp" (DirectTransport.OnRtcp),
 // which run on the packet path: their handlers must not call back into

@@ -80,13 +80,13 @@ func (t *transport) onReports(reports []rtcp.ReceptionReport, now int64) {
 }
 
 // rtcpLoop periodically sends SR+SDES for consumers, RR for producers,
-// and transport-cc feedback, and emits score changes. It is owned by the
+// and bandwidth feedback, and emits score changes. It is owned by the
 // transport.
 func (t *transport) rtcpLoop(interval time.Duration) {
 	defer t.wg.Done()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	// fb ticks transport-cc feedback (bwe.go) once it is on.
+	// fb ticks bandwidth feedback (bwe.go, bwe_remb.go) once it is on.
 	var fb <-chan time.Time
 	for {
 		select {
@@ -94,12 +94,16 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 			return
 		case <-tick.C:
 			t.sendReports(nanotime(), interval)
-		case <-t.tccStart:
+		case <-t.bweStart:
 			fbTick := time.NewTicker(tccFeedbackInterval)
 			defer fbTick.Stop()
 			fb = fbTick.C
 		case <-fb:
-			t.tcc.Load().feedback(t, nanotime())
+			if s := t.tcc.Load(); s != nil {
+				s.feedback(t, nanotime())
+			} else if s := t.remb.Load(); s != nil {
+				s.feedback(t, nanotime())
+			}
 		}
 	}
 }

@@ -81,11 +81,13 @@ type transport struct {
 	rtpBytesReceived, rtpBytesSent atomic.Uint64
 	rtxBytesReceived, rtxBytesSent atomic.Uint64
 
-	// tcc sends transport-cc feedback (bwe.go); nil until a producer
-	// negotiates transport-cc. Set under mu, read by the receive path.
-	tcc atomic.Pointer[tccServer]
-	// tccStart tells the RTCP goroutine to start the feedback timer.
-	tccStart chan struct{}
+	// tcc sends transport-cc feedback (bwe.go), remb REMB from its own
+	// estimate (bwe_remb.go); at most one of them is set, when the first
+	// producer negotiates either. Set under mu, read by the receive path.
+	tcc  atomic.Pointer[tccServer]
+	remb atomic.Pointer[rembServer]
+	// bweStart tells the RTCP goroutine to start the feedback timer.
+	bweStart chan struct{}
 	// maxIncomingBitrate is setMaxIncomingBitrate's value (0: none).
 	maxIncomingBitrate atomic.Uint64
 
@@ -118,7 +120,7 @@ func newTransport(r *router, statsType string, appData media.AppData) *transport
 		router: r, statsType: statsType,
 		producers: map[string]*producer{}, consumers: map[string]*consumer{},
 		dataProducers: map[string]*dataProducer{}, dataConsumers: map[string]*dataConsumer{},
-		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}), tccStart: make(chan struct{}, 1),
+		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}), bweStart: make(chan struct{}, 1),
 	}
 	t.init(newID(), appData)
 	empty := map[uint32]streamRef{}
@@ -232,8 +234,11 @@ func (t *transport) receiveRTP(b []byte, now int64) *producer {
 	if !ok {
 		return nil
 	}
+	// As mediasoup, before finding the producer.
 	if s := t.tcc.Load(); s != nil {
-		s.incoming(b, &h, now) // as mediasoup, before finding the producer
+		s.incoming(b, &h, now)
+	} else if s := t.remb.Load(); s != nil {
+		s.incoming(b, &h, now)
 	}
 	ref, ok := (*t.ingress.Load())[h.SSRC]
 	if !ok {
@@ -295,8 +300,8 @@ func (t *transport) rebuildIngress() {
 }
 
 // SetMaxIncomingBitrate caps the bitrate remote senders are told they
-// may use (a REMB next to the transport-cc feedback, bwe.go); 0 removes
-// the cap.
+// may use (a REMB next to the transport-cc feedback, bwe.go, or the cap
+// of the REMB estimate, bwe_remb.go); 0 removes the cap.
 func (t *transport) SetMaxIncomingBitrate(ctx context.Context, bitrate int) error {
 	if err := t.checkBitrate(bitrate); err != nil {
 		return err

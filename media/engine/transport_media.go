@@ -86,9 +86,7 @@ func (t *transport) addProducer(p *producer) error {
 		return err
 	}
 	t.addProducerLocked(p)
-	if id, ok := producerUsesTransportCC(p.params); ok && !t.direct && !t.pipe {
-		t.enableTCCLocked(id)
-	}
+	t.enableBweLocked(p.params)
 	t.producers[p.id] = p
 	t.rebuildIngress()
 	return nil

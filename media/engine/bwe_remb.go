@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+// REMB from the receive side, mediasoup's other bandwidth estimation
+// (BweType REMB): for a transport whose first bandwidth-estimating
+// producer negotiated abs-send-time and "goog-remb" but not transport-cc.
+// mediasoup runs libwebrtc's RemoteBitrateEstimatorAbsSendTime; this is a
+// smaller estimator of the same design:
+//
+//   - Packets are grouped by send time (abs-send-time) in groups of
+//     rembGroupLength; between consecutive groups, the growth of the
+//     one-way delay is the arrival time delta minus the send time delta.
+//   - A trendline filter (the slope of the smoothed accumulated delay over
+//     the last rembTrendWindow groups) says whether queues build up; an
+//     adaptive threshold turns it into overusing, underusing or normal.
+//   - An AIMD controller starts at the incoming bitrate, grows 8% a
+//     second while normal (at most 1.5 times the incoming bitrate), holds
+//     while underusing, and drops to 0.85 times the incoming bitrate on
+//     overuse.
+//
+// The estimate, capped by setMaxIncomingBitrate, goes out as REMB every
+// rembInterval, and at once when it drops by 3% or more.
+
+const (
+	rembGroupLength  = 5 * time.Millisecond
+	rembTrendWindow  = 20
+	rembSmoothing    = 0.9
+	rembTrendGain    = 4.0
+	rembOveruseTime  = 10 * time.Millisecond
+	rembInterval     = time.Second
+	rembMinBitrate   = 30_000
+	rembIncrease     = 1.08 // per second
+	rembDecrease     = 0.85
+	rembMaxOverRate  = 1.5
+	rembThresholdMin = 6.0
+	rembThresholdMax = 600.0
+)
+
+// Bandwidth usage signals of the overuse detector.
+const (
+	usageNormal = iota
+	usageOver
+	usageUnder
+)
+
+// rembServer estimates the bandwidth towards the transport from
+// abs-send-time and sends it as REMB. The receive path calls incoming;
+// the transport's RTCP goroutine calls feedback.
+type rembServer struct {
+	// extID is the abs-send-time extension id.
+	extID atomic.Uint32
+
+	// mu guards the estimator state below.
+	mu       sync.Mutex
+	inRate   rate
+	lastSSRC uint32
+
+	// Send time unwrapping (abs-send-time is 24 bits of 6.18 seconds).
+	lastAbs   uint32
+	sendBase  int64 // unwrapped send time of lastAbs, in ns
+	hasSender bool
+
+	// The current and the previous complete packet group.
+	cur, prev   rembGroup
+	firstArrive int64
+
+	// Trendline filter.
+	accDelay, smoothDelay float64
+	numDeltas             int
+	window                [rembTrendWindow][2]float64 // arrival ms, smoothed delay
+	windowLen, windowPos  int
+
+	// Overuse detector.
+	threshold    float64
+	lastTrend    float64
+	overuseSince float64 // ms overusing
+	overuseCount int
+	lastDetect   int64
+	usage        int
+
+	// AIMD rate control.
+	estimate   float64 // bps; 0 until the incoming bitrate is known
+	lastUpdate int64
+	rembSent   float64
+	rembSentAt int64
+}
+
+type rembGroup struct {
+	valid               bool
+	firstSend, lastSend int64 // ns
+	lastArrive          int64
+}
+
+func newRembServer() *rembServer { return &rembServer{threshold: 12.5} }
+
+// producerUsesRemb reports whether params negotiated abs-send-time and
+// goog-remb, and returns the extension's id.
+func producerUsesRemb(params media.RtpParameters) (uint8, bool) {
+	var id uint8
+	for _, e := range params.HeaderExtensions {
+		if e.URI == media.ExtAbsSendTime && e.ID > 0 && e.ID < 256 {
+			id = uint8(e.ID)
+		}
+	}
+	if id == 0 {
+		return 0, false
+	}
+	for _, c := range params.Codecs {
+		if hasFeedback(c.RtcpFeedback, "goog-remb", "") {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// incoming feeds packet b (header h) to the estimator if it carries an
+// abs-send-time. It runs on the receive path and does not allocate.
+func (s *rembServer) incoming(b []byte, h *rtppkt.Header, now int64) {
+	v, ok := rtppkt.Extension(b, *h, uint8(s.extID.Load()))
+	if !ok || len(v) < 3 {
+		return
+	}
+	abs := uint32(v[0])<<16 | uint32(v[1])<<8 | uint32(v[2])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inRate.add(now, len(b))
+	s.lastSSRC = h.SSRC
+	// Unwrap: a 24-bit difference, taken as signed.
+	if !s.hasSender {
+		s.hasSender, s.lastAbs, s.sendBase = true, abs, 0
+		s.firstArrive = now
+	}
+	d := int64(int32((abs-s.lastAbs)<<8) >> 8)
+	send := s.sendBase + d*int64(time.Second)>>18
+	if d > 0 {
+		s.lastAbs, s.sendBase = abs, send
+	}
+	switch {
+	case !s.cur.valid:
+		s.cur = rembGroup{valid: true, firstSend: send, lastSend: send, lastArrive: now}
+	case send < s.cur.firstSend:
+		// Reordered from an earlier group: ignore.
+	case send-s.cur.firstSend <= int64(rembGroupLength):
+		s.cur.lastSend = max(s.cur.lastSend, send)
+		s.cur.lastArrive = now
+	default:
+		if s.prev.valid {
+			s.delta(float64(s.cur.lastSend-s.prev.lastSend)/1e6, float64(s.cur.lastArrive-s.prev.lastArrive)/1e6, now)
+		}
+		s.prev = s.cur
+		s.cur = rembGroup{valid: true, firstSend: send, lastSend: send, lastArrive: now}
+	}
+}
+
+// delta takes the send and arrival time deltas (ms) between two groups
+// through the trendline filter and the overuse detector, then updates
+// the rate. Call with mu held.
+func (s *rembServer) delta(sendMs, arriveMs float64, now int64) {
+	s.numDeltas = min(s.numDeltas+1, 1000)
+	s.accDelay += arriveMs - sendMs
+	s.smoothDelay = rembSmoothing*s.smoothDelay + (1-rembSmoothing)*s.accDelay
+	s.window[s.windowPos] = [2]float64{float64(now-s.firstArrive) / 1e6, s.smoothDelay}
+	s.windowPos = (s.windowPos + 1) % rembTrendWindow
+	s.windowLen = min(s.windowLen+1, rembTrendWindow)
+	if s.windowLen == rembTrendWindow {
+		trend := float64(min(s.numDeltas, 60)) * slope(&s.window) * rembTrendGain
+		s.detect(trend, sendMs, now)
+	}
+	s.updateRate(now)
+}
+
+// slope is the least-squares slope of the window's points.
+func slope(w *[rembTrendWindow][2]float64) float64 {
+	var sx, sy float64
+	for _, p := range w {
+		sx += p[0]
+		sy += p[1]
+	}
+	mx, my := sx/rembTrendWindow, sy/rembTrendWindow
+	var num, den float64
+	for _, p := range w {
+		num += (p[0] - mx) * (p[1] - my)
+		den += (p[0] - mx) * (p[0] - mx)
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// detect turns a trend into a usage signal and adapts the threshold
+// (libwebrtc's OveruseDetector).
+func (s *rembServer) detect(trend, sendMs float64, now int64) {
+	switch {
+	case trend > s.threshold:
+		s.overuseSince += sendMs
+		s.overuseCount++
+		if s.overuseSince > float64(rembOveruseTime/time.Millisecond) && s.overuseCount > 1 && trend >= s.lastTrend {
+			s.overuseSince, s.overuseCount = 0, 0
+			s.usage = usageOver
+		}
+	case trend < -s.threshold:
+		s.overuseSince, s.overuseCount = -1, 0
+		s.usage = usageUnder
+	default:
+		s.overuseSince, s.overuseCount = -1, 0
+		s.usage = usageNormal
+	}
+	s.lastTrend = trend
+	if abs := math.Abs(trend); abs <= s.threshold+15 {
+		k := 0.0087
+		if abs < s.threshold {
+			k = 0.039
+		}
+		dt := 100.0
+		if s.lastDetect != 0 {
+			dt = math.Min(float64(now-s.lastDetect)/1e6, 100)
+		}
+		s.threshold = math.Min(math.Max(s.threshold+k*(abs-s.threshold)*dt, rembThresholdMin), rembThresholdMax)
+	}
+	s.lastDetect = now
+}
+
+// updateRate applies the usage signal to the estimate (AIMD). Call with
+// mu held.
+func (s *rembServer) updateRate(now int64) {
+	in := float64(s.inRate.bitrate(now))
+	if in == 0 {
+		return
+	}
+	if s.estimate == 0 {
+		s.estimate, s.lastUpdate = in, now
+		return
+	}
+	dt := math.Min(float64(now-s.lastUpdate)/1e9, 1)
+	s.lastUpdate = now
+	switch s.usage {
+	case usageOver:
+		if in*rembDecrease < s.estimate {
+			s.estimate = in * rembDecrease
+		}
+		s.usage = usageNormal // hold until the next signal
+	case usageNormal:
+		s.estimate = math.Min(s.estimate*math.Pow(rembIncrease, dt)+1000*dt, in*rembMaxOverRate+10_000)
+	}
+	s.estimate = math.Max(s.estimate, rembMinBitrate)
+}
+
+// feedback sends the estimate as REMB every rembInterval, and at once
+// when it dropped by 3% or more since the last one.
+func (s *rembServer) feedback(t *transport, now int64) {
+	s.mu.Lock()
+	est := s.estimate
+	if max := float64(t.maxIncomingBitrate.Load()); max != 0 && est > max {
+		est = max
+	}
+	send := est != 0 && s.lastSSRC != 0 &&
+		(now-s.rembSentAt >= int64(rembInterval) || est < s.rembSent*0.97)
+	var pk rtcp.ReceiverEstimatedMaximumBitrate
+	if send {
+		s.rembSent, s.rembSentAt = est, now
+		pk = rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: tccSenderSSRC, Bitrate: float32(est), SSRCs: []uint32{s.lastSSRC}}
+	}
+	s.mu.Unlock()
+	if !send {
+		return
+	}
+	if b, err := pk.Marshal(); err == nil {
+		t.sendRTCP(b)
+	}
+}
