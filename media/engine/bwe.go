@@ -20,7 +20,9 @@ import (
 //
 // A producer that negotiated the transport-wide-cc-01 header extension
 // and "transport-cc" RTCP feedback on a codec turns the feedback on
-// (enableBweLocked): every RTP packet the transport
+// (enableBweLocked; WebRTC and plain transports, not pipe or direct ones,
+// whose producers negotiate neither in mediasoup): every RTP packet the
+// transport
 // receives with that extension (any producer's; the id is the one the
 // producer declared, as the listener's MID and RID ids) is recorded with
 // its arrival time, and every tccFeedbackInterval the transport sends
@@ -30,9 +32,9 @@ import (
 // sender takes the lower of its estimate and the REMB), and once it is
 // unset, a few REMBs with bitrate 0 lift the cap.
 //
-// A transport whose first such producer negotiated abs-send-time and
-// goog-remb but not transport-cc sends REMB from a receive-side estimator
-// instead (bwe_remb.go).
+// A transport whose first bandwidth-estimating producer negotiated
+// abs-send-time and goog-remb but not transport-cc sends REMB from a
+// receive-side estimator instead (bwe_remb.go).
 
 const (
 	// tccFeedbackInterval is mediasoup's TransportCcFeedbackSendInterval.
