@@ -20,9 +20,9 @@ import (
 //
 // A producer that negotiated the transport-wide-cc-01 header extension
 // and "transport-cc" RTCP feedback on a codec turns the feedback on
-// (enableBweLocked; WebRTC and plain transports, not pipe or direct ones,
-// whose producers negotiate neither in mediasoup): every RTP packet the
-// transport
+// (enableBweLocked; on WebRTC and plain transports, not on pipe ones,
+// whose producers negotiate neither, nor on direct ones, which have no
+// remote sender): every RTP packet the transport
 // receives with that extension (any producer's; the id is the one the
 // producer declared, as the listener's MID and RID ids) is recorded with
 // its arrival time, and every tccFeedbackInterval the transport sends
