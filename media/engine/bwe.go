@@ -78,9 +78,15 @@ func newTCCServer() *tccServer {
 // (the header extension and the codec feedback) and returns the
 // extension's id.
 func producerUsesTransportCC(params media.RtpParameters) (uint8, bool) {
+	return negotiatedExtension(params, media.ExtTransportWideCC01, "transport-cc")
+}
+
+// negotiatedExtension returns the id of the header extension uri when
+// params carry it and some codec has the RTCP feedback type fb.
+func negotiatedExtension(params media.RtpParameters, uri media.RtpHeaderExtensionURI, fb string) (uint8, bool) {
 	var id uint8
 	for _, e := range params.HeaderExtensions {
-		if e.URI == media.ExtTransportWideCC01 && e.ID > 0 && e.ID < 256 {
+		if e.URI == uri && e.ID > 0 && e.ID < 256 {
 			id = uint8(e.ID)
 		}
 	}
@@ -88,7 +94,7 @@ func producerUsesTransportCC(params media.RtpParameters) (uint8, bool) {
 		return 0, false
 	}
 	for _, c := range params.Codecs {
-		if hasFeedback(c.RtcpFeedback, "transport-cc", "") {
+		if hasFeedback(c.RtcpFeedback, fb, "") {
 			return id, true
 		}
 	}

@@ -107,21 +107,7 @@ func newRembServer() *rembServer { return &rembServer{threshold: 12.5} }
 // producerUsesRemb reports whether params negotiated abs-send-time and
 // goog-remb, and returns the extension's id.
 func producerUsesRemb(params media.RtpParameters) (uint8, bool) {
-	var id uint8
-	for _, e := range params.HeaderExtensions {
-		if e.URI == media.ExtAbsSendTime && e.ID > 0 && e.ID < 256 {
-			id = uint8(e.ID)
-		}
-	}
-	if id == 0 {
-		return 0, false
-	}
-	for _, c := range params.Codecs {
-		if hasFeedback(c.RtcpFeedback, "goog-remb", "") {
-			return id, true
-		}
-	}
-	return 0, false
+	return negotiatedExtension(params, media.ExtAbsSendTime, "goog-remb")
 }
 
 // incoming feeds packet b (header h) to the estimator if it carries an
