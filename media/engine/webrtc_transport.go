@@ -299,12 +299,11 @@ func (l *webRtcLink) sendRTP(b []byte) {
 	}
 }
 
+// sendRTPBatch encrypts a consumer's batch and sends it with one
+// sendmmsg (one write on TCP).
 func (l *webRtcLink) sendRTPBatch(bufs [][]byte) {
-	if !l.ready() {
-		return
-	}
-	for _, b := range bufs {
-		_ = l.tr.WriteRTP(b)
+	if l.ready() {
+		_ = l.tr.WriteRTPBatch(bufs)
 	}
 }
 

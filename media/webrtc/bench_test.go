@@ -10,6 +10,7 @@ import (
 
 	rope "github.com/ropehq/rope/media/webrtc"
 	"github.com/ropehq/rope/media/webrtc/ice"
+	"github.com/ropehq/rope/media/webrtc/listener"
 	"github.com/ropehq/rope/media/webrtc/srtpsession"
 )
 
@@ -21,13 +22,21 @@ func (l *nullLink) Send(b []byte, _ netip.AddrPort) error { l.n += len(b); retur
 // benchTransport returns a transport with a validated tuple and SRTP keys,
 // and the peer's session (whose outbound keys are the transport's inbound).
 func benchTransport(b *testing.B, onRTP func([]byte)) (*rope.Server, *rope.Transport, ice.Tuple, *nullLink, *srtpsession.Session) {
+	link := &nullLink{}
+	srv, tr, tup, peer := keyedTransport(b, onRTP, link)
+	return srv, tr, tup, link, peer
+}
+
+// keyedTransport returns a transport whose selected tuple sends on link,
+// with SRTP keys, and the peer's session (whose outbound keys are the
+// transport's inbound).
+func keyedTransport(b testing.TB, onRTP func([]byte), link listener.Link) (*rope.Server, *rope.Transport, ice.Tuple, *srtpsession.Session) {
 	srv, err := rope.NewServer(&rope.ServerOptions{ListenInfos: []rope.ListenInfo{udpInfo()}, Logger: discard()})
 	must(b, err)
 	tr, err := srv.NewTransport(&rope.TransportOptions{OnRTP: onRTP})
 	must(b, err)
 	p := tr.Parameters().ICEParameters
 	tup := ice.Tuple{Protocol: ice.UDP, Local: netip.MustParseAddrPort("127.0.0.1:1"), Remote: netip.MustParseAddrPort("127.0.0.1:2")}
-	link := &nullLink{}
 	srv.HandlePacket(bindingRequest(b, p.UsernameFragment+":bench", p.Password, true), tup, link)
 	if tr.ICEState() != ice.StateCompleted {
 		b.Fatalf("ICE %v", tr.ICEState())
@@ -42,7 +51,7 @@ func benchTransport(b *testing.B, onRTP func([]byte)) (*rope.Server, *rope.Trans
 		LocalMasterKey: k2, LocalMasterSalt: s2, RemoteMasterKey: k1, RemoteMasterSalt: s1}})
 	must(b, err)
 	tr.SetSRTPForTest(local)
-	return srv, tr, tup, link, peer
+	return srv, tr, tup, peer
 }
 
 func benchPacket(b *testing.B) []byte {
@@ -108,5 +117,30 @@ func BenchmarkTransportWriteRTP(b *testing.B) {
 	}
 	if link.n == 0 {
 		b.Fatal("nothing sent")
+	}
+}
+
+// BenchmarkTransportWriteRTPBatch is BenchmarkTransportWriteRTP with
+// batches of 16 packets (WriteRTPBatch), per packet.
+func BenchmarkTransportWriteRTPBatch(b *testing.B) {
+	link := &batchLink{sizes: make([]int, 0, 1<<20)}
+	srv, tr, _, _ := keyedTransport(b, nil, link)
+	defer srv.Close()
+	pkts := make([][]byte, 16)
+	for i := range pkts {
+		pkts[i] = benchPacket(b)
+	}
+	seq := uint16(0)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkts[0])))
+	for i := 0; i < b.N; i += len(pkts) {
+		for _, p := range pkts {
+			seq++
+			p[2], p[3] = byte(seq>>8), byte(seq)
+		}
+		if err := tr.WriteRTPBatch(pkts); err != nil {
+			b.Fatal(err)
+		}
+		link.sizes = link.sizes[:0]
 	}
 }

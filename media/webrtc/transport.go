@@ -87,6 +87,14 @@ type TransportStats struct {
 type path struct {
 	tuple ice.Tuple
 	link  listener.Link
+	// batch is link as a BatchLink, or nil if it is none.
+	batch listener.BatchLink
+}
+
+func newPath(tup ice.Tuple, link listener.Link) *path {
+	p := &path{tuple: tup, link: link}
+	p.batch, _ = link.(listener.BatchLink)
+	return p
 }
 
 // Transport is the connection layer of one WebRtcTransport.

@@ -72,7 +72,7 @@ func (t *Transport) apply(res ice.Result, tup ice.Tuple, l listener.Link) {
 		t.mu.Lock()
 		link := t.links[res.Selected]
 		t.mu.Unlock()
-		t.path.Store(&path{tuple: res.Selected, link: link})
+		t.path.Store(newPath(res.Selected, link))
 		if f := t.opts.OnICESelectedTupleChange; f != nil {
 			f(res.Selected)
 		}

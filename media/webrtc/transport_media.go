@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"cmp"
 	"fmt"
 	"sync"
 
@@ -68,6 +69,76 @@ func (t *Transport) WriteRTCP(pkt []byte) error {
 		return fmt.Errorf("webrtc: write rtcp: %w", err)
 	}
 	t.rtcpOut.Add(1)
+	return nil
+}
+
+// A batch is protected into slots of sendBatchSlot bytes, sendBatchLen at
+// a time: room for a full-size RTP packet of the media path (1500 bytes)
+// and the SRTP overhead. Larger packets go out one by one.
+const (
+	sendBatchLen  = 32
+	sendBatchSlot = 1500 + srtpsession.MaxOverhead
+)
+
+// sendBatch is the scratch space of one WriteRTPBatch call.
+type sendBatch struct {
+	buf [sendBatchLen * sendBatchSlot]byte
+	out [sendBatchLen][]byte
+}
+
+var sendBatches = sync.Pool{New: func() any { return new(sendBatch) }}
+
+// WriteRTPBatch encrypts the plain RTP packets pkts and sends them, in
+// order, on the selected tuple: over UDP with one sendmmsg per 32
+// packets, over TCP with one write of their RFC 4571 frames. The SRTP
+// context is locked once per 32 packets and the selected tuple read once,
+// so a tuple change or a close during the call takes effect at the next
+// call. pkts are not modified and may be reused on return. It does not
+// allocate (except for an error value). A packet that cannot be protected
+// is dropped and the others still sent; the first error is returned.
+func (t *Transport) WriteRTPBatch(pkts [][]byte) error {
+	s := t.srtp.Load()
+	p := t.path.Load()
+	if s == nil || p == nil || p.link == nil {
+		return ErrNotConnected
+	}
+	if p.batch == nil {
+		var first error
+		for _, pkt := range pkts {
+			if err := t.WriteRTP(pkt); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	sb := sendBatches.Get().(*sendBatch)
+	defer sendBatches.Put(sb)
+	var first error
+	for len(pkts) > 0 {
+		n := min(len(pkts), sendBatchLen)
+		for i := range n {
+			sb.out[i] = sb.buf[i*sendBatchSlot : i*sendBatchSlot : (i+1)*sendBatchSlot]
+		}
+		k, err := s.EncryptRTPBatch(sb.out[:n], pkts[:n])
+		if k > 0 {
+			if serr := p.batch.SendBatch(sb.out[:k], p.tuple.Remote); serr != nil {
+				first = cmp.Or(first, serr)
+			} else {
+				t.rtpOut.Add(uint64(k))
+			}
+		}
+		if err != nil { // pkts[k] could not be protected in a slot
+			if err == srtpsession.ErrBufferTooSmall {
+				err = t.WriteRTP(pkts[k])
+			}
+			first = cmp.Or(first, err)
+			k++
+		}
+		pkts = pkts[k:]
+	}
+	if first != nil {
+		return fmt.Errorf("webrtc: write rtp batch: %w", first)
+	}
 	return nil
 }
 

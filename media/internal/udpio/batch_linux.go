@@ -4,7 +4,9 @@ package udpio
 
 import (
 	"encoding/binary"
+	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -94,6 +96,10 @@ type writeBatch struct {
 	bufs  [][]byte
 	sent  int
 	errno syscall.Errno
+	// name and namelen are the destination of an unconnected batch
+	// (namelen 0: the connected peer).
+	name    unix.RawSockaddrInet6
+	namelen uint32
 	// sendFn is bound once so that passing it does not allocate.
 	sendFn func(fd uintptr) bool
 }
@@ -106,6 +112,10 @@ func (w *writeBatch) send(fd uintptr) bool {
 			w.iovs[i].Base = unsafe.SliceData(b)
 			w.iovs[i].SetLen(len(b))
 			w.hdrs[i] = unix.Mmsghdr{Hdr: unix.Msghdr{Iov: &w.iovs[i], Iovlen: 1}}
+			if w.namelen != 0 {
+				w.hdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&w.name))
+				w.hdrs[i].Hdr.Namelen = w.namelen
+			}
 		}
 		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
 		switch {
@@ -128,13 +138,85 @@ func (c *Conn) writeBatchConnected(bufs [][]byte) error {
 	w := &c.wbatch
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.namelen = 0
+	return c.writeBatchLocked(bufs)
+}
+
+// writeBatchTo sends every buffer to addr with as few sendmmsg calls as
+// possible.
+func (c *Conn) writeBatchTo(bufs [][]byte, addr netip.AddrPort) error {
+	w := &c.wbatch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !c.setName(addr) {
+		w.namelen = 0
+		return errAddrFamily
+	}
+	return c.writeBatchLocked(bufs)
+}
+
+// setName encodes addr as the batch destination in the socket's address
+// family (IPv4 addresses as v4-mapped on an IPv6 socket).
+func (c *Conn) setName(addr netip.AddrPort) bool {
+	w := &c.wbatch
+	ip := addr.Addr()
+	w.name = unix.RawSockaddrInet6{}
+	if c.domain == unix.AF_INET {
+		if !ip.Unmap().Is4() {
+			return false
+		}
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&w.name))
+		sa.Family = unix.AF_INET
+		sa.Addr = ip.Unmap().As4()
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], addr.Port())
+		w.namelen = unix.SizeofSockaddrInet4
+		return true
+	}
+	w.name.Family = unix.AF_INET6
+	w.name.Addr = ip.As16()
+	if ip.Is6() {
+		w.name.Scope_id = zoneID(ip.Zone())
+	}
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&w.name.Port))[:], addr.Port())
+	w.namelen = unix.SizeofSockaddrInet6
+	return true
+}
+
+// zoneID is the interface index of an IPv6 zone ("" is 0).
+func zoneID(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
+	if ifi, err := net.InterfaceByName(zone); err == nil {
+		return uint32(ifi.Index)
+	}
+	n, _ := strconv.Atoi(zone)
+	return uint32(n)
+}
+
+// socketDomain returns the socket's address family (AF_INET or AF_INET6).
+func socketDomain(raw syscall.RawConn) int {
+	domain := unix.AF_INET6
+	_ = raw.Control(func(fd uintptr) {
+		if d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
+			domain = d
+		}
+	})
+	return domain
+}
+
+// writeBatchLocked sends bufs to w's destination; call with w.mu held.
+func (c *Conn) writeBatchLocked(bufs [][]byte) error {
+	w := &c.wbatch
 	if w.sendFn == nil {
 		w.sendFn = w.send
 	}
 	for len(bufs) > 0 {
 		n := min(len(bufs), maxBatch)
 		w.bufs, w.sent, w.errno = bufs[:n], 0, 0
-		if err := c.raw.Write(w.sendFn); err != nil {
+		err := c.raw.Write(w.sendFn)
+		w.bufs = nil
+		if err != nil {
 			return err
 		}
 		if w.errno != 0 {
@@ -142,6 +224,5 @@ func (c *Conn) writeBatchConnected(bufs [][]byte) error {
 		}
 		bufs = bufs[n:]
 	}
-	w.bufs = nil
 	return nil
 }

@@ -2,6 +2,11 @@
 
 package udpio
 
+import (
+	"net/netip"
+	"syscall"
+)
+
 type batch struct{}
 
 func (b *batch) init() {}
@@ -18,3 +23,14 @@ func (c *Conn) writeBatchConnected(bufs [][]byte) error {
 	}
 	return nil
 }
+
+func (c *Conn) writeBatchTo(bufs [][]byte, addr netip.AddrPort) error {
+	for _, b := range bufs {
+		if err := c.WriteTo(b, addr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func socketDomain(syscall.RawConn) int { return 0 }

@@ -1,6 +1,7 @@
 // Package udpio is the UDP socket layer of the media path: one socket per
 // transport port, read in batches (recvmmsg on Linux) without allocating,
-// written one datagram at a time with netip addresses.
+// written one datagram at a time with netip addresses or in batches
+// (sendmmsg on Linux) to the connected peer or to one address.
 //
 // A Conn has a single reader (the transport's read loop); writes may come
 // from any goroutine.
@@ -32,9 +33,15 @@ const socketBuffer = 4 << 20
 type Conn struct {
 	udp *net.UDPConn
 	raw syscall.RawConn
+	// domain is the socket's address family (AF_INET or AF_INET6; 0
+	// where batches are not supported).
+	domain int
 	batch
 	wbatch writeBatch
 }
+
+// errAddrFamily means an IPv6 destination for an IPv4 socket.
+var errAddrFamily = errors.New("udpio: address family mismatch")
 
 // Listen opens a UDP socket on ip (unspecified for any) and port (0 for an
 // ephemeral port). network is "udp", "udp4" or "udp6".
@@ -69,12 +76,21 @@ func ListenRange(network string, ip netip.Addr, min, max uint16, start uint32) (
 func wrap(udp *net.UDPConn) (*Conn, error) {
 	_ = udp.SetReadBuffer(socketBuffer)
 	_ = udp.SetWriteBuffer(socketBuffer)
-	raw, err := udp.SyscallConn()
+	c, err := Wrap(udp)
 	if err != nil {
 		udp.Close()
+	}
+	return c, err
+}
+
+// Wrap makes a Conn of an open UDP socket, leaving its buffer sizes as
+// they are; closing either closes both.
+func Wrap(udp *net.UDPConn) (*Conn, error) {
+	raw, err := udp.SyscallConn()
+	if err != nil {
 		return nil, fmt.Errorf("udpio: %w", err)
 	}
-	c := &Conn{udp: udp, raw: raw}
+	c := &Conn{udp: udp, raw: raw, domain: socketDomain(raw)}
 	c.batch.init()
 	return c, nil
 }
@@ -135,6 +151,16 @@ func (c *Conn) Connect(addr netip.AddrPort) error {
 func (c *Conn) Write(b []byte) error {
 	_, err := c.udp.Write(b)
 	return err
+}
+
+// WriteBatchTo sends every buffer, in order, to addr on an unconnected
+// socket, using sendmmsg where available. It is safe for concurrent use
+// and does not allocate.
+func (c *Conn) WriteBatchTo(bufs [][]byte, addr netip.AddrPort) error {
+	if len(bufs) == 0 {
+		return nil
+	}
+	return c.writeBatchTo(bufs, addr)
 }
 
 // WriteBatch sends every buffer to the address given to Connect, using

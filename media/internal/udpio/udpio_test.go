@@ -146,3 +146,64 @@ func TestWriteBatch(t *testing.T) {
 		t.Fatalf("allocs = %v", allocs)
 	}
 }
+
+// TestWriteBatchTo sends batches from unconnected sockets, IPv4 and
+// dual-stack IPv6 to an IPv4 peer, in order and without allocating.
+func TestWriteBatchTo(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	b, err := Listen("udp4", lo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a4, err := Listen("udp4", lo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a4.Close()
+	senders := []*Conn{a4}
+	if a6, err := Listen("udp", netip.IPv6Unspecified(), 0); err == nil {
+		defer a6.Close()
+		senders = append(senders, a6)
+	}
+	var bufs [][]byte
+	for i := 0; i < 100; i++ { // more than one sendmmsg
+		bufs = append(bufs, []byte{byte(i), 7})
+	}
+	ms := make([]Message, 16)
+	for i := range ms {
+		ms[i].Buf = make([]byte, 100)
+	}
+	for _, a := range senders {
+		if err := a.WriteBatchTo(bufs, b.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < 100; {
+			n, err := b.ReadBatch(ms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i++ {
+				if ms[i].N != 2 || ms[i].Buf[0] != byte(got) || ms[i].Addr.Port() != a.LocalAddr().Port() {
+					t.Fatalf("datagram %d = %x from %v", got, ms[i].Buf[:ms[i].N], ms[i].Addr)
+				}
+				got++
+			}
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := a.WriteBatchTo(bufs[:8], b.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < 8; {
+				k, _ := b.ReadBatch(ms)
+				n += k
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("allocs = %v", allocs)
+		}
+	}
+	if err := a4.WriteBatchTo(bufs[:1], netip.MustParseAddrPort("[::1]:9")); err == nil {
+		t.Fatal("IPv6 destination accepted on an IPv4 socket")
+	}
+}

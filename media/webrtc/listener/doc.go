@@ -2,7 +2,8 @@
 // TCP servers whose connections carry RFC 4571 framed packets (two-byte
 // big-endian length, then the packet). Each socket has one reader goroutine
 // (plus one per TCP connection) that hands every packet, with its ICE
-// tuple, to a [Handler]; [Link] sends packets back.
+// tuple, to a [Handler]; [Link] sends packets back, and [BatchLink]
+// several at once.
 //
 // The reader's buffer is handed to the handler, valid only during the
 // call; the handler may modify it in place (SRTP decryption does).
@@ -28,6 +29,15 @@ type Handler interface {
 // TCP connection to its peer (to is then ignored).
 type Link interface {
 	Send(b []byte, to netip.AddrPort) error
+}
+
+// BatchLink is a Link that sends several packets at once, in order: a UDP
+// socket with one sendmmsg (Linux), a TCP connection with one write of
+// their frames. SendBatch does not allocate once warm and does not keep
+// bufs.
+type BatchLink interface {
+	Link
+	SendBatch(bufs [][]byte, to netip.AddrPort) error
 }
 
 // Sentinel errors.

@@ -112,6 +112,8 @@ func readFrame(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
+var _ BatchLink = (*tcpConn)(nil)
+
 // tcpConn is one accepted connection; it is the Link for its tuple.
 type tcpConn struct {
 	conn *net.TCPConn
@@ -130,6 +132,25 @@ func (c *tcpConn) Send(b []byte, _ netip.AddrPort) error {
 	defer c.mu.Unlock()
 	c.wbuf = binary.BigEndian.AppendUint16(c.wbuf[:0], uint16(len(b)))
 	c.wbuf = append(c.wbuf, b...)
+	_, err := c.conn.Write(c.wbuf)
+	return err
+}
+
+// SendBatch writes bufs as consecutive frames with one write; to is
+// ignored. No frame is written if one is too large.
+func (c *tcpConn) SendBatch(bufs [][]byte, _ netip.AddrPort) error {
+	for _, b := range bufs {
+		if len(b) > MaxPacketSize {
+			return ErrTooLarge
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wbuf = c.wbuf[:0]
+	for _, b := range bufs {
+		c.wbuf = binary.BigEndian.AppendUint16(c.wbuf, uint16(len(b)))
+		c.wbuf = append(c.wbuf, b...)
+	}
 	_, err := c.conn.Write(c.wbuf)
 	return err
 }

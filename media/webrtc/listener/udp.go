@@ -6,12 +6,19 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/ropehq/rope/media/internal/udpio"
 	"github.com/ropehq/rope/media/webrtc/ice"
 )
 
 // UDPSocket reads packets from a UDP socket and hands them to a Handler.
+var _ BatchLink = (*UDPSocket)(nil)
+
+// UDPSocket reads packets from a UDP socket and hands them to a Handler.
 type UDPSocket struct {
-	conn  *net.UDPConn
+	conn *net.UDPConn
+	// batch sends batches on conn (sendmmsg); nil if conn has no raw
+	// access.
+	batch *udpio.Conn
 	local netip.AddrPort
 	h     Handler
 	wg    sync.WaitGroup
@@ -21,6 +28,9 @@ type UDPSocket struct {
 // NewUDPSocket starts reading conn. The socket owns conn from now on.
 func NewUDPSocket(conn *net.UDPConn, h Handler) *UDPSocket {
 	s := &UDPSocket{conn: conn, local: unmap(conn.LocalAddr().(*net.UDPAddr).AddrPort()), h: h}
+	if c, err := udpio.Wrap(conn); err == nil {
+		s.batch = c
+	}
 	s.wg.Add(1)
 	go s.readLoop()
 	return s
@@ -33,6 +43,20 @@ func (s *UDPSocket) LocalAddr() netip.AddrPort { return s.local }
 func (s *UDPSocket) Send(b []byte, to netip.AddrPort) error {
 	_, err := s.conn.WriteToUDPAddrPort(b, to)
 	return err
+}
+
+// SendBatch writes bufs, in order, to to with one sendmmsg (a loop of
+// writes where there is none).
+func (s *UDPSocket) SendBatch(bufs [][]byte, to netip.AddrPort) error {
+	if s.batch != nil {
+		return s.batch.WriteBatchTo(bufs, to)
+	}
+	for _, b := range bufs {
+		if err := s.Send(b, to); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the socket and waits for its reader. It is idempotent.

@@ -102,6 +102,29 @@ func (s *Session) EncryptRTP(dst, pkt []byte) ([]byte, error) {
 	return out, nil
 }
 
+// EncryptRTPBatch protects each plain packet pkts[i] into dst[i] (whose
+// capacity needs room for len(pkts[i])+MaxOverhead bytes) and sets dst[i]
+// to the protected packet, taking the outbound lock once. It stops at the
+// first packet it cannot protect and returns how many it protected, with
+// that packet's error. pkts are not modified; it does not allocate once
+// each SSRC has been seen.
+func (s *Session) EncryptRTPBatch(dst, pkts [][]byte) (int, error) {
+	n := min(len(dst), len(pkts))
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	for i, pkt := range pkts[:n] {
+		if cap(dst[i]) < len(pkt)+MaxOverhead {
+			return i, ErrBufferTooSmall
+		}
+		out, err := s.send.EncryptRTP(dst[i][:0], pkt, &s.sendRTPHdr)
+		if err != nil {
+			return i, fmt.Errorf("srtpsession: encrypt rtp: %w", err)
+		}
+		dst[i] = out
+	}
+	return n, nil
+}
+
 // EncryptRTCP protects the plain compound packet pkt into dst (which needs
 // room for len(pkt)+MaxOverhead bytes) and returns the protected packet.
 func (s *Session) EncryptRTCP(dst, pkt []byte) ([]byte, error) {

@@ -135,3 +135,46 @@ func FuzzDemuxSRTP(f *testing.F) {
 		_, _ = b.DecryptRTCP(append([]byte(nil), pkt...))
 	})
 }
+
+// TestEncryptRTPBatch protects a batch under one lock: each packet
+// decrypts to its plain text, in order; a too small buffer stops the
+// batch there; warm batches do not allocate (so not parallel).
+func TestEncryptRTPBatch(t *testing.T) {
+	for _, prof := range profiles {
+		a, b := pair(t, prof)
+		var pkts, dst [][]byte
+		for i := range 8 {
+			pkts = append(pkts, rtpPacket(t, uint16(100+i), 100+i))
+			dst = append(dst, make([]byte, 0, 1500))
+		}
+		n, err := a.EncryptRTPBatch(dst, pkts)
+		if n != len(pkts) || err != nil {
+			t.Fatalf("%s: %d, %v", prof, n, err)
+		}
+		for i, enc := range dst {
+			plain, err := b.DecryptRTP(bytes.Clone(enc))
+			if err != nil || !bytes.Equal(plain, pkts[i]) {
+				t.Fatalf("%s: packet %d: %v", prof, i, err)
+			}
+		}
+		dst[3] = make([]byte, 0, len(pkts[3]))
+		if n, err := a.EncryptRTPBatch(dst, pkts); n != 3 || !errors.Is(err, ErrBufferTooSmall) {
+			t.Fatalf("%s: small buffer: %d, %v", prof, n, err)
+		}
+		dst[3] = make([]byte, 0, 1500)
+		seq := uint16(200)
+		allocs := testing.AllocsPerRun(50, func() {
+			for i := range pkts {
+				pkts[i][2], pkts[i][3] = byte(seq>>8), byte(seq)
+				seq++
+				dst[i] = dst[i][:0]
+			}
+			if _, err := a.EncryptRTPBatch(dst, pkts); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 && !raceEnabled {
+			t.Errorf("%s: %v allocs per batch", prof, allocs)
+		}
+	}
+}

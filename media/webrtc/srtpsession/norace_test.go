@@ -1,0 +1,5 @@
+//go:build !race
+
+package srtpsession
+
+const raceEnabled = false
