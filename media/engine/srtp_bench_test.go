@@ -36,13 +36,23 @@ import (
 // forwarded packet: decrypt once, forward, encrypt per consumer.
 func BenchmarkForwardSRTP(b *testing.B) {
 	for _, n := range []int{1, 10, 100, 500} {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForwardSRTP(b, n, benchRates[n]) })
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForwardSRTP(b, n, benchRates[n], 1) })
+	}
+}
+
+// BenchmarkForwardSRTPBursty is BenchmarkForwardSRTP with the packets
+// sent in bursts of 10, as BenchmarkForwardBursty: a WebRtcTransport's
+// socket then reads several at once (recvmmsg) and each consumer sends
+// them as one SRTP batch with one sendmmsg.
+func BenchmarkForwardSRTPBursty(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForwardSRTP(b, n, benchRates[n], 10) })
 	}
 }
 
 const srtpPeerEnv = "ROPE_BENCH_SRTP_PEER"
 
-func benchForwardSRTP(b *testing.B, n, rate int) {
+func benchForwardSRTP(b *testing.B, n, rate, burst int) {
 	ctx := context.Background()
 	peer := startSRTPBenchPeer(b)
 	api := engine.New(nil)
@@ -80,7 +90,7 @@ func benchForwardSRTP(b *testing.B, n, rate int) {
 	runtime.ReadMemStats(&ms0)
 	cpu0 := processCPU()
 	b.ResetTimer()
-	received := peer.run(b, b.N, rate, n)
+	received := peer.run(b, b.N, rate, n, burst)
 	b.StopTimer()
 	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&ms1)
@@ -149,11 +159,11 @@ func (p *srtpBenchPeer) connect(b *testing.B, role string, tr media.WebRtcTransp
 	}
 }
 
-// run makes the peer send count packets at rate and returns how many
-// authenticated packets its receivers got (count*n expected).
-func (p *srtpBenchPeer) run(b *testing.B, count, rate, n int) int {
+// run makes the peer send count packets at rate, in bursts, and returns
+// how many authenticated packets its receivers got (count*n expected).
+func (p *srtpBenchPeer) run(b *testing.B, count, rate, n, burst int) int {
 	b.Helper()
-	fmt.Fprintf(p.stdin, "run %d %d %d\n", count, rate, count*n)
+	fmt.Fprintf(p.stdin, "run %d %d %d %d\n", count, rate, count*n, burst)
 	got, _ := strconv.Atoi(p.line(b))
 	return got
 }
@@ -171,7 +181,7 @@ type srtpBenchConn struct {
 
 // runSRTPPeer is the SRTP peer's main. Commands on stdin, one a line:
 // "send|recv ip:port ufrag pwd alg fingerprint" (answered "ok" or an
-// error) and "run count rate expected" (answered with the number of
+// error) and "run count rate expected burst" (answered with the number of
 // packets received).
 func runSRTPPeer() {
 	cert, err := dtlstransport.GenerateCertificate()
@@ -189,12 +199,13 @@ func runSRTPPeer() {
 	for in.Scan() {
 		f := strings.Fields(in.Text())
 		switch {
-		case len(f) == 4 && f[0] == "run":
+		case len(f) == 5 && f[0] == "run":
 			count, _ := strconv.Atoi(f[1])
 			rate, _ := strconv.Atoi(f[2])
 			expected, _ := strconv.Atoi(f[3])
+			burst, _ := strconv.Atoi(f[4])
 			received.Store(0)
-			sender.sendMedia(count, rate)
+			sender.sendMedia(count, rate, max(burst, 1))
 			waitQuiet(&received, int64(expected))
 			fmt.Println(received.Load())
 		case len(f) == 6:
@@ -313,8 +324,9 @@ func (c *srtpBenchConn) read(received *atomic.Int64, wg *sync.WaitGroup) {
 	}
 }
 
-// sendMedia sends count SRTP packets at rate, as peerSend does in clear.
-func (c *srtpBenchConn) sendMedia(count, rate int) {
+// sendMedia sends count SRTP packets at rate in bursts, as peerSend does
+// in clear.
+func (c *srtpBenchConn) sendMedia(count, rate, burst int) {
 	s := c.srtp.Load()
 	start := time.Now()
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SSRC: benchSSRC}, Payload: make([]byte, 1000)}
@@ -323,7 +335,7 @@ func (c *srtpBenchConn) sendMedia(count, rate int) {
 	enc := make([]byte, 1500)
 	to := netip.AddrPortFrom(netip.MustParseAddr(c.remote.IP.String()), uint16(c.remote.Port))
 	for i := 0; i < count; i++ {
-		if due := start.Add(time.Duration(i) * time.Second / time.Duration(rate)); time.Until(due) > 0 {
+		if due := start.Add(time.Duration(i-i%burst) * time.Second / time.Duration(rate)); time.Until(due) > 0 {
 			time.Sleep(time.Until(due))
 		}
 		pkt.SequenceNumber = peerSeq

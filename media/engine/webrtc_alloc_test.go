@@ -76,6 +76,7 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 		tccSeq[0], tccSeq[1] = byte(seq>>8), byte(seq)
 		n, _ := pkt.MarshalTo(buf)
 		l.receive(buf[:n])
+		l.readBatchEnd()
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per packet", allocs)
@@ -179,26 +180,28 @@ func TestWebRtcSendBatch(t *testing.T) {
 			}
 		}
 	}
-	first := seq + 1
+	// Each batch is read before the next is sent, so that the peer
+	// socket's receive buffer does not overflow.
 	for range 5 {
+		first := seq + 1
 		l.sendRTPBatch(batch(len(bufs)))
-	}
-	if err := track.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	for want := first; want != seq+1; {
-		pkt, _, err := track.ReadRTP()
-		if err != nil {
-			t.Fatalf("waiting for seq %d: %v", want, err)
+		if err := track.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
 		}
-		if pkt.SequenceNumber < first {
-			continue
+		for want := first; want != seq+1; {
+			pkt, _, err := track.ReadRTP()
+			if err != nil {
+				t.Fatalf("waiting for seq %d of %d..%d: %v", want, first, seq, err)
+			}
+			if pkt.SequenceNumber < first {
+				continue
+			}
+			if pkt.SequenceNumber != want || pkt.SSRC != ssrc || len(pkt.Payload) != 100+int(want)%900 ||
+				pkt.Payload[len(pkt.Payload)-1] != byte(want) {
+				t.Fatalf("got seq %d ssrc %d len %d, want seq %d", pkt.SequenceNumber, pkt.SSRC, len(pkt.Payload), want)
+			}
+			want++
 		}
-		if pkt.SequenceNumber != want || pkt.SSRC != ssrc || len(pkt.Payload) != 100+int(want)%900 ||
-			pkt.Payload[len(pkt.Payload)-1] != byte(want) {
-			t.Fatalf("got seq %d ssrc %d len %d, want seq %d", pkt.SequenceNumber, pkt.SSRC, len(pkt.Payload), want)
-		}
-		want++
 	}
 
 	fixed := batch(16)
@@ -209,7 +212,7 @@ func TestWebRtcSendBatch(t *testing.T) {
 		}
 		l.sendRTPBatch(fixed)
 	})
-	if allocs != 0 {
+	if allocs != 0 && !raceEnabled {
 		t.Errorf("%v allocations per batch of 16", allocs)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,6 +48,10 @@ type webRtcLink struct {
 	// forwarding path expects one reader per transport (as a plain
 	// transport's read loop). It is taken before producer.ingress.
 	rxMu sync.Mutex
+	// touched are the producers that got packets in the current read
+	// batch; readBatchEnd flushes their consumers' queues. Guarded by
+	// rxMu.
+	touched []*producer
 
 	// iceUp and dtlsUp say the selected tuple and the SRTP keys are there,
 	// so that sends before that are dropped without an error value.
@@ -137,6 +142,7 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		SCTPStreamsMIS:           streams.MIS,
 		OnRTP:                    l.receive,
 		OnRTCP:                   l.receive,
+		OnReadBatchEnd:           l.readBatchEnd,
 		OnICEStateChange:         l.iceStateChange,
 		OnICESelectedTupleChange: l.iceTupleChange,
 		OnDTLSStateChange:        l.dtlsStateChange,
@@ -241,12 +247,26 @@ func webRtcListenInfos(w *worker, in []media.TransportListenInfo) ([]webrtc.List
 }
 
 // receive takes one decrypted RTP or RTCP packet from media/webrtc into
-// the forwarding path. It does not allocate for RTP.
+// the forwarding path: consumers queue their copies until the read batch
+// ends (readBatchEnd), as after a plain transport's recvmmsg. It does not
+// allocate for RTP.
 func (l *webRtcLink) receive(pkt []byte) {
 	l.rxMu.Lock()
-	if p := l.t.receive(pkt, nanotime()); p != nil {
+	if p := l.t.receive(pkt, nanotime()); p != nil && !slices.Contains(l.touched, p) {
+		l.touched = append(l.touched, p)
+	}
+	l.rxMu.Unlock()
+}
+
+// readBatchEnd sends what the consumers of this read batch's producers
+// queued, one batch (one sendmmsg) per consumer.
+func (l *webRtcLink) readBatchEnd() {
+	l.rxMu.Lock()
+	for _, p := range l.touched {
 		p.flush()
 	}
+	clear(l.touched)
+	l.touched = l.touched[:0]
 	l.rxMu.Unlock()
 }
 

@@ -35,30 +35,35 @@ func TestE2EWriteRTPBatch(t *testing.T) {
 			defer b.pc.Close()
 			track := startTrack(t, b, tr)
 
+			// Each batch is read before the next is sent: a burst beyond
+			// the peer socket's receive buffer (about 100 packets of this
+			// size with the default 208 KiB) would be dropped by the kernel.
 			const batches, perBatch = 4, 45
 			seq := uint16(10000)
 			pkts := make([][]byte, perBatch)
 			for range batches {
+				first := seq
 				for i := range pkts {
 					pkts[i] = batchPacket(seq, 200+int(seq)%900)
 					seq++
 				}
 				must(t, tr.WriteRTPBatch(pkts))
-			}
-			must(t, track.SetReadDeadline(time.Now().Add(5*time.Second)))
-			next := uint16(10000)
-			for next != seq {
-				pkt, _, err := track.ReadRTP()
-				must(t, err)
-				if pkt.SequenceNumber < 10000 {
-					continue // from startTrack
+				must(t, track.SetReadDeadline(time.Now().Add(5*time.Second)))
+				for next := first; next != seq; {
+					pkt, _, err := track.ReadRTP()
+					if err != nil {
+						t.Fatalf("waiting for seq %d of %d..%d: %v", next, first, seq-1, err)
+					}
+					if pkt.SequenceNumber < 10000 {
+						continue // from startTrack
+					}
+					var want rtp.Packet
+					must(t, want.Unmarshal(batchPacket(next, 200+int(next)%900)))
+					if pkt.SequenceNumber != next || pkt.SSRC != serverSSRC || !bytes.Equal(pkt.Payload, want.Payload) {
+						t.Fatalf("got seq %d (%d bytes), want %d", pkt.SequenceNumber, len(pkt.Payload), next)
+					}
+					next++
 				}
-				var want rtp.Packet
-				must(t, want.Unmarshal(batchPacket(next, 200+int(next)%900)))
-				if pkt.SequenceNumber != next || pkt.SSRC != serverSSRC || !bytes.Equal(pkt.Payload, want.Payload) {
-					t.Fatalf("got seq %d (%d bytes), want %d", pkt.SequenceNumber, len(pkt.Payload), next)
-				}
-				next++
 			}
 			if st := tr.Stats(); st.RTPSent < batches*perBatch {
 				t.Errorf("stats %+v", st)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,7 +98,7 @@ func (s *Server) listen(index int, info ListenInfo) error {
 			_ = conn.Close()
 			return err
 		}
-		sock := listener.NewUDPSocket(conn, s)
+		sock := listener.NewUDPSocket(conn, &socketHandler{Server: s})
 		s.udp = append(s.udp, sock)
 		local = sock.LocalAddr()
 	case "tcp":
@@ -222,19 +223,28 @@ func (s *Server) closeSockets() error {
 	return errors.Join(errs...)
 }
 
-// HandlePacket routes one packet (listener.Handler).
+// HandlePacket routes one packet (listener.Handler); a packet is a read
+// batch of its own (TCP connections).
 func (s *Server) HandlePacket(b []byte, t ice.Tuple, l listener.Link) {
+	if tr := s.route(b, t, l); tr != nil {
+		tr.batchEnd()
+	}
+}
+
+// route hands one packet to its transport and returns that transport,
+// or nil if it was dropped.
+func (s *Server) route(b []byte, t ice.Tuple, l listener.Link) *Transport {
 	s.mu.RLock()
 	tr := s.byTuple[t]
 	s.mu.RUnlock()
 	if tr != nil {
 		tr.handlePacket(b, t, l)
-		return
+		return tr
 	}
 	if demux.Classify(b) != demux.STUN {
 		s.droppedTuple.Add(1)
 		s.logger.Debug("webrtc: dropping packet from unknown tuple", "tuple", t, "size", len(b))
-		return
+		return nil
 	}
 	ufrag := ice.LocalUfrag(b)
 	s.mu.RLock()
@@ -243,9 +253,39 @@ func (s *Server) HandlePacket(b []byte, t ice.Tuple, l listener.Link) {
 	if tr == nil {
 		s.droppedUfrag.Add(1)
 		s.logger.Warn("webrtc: dropping STUN with unknown ufrag", "tuple", t, "ufrag", string(ufrag))
-		return
+		return nil
 	}
 	tr.handleSTUN(b, t, l)
+	return tr
+}
+
+// socketHandler is the Handler of one UDP socket: it routes as the
+// Server does and, when a read batch ends, tells each transport that got
+// packets in it (so that consumers send what they queued with one
+// sendmmsg each).
+type socketHandler struct {
+	*Server
+	// touched are the transports of the current batch; only the socket's
+	// reader uses it.
+	touched []*Transport
+}
+
+var _ listener.BatchHandler = (*socketHandler)(nil)
+
+// HandlePacket routes one packet of a batch.
+func (h *socketHandler) HandlePacket(b []byte, t ice.Tuple, l listener.Link) {
+	if tr := h.route(b, t, l); tr != nil && !slices.Contains(h.touched, tr) {
+		h.touched = append(h.touched, tr)
+	}
+}
+
+// BatchEnd ends the batch of every transport that got packets in it.
+func (h *socketHandler) BatchEnd() {
+	for _, tr := range h.touched {
+		tr.batchEnd()
+	}
+	clear(h.touched)
+	h.touched = h.touched[:0]
 }
 
 // TupleClosed forwards a closed TCP connection to its transport

@@ -54,6 +54,12 @@ type TransportOptions struct {
 	OnRTP func(pkt []byte)
 	// OnRTCP receives each decrypted RTCP compound packet, like OnRTP.
 	OnRTCP func(pkt []byte)
+	// OnReadBatchEnd is called after the packets of one read batch (up to
+	// 16 datagrams of one UDP recvmmsg; a single TCP frame) that included
+	// packets of this transport, on the goroutine that called OnRTP and
+	// OnRTCP for them: a receiver may queue work per packet and do it
+	// once per batch (the engine sends each consumer's queue then).
+	OnReadBatchEnd func()
 	// OnICEStateChange is mediasoup's icestatechange.
 	OnICEStateChange func(ice.State)
 	// OnICESelectedTupleChange is mediasoup's iceselectedtuplechange.

@@ -26,6 +26,13 @@ func (t *Transport) handleRTP(b []byte) {
 	}
 }
 
+// batchEnd ends a read batch that had packets of t.
+func (t *Transport) batchEnd() {
+	if f := t.opts.OnReadBatchEnd; f != nil {
+		f()
+	}
+}
+
 // handleRTCP decrypts an RTCP packet in place and hands it to OnRTCP.
 func (t *Transport) handleRTCP(b []byte) {
 	s := t.srtp.Load()

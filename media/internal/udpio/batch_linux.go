@@ -14,6 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Batches says ReadBatch and WriteBatch use recvmmsg and sendmmsg (else
+// they read one datagram and loop over writes).
+const Batches = true
+
 // maxBatch bounds the messages read by one recvmmsg call.
 const maxBatch = 64
 
@@ -71,6 +75,7 @@ func (c *Conn) readBatch(ms []Message) (int, error) {
 	for i := 0; i < b.got; i++ {
 		ms[i].N = int(b.hdrs[i].Len)
 		ms[i].Addr = sockaddr(&b.names[i])
+		ms[i].Truncated = b.hdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0
 	}
 	return b.got, nil
 }
@@ -83,7 +88,11 @@ func sockaddr(sa *unix.RawSockaddrInet6) netip.AddrPort {
 		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port)
 	case unix.AF_INET6:
 		port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:])
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), port)
+		ip := netip.AddrFrom16(sa.Addr).Unmap()
+		if sa.Scope_id != 0 && ip.Is6() {
+			ip = ip.WithZone(zoneName(sa.Scope_id))
+		}
+		return netip.AddrPortFrom(ip, port)
 	}
 	return netip.AddrPort{}
 }
@@ -192,6 +201,15 @@ func zoneID(zone string) uint32 {
 	}
 	n, _ := strconv.Atoi(zone)
 	return uint32(n)
+}
+
+// zoneName is the IPv6 zone of an interface index (link-local senders
+// only: it may allocate).
+func zoneName(index uint32) string {
+	if ifi, err := net.InterfaceByIndex(int(index)); err == nil {
+		return ifi.Name
+	}
+	return strconv.Itoa(int(index))
 }
 
 // socketDomain returns the socket's address family (AF_INET or AF_INET6).

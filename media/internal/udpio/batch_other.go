@@ -7,6 +7,10 @@ import (
 	"syscall"
 )
 
+// Batches says ReadBatch and WriteBatch use recvmmsg and sendmmsg (else
+// they read one datagram and loop over writes).
+const Batches = false
+
 type batch struct{}
 
 func (b *batch) init() {}

@@ -23,6 +23,9 @@ type Message struct {
 	N int
 	// Addr is the sender's address.
 	Addr netip.AddrPort
+	// Truncated says the datagram was larger than Buf and cut (recvmmsg
+	// only).
+	Truncated bool
 }
 
 // socketBuffer is the kernel buffer size asked for each socket, so bursts

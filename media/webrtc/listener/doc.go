@@ -2,7 +2,9 @@
 // TCP servers whose connections carry RFC 4571 framed packets (two-byte
 // big-endian length, then the packet). Each socket has one reader goroutine
 // (plus one per TCP connection) that hands every packet, with its ICE
-// tuple, to a [Handler]; [Link] sends packets back, and [BatchLink]
+// tuple, to a [Handler]. A UDP socket reads up to 16 datagrams of at most
+// [MaxDatagramSize] bytes at once (recvmmsg on Linux) and tells a
+// [BatchHandler] when such a batch ends; [Link] sends packets back, and [BatchLink]
 // several at once.
 //
 // The reader's buffer is handed to the handler, valid only during the
@@ -23,6 +25,15 @@ type Handler interface {
 	HandlePacket(b []byte, t ice.Tuple, l Link)
 	// TupleClosed tells that a TCP connection, and so its tuple, is gone.
 	TupleClosed(t ice.Tuple)
+}
+
+// BatchHandler is a Handler told when a UDP socket's read batch ends:
+// the socket's reader calls HandlePacket for each datagram of a batch
+// (one recvmmsg), then BatchEnd. As for any Handler, a packet's buffer is
+// valid only during its HandlePacket call.
+type BatchHandler interface {
+	Handler
+	BatchEnd()
 }
 
 // Link sends packets on a socket: a UDP socket to any remote address, a
@@ -52,3 +63,11 @@ var (
 
 // MaxPacketSize is the largest packet a socket reads.
 const MaxPacketSize = 65535
+
+// MaxDatagramSize is the largest UDP datagram a socket reads in batches;
+// longer ones are dropped (WebRTC peers keep datagrams under the path
+// MTU). Where batches are not supported, MaxPacketSize applies.
+const MaxDatagramSize = 4096
+
+// readBatch is the number of datagrams a UDP socket reads at once.
+const readBatch = 16

@@ -15,6 +15,8 @@ var _ BatchLink = (*UDPSocket)(nil)
 
 // UDPSocket reads packets from a UDP socket and hands them to a Handler.
 type UDPSocket struct {
+	// bh is h as a BatchHandler, or nil.
+	bh   BatchHandler
 	conn *net.UDPConn
 	// batch sends batches on conn (sendmmsg); nil if conn has no raw
 	// access.
@@ -31,6 +33,7 @@ func NewUDPSocket(conn *net.UDPConn, h Handler) *UDPSocket {
 	if c, err := udpio.Wrap(conn); err == nil {
 		s.batch = c
 	}
+	s.bh, _ = h.(BatchHandler)
 	s.wg.Add(1)
 	go s.readLoop()
 	return s
@@ -69,6 +72,10 @@ func (s *UDPSocket) Close() error {
 
 func (s *UDPSocket) readLoop() {
 	defer s.wg.Done()
+	if s.batch != nil && udpio.Batches {
+		s.readBatches()
+		return
+	}
 	buf := make([]byte, MaxPacketSize)
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
@@ -80,5 +87,34 @@ func (s *UDPSocket) readLoop() {
 		}
 		t := ice.Tuple{Protocol: ice.UDP, Local: s.local, Remote: unmap(from)}
 		s.h.HandlePacket(buf[:n], t, s)
+	}
+}
+
+// readBatches reads datagrams with recvmmsg and hands them on, telling a
+// BatchHandler when each batch ends.
+func (s *UDPSocket) readBatches() {
+	bufs := make([]byte, readBatch*MaxDatagramSize)
+	ms := make([]udpio.Message, readBatch)
+	for i := range ms {
+		ms[i].Buf = bufs[i*MaxDatagramSize : (i+1)*MaxDatagramSize]
+	}
+	for {
+		n, err := s.batch.ReadBatch(ms)
+		if err != nil {
+			if udpio.IsClosed(err) {
+				return
+			}
+			continue // e.g. ICMP port unreachable surfacing as ECONNREFUSED
+		}
+		for i := range n {
+			if ms[i].Truncated {
+				continue
+			}
+			t := ice.Tuple{Protocol: ice.UDP, Local: s.local, Remote: ms[i].Addr}
+			s.h.HandlePacket(ms[i].Buf[:ms[i].N], t, s)
+		}
+		if s.bh != nil {
+			s.bh.BatchEnd()
+		}
 	}
 }
