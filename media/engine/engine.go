@@ -24,7 +24,11 @@
 //
 // WebRtcTransports run on media/webrtc, with their own sockets or on a
 // WebRtcServer's (webrtc_server.go), whose sockets route packets to them
-// by ICE ufrag, then by tuple; their RTP joins the same forwarding path.
+// by ICE ufrag, then by tuple; their RTP joins the same forwarding path:
+// a socket's recvmmsg batch is decrypted packet by packet into the
+// consumers' queues, and when it ends (OnReadBatchEnd) each consumer's
+// queue is encrypted under one SRTP lock and sent with one sendmmsg
+// (Transport.WriteRTPBatch).
 //
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,

@@ -21,9 +21,13 @@
 // On one tuple, packets are told apart by their first byte (RFC 7983,
 // package demux): STUN is answered by ICE, DTLS records feed the DTLS
 // handshake and SCTP, RTP and RTCP are decrypted in place and handed to
-// [TransportOptions.OnRTP] and [TransportOptions.OnRTCP]. Outbound RTP and
-// RTCP ([Transport.WriteRTP], [Transport.WriteRTCP]) and DTLS go to the
-// selected tuple.
+// [TransportOptions.OnRTP] and [TransportOptions.OnRTCP]; a UDP socket
+// reads up to 16 datagrams at once (recvmmsg) and then calls
+// [TransportOptions.OnReadBatchEnd] of each transport that got some.
+// Outbound RTP and RTCP ([Transport.WriteRTP], [Transport.WriteRTCP]) and
+// DTLS go to the selected tuple; [Transport.WriteRTPBatch] protects a
+// batch under one SRTP lock and sends it with one sendmmsg (one write of
+// frames on TCP).
 //
 // Goroutines: one reader per UDP socket and per TCP connection (owned by
 // the Server), one accept loop per TCP server, and per transport one DTLS

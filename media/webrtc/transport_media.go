@@ -109,7 +109,7 @@ func (t *Transport) WriteRTPBatch(pkts [][]byte) error {
 	if s == nil || p == nil || p.link == nil {
 		return ErrNotConnected
 	}
-	if p.batch == nil {
+	if p.batch == nil || len(pkts) == 1 {
 		var first error
 		for _, pkt := range pkts {
 			if err := t.WriteRTP(pkt); err != nil && first == nil {

@@ -113,6 +113,8 @@ type writeBatch struct {
 	sendFn func(fd uintptr) bool
 }
 
+func (w *writeBatch) init() { w.sendFn = w.send }
+
 func (w *writeBatch) send(fd uintptr) bool {
 	for w.sent < len(w.bufs) {
 		n := len(w.bufs) - w.sent
@@ -226,9 +228,6 @@ func socketDomain(raw syscall.RawConn) int {
 // writeBatchLocked sends bufs to w's destination; call with w.mu held.
 func (c *Conn) writeBatchLocked(bufs [][]byte) error {
 	w := &c.wbatch
-	if w.sendFn == nil {
-		w.sendFn = w.send
-	}
 	for len(bufs) > 0 {
 		n := min(len(bufs), maxBatch)
 		w.bufs, w.sent, w.errno = bufs[:n], 0, 0

@@ -19,6 +19,8 @@ func (c *Conn) readBatch(ms []Message) (int, error) { return c.readOne(ms) }
 
 type writeBatch struct{}
 
+func (w *writeBatch) init() {}
+
 func (c *Conn) writeBatchConnected(bufs [][]byte) error {
 	for _, b := range bufs {
 		if err := c.Write(b); err != nil {

@@ -95,6 +95,7 @@ func Wrap(udp *net.UDPConn) (*Conn, error) {
 	}
 	c := &Conn{udp: udp, raw: raw, domain: socketDomain(raw)}
 	c.batch.init()
+	c.wbatch.init()
 	return c, nil
 }
 

@@ -51,6 +51,9 @@ func (s *UDPSocket) Send(b []byte, to netip.AddrPort) error {
 // SendBatch writes bufs, in order, to to with one sendmmsg (a loop of
 // writes where there is none).
 func (s *UDPSocket) SendBatch(bufs [][]byte, to netip.AddrPort) error {
+	if len(bufs) == 1 { // sendto is a little cheaper than sendmmsg
+		return s.Send(bufs[0], to)
+	}
 	if s.batch != nil {
 		return s.batch.WriteBatchTo(bufs, to)
 	}
@@ -106,14 +109,16 @@ func (s *UDPSocket) readBatches() {
 			}
 			continue // e.g. ICMP port unreachable surfacing as ECONNREFUSED
 		}
+		handled := false
 		for i := range n {
 			if ms[i].Truncated {
 				continue
 			}
 			t := ice.Tuple{Protocol: ice.UDP, Local: s.local, Remote: ms[i].Addr}
 			s.h.HandlePacket(ms[i].Buf[:ms[i].N], t, s)
+			handled = true
 		}
-		if s.bh != nil {
+		if handled && s.bh != nil {
 			s.bh.BatchEnd()
 		}
 	}
