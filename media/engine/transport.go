@@ -16,6 +16,9 @@ type link interface {
 	// sendRTP and sendRTCP write one packet to the remote side; they may
 	// be called from any goroutine and must not keep b.
 	sendRTP(b []byte)
+	// sendRTPBatch writes a consumer's output queue; it may modify the
+	// packets and bufs (encrypting in place), which the consumer rewrites
+	// before their next use, and must not keep them.
 	sendRTPBatch(bufs [][]byte)
 	sendRTCP(b []byte)
 	// close stops I/O; wait waits for the link's goroutines.

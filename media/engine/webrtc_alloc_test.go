@@ -95,7 +95,7 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 }
 
 // TestWebRtcSendBatch sends consumer batches through a WebRtcTransport
-// (sendRTPBatch: SRTP into pooled slots, one sendmmsg) to a pion
+// (sendRTPBatch: SRTP in place, one sendmmsg) to a pion
 // PeerConnection: every packet arrives decrypted and in order, and a warm
 // batch does not allocate.
 func TestWebRtcSendBatch(t *testing.T) {
@@ -204,11 +204,18 @@ func TestWebRtcSendBatch(t *testing.T) {
 		}
 	}
 
-	fixed := batch(16)
+	// As a consumer does: each run rewrites its queue (encrypted in
+	// place by the previous send) from the producer's packets.
+	tmpl := batch(16)
+	for i, b := range tmpl {
+		tmpl[i] = append([]byte(nil), b...)
+	}
+	fixed := make([][]byte, len(tmpl))
 	allocs := testing.AllocsPerRun(100, func() {
-		for _, b := range fixed {
+		for i, b := range tmpl {
 			seq++
-			rtppkt.SetSequenceNumber(b, seq)
+			fixed[i] = append(bufs[i][:0], b...)
+			rtppkt.SetSequenceNumber(fixed[i], seq)
 		}
 		l.sendRTPBatch(fixed)
 	})

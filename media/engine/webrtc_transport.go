@@ -320,10 +320,12 @@ func (l *webRtcLink) sendRTP(b []byte) {
 }
 
 // sendRTPBatch encrypts a consumer's batch and sends it with one
-// sendmmsg (one write on TCP).
+// sendmmsg (one write on TCP). The buffers are the consumer's own output
+// queue (rewritten copies, 1500 bytes of capacity each, not read again
+// after the flush), so packets are encrypted in place.
 func (l *webRtcLink) sendRTPBatch(bufs [][]byte) {
 	if l.ready() {
-		_ = l.tr.WriteRTPBatch(bufs)
+		_ = l.tr.WriteRTPBatchInPlace(bufs)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 // TestE2EWriteRTPBatch sends batches of RTP packets with WriteRTPBatch
 // to a pion PeerConnection, over UDP (sendmmsg) and TCP (one write of
 // frames): every packet arrives decrypted, intact and in order, across
-// the 32-packet chunks of a batch.
+// the 32-packet chunks of a batch, also when encrypted in place
+// (WriteRTPBatchInPlace).
 func TestE2EWriteRTPBatch(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -41,13 +42,20 @@ func TestE2EWriteRTPBatch(t *testing.T) {
 			const batches, perBatch = 4, 45
 			seq := uint16(10000)
 			pkts := make([][]byte, perBatch)
-			for range batches {
+			for b := range batches {
 				first := seq
 				for i := range pkts {
 					pkts[i] = batchPacket(seq, 200+int(seq)%900)
 					seq++
 				}
-				must(t, tr.WriteRTPBatch(pkts))
+				if b%2 == 0 {
+					must(t, tr.WriteRTPBatch(pkts))
+				} else { // with room: encrypted in place
+					for i, p := range pkts {
+						pkts[i] = append(make([]byte, 0, 1500), p...)
+					}
+					must(t, tr.WriteRTPBatchInPlace(pkts))
+				}
 				must(t, track.SetReadDeadline(time.Now().Add(5*time.Second)))
 				for next := first; next != seq; {
 					pkt, _, err := track.ReadRTP()
@@ -131,7 +139,9 @@ func (l *batchLink) Send(b []byte, to netip.AddrPort) error {
 
 // TestWriteRTPBatchChunks checks how WriteRTPBatch splits a batch: 32
 // packets per SendBatch, a packet too large for a slot sent alone in its
-// place, order kept, and no allocation per batch once warm.
+// place, order kept, and no allocation per batch once warm; and that
+// WriteRTPBatchInPlace sends packets with room as one batch and others
+// through the slots.
 func TestWriteRTPBatchChunks(t *testing.T) {
 	link := &batchLink{keep: true}
 	srv, tr, _, peer := keyedTransport(t, nil, link)
@@ -164,6 +174,39 @@ func TestWriteRTPBatchChunks(t *testing.T) {
 		t.Errorf("RTPSent %d", st.RTPSent)
 	}
 
+	// In place: one SendBatch for packets with room, the copying path
+	// when one lacks it.
+	link.sizes, link.batches = nil, nil
+	var roomy [][]byte
+	for i := range 40 {
+		roomy = append(roomy, append(make([]byte, 0, 1500), batchPacket(uint16(100+i), 1000)...))
+	}
+	want := make([][]byte, len(roomy))
+	for i, p := range roomy {
+		want[i] = bytes.Clone(p)
+	}
+	must(t, tr.WriteRTPBatchInPlace(roomy))
+	if len(link.sizes) != 1 || link.sizes[0] != 40 {
+		t.Fatalf("in place: sends %v, want [40]", link.sizes)
+	}
+	for i, enc := range link.batches[0] {
+		plain, err := peer.DecryptRTP(enc)
+		must(t, err)
+		if !bytes.Equal(plain, want[i]) {
+			t.Fatalf("in place: packet %d differs", i)
+		}
+	}
+	link.sizes, link.batches = nil, nil
+	tight := make([][]byte, 34)
+	for i := range tight {
+		tight[i] = append(make([]byte, 0, 1500), batchPacket(uint16(200+i), 1000)...)
+	}
+	tight[33] = batchPacket(233, 1000)[:1012:1012]
+	must(t, tr.WriteRTPBatchInPlace(tight))
+	if want := []int{32, 2}; !equalInts(link.sizes, want) {
+		t.Fatalf("in place without room: sends %v, want %v", link.sizes, want)
+	}
+
 	link.keep, link.batches, link.sizes = false, nil, make([]int, 0, 1024)
 	pkts = pkts[:16]
 	seq := uint16(100)
@@ -178,6 +221,20 @@ func TestWriteRTPBatchChunks(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per batch of 16", allocs)
+	}
+	roomy = roomy[:16]
+	allocs = testing.AllocsPerRun(50, func() {
+		for i := range roomy {
+			roomy[i] = append(roomy[i][:0], pkts[i]...)
+			binary.BigEndian.PutUint16(roomy[i][2:], seq)
+			seq++
+		}
+		if err := tr.WriteRTPBatchInPlace(roomy); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per in-place batch of 16", allocs)
 	}
 }
 

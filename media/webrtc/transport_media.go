@@ -149,6 +149,48 @@ func (t *Transport) WriteRTPBatch(pkts [][]byte) error {
 	return nil
 }
 
+// WriteRTPBatchInPlace is WriteRTPBatch for packets the caller gives up:
+// when each has the capacity for the SRTP overhead (len+MaxOverhead of
+// package srtpsession), they are encrypted in their own buffers and
+// pkts[i] replaced by the protected packets, without the copy into
+// scratch slots; otherwise it is WriteRTPBatch. Either way the contents
+// of pkts are unspecified on return. It does not allocate.
+func (t *Transport) WriteRTPBatchInPlace(pkts [][]byte) error {
+	s := t.srtp.Load()
+	p := t.path.Load()
+	if s == nil || p == nil || p.link == nil {
+		return ErrNotConnected
+	}
+	if p.batch == nil || len(pkts) == 1 {
+		return t.WriteRTPBatch(pkts)
+	}
+	for _, pkt := range pkts {
+		if cap(pkt) < len(pkt)+srtpsession.MaxOverhead {
+			return t.WriteRTPBatch(pkts)
+		}
+	}
+	var first error
+	for len(pkts) > 0 {
+		k, err := s.EncryptRTPBatch(pkts, pkts)
+		if k > 0 {
+			if serr := p.batch.SendBatch(pkts[:k], p.tuple.Remote); serr != nil {
+				first = cmp.Or(first, serr)
+			} else {
+				t.rtpOut.Add(uint64(k))
+			}
+		}
+		if err != nil { // pkts[k] could not be protected: drop it
+			first = cmp.Or(first, err)
+			k++
+		}
+		pkts = pkts[k:]
+	}
+	if first != nil {
+		return fmt.Errorf("webrtc: write rtp batch: %w", first)
+	}
+	return nil
+}
+
 type protectFunc func(s *srtpsession.Session, dst, pkt []byte) ([]byte, error)
 
 func (t *Transport) writeProtected(pkt []byte, protect protectFunc) error {

@@ -106,8 +106,9 @@ func (s *Session) EncryptRTP(dst, pkt []byte) ([]byte, error) {
 // capacity needs room for len(pkts[i])+MaxOverhead bytes) and sets dst[i]
 // to the protected packet, taking the outbound lock once. It stops at the
 // first packet it cannot protect and returns how many it protected, with
-// that packet's error. pkts are not modified; it does not allocate once
-// each SSRC has been seen.
+// that packet's error. dst may be pkts itself: each packet is then
+// protected in place (its capacity needs the room). Otherwise pkts are
+// not modified. It does not allocate once each SSRC has been seen.
 func (s *Session) EncryptRTPBatch(dst, pkts [][]byte) (int, error) {
 	n := min(len(dst), len(pkts))
 	s.sendMu.Lock()

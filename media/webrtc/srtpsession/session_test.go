@@ -157,12 +157,27 @@ func TestEncryptRTPBatch(t *testing.T) {
 				t.Fatalf("%s: packet %d: %v", prof, i, err)
 			}
 		}
+		// In place: dst is pkts.
+		inPlace, want := make([][]byte, len(pkts)), make([][]byte, len(pkts))
+		for i := range pkts {
+			want[i] = rtpPacket(t, uint16(300+i), 100+i)
+			inPlace[i] = append(make([]byte, 0, 1500), want[i]...)
+		}
+		if n, err := a.EncryptRTPBatch(inPlace, inPlace); n != len(pkts) || err != nil {
+			t.Fatalf("%s: in place: %d, %v", prof, n, err)
+		}
+		for i, enc := range inPlace {
+			plain, err := b.DecryptRTP(enc)
+			if err != nil || !bytes.Equal(plain, want[i]) {
+				t.Fatalf("%s: in place: packet %d: %v", prof, i, err)
+			}
+		}
 		dst[3] = make([]byte, 0, len(pkts[3]))
 		if n, err := a.EncryptRTPBatch(dst, pkts); n != 3 || !errors.Is(err, ErrBufferTooSmall) {
 			t.Fatalf("%s: small buffer: %d, %v", prof, n, err)
 		}
 		dst[3] = make([]byte, 0, 1500)
-		seq := uint16(200)
+		seq := uint16(400)
 		allocs := testing.AllocsPerRun(50, func() {
 			for i := range pkts {
 				pkts[i][2], pkts[i][3] = byte(seq>>8), byte(seq)
