@@ -222,4 +222,13 @@ func TestWebRtcSendBatch(t *testing.T) {
 	if allocs != 0 && !raceEnabled {
 		t.Errorf("%v allocations per batch of 16", allocs)
 	}
+	allocs = testing.AllocsPerRun(100, func() {
+		seq++
+		fixed[0] = append(bufs[0][:0], tmpl[0]...)
+		rtppkt.SetSequenceNumber(fixed[0], seq)
+		l.sendRTPBatch(fixed[:1])
+	})
+	if allocs != 0 && !raceEnabled {
+		t.Errorf("%v allocations per batch of 1", allocs)
+	}
 }

@@ -161,9 +161,6 @@ func (t *Transport) WriteRTPBatchInPlace(pkts [][]byte) error {
 	if s == nil || p == nil || p.link == nil {
 		return ErrNotConnected
 	}
-	if p.batch == nil || len(pkts) == 1 {
-		return t.WriteRTPBatch(pkts)
-	}
 	for _, pkt := range pkts {
 		if cap(pkt) < len(pkt)+srtpsession.MaxOverhead {
 			return t.WriteRTPBatch(pkts)
@@ -173,7 +170,7 @@ func (t *Transport) WriteRTPBatchInPlace(pkts [][]byte) error {
 	for len(pkts) > 0 {
 		k, err := s.EncryptRTPBatch(pkts, pkts)
 		if k > 0 {
-			if serr := p.batch.SendBatch(pkts[:k], p.tuple.Remote); serr != nil {
+			if serr := p.send(pkts[:k]); serr != nil {
 				first = cmp.Or(first, serr)
 			} else {
 				t.rtpOut.Add(uint64(k))
@@ -189,6 +186,21 @@ func (t *Transport) WriteRTPBatchInPlace(pkts [][]byte) error {
 		return fmt.Errorf("webrtc: write rtp batch: %w", first)
 	}
 	return nil
+}
+
+// send sends bufs on the path: with one SendBatch (a single packet on
+// UDP goes out with sendto), or one by one on a link without batches.
+func (p *path) send(bufs [][]byte) error {
+	if p.batch != nil {
+		return p.batch.SendBatch(bufs, p.tuple.Remote)
+	}
+	var first error
+	for _, b := range bufs {
+		if err := p.link.Send(b, p.tuple.Remote); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 type protectFunc func(s *srtpsession.Session, dst, pkt []byte) ([]byte, error)
