@@ -3,7 +3,10 @@ package webrtc_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,4 +251,61 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// countLink counts what is sent; safe for concurrent use.
+type countLink struct{ sent, batches atomic.Int64 }
+
+func (l *countLink) Send([]byte, netip.AddrPort) error { l.sent.Add(1); return nil }
+func (l *countLink) SendBatch(bufs [][]byte, _ netip.AddrPort) error {
+	l.sent.Add(int64(len(bufs)))
+	l.batches.Add(1)
+	return nil
+}
+
+// TestWriteRTPBatchTupleChangeAndClose writes batches from two goroutines
+// while the peer nominates another tuple (on another link) and the
+// transport closes: no race (under -race), both links carry batches, and
+// writes end with ErrNotConnected once closed.
+func TestWriteRTPBatchTupleChangeAndClose(t *testing.T) {
+	linkA, linkB := &countLink{}, &countLink{}
+	srv, tr, tupA, _ := keyedTransport(t, nil, linkA)
+	defer srv.Close()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pkts := make([][]byte, 8)
+			for seq := uint16(w * 30000); ; seq++ {
+				for i := range pkts {
+					pkts[i] = append(make([]byte, 0, 1500), batchPacket(seq, 300)...)
+				}
+				err := tr.WriteRTPBatchInPlace(pkts)
+				if err == nil {
+					err = tr.WriteRTPBatch(pkts[:4])
+				}
+				select {
+				case <-stop:
+					if errors.Is(err, rope.ErrNotConnected) {
+						return
+					}
+				default:
+				}
+			}
+		}()
+	}
+	waitFor(t, 5*time.Second, "batches on link A", func() bool { return linkA.batches.Load() > 10 })
+	p := tr.Parameters().ICEParameters
+	tupB := tupA
+	tupB.Remote = netip.MustParseAddrPort("127.0.0.1:3")
+	srv.HandlePacket(bindingRequest(t, p.UsernameFragment+":bench", p.Password, true), tupB, linkB)
+	if sel, _ := tr.ICESelectedTuple(); sel != tupB {
+		t.Fatalf("selected %v, want %v", sel, tupB)
+	}
+	waitFor(t, 5*time.Second, "batches on link B", func() bool { return linkB.batches.Load() > 10 })
+	must(t, tr.Close())
+	close(stop)
+	wg.Wait()
 }

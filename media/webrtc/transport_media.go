@@ -97,7 +97,8 @@ var sendBatches = sync.Pool{New: func() any { return new(sendBatch) }}
 
 // WriteRTPBatch encrypts the plain RTP packets pkts and sends them, in
 // order, on the selected tuple: over UDP with one sendmmsg per 32
-// packets, over TCP with one write of their RFC 4571 frames. The SRTP
+// packets (a single packet as WriteRTP does), over TCP with one write of
+// their RFC 4571 frames. The SRTP
 // context is locked once per 32 packets and the selected tuple read once,
 // so a tuple change or a close during the call takes effect at the next
 // call. pkts are not modified and may be reused on return. It does not

@@ -10,7 +10,6 @@ import (
 	"github.com/ropehq/rope/media/webrtc/ice"
 )
 
-// UDPSocket reads packets from a UDP socket and hands them to a Handler.
 var _ BatchLink = (*UDPSocket)(nil)
 
 // UDPSocket reads packets from a UDP socket and hands them to a Handler.

@@ -2,8 +2,9 @@
 // transport with the keys a DTLS handshake exported (pion/srtp contexts).
 //
 // Decryption happens in place in the caller's buffer and encryption into a
-// caller-provided buffer, so neither allocates per packet once an SSRC has
-// been seen. Inbound and outbound sides have separate locks: one reader and
+// caller-provided buffer (or in place, for batches), so neither allocates
+// per packet once an SSRC has been seen. EncryptRTPBatch takes the
+// outbound lock once for a batch. Inbound and outbound sides have separate locks: one reader and
 // one writer can work at once.
 package srtpsession
 
