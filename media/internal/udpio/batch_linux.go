@@ -109,6 +109,12 @@ type writeBatch struct {
 	// (namelen 0: the connected peer).
 	name    unix.RawSockaddrInet6
 	namelen uint32
+	// perMsg says each message i has its own destination names[i]
+	// (WriteMessages).
+	perMsg   bool
+	names    [maxBatch]unix.RawSockaddrInet6
+	namelens [maxBatch]uint32
+	mbufs    [maxBatch][]byte
 	// sendFn is bound once so that passing it does not allocate.
 	sendFn func(fd uintptr) bool
 }
@@ -123,7 +129,10 @@ func (w *writeBatch) send(fd uintptr) bool {
 			w.iovs[i].Base = unsafe.SliceData(b)
 			w.iovs[i].SetLen(len(b))
 			w.hdrs[i] = unix.Mmsghdr{Hdr: unix.Msghdr{Iov: &w.iovs[i], Iovlen: 1}}
-			if w.namelen != 0 {
+			if w.perMsg {
+				w.hdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&w.names[w.sent+i]))
+				w.hdrs[i].Hdr.Namelen = w.namelens[w.sent+i]
+			} else if w.namelen != 0 {
 				w.hdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&w.name))
 				w.hdrs[i].Hdr.Namelen = w.namelen
 			}
@@ -133,6 +142,14 @@ func (w *writeBatch) send(fd uintptr) bool {
 		case e == unix.EAGAIN:
 			return false // wait until writable
 		case e == unix.EINTR:
+			continue
+		case e != 0 && w.perMsg:
+			// The first message failed (its own destination, e.g.
+			// unreachable): skip it, send the others.
+			if w.errno == 0 {
+				w.errno = e
+			}
+			w.sent++
 			continue
 		case e != 0:
 			w.errno = e
@@ -149,8 +166,48 @@ func (c *Conn) writeBatchConnected(bufs [][]byte) error {
 	w := &c.wbatch
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.namelen = 0
+	w.namelen, w.perMsg = 0, false
 	return c.writeBatchLocked(bufs)
+}
+
+// writeMessages sends each message to its own address with as few
+// sendmmsg calls as possible; messages to addresses of the wrong family
+// are skipped (errAddrFamily).
+func (c *Conn) writeMessages(ms []OutMessage) error {
+	w := &c.wbatch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.perMsg = true
+	defer func() { w.perMsg = false }()
+	bufs := &w.mbufs
+	var first error
+	for len(ms) > 0 {
+		n := 0
+		used := 0
+		for _, m := range ms {
+			if n == maxBatch {
+				break
+			}
+			used++
+			l, ok := c.encodeName(&w.names[n], m.Addr)
+			if !ok {
+				if first == nil {
+					first = errAddrFamily
+				}
+				continue
+			}
+			w.namelens[n], bufs[n] = l, m.Buf
+			n++
+		}
+		if n > 0 {
+			if err := c.writeBatchLocked(bufs[:n]); err != nil && first == nil {
+				first = err
+			}
+		}
+		ms = ms[used:]
+	}
+	clear(bufs[:])
+	return first
 }
 
 // writeBatchTo sends every buffer to addr with as few sendmmsg calls as
@@ -159,6 +216,7 @@ func (c *Conn) writeBatchTo(bufs [][]byte, addr netip.AddrPort) error {
 	w := &c.wbatch
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.perMsg = false
 	if !c.setName(addr) {
 		w.namelen = 0
 		return errAddrFamily
@@ -170,27 +228,33 @@ func (c *Conn) writeBatchTo(bufs [][]byte, addr netip.AddrPort) error {
 // family (IPv4 addresses as v4-mapped on an IPv6 socket).
 func (c *Conn) setName(addr netip.AddrPort) bool {
 	w := &c.wbatch
+	var ok bool
+	w.namelen, ok = c.encodeName(&w.name, addr)
+	return ok
+}
+
+// encodeName encodes addr into sa in the socket's address family and
+// returns its length.
+func (c *Conn) encodeName(sa *unix.RawSockaddrInet6, addr netip.AddrPort) (uint32, bool) {
 	ip := addr.Addr()
-	w.name = unix.RawSockaddrInet6{}
+	*sa = unix.RawSockaddrInet6{}
 	if c.domain == unix.AF_INET {
 		if !ip.Unmap().Is4() {
-			return false
+			return 0, false
 		}
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&w.name))
-		sa.Family = unix.AF_INET
-		sa.Addr = ip.Unmap().As4()
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], addr.Port())
-		w.namelen = unix.SizeofSockaddrInet4
-		return true
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		sa4.Family = unix.AF_INET
+		sa4.Addr = ip.Unmap().As4()
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], addr.Port())
+		return unix.SizeofSockaddrInet4, true
 	}
-	w.name.Family = unix.AF_INET6
-	w.name.Addr = ip.As16()
+	sa.Family = unix.AF_INET6
+	sa.Addr = ip.As16()
 	if ip.Is6() {
-		w.name.Scope_id = zoneID(ip.Zone())
+		sa.Scope_id = zoneID(ip.Zone())
 	}
-	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&w.name.Port))[:], addr.Port())
-	w.namelen = unix.SizeofSockaddrInet6
-	return true
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], addr.Port())
+	return unix.SizeofSockaddrInet6, true
 }
 
 // zoneID is the interface index of an IPv6 zone ("" is 0).

@@ -40,3 +40,13 @@ func (c *Conn) writeBatchTo(bufs [][]byte, addr netip.AddrPort) error {
 }
 
 func socketDomain(syscall.RawConn) int { return 0 }
+
+func (c *Conn) writeMessages(ms []OutMessage) error {
+	var first error
+	for _, m := range ms {
+		if err := c.WriteTo(m.Buf, m.Addr); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -167,6 +167,24 @@ func (c *Conn) WriteBatchTo(bufs [][]byte, addr netip.AddrPort) error {
 	return c.writeBatchTo(bufs, addr)
 }
 
+// OutMessage is one datagram for WriteMessages.
+type OutMessage struct {
+	Buf  []byte
+	Addr netip.AddrPort
+}
+
+// WriteMessages sends each message to its own address, in order, on an
+// unconnected socket, using sendmmsg where available (64 messages per
+// call). A message that cannot be sent does not stop the others; the
+// first error is returned. It is safe for concurrent use and does not
+// allocate.
+func (c *Conn) WriteMessages(ms []OutMessage) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	return c.writeMessages(ms)
+}
+
 // WriteBatch sends every buffer to the address given to Connect, using
 // sendmmsg where available. It is safe for concurrent use.
 func (c *Conn) WriteBatch(bufs [][]byte) error {

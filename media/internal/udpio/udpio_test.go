@@ -207,3 +207,65 @@ func TestWriteBatchTo(t *testing.T) {
 		t.Fatal("IPv6 destination accepted on an IPv4 socket")
 	}
 }
+
+// TestWriteMessages sends messages to two peers from one unconnected
+// socket: each gets its own, in order; a message to an address of the
+// wrong family is skipped, not the rest; no allocation.
+func TestWriteMessages(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	a, err := Listen("udp4", lo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var peers [2]*Conn
+	for i := range peers {
+		if peers[i], err = Listen("udp4", lo, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer peers[i].Close()
+	}
+	var ms []OutMessage
+	for i := 0; i < 100; i++ { // more than one sendmmsg
+		ms = append(ms, OutMessage{Buf: []byte{byte(i), 9}, Addr: peers[i%2].LocalAddr()})
+		if i == 50 {
+			ms = append(ms, OutMessage{Buf: []byte{0xff}, Addr: netip.MustParseAddrPort("[::1]:9")})
+		}
+	}
+	if err := a.WriteMessages(ms); err == nil {
+		t.Error("IPv6 destination accepted on an IPv4 socket")
+	}
+	rms := make([]Message, 16)
+	for i := range rms {
+		rms[i].Buf = make([]byte, 100)
+	}
+	for p, peer := range peers {
+		for want := p; want < 100; {
+			n, err := peer.ReadBatch(rms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i++ {
+				if rms[i].N != 2 || rms[i].Buf[0] != byte(want) {
+					t.Fatalf("peer %d: datagram %x, want %d", p, rms[i].Buf[:rms[i].N], want)
+				}
+				want += 2
+			}
+		}
+	}
+	ok := []OutMessage{ms[0], ms[1], ms[2], ms[3]}
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := a.WriteMessages(ok); err != nil {
+			t.Fatal(err)
+		}
+		for _, peer := range peers {
+			for n := 0; n < 2; {
+				k, _ := peer.ReadBatch(rms)
+				n += k
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("allocs = %v", allocs)
+	}
+}
