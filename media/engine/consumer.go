@@ -10,6 +10,7 @@ import (
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/internal/rtppkt"
+	"github.com/ropehq/rope/media/webrtc"
 )
 
 // outBatch bounds the packets a consumer queues before sending.
@@ -354,6 +355,26 @@ func (c *consumer) flush() {
 		return
 	}
 	c.transport.sendRTPBatch(bufs)
+}
+
+// flushInto is flush for the end of a WebRtcTransport's read batch: a
+// queue bound for a connected WebRtcTransport is handed to w, which sends
+// it with those of other transports on the same WebRtcServer socket when
+// w.Flush is called, before the queue is used again; any other goes out
+// as flush sends it.
+func (c *consumer) flushInto(w *webrtc.RTPBatchWriter) {
+	if c.queued == 0 {
+		return
+	}
+	l, ok := c.transport.link.(*webRtcLink)
+	if !ok || c.transport.direct || !l.ready() {
+		c.flush()
+		return
+	}
+	bufs := c.outBufs[:c.queued]
+	c.queued = 0
+	c.transport.countRTPBatch(bufs)
+	_ = w.Add(l.tr, bufs)
 }
 
 // rewrite copies pk into buf with the consumer's SSRC, payload type and

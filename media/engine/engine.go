@@ -27,8 +27,9 @@
 // by ICE ufrag, then by tuple; their RTP joins the same forwarding path:
 // a socket's recvmmsg batch is decrypted packet by packet into the
 // consumers' queues, and when it ends (OnReadBatchEnd) each consumer's
-// queue is encrypted under one SRTP lock and sent with one sendmmsg
-// (Transport.WriteRTPBatch).
+// queue is encrypted in place under one SRTP lock and sent with one
+// sendmmsg; the queues of consumers whose transports share a
+// WebRtcServer socket leave it together (webrtc.RTPBatchWriter).
 //
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,

@@ -40,6 +40,16 @@ func BenchmarkForwardSRTP(b *testing.B) {
 	}
 }
 
+// BenchmarkForwardSRTPServer is BenchmarkForwardSRTP with every
+// transport on one WebRtcServer (one UDP port, as mediasoup deployments
+// usually run): at the end of a read batch, the consumers' packets for
+// all transports leave that socket together, 64 per sendmmsg.
+func BenchmarkForwardSRTPServer(b *testing.B) {
+	for _, n := range []int{10, 100, 500} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForwardSRTPOn(b, n, benchRates[n], 1, true) })
+	}
+}
+
 // BenchmarkForwardSRTPBursty is BenchmarkForwardSRTP with the packets
 // sent in bursts of 10, as BenchmarkForwardBursty: a WebRtcTransport's
 // socket then reads several at once (recvmmsg) and each consumer sends
@@ -53,6 +63,10 @@ func BenchmarkForwardSRTPBursty(b *testing.B) {
 const srtpPeerEnv = "ROPE_BENCH_SRTP_PEER"
 
 func benchForwardSRTP(b *testing.B, n, rate, burst int) {
+	benchForwardSRTPOn(b, n, rate, burst, false)
+}
+
+func benchForwardSRTPOn(b *testing.B, n, rate, burst int, server bool) {
 	ctx := context.Background()
 	peer := startSRTPBenchPeer(b)
 	api := engine.New(nil)
@@ -61,6 +75,11 @@ func benchForwardSRTP(b *testing.B, n, rate, burst int) {
 	r := must[media.Router](b)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediaCodecs()}))
 	// One ICE check per transport: consent freshness is not measured.
 	opts := &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: lo}}, IceConsentTimeout: -1}
+	if server {
+		srv := must[media.WebRtcServer](b)(w.CreateWebRtcServer(ctx, &media.WebRtcServerOptions{
+			ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: lo}}}))
+		opts = &media.WebRtcTransportOptions{WebRtcServer: srv, IceConsentTimeout: -1}
+	}
 	var transports []media.WebRtcTransport
 	connect := func(role string) media.WebRtcTransport {
 		tr := must[media.WebRtcTransport](b)(r.CreateWebRtcTransport(ctx, opts))

@@ -271,13 +271,18 @@ func (t *transport) sendRTP(b []byte, rtx bool) {
 }
 
 func (t *transport) sendRTPBatch(bufs [][]byte) {
+	t.countRTPBatch(bufs)
+	t.link.sendRTPBatch(bufs)
+}
+
+// countRTPBatch counts a batch of RTP packets as sent.
+func (t *transport) countRTPBatch(bufs [][]byte) {
 	var n uint64
 	for _, b := range bufs {
 		n += uint64(len(b))
 	}
 	t.bytesSent.Add(n)
 	t.rtpBytesSent.Add(n)
-	t.link.sendRTPBatch(bufs)
 }
 
 func (t *transport) sendRTCP(b []byte) {

@@ -49,9 +49,10 @@ type webRtcLink struct {
 	// transport's read loop). It is taken before producer.ingress.
 	rxMu sync.Mutex
 	// touched are the producers that got packets in the current read
-	// batch; readBatchEnd flushes their consumers' queues. Guarded by
-	// rxMu.
+	// batch; readBatchEnd flushes their consumers' queues through batch.
+	// Guarded by rxMu.
 	touched []*producer
+	batch   webrtc.RTPBatchWriter
 
 	// iceUp and dtlsUp say the selected tuple and the SRTP keys are there,
 	// so that sends before that are dropped without an error value.
@@ -259,12 +260,16 @@ func (l *webRtcLink) receive(pkt []byte) {
 }
 
 // readBatchEnd sends what the consumers of this read batch's producers
-// queued, one batch (one sendmmsg) per consumer.
+// queued: one sendmmsg per consumer, or per WebRtcServer socket for the
+// consumers of transports that share one (webrtc.RTPBatchWriter).
 func (l *webRtcLink) readBatchEnd() {
 	l.rxMu.Lock()
 	for _, p := range l.touched {
-		p.flush()
+		for _, c := range *p.consumers.Load() {
+			c.flushInto(&l.batch)
+		}
 	}
+	_ = l.batch.Flush()
 	clear(l.touched)
 	l.touched = l.touched[:0]
 	l.rxMu.Unlock()

@@ -27,7 +27,8 @@
 // Outbound RTP and RTCP ([Transport.WriteRTP], [Transport.WriteRTCP]) and
 // DTLS go to the selected tuple; [Transport.WriteRTPBatch] protects a
 // batch under one SRTP lock and sends it with one sendmmsg (one write of
-// frames on TCP).
+// frames on TCP), and an [RTPBatchWriter] sends the batches of several
+// transports sharing a Server's UDP socket with one sendmmsg.
 //
 // Goroutines: one reader per UDP socket and per TCP connection (owned by
 // the Server), one accept loop per TCP server, and per transport one DTLS

@@ -64,6 +64,24 @@ func (s *UDPSocket) SendBatch(bufs [][]byte, to netip.AddrPort) error {
 	return nil
 }
 
+// SendMessages writes each message to its own address, in order, with
+// as few sendmmsg calls as possible (transports sharing the socket).
+func (s *UDPSocket) SendMessages(ms []udpio.OutMessage) error {
+	if len(ms) == 1 {
+		return s.Send(ms[0].Buf, ms[0].Addr)
+	}
+	if s.batch != nil {
+		return s.batch.WriteMessages(ms)
+	}
+	var first error
+	for _, m := range ms {
+		if err := s.Send(m.Buf, m.Addr); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // Close closes the socket and waits for its reader. It is idempotent.
 func (s *UDPSocket) Close() error {
 	var err error
