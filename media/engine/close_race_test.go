@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -30,7 +31,7 @@ func TestConsumeWhileTransportCloses(t *testing.T) {
 		wg.Wait()
 		close(consumers)
 		for c := range consumers {
-			waitFor(t, "the consumer to close with its transport", c.Closed)
+			wait.Until(t, "the consumer to close with its transport", c.Closed)
 		}
 	}
 }

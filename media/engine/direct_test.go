@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -52,7 +53,7 @@ func TestDirectTransportRTP(t *testing.T) {
 	if err := out.SendRtcp(b); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "PLI out of the producer's transport", func() bool {
+	wait.Until(t, "PLI out of the producer's transport", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, raw := range rtcpOut {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -75,7 +76,7 @@ func (s *mediaSetup) sendN(t *testing.T, n int, key bool) [][]byte {
 func (s *mediaSetup) waitReceived(t *testing.T, i, n int) []*rtp.Packet {
 	t.Helper()
 	ssrc := s.consumers[i].RtpParameters().Encodings[0].SSRC
-	waitFor(t, "consumer packets", func() bool { return len(receivedFrom(s.receivers[i], ssrc)) >= n })
+	wait.Until(t, "consumer packets", func() bool { return len(receivedFrom(s.receivers[i], ssrc)) >= n })
 	return receivedFrom(s.receivers[i], ssrc)
 }
 
@@ -127,7 +128,7 @@ func TestPauseResumeContinuity(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Resume asks the sender for a key frame.
-	waitFor(t, "PLI after resume", func() bool { return hasPLI(s.src.rtcpPackets(), 1111) })
+	wait.Until(t, "PLI after resume", func() bool { return hasPLI(s.src.rtcpPackets(), 1111) })
 	s.sendN(t, 3, false) // no key frame: held back
 	s.sendN(t, 10, true)
 	got := s.waitReceived(t, 0, 20)
@@ -159,7 +160,7 @@ func TestPauseResumeContinuity(t *testing.T) {
 // waitProducerPackets waits until the producer has received n packets.
 func (s *mediaSetup) waitProducerPackets(t *testing.T, n uint64) {
 	t.Helper()
-	waitFor(t, "producer packets", func() bool {
+	wait.Until(t, "producer packets", func() bool {
 		st, err := s.producer.GetStats(s.ctx)
 		return err == nil && st[0].PacketCount >= n
 	})
@@ -181,7 +182,7 @@ func TestRTCPFeedback(t *testing.T) {
 	consumerSSRC := got[0].SSRC
 
 	// Sender reports reach the receiver, receiver reports the sender.
-	waitFor(t, "SR for the consumer", func() bool {
+	wait.Until(t, "SR for the consumer", func() bool {
 		for _, p := range s.receivers[0].rtcpPackets() {
 			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == consumerSSRC && sr.PacketCount == 20 {
 				return true
@@ -189,7 +190,7 @@ func TestRTCPFeedback(t *testing.T) {
 		}
 		return false
 	})
-	waitFor(t, "RR for the producer", func() bool {
+	wait.Until(t, "RR for the producer", func() bool {
 		for _, p := range s.src.rtcpPackets() {
 			if rr, ok := p.(*rtcp.ReceiverReport); ok && len(rr.Reports) > 0 && rr.Reports[0].SSRC == 1111 {
 				return true
@@ -202,14 +203,14 @@ func TestRTCPFeedback(t *testing.T) {
 	s.src.reset()
 	recvTr := s.consumerTransports[0].Tuple()
 	s.receivers[0].sendRTCP(recvTr, &rtcp.PictureLossIndication{SenderSSRC: 9, MediaSSRC: consumerSSRC})
-	waitFor(t, "PLI at the sender", func() bool { return hasPLI(s.src.rtcpPackets(), 1111) })
+	wait.Until(t, "PLI at the sender", func() bool { return hasPLI(s.src.rtcpPackets(), 1111) })
 
 	// A NACKed packet is retransmitted with its original number and payload.
 	lost := got[7]
 	before := len(receivedFrom(s.receivers[0], consumerSSRC))
 	s.receivers[0].sendRTCP(recvTr, &rtcp.TransportLayerNack{SenderSSRC: 9, MediaSSRC: consumerSSRC,
 		Nacks: []rtcp.NackPair{{PacketID: lost.SequenceNumber}}})
-	waitFor(t, "retransmission", func() bool { return len(receivedFrom(s.receivers[0], consumerSSRC)) > before })
+	wait.Until(t, "retransmission", func() bool { return len(receivedFrom(s.receivers[0], consumerSSRC)) > before })
 	rtxd := receivedFrom(s.receivers[0], consumerSSRC)[before]
 	if rtxd.SequenceNumber != lost.SequenceNumber || !bytes.Equal(rtxd.Payload, lost.Payload) {
 		t.Fatalf("retransmitted seq %d, want %d", rtxd.SequenceNumber, lost.SequenceNumber)
@@ -286,7 +287,7 @@ func TestHeaderExtensionsMapped(t *testing.T) {
 	b, _ := pkt.Marshal()
 	src.send(in.Tuple(), b)
 	ssrc := c.RtpParameters().Encodings[0].SSRC
-	waitFor(t, "packet", func() bool { return len(receivedFrom(dst, ssrc)) == 1 })
+	wait.Until(t, "packet", func() bool { return len(receivedFrom(dst, ssrc)) == 1 })
 	got := receivedFrom(dst, ssrc)[0]
 	if ext := got.GetExtension(uint8(routerID)); string(ext) != "\x01\x02\x03" || got.GetExtension(12) != nil {
 		t.Fatalf("extensions %v (router id %d)", got.GetExtensionIDs(), routerID)
@@ -305,7 +306,7 @@ func TestProducerNacksLoss(t *testing.T) {
 		s.src.send(s.prodTr.Tuple(), b)
 	}
 	lostSeq := rtppktSeq(lost)
-	waitFor(t, "NACK at the sender", func() bool {
+	wait.Until(t, "NACK at the sender", func() bool {
 		for _, p := range s.src.rtcpPackets() {
 			if n, ok := p.(*rtcp.TransportLayerNack); ok && n.MediaSSRC == 1111 && len(n.Nacks) == 1 && n.Nacks[0].PacketID == lostSeq {
 				return true

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -73,7 +74,7 @@ func TestConsumerMid(t *testing.T) {
 	check := func(what string, n int) {
 		t.Helper()
 		got := map[uint32]int{}
-		waitFor(t, what, func() bool {
+		wait.Until(t, what, func() bool {
 			clear(got)
 			for _, pk := range dst.packets() {
 				got[pk.SSRC]++

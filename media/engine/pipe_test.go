@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pion/rtcp"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -64,18 +65,18 @@ func testPipe(t *testing.T, rtx, srtp, sameWorker bool) {
 	// PLI from the far receiver reaches the sender through the pipe.
 	s.src.reset()
 	e.sendRTCP(tr.Tuple(), &rtcp.PictureLossIndication{MediaSSRC: ssrc})
-	waitFor(t, "PLI through the pipe", func() bool { return hasPLI(s.src.rtcpPackets(), 1111) })
+	wait.Until(t, "PLI through the pipe", func() bool { return hasPLI(s.src.rtcpPackets(), 1111) })
 
 	// NACK is served by the far router's consumer.
 	before := len(receivedFrom(e, ssrc))
 	e.sendRTCP(tr.Tuple(), &rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: got[3].SequenceNumber}}})
-	waitFor(t, "retransmission", func() bool { return len(receivedFrom(e, ssrc)) > before })
+	wait.Until(t, "retransmission", func() bool { return len(receivedFrom(e, ssrc)) > before })
 	if p := receivedFrom(e, ssrc)[before]; p.SequenceNumber != got[3].SequenceNumber || !bytes.Equal(p.Payload, got[3].Payload) {
 		t.Fatalf("retransmitted %d", p.SequenceNumber)
 	}
 
 	// SRs reach the far receiver.
-	waitFor(t, "SR", func() bool {
+	wait.Until(t, "SR", func() bool {
 		for _, p := range e.rtcpPackets() {
 			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == ssrc {
 				return true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -34,7 +35,7 @@ func TestComediaTupleAndRtcpMuxOff(t *testing.T) {
 	if tt.RemoteIP != lo || tt.RemotePort != e.port() || tt.Protocol != media.ProtocolUDP {
 		t.Fatalf("tuple event %+v", tt)
 	}
-	waitFor(t, "producer stats", func() bool {
+	wait.Until(t, "producer stats", func() bool {
 		st, err := p.GetStats(f.ctx)
 		return err == nil && st[0].PacketCount == 1
 	})
@@ -125,11 +126,11 @@ func testPlainSrtp(t *testing.T, suite media.SrtpCryptoSuite, profile srtp.Prote
 		src.send(in.Tuple(), enc)
 	}
 	// dst records nothing parseable as plain RTP payloads: decrypt raw.
-	waitFor(t, "consumer packets", func() bool {
+	wait.Until(t, "consumer packets", func() bool {
 		st, err := c.GetStats(f.ctx)
 		return err == nil && st[0].PacketCount == 10
 	})
-	waitFor(t, "encrypted packets", func() bool { return len(dst.packets()) >= 10 })
+	wait.Until(t, "encrypted packets", func() bool { return len(dst.packets()) >= 10 })
 	for i, ep := range dst.packets()[:10] {
 		raw, err := ep.Marshal()
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -121,7 +122,7 @@ func TestRidSimulcast(t *testing.T) {
 	}
 	ssrc := c.RtpParameters().Encodings[0].SSRC
 	got := func() []*rtp.Packet { return receivedFrom(dst, ssrc) }
-	waitFor(t, "layer 2", func() bool { return len(got()) >= 10 })
+	wait.Until(t, "layer 2", func() bool { return len(got()) >= 10 })
 	recvUntil(t, "layerschange to 2", layers, func(l *media.ConsumerLayers) bool { return l != nil && l.SpatialLayer == 2 })
 	var ridCap, midCap int
 	for _, e := range f.router.RtpCapabilities().HeaderExtensions {
@@ -169,7 +170,7 @@ func TestRidSimulcast(t *testing.T) {
 	mustOK(t, c.SetPreferredLayers(f.ctx, media.ConsumerLayers{SpatialLayer: 0}))
 	round(false)
 	round(true)
-	waitFor(t, "layer 0", func() bool { return len(got()) >= 12 })
+	wait.Until(t, "layer 0", func() bool { return len(got()) >= 12 })
 	recvUntil(t, "layerschange to 0", layers, func(l *media.ConsumerLayers) bool { return l != nil && l.SpatialLayer == 0 })
 	pkts := got()
 	checkContinuous(t, pkts)
@@ -184,7 +185,7 @@ func TestRidSimulcast(t *testing.T) {
 	lostSeq := enc[0].seq - 1
 	round(false)
 	var nacked bool
-	waitFor(t, "NACK for the lost packet", func() bool {
+	wait.Until(t, "NACK for the lost packet", func() bool {
 		for _, pk := range src.rtcpPackets() {
 			if n, ok := pk.(*rtcp.TransportLayerNack); ok && n.MediaSSRC == enc[0].ssrc {
 				for _, pair := range n.Nacks {
@@ -200,7 +201,7 @@ func TestRidSimulcast(t *testing.T) {
 		SSRC: 0x4444}, Payload: rtxPayload}).Marshal()
 	mustOK(t, err)
 	src.send(in.Tuple(), withRidExt(t, rtxPkt, "0", "r0", extIDRrid))
-	waitFor(t, "the repaired packet at the consumer", func() bool {
+	wait.Until(t, "the repaired packet at the consumer", func() bool {
 		for _, pk := range got() {
 			if bytes.Equal(pk.Payload, payloadOf(t, lost)) {
 				return true
@@ -239,7 +240,7 @@ func TestRidListenerRules(t *testing.T) {
 	send(4, 101, "v", "a", extIDRid)  // learned
 	send(5, 101, "v", "a", extIDRid)  // a second SSRC for "a": dropped
 	send(6, 101, "", "b", extIDRid)   // RID alone picks the producer
-	waitFor(t, "two streams", func() bool {
+	wait.Until(t, "two streams", func() bool {
 		st := must[[]media.RtpStreamStats](t)(p.GetStats(f.ctx))
 		return len(st) == 2
 	})

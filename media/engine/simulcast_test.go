@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pion/rtp"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -33,7 +34,7 @@ func TestSimulcastConsumer(t *testing.T) {
 		round(i == 0)
 	}
 	ssrc := c.RtpParameters().Encodings[0].SSRC
-	waitFor(t, "high layer", func() bool { return len(receivedFrom(dst, ssrc)) >= 10 })
+	wait.Until(t, "high layer", func() bool { return len(receivedFrom(dst, ssrc)) >= 10 })
 	recvUntil(t, "layerschange to 1", layers, func(l *media.ConsumerLayers) bool { return l != nil && l.SpatialLayer == 1 })
 
 	// Switch down: the low layer's next key frame takes over.
@@ -48,7 +49,7 @@ func TestSimulcastConsumer(t *testing.T) {
 		round(i == 0)
 	}
 	got := func() []*rtp.Packet { return receivedFrom(dst, ssrc) }
-	waitFor(t, "low layer", func() bool { return len(got()) >= 16 })
+	wait.Until(t, "low layer", func() bool { return len(got()) >= 16 })
 	pkts := got()
 	checkContinuous(t, pkts)
 	for i := 0; i < 11; i++ {

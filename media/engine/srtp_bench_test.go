@@ -20,6 +20,7 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/rtp"
 	"github.com/pion/stun/v3"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/webrtc/dtlstransport"
@@ -96,7 +97,7 @@ func benchForwardSRTPOn(b *testing.B, n, rate, burst int, server bool) {
 		tr := connect("recv")
 		must[media.Consumer](b)(tr.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: consumerCaps(false)}))
 	}
-	waitFor(b, "DTLS connected on every transport", func() bool {
+	wait.Until(b, "DTLS connected on every transport", func() bool {
 		for _, tr := range transports {
 			if tr.DtlsState() != "connected" {
 				return false

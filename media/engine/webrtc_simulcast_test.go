@@ -13,6 +13,7 @@ import (
 	"github.com/pion/sdp/v3"
 	pion "github.com/pion/webrtc/v4"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/peertest"
 )
@@ -171,7 +172,7 @@ func TestWebRtcRidSimulcast(t *testing.T) {
 	offerB, dtlsB := b.Offer(t)
 	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
 	b.Answer(t, offerB, recvTr, cp.Encodings[0].SSRC)
-	waitFor(t, "both transports connected", func() bool {
+	wait.Until(t, "both transports connected", func() bool {
 		return sendTr.DtlsState() == "connected" && recvTr.DtlsState() == "connected"
 	})
 

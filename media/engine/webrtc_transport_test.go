@@ -15,6 +15,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/peertest"
 )
@@ -242,7 +243,7 @@ func forwardThrough(t *testing.T, f *fixture, newBrowser func(testing.TB, uint8,
 	mustOK(t, recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}))
 	b.Answer(t, offerB, recvTr, cp.Encodings[0].SSRC)
 
-	waitFor(t, "both transports connected", func() bool {
+	wait.Until(t, "both transports connected", func() bool {
 		return sendTr.DtlsState() == "connected" && recvTr.DtlsState() == "connected"
 	})
 
@@ -296,7 +297,7 @@ func forwardThrough(t *testing.T, f *fixture, newBrowser func(testing.TB, uint8,
 		}
 	}()
 	pli := &rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: cp.Encodings[0].SSRC}
-	waitFor(t, "PLI at the consumer", func() bool {
+	wait.Until(t, "PLI at the consumer", func() bool {
 		mustOK(t, b.PC.WriteRTCP([]rtcp.Packet{pli}))
 		st := must[[]media.RtpStreamStats](t)(cons.GetStats(ctx))
 		return st[0].PliCount > 0
@@ -402,7 +403,7 @@ func TestWebRtcTransportDataChannels(t *testing.T) {
 			t.Fatal("data channel not open")
 		}
 	}
-	waitFor(t, "SCTP connected", func() bool {
+	wait.Until(t, "SCTP connected", func() bool {
 		return sendTr.SctpState() == media.SctpConnected && recvTr.SctpState() == media.SctpConnected
 	})
 	// Until the receiving association is up, messages may be dropped, as
