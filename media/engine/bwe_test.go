@@ -18,9 +18,9 @@ import (
 	"github.com/pion/sdp/v3"
 	pion "github.com/pion/webrtc/v4"
 
+	"github.com/ropehq/rope/internal/peertest"
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
-	"github.com/ropehq/rope/media/internal/peertest"
 )
 
 // TestTransportCCFeedback sends VP8 from a pion PeerConnection that

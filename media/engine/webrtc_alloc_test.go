@@ -8,8 +8,8 @@ import (
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 
+	"github.com/ropehq/rope/internal/peertest"
 	"github.com/ropehq/rope/media"
-	"github.com/ropehq/rope/media/internal/peertest"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
 

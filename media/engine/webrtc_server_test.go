@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/peertest"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
-	"github.com/ropehq/rope/media/internal/peertest"
 )
 
 // TestWebRtcServerForwarding runs the browser-to-browser path of

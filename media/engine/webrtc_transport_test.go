@@ -15,9 +15,9 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
+	"github.com/ropehq/rope/internal/peertest"
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
-	"github.com/ropehq/rope/media/internal/peertest"
 )
 
 // certFingerprint is the sha-256 fingerprint of a PEM certificate, as in

@@ -6,9 +6,9 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/ropehq/rope/internal/peertest"
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
-	"github.com/ropehq/rope/media/internal/peertest"
 	"github.com/ropehq/rope/media/mediatest"
 )
 
