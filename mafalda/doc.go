@@ -80,6 +80,19 @@
 // users and closed when its last consumer closes; it also closes when its
 // producer closes, and its consumers then get "producerclose".
 //
+// # WebRtcServers
+//
+// A MafaldaRouter with MafaldaRouterOptions.WebRtcServerOptions reaches
+// browsers through fixed ports, as a mediasoup deployment with one
+// WebRtcServer per worker does: at its first WebRTC transport on a worker
+// (one created without ListenInfos or WebRtcServer), the worker gets a
+// WebRtcServer with those listen infos, each fixed port shifted by the
+// worker's slot (0 for the first worker with its settings, then the
+// lowest slot free), so workers 0..N−1 listen on ports P..P+N−1. The
+// server is shared by the MafaldaRouters of the pool with the same
+// worker settings and listen infos, does not keep its worker open, and
+// closes with it; the slot is free again once the worker has closed.
+//
 // # Dead workers
 //
 // When a worker dies (its process was killed, over media/workerproc),
@@ -100,7 +113,8 @@
 // producers and pipes); no call into the media API is made while holding
 // it. placeMu serialises the placements of the pool's Mafaldas, which
 // create routers and workers, and is never taken by an event handler.
-// Pipe creation is serialised per pipe by its ready channel. registry.mu
+// Pipe creation is serialised per pipe by its ready channel, WebRtcServer
+// creation per worker and listen infos by the serverEntry's. registry.mu
 // (the pools by API) is a leaf, taken alone by New and Mafalda.Close.
 // Idle routers and workers are closed from event handlers, synchronously,
 // so Mafalda starts no goroutine of its own; those handlers run where the

@@ -47,6 +47,13 @@ type workerEntry struct {
 	pending   int
 	consumers int
 	gone      bool
+	// slot is the worker's index among the workers with its settings,
+	// which shifts its WebRtcServers' ports; held while slotHeld, from
+	// its creation until it has closed (its sockets with it).
+	slot     int
+	slotHeld bool
+	// servers are its WebRtcServers by WebRtcServerOptions key.
+	servers map[string]*serverEntry
 }
 
 // routerEntry is one router and the MafaldaRouters using it, with how
@@ -137,7 +144,7 @@ func newMafaldaRouter(m *Mafalda, o *MafaldaRouterOptions) (*MafaldaRouter, erro
 	}
 	mr := &MafaldaRouter{
 		m: m, id: opts.ID, opts: opts, caps: caps,
-		wkey: settingsKey(opts.WorkerSettings), rkey: routerKey(opts.RouterOptions),
+		wkey: settingsKey(opts.WorkerSettings), rkey: routerKey(opts.RouterOptions), skey: serverKey(opts.WebRtcServerOptions),
 		appData: opts.RouterOptions.AppData.Clone(), transports: map[string]*transportCore{},
 		observers: map[string]*observerCore{}, inbound: map[*inboundPipe]struct{}{},
 		origins: [2]map[string]*origin{{}, {}}, pipes: map[pipeKey]*pipe{},

@@ -58,6 +58,20 @@ type MafaldaRouterOptions struct {
 	// WorkerSettings are given to every worker it creates; workers with
 	// the same settings (appData aside) are shared.
 	WorkerSettings media.WorkerSettings `json:"workerSettings"`
+	// WebRtcServerOptions, when set, give every worker this
+	// MafaldaRouter places a WebRTC transport on one WebRtcServer, created
+	// at the first such transport and closed with the worker, and its
+	// WebRTC transports created without ListenInfos or WebRtcServer use
+	// it. The server is shared by every MafaldaRouter of the pool with the
+	// same WorkerSettings and the same listen infos (appData aside). The
+	// worker with slot i among those with its WorkerSettings (0 for the
+	// first, the lowest slot free for the next; a slot is free again once
+	// its worker has closed) listens on each fixed port plus i: with
+	// port P, workers 0..N-1 listen on P..P+N-1, so Options.CPUs workers
+	// need that many consecutive free ports. A listen info with a
+	// portRange (port 0) is given as is. Default nil: transports take
+	// the listen infos given to CreateWebRtcTransport.
+	WebRtcServerOptions *media.WebRtcServerOptions `json:"webRtcServerOptions,omitempty"`
 	// WatermarkWorker is the load (LoadFunc percent) from which a worker
 	// takes no more of its transports while another can; default 60.
 	WatermarkWorker float64 `json:"watermarkWorker,omitempty"`

@@ -162,7 +162,7 @@ func (mr *MafaldaRouter) newWorker(ctx context.Context) (*workerEntry, error) {
 		return nil, fmt.Errorf("mafalda: create worker: %w", err)
 	}
 	we := &workerEntry{id: uuid.NewString(), key: mr.wkey, settings: settings, worker: w,
-		creator: mr, routers: map[string]*routerEntry{}, pending: 1}
+		creator: mr, routers: map[string]*routerEntry{}, servers: map[string]*serverEntry{}, pending: 1}
 	p.mu.Lock()
 	if m.closed {
 		p.mu.Unlock()
@@ -170,9 +170,10 @@ func (mr *MafaldaRouter) newWorker(ctx context.Context) (*workerEntry, error) {
 		return nil, media.NewError(media.ErrClosed, "mafalda closed")
 	}
 	p.workers = append(p.workers, we)
+	p.takeSlotLocked(we)
 	p.mu.Unlock()
-	w.OnClose(func() { p.workerGone(we, nil) })
-	w.OnDied(func(err error) { p.workerGone(we, err) })
+	w.OnClose(func() { p.workerGone(we, nil); p.freeSlot(we) })
+	w.OnDied(func(err error) { p.workerGone(we, err); p.freeSlot(we) })
 	return we, nil
 }
 

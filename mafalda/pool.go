@@ -23,6 +23,10 @@ type pool struct {
 	// routerEntry, pipe, transportCore and MafaldaRouter of the pool.
 	mu      sync.Mutex
 	workers []*workerEntry // in creation order
+	// slots are the slots held (workerEntry.slot) by worker settings
+	// key: those of its workers, and of closed ones until their close
+	// has ended.
+	slots map[string]map[int]bool
 	// closing counts the batches of idle routers and workers being closed
 	// (closingLocked, closeAll), whichever Mafalda started them; idle is
 	// signalled when one ends.
@@ -57,7 +61,7 @@ func acquirePool(api media.API) *pool {
 			return p
 		}
 	}
-	p := &pool{api: api, meter: newCPUMeter(), refs: 1}
+	p := &pool{api: api, meter: newCPUMeter(), refs: 1, slots: map[string]map[int]bool{}}
 	p.idle = sync.NewCond(&p.mu)
 	if shareable {
 		if registry.pools == nil {

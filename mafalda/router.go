@@ -19,6 +19,7 @@ type MafaldaRouter struct {
 	caps media.RtpCapabilities
 	wkey string // worker settings key
 	rkey string // router options key
+	skey string // WebRtcServerOptions key; "" without
 
 	// Guarded by m.p.mu.
 	closed     bool
@@ -233,9 +234,27 @@ func (mr *MafaldaRouter) CanConsume(producerID string, caps *media.RtpCapabiliti
 }
 
 // CreateWebRtcTransport creates a WebRTC transport on a placed router.
+// Without ListenInfos and WebRtcServer in o, a MafaldaRouter with
+// WebRtcServerOptions puts it on its WebRtcServer of the chosen worker
+// (created then if it was not yet). A WebRtcServer given in o must
+// belong to the worker placement chooses, which the caller cannot pick:
+// the underlying router rejects it otherwise, so give none and let the
+// MafaldaRouter use its own servers.
 func (mr *MafaldaRouter) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTransportOptions) (media.WebRtcTransport, error) {
-	t, err := mr.newTransport(ctx, func(ctx context.Context, r media.Router) (media.Transport, error) {
-		return r.CreateWebRtcTransport(ctx, o)
+	t, err := mr.newTransport(ctx, func(ctx context.Context, re *routerEntry) (media.Transport, error) {
+		if mr.skey != "" && (o == nil || (o.WebRtcServer == nil && len(o.ListenInfos) == 0)) {
+			s, err := mr.webRtcServer(ctx, re.worker)
+			if err != nil {
+				return nil, err
+			}
+			var with media.WebRtcTransportOptions
+			if o != nil {
+				with = *o
+			}
+			with.WebRtcServer = s
+			return re.router.CreateWebRtcTransport(ctx, &with)
+		}
+		return re.router.CreateWebRtcTransport(ctx, o)
 	}, func(c *transportCore) media.Transport { return &webRtcTransport{c.t.(media.WebRtcTransport), c} })
 	if err != nil {
 		return nil, err
@@ -245,8 +264,8 @@ func (mr *MafaldaRouter) CreateWebRtcTransport(ctx context.Context, o *media.Web
 
 // CreatePlainTransport creates a plain transport on a placed router.
 func (mr *MafaldaRouter) CreatePlainTransport(ctx context.Context, o *media.PlainTransportOptions) (media.PlainTransport, error) {
-	t, err := mr.newTransport(ctx, func(ctx context.Context, r media.Router) (media.Transport, error) {
-		return r.CreatePlainTransport(ctx, o)
+	t, err := mr.newTransport(ctx, func(ctx context.Context, re *routerEntry) (media.Transport, error) {
+		return re.router.CreatePlainTransport(ctx, o)
 	}, func(c *transportCore) media.Transport { return &plainTransport{c.t.(media.PlainTransport), c} })
 	if err != nil {
 		return nil, err
@@ -256,8 +275,8 @@ func (mr *MafaldaRouter) CreatePlainTransport(ctx context.Context, o *media.Plai
 
 // CreatePipeTransport creates a pipe transport on a placed router.
 func (mr *MafaldaRouter) CreatePipeTransport(ctx context.Context, o *media.PipeTransportOptions) (media.PipeTransport, error) {
-	t, err := mr.newTransport(ctx, func(ctx context.Context, r media.Router) (media.Transport, error) {
-		return r.CreatePipeTransport(ctx, o)
+	t, err := mr.newTransport(ctx, func(ctx context.Context, re *routerEntry) (media.Transport, error) {
+		return re.router.CreatePipeTransport(ctx, o)
 	}, func(c *transportCore) media.Transport { return &pipeTransport{c.t.(media.PipeTransport), c} })
 	if err != nil {
 		return nil, err
@@ -267,8 +286,8 @@ func (mr *MafaldaRouter) CreatePipeTransport(ctx context.Context, o *media.PipeT
 
 // CreateDirectTransport creates a direct transport on a placed router.
 func (mr *MafaldaRouter) CreateDirectTransport(ctx context.Context, o *media.DirectTransportOptions) (media.DirectTransport, error) {
-	t, err := mr.newTransport(ctx, func(ctx context.Context, r media.Router) (media.Transport, error) {
-		return r.CreateDirectTransport(ctx, o)
+	t, err := mr.newTransport(ctx, func(ctx context.Context, re *routerEntry) (media.Transport, error) {
+		return re.router.CreateDirectTransport(ctx, o)
 	}, func(c *transportCore) media.Transport { return &directTransport{c.t.(media.DirectTransport), c} })
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ type transportCore struct {
 
 // newTransport places a router, creates the transport there with create
 // and wraps it.
-func (mr *MafaldaRouter) newTransport(ctx context.Context, create func(context.Context, media.Router) (media.Transport, error),
+func (mr *MafaldaRouter) newTransport(ctx context.Context, create func(context.Context, *routerEntry) (media.Transport, error),
 	wrap func(*transportCore) media.Transport) (media.Transport, error) {
 	if err := mr.checkOpen(); err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func (mr *MafaldaRouter) newTransport(ctx context.Context, create func(context.C
 	if err != nil {
 		return nil, wrapErr("place transport", err)
 	}
-	t, err := create(ctx, re.router)
+	t, err := create(ctx, re)
 	if err != nil {
 		mr.m.p.release(re, mr)
 		return nil, wrapErr("create transport", err)
