@@ -262,6 +262,11 @@ func (mr *MafaldaRouter) CreateWebRtcTransport(ctx context.Context, o *media.Web
 	return t.(media.WebRtcTransport), nil
 }
 
+// ChoosesWebRtcListen reports whether it has WebRtcServerOptions, so
+// that its WebRTC transports created without listen infos use its
+// WebRtcServers (mediaserver.WebRtcListenChooser).
+func (mr *MafaldaRouter) ChoosesWebRtcListen() bool { return mr.skey != "" }
+
 // CreatePlainTransport creates a plain transport on a placed router.
 func (mr *MafaldaRouter) CreatePlainTransport(ctx context.Context, o *media.PlainTransportOptions) (media.PlainTransport, error) {
 	t, err := mr.newTransport(ctx, func(ctx context.Context, re *routerEntry) (media.Transport, error) {

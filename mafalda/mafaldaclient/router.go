@@ -41,6 +41,11 @@ func (r *MafaldaRouter) Options() mafalda.MafaldaRouterOptions {
 	return o
 }
 
+// ChoosesWebRtcListen reports whether it has WebRtcServerOptions
+// (mediaserver.WebRtcListenChooser), so a server serving it leaves a
+// createWebRtcTransport without listenInfos to the remote MafaldaRouter.
+func (r *MafaldaRouter) ChoosesWebRtcListen() bool { return r.Options().WebRtcServerOptions != nil }
+
 // Transports returns its open transports, sorted by id.
 func (r *MafaldaRouter) Transports() []media.Transport { return children[media.Transport](r.c, r.o) }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -121,3 +122,42 @@ func TestCloseKeepsApplicationRouters(t *testing.T) {
 		t.Fatalf("Mafalda closed with the server: %v", err)
 	}
 }
+
+// TestWebRtcServerOptionsOnTheWire: webRtcServerOptions travel in
+// createMafaldaRouter's options, and a createWebRtcTransport without
+// listenInfos uses the worker's WebRtcServer, not the server's default
+// ListenInfo: its candidate is on the fixed port.
+func TestWebRtcServerOptionsOnTheWire(t *testing.T) {
+	_, _, rc := start(t)
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(c.LocalAddr().(*net.UDPAddr).Port)
+	c.Close()
+	var res rope.CreateResult
+	err = rc.Call(ctxT(t), mafaldaserver.RootID, "createMafaldaRouter", map[string]any{
+		"routerOptions":       media.RouterOptions{MediaCodecs: codecs},
+		"webRtcServerOptions": map[string]any{"listenInfos": []any{map[string]any{"protocol": "udp", "ip": "127.0.0.1", "port": port}}},
+	}, &res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr rope.CreateResult
+	if err := rc.Call(ctxT(t), res.ID, "createWebRtcTransport", map[string]any{}, &tr); err != nil {
+		t.Fatal(err)
+	}
+	o, ok := rc.Object(tr.ID)
+	if !ok {
+		t.Fatalf("no transport %s", tr.ID)
+	}
+	var cands []media.IceCandidate
+	if err := o.DecodeProp("iceCandidates", &cands); err != nil {
+		t.Fatal(err)
+	}
+	if len(cands) != 1 || cands[0].Port != port {
+		t.Fatalf("candidates %+v, want port %d", cands, port)
+	}
+}
+
+var _ mediaserver.WebRtcListenChooser = (*mafalda.MafaldaRouter)(nil)

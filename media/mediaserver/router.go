@@ -37,6 +37,21 @@ type CanConsumeParams struct {
 	RtpCapabilities *media.RtpCapabilities `json:"rtpCapabilities"`
 }
 
+// WebRtcListenChooser is implemented by routers that put a WebRTC
+// transport created without listenInfos or webRtcServerId on sockets of
+// their choosing (a MafaldaRouter with webRtcServerOptions uses its
+// workers' WebRtcServers). When ChoosesWebRtcListen reports true, the
+// server leaves listenInfos empty instead of filling in
+// Options.ListenInfo.
+type WebRtcListenChooser interface {
+	ChoosesWebRtcListen() bool
+}
+
+func choosesWebRtcListen(r media.Router) bool {
+	c, ok := r.(WebRtcListenChooser)
+	return ok && c.ChoosesWebRtcListen()
+}
+
 func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 	return map[string]ropeserver.MethodFunc{
 		"close": method(s, func(ctx context.Context, _ *ropeserver.Object, r media.Router, _ *struct{}) (any, error) {
@@ -53,7 +68,7 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 					return nil, media.NewError(media.ErrNotFound, "webRtcServer %q not found", p.WebRtcServerID)
 				}
 				opts.WebRtcServer = x.Value().(media.WebRtcServer)
-			} else if len(opts.ListenInfos) == 0 && s.opts.ListenInfo != nil {
+			} else if len(opts.ListenInfos) == 0 && s.opts.ListenInfo != nil && !choosesWebRtcListen(r) {
 				opts.ListenInfos = []media.TransportListenInfo{*s.listenInfo()}
 			}
 			t, err := r.CreateWebRtcTransport(ctx, &opts)

@@ -34,8 +34,9 @@ type Options struct {
 	MaxWorkers int
 	// ListenInfo, when set, is where transports listen when a client
 	// gives no listenInfo (listenInfos for WebRtcTransport), so clients
-	// need not know the server's addresses. Default: none, the call fails
-	// as the media API does without one.
+	// need not know the server's addresses (not for the WebRTC transports
+	// of a router that is a WebRtcListenChooser choosing its own). Default:
+	// none, the call fails as the media API does without one.
 	ListenInfo *media.TransportListenInfo
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
