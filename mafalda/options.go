@@ -69,8 +69,11 @@ type MafaldaRouterOptions struct {
 	// its worker has closed) listens on each fixed port plus i: with
 	// port P, workers 0..N-1 listen on P..P+N-1, so Options.CPUs workers
 	// need that many consecutive free ports. A listen info with a
-	// portRange (port 0) is given as is. Default nil: transports take
-	// the listen infos given to CreateWebRtcTransport.
+	// portRange (port 0) is given as is. The API's workers must support
+	// CreateWebRtcServer: over another Mafalda's API (whose worker views
+	// do not) the transports fail with media.ErrUnsupported. Default
+	// nil: transports take the listen infos given to
+	// CreateWebRtcTransport.
 	WebRtcServerOptions *media.WebRtcServerOptions `json:"webRtcServerOptions,omitempty"`
 	// WatermarkWorker is the load (LoadFunc percent) from which a worker
 	// takes no more of its transports while another can; default 60.

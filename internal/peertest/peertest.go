@@ -1,6 +1,6 @@
 // Package peertest has a pion PeerConnection that plays a browser running
 // mediasoup-client against a media.WebRtcTransport, for tests of the
-// engine and of the remote client: it offers, and takes the answer
+// engine, of the remote client and of mafalda: it offers, and takes the answer
 // mediasoup-client's RemoteSdp would write from the transport's
 // parameters.
 package peertest
