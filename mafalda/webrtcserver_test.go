@@ -2,7 +2,9 @@ package mafalda_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -186,5 +188,84 @@ func TestWebRtcServerOptionsJSON(t *testing.T) {
 	}
 	if out.WebRtcServerOptions == nil || out.WebRtcServerOptions.ListenInfos[0].Port != 40000 {
 		t.Fatalf("decoded %+v", out.WebRtcServerOptions)
+	}
+}
+
+// TestWebRtcServerShared: two rooms with the same worker settings and
+// WebRtcServerOptions share one worker and its one WebRtcServer; a
+// transport given its own listen infos keeps them; once both rooms have
+// closed, the slot is free and a new room's worker listens on P again.
+func TestWebRtcServerShared(t *testing.T) {
+	ctx := ctxFor(t)
+	port := freePorts(t)
+	m := newMafalda(t, &mafalda.Options{CPUs: 1, LoadFunc: zeroLoad})
+	opts := func() *mafalda.MafaldaRouterOptions {
+		return &mafalda.MafaldaRouterOptions{
+			RouterOptions: media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()},
+			WebRtcServerOptions: &media.WebRtcServerOptions{
+				ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: "127.0.0.1", Port: port}}},
+		}
+	}
+	candidatePort := func(tr media.WebRtcTransport) uint16 {
+		t.Helper()
+		c := tr.IceCandidates()
+		if len(c) != 1 {
+			t.Fatalf("candidates %+v", c)
+		}
+		return c[0].Port
+	}
+	rooms := []*mafalda.MafaldaRouter{
+		must[*mafalda.MafaldaRouter](t)(m.CreateMafaldaRouter(ctx, opts())),
+		must[*mafalda.MafaldaRouter](t)(m.CreateMafaldaRouter(ctx, opts())),
+	}
+	for i, mr := range rooms {
+		if p := candidatePort(must[media.WebRtcTransport](t)(mr.CreateWebRtcTransport(ctx, nil))); p != port {
+			t.Fatalf("room %d: candidate port %d, want %d", i, p, port)
+		}
+	}
+	own := must[media.WebRtcTransport](t)(rooms[0].CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{
+		ListenInfos: []media.TransportListenInfo{*listenInfo()}}))
+	if p := candidatePort(own); p == port || p == port+1 {
+		t.Fatalf("transport with its own listen infos on the server's port %d", p)
+	}
+	workers := m.Workers()
+	if len(workers) != 1 {
+		t.Fatalf("%d workers, want 1", len(workers))
+	}
+	if d := must[*media.WorkerDump](t)(workers[0].Dump(ctx)); len(d.WebRtcServerIDs) != 1 {
+		t.Fatalf("webRtcServerIds %v, want one server", d.WebRtcServerIDs)
+	}
+
+	for _, mr := range rooms {
+		if err := mr.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait.Until(t, "worker closed", func() bool { return len(m.Workers()) == 0 })
+	mr := must[*mafalda.MafaldaRouter](t)(m.CreateMafaldaRouter(ctx, opts()))
+	if p := candidatePort(must[media.WebRtcTransport](t)(mr.CreateWebRtcTransport(ctx, nil))); p != port {
+		t.Fatalf("new worker: candidate port %d, want slot 0's %d", p, port)
+	}
+}
+
+// TestWebRtcServerOverMafalda: over another Mafalda's API, whose worker
+// views create no WebRtcServer, a room with WebRtcServerOptions gets
+// ErrUnsupported from CreateWebRtcTransport.
+func TestWebRtcServerOverMafalda(t *testing.T) {
+	ctx := ctxFor(t)
+	inner := newMafalda(t, &mafalda.Options{CPUs: 1, LoadFunc: zeroLoad})
+	outer := mafalda.New(inner.API(), &mafalda.Options{CPUs: 1, LoadFunc: zeroLoad})
+	t.Cleanup(func() {
+		if err := outer.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	mr := must[*mafalda.MafaldaRouter](t)(outer.CreateMafaldaRouter(ctx, &mafalda.MafaldaRouterOptions{
+		RouterOptions: media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()},
+		WebRtcServerOptions: &media.WebRtcServerOptions{
+			ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}}},
+	}))
+	if _, err := mr.CreateWebRtcTransport(ctx, nil); !errors.Is(err, media.ErrUnsupported) {
+		t.Fatalf("err %v, want ErrUnsupported", err)
 	}
 }
