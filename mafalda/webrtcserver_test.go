@@ -17,6 +17,7 @@ import (
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediatest"
 )
 
@@ -193,7 +194,8 @@ func TestWebRtcServerOptionsJSON(t *testing.T) {
 
 // TestWebRtcServerShared: two rooms with the same worker settings and
 // WebRtcServerOptions share one worker and its one WebRtcServer; a
-// transport given its own listen infos keeps them; once both rooms have
+// transport given its own listen infos keeps them, one given another
+// worker's WebRtcServer fails; once both rooms have
 // closed, the slot is free and a new room's worker listens on P again.
 func TestWebRtcServerShared(t *testing.T) {
 	ctx := ctxFor(t)
@@ -227,6 +229,14 @@ func TestWebRtcServerShared(t *testing.T) {
 		ListenInfos: []media.TransportListenInfo{*listenInfo()}}))
 	if p := candidatePort(own); p == port || p == port+1 {
 		t.Fatalf("transport with its own listen infos on the server's port %d", p)
+	}
+	// A server of another worker is refused by the chosen worker's router.
+	other := must[media.Worker](t)(engine.New(nil).CreateWorker(ctx, nil))
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	foreign := must[media.WebRtcServer](t)(other.CreateWebRtcServer(ctx, &media.WebRtcServerOptions{
+		ListenInfos: []media.TransportListenInfo{*listenInfo()}}))
+	if _, err := rooms[0].CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{WebRtcServer: foreign}); !errors.Is(err, media.ErrInvalidParams) {
+		t.Fatalf("foreign server: err %v, want ErrInvalidParams", err)
 	}
 	workers := m.Workers()
 	if len(workers) != 1 {
