@@ -108,25 +108,8 @@ type peer struct {
 
 func startPeer(b *testing.B) *peer {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), peerEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	p := &peer{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
-	b.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
+	cmd, stdin, out := startChild(b, peerEnv)
+	p := &peer{cmd: cmd, stdin: stdin, out: out}
 	if !p.out.Scan() {
 		b.Fatal("peer did not start")
 	}
@@ -140,6 +123,32 @@ func startPeer(b *testing.B) *peer {
 		}
 	}
 	return p
+}
+
+// startChild starts this test binary as a benchmark's peer process, with
+// env set to 1 so that its TestMain serves that peer; the child ends when
+// its stdin closes, at the end of the benchmark.
+func startChild(b *testing.B, env string) (*exec.Cmd, io.WriteCloser, *bufio.Scanner) {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	return cmd, stdin, bufio.NewScanner(stdout)
 }
 
 // run makes the peer send count packets at rate to port and returns how

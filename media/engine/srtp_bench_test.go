@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -131,25 +130,8 @@ type srtpBenchPeer struct {
 
 func startSRTPBenchPeer(b *testing.B) *srtpBenchPeer {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), srtpPeerEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	p := &srtpBenchPeer{stdin: stdin, out: bufio.NewScanner(stdout)}
+	_, stdin, out := startChild(b, srtpPeerEnv)
+	p := &srtpBenchPeer{stdin: stdin, out: out}
 	alg, fp, ok := strings.Cut(p.line(b), " ")
 	if !ok {
 		b.Fatal("SRTP peer did not start")
