@@ -20,17 +20,7 @@ import (
 // numbers and the consumers writing their MIDs.
 func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	ctx := context.Background()
-	w, err := New(nil).CreateWorker(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
-	vp8 := media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}
-	r, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{vp8}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: "127.0.0.1"}}}
+	r, listen := vp8Router(t)
 	in, err := r.CreateWebRtcTransport(ctx, listen)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +37,7 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	if in.(*webRtcTransport).tcc.Load() == nil {
 		t.Fatal("transport-cc feedback not on")
 	}
-	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{vp8},
+	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{vp8Codec},
 		HeaderExtensions: []media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtMid, PreferredID: 1}}}
 	direct, _ := r.CreateDirectTransport(ctx, nil)
 	out, err := r.CreateWebRtcTransport(ctx, listen)
@@ -100,17 +90,7 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 // batch does not allocate.
 func TestWebRtcSendBatch(t *testing.T) {
 	ctx := context.Background()
-	w, err := New(nil).CreateWorker(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(ctx)
-	vp8 := media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}
-	r, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{vp8}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: "127.0.0.1"}}}
+	r, listen := vp8Router(t)
 	in, err := r.CreateWebRtcTransport(ctx, listen)
 	if err != nil {
 		t.Fatal(err)
@@ -231,4 +211,24 @@ func TestWebRtcSendBatch(t *testing.T) {
 	if allocs != 0 && !raceEnabled {
 		t.Errorf("%v allocations per batch of 1", allocs)
 	}
+}
+
+// vp8Codec is the one codec of vp8Router's routers.
+var vp8Codec = media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}
+
+// vp8Router returns a router with VP8 on a fresh worker (closed with the
+// test) and the options of a WebRtcTransport on loopback.
+func vp8Router(t *testing.T) (media.Router, *media.WebRtcTransportOptions) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := New(nil).CreateWorker(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(ctx) })
+	r, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{vp8Codec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: "127.0.0.1"}}}
 }
