@@ -94,7 +94,7 @@ export interface WebSocketConstructor {
 }
 
 export interface RopeClientOptions {
-  /** WebSocket class (default: globalThis.WebSocket; on Node 20 pass `ws`). */
+  /** WebSocket class (default: globalThis.WebSocket; on Node 20 pass `ws`, or run Node with --experimental-websocket). */
   WebSocket?: WebSocketConstructor;
   /** Bearer token, sent as the `access_token` query parameter. */
   token?: string;
@@ -110,6 +110,12 @@ export interface RopeClientOptions {
   maxReconnectDelay?: number;
   /** Give up (CLOSED) after this many failed attempts in a row (default Infinity). */
   maxReconnectAttempts?: number;
+  /**
+   * ms from opening a WebSocket to rope.init before the attempt counts as failed (default
+   * 10000): a stalled handshake is dropped, an opened socket closed with 4001, and the
+   * client tries again.
+   */
+  connectTimeout?: number;
 }
 
 export interface UpdateDetail {

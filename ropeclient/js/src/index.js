@@ -7,7 +7,7 @@
  *
  * Dependency-free ES module for browsers and Node ≥ 20. Pass the WebSocket
  * class as an option where there is no global one (Node 20: the `ws`
- * package).
+ * package, or run Node with --experimental-websocket).
  *
  * @module @ropehq/rope-client
  */
@@ -105,6 +105,8 @@ export class MessageTooBigError extends Error {
  * @property {number} [reconnectDelay] first backoff step in ms (default 250)
  * @property {number} [maxReconnectDelay] backoff cap in ms (default 30000)
  * @property {number} [maxReconnectAttempts] give up after this many failed attempts in a row (default Infinity)
+ * @property {number} [connectTimeout] ms from opening a WebSocket to rope.init before the attempt
+ *   counts as failed (default 10000)
  */
 
 /** Makes an event carrying `detail` (and, for convenience, its members). */
@@ -264,6 +266,7 @@ class Connection {
     }
     if (sock && !sock.done) {
       sock.done = true;
+      clearTimeout(sock.connectTimer);
       try { sock.ws.close(); } catch { /* still connecting */ }
     }
     this.sock = null;
@@ -285,7 +288,7 @@ class Connection {
       url.searchParams.set('epoch', resumeFrom.epoch);
       url.searchParams.set('seq', String(resumeFrom.seq));
     }
-    const sock = { ws: null, opened: false, done: false, ignore: false, initDone: false, resumeFrom, closeTimer: null };
+    const sock = { ws: null, opened: false, done: false, ignore: false, initDone: false, resumeFrom, closeTimer: null, connectTimer: null };
     this.sock = sock;
     try {
       const protocols = this.options.protocols ?? [];
@@ -300,10 +303,35 @@ class Connection {
     const ws = sock.ws;
     ws.addEventListener('open', () => this.#onOpen(sock));
     ws.addEventListener('message', (ev) => this.#onMessage(sock, ev));
+    // An error before open is a failed handshake: some WebSockets (undici's,
+    // Node's global one) fire no 'close' after it, so it counts as the close.
     ws.addEventListener('error', () => {
-      if (!sock.opened && !sock.done) this.#emitAll((inst) => inst._error(new Error('WebSocket handshake failed')));
+      if (sock.opened || sock.done) return;
+      this.#emitAll((inst) => inst._error(new Error('WebSocket handshake failed')));
+      this.#abandon(sock, 'WebSocket handshake failed');
     });
     ws.addEventListener('close', (ev) => this.#onClose(sock, { wasClean: !!ev.wasClean, code: ev.code, reason: ev.reason ?? '' }));
+    // A handshake can also fail with no event at all (undici, when TCP closes
+    // during it) or stall: give up on it after connectTimeout.
+    const timeout = this.options.connectTimeout ?? 10000;
+    sock.connectTimer = setTimeout(() => this.#handshakeTimedOut(sock), timeout);
+  }
+
+  #handshakeTimedOut(sock) {
+    if (sock.done || sock.ignore || sock.initDone) return;
+    const why = `no rope.init within ${this.options.connectTimeout ?? 10000} ms`;
+    if (sock.opened) {
+      this.#violation(sock, why);
+      return;
+    }
+    this.#emitAll((inst) => inst._error(new Error(`WebSocket handshake timed out (${why})`)));
+    this.#abandon(sock, 'WebSocket handshake timed out');
+  }
+
+  /** Drops a socket that never opened, as if it had closed, and reconnects. */
+  #abandon(sock, reason) {
+    this.#onClose(sock, { wasClean: false, code: 1006, reason }); // first: close() may fire 'error' at once
+    try { sock.ws.close(); } catch { /* some refuse close() while connecting */ }
   }
 
   #scheduleReconnect() {
@@ -339,6 +367,7 @@ class Connection {
 
   #onClose(sock, info) {
     clearTimeout(sock.closeTimer);
+    clearTimeout(sock.connectTimer);
     if (sock.done) return;
     sock.done = true;
     if (this.sock === sock) this.sock = null;
@@ -471,6 +500,7 @@ class Connection {
       return this.#violation(sock, 'rope.init: objects missing');
     }
     sock.initDone = true;
+    clearTimeout(sock.connectTimer);
     const { objects, ...info } = p;
     this.init = info;
     this.types = new Map((Array.isArray(p.types) ? p.types : []).map((t) => [t.name, t]));

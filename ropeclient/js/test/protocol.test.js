@@ -125,6 +125,24 @@ describe('protocol rules', () => {
     c.close();
   });
 
+  it('a handshake with no rope.init within connectTimeout fails: dropped, or closed 4001 once open; then retried', async () => {
+    const c = new RopeClient(`ws://fake-${++n}.test/`, { WebSocket: FakeWebSocket, reconnectDelay: 5, connectTimeout: 30 });
+    const errors = [];
+    c.addEventListener('error', (e) => errors.push(e.detail.error.message));
+    const ws = FakeWebSocket.sockets.at(-1); // never opens, never fails
+    const ws2 = await nextSocket(ws);
+    assert.ok(ws.readyState >= 2, 'the stalled socket was dropped');
+    assert.match(errors[0], /timed out/);
+    ws2.serverOpen(); // opens, but sends no rope.init
+    await waitFor(() => ws2.closedWith === 4001, 1000, 'close 4001');
+    assert.match(errors[1], /no rope\.init/);
+    const ws3 = await nextSocket(ws2);
+    ws3.serverOpen();
+    ws3.notify('rope.init', init());
+    assert.equal(c.readyState, RopeClient.CONNECTED);
+    c.close();
+  });
+
   it('a sequence gap is not applied: close 4001, reconnect and resume from lastSeq', async () => {
     const { c, ws } = await connected();
     const errors = [];
