@@ -1,0 +1,153 @@
+/**
+ * The transports: WebRtcTransport, PlainTransport, PipeTransport and
+ * DirectTransport (spec/media-v1.md §4.4–4.8), on one Transport base with
+ * produce, consume, produceData, consumeData and the bitrate and trace calls.
+ *
+ * @module @ropehq/rope-client/mediasoup/transport
+ */
+import { MediaObject, checkAppData, defined } from './base.js';
+import { UnsupportedError } from './errors.js';
+
+/** mediasoup's check of enableTraceEvent's types. */
+export function checkTraceTypes(types) {
+  if (!Array.isArray(types)) throw new TypeError('types must be an array');
+  if (types.find((t) => typeof t !== 'string')) throw new TypeError('every type must be a string');
+}
+
+export class Transport extends MediaObject {
+  static closeEvents = ['routerclose'];
+  static childCloseEvent = 'transportclose';
+  static childOrder = ['Producer', 'Consumer', 'DataProducer', 'DataConsumer'];
+  static eventRoutes = { trace: 'both' };
+
+  /** @returns {Promise<object>} the transport's dump */
+  dump() { return this._call('dump'); }
+  /** @returns {Promise<object[]>} the transport's stats */
+  getStats() { return this._call('getStats'); }
+
+  /** @param {number} bitrate */
+  async setMaxIncomingBitrate(bitrate) { await this._call('setMaxIncomingBitrate', { bitrate }); }
+  /** @param {number} bitrate */
+  async setMaxOutgoingBitrate(bitrate) { await this._call('setMaxOutgoingBitrate', { bitrate }); }
+  /** @param {number} bitrate */
+  async setMinOutgoingBitrate(bitrate) { await this._call('setMinOutgoingBitrate', { bitrate }); }
+
+  /** @param {string[]} [types] "probation", "bwe" */
+  async enableTraceEvent(types = []) {
+    checkTraceTypes(types);
+    await this._call('enableTraceEvent', { types });
+  }
+
+  /** @param {object} options ProducerOptions ({id, kind, rtpParameters, paused, keyFrameRequestDelay, appData}) */
+  async produce(options = {}) {
+    const { id, kind, rtpParameters, paused, keyFrameRequestDelay, appData } = options ?? {};
+    if (!['audio', 'video'].includes(kind)) throw new TypeError(`invalid kind "${kind}"`);
+    checkAppData(appData);
+    if (typeof rtpParameters !== 'object' || rtpParameters === null) throw new TypeError('missing rtpParameters');
+    return this._create('produce', defined({ id, kind, rtpParameters, paused, keyFrameRequestDelay, appData }), appData);
+  }
+
+  /** @param {object} options ConsumerOptions ({producerId, rtpCapabilities, paused, mid, preferredLayers, ignoreDtx, enableRtx, pipe, appData}) */
+  async consume(options = {}) {
+    const { producerId, mid, appData } = options ?? {};
+    if (!producerId || typeof producerId !== 'string') throw new TypeError('missing producerId');
+    checkAppData(appData);
+    if (mid && (typeof mid !== 'string' || mid.length === 0)) throw new TypeError('if given, mid must be non empty string');
+    if (typeof options.rtpCapabilities !== 'object' || options.rtpCapabilities === null) throw new TypeError('caps is not an object');
+    return this._create('consume', defined({ ...options }), appData);
+  }
+
+  /** @param {object} [options] DataProducerOptions ({id, sctpStreamParameters, label, protocol, paused, appData}) */
+  async produceData(options = {}) {
+    const { appData } = options ?? {};
+    checkAppData(appData);
+    return this._create('produceData', defined({ ...options }), appData);
+  }
+
+  /** @param {object} options DataConsumerOptions ({dataProducerId, ordered, maxPacketLifeTime, maxRetransmits, paused, subchannels, appData}) */
+  async consumeData(options = {}) {
+    const { dataProducerId, appData } = options ?? {};
+    if (!dataProducerId || typeof dataProducerId !== 'string') throw new TypeError('missing dataProducerId');
+    checkAppData(appData);
+    return this._create('consumeData', defined({ ...options }), appData);
+  }
+
+  /** @param {object} params the kind's connect parameters */
+  async connect(params = {}) {
+    await this._call('connect', defined({ ...params }));
+  }
+}
+
+export class WebRtcTransport extends Transport {
+  static closeEvents = ['routerclose', 'listenserverclose'];
+  static eventRoutes = {
+    trace: 'both', icestatechange: 'both', iceselectedtuplechange: 'both', dtlsstatechange: 'both', sctpstatechange: 'both',
+  };
+
+  /** @internal The WebRtcServer the transport uses, if known. */
+  _webRtcServer = undefined;
+
+  /** Always "controlled" (ICE-lite). */
+  get iceRole() { return this._prop('iceRole'); }
+  get iceParameters() { return this._prop('iceParameters'); }
+  get iceCandidates() { return this._prop('iceCandidates'); }
+  get iceState() { return this._prop('iceState'); }
+  get iceSelectedTuple() { return this._prop('iceSelectedTuple'); }
+  get dtlsParameters() { return this._prop('dtlsParameters'); }
+  get dtlsState() { return this._prop('dtlsState'); }
+  get dtlsRemoteCert() { return this._prop('dtlsRemoteCert') || undefined; }
+  get sctpParameters() { return this._prop('sctpParameters'); }
+  get sctpState() { return this._prop('sctpState') || undefined; }
+
+  /** @param {{dtlsParameters: object}} params */
+  async connect({ dtlsParameters } = {}) {
+    await this._call('connect', defined({ dtlsParameters }));
+  }
+
+  /** @returns {Promise<object>} the new IceParameters */
+  restartIce() { return this._call('restartIce'); }
+
+  /** @internal */
+  _afterClose() { this._webRtcServer?._unhandled(this); }
+}
+
+export class PlainTransport extends Transport {
+  static eventRoutes = { trace: 'both', tuple: 'both', rtcptuple: 'both', sctpstatechange: 'both' };
+
+  get tuple() { return this._prop('tuple'); }
+  get rtcpTuple() { return this._prop('rtcpTuple'); }
+  get sctpParameters() { return this._prop('sctpParameters'); }
+  get sctpState() { return this._prop('sctpState') || undefined; }
+  get srtpParameters() { return this._prop('srtpParameters'); }
+
+  /** @param {{ip?: string, port?: number, rtcpPort?: number, srtpParameters?: object}} [params] */
+  async connect({ ip, port, rtcpPort, srtpParameters } = {}) {
+    await this._call('connect', defined({ ip, port, rtcpPort, srtpParameters }));
+  }
+}
+
+export class PipeTransport extends Transport {
+  static eventRoutes = { trace: 'both', sctpstatechange: 'both' };
+
+  get tuple() { return this._prop('tuple'); }
+  get sctpParameters() { return this._prop('sctpParameters'); }
+  get sctpState() { return this._prop('sctpState') || undefined; }
+  get srtpParameters() { return this._prop('srtpParameters'); }
+
+  /** @param {{ip: string, port: number, srtpParameters?: object}} params */
+  async connect({ ip, port, srtpParameters } = {}) {
+    await this._call('connect', defined({ ip, port, srtpParameters }));
+  }
+}
+
+export class DirectTransport extends Transport {
+  /** Nothing to connect: resolves at once, as in mediasoup. */
+  async connect() {}
+
+  async setMaxIncomingBitrate() { throw new UnsupportedError('setMaxIncomingBitrate() not implemented in DirectTransport'); }
+  async setMaxOutgoingBitrate() { throw new UnsupportedError('setMaxOutgoingBitrate() not implemented in DirectTransport'); }
+  async setMinOutgoingBitrate() { throw new UnsupportedError('setMinOutgoingBitrate() not implemented in DirectTransport'); }
+
+  /** Not carried over ROPE (spec/media-v1.md §6): throws UnsupportedError. */
+  sendRtcp() { throw new UnsupportedError('DirectTransport.sendRtcp() is not available over ROPE'); }
+}
