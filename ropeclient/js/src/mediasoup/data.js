@@ -30,6 +30,9 @@ export class DataProducer extends MediaObject {
   static closeEvents = ['transportclose'];
   static eventRoutes = { pause: 'observer', resume: 'observer' };
 
+  /** The sends in flight, in order. */
+  #sending = Promise.resolve();
+
   /** The data producer's id (its media id). */
   get id() { return this._prop('id') ?? this._ropeId; }
   /** "sctp" or "direct". */
@@ -63,7 +66,9 @@ export class DataProducer extends MediaObject {
     const params = { message: toBase64(bytes), ppid };
     if (subchannels !== undefined) params.subchannels = subchannels;
     if (requiredSubchannel !== undefined) params.requiredSubchannel = requiredSubchannel;
-    this._call('send', params).catch((error) => {
+    // One call per message, each after the previous one: the server may run
+    // concurrent calls in any order.
+    this.#sending = this.#sending.then(() => this._call('send', params)).catch((error) => {
       try { this.observer.emit('listenererror', 'send', error); } catch { /* no listener */ }
     });
   }

@@ -14,6 +14,22 @@ export function checkTraceTypes(types) {
   if (types.find((t) => typeof t !== 'string')) throw new TypeError('every type must be a string');
 }
 
+/** mediasoup's validateSctpStreamParameters. */
+function checkSctpStreamParameters(p) {
+  if (typeof p !== 'object' || p === null) throw new TypeError('params is not an object');
+  if (typeof p.streamId !== 'number') throw new TypeError('missing params.streamId');
+  const orderedGiven = p.ordered !== undefined;
+  if (orderedGiven && typeof p.ordered !== 'boolean') throw new TypeError('wrong ordered');
+  if (p.maxPacketLifeTime !== undefined && typeof p.maxPacketLifeTime !== 'number') throw new TypeError('invalid params.maxPacketLifeTime');
+  if (p.maxRetransmits !== undefined && typeof p.maxRetransmits !== 'number') throw new TypeError('invalid params.maxRetransmits');
+  if (p.maxPacketLifeTime !== undefined && p.maxRetransmits !== undefined) {
+    throw new TypeError('cannot provide both maxPacketLifeTime and maxRetransmits');
+  }
+  if (orderedGiven && p.ordered && (p.maxPacketLifeTime !== undefined || p.maxRetransmits !== undefined)) {
+    throw new TypeError('cannot be ordered with maxPacketLifeTime or maxRetransmits');
+  }
+}
+
 export class Transport extends MediaObject {
   static closeEvents = ['routerclose'];
   static childCloseEvent = 'transportclose';
@@ -59,8 +75,9 @@ export class Transport extends MediaObject {
 
   /** @param {object} [options] DataProducerOptions ({id, sctpStreamParameters, label, protocol, paused, appData}) */
   async produceData(options = {}) {
-    const { appData } = options ?? {};
+    const { appData, sctpStreamParameters } = options ?? {};
     checkAppData(appData);
+    if (sctpStreamParameters !== undefined) checkSctpStreamParameters(sctpStreamParameters);
     return this._create('produceData', defined({ ...options }), appData);
   }
 
