@@ -214,7 +214,7 @@ describe('Producer', () => {
     assert.equal(audio.closed, true);
     await assert.rejects(audio.dump(), Error);
     await assert.rejects(audio.pause(), Error);
-    await waitFor(() => !ms.ropeClient.object(audio.id), 2000, 'closed on the server');
+    await waitFor(() => !ms.ropeClient.object(audio.id), 5000, 'closed on the server');
     const log = [];
     video.on('transportclose', () => log.push('transportclose'));
     video.observer.on('close', () => log.push('close'));
@@ -290,10 +290,10 @@ describe('Consumer', () => {
     await audio.pause();
     assert.equal(audio.paused, true);
     await audioProducer.pause(); // already paused: no observer event
-    await waitFor(() => audio.producerPaused, 2000, 'producerPaused');
+    await waitFor(() => audio.producerPaused, 5000, 'producerPaused');
     await audio.resume(); // the producer is paused: no observer event
     await audioProducer.resume();
-    await waitFor(() => !audio.producerPaused, 2000, 'producer resumed');
+    await waitFor(() => !audio.producerPaused, 5000, 'producer resumed');
     assert.deepEqual(events.map((e) => e[0]), ['producerpause', 'producerresume']);
     assert.deepEqual(obs.map((e) => e[0]), ['pause', 'resume']);
     const video = await t2.consume({ producerId: videoProducer.id, rtpCapabilities: consumerDeviceCapabilities });
@@ -314,7 +314,7 @@ describe('Consumer', () => {
     audio.on('producerclose', () => log.push('producerclose'));
     audio.observer.on('close', () => log.push('close'));
     audioProducer.close();
-    await waitFor(() => audio.closed, 2000, 'the consumer closes');
+    await waitFor(() => audio.closed, 5000, 'the consumer closes');
     assert.deepEqual(log, ['producerclose', 'close']);
     await assert.rejects(audio.dump(), Error);
     await assert.rejects(audio.getStats(), Error);
@@ -324,6 +324,6 @@ describe('Consumer', () => {
     video.observer.on('close', () => vlog.push('close'));
     t2.close();
     assert.deepEqual(vlog, ['transportclose', 'close']);
-    await eventually(async () => (await router.dump()).mapProducerIdConsumerIds.find((e) => e.key === videoProducer.id)?.values.length === 0, 2000, 'the server forgot it');
+    await eventually(async () => (await router.dump()).mapProducerIdConsumerIds.find((e) => e.key === videoProducer.id)?.values.length === 0, 5000, 'the server forgot it');
   });
 });

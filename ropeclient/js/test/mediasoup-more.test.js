@@ -84,11 +84,11 @@ describe('DataProducer and DataConsumer', () => {
     const obs = record(dc.observer, ['pause', 'resume']);
     const dpObs = record(dp.observer, ['pause', 'resume']);
     await dp.pause();
-    await waitFor(() => dc.dataProducerPaused, 2000, 'dataProducerPaused');
+    await waitFor(() => dc.dataProducerPaused, 5000, 'dataProducerPaused');
     await dc.pause(); // the data producer is paused: no observer event
     await dc.resume();
     await dp.resume();
-    await waitFor(() => !dc.dataProducerPaused, 2000, 'resumed');
+    await waitFor(() => !dc.dataProducerPaused, 5000, 'resumed');
     assert.deepEqual(events.map((e) => e[0]), ['dataproducerpause', 'dataproducerresume']);
     assert.deepEqual(obs.map((e) => e[0]), ['pause', 'resume']);
     assert.deepEqual(dpObs.map((e) => e[0]), ['pause', 'resume']);
@@ -98,7 +98,7 @@ describe('DataProducer and DataConsumer', () => {
     dc.observer.on('close', () => log.push('close'));
     dp.close();
     assert.equal(dp.closed, true);
-    await waitFor(() => dc.closed, 2000, 'the data consumer closes');
+    await waitFor(() => dc.closed, 5000, 'the data consumer closes');
     assert.deepEqual(log, ['dataproducerclose', 'close']);
     await assert.rejects(dc.dump(), Error);
     await assert.rejects(dp.getStats(), Error);
@@ -171,7 +171,7 @@ describe('WebRtcServer', () => {
     s.close();
     assert.deepEqual(log, ['listenserverclose', 'transport close', 'unhandled', 'server close']);
     assert.equal(t2.closed, true);
-    await waitFor(() => !ms.ropeClient.object(t2.id), 2000, 'closed on the server');
+    await waitFor(() => !ms.ropeClient.object(t2.id), 5000, 'closed on the server');
     assert.deepEqual((await worker.dump()).webRtcServerIds, []);
   });
 
@@ -267,7 +267,7 @@ describe('worker death', () => {
       assert.equal(r.closed && t.closed && p.closed, true);
       assert.deepEqual(log, ['producer transportclose', 'producer close', 'transport routerclose', 'router workerclose',
         'router close', 'worker died', 'worker close']);
-      await waitFor(() => w.subprocessClosed, 2000, 'subprocessclose');
+      await waitFor(() => w.subprocessClosed, 5000, 'subprocessclose');
       await assert.rejects(w.dump(), InvalidStateError);
     } finally {
       m.close();

@@ -38,6 +38,7 @@ describe('mediasoup module', () => {
       assert.equal(out.kind, 'audio');
       assert.equal(out.supportedCodecs, true);
       assert.equal(out.isWorker, true);
+      await waitFor(() => !ms.ropeClient.objects.some((o) => o.type === 'Worker'), 5000, "the app's worker closed on the server");
     }
   });
 
@@ -83,7 +84,7 @@ describe('Worker', () => {
       const usage = await worker.getResourceUsage();
       assert.equal(typeof usage.ru_utime, 'number');
       await worker.updateSettings({ logLevel: 'debug', logTags: ['ice'] });
-      await waitFor(() => ms.ropeClient.object(worker.id)?.appData.baz === 'x', 2000, 'appData set on the server');
+      await waitFor(() => ms.ropeClient.object(worker.id)?.appData.baz === 'x', 5000, 'appData set on the server');
     } finally {
       worker.close();
     }
@@ -112,7 +113,7 @@ describe('Worker', () => {
     assert.equal(worker.subprocessClosed, true);
     await assert.rejects(worker.dump(), InvalidStateError);
     await assert.rejects(worker.createRouter({ mediaCodecs }), InvalidStateError);
-    await waitFor(() => !ms.ropeClient.object(worker.id), 2000, 'the worker closed on the server');
+    await waitFor(() => !ms.ropeClient.object(worker.id), 5000, 'the worker closed on the server');
   });
 });
 
@@ -163,7 +164,7 @@ describe('Router', () => {
       assert.equal(closes, 1);
       assert.equal(router.closed, true);
       await assert.rejects(router.dump(), Error);
-      await waitFor(() => !ms.ropeClient.object(router.id), 2000, 'closed on the server');
+      await waitFor(() => !ms.ropeClient.object(router.id), 5000, 'closed on the server');
       assert.deepEqual((await worker.dump()).routerIds, []);
     } finally {
       worker.close();
@@ -175,7 +176,7 @@ describe('Router', () => {
     const other = await mediasoup.connect(server.url);
     try {
       const router = await worker.createRouter({ mediaCodecs });
-      await waitFor(() => other.ropeClient.object(router.id), 2000, 'the other client sees it');
+      await waitFor(() => other.ropeClient.object(router.id), 5000, 'the other client sees it');
       const closed = new Promise((r) => router.observer.once('close', r));
       await other.ropeClient.call(router.id, 'close');
       await closed;

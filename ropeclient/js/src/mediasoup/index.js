@@ -105,6 +105,7 @@ export class RemoteMediasoup {
     const { logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, appData } = settings ?? {};
     checkAppData(appData);
     this.#pending++;
+    this.#session.keepOpen();
     try {
       const client = await this.#session.ready();
       const params = defined({ logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, appData });
@@ -139,14 +140,15 @@ export class RemoteMediasoup {
   /** Accepted for compatibility: the workers' logs stay on the server. */
   setLogEventListeners() {}
 
-  /** Closes the connection (the server's objects stay). Later calls connect again. */
-  close() { this.#session.close(); }
+  /**
+   * Closes the connection once the calls in flight (closes just made
+   * included) are answered; the server's objects stay. Later calls connect again.
+   */
+  close() { this.#session.closeWhenIdle(); }
 
   #maybeIdle() {
     if (!this.#idleClose || this.#pending > 0 || this.#workers.size > 0) return;
-    queueMicrotask(() => {
-      if (this.#pending === 0 && this.#workers.size === 0) this.#session.close();
-    });
+    this.#session.closeWhenIdle();
   }
 }
 

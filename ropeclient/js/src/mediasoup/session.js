@@ -56,6 +56,10 @@ export class MediaSession {
     this.wrappers = new Map();
     /** Called when a worker made by createWorker closes (see index.js). */
     this.onWorkerClosed = null;
+    /** Calls in flight. */
+    this.inflight = 0;
+    /** Set by closeWhenIdle(). */
+    this.idleClosing = false;
   }
 
   /** Opens the connection if needed and resolves once it is CONNECTED. */
@@ -103,6 +107,7 @@ export class MediaSession {
 
   /** Closes the connection; the next call opens a new one. */
   close() {
+    this.idleClosing = false;
     const client = this.client;
     this.client = null;
     this.opening = null;
@@ -152,9 +157,29 @@ export class MediaSession {
 
   /** Calls a method of an object once connected. */
   async call(id, method, params) {
-    const client = await this.ready();
-    return client.call(id, method, params ?? {});
+    this.inflight++;
+    try {
+      const client = await this.ready();
+      return await client.call(id, method, params ?? {});
+    } finally {
+      this.inflight--;
+      if (this.idleClosing && this.inflight === 0) this.close();
+    }
   }
+
+  /**
+   * Closes the connection once no call is in flight (the closes just sent
+   * must reach the server); a call made meanwhile cancels it.
+   */
+  closeWhenIdle() {
+    this.idleClosing = true;
+    queueMicrotask(() => {
+      if (this.idleClosing && this.inflight === 0) this.close();
+    });
+  }
+
+  /** Cancels closeWhenIdle(). */
+  keepOpen() { this.idleClosing = false; }
 
   /** rope.setAppData in the background; a failure is ignored (as a local assignment cannot fail). */
   setAppData(id, appData) {
