@@ -83,7 +83,8 @@ export class MediaSession {
     let WS = this.options.WebSocket ?? globalThis.WebSocket;
     if (typeof WS !== 'function') {
       try {
-        WS = (await import('ws')).default;
+        const wsPackage = 'ws'; // a variable: bundlers for browsers leave it alone
+        WS = (await import(wsPackage)).default;
       } catch {
         this.opening = null;
         throw new InvalidStateError('no WebSocket: on Node 20 install the "ws" package, run node with --experimental-websocket, or pass options.WebSocket');
