@@ -2,15 +2,11 @@ package ropeserver
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -58,87 +54,15 @@ func (c *Conn) closeWith(code websocket.StatusCode, reason string) {
 	}
 }
 
-// ServeHTTP authenticates the request, upgrades it to a WebSocket and serves
-// ROPE on it until either side closes.
+// ServeHTTP admits the handshake (handshake.go), upgrades it to a WebSocket
+// and serves ROPE on it until either side closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := s.authenticate(r); err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rope"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		s.log.Info("ropeserver: refused connection", "remote", r.RemoteAddr, "err", err)
+	ws, release := s.handshake(w, r)
+	if ws == nil {
 		return
 	}
-	if offered := offeredSubprotocols(r); len(offered) > 0 && !slices.Contains(offered, rope.Subprotocol) {
-		http.Error(w, "subprotocol "+rope.Subprotocol+" required", http.StatusBadRequest)
-		return
-	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:    []string{rope.Subprotocol},
-		OriginPatterns:  s.opts.OriginPatterns,
-		CompressionMode: websocket.CompressionDisabled,
-	})
-	if err != nil {
-		s.log.Info("ropeserver: websocket handshake failed", "remote", r.RemoteAddr, "err", err)
-		return
-	}
-	ws.SetReadLimit(s.opts.MaxMessageSize)
+	defer release()
 	s.serve(r, ws)
-}
-
-// authenticate checks the presented tokens: the Authorization bearer token
-// and the access_token query parameter; every one presented must pass.
-func (s *Server) authenticate(r *http.Request) error {
-	tokens := presentedTokens(r)
-	if s.opts.Authenticate == nil && s.opts.Token == "" {
-		return nil
-	}
-	if len(tokens) == 0 {
-		tokens = []string{""}
-	}
-	for _, token := range tokens {
-		if err := s.checkToken(r, token); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Server) checkToken(r *http.Request, token string) error {
-	if s.opts.Authenticate != nil {
-		return s.opts.Authenticate(r, token)
-	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.Token)) != 1 {
-		return errors.New("missing or wrong token")
-	}
-	return nil
-}
-
-// presentedTokens lists the tokens the request presents. An Authorization
-// header that is not "Bearer <token>" presents an empty token, which fails.
-func presentedTokens(r *http.Request) []string {
-	var tokens []string
-	if h := r.Header.Get("Authorization"); h != "" {
-		token := ""
-		if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
-			token = strings.TrimSpace(h[7:])
-		}
-		tokens = append(tokens, token)
-	}
-	if q := r.URL.Query(); q.Has(rope.QueryToken) {
-		tokens = append(tokens, q.Get(rope.QueryToken))
-	}
-	return tokens
-}
-
-func offeredSubprotocols(r *http.Request) []string {
-	var out []string
-	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
-		for p := range strings.SplitSeq(h, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }
 
 func (s *Server) serve(r *http.Request, ws *websocket.Conn) {

@@ -29,6 +29,7 @@ const (
 	DefaultMaxInFlight    = 256
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMaxConnections = 10000
 )
 
 // Options configure a Server. The zero value (or nil) serves with defaults.
@@ -45,6 +46,19 @@ type Options struct {
 	// host (path.Match patterns, as coder/websocket takes them). Default:
 	// same origin only; requests without Origin (non-browsers) pass.
 	OriginPatterns []string
+	// AllowedHosts lists the host names (path.Match patterns, compared
+	// without port and case-insensitively) a request's Host may carry
+	// besides "localhost", loopback addresses and the address the connection
+	// arrived on, which always pass. Other requests get 403 (spec §4.3.2);
+	// this stops DNS rebinding, where a page on a name that comes to resolve
+	// to this server passes the Origin check as same-origin. Under a DNS name
+	// or behind a reverse proxy that keeps the Host, list that name; "*"
+	// turns the check off. Default: none besides those.
+	AllowedHosts []string
+	// MaxConnections bounds the open connections, handshakes being admitted
+	// included; beyond it a handshake gets 503 and the open connections go
+	// on. Default 10000; negative: no limit.
+	MaxConnections int
 	// SendFullErrors sends internal error texts to clients. Default off: the
 	// client gets a code, a name and an errorId to find in the server log.
 	SendFullErrors bool
@@ -112,6 +126,9 @@ func (o *Options) withDefaults() Options {
 	if d.WriteTimeout <= 0 {
 		d.WriteTimeout = DefaultWriteTimeout
 	}
+	if d.MaxConnections == 0 {
+		d.MaxConnections = DefaultMaxConnections
+	}
 	if d.Name == "" {
 		d.Name = "ropehq-go"
 	}
@@ -137,6 +154,8 @@ type Server struct {
 
 	// connsWG counts running connections, so Close can wait for them.
 	connsWG sync.WaitGroup
+	// connSlots holds a token per connection (MaxConnections); nil: no limit.
+	connSlots chan struct{}
 }
 
 // New returns a server with the given options (nil for defaults).
@@ -150,6 +169,8 @@ func New(opts *Options) *Server {
 		objects: make(map[string]*Object),
 		ring:    newReplayRing(o.ReplayWindow),
 		conns:   make(map[*Conn]struct{}),
+
+		connSlots: newConnSlots(o.MaxConnections),
 	}
 }
 
