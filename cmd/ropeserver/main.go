@@ -11,10 +11,17 @@
 // (spec/mafalda-v1.md §3.1.6).
 //
 // Every flag has an environment variable: ROPE_LISTEN, ROPE_PORT,
-// ROPE_ANNOUNCED_IP, ROPE_TOKEN, ROPE_SEND_FULL_ERRORS, ROPE_STATIC,
-// ROPE_MEDIA, ROPE_MEDIA_MODE, ROPE_WORKERS, ROPE_MAX_WORKERS,
-// ROPE_RTC_IP, ROPE_RTC_MIN_PORT, ROPE_RTC_MAX_PORT,
+// ROPE_ANNOUNCED_IP, ROPE_TOKEN, ROPE_INSECURE_NO_TOKEN,
+// ROPE_ALLOWED_HOSTS, ROPE_MAX_CONNECTIONS, ROPE_SEND_FULL_ERRORS,
+// ROPE_STATIC, ROPE_LOG_LEVEL, ROPE_MEDIA, ROPE_MEDIA_MODE, ROPE_WORKERS,
+// ROPE_MAX_WORKERS, ROPE_RTC_IP, ROPE_RTC_MIN_PORT, ROPE_RTC_MAX_PORT,
 // ROPE_ALLOW_WORKER_CLOSE.
+//
+// A -listen other than loopback needs -token (or -insecure-no-token);
+// requests must name the server in Host (loopback names, the listen
+// address, -announced-ip, -allowed-hosts), which stops DNS rebinding.
+// stdout gets one line, "ropeserver: listening on ws://…/", for scripts;
+// the log goes to stderr.
 package main
 
 import (
@@ -22,12 +29,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,47 +48,167 @@ import (
 )
 
 type config struct {
-	listen         string
-	port           int
-	announcedIP    string
-	token          string
-	sendFullErrors bool
-	static         string
-	media          mediaConfig
+	listen          string
+	port            int
+	announcedIP     string
+	token           string
+	insecureNoToken bool
+	allowedHosts    []string
+	maxConnections  int
+	sendFullErrors  bool
+	static          string
+	logLevel        slog.Level
+	media           mediaConfig
 }
 
+// errUsage marks a flag error the flag package has already printed, with
+// the usage.
+var errUsage = errors.New("usage")
+
 func main() {
-	cfg, err := parseConfig(os.Args[1:], os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)), nil); err != nil {
-		fmt.Fprintln(os.Stderr, "ropeserver:", err)
-		os.Exit(1)
+	code := mainCode(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// mainCode is main without the process: it serves until ctx ends and
+// returns the exit code: 0 after a clean stop or -h, 2 for a bad
+// configuration, 1 when serving fails. The log goes to stderr, in one
+// format (slog's text); stdout gets the one "listening on" line.
+func mainCode(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := parseConfigTo(stderr, args, getenv)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintln(stderr, "ropeserver:", err)
+		return 2
 	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	if err := run(ctx, cfg, log, nil); err != nil {
+		log.Error("ropeserver: stopped", "err", err)
+		return 1
+	}
+	return 0
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
+	return parseConfigTo(os.Stderr, args, getenv)
+}
+
+// parseConfigTo reads the flags over their environment variables and
+// checks them; usage and flag errors go to out.
+func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (config, error) {
 	fs := flag.NewFlagSet("ropeserver", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	var c config
-	fs.StringVar(&c.listen, "listen", envOr(getenv, "ROPE_LISTEN", "127.0.0.1"), "listen address (env ROPE_LISTEN)")
+	fs.StringVar(&c.listen, "listen", envOr(getenv, "ROPE_LISTEN", "127.0.0.1"), "listen address; other than loopback it needs -token or -insecure-no-token (env ROPE_LISTEN)")
 	port, err := strconv.Atoi(envOr(getenv, "ROPE_PORT", "8444"))
 	if err != nil {
 		return c, fmt.Errorf("ROPE_PORT: %w", err)
 	}
 	fs.IntVar(&c.port, "port", port, "listen port, 0 for any (env ROPE_PORT)")
-	fs.StringVar(&c.announcedIP, "announced-ip", getenv("ROPE_ANNOUNCED_IP"), "address clients reach the server at, printed and used by media transports (env ROPE_ANNOUNCED_IP)")
+	fs.StringVar(&c.announcedIP, "announced-ip", getenv("ROPE_ANNOUNCED_IP"), "address clients reach the server at, printed, allowed as Host and used by media transports (env ROPE_ANNOUNCED_IP)")
 	fs.StringVar(&c.token, "token", getenv("ROPE_TOKEN"), "bearer token clients must present (env ROPE_TOKEN)")
+	insecure, _ := strconv.ParseBool(envOr(getenv, "ROPE_INSECURE_NO_TOKEN", "false"))
+	fs.BoolVar(&c.insecureNoToken, "insecure-no-token", insecure, "serve a non-loopback -listen without a token: anyone who reaches it may read every object and use the media API (env ROPE_INSECURE_NO_TOKEN)")
+	c.allowedHosts = splitList(getenv("ROPE_ALLOWED_HOSTS"))
+	fs.Func("allowed-hosts", "comma-separated host names (path.Match patterns) clients may use in Host besides localhost, loopback addresses, the listen address and -announced-ip; other requests get 403 (env ROPE_ALLOWED_HOSTS)", func(v string) error {
+		c.allowedHosts = splitList(v)
+		return nil
+	})
+	maxConns, err := strconv.Atoi(envOr(getenv, "ROPE_MAX_CONNECTIONS", strconv.Itoa(ropeserver.DefaultMaxConnections)))
+	if err != nil {
+		return c, fmt.Errorf("ROPE_MAX_CONNECTIONS: %w", err)
+	}
+	fs.IntVar(&c.maxConnections, "max-connections", maxConns, "most client connections open at once, beyond which a handshake gets 503; negative: no limit (env ROPE_MAX_CONNECTIONS)")
 	full, _ := strconv.ParseBool(envOr(getenv, "ROPE_SEND_FULL_ERRORS", "false"))
 	fs.BoolVar(&c.sendFullErrors, "send-full-errors", full, "send internal error texts to clients (env ROPE_SEND_FULL_ERRORS)")
-	fs.StringVar(&c.static, "static", getenv("ROPE_STATIC"), "serve this directory's files under /static/ (env ROPE_STATIC)")
+	fs.StringVar(&c.static, "static", getenv("ROPE_STATIC"), "serve this directory's files under /static/: public, no listings, no dotfiles, no links out of it (env ROPE_STATIC)")
+	if err := c.logLevel.UnmarshalText([]byte(envOr(getenv, "ROPE_LOG_LEVEL", "info"))); err != nil {
+		return c, fmt.Errorf("ROPE_LOG_LEVEL: %w", err)
+	}
+	fs.TextVar(&c.logLevel, "log-level", c.logLevel, "debug, info, warn or error (env ROPE_LOG_LEVEL)")
 	if err := c.media.flags(fs, getenv); err != nil {
 		return c, err
 	}
-	return c, fs.Parse(args)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return c, c.check()
+}
+
+const usage = `Usage: ropeserver [flags]
+
+Serves ROPE v1 over WebSocket on ws://127.0.0.1:8444/ with the test fixture
+and the media objects; see README.md and spec/. Every flag has an
+environment variable; a flag given wins over it.
+
+`
+
+// check refuses configurations that would expose the server by accident.
+func (c config) check() error {
+	if c.token == "" && !c.insecureNoToken && !isLoopback(c.listen) {
+		where := c.listen
+		if where == "" {
+			where = "every interface"
+		}
+		return fmt.Errorf("refusing to listen on %s without a token: anyone who reaches it could read every object "+
+			"(SRTP keys included), create media workers and open UDP ports. Set -token (ROPE_TOKEN), listen on "+
+			"127.0.0.1, or pass -insecure-no-token (ROPE_INSECURE_NO_TOKEN) on a network you trust", where)
+	}
+	for _, p := range c.allowedHosts {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("-allowed-hosts %q: %w", p, err)
+		}
+	}
+	if c.maxConnections == 0 {
+		return errors.New("-max-connections 0: want a positive limit, or negative for none")
+	}
+	return nil
+}
+
+// isLoopback says whether a listen address reaches only this host.
+func isLoopback(listen string) bool {
+	if strings.EqualFold(listen, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(listen)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// hosts lists the Host names clients may use besides loopback ones and the
+// address a connection arrives on: -allowed-hosts, -announced-ip (the
+// address clients are told), and -listen when it is a name.
+func (c config) hosts() []string {
+	hosts := slices.Clone(c.allowedHosts)
+	if c.announcedIP != "" {
+		hosts = append(hosts, c.announcedIP)
+	}
+	if _, err := netip.ParseAddr(c.listen); err != nil && c.listen != "" {
+		hosts = append(hosts, c.listen)
+	}
+	return hosts
+}
+
+func splitList(v string) []string {
+	var out []string
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -88,18 +220,26 @@ func envOr(getenv func(string) string, key, def string) string {
 
 // run serves until ctx ends. ready, when set, receives the bound address.
 func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string) error {
-	srv := ropeserver.New(&ropeserver.Options{Logger: log, Token: cfg.token, SendFullErrors: cfg.sendFullErrors})
+	srv := ropeserver.New(&ropeserver.Options{
+		Logger: log, Token: cfg.token, SendFullErrors: cfg.sendFullErrors,
+		AllowedHosts: cfg.hosts(), MaxConnections: cfg.maxConnections,
+	})
 	if _, err := fixture.Register(srv); err != nil {
-		return err
-	}
-	stopMedia, err := registerMedia(srv, cfg, log)
-	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", srv) // the root only: other paths are 404, not 426
 	if cfg.static != "" {
-		mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(cfg.static))))
+		files, root, err := staticFiles(cfg.static)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		mux.Handle("/static/", http.StripPrefix("/static/", files))
+	}
+	stopMedia, err := registerMedia(srv, cfg, log)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port)))
 	if err != nil {
@@ -114,11 +254,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	url := fmt.Sprintf("ws://%s/", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
-	fmt.Println("ropeserver: listening on", url)
+	fmt.Println("ropeserver: listening on", url) // for scripts; stable
+	log.Info("ropeserver: listening", "url", url, "token", cfg.token != "", "static", cfg.static)
 	if ready != nil {
 		ready <- url
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Every route behind the Host check: a DNS-rebinding page reaches the
+	// static files as it reaches the WebSocket.
+	hs := &http.Server{Handler: srv.GuardHost(mux), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
