@@ -22,8 +22,10 @@ import (
 	"github.com/ropehq/rope/ropeserver"
 )
 
-// requireBrowser skips where Chromium or the bundle is missing, except in
-// CI, where a missing piece is a failure.
+// requireBrowser skips where Chromium, node or the bundle is missing, except
+// under ROPE_REQUIRE_BROWSER=1 (make test sets it) or CI=true, where a
+// missing piece is a failure: there a skip would report ok for a test that
+// never ran.
 func requireBrowser(t *testing.T) {
 	t.Helper()
 	var missing []string
@@ -39,8 +41,8 @@ func requireBrowser(t *testing.T) {
 	if len(missing) == 0 {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("missing %s", strings.Join(missing, ", "))
+	if os.Getenv("ROPE_REQUIRE_BROWSER") == "1" || os.Getenv("CI") == "true" {
+		t.Fatalf("missing %s (ROPE_REQUIRE_BROWSER=1 or CI=true: a browser test may not skip)", strings.Join(missing, ", "))
 	}
 	t.Skipf("missing %s", strings.Join(missing, ", "))
 }
