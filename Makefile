@@ -1,23 +1,52 @@
 # One place runs every check; CI (.ci/run) and people call the same targets.
 GO ?= go
+# Debian's Chromium drives the browser tests; never a downloaded browser.
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test check test-go test-js fuzz bench
+# The npm packages of the JS client and of the browser tests, installed by
+# npm ci when node_modules is missing or older than package-lock.json.
+JS_CLIENT_DEPS := ropeclient/js/node_modules/.package-lock.json
+BROWSERTEST_DEPS := media/browsertest/node_modules/.package-lock.json
+# The browser test's page: mediasoup-client and our JS client, bundled.
+BUNDLE := media/browsertest/dist/app.js
+BUNDLE_SRC := $(shell find media/browsertest/page ropeclient/js/src -type f) media/browsertest/package.json
+
+.PHONY: run test check deps test-go test-js fuzz bench
 
 run:
 	$(GO) run ./cmd/ropeserver
 
-# test is what the README and CI run.
+# test is what the README and CI run: it installs what the tests need (npm
+# packages, the bundle) and refuses to start without Chromium.
 test: check test-go test-js
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test-go:
-	$(GO) test -race -timeout 15m ./...
+deps: $(CHROMIUM) $(JS_CLIENT_DEPS) $(BUNDLE)
 
-test-js:
-	@if [ -f ropeclient/js/package.json ]; then cd ropeclient/js && npm test; fi
+$(CHROMIUM):
+	@echo "$(CHROMIUM) is missing: the browser tests need Debian's chromium (sudo apt-get install chromium)" >&2; exit 1
+
+%/node_modules/.package-lock.json: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(BUNDLE): $(BROWSERTEST_DEPS) $(BUNDLE_SRC)
+	cd media/browsertest && npm run build
+
+# The Go tests run twice: without -race, as a Go user runs them first, and
+# with it. A browser test that cannot run fails instead of skipping.
+test-go: export ROPE_REQUIRE_BROWSER = 1
+test-go: deps
+	$(GO) test -timeout 15m ./...
+	$(GO) test -race -timeout 20m ./...
+
+# Chromium is a prerequisite: the JS browser test skips without it unless
+# CI=true.
+test-js: $(CHROMIUM) $(JS_CLIENT_DEPS)
+	cd ropeclient/js && npm test
 
 # fuzz runs each decoder's fuzzer for a while (go test -fuzz takes one
 # package and one target at a time).
