@@ -99,7 +99,8 @@ func (s *Server) GuardHost(h http.Handler) http.Handler {
 }
 
 func (s *Server) refuseHost(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "forbidden: host "+r.Host+" is not served here", http.StatusForbidden)
+	http.Error(w, fmt.Sprintf("forbidden: Host %q does not name this server (a guard against DNS rebinding); "+
+		"its operator can add the name to the allowed hosts", r.Host), http.StatusForbidden)
 	s.log.Info("ropeserver: refused request", "remote", r.RemoteAddr, "host", r.Host, "err", errHostNotAllowed)
 }
 
