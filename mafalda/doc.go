@@ -72,13 +72,38 @@
 // Transports handed out wrap the underlying ones and intercept Consume,
 // ConsumeData and the observers' AddProducer: when the producer lives on
 // another router of the room, it is piped there on demand with
-// Router.PipeToRouter from its origin router, once per producer and
-// destination router, and every consumer on that router shares the pipe.
-// Pipes form a star from each producer's origin (a tree, never a full
-// mesh), so a room of P producers on W workers has at most P×(W−1) pipe
-// consumers, whatever its number of consumers. A pipe is counted by its
-// users and closed when its last consumer closes; it also closes when its
-// producer closes, and its consumers then get "producerclose".
+// Router.PipeToRouter, once per producer and destination router, and
+// every consumer on that router shares the pipe. Each router receives a
+// producer once, so a room of P producers on W workers has at most
+// P×(W−1) pipes (pipe consumers), whatever its number of consumers.
+//
+// Pipes follow a tree, not a full mesh. A MafaldaRouter puts its routers
+// in slots 0, 1, 2, …: a router takes the lowest free slot at the first
+// pipe after the room started using it, and frees it once the room no
+// longer uses it or its worker has gone. Slot i hangs on slot
+// (i−1)/Options.PipeFanout (default 4; PipeStar makes slot 0 the hub of
+// a star), or on its nearest ancestor in use when routers between have
+// left, the root being the lowest slot in use. A producer travels from
+// its origin to a destination hop by hop along the tree path, each hop
+// piped from the router that has it (its origin, or a relay the hop
+// before brought it to) into the next, and hops already open for other
+// destinations are shared. The engine, as mediasoup, keeps one pipe
+// transport pair per ordered pair of routers, so a room over n routers
+// needs at most 2·(n−1) pairs, one each way per edge, where piping from
+// the origin straight into every router (PipeDirect) needs up to
+// n·(n−1), each pair two UDP ports. Over media/workerproc, which gives
+// each pipe between worker processes a pair of its own, the tree saves
+// no port and adds hops.
+//
+// A pipe is counted by its users (consumers, observer entries and the
+// hops piping it on) and closed after its last, then the hop before it
+// drops that use in turn, back towards the origin. A hop keeps its
+// router in use: a router relaying for others stays while needed, and
+// closes once idle. A pipe also closes when its producer closes, or when
+// the relay before it goes (its worker died), and its consumers then get
+// "producerclose"; the next consume pipes along the tree as it is then.
+// Pause and resume travel every hop, each pipe producer following its
+// pipe consumer as PipeToRouter ties them.
 //
 // # WebRtcServers
 //
@@ -113,7 +138,9 @@
 // producers and pipes); no call into the media API is made while holding
 // it. placeMu serialises the placements of the pool's Mafaldas, which
 // create routers and workers, and is never taken by an event handler.
-// Pipe creation is serialised per pipe by its ready channel, WebRtcServer
+// Pipe creation is serialised per pipe by its ready channel (the hops of
+// a path are registered together under pool.mu, and a path waits only
+// for a hop registered before it, so waits form no cycle), WebRtcServer
 // creation per worker and listen infos by the serverEntry's. registry.mu
 // (the pools by API) is a leaf, taken alone by New and Mafalda.Close.
 // Idle routers and workers are closed from event handlers, synchronously,

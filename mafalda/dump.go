@@ -51,13 +51,16 @@ type PlacedDump struct {
 	RouterID string `json:"routerId"`
 }
 
-// PipeDump is one open on-demand pipe.
+// PipeDump is one open on-demand pipe, one hop of a producer's path.
 type PipeDump struct {
 	ProducerID   string `json:"producerId"`
 	Data         bool   `json:"data,omitempty"`
 	FromRouterID string `json:"fromRouterId"`
 	ToRouterID   string `json:"toRouterId"`
 	Consumers    int    `json:"consumers"`
+	// Relays counts the next hops piping the producer on from
+	// ToRouterID along the MafaldaRouter's tree (Options.PipeFanout).
+	Relays int `json:"relays,omitempty"`
 }
 
 // Dump returns the state of every worker and MafaldaRouter.
@@ -115,7 +118,7 @@ func (mr *MafaldaRouter) DumpState() MafaldaRouterDump {
 			continue
 		}
 		d.Pipes = append(d.Pipes, PipeDump{ProducerID: key.id, Data: key.kind == pipeData,
-			FromRouterID: p.src.router.ID(), ToRouterID: key.dst.router.ID(), Consumers: p.refs})
+			FromRouterID: p.src.router.ID(), ToRouterID: key.dst.router.ID(), Consumers: p.refs - p.next, Relays: p.next})
 	}
 	sort.Slice(d.Pipes, func(i, j int) bool {
 		a, b := d.Pipes[i], d.Pipes[j]

@@ -2,6 +2,7 @@ package mafalda
 
 import (
 	"context"
+	"math"
 
 	"github.com/ropehq/rope/media"
 )
@@ -40,7 +41,38 @@ type Options struct {
 	// EnableRtx and EnableSrtp of the pipes opened on demand between
 	// routers; default PipeToRouter's (UDP on 127.0.0.1, no RTX, no SRTP).
 	PipeOptions *media.PipeToRouterOptions
+	// PipeFanout shapes the pipes of each MafaldaRouter: its routers sit
+	// in slots 0, 1, 2, … (the lowest free slot when they join) and a
+	// producer travels hop by hop along the tree in which slot i's
+	// parent is slot (i−1)/PipeFanout, relayed by the routers between
+	// its origin and each router consuming it. A room over n routers then
+	// needs at most 2·(n−1) pipe transport pairs (one each way per edge)
+	// where piping from the origin into every router needs up to n·(n−1).
+	// 1 makes a chain, PipeStar a star around slot 0; PipeDirect (any
+	// negative value) pipes from the origin into each router directly,
+	// as before trees. Default (0) DefaultPipeFanout: 4, which is a
+	// star up to 5 routers and two levels (a path of at most 4 hops)
+	// up to 21, while no router relays for more than 4 children and its
+	// parent, so no one worker carries every relay as a star's hub does.
+	// It pays where pipe transport pairs are reused per pair of routers
+	// (the local engine, as mediasoup): media/workerproc gives each pipe
+	// between worker processes its own pair, so there a tree saves no
+	// port, adds hops and gathers ports on the relays; prefer PipeDirect
+	// over it.
+	PipeFanout int
 }
+
+const (
+	// DefaultPipeFanout is Options.PipeFanout's default.
+	DefaultPipeFanout = 4
+	// PipeStar as Options.PipeFanout pipes every producer through the
+	// router in slot 0 (when it leaves, the lowest slot occupied).
+	PipeStar = math.MaxInt
+	// PipeDirect as Options.PipeFanout pipes every producer from its
+	// origin straight into each router consuming it: the fewest hops,
+	// and a full mesh of pipe transport pairs.
+	PipeDirect = -1
+)
 
 // MafaldaRouterOptions configure Mafalda.CreateMafaldaRouter. nil means
 // all defaults.

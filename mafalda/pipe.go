@@ -20,16 +20,22 @@ type pipeKey struct {
 	dst  *routerEntry
 }
 
-// pipe is a producer piped from its origin router into another router of
-// the same MafaldaRouter, shared by every consumer there. Its state is
-// guarded by pool.mu.
+// pipe is a producer piped into router dst of a MafaldaRouter from src,
+// the router before dst on the producer's path in the MafaldaRouter's
+// tree (tree.go): its origin, or a relay that the hop up brought it to.
+// Every consumer on dst shares it, as do the next hops piping it on from
+// dst. It keeps a use of dst, so a relay stays while a pipe needs it,
+// and a reference to up. Its state is guarded by pool.mu.
 type pipe struct {
 	key pipeKey
 	src *routerEntry
-	// refs counts the consumers (and observer entries) using it.
-	refs    int
-	err     error
-	closing bool
+	// up is the hop into src; nil when the producer lives in src.
+	up *pipe
+	// refs counts the consumers, observer entries and next hops using
+	// it; next the next hops among them.
+	refs, next int
+	err        error
+	closing    bool
 	// ready is closed once creation ended (err says how), done once the
 	// pipe's objects are closed and it left MafaldaRouter.pipes.
 	ready, done chan struct{}
@@ -41,45 +47,102 @@ type pipe struct {
 // acquirePipe returns the pipe of producer id into dst, creating it if
 // needed, with one more reference; nil when the producer is unknown (the
 // consume call reports it) or already lives in dst (its origin, or a
-// shared router where it lives for another room).
+// shared router where it lives for another room). Creating it pipes the
+// producer hop by hop along the tree path from the nearest router that
+// has it, reusing the pipes already open on the way.
 func (mr *MafaldaRouter) acquirePipe(ctx context.Context, kind int, id string, dst *routerEntry) (*pipe, error) {
-	m := mr.m
 	for {
-		m.p.mu.Lock()
-		o := mr.origins[kind][id]
-		if o == nil || o.re == dst || dst.origins[presence{kind, id}] > 0 {
-			m.p.mu.Unlock()
-			return nil, nil
+		mr.m.p.mu.Lock()
+		chain, reached, busy := mr.reservePathLocked(kind, id, dst)
+		mr.m.p.mu.Unlock()
+		if busy == nil {
+			return mr.openPath(ctx, chain, reached)
 		}
-		key := pipeKey{kind, id, dst}
-		p := mr.pipes[key]
-		if p == nil {
-			p = &pipe{key: key, src: o.re, refs: 1, ready: make(chan struct{}), done: make(chan struct{})}
-			mr.pipes[key] = p
-			m.p.mu.Unlock()
-			if err := mr.openPipe(ctx, p); err != nil {
-				return nil, err
-			}
-			return p, nil
-		}
-		if p.closing {
-			m.p.mu.Unlock()
-			if err := wait(ctx, p.done); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		p.refs++
-		m.p.mu.Unlock()
-		if err := wait(ctx, p.ready); err != nil {
-			mr.releasePipe(p)
+		if err := wait(ctx, busy.done); err != nil {
 			return nil, err
 		}
-		if p.err != nil {
-			return nil, p.err
-		}
-		return p, nil
 	}
+}
+
+// reservePathLocked walks from dst towards the producer's origin along
+// mr's tree until a router where the producer lives or an open pipe of
+// it (reached, given one more reference). It registers a pipe for each
+// hop walked, dst's first, each with one reference (the caller's for
+// chain[0], the next hop's for the others) and a use of its router.
+// busy is a closing pipe met on the way; nothing is reserved then.
+func (mr *MafaldaRouter) reservePathLocked(kind int, id string, dst *routerEntry) (chain []*pipe, reached, busy *pipe) {
+	o := mr.origins[kind][id]
+	if o == nil {
+		return nil, nil, nil
+	}
+	mr.syncTreeLocked()
+	at := presence{kind, id}
+	var hops [][2]*routerEntry // {dst, src} of each hop
+	for re := dst; re != o.re && re.origins[at] == 0; {
+		if p := mr.pipes[pipeKey{kind, id, re}]; p != nil {
+			if p.closing {
+				return nil, nil, p
+			}
+			reached = p
+			break
+		}
+		src := mr.prevHopLocked(o.re, re)
+		if len(hops) > len(mr.slots) {
+			src = o.re // cannot happen in one tree; never loop
+		}
+		hops = append(hops, [2]*routerEntry{re, src})
+		re = src
+	}
+	if reached != nil {
+		reached.refs++
+		if len(hops) > 0 {
+			reached.next++
+		}
+	}
+	chain = make([]*pipe, len(hops))
+	for i, h := range hops {
+		p := &pipe{key: pipeKey{kind, id, h[0]}, src: h[1], refs: 1, ready: make(chan struct{}), done: make(chan struct{})}
+		if i > 0 {
+			p.next = 1
+			chain[i-1].up = p
+		}
+		mr.pipes[p.key] = p
+		useLocked(h[0], mr)
+		chain[i] = p
+	}
+	if len(chain) > 0 {
+		chain[len(chain)-1].up = reached
+	}
+	return chain, reached, nil
+}
+
+// openPath waits for the pipe reached, then opens the hops of chain
+// from the one next to it to dst's, and returns dst's pipe. On failure
+// no hop of chain is left, nor the references they held.
+func (mr *MafaldaRouter) openPath(ctx context.Context, chain []*pipe, reached *pipe) (*pipe, error) {
+	if reached != nil {
+		err := wait(ctx, reached.ready)
+		if err == nil {
+			err = reached.err
+		}
+		if err != nil {
+			if len(chain) == 0 {
+				mr.releasePipe(reached)
+			}
+			mr.failPath(chain, err)
+			return nil, err
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if err := mr.openPipe(ctx, chain[i]); err != nil {
+			mr.failPath(chain[:i+1], err)
+			return nil, err
+		}
+	}
+	if len(chain) == 0 {
+		return reached, nil
+	}
+	return chain[0], nil
 }
 
 func wait(ctx context.Context, ch <-chan struct{}) error {
@@ -91,7 +154,7 @@ func wait(ctx context.Context, ch <-chan struct{}) error {
 	}
 }
 
-// openPipe creates p with Router.PipeToRouter from the origin router.
+// openPipe creates p with Router.PipeToRouter from its source router.
 func (mr *MafaldaRouter) openPipe(ctx context.Context, p *pipe) error {
 	m := mr.m
 	opts := &media.PipeToRouterOptions{}
@@ -105,16 +168,10 @@ func (mr *MafaldaRouter) openPipe(ctx context.Context, p *pipe) error {
 		opts.DataProducerID = p.key.id
 	}
 	res, err := p.src.router.PipeToRouter(ctx, opts)
-	m.p.mu.Lock()
 	if err != nil {
-		p.err = fmt.Errorf("mafalda: pipe %s to router %s: %w", p.key.id, p.key.dst.router.ID(), err)
-		p.closing = true
-		delete(mr.pipes, p.key)
-		close(p.ready)
-		close(p.done)
-		m.p.mu.Unlock()
-		return p.err
+		return fmt.Errorf("mafalda: pipe %s to router %s: %w", p.key.id, p.key.dst.router.ID(), err)
 	}
+	m.p.mu.Lock()
 	if p.key.kind == pipeRTP {
 		p.producer, p.consumer = res.PipeProducer, res.PipeConsumer
 		p.src.worker.consumers++
@@ -129,13 +186,43 @@ func (mr *MafaldaRouter) openPipe(ctx context.Context, p *pipe) error {
 	return nil
 }
 
+// failPath ends the hops of chain (dst's first) that could not open with
+// err, and drops the reference the last one held on the pipe before it.
+func (mr *MafaldaRouter) failPath(chain []*pipe, err error) {
+	if len(chain) == 0 {
+		return
+	}
+	mr.m.p.mu.Lock()
+	for _, p := range chain {
+		p.err, p.closing = err, true
+		if mr.pipes[p.key] == p {
+			delete(mr.pipes, p.key)
+		}
+		close(p.ready)
+		close(p.done)
+	}
+	mr.m.p.mu.Unlock()
+	for _, p := range chain {
+		mr.m.p.release(p.key.dst, mr)
+	}
+	mr.releaseHop(chain[len(chain)-1].up)
+}
+
 // releasePipe drops one reference to p, closing it after the last.
-func (mr *MafaldaRouter) releasePipe(p *pipe) {
+func (mr *MafaldaRouter) releasePipe(p *pipe) { mr.release(p, false) }
+
+// releaseHop drops the reference of a next hop to p.
+func (mr *MafaldaRouter) releaseHop(p *pipe) { mr.release(p, true) }
+
+func (mr *MafaldaRouter) release(p *pipe, hop bool) {
 	if p == nil {
 		return
 	}
 	mr.m.p.mu.Lock()
 	p.refs--
+	if hop {
+		p.next--
+	}
 	if p.refs > 0 || p.closing {
 		mr.m.p.mu.Unlock()
 		return
@@ -145,8 +232,9 @@ func (mr *MafaldaRouter) releasePipe(p *pipe) {
 	mr.closePipe(p)
 }
 
-// dropPipe closes p because its pipe producer closed (its producer or a
-// router closed); its consumers close with it.
+// dropPipe closes p because its pipe producer closed (its producer, a
+// router or a relay before it closed); its consumers close with it, and
+// the hops after it with their pipe consumers.
 func (mr *MafaldaRouter) dropPipe(p *pipe) {
 	mr.m.p.mu.Lock()
 	if p.closing {
@@ -158,6 +246,9 @@ func (mr *MafaldaRouter) dropPipe(p *pipe) {
 	mr.closePipe(p)
 }
 
+// closePipe closes p's objects, then gives back what it held: its
+// reference to the hop before it, which closes in turn if nothing else
+// needs it, and its use of dst, which closes if idle.
 func (mr *MafaldaRouter) closePipe(p *pipe) {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
@@ -182,6 +273,8 @@ func (mr *MafaldaRouter) closePipe(p *pipe) {
 	}
 	close(p.done)
 	mr.m.p.mu.Unlock()
+	mr.releaseHop(p.up)
+	mr.m.p.release(p.key.dst, mr)
 }
 
 // inboundPipe is a producer piped into a MafaldaRouter by PipeToRouter,

@@ -32,6 +32,10 @@ type MafaldaRouter struct {
 	origins     [2]map[string]*origin
 	pipes       map[pipeKey]*pipe
 	pipesOpened int
+	// slots are its routers' places in its pipe tree (tree.go), by slot
+	// and by router; made at the first sync.
+	slots  map[int]*routerEntry
+	slotOf map[*routerEntry]int
 
 	onClose          listeners[struct{}]
 	onWorkerClose    listeners[struct{}]
