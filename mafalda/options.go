@@ -50,15 +50,15 @@ type Options struct {
 	// where piping from the origin into every router needs up to n·(n−1).
 	// 1 makes a chain, PipeStar a star around slot 0; PipeDirect (any
 	// negative value) pipes from the origin into each router directly,
-	// as before trees. Default (0) DefaultPipeFanout: 4, which is a
+	// as before trees. Default (0): DefaultPipeFanout, 4, which is a
 	// star up to 5 routers and two levels (a path of at most 4 hops)
 	// up to 21, while no router relays for more than 4 children and its
 	// parent, so no one worker carries every relay as a star's hub does.
 	// It pays where pipe transport pairs are reused per pair of routers
 	// (the local engine, as mediasoup): media/workerproc gives each pipe
 	// between worker processes its own pair, so there a tree saves no
-	// port, adds hops and gathers ports on the relays; prefer PipeDirect
-	// over it.
+	// port, adds hops and gathers ports on the relays: over it prefer
+	// PipeDirect.
 	PipeFanout int
 }
 
