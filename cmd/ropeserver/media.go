@@ -121,7 +121,14 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 		}
 		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, nil
 	case modeMafalda:
-		maf := mafalda.New(workers, nil)
+		var mopts mafalda.Options
+		if m.workers == workersProcess {
+			// workerproc gives every pipe between worker processes its own
+			// transport pair: a pipe tree would save no port there, only
+			// add hops (mafalda.Options.PipeFanout).
+			mopts.PipeFanout = mafalda.PipeDirect
+		}
+		maf := mafalda.New(workers, &mopts)
 		mfs, err := mafaldaserver.Register(srv, maf, &mafaldaserver.Options{Media: opts})
 		if err != nil {
 			return nil, fmt.Errorf("mafalda: %w", err)
