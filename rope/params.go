@@ -31,6 +31,21 @@ type InitParams struct {
 	Types          []TypeInfo      `json:"types"`
 	Objects        []ObjectState   `json:"objects,omitzero"`
 	Payload        json.RawMessage `json:"payload,omitempty"`
+	// Session is the connection's session (spec §17), present when the
+	// client asked for one.
+	Session *SessionInfo `json:"session,omitempty"`
+}
+
+// SessionInfo is rope.init's session member (spec §17.2).
+type SessionInfo struct {
+	// ID names the session; a client resumes it with ?session=<id>.
+	ID string `json:"id"`
+	// Lease is how long, in milliseconds, the session's leased objects
+	// outlive its last connection; nil (null) when they persist.
+	Lease *int64 `json:"lease"`
+	// MaxObjects is the most objects the session may hold leased; 0
+	// (absent) when unbounded.
+	MaxObjects int `json:"maxObjects,omitempty"`
 }
 
 // CreatedParams are the params of rope.created.

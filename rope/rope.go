@@ -27,6 +27,10 @@ const Subprotocol = "rope.v1"
 //   - rope.v1 (2026-11-25): first version: snapshot or replay on connect,
 //     sequenced created/updated/closed/event notifications, rope.call,
 //     rope.setAppData, rope.ping.
+//   - rope.v1, 2026-12 edition: sessions and object leases (spec §17), a
+//     compatible addition: the session and lease query parameters and
+//     rope.init's session member; clients that send no session parameter
+//     see the first edition.
 const Protocol = "rope.v1"
 
 // Method names of ROPE v1. Every name in the "rope." namespace is reserved;
@@ -52,6 +56,18 @@ const (
 	// QueryEpoch and QuerySeq ask the server to resume.
 	QueryEpoch = "epoch"
 	QuerySeq   = "seq"
+	// QuerySession takes part in sessions (spec §17): SessionNew asks for
+	// a new session, an id from rope.init resumes that session.
+	QuerySession = "session"
+	// QueryLease asks for the session's lease: a grace in milliseconds,
+	// or LeasePersistent.
+	QueryLease = "lease"
+)
+
+// Values of the session and lease query parameters (spec §17).
+const (
+	SessionNew      = "new"
+	LeasePersistent = "persistent"
 )
 
 // Limits.
