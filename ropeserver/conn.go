@@ -80,6 +80,8 @@ func (s *Server) serve(r *http.Request, ws *websocket.Conn) {
 		ws.Close(websocket.StatusInternalError, "payload failed")
 		return
 	}
+	s.joinSession(c, r) // lease.go
+	defer s.leaveSession(c)
 	if !s.attach(c, epoch, seq, resume, payload) {
 		ws.Close(websocket.StatusGoingAway, "server closing")
 		return

@@ -93,6 +93,7 @@ func decodeParams(params json.RawMessage, v any) error {
 }
 
 func run(ctx context.Context, fn MethodFunc, call *Call) (raw json.RawMessage, err error) {
+	defer call.releaseReserved() // slots Reserve took that Own did not use (lease.go)
 	defer func() {
 		// A panicking method answers InternalError (spec §9.3.1); the
 		// server and its other connections go on.

@@ -1,11 +1,13 @@
 // Package ropeserver serves ROPE v1 over WebSocket: it owns the registry of
 // object types, the live objects and their state, the sequenced log that
 // every connection receives in one global order, the replay window that lets
-// clients resume, and the connections themselves (authentication, read
-// limits, bounded send queues, keepalive).
+// clients resume, the connections themselves (authentication, read
+// limits, bounded send queues, keepalive), and the sessions whose objects
+// close when their client has been gone past a grace (lease.go).
 //
-// Lock order (see also state.go): Server.mu, then sendQueue.mu. Methods run
-// with no lock held; Object mutators take Server.mu themselves.
+// Lock order (see also state.go): Server.mu, then sendQueue.mu; Server.mu,
+// then leaseTable.mu. Methods run with no lock held; Object mutators take
+// Server.mu themselves.
 package ropeserver
 
 import (
@@ -94,6 +96,32 @@ type Options struct {
 	MapError func(error) *rope.Error
 	// Name is announced as rope.init's server member. Default "ropehq-go".
 	Name string
+
+	// Sessions and object leases (spec §17; lease.go).
+	//
+	// LeaseGrace is how long the objects leased to a session (Call.Own)
+	// outlive its last connection, unless its client asks for another
+	// grace; a resume within it keeps them. Default DefaultLeaseGrace;
+	// negative: sessions are persistent unless their client asks for a
+	// grace.
+	LeaseGrace time.Duration
+	// MaxLeaseGrace bounds the grace a client may ask for: a longer ask
+	// gets MaxLeaseGrace. Default DefaultMaxLeaseGrace, and at least
+	// LeaseGrace.
+	MaxLeaseGrace time.Duration
+	// AllowPersistentLeases lets clients ask for a persistent session
+	// (lease=persistent), whose objects outlive it until closed. Default
+	// false: the ask gets MaxLeaseGrace (unless LeaseGrace is negative).
+	AllowPersistentLeases bool
+	// LeaseLegacyClients leases the objects of connections that take no
+	// part in sessions (no session parameter) too: they close LeaseGrace
+	// after the connection ends, even if its client comes back. Default
+	// false: such objects outlive their connection, as before sessions.
+	LeaseLegacyClients bool
+	// MaxSessionObjects bounds the objects leased to one session (or one
+	// legacy connection); creating calls beyond it answer -32005
+	// Overloaded. Default DefaultMaxSessionObjects; negative: no limit.
+	MaxSessionObjects int
 }
 
 func (o *Options) withDefaults() Options {
@@ -132,6 +160,7 @@ func (o *Options) withDefaults() Options {
 	if d.Name == "" {
 		d.Name = "ropehq-go"
 	}
+	d.leaseDefaults()
 	return d
 }
 
@@ -152,6 +181,9 @@ type Server struct {
 	conns   map[*Conn]struct{}
 	closed  bool
 
+	// leases holds the sessions and their leased objects (lease.go).
+	leases *leaseTable
+
 	// connsWG counts running connections, so Close can wait for them.
 	connsWG sync.WaitGroup
 	// connSlots holds a token per connection (MaxConnections); nil: no limit.
@@ -169,6 +201,7 @@ func New(opts *Options) *Server {
 		objects: make(map[string]*Object),
 		ring:    newReplayRing(o.ReplayWindow),
 		conns:   make(map[*Conn]struct{}),
+		leases:  newLeaseTable(),
 
 		connSlots: newConnSlots(o.MaxConnections),
 	}
@@ -192,7 +225,8 @@ func (s *Server) ConnCount() int {
 }
 
 // Close closes every connection with 1001 (going away), refuses new ones,
-// and waits for the connections to finish. It is idempotent.
+// waits for the connections to finish, and stops ending sessions (their
+// objects stay). It is idempotent.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -205,6 +239,7 @@ func (s *Server) Close() error {
 		c.closeWith(rope.CloseGoingAway, "server closing")
 	}
 	s.connsWG.Wait()
+	s.leases.stop()
 	return nil
 }
 

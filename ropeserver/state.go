@@ -41,6 +41,7 @@ func (s *Server) attach(c *Conn, epoch string, seq uint64, resume bool, payload 
 		MaxMessageSize: s.opts.MaxMessageSize, ReplayWindow: s.ring.size(),
 		Types: s.typeInfos(), Payload: payload,
 	}
+	init.Session = s.sessionInfo(c) // lease.go
 	var replay [][]byte
 	if resume && epoch == s.epoch {
 		var ok bool

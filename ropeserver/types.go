@@ -25,6 +25,10 @@ type Call struct {
 	Params json.RawMessage
 	// Conn is the connection the call came on.
 	Conn *Conn
+
+	// reserved counts the object slots Reserve took and Own has not used
+	// (lease.go); guarded by the server's leaseTable.mu.
+	reserved int
 }
 
 // Bind decodes the params into v; a mismatch is an InvalidParams error that
