@@ -91,6 +91,15 @@ type Options struct {
 	Dedicated bool
 	// Logger receives the client's logs. Default: slog.Default().
 	Logger *slog.Logger
+	// Lease is the grace the client asks the server to keep the objects
+	// it creates after losing its connection (spec §17; a reconnection
+	// within it keeps them). The server bounds it. Default 0: the
+	// server's grace.
+	Lease time.Duration
+	// PersistentLease asks the server to keep the objects the client
+	// creates until they are closed, however long it is gone; a server
+	// that does not allow it gives its longest grace.
+	PersistentLease bool
 }
 
 func (o *Options) withDefaults() Options {

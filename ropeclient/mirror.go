@@ -265,6 +265,9 @@ func (s *session) init(p *rope.InitParams) {
 		s.types[t.Name] = t
 	}
 	s.payload = p.Payload
+	if p.Session != nil {
+		s.sessionID = p.Session.ID
+	}
 	if !p.Resumed {
 		s.reconcileLocked(p.Objects)
 	}

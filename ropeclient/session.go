@@ -48,6 +48,7 @@ type session struct {
 	types     map[string]rope.TypeInfo
 	objects   map[string]*Object
 	payload   json.RawMessage
+	sessionID string // the server session's id (spec §17), from rope.init
 	nextID    int64
 	pending   map[int64]chan *rope.Message
 }
@@ -246,21 +247,23 @@ func (s *session) dial(ctx context.Context) (*websocket.Conn, error) {
 	return ws, nil
 }
 
-// resumeURL adds the epoch and seq to resume from, once there are some.
+// resumeURL adds the epoch and seq to resume from, once there are some,
+// and the server session to resume (or "new") with the lease asked for.
 func (s *session) resumeURL() (string, error) {
 	u, err := url.Parse(s.url)
 	if err != nil {
 		return "", fmt.Errorf("ropeclient: url: %w", err)
 	}
 	s.mu.Lock()
-	epoch, seq := s.epoch, s.seq
+	epoch, seq, sid := s.epoch, s.seq, s.sessionID
 	s.mu.Unlock()
+	q := u.Query()
 	if epoch != "" {
-		q := u.Query()
 		q.Set(rope.QueryEpoch, epoch)
 		q.Set(rope.QuerySeq, strconv.FormatUint(seq, 10))
-		u.RawQuery = q.Encode()
 	}
+	setSessionQuery(q, sid, &s.opts)
+	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
 
