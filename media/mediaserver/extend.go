@@ -111,7 +111,7 @@ func (s *Server) Extend(exts ...Extension) error {
 				}
 			},
 		}
-		t := ropeserver.Type{Name: k.name, Methods: k.methods(s), Events: k.events, Properties: k.props,
+		t := ropeserver.Type{Name: k.name, Methods: s.leaseCreating(k.methods(s)), Events: k.events, Properties: k.props,
 			OnSetAppData: setMediaAppData}
 		if err := s.rs.RegisterType(t); err != nil {
 			return fmt.Errorf("mediaserver: %w", err)

@@ -79,7 +79,7 @@ func Register(rs *ropeserver.Server, api media.API, opts *Options) (*Server, err
 		s.log = slog.Default()
 	}
 	for _, k := range s.kinds {
-		t := ropeserver.Type{Name: k.name, Methods: k.methods(s), Events: k.events, Properties: k.props,
+		t := ropeserver.Type{Name: k.name, Methods: s.leaseCreating(k.methods(s)), Events: k.events, Properties: k.props,
 			OnSetAppData: setMediaAppData}
 		if err := rs.RegisterType(t); err != nil {
 			return nil, fmt.Errorf("mediaserver: %w", err)
