@@ -62,7 +62,7 @@ func Cases() []*Case {
 	var all []*Case
 	for _, group := range [][]*Case{
 		handshakeCases(), authCases(), initCases(), framingCases(),
-		callCases(), errorCases(), syncCases(), resumeCases(), limitCases(),
+		callCases(), errorCases(), syncCases(), resumeCases(), limitCases(), sessionCases(),
 	} {
 		all = append(all, group...)
 	}

@@ -21,10 +21,12 @@ package conformance
 //
 // History:
 //   - 0.1.0 (2026-11-25): first suite for rope.v1, first edition.
-const Version = "0.1.0"
+//   - 0.2.0 (2026-12-06): rope.v1 second edition: the §17 cases (sessions
+//     and object leases), which skip against servers without sessions.
+const Version = "0.2.0"
 
 // Spec names the specification the suite checks.
 const (
 	SpecProtocol = "rope.v1"
-	SpecEdition  = "2026-11-25"
+	SpecEdition  = "2026-12-06"
 )

@@ -35,6 +35,9 @@ func startServer(t *testing.T, opts *ropeserver.Options) string {
 	if opts.ReplayWindow == 0 {
 		opts.ReplayWindow = 512 // keeps rope/7.2.1/1 quick
 	}
+	if opts.MaxSessionObjects == 0 {
+		opts.MaxSessionObjects = 200 // keeps rope/17.4.1/1 quick
+	}
 	srv := ropeserver.New(opts)
 	if _, err := fixture.Register(srv); err != nil {
 		t.Fatal(err)

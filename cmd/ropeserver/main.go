@@ -15,7 +15,8 @@
 // ROPE_ALLOWED_HOSTS, ROPE_MAX_CONNECTIONS, ROPE_SEND_FULL_ERRORS,
 // ROPE_STATIC, ROPE_LOG_LEVEL, ROPE_MEDIA, ROPE_MEDIA_MODE, ROPE_WORKERS,
 // ROPE_MAX_WORKERS, ROPE_RTC_IP, ROPE_RTC_MIN_PORT, ROPE_RTC_MAX_PORT,
-// ROPE_ALLOW_WORKER_CLOSE.
+// ROPE_ALLOW_WORKER_CLOSE, ROPE_LEASE_GRACE, ROPE_LEASE_MAX_GRACE,
+// ROPE_LEASE_PERSISTENT, ROPE_LEASE_LEGACY, ROPE_MAX_SESSION_OBJECTS.
 //
 // A -listen other than loopback needs -token (or -insecure-no-token);
 // requests must name the server in Host (loopback names, the listen
@@ -59,6 +60,7 @@ type config struct {
 	static          string
 	logLevel        slog.Level
 	media           mediaConfig
+	lease           leaseConfig
 }
 
 // errUsage marks a flag error the flag package has already printed, with
@@ -137,6 +139,9 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 	}
 	fs.TextVar(&c.logLevel, "log-level", c.logLevel, "debug, info, warn or error (env ROPE_LOG_LEVEL)")
 	if err := c.media.flags(fs, getenv); err != nil {
+		return c, err
+	}
+	if err := c.lease.flags(fs, getenv); err != nil {
 		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -220,10 +225,12 @@ func envOr(getenv func(string) string, key, def string) string {
 
 // run serves until ctx ends. ready, when set, receives the bound address.
 func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string) error {
-	srv := ropeserver.New(&ropeserver.Options{
+	opts := &ropeserver.Options{
 		Logger: log, Token: cfg.token, SendFullErrors: cfg.sendFullErrors,
 		AllowedHosts: cfg.hosts(), MaxConnections: cfg.maxConnections,
-	})
+	}
+	cfg.lease.apply(opts)
+	srv := ropeserver.New(opts)
 	if _, err := fixture.Register(srv); err != nil {
 		return err
 	}
