@@ -63,6 +63,8 @@ export interface ServerInfo {
   replayWindow: number;
   types: TypeInfo[];
   payload?: any;
+  /** The connection's session (spec §17): its id, its grace in ms (null: persistent), its object bound. */
+  session?: { id: string; lease: number | null; maxObjects?: number };
 }
 
 /** An error response from the server; `name` is `data.name`. */
@@ -116,6 +118,11 @@ export interface RopeClientOptions {
    * client tries again.
    */
   connectTimeout?: number;
+  /**
+   * How long (ms) the server keeps the objects this client creates after losing it, or
+   * 'persistent' (spec §17); the server bounds it. Default: the server's grace.
+   */
+  lease?: number | 'persistent';
 }
 
 export interface UpdateDetail {
@@ -216,6 +223,8 @@ export declare class RopeClient extends EventTarget {
   readonly websocket: any;
   /** The epoch of the mirror. */
   readonly epoch: string | null;
+  /** The id of the server session the connection belongs to (spec §17), or null. */
+  readonly session: string | null;
   /** The last sequence number applied to the mirror. */
   readonly seq: number;
   /** The type catalogue, by name. */

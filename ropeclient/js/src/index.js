@@ -107,6 +107,8 @@ export class MessageTooBigError extends Error {
  * @property {number} [maxReconnectAttempts] give up after this many failed attempts in a row (default Infinity)
  * @property {number} [connectTimeout] ms from opening a WebSocket to rope.init before the attempt
  *   counts as failed (default 10000)
+ * @property {number|'persistent'} [lease] how long (ms) the server keeps the objects this client
+ *   creates after losing it, or 'persistent'; the server bounds it (spec §17; default: the server's)
  */
 
 /** Makes an event carrying `detail` (and, for convenience, its members). */
@@ -195,6 +197,8 @@ class Connection {
     this.hasMirror = false;
     this.epoch = null;
     this.lastSeq = 0;
+    /** The server session's id (spec §17), from rope.init; presented on every reconnection. */
+    this.session = null;
     /** @type {Map<string, {name: string, methods: string[], events: string[], properties: string[]}>} */
     this.types = new Map();
     this.init = null;
@@ -288,6 +292,10 @@ class Connection {
       url.searchParams.set('epoch', resumeFrom.epoch);
       url.searchParams.set('seq', String(resumeFrom.seq));
     }
+    // Sessions (spec §17): resume ours, or the one the URL names, or start one.
+    if (this.session) url.searchParams.set('session', this.session);
+    else if (!url.searchParams.get('session')) url.searchParams.set('session', 'new');
+    if (this.options.lease != null) url.searchParams.set('lease', String(this.options.lease));
     const sock = { ws: null, opened: false, done: false, ignore: false, initDone: false, resumeFrom, closeTimer: null, connectTimer: null };
     this.sock = sock;
     try {
@@ -501,6 +509,7 @@ class Connection {
     }
     sock.initDone = true;
     clearTimeout(sock.connectTimer);
+    if (isObject(p.session) && typeof p.session.id === 'string') this.session = p.session.id;
     const { objects, ...info } = p;
     this.init = info;
     this.types = new Map((Array.isArray(p.types) ? p.types : []).map((t) => [t.name, t]));
@@ -717,6 +726,8 @@ export class RopeClient extends EventTarget {
   get epoch() { return this.#conn?.epoch ?? null; }
   /** The last sequence number applied to the mirror. */
   get seq() { return this.#conn?.lastSeq ?? 0; }
+  /** The id of the server session the connection belongs to (spec §17), or null. */
+  get session() { return this.#conn?.session ?? null; }
   /** The type catalogue of the last rope.init, by name. */
   get types() { return this.#conn?.types ?? new Map(); }
   /** The last rope.init's params without `objects` (server, maxMessageSize, payload, …). */
