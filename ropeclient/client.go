@@ -2,9 +2,11 @@
 // server's objects (kept in sync by the server's sequenced notifications),
 // calls their methods, delivers their events, and reconnects with backoff,
 // resuming from its last sequence number so no update is lost or applied
-// twice. Clients of one URL and token share one connection by default; it
-// closes with the last of them. CloseLocal ends a connection without the
-// server (gone for good), closing the mirror as a server's cascade would.
+// twice, and in its server session (spec §17), so the objects it created
+// stay when it comes back within the server's grace. Clients of one URL
+// and token share one connection by default; it closes with the last of
+// them. CloseLocal ends a connection without the server (gone for good),
+// closing the mirror as a server's cascade would.
 //
 // Callbacks run one at a time on a goroutine of the connection's, in the
 // order the server sent what they report; they may call back into the

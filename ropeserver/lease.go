@@ -62,9 +62,10 @@ func (o *Options) leaseDefaults() {
 	}
 }
 
-// session is one client's session, or a legacy connection's (id "").
+// session is one client's session, or a legacy connection's.
 type session struct {
-	id string
+	id     string
+	legacy bool // a connection without the session parameter: not resumable
 
 	// Guarded by leaseTable.mu.
 	persistent bool
@@ -131,20 +132,13 @@ func (s *Server) joinSession(c *Conn, r *http.Request) {
 	l := s.leases
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var se *session
-	switch {
-	case !q.Has(rope.QuerySession):
-		se = s.newSession("")
-		if !s.opts.LeaseLegacyClients {
-			se.persistent = true
-		}
-	case l.sessions[q.Get(rope.QuerySession)] != nil:
-		se = l.sessions[q.Get(rope.QuerySession)]
-	default:
-		se = s.newSession(randomHex(16))
+	legacy := !q.Has(rope.QuerySession)
+	se := l.sessions[q.Get(rope.QuerySession)]
+	if legacy || se == nil || se.legacy {
+		se = s.newSession(legacy)
 		l.sessions[se.id] = se
 	}
-	if se.id != "" {
+	if !se.legacy {
 		s.applyLease(se, q.Get(rope.QueryLease))
 	}
 	se.conns++
@@ -152,9 +146,10 @@ func (s *Server) joinSession(c *Conn, r *http.Request) {
 	l.byConn[c] = se
 }
 
-func (s *Server) newSession(id string) *session {
-	return &session{id: id, grace: max(s.opts.LeaseGrace, 0), persistent: s.opts.LeaseGrace < 0,
-		objects: map[*Object]struct{}{}}
+func (s *Server) newSession(legacy bool) *session {
+	return &session{id: randomHex(16), legacy: legacy, grace: max(s.opts.LeaseGrace, 0),
+		persistent: s.opts.LeaseGrace < 0 || legacy && !s.opts.LeaseLegacyClients,
+		objects:    map[*Object]struct{}{}}
 }
 
 // applyLease sets the lease a client asks for ("" or a malformed value:
@@ -194,7 +189,7 @@ func (s *Server) sessionInfo(c *Conn) *rope.SessionInfo {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	se := l.byConn[c]
-	if se == nil || se.id == "" {
+	if se == nil || se.legacy {
 		return nil
 	}
 	return se.info(s.opts.MaxSessionObjects)
@@ -217,7 +212,7 @@ func (s *Server) leaveSession(c *Conn) {
 	case se.conns > 0:
 	case len(se.objects) == 0 && se.reserved == 0:
 		s.endSessionLocked(se)
-	case se.id == "" && se.persistent:
+	case se.legacy && se.persistent:
 		for o := range se.objects {
 			delete(l.owners, o)
 		}
@@ -317,7 +312,7 @@ func (c *Conn) Session() string {
 	l := c.srv.leases
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if se := l.byConn[c]; se != nil {
+	if se := l.byConn[c]; se != nil && !se.legacy {
 		return se.id
 	}
 	return ""

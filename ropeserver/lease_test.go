@@ -1,6 +1,7 @@
 package ropeserver_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -339,4 +340,45 @@ func TestServerCloseLeavesLeasedObjects(t *testing.T) {
 	if o, ok := srv.Object(id); !ok || o.Closed() {
 		t.Fatal("the counter closed with the server")
 	}
+}
+
+// TestOwnMovesTheLease: Own takes an object from the session that held it;
+// an extra server method (no object) can create leased objects too.
+func TestOwnMovesTheLease(t *testing.T) {
+	srv, base := startServer(t, &ropeserver.Options{Methods: map[string]ropeserver.MethodFunc{
+		"makePet": func(_ context.Context, call *ropeserver.Call) (any, error) {
+			o, err := call.Create("Pet", nil)
+			if err != nil {
+				return nil, err
+			}
+			return rope.CreateResult{ID: o.ID()}, nil
+		},
+	}})
+	err := srv.RegisterType(ropeserver.Type{Name: "Pet", Methods: map[string]ropeserver.MethodFunc{
+		"adopt": func(_ context.Context, call *ropeserver.Call) (any, error) { return nil, call.Own(call.Object) },
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watch(t, base)
+	a := dialPeer(t, sessionURL(base, rope.SessionNew, "0", "", 0), nil)
+	a.init()
+	_, resp := a.until(a.request("makePet", nil))
+	var pet rope.CreateResult
+	if resp.Error != nil || json.Unmarshal(resp.Result, &pet) != nil {
+		t.Fatalf("makePet: %+v %s", resp.Error, resp.Result)
+	}
+	b := dialPeer(t, sessionURL(base, rope.SessionNew, "0", "", 0), nil)
+	b.init()
+	if resp := b.call(pet.ID, "adopt", nil); resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	a.ws.CloseNow()
+	w.reapOne(base, "0")
+	w.sync()
+	if w.isClosed(pet.ID) {
+		t.Fatal("the pet closed with the session that gave it up")
+	}
+	b.ws.CloseNow()
+	w.untilClosed(pet.ID)
 }
