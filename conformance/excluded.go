@@ -21,5 +21,7 @@ func Excluded() []Exclusion {
 		{"13.1.1", "the fixture's policy refuses no call, so -32004 cannot be provoked"},
 		{"13.2.1", "server logging is not observable"},
 		{"15.3.1", "increment beyond ±(2^53−1) is unspecified; cases never drive value out of range"},
+		{"17.2.3", "unguessability of session ids is not observable from a few samples"},
+		{"17.5", "client behaviour: this suite tests servers"},
 	}
 }
