@@ -16,7 +16,14 @@
 // ROPE_STATIC, ROPE_LOG_LEVEL, ROPE_MEDIA, ROPE_MEDIA_MODE, ROPE_WORKERS,
 // ROPE_MAX_WORKERS, ROPE_RTC_IP, ROPE_RTC_MIN_PORT, ROPE_RTC_MAX_PORT,
 // ROPE_ALLOW_WORKER_CLOSE, ROPE_LEASE_GRACE, ROPE_LEASE_MAX_GRACE,
-// ROPE_LEASE_PERSISTENT, ROPE_LEASE_LEGACY, ROPE_MAX_SESSION_OBJECTS.
+// ROPE_LEASE_PERSISTENT, ROPE_LEASE_LEGACY, ROPE_MAX_SESSION_OBJECTS,
+// ROPE_CLUSTER, ROPE_NATS, ROPE_NATS_CREDS, ROPE_NATS_TOKEN,
+// ROPE_NATS_LISTEN, ROPE_SERVER_ID, ROPE_CLUSTER_HEARTBEAT.
+//
+// -cluster joins the registry of servers on NATS (spec/cluster-v1.md):
+// with -nats it connects to those NATS servers, without it runs an
+// embedded NATS server on -nats-listen that other servers join with
+// -nats nats://host:port.
 //
 // A -listen other than loopback needs -token (or -insecure-no-token);
 // requests must name the server in Host (loopback names, the listen
@@ -61,6 +68,7 @@ type config struct {
 	logLevel        slog.Level
 	media           mediaConfig
 	lease           leaseConfig
+	cluster         clusterConfig
 }
 
 // errUsage marks a flag error the flag package has already printed, with
@@ -142,6 +150,9 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 		return c, err
 	}
 	if err := c.lease.flags(fs, getenv); err != nil {
+		return c, err
+	}
+	if err := c.cluster.flags(fs, getenv); err != nil {
 		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -244,7 +255,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		defer root.Close()
 		mux.Handle("/static/", http.StripPrefix("/static/", files))
 	}
-	stopMedia, err := registerMedia(srv, cfg, log)
+	stopMedia, workers, err := registerMedia(srv, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -263,6 +274,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	url := fmt.Sprintf("ws://%s/", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
 	fmt.Println("ropeserver: listening on", url) // for scripts; stable
 	log.Info("ropeserver: listening", "url", url, "token", cfg.token != "", "static", cfg.static)
+	stopCluster, err := startCluster(ctx, cfg, url, workers, log)
+	if err != nil {
+		_ = ln.Close()
+		if stopMedia != nil {
+			_ = stopMedia(context.Background())
+		}
+		return err
+	}
+	defer stopCluster()
 	if ready != nil {
 		ready <- url
 	}
@@ -278,6 +298,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	case <-ctx.Done():
 	}
 	log.Info("ropeserver: shutting down")
+	stopCluster() // goodbye first: others stop sending work here
 	srv.Close()
 	if stopMedia != nil {
 		if err := stopMedia(context.Background()); err != nil {

@@ -79,17 +79,17 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 }
 
 // registerMedia serves the media objects on srv as cfg.media says, and
-// returns what stops them; nil when disabled.
-func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop func(context.Context) error, err error) {
+// returns what stops them and the workers; nil when disabled.
+func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop func(context.Context) error, ws *workerSet, err error) {
 	m := cfg.media
 	if !m.enabled {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if m.rtcMinPort > 65535 || m.rtcMaxPort > 65535 || m.rtcMinPort > m.rtcMaxPort {
-		return nil, fmt.Errorf("media: bad RTC port range %d-%d", m.rtcMinPort, m.rtcMaxPort)
+		return nil, nil, fmt.Errorf("media: bad RTC port range %d-%d", m.rtcMinPort, m.rtcMaxPort)
 	}
 	if m.maxWorkers == 0 {
-		return nil, errors.New("media: -max-workers 0: want a positive limit, or negative for none")
+		return nil, nil, errors.New("media: -max-workers 0: want a positive limit, or negative for none")
 	}
 	var base media.API
 	switch m.workers {
@@ -98,7 +98,7 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 	case workersInProcess:
 		base = engine.New(nil)
 	default:
-		return nil, fmt.Errorf("media: -workers %q: want %q or %q", m.workers, workersProcess, workersInProcess)
+		return nil, nil, fmt.Errorf("media: -workers %q: want %q or %q", m.workers, workersProcess, workersInProcess)
 	}
 	workers := newWorkerSet(base, m.maxWorkers)
 	ip := m.rtcIP
@@ -117,9 +117,9 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 	case modeMedia:
 		ms, err := mediaserver.Register(srv, workers, opts)
 		if err != nil {
-			return nil, fmt.Errorf("media: %w", err)
+			return nil, nil, fmt.Errorf("media: %w", err)
 		}
-		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, nil
+		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, workers, nil
 	case modeMafalda:
 		var mopts mafalda.Options
 		if m.workers == workersProcess {
@@ -131,12 +131,12 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 		maf := mafalda.New(workers, &mopts)
 		mfs, err := mafaldaserver.Register(srv, maf, &mafaldaserver.Options{Media: opts})
 		if err != nil {
-			return nil, fmt.Errorf("mafalda: %w", err)
+			return nil, nil, fmt.Errorf("mafalda: %w", err)
 		}
 		return func(ctx context.Context) error {
 			return errors.Join(mfs.Close(ctx), maf.Close(ctx), workers.closeAll(ctx))
-		}, nil
+		}, workers, nil
 	default:
-		return nil, fmt.Errorf("media: -media-mode %q: want %q or %q", m.mode, modeMedia, modeMafalda)
+		return nil, nil, fmt.Errorf("media: -media-mode %q: want %q or %q", m.mode, modeMedia, modeMafalda)
 	}
 }
