@@ -24,7 +24,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // run does not lose a live member.
 const (
 	testInterval = 50 * time.Millisecond
-	testMisses   = 6
+	testMisses   = 10
 )
 
 func startNATS(t *testing.T, o *natsutil.ServerOptions) *natsutil.Server {

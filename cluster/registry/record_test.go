@@ -3,7 +3,9 @@ package registry_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -35,6 +37,30 @@ func TestDecodeSpecExample(t *testing.T) {
 	}
 	if r.ID != "eu-1" || r.Seq != 42 || len(r.Workers) != 2 || r.Workers[0].PID != 4127 || r.MaxWorkers != 8 {
 		t.Fatalf("decoded %+v", r)
+	}
+}
+
+// TestSpecExamples: every JSON block of spec/cluster-v1.md is a valid
+// Record or Goodbye, and the first is the example above.
+func TestSpecExamples(t *testing.T) {
+	data, err := os.ReadFile("../../spec/cluster-v1.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(data, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("%d JSON blocks, want a Record and a Goodbye", len(blocks))
+	}
+	rec, err := registry.DecodeRecord(blocks[0][1], 0)
+	if err != nil {
+		t.Fatalf("spec Record: %v", err)
+	}
+	want, _ := registry.DecodeRecord([]byte(example), 0)
+	if !reflect.DeepEqual(rec, want) {
+		t.Fatalf("the spec's Record differs from the test's:\n%+v\n%+v", rec, want)
+	}
+	if _, err := registry.DecodeGoodbye(blocks[1][1]); err != nil {
+		t.Fatalf("spec Goodbye: %v", err)
 	}
 }
 

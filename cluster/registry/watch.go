@@ -49,8 +49,8 @@ type Event struct {
 // closes; then it is closed. A watcher that falls behind never holds the
 // registry up: its undelivered events for one server merge (two updates
 // become the latest; an update then a loss, the loss; a join then a loss,
-// nothing), so it holds at most two per server and sees each server's
-// latest state.
+// nothing), so it holds at most two per server and, after the one event
+// already on its way (which may be old), sees each server's latest state.
 func (r *Registry) Watch(ctx context.Context) <-chan Event {
 	w := &watcher{ch: make(chan Event), pending: map[string][]Event{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	r.mu.Lock()
