@@ -129,3 +129,18 @@ func TestConnectRetriesUntilTheServerComes(t *testing.T) {
 	start(t, &natsutil.ServerOptions{Port: p})
 	wait.Until(t, "connected once the server is up", nc.IsConnected)
 }
+
+// TestPortInUse: a server that cannot listen fails at once, saying why.
+func TestPortInUse(t *testing.T) {
+	a := start(t, nil)
+	u := a.ClientURL()
+	p, _ := strconv.Atoi(u[strings.LastIndex(u, ":")+1:])
+	t0 := time.Now()
+	_, err := natsutil.StartServer(context.Background(), &natsutil.ServerOptions{Port: p})
+	if !errors.Is(err, natsutil.ErrNotReady) || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("second server on %d: %v", p, err)
+	}
+	if time.Since(t0) > natsutil.DefaultReadyTimeout/2 {
+		t.Fatalf("took %s to fail", time.Since(t0))
+	}
+}

@@ -83,23 +83,40 @@ func StartServer(ctx context.Context, o *ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsutil: new server: %w", err)
 	}
+	logger := &slogAdapter{fatal: make(chan string, 1)}
 	if o.Logger != nil {
-		ns.SetLoggerV2(&slogAdapter{log: o.Logger.With("component", "nats-server")}, false, false, false)
+		logger.log = o.Logger.With("component", "nats-server")
 	}
+	ns.SetLoggerV2(logger, false, false, false)
 	ns.Start()
 	s := &Server{ns: ns}
-	timeout := o.ReadyTimeout
+	if err := s.waitReady(ctx, o.ReadyTimeout, logger.fatal); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%w (client %s)", err, net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
+	}
+	return s, nil
+}
+
+// waitReady waits until the server accepts connections, fails (a port in
+// use), timeout (default DefaultReadyTimeout) passes or ctx ends.
+func (s *Server) waitReady(ctx context.Context, timeout time.Duration, fatal <-chan string) error {
 	if timeout <= 0 {
 		timeout = DefaultReadyTimeout
 	}
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
-		timeout = time.Until(d)
+	deadline := time.Now().Add(timeout)
+	for !s.ns.ReadyForConnections(20 * time.Millisecond) {
+		select {
+		case msg := <-fatal:
+			return fmt.Errorf("%w: %s", ErrNotReady, msg)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w after %s", ErrNotReady, timeout)
+		}
 	}
-	if !ns.ReadyForConnections(timeout) {
-		s.Close()
-		return nil, fmt.Errorf("%w after %s (client %s)", ErrNotReady, timeout, net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
-	}
-	return s, nil
+	return nil
 }
 
 // serverOptions turns o into nats-server options: no signal handlers, no
@@ -179,12 +196,30 @@ func (s *Server) Close() {
 	s.ns.WaitForShutdown()
 }
 
-// slogAdapter logs nats-server's messages to a slog.Logger.
-type slogAdapter struct{ log *slog.Logger }
+// slogAdapter logs nats-server's messages to a slog.Logger (none when
+// nil), and hands its fatal errors (which end a standalone nats-server)
+// to StartServer.
+type slogAdapter struct {
+	log   *slog.Logger
+	fatal chan string
+}
 
-func (a *slogAdapter) Noticef(format string, v ...any) { a.log.Info(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Warnf(format string, v ...any)   { a.log.Warn(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Fatalf(format string, v ...any)  { a.log.Error(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Errorf(format string, v ...any)  { a.log.Error(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Debugf(format string, v ...any)  { a.log.Debug(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Tracef(format string, v ...any)  { a.log.Debug(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) logf(level slog.Level, format string, v ...any) {
+	if a.log != nil {
+		a.log.Log(context.Background(), level, fmt.Sprintf(format, v...))
+	}
+}
+
+func (a *slogAdapter) Noticef(format string, v ...any) { a.logf(slog.LevelInfo, format, v...) }
+func (a *slogAdapter) Warnf(format string, v ...any)   { a.logf(slog.LevelWarn, format, v...) }
+func (a *slogAdapter) Errorf(format string, v ...any)  { a.logf(slog.LevelError, format, v...) }
+func (a *slogAdapter) Debugf(format string, v ...any)  { a.logf(slog.LevelDebug, format, v...) }
+func (a *slogAdapter) Tracef(format string, v ...any)  { a.logf(slog.LevelDebug, format, v...) }
+
+func (a *slogAdapter) Fatalf(format string, v ...any) {
+	a.logf(slog.LevelError, format, v...)
+	select {
+	case a.fatal <- fmt.Sprintf(format, v...):
+	default:
+	}
+}

@@ -110,10 +110,11 @@ type counters struct {
 // Registry is this server's membership in the cluster and its view of
 // the other servers. Its methods are safe for concurrent use.
 type Registry struct {
-	nc    *nats.Conn
-	opts  Options
-	log   *slog.Logger
-	inbox string
+	nc          *nats.Conn
+	opts        Options
+	log         *slog.Logger
+	inbox       string
+	incarnation string
 
 	subs   []*nats.Subscription
 	msgs   chan *nats.Msg
@@ -142,13 +143,14 @@ func New(ctx context.Context, nc *nats.Conn, o *Options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	incarnation := newIncarnation()
 	r := &Registry{
 		nc: nc, opts: opts, log: opts.Logger.With("component", "registry", "server", opts.ServerID),
-		inbox: nc.NewInbox(),
-		msgs:  make(chan *nats.Msg, msgBuffer), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+		inbox: nc.NewInbox(), incarnation: incarnation,
+		msgs: make(chan *nats.Msg, msgBuffer), kick: make(chan struct{}, 1), quit: make(chan struct{}),
 		peers: map[string]*Server{}, watchers: map[*watcher]struct{}{},
 		self: Record{
-			V: ProtocolVersion, ID: opts.ServerID, Incarnation: newIncarnation(),
+			V: ProtocolVersion, ID: opts.ServerID, Incarnation: incarnation,
 			IntervalMS: opts.Interval.Milliseconds(), RopeURL: opts.RopeURL,
 			MediaAddresses: slices.Clone(opts.MediaAddresses), Workers: []Worker{},
 			MaxWorkers: opts.MaxWorkers, Version: opts.Version,
@@ -364,8 +366,8 @@ func (r *Registry) goodbye(ctx context.Context) error {
 	if !r.nc.IsConnected() {
 		return nil
 	}
-	data, _ := json.Marshal(Goodbye{V: ProtocolVersion, ID: r.self.ID, Incarnation: r.self.Incarnation})
-	if err := r.publish(GoodbyeSubject(r.self.ID), "", data); err != nil {
+	data, _ := json.Marshal(Goodbye{V: ProtocolVersion, ID: r.opts.ServerID, Incarnation: r.incarnation})
+	if err := r.publish(GoodbyeSubject(r.opts.ServerID), "", data); err != nil {
 		return fmt.Errorf("registry: goodbye: %w", err)
 	}
 	if err := r.nc.FlushWithContext(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
