@@ -44,7 +44,7 @@ func (c *clusterConfig) flags(fs *flag.FlagSet, getenv func(string) string) erro
 	fs.StringVar(&c.natsToken, "nats-token", getenv("ROPE_NATS_TOKEN"),
 		"NATS token: presented to the NATS servers, and required by the embedded one (env ROPE_NATS_TOKEN)")
 	fs.StringVar(&c.natsListen, "nats-listen", getenv("ROPE_NATS_LISTEN"),
-		"host:port of the embedded NATS server; default the listen address, port "+defaultNATSPort+" (0: any free port) (env ROPE_NATS_LISTEN)")
+		"host:port of the embedded NATS server; default the listen address, port "+defaultNATSPort+" (0: any free port); beyond loopback it needs -nats-token (env ROPE_NATS_LISTEN)")
 	fs.StringVar(&c.serverID, "server-id", getenv("ROPE_SERVER_ID"),
 		"this server's id in the cluster (A-Z a-z 0-9 _ -); default its ROPE URL's host and port, e.g. 10-0-0-5-8444 (env ROPE_SERVER_ID)")
 	hb, err := time.ParseDuration(envOr(getenv, "ROPE_CLUSTER_HEARTBEAT", registry.DefaultInterval.String()))
@@ -134,6 +134,9 @@ func (m *clusterMember) natsURLs(ctx context.Context, cfg config, log *slog.Logg
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: -nats-listen %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && c.natsToken == "" {
+		return nil, fmt.Errorf("cluster: the embedded NATS server on %s is reachable from other hosts: set -nats-token (spec/cluster-v1.md §7.4)", listen)
 	}
 	m.ns, err = natsutil.StartServer(ctx, &natsutil.ServerOptions{Host: host, Port: port, Token: c.natsToken, Logger: log})
 	if err != nil {

@@ -60,17 +60,21 @@ func TestDefaultServerID(t *testing.T) {
 }
 
 func TestClusterBadSettings(t *testing.T) {
-	for _, args := range [][]string{
-		{"-cluster", "-nats-listen", "nonsense"},
-		{"-cluster", "-nats-listen", "127.0.0.1:0", "-server-id", "a.b"},
-		{"-cluster", "-nats-listen", "127.0.0.1:0", "-cluster-heartbeat", "1ms"},
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nats-listen", "nonsense"}, "-nats-listen"},
+		{[]string{"-nats-listen", "127.0.0.1:0", "-server-id", "a.b"}, "ServerID"},
+		{[]string{"-nats-listen", "127.0.0.1:0", "-cluster-heartbeat", "1ms"}, "Interval"},
+		{[]string{"-nats-listen", "0.0.0.0:0"}, "set -nats-token"},
 	} {
-		cfg, err := parseConfig(append([]string{"-port", "0", "-media=false"}, args...), func(string) string { return "" })
+		cfg, err := parseConfig(append([]string{"-port", "0", "-media=false", "-cluster"}, c.args...), func(string) string { return "" })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := run(context.Background(), cfg, quiet, nil); err == nil || !strings.Contains(err.Error(), "cluster") {
-			t.Errorf("%v: run error %v", args, err)
+		if err := run(context.Background(), cfg, quiet, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: run error %v, want one saying %q", c.args, err, c.want)
 		}
 	}
 }
