@@ -104,7 +104,7 @@ func startCluster(ctx context.Context, cfg config, ropeURL string, workers *work
 	if m.reg, err = registry.New(ctx, m.nc, opts); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	fmt.Println("ropeserver: in the cluster as", id)
+	log.Info("ropeserver: in the cluster", "id", id, "nats", m.nc.ConnectedUrlRedacted())
 	sctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	go func() {
@@ -135,14 +135,14 @@ func (m *clusterMember) natsURLs(ctx context.Context, cfg config, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("cluster: -nats-listen %q: %w", listen, err)
 	}
-	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && c.natsToken == "" {
+	if !isLoopback(host) && c.natsToken == "" {
 		return nil, fmt.Errorf("cluster: the embedded NATS server on %s is reachable from other hosts: set -nats-token (spec/cluster-v1.md §7.4)", listen)
 	}
 	m.ns, err = natsutil.StartServer(ctx, &natsutil.ServerOptions{Host: host, Port: port, Token: c.natsToken, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: embedded NATS: %w", err)
 	}
-	fmt.Println("ropeserver: NATS listening on", m.ns.ClientURL())
+	log.Info("ropeserver: embedded NATS listening", "url", m.ns.ClientURL())
 	return []string{m.ns.ClientURL()}, nil
 }
 

@@ -175,7 +175,7 @@ func TestTwoServerProcesses(t *testing.T) {
 	}
 	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", "100ms", "-allow-worker-close"}
 	a := startProcess(t, bin, append([]string{"-listen", "127.0.0.2", "-nats-listen", "127.0.0.2:0"}, common...)...)
-	natsURL := a.stdoutValue(t, "ropeserver: NATS listening on ")
+	natsURL := a.loggedValue(t, `msg="ropeserver: embedded NATS listening"`, "url=")
 	urlA := a.stdoutValue(t, "ropeserver: listening on ")
 	b := startProcess(t, bin, append([]string{"-listen", "127.0.0.3", "-nats", natsURL}, common...)...)
 	urlB := b.stdoutValue(t, "ropeserver: listening on ")
@@ -281,6 +281,25 @@ func (p *process) stdoutValue(t *testing.T, prefix string) string {
 		for _, l := range p.stdout {
 			if s, ok := strings.CutPrefix(l, prefix); ok {
 				v = s
+				return true
+			}
+		}
+		return false
+	})
+	return v
+}
+
+// loggedValue waits for a log line containing msg and returns the value
+// that follows key in it.
+func (p *process) loggedValue(t *testing.T, msg, key string) string {
+	t.Helper()
+	var v string
+	wait.Until(t, fmt.Sprintf("%s in the log", msg), func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, l := range p.stderr {
+			if _, rest, ok := strings.Cut(l, key); ok && strings.Contains(l, msg) {
+				v, _, _ = strings.Cut(rest, " ")
 				return true
 			}
 		}
