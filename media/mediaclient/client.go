@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ropehq/rope/media"
@@ -41,6 +42,8 @@ type Client struct {
 	opts Options
 	// owned is set when Dial made rc: Close closes it.
 	owned bool
+	// buried is set by Bury: the server is gone, its workers died.
+	buried atomic.Bool
 
 	// mu guards wrappers.
 	mu sync.Mutex

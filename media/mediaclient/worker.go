@@ -13,7 +13,7 @@ var _ media.Worker = (*worker)(nil)
 
 // PID is the server worker's process id.
 func (w *worker) PID() int                        { return get[int](w.base, "pid") }
-func (w *worker) Died() bool                      { return get[bool](w.base, "died") }
+func (w *worker) Died() bool                      { return get[bool](w.base, "died") || w.c.buried.Load() }
 func (w *worker) Close(ctx context.Context) error { return w.close(ctx) }
 
 func (w *worker) Dump(ctx context.Context) (*media.WorkerDump, error) {
