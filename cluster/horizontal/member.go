@@ -1,0 +1,188 @@
+package horizontal
+
+import (
+	"net"
+	"net/url"
+	"sync"
+
+	"github.com/ropehq/rope/cluster/registry"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/mediaclient"
+)
+
+// member is one server incarnation the API uses: its connection and the
+// wrappers of its workers and routers (one per remote object, so that a
+// router compares equal however it was reached).
+type member struct {
+	id, incarnation string
+
+	ready  chan struct{} // closed once the dial ended
+	client *mediaclient.Client
+	err    error
+
+	// mu guards the fields below.
+	mu      sync.Mutex
+	rec     registry.Record
+	placing int // workers placed that rec may not count yet
+	gone    error
+	workers map[media.Worker]*worker
+	routers map[media.Router]*router
+}
+
+func newMember(rec registry.Record) *member {
+	return &member{
+		id: rec.ID, incarnation: rec.Incarnation, rec: rec.Clone(),
+		ready:   make(chan struct{}),
+		workers: map[media.Worker]*worker{},
+		routers: map[media.Router]*router{},
+	}
+}
+
+func (m *member) record() registry.Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rec.Clone()
+}
+
+// update takes the server's new record: the workers it gained were
+// (some of) those placed since.
+func (m *member) update(rec registry.Record) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if grew := len(rec.Workers) - len(m.rec.Workers); grew > 0 {
+		m.placing = max(0, m.placing-grew)
+	}
+	m.rec = rec.Clone()
+}
+
+func (m *member) place(n int) {
+	m.mu.Lock()
+	m.placing = max(0, m.placing+n)
+	m.mu.Unlock()
+}
+
+func (m *member) placed() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.placing
+}
+
+func (m *member) fail(err error) {
+	m.err = err
+	close(m.ready)
+}
+
+// connected ends the dial; a member buried meanwhile buries the new
+// connection at once.
+func (m *member) connected(c *mediaclient.Client) {
+	m.client = c
+	close(m.ready)
+	m.mu.Lock()
+	gone := m.gone
+	m.mu.Unlock()
+	if gone != nil {
+		m.end(gone)
+	}
+}
+
+// bury marks the member gone and, once connected, closes everything that
+// lived on the server with mediasoup's events (workers "died").
+func (m *member) bury(cause error) {
+	m.mu.Lock()
+	if m.gone != nil {
+		m.mu.Unlock()
+		return
+	}
+	m.gone = cause
+	m.mu.Unlock()
+	select {
+	case <-m.ready:
+		m.end(cause)
+	default: // connected will bury it
+	}
+}
+
+func (m *member) end(cause error) {
+	if m.client == nil {
+		return
+	}
+	m.client.Bury(cause)
+	_ = m.client.Close()
+}
+
+// close closes the connection, leaving the server's objects.
+func (m *member) close() {
+	<-m.ready
+	if m.client != nil {
+		_ = m.client.Close()
+	}
+}
+
+// worker returns the one wrapper of a worker of this server.
+func (m *member) worker(inner media.Worker) *worker {
+	m.mu.Lock()
+	w, ok := m.workers[inner]
+	if !ok {
+		w = &worker{Worker: inner, m: m}
+		m.workers[inner] = w
+	}
+	m.mu.Unlock()
+	if !ok {
+		inner.OnClose(func() { m.forgetWorker(inner) })
+	}
+	return w
+}
+
+func (m *member) forgetWorker(inner media.Worker) {
+	m.mu.Lock()
+	delete(m.workers, inner)
+	m.mu.Unlock()
+}
+
+// router returns the one wrapper of a router of this server.
+func (m *member) router(inner media.Router) *router {
+	m.mu.Lock()
+	r, ok := m.routers[inner]
+	if !ok {
+		r = &router{Router: inner, m: m}
+		m.routers[inner] = r
+	}
+	m.mu.Unlock()
+	if !ok {
+		inner.OnClose(func() { m.forgetRouter(inner) })
+	}
+	return r
+}
+
+func (m *member) forgetRouter(inner media.Router) {
+	m.mu.Lock()
+	delete(m.routers, inner)
+	m.mu.Unlock()
+}
+
+// mediaAddress is where other servers reach this server's media
+// transports: the first announced media address, else the host of its
+// ROPE URL.
+func (m *member) mediaAddress() string {
+	rec := m.record()
+	if len(rec.MediaAddresses) > 0 {
+		return rec.MediaAddresses[0]
+	}
+	if u, err := url.Parse(rec.RopeURL); err == nil {
+		if host, _, err := net.SplitHostPort(u.Host); err == nil {
+			return host
+		}
+		return u.Hostname()
+	}
+	return "127.0.0.1"
+}
+
+// listenInfo is where a pipe transport of this server listens: its media
+// address, with the protocol asked for.
+func (m *member) listenInfo(asked *media.TransportListenInfo) *media.TransportListenInfo {
+	li := &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: m.mediaAddress()}
+	if asked != nil && asked.Protocol != "" {
+		li.Protocol = asked.Protocol
+	}
+	return li
+}
