@@ -15,7 +15,6 @@ type worker struct {
 
 var _ media.Worker = (*worker)(nil)
 
-
 // CreateRouter creates a router on the worker's server.
 func (w *worker) CreateRouter(ctx context.Context, opts *media.RouterOptions) (media.Router, error) {
 	r, err := w.Worker.CreateRouter(ctx, opts)
