@@ -9,6 +9,7 @@ import (
 
 	"github.com/ropehq/rope/cluster/registry"
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/crosspipe"
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/media/ortc"
 )
@@ -54,6 +55,9 @@ type API struct {
 	log  *slog.Logger
 	stop context.CancelFunc
 	wg   sync.WaitGroup
+	// pipes keeps the pipe transports of each pair of routers on
+	// different servers.
+	pipes crosspipe.Piper
 
 	// mu guards members and closed.
 	mu      sync.Mutex
@@ -272,7 +276,7 @@ func (a *API) member(ctx context.Context, srv registry.Server) (*member, error) 
 	}
 	dial := m == nil
 	if dial {
-		m = newMember(srv.Record)
+		m = newMember(a, srv.Record)
 		a.members[srv.ID] = m
 	}
 	a.mu.Unlock()

@@ -284,3 +284,23 @@ func pipeTuples(t *testing.T, url string) []media.TransportTuple {
 	}
 	return out
 }
+
+// TestPipesShareTransportPairs: producers piped between two routers use
+// one pair of pipe transports, as mediasoup's pipeToRouter does.
+func TestPipesShareTransportPairs(t *testing.T) {
+	_, ms, view := cluster(t, 2)
+	api := newAPI(t, view)
+	ctx := ctxT(t)
+	ra, rb := routerOn(t, api, "sa"), routerOn(t, api, "sb")
+	for range 3 {
+		room := startRoom(t, ra)
+		if _, err := ra.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: room.producer.ID(), Router: rb}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range ms {
+		if n := len(pipeTuples(t, m.url)); n != 1 {
+			t.Errorf("server %s has %d pipe transports, want 1", m.id, n)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 // wrappers of its workers and routers (one per remote object, so that a
 // router compares equal however it was reached).
 type member struct {
+	api             *API
 	id, incarnation string
 
 	ready  chan struct{} // closed once the dial ended
@@ -29,9 +30,9 @@ type member struct {
 	routers map[media.Router]*router
 }
 
-func newMember(rec registry.Record) *member {
+func newMember(api *API, rec registry.Record) *member {
 	return &member{
-		id: rec.ID, incarnation: rec.Incarnation, rec: rec.Clone(),
+		api: api, id: rec.ID, incarnation: rec.Incarnation, rec: rec.Clone(),
 		ready:   make(chan struct{}),
 		workers: map[media.Worker]*worker{},
 		routers: map[media.Router]*router{},

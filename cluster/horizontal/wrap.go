@@ -56,7 +56,7 @@ func (r *router) PipeToRouter(ctx context.Context, o *media.PipeToRouterOptions)
 		same.Router = dst.Router
 		return r.Router.PipeToRouter(ctx, &same)
 	}
-	return crosspipe.Pipe(ctx,
+	return r.m.api.pipes.Pipe(ctx,
 		crosspipe.Side{Router: r.Router, ListenInfo: r.m.listenInfo(o.ListenInfo)},
 		crosspipe.Side{Router: dst.Router, ListenInfo: dst.m.listenInfo(o.ListenInfo)},
 		o)

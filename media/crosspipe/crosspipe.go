@@ -1,22 +1,27 @@
-// Package crosspipe pipes a producer between two routers that cannot pipe
-// to each other themselves because they live behind different media APIs:
+// Package crosspipe pipes producers between routers that cannot pipe to
+// each other themselves because they live behind different media APIs:
 // worker processes of one host, or servers of a cluster. It does what
-// mediasoup's pipeToRouter does between workers, through the two routers'
-// own interfaces: a PipeTransport on each side, connected to each other,
-// a pipe consumer of the producer on the source side and a pipe producer
-// of the same id on the destination side.
+// mediasoup's pipeToRouter does between workers, through the routers' own
+// interfaces: one pair of connected PipeTransports per pair of routers,
+// created at the first pipe between them and reused by every later one
+// (so ports grow with router pairs, not with producers), and on it a pipe
+// consumer of the producer on the source side and a pipe producer of the
+// same id on the destination side.
 //
 // The two sides listen where their Side says, so that a pipe between
 // servers uses each server's own media address (never 127.0.0.1 when the
-// servers are on different hosts). The pair lives as long as the pipe:
+// servers are on different hosts). A pipe lives as long as its producer:
 // when the pipe consumer closes (its producer closed) the pipe producer
 // closes, whose consumers get "producerclose", and the other way round;
-// the producer's pause and resume follow.
+// the producer's pause and resume follow. A pair of transports lives as
+// long as both routers: when either transport closes (its router closed,
+// its server went), the other closes and the next pipe makes a new pair.
 package crosspipe
 
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ropehq/rope/media"
@@ -34,63 +39,151 @@ type Side struct {
 
 type closer interface{ Close(context.Context) error }
 
-// Pipe pipes the RTP producer o.ProducerID of src.Router to dst.Router.
-// o's Router and ListenInfo are ignored (the sides say them); EnableRtx and
-// EnableSrtp apply to both transports. Data producers are not piped
+// Piper pipes producers and keeps the transport pair of each pair of
+// routers for the next pipe between them. Its zero value is ready; it is
+// safe for concurrent use.
+type Piper struct {
+	// mu guards pairs.
+	mu    sync.Mutex
+	pairs map[pairKey]*pair
+}
+
+// pairKey names the transport pair from one router to another. The
+// routers must be comparable values that stay the same for a router's
+// life (the wrappers of one implementation).
+type pairKey struct{ src, dst media.Router }
+
+// pair is the connected transports of a router pair; ready is closed once
+// err, local and remote are set.
+type pair struct {
+	ready         chan struct{}
+	err           error
+	local, remote media.PipeTransport
+}
+
+// Pipe pipes the RTP producer o.ProducerID of src.Router to dst.Router,
+// over the routers' transport pair (made on first use). o's Router and
+// ListenInfo are ignored (the sides say them); EnableRtx and EnableSrtp
+// apply to a new pair. Data producers are not piped
 // (media.ErrUnsupported): pipe transports carry no SCTP yet.
-func Pipe(ctx context.Context, src, dst Side, o *media.PipeToRouterOptions) (res *media.PipeToRouterResult, err error) {
+func (p *Piper) Pipe(ctx context.Context, src, dst Side, o *media.PipeToRouterOptions) (*media.PipeToRouterResult, error) {
 	if o.ProducerID == "" {
 		return nil, media.NewError(media.ErrUnsupported, "crosspipe: piping data producers between media APIs")
 	}
-	var made []closer
-	defer func() {
-		if err != nil {
-			for _, m := range made {
-				_ = m.Close(context.WithoutCancel(ctx))
-			}
-		}
-	}()
-	local, err := src.Router.CreatePipeTransport(ctx, transportOptions(src, o))
-	if err != nil {
-		return nil, fmt.Errorf("crosspipe: source pipe transport: %w", err)
-	}
-	made = append(made, local)
-	remote, err := dst.Router.CreatePipeTransport(ctx, transportOptions(dst, o))
-	if err != nil {
-		return nil, fmt.Errorf("crosspipe: destination pipe transport: %w", err)
-	}
-	made = append(made, remote)
-	if err := local.Connect(ctx, connectTo(remote)); err != nil {
-		return nil, fmt.Errorf("crosspipe: connect source: %w", err)
-	}
-	if err := remote.Connect(ctx, connectTo(local)); err != nil {
-		return nil, fmt.Errorf("crosspipe: connect destination: %w", err)
-	}
-	pc, err := local.Consume(ctx, &media.ConsumerOptions{ProducerID: o.ProducerID})
+	pr, err := p.pair(ctx, src, dst, o)
 	if err != nil {
 		return nil, err
 	}
-	pp, err := remote.Produce(ctx, &media.ProducerOptions{ID: o.ProducerID, Kind: pc.Kind(),
+	pc, err := pr.local.Consume(ctx, &media.ConsumerOptions{ProducerID: o.ProducerID})
+	if err != nil {
+		return nil, err
+	}
+	pp, err := pr.remote.Produce(ctx, &media.ProducerOptions{ID: o.ProducerID, Kind: pc.Kind(),
 		RtpParameters: pc.RtpParameters(), Paused: pc.ProducerPaused(), AppData: media.AppData{}})
 	if err != nil {
+		_ = pc.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("crosspipe: pipe producer: %w", err)
 	}
-	follow(ctx, pc, pp, local, remote)
+	follow(ctx, pc, pp)
 	return &media.PipeToRouterResult{PipeConsumer: pc, PipeProducer: pp}, nil
 }
 
-// follow ties the pair's lives together. The callbacks may run on a
-// client's event goroutine, which may call back; failures are ignored: a
-// side whose process or server went has nothing left to close.
-func follow(ctx context.Context, pc media.Consumer, pp media.Producer, local, remote media.PipeTransport) {
-	bg := context.WithoutCancel(ctx)
-	closeAll := func() {
-		ctx, cancel := context.WithTimeout(bg, CloseTimeout)
-		defer cancel()
-		for _, m := range []closer{pc, pp, local, remote} {
-			_ = m.Close(ctx)
-		}
+// Pairs is the number of transport pairs open or being opened.
+func (p *Piper) Pairs() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pairs)
+}
+
+// pair returns the routers' transport pair, connecting a new one when
+// there is none.
+func (p *Piper) pair(ctx context.Context, src, dst Side, o *media.PipeToRouterOptions) (*pair, error) {
+	key := pairKey{src.Router, dst.Router}
+	p.mu.Lock()
+	if p.pairs == nil {
+		p.pairs = map[pairKey]*pair{}
 	}
+	pr, ok := p.pairs[key]
+	if !ok {
+		pr = &pair{ready: make(chan struct{})}
+		p.pairs[key] = pr
+	}
+	p.mu.Unlock()
+	if !ok {
+		pr.local, pr.remote, pr.err = connectPair(ctx, src, dst, o)
+		if pr.err == nil {
+			p.watch(key, pr)
+		} else {
+			p.forget(key, pr)
+		}
+		close(pr.ready)
+	}
+	select {
+	case <-pr.ready:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("crosspipe: waiting for the pipe transports: %w", ctx.Err())
+	}
+	if pr.err != nil {
+		return nil, pr.err
+	}
+	return pr, nil
+}
+
+// watch ends the pair with either of its transports: the other closes and
+// the pair leaves the Piper.
+func (p *Piper) watch(key pairKey, pr *pair) {
+	end := func() {
+		p.forget(key, pr)
+		ctx, cancel := context.WithTimeout(context.Background(), CloseTimeout)
+		defer cancel()
+		_ = pr.local.Close(ctx)
+		_ = pr.remote.Close(ctx)
+	}
+	pr.local.OnClose(end)
+	pr.remote.OnClose(end)
+}
+
+func (p *Piper) forget(key pairKey, pr *pair) {
+	p.mu.Lock()
+	if p.pairs[key] == pr {
+		delete(p.pairs, key)
+	}
+	p.mu.Unlock()
+}
+
+// connectPair creates a pipe transport on each side and connects each to
+// the other.
+func connectPair(ctx context.Context, src, dst Side, o *media.PipeToRouterOptions) (local, remote media.PipeTransport, err error) {
+	defer func() {
+		if err != nil {
+			for _, t := range []media.PipeTransport{local, remote} {
+				if t != nil {
+					_ = t.Close(context.WithoutCancel(ctx))
+				}
+			}
+			local, remote = nil, nil
+		}
+	}()
+	if local, err = src.Router.CreatePipeTransport(ctx, transportOptions(src, o)); err != nil {
+		return nil, nil, fmt.Errorf("crosspipe: source pipe transport: %w", err)
+	}
+	if remote, err = dst.Router.CreatePipeTransport(ctx, transportOptions(dst, o)); err != nil {
+		return local, nil, fmt.Errorf("crosspipe: destination pipe transport: %w", err)
+	}
+	if err = local.Connect(ctx, connectTo(remote)); err != nil {
+		return local, remote, fmt.Errorf("crosspipe: connect source: %w", err)
+	}
+	if err = remote.Connect(ctx, connectTo(local)); err != nil {
+		return local, remote, fmt.Errorf("crosspipe: connect destination: %w", err)
+	}
+	return local, remote, nil
+}
+
+// follow ties a pipe's consumer and producer together. The callbacks may
+// run on a client's event goroutine, which may call back; failures are
+// ignored: a side whose process or server went has nothing left to close.
+func follow(ctx context.Context, pc media.Consumer, pp media.Producer) {
+	bg := context.WithoutCancel(ctx)
 	call := func(fn func(context.Context) error) func() {
 		return func() {
 			ctx, cancel := context.WithTimeout(bg, CloseTimeout)
@@ -98,8 +191,8 @@ func follow(ctx context.Context, pc media.Consumer, pp media.Producer, local, re
 			_ = fn(ctx)
 		}
 	}
-	pc.OnClose(closeAll)
-	pp.OnClose(closeAll)
+	pc.OnClose(call(pp.Close))
+	pp.OnClose(call(pc.Close))
 	pc.OnProducerPause(call(pp.Pause))
 	pc.OnProducerResume(call(pp.Resume))
 }
