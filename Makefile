@@ -52,6 +52,7 @@ test-js: $(CHROMIUM) $(JS_CLIENT_DEPS)
 # package and one target at a time).
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./rope/
+	$(GO) test -run='^$$' -fuzz=FuzzUnmarshal -fuzztime=30s ./rope/
 	$(GO) test -run='^$$' -fuzz=FuzzApply -fuzztime=30s ./ropeclient/
 	$(GO) test -run='^$$' -fuzz=FuzzIngress -fuzztime=30s ./media/engine/
 	$(GO) test -run='^$$' -fuzz=FuzzDemuxServer -fuzztime=30s ./media/webrtc/

@@ -2,6 +2,7 @@ package rope
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -58,6 +59,14 @@ var (
 	ErrUnauthorized     = &Error{Code: CodeUnauthorized, Message: "unauthorized"}
 	ErrOverloaded       = &Error{Code: CodeOverloaded, Message: "overloaded"}
 	ErrApplicationError = &Error{Code: CodeApplicationError, Message: "application error"}
+)
+
+// Errors of Unmarshal: what makes JSON unfit for a Go value beyond what
+// encoding/json checks.
+var (
+	ErrInvalidJSON   = errors.New("rope: invalid JSON")
+	ErrDuplicateName = errors.New("rope: member name repeated")
+	ErrIntegerRange  = errors.New("rope: integer outside ±(2^53−1)")
 )
 
 // Error is a JSON-RPC error object as ROPE sends it.

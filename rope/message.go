@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"unicode/utf8"
 )
 
 // Version is the value of every message's "jsonrpc" member.
@@ -36,82 +35,154 @@ type Message struct {
 // IsRequest reports whether the message is a request or a notification.
 func (m *Message) IsRequest() bool { return !m.isResponse }
 
-type wireMessage struct {
-	JSONRPC json.RawMessage `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Method  json.RawMessage `json:"method"`
-	Params  json.RawMessage `json:"params"`
-	Result  json.RawMessage `json:"result"`
-	Error   json.RawMessage `json:"error"`
+// envelope holds the members of a message object that Decode reads, as
+// subslices of the message: each nil when absent.
+type envelope struct {
+	jsonrpc, id, method, params, result, error []byte
 }
 
 // Decode parses one message. On failure it returns the error to answer with
 // and the id to answer to (NullID when the id could not be read): invalid
 // JSON is a ParseError; a batch, a non-object, a wrong "jsonrpc" member, a
-// bad id or a message that is neither request nor response is an
-// InvalidRequest.
+// bad id, a member name repeated in any object of the message or a message
+// that is neither request nor response is an InvalidRequest.
+//
+// Member names match exactly, after escapes are decoded (spec §1.4.1):
+// "ID" or "Method" are unknown members, ignored, while "\u0069d" is "id".
+// The returned message's ID, Params and Result share data's bytes.
 func Decode(data []byte) (*Message, ID, *Error) {
-	if !json.Valid(data) {
+	s := scanner{data: data}
+	s.ws()
+	var env envelope
+	isObject := s.peek() == '{'
+	var ok bool
+	if isObject {
+		ok = s.envelope(&env)
+	} else {
+		ok = s.value()
+	}
+	s.ws()
+	if !ok || s.pos != len(data) {
 		return nil, NullID, NewError(CodeParseError, "invalid JSON")
 	}
-	if !utf8.Valid(data) {
+	if !s.utf8OK() {
 		return nil, NullID, NewError(CodeParseError, "invalid UTF-8")
 	}
-	data = bytes.TrimLeft(data, " \t\r\n")
-	if data[0] == '[' {
-		return nil, NullID, NewError(CodeInvalidRequest, "batches are not supported")
-	}
-	if data[0] != '{' {
+	if !isObject {
+		if bytes.TrimLeft(data, " \t\r\n")[0] == '[' {
+			return nil, NullID, NewError(CodeInvalidRequest, "batches are not supported")
+		}
 		return nil, NullID, NewError(CodeInvalidRequest, "a message must be a JSON object")
 	}
-	var w wireMessage
-	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, NullID, NewError(CodeInvalidRequest, "malformed message: %v", err)
-	}
-	id, ok := validID(w.ID)
+	id, ok := validID(env.id)
 	if !ok {
 		return nil, NullID, NewError(CodeInvalidRequest, "id must be a string, an integer or null")
 	}
-	if string(w.JSONRPC) != `"2.0"` {
+	if s.hasDup {
+		if s.dup == "id" && env.id != nil {
+			id = NullID // which of the ids is meant cannot be told
+		}
+		return nil, id, NewError(CodeInvalidRequest, "member name %q repeated", s.dup)
+	}
+	if !isVersion(env.jsonrpc) {
 		return nil, id, NewError(CodeInvalidRequest, `"jsonrpc" must be "2.0"`)
 	}
-	if w.Method != nil {
-		return decodeRequest(&w, id)
+	if env.method != nil {
+		return decodeRequest(&env, id)
 	}
-	return decodeResponse(&w, id)
+	return decodeResponse(&env, id)
 }
 
-func decodeRequest(w *wireMessage, id ID) (*Message, ID, *Error) {
-	var method string
-	if err := json.Unmarshal(w.Method, &method); err != nil {
+// envelope scans the message object, validating it whole, and keeps the
+// members Decode reads.
+func (s *scanner) envelope(env *envelope) bool {
+	s.pos++ // {
+	s.depth++
+	var names nameSet
+	s.ws()
+	if s.peek() == '}' {
+		s.pos++
+		return true
+	}
+	for {
+		name, ok := s.memberName()
+		if !ok {
+			return false
+		}
+		s.noteName(&names, name)
+		start := s.pos
+		if !s.value() {
+			return false
+		}
+		env.set(name, s.data[start:s.pos])
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (env *envelope) set(name, value []byte) {
+	switch string(name) {
+	case "jsonrpc":
+		env.jsonrpc = value
+	case "id":
+		env.id = value
+	case "method":
+		env.method = value
+	case "params":
+		env.params = value
+	case "result":
+		env.result = value
+	case "error":
+		env.error = value
+	}
+}
+
+func decodeRequest(env *envelope, id ID) (*Message, ID, *Error) {
+	if env.method[0] != '"' {
 		return nil, id, NewError(CodeInvalidRequest, "method must be a string")
 	}
-	params := w.Params
+	params := env.params
 	if string(params) == "null" {
 		params = nil // null params are absent params
 	}
 	if params != nil && params[0] != '{' && params[0] != '[' {
 		return nil, id, NewError(CodeInvalidRequest, "params must be an object or an array")
 	}
-	return &Message{ID: id, Method: method, Params: params}, id, nil
+	return &Message{ID: id, Method: stringValue(env.method), Params: params}, id, nil
 }
 
-func decodeResponse(w *wireMessage, id ID) (*Message, ID, *Error) {
-	if id == nil || (w.Result == nil) == (w.Error == nil) {
+func decodeResponse(env *envelope, id ID) (*Message, ID, *Error) {
+	if id == nil || (env.result == nil) == (env.error == nil) {
 		return nil, id, NewError(CodeInvalidRequest, "not a request nor a response")
 	}
-	m := &Message{ID: id, Result: w.Result, isResponse: true}
-	if w.Error != nil {
+	m := &Message{ID: id, Result: env.result, isResponse: true}
+	if env.error != nil {
 		m.Error = new(Error)
-		if err := json.Unmarshal(w.Error, m.Error); err != nil {
+		if err := Unmarshal(env.error, m.Error); err != nil {
 			return nil, id, NewError(CodeInvalidRequest, "malformed error object: %v", err)
 		}
 	}
 	return m, id, nil
 }
 
+// isVersion reports whether raw is the JSON string "2.0", however written.
+func isVersion(raw []byte) bool {
+	if string(raw) == `"`+Version+`"` {
+		return true
+	}
+	return len(raw) > 0 && raw[0] == '"' && stringValue(raw) == Version
+}
+
 // validID accepts an absent id, null, a string or an integer number.
-func validID(raw json.RawMessage) (ID, bool) {
+func validID(raw []byte) (ID, bool) {
 	if raw == nil {
 		return nil, true
 	}

@@ -76,6 +76,10 @@ const (
 	MinMaxMessageSize = 64 << 10
 	// ClientReadLimit is the size of server messages every client accepts.
 	ClientReadLimit = 64 << 20
+	// MaxInteger is the largest magnitude of an integer (spec §1.3):
+	// 2^53−1, the largest n such that every integer in [−n, n] is a
+	// double.
+	MaxInteger = 1<<53 - 1
 )
 
 // WebSocket close codes. 1000, 1001 and 1009 are RFC 6455's; 4000 and up are
