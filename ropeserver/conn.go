@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -100,10 +101,16 @@ func (s *Server) serve(r *http.Request, ws *websocket.Conn) {
 	ws.CloseNow()
 }
 
+// resumeRequest reads epoch and seq (spec §7.1.2). A query that does not
+// parse, or that repeats either key, asks for no resume: a proxy and the
+// server might read different values.
 func resumeRequest(r *http.Request) (epoch string, seq uint64, ok bool) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil || len(q[rope.QueryEpoch]) != 1 || len(q[rope.QuerySeq]) != 1 {
+		return "", 0, false
+	}
 	epoch = q.Get(rope.QueryEpoch)
-	seq, err := strconv.ParseUint(q.Get(rope.QuerySeq), 10, 64)
+	seq, err = strconv.ParseUint(q.Get(rope.QuerySeq), 10, 64)
 	return epoch, seq, epoch != "" && err == nil
 }
 

@@ -80,13 +80,14 @@ func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.R
 	return nil, nil
 }
 
-// decodeParams decodes a params object: a non-object or wrong member types
-// are InvalidParams; unknown members are ignored (spec §1.4.2).
+// decodeParams decodes a params object with rope.Unmarshal: a non-object
+// or wrong member types are InvalidParams; names match exactly, unknown
+// members are ignored (spec §1.4.1, §1.4.2).
 func decodeParams(params json.RawMessage, v any) error {
 	if len(params) == 0 || params[0] != '{' {
 		return rope.NewError(rope.CodeInvalidParams, "params must be an object")
 	}
-	if err := json.Unmarshal(params, v); err != nil {
+	if err := rope.Unmarshal(params, v); err != nil {
 		return rope.NewError(rope.CodeInvalidParams, "bad params: %v", err)
 	}
 	return nil

@@ -31,13 +31,15 @@ type Call struct {
 	reserved int
 }
 
-// Bind decodes the params into v; a mismatch is an InvalidParams error that
-// says what was wrong. Absent params leave v as it is.
+// Bind decodes the params into v with rope.Unmarshal: member names match
+// exactly, a repeated name is refused, integers lie within ±(2^53−1); a
+// member set to null is left as if absent. A mismatch is an InvalidParams
+// error that says what was wrong. Absent or null params leave v as it is.
 func (c *Call) Bind(v any) error {
 	if len(c.Params) == 0 || string(c.Params) == "null" {
 		return nil
 	}
-	if err := json.Unmarshal(c.Params, v); err != nil {
+	if err := rope.Unmarshal(c.Params, v); err != nil {
 		return rope.NewError(rope.CodeInvalidParams, "%s: bad params: %v", c.Method, err)
 	}
 	return nil
