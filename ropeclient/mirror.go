@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 
 	"github.com/ropehq/rope/rope"
@@ -105,6 +106,8 @@ func (o *Object) OnClose(fn func()) (off func()) { return o.onClose.add(fn) }
 
 // OnUpdate registers fn for property and appData changes; changed holds
 // the changed properties (appData under the key "appData" when it changed).
+// After a reconnection with a full snapshot, a property the snapshot no
+// longer has is removed and listed with a nil value (spec §7.6.1).
 func (o *Object) OnUpdate(fn func(changed map[string]json.RawMessage)) (off func()) {
 	return o.onUpdate.add(fn)
 }
@@ -284,14 +287,18 @@ func (s *session) init(p *rope.InitParams) {
 	s.emit(func(c *Client) { c.onConnected.each(func(f func()) { f() }) })
 }
 
+// reconcileLocked transforms the mirror into the snapshot (spec §7.6): an
+// object whose id, type or parent differ is closed (children first), the
+// others take the snapshot's props and appData, then the new ones are
+// created in snapshot order.
 func (s *session) reconcileLocked(objects []rope.ObjectState) {
-	live := make(map[string]bool, len(objects))
-	for _, st := range objects {
-		live[st.ID] = true
+	snap := make(map[string]*rope.ObjectState, len(objects))
+	for i := range objects {
+		snap[objects[i].ID] = &objects[i]
 	}
 	gone := make([]*Object, 0)
 	for id, o := range s.objects {
-		if !live[id] {
+		if n := snap[id]; n == nil || !o.sameObject(n) {
 			gone = append(gone, o)
 		}
 	}
@@ -304,11 +311,64 @@ func (s *session) reconcileLocked(objects []rope.ObjectState) {
 	}
 	for _, st := range objects {
 		if o := s.objects[st.ID]; o != nil {
-			s.updateLocked(o, st.Props, st.AppData)
+			s.replaceLocked(o, st.Props, st.AppData)
 			continue
 		}
 		s.createLocked(st)
 	}
+}
+
+// sameObject reports whether st is the same object as o (spec §7.6): same
+// id, type and parent.
+func (o *Object) sameObject(st *rope.ObjectState) bool {
+	parent := ""
+	if st.Parent != nil {
+		parent = *st.Parent
+	}
+	return o.typ == st.Type && o.parent == parent
+}
+
+// replaceLocked gives o the props and appData of a snapshot. The change
+// lists every key whose value differs, JSON-equal values being the same;
+// a key the snapshot lacks is removed and listed with a nil value.
+func (s *session) replaceLocked(o *Object, props map[string]json.RawMessage, appData json.RawMessage) {
+	changed := map[string]json.RawMessage{}
+	for k, v := range props {
+		if old, ok := o.props[k]; !ok || !jsonEqual(old, v) {
+			changed[k] = v
+		}
+	}
+	for k := range o.props {
+		if _, ok := props[k]; !ok {
+			changed[k] = nil
+		}
+	}
+	if len(changed) > 0 {
+		o.props = maps.Clone(props)
+		if o.props == nil {
+			o.props = map[string]json.RawMessage{}
+		}
+	}
+	if appData != nil && !jsonEqual(o.appData, appData) {
+		o.appData = appData
+		changed["appData"] = appData
+	}
+	if len(changed) > 0 {
+		s.events.post(func() { o.onUpdate.each(func(f func(map[string]json.RawMessage)) { f(changed) }) })
+	}
+}
+
+// jsonEqual compares two JSON values structurally (JSON-equal, spec §1.3):
+// member order and escapes aside, numbers as doubles.
+func jsonEqual(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 func (s *session) depthLocked(o *Object) int {
