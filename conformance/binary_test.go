@@ -27,7 +27,7 @@ func TestBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, token := range []string{"", "s3cret-token"} {
+	for _, token := range []string{"", "s3cret+token"} {
 		t.Run(fmt.Sprintf("token=%q", token), func(t *testing.T) {
 			url, stop := startBinary(t, bin, token)
 			rep := run(t, &conformance.Target{URL: url, Token: token}, &conformance.Options{Exclude: knownServerBugs})

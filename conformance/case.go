@@ -61,8 +61,8 @@ func (c *Case) Section() string {
 func Cases() []*Case {
 	var all []*Case
 	for _, group := range [][]*Case{
-		handshakeCases(), authCases(), initCases(), framingCases(),
-		callCases(), errorCases(), syncCases(), resumeCases(), limitCases(), sessionCases(),
+		handshakeCases(), authCases(), initCases(), framingCases(), nameCases(),
+		callCases(), errorCases(), syncCases(), resumeCases(), limitCases(), fixtureCases(), sessionCases(),
 	} {
 		all = append(all, group...)
 	}

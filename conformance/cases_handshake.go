@@ -32,6 +32,10 @@ func handshakeCases() []*Case {
 					t.Fatalf("rope.init protocol %q, want %q", in.Protocol, rope.Protocol)
 				}
 			}},
+		{ID: "rope/2.2.2/4", Level: MUST,
+			Title:  "a Sec-WebSocket-Protocol header that is present but empty offers nothing: accepted as without the header, no subprotocol",
+			Expect: `handshakes with Sec-WebSocket-Protocol "" and "," accepted without Sec-WebSocket-Protocol in the response, then rope.init`,
+			Run:    runEmptySubprotocolHeader},
 		{ID: "rope/2.2.2/3", Level: MUST,
 			Title:  "offered a non-empty list without rope.v1, the server MUST refuse the handshake with HTTP 400",
 			Expect: "HTTP 400, no upgrade; other connections unaffected (§2.3.2)",
@@ -40,6 +44,22 @@ func handshakeCases() []*Case {
 				expectRefused(t, DialOptions{Subprotocols: []string{"chat", "rope.v2"}}, http.StatusBadRequest)
 				a.Barrier()
 			}},
+	}
+}
+
+func runEmptySubprotocolHeader(t *T) {
+	for _, v := range []string{"", ","} {
+		p, err := t.TryDial("empty", DialOptions{NoSubprotocol: true, Header: http.Header{"Sec-WebSocket-Protocol": {v}}})
+		if err != nil {
+			t.Fatalf("Sec-WebSocket-Protocol %q: %v, want the handshake accepted", v, err)
+		}
+		if got := subprotocolOf(p.HTTPResponse); got != "" {
+			t.Fatalf("Sec-WebSocket-Protocol %q: server selected %q, want no Sec-WebSocket-Protocol header", v, got)
+		}
+		if in := p.Init(); in.Protocol != rope.Protocol {
+			t.Fatalf("rope.init protocol %q, want %q", in.Protocol, rope.Protocol)
+		}
+		p.Drop()
 	}
 }
 
@@ -75,9 +95,27 @@ func expect401(t *T, o DialOptions) {
 	}
 }
 
+func bearer(v string) http.Header { return http.Header{"Authorization": {v}} }
+
+func query(tok string) url.Values { return url.Values{rope.QueryToken: {tok}} }
+
+func runQueryPlus(t *T) {
+	tok := needToken(t)
+	escaped := url.QueryEscape(tok) // a space as +, a plus as %2B
+	switch {
+	case strings.Contains(tok, "+"):
+		t.Dial("escaped", DialOptions{NoToken: true, RawQuery: rope.QueryToken + "=" + escaped}).Init()
+		raw := strings.ReplaceAll(escaped, "%2B", "+")
+		expect401(t, DialOptions{RawQuery: rope.QueryToken + "=" + raw})
+	case strings.Contains(tok, " "):
+		t.Dial("plus", DialOptions{NoToken: true, RawQuery: rope.QueryToken + "=" + escaped}).Init()
+		t.Dial("percent", DialOptions{NoToken: true, RawQuery: rope.QueryToken + "=" + strings.ReplaceAll(escaped, "+", "%20")}).Init()
+	default:
+		t.Skipf("the token holds no + and no space")
+	}
+}
+
 func authCases() []*Case {
-	bearer := func(v string) http.Header { return http.Header{"Authorization": {v}} }
-	query := func(tok string) url.Values { return url.Values{rope.QueryToken: {tok}} }
 	return []*Case{
 		{ID: "rope/4.1.1/1", Level: MUST,
 			Title:  "the client sends the token as Authorization: Bearer <token> or as the query parameter access_token",
@@ -130,6 +168,38 @@ func authCases() []*Case {
 				tok := needToken(t)
 				expect401(t, DialOptions{Header: bearer("Basic dXNlcjpwYXNz"), Query: query(tok)})
 			}},
+		{ID: "rope/4.1.3/1", Level: MUST,
+			Title:  "an Authorization header other than Bearer, one space and a non-empty token is malformed and MUST get 401",
+			Expect: `HTTP 401 for "Bearer", "Basic …", the bare token, "Bearer<token>" and "Token <token>", each next to a valid access_token`,
+			Run: func(t *T) {
+				tok := needToken(t)
+				for _, v := range []string{"Bearer", "Basic dXNlcjpwYXNz", tok, "Bearer" + tok, "Token " + tok} {
+					expect401(t, DialOptions{Header: bearer(v), Query: query(tok)})
+				}
+			}},
+		{ID: "rope/4.1.3/2", Level: MUST,
+			Title:  "every Authorization header is a presented token: two headers of which one is wrong MUST get 401",
+			Expect: "HTTP 401 for a right and a wrong Authorization header, in either order; two right ones accepted",
+			Run: func(t *T) {
+				tok := needToken(t)
+				right, wrong := "Bearer "+tok, "Bearer "+tok+"-wrong"
+				expect401(t, DialOptions{Header: http.Header{"Authorization": {right, wrong}}})
+				expect401(t, DialOptions{Header: http.Header{"Authorization": {wrong, right}}})
+				t.Dial("both-right", DialOptions{NoToken: true, Header: http.Header{"Authorization": {right, right}}}).Init()
+			}},
+		{ID: "rope/4.1.3/3", Level: MUST,
+			Title:  "every access_token value is a presented token: two of which one is wrong MUST get 401",
+			Expect: "HTTP 401 for ?access_token=<right>&access_token=<wrong> and the reverse; two right ones accepted",
+			Run: func(t *T) {
+				tok := needToken(t)
+				expect401(t, DialOptions{Query: url.Values{rope.QueryToken: {tok, tok + "-wrong"}}})
+				expect401(t, DialOptions{Query: url.Values{rope.QueryToken: {tok + "-wrong", tok}}})
+				t.Dial("both-right", DialOptions{NoToken: true, Query: url.Values{rope.QueryToken: {tok, tok}}}).Init()
+			}},
+		{ID: "rope/4.4.2/1", Level: MUST,
+			Title:  "the query is application/x-www-form-urlencoded: + is a space, %2B a plus",
+			Expect: "a token with a plus sent as %2B accepted, sent as a raw + (a space) refused with 401 (skipped unless the token holds a + or a space)",
+			Run:    runQueryPlus},
 		{ID: "rope/4.4.1/1", Level: MUST,
 			Title:  "the server MUST ignore query parameters other than access_token, epoch and seq",
 			Expect: "handshake with ?foo=bar&x= accepted, full snapshot",

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -30,6 +31,14 @@ func limitCases() []*Case {
 			Title:  "on an inbound text message larger than its limit the server MUST close with 1009; the server and other connections continue",
 			Expect: "close 1009 for maxMessageSize+1 bytes; another connection still answers, a new one is accepted, the closed one can resume",
 			Run:    func(t *T) { runOversize(t, websocket.MessageText) }},
+		{ID: "rope/10.3.1/1", Level: MUST,
+			Title:  "a server MUST NOT close a connection as a slow consumer while fewer than 4096 messages and 4 MiB wait for it",
+			Expect: "a connection that reads nothing while about 3,900 notifications of about 3 MiB are issued then reads them all, no close",
+			Run:    runQueueFloor},
+		{ID: "rope/10.4.1/1", Level: MUST,
+			Title:  "rope.ping counts against the in-flight limit: at the limit it MUST get -32005",
+			Expect: "after sleeps fill the limit (some answered -32005), a rope.ping is answered -32005 at once (skipped if 1024 sleeps do not reach the limit)",
+			Run:    runPingInFlight},
 		{ID: "rope/10.1.2/2", Level: MUST,
 			Title:  "on an inbound binary message larger than its limit the server MUST close with 1009",
 			Expect: "close 1009 for a binary message of maxMessageSize+1 bytes",
@@ -85,5 +94,89 @@ func runOversize(t *T, typ websocket.MessageType) {
 		if !r.Resumed {
 			t.Fatalf("resume after close 1009 at seq %d: got a snapshot, want resumed", big.LastSeq)
 		}
+	}
+}
+
+// Queue floor of §10.3.1, and what runQueueFloor stays under.
+const (
+	floorMessages = 4096
+	floorBytes    = 4 << 20
+	queueMessages = 3900
+	queueBytes    = floorBytes * 3 / 4
+)
+
+// runQueueFloor has a peer read nothing while another issues notifications
+// up to near the floor: first big ones (appData updates, which the sockets'
+// buffers absorb), then small ones (increments, which queue).
+func runQueueFloor(t *T) {
+	slow, _ := t.Connect("slow")
+	b, _ := t.Connect("driver")
+	counter := b.CreateCounter(0)
+	count, size := 1, 0
+	pad := strings.Repeat("x", 3000)
+	for wave := 0; size < queueBytes*3/4 && count < queueMessages/4; wave++ {
+		for i := range 100 { // pipelined: the responses may come in any order (§3.8.1)
+			b.Request(rope.MethodSetAppData, map[string]any{"object": counter, "appData": map[string]any{"pad": pad, "i": wave*100 + i}})
+		}
+		for answered := 0; answered < 100; {
+			m := b.Read()
+			if _, ok := m.Seq(); ok {
+				count, size = count+1, size+len(m.Raw)
+				continue
+			}
+			if m.Error != nil {
+				t.Fatalf("setAppData: %.300s", m.Raw)
+			}
+			answered++
+		}
+	}
+	for count < queueMessages-20 {
+		times := min(1000, (queueMessages-count)/2)
+		notes, _ := b.MustCall(counter, "increment", map[string]any{"times": times})
+		for _, m := range notes {
+			count, size = count+1, size+len(m.Raw)
+		}
+		if size > queueBytes+queueBytes/8 {
+			break
+		}
+	}
+	if count >= floorMessages || size >= floorBytes {
+		t.Fatalf("the case went over the floor itself: %d messages, %d bytes", count, size)
+	}
+	S, _ := b.Ping()
+	for slow.LastSeq < S {
+		if _, err := slow.TryRead(); err != nil {
+			t.Fatalf("%v after %d of %d notifications (%d bytes) were issued for it; fewer than %d messages and %d bytes may not close it",
+				err, slow.LastSeq-(S-uint64(count)), count, size, floorMessages, floorBytes)
+		}
+	}
+	slow.Barrier()
+}
+
+// runPingInFlight fills the in-flight limit with sleeps and sends a
+// rope.ping behind them.
+func runPingInFlight(t *T) {
+	p, _ := t.Connect("a")
+	const probe = 1024
+	for i := range probe {
+		p.Send(call(fmt.Sprintf(`"s%d"`, i), fixtureID, "sleep", `{"ms":10000}`))
+	}
+	p.Send(`{"jsonrpc":"2.0","id":"ping","method":"rope.ping"}`)
+	overloaded := 0
+	for {
+		m := p.Response()
+		if string(m.ID) != `"ping"` {
+			if m.Code() == int(rope.CodeOverloaded) {
+				overloaded++
+			}
+			continue
+		}
+		switch {
+		case overloaded == 0:
+			t.Skipf("%d sleeps at once got no -32005: the limit is above what the case probes", probe)
+		case m.Code() != int(rope.CodeOverloaded):
+			t.Fatalf("rope.ping behind %d requests in flight (%d answered -32005) got %.300s, want -32005", probe-overloaded, overloaded, m.Raw)
+		}
+		return
 	}
 }

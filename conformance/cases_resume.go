@@ -35,6 +35,14 @@ func resumeCases() []*Case {
 			Title:  "a resume request with s = S MUST resume, with nothing to replay",
 			Expect: "resumed true, seq S, then no notification until something changes",
 			Run:    runResumeAtHead},
+		{ID: "rope/7.2.1/5", Level: MUST,
+			Title:  "s = S − W, the window's edge, MUST resume; s = S − W − 1 MUST get a full snapshot",
+			Expect: "with S > W: resumed true with seq S − W and the W notifications (S − W, S] replayed in order; one lower: a snapshot",
+			Run:    runResumeEdge},
+		{ID: "rope/7.1.2/3", Level: MUST,
+			Title:  "a resume request that repeats epoch or seq, even with equal values, is treated as absent: full snapshot",
+			Expect: "resumed false with objects for seq twice (equal and different) and epoch twice (equal and different)",
+			Run:    runResumeRepeatedKeys},
 		{ID: "rope/7.1.2/1", Level: MUST,
 			Title:  "a missing, empty or malformed epoch or seq is treated as absent: full snapshot, handshake not refused",
 			Expect: `resumed false with objects for seq "abc", "-1", "1.5", "+s", "", no seq, and an empty epoch`,
@@ -200,5 +208,53 @@ func runResumeLeadingZeros(t *T) {
 	in := t.Dial("a2", DialOptions{Query: q}).Init()
 	if !in.Resumed || in.Seq != s {
 		t.Fatalf("rope.init resumed=%v seq=%d, want resumed=true seq=%d", in.Resumed, in.Seq, s)
+	}
+}
+
+func runResumeEdge(t *T) {
+	a, in := t.Connect("a")
+	w := uint64(in.ReplayWindow)
+	S, _ := a.Ping()
+	if S <= w {
+		need := w + 1 - S
+		if need > uint64(t.target.maxDrive()) {
+			t.Skipf("replayWindow %d: reaching seq %d would take %d notifications, more than %d", w, w+1, need, t.target.maxDrive())
+		}
+		counter := a.CreateCounter(0)
+		for left := need/2 + 1; left > 0; left -= min(left, 1000) {
+			a.MustCall(counter, "increment", map[string]any{"times": min(left, 1000)})
+		}
+		S, _ = a.Ping()
+	}
+	edge := S - w
+	r := t.Dial("edge", DialOptions{Query: resumeQuery(in.Epoch, edge)})
+	if ri := r.Init(); !ri.Resumed || ri.Seq != edge {
+		t.Fatalf("resume at s = S − W = %d − %d: resumed=%v seq=%d, want resumed=true seq=%d", S, w, ri.Resumed, ri.Seq, edge)
+	}
+	r.CatchUp(S)
+	if r.Gap != "" {
+		t.Fatalf("replay from the window's edge: %s", r.Gap)
+	}
+	below := t.Dial("below", DialOptions{Query: resumeQuery(in.Epoch, edge-1)}).Init()
+	expectSnapshot(t, below, in.Epoch, S)
+}
+
+func runResumeRepeatedKeys(t *T) {
+	epoch, s, _ := dropAfterCounter(t)
+	seq := strconv.FormatUint(s, 10)
+	for _, q := range []url.Values{
+		{rope.QueryEpoch: {epoch}, rope.QuerySeq: {seq, seq}},
+		{rope.QueryEpoch: {epoch}, rope.QuerySeq: {seq, "0"}},
+		{rope.QueryEpoch: {epoch, epoch}, rope.QuerySeq: {seq}},
+		{rope.QueryEpoch: {epoch, epoch + "x"}, rope.QuerySeq: {seq}},
+	} {
+		p, err := t.TryDial("q", DialOptions{Query: q})
+		if err != nil {
+			t.Fatalf("?%s: handshake refused: %v", q.Encode(), err)
+		}
+		if in := p.Init(); in.Resumed || in.Members["objects"] == nil {
+			t.Fatalf("?%s: resumed=%v, want a full snapshot", q.Encode(), in.Resumed)
+		}
+		p.Drop()
 	}
 }

@@ -22,7 +22,12 @@ package conformance
 // History:
 //   - 0.1.0 (2026-11-25): first suite for rope.v1, first edition.
 //   - 0.2.0 (2026-12-06): rope.v1 second edition: the §17 cases (sessions
-//     and object leases), which skip against servers without sessions.
+//     and object leases), which skip against servers without sessions; exact
+//     and repeated member names, escaped strings, null members, the
+//     fixture's ranges, sleep, Child.ping, JSON-equal echo, the window's
+//     edge, repeated resume keys, empty subprotocol headers, malformed and
+//     repeated tokens, the outbound queue's floor, rope.ping in the
+//     in-flight limit.
 const Version = "0.2.0"
 
 // Spec names the specification the suite checks.

@@ -7,7 +7,9 @@ import (
 	"github.com/ropehq/rope/ropeserver"
 )
 
-const testToken = "s3cret"
+// testToken holds a "+" so that rope/4.4.2/1 can tell a raw "+" (a space)
+// from "%2B".
+const testToken = "s3cr+t"
 
 // TestReferenceServer runs every case against ropeserver in process but
 // the known server bugs, which TestKnownServerBugs reports.

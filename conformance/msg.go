@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"github.com/ropehq/rope/rope"
@@ -180,14 +181,15 @@ func orAbsent(b []byte) string {
 	return string(b)
 }
 
+// jsonEqual reports whether a and b are JSON-equal (§1.3): member order and
+// escapes aside, numbers compared as the doubles they round to (-0 equals
+// 0). A number beyond the double range makes them unequal.
 func jsonEqual(a, b []byte) bool {
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
 		return false
 	}
-	xa, _ := json.Marshal(x)
-	ya, _ := json.Marshal(y)
-	return bytes.Equal(xa, ya)
+	return reflect.DeepEqual(x, y)
 }
 
 // Init is a decoded rope.init.

@@ -17,8 +17,8 @@ import (
 
 // filter rewrites one proxied connection's text messages.
 type filter interface {
-	// up sees each client-to-server text message.
-	up(msg []byte)
+	// up maps a client-to-server text message to the one forwarded.
+	up(msg []byte) []byte
 	// down maps a server-to-client text message to the frames forwarded.
 	down(msg []byte) [][]byte
 }
@@ -36,6 +36,9 @@ type proxy struct {
 	closeOnResume bool
 	// newFilter, when set, makes each connection's filter.
 	newFilter func() filter
+	// refuseEmptySubprotocol refuses with 400 a handshake whose
+	// Sec-WebSocket-Protocol headers are present but offer nothing.
+	refuseEmptySubprotocol bool
 }
 
 // startProxy serves p on loopback and returns its ws:// URL.
@@ -49,6 +52,10 @@ func startProxy(t *testing.T, p *proxy) string {
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if _, ok := r.Header["Sec-Websocket-Protocol"]; ok && p.refuseEmptySubprotocol && len(offered(r)) == 0 {
+		http.Error(w, "proxy: empty subprotocol list", http.StatusBadRequest)
+		return
+	}
 	q := r.URL.Query()
 	resume := q.Has(rope.QueryEpoch)
 	if p.query != nil {
@@ -122,7 +129,7 @@ func pumpUp(ctx context.Context, from, to *websocket.Conn, f filter) {
 			return
 		}
 		if typ == websocket.MessageText {
-			f.up(data)
+			data = f.up(data)
 		}
 		if to.Write(ctx, typ, data) != nil {
 			return // the server closed; pumpDown relays how
@@ -164,7 +171,7 @@ func relayClose(to *websocket.Conn, err error) {
 
 type passThrough struct{}
 
-func (passThrough) up([]byte)                {}
+func (passThrough) up(msg []byte) []byte     { return msg }
 func (passThrough) down(msg []byte) [][]byte { return [][]byte{msg} }
 
 // method returns a message's method and whether it is a response.
@@ -188,7 +195,7 @@ func isSequenced(method string) bool {
 // dropOneUpdated drops the first rope.updated of each connection.
 type dropOneUpdated struct{ dropped bool }
 
-func (d *dropOneUpdated) up([]byte) {}
+func (d *dropOneUpdated) up(msg []byte) []byte { return msg }
 func (d *dropOneUpdated) down(msg []byte) [][]byte {
 	if m, _ := method(msg); m == rope.MethodUpdated && !d.dropped {
 		d.dropped = true
@@ -205,7 +212,7 @@ type holdUntilResponse struct {
 	held    [][]byte
 }
 
-func (h *holdUntilResponse) up(msg []byte) {
+func (h *holdUntilResponse) up(msg []byte) []byte {
 	var m struct {
 		ID json.RawMessage `json:"id"`
 	}
@@ -214,6 +221,7 @@ func (h *holdUntilResponse) up(msg []byte) {
 		h.pending++
 		h.mu.Unlock()
 	}
+	return msg
 }
 
 func (h *holdUntilResponse) down(msg []byte) [][]byte {
@@ -236,7 +244,7 @@ func (h *holdUntilResponse) down(msg []byte) [][]byte {
 // rewriteCode turns every error code from into to.
 type rewriteCode struct{ from, to string }
 
-func (r rewriteCode) up([]byte) {}
+func (r rewriteCode) up(msg []byte) []byte { return msg }
 func (r rewriteCode) down(msg []byte) [][]byte {
 	return [][]byte{[]byte(strings.ReplaceAll(string(msg), `"code":`+r.from, `"code":`+r.to))}
 }
@@ -244,7 +252,7 @@ func (r rewriteCode) down(msg []byte) [][]byte {
 // stripResumed removes the resumed member from rope.init.
 type stripResumed struct{}
 
-func (stripResumed) up([]byte) {}
+func (stripResumed) up(msg []byte) []byte { return msg }
 func (stripResumed) down(msg []byte) [][]byte {
 	if m, _ := method(msg); m != rope.MethodInit {
 		return [][]byte{msg}
@@ -263,7 +271,7 @@ func (stripResumed) down(msg []byte) [][]byte {
 // stripErrorMethod removes data.method from error responses.
 type stripErrorMethod struct{}
 
-func (stripErrorMethod) up([]byte) {}
+func (stripErrorMethod) up(msg []byte) []byte { return msg }
 func (stripErrorMethod) down(msg []byte) [][]byte {
 	var env map[string]any
 	if json.Unmarshal(msg, &env) != nil {
@@ -275,6 +283,73 @@ func (stripErrorMethod) down(msg []byte) [][]byte {
 		return [][]byte{msg}
 	}
 	delete(d, "method")
+	out, _ := json.Marshal(env)
+	return [][]byte{out}
+}
+
+// replaceUp rewrites client messages: each pair of strings, old then new.
+type replaceUp []string
+
+func (r replaceUp) up(msg []byte) []byte {
+	return []byte(strings.NewReplacer(r...).Replace(string(msg)))
+}
+func (r replaceUp) down(msg []byte) [][]byte { return [][]byte{msg} }
+
+// replaceDown rewrites server messages: each pair of strings, old then new.
+type replaceDown []string
+
+func (r replaceDown) up(msg []byte) []byte { return msg }
+func (r replaceDown) down(msg []byte) [][]byte {
+	return [][]byte{[]byte(strings.NewReplacer(r...).Replace(string(msg)))}
+}
+
+// foldNames gives the server the member names it would take if it matched
+// them case-insensitively, as encoding/json does.
+type foldNames struct{}
+
+var folded = strings.NewReplacer(`"Method":`, `"method":`, `"JSONRPC":`, `"jsonrpc":`, `"PARAMS":`, `"params":`,
+	`"Params":`, `"params":`, `"Object":`, `"object":`, `"AppData":`, `"appData":`, `"MS":`, `"ms":`,
+	`"ID":`, `"id":`, `"Value":`, `"value":`)
+
+func (foldNames) up(msg []byte) []byte     { return []byte(folded.Replace(string(msg))) }
+func (foldNames) down(msg []byte) [][]byte { return [][]byte{msg} }
+
+// lastNameWins gives the server what it would read if it kept the last of
+// repeated member names, as encoding/json does.
+type lastNameWins struct{}
+
+func (lastNameWins) up(msg []byte) []byte {
+	dec := json.NewDecoder(strings.NewReader(string(msg)))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return msg
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return msg
+	}
+	return out
+}
+func (lastNameWins) down(msg []byte) [][]byte { return [][]byte{msg} }
+
+// widenWindow announces in rope.init a replay window one larger than the
+// server keeps.
+type widenWindow struct{}
+
+func (widenWindow) up(msg []byte) []byte { return msg }
+func (widenWindow) down(msg []byte) [][]byte {
+	if m, _ := method(msg); m != rope.MethodInit {
+		return [][]byte{msg}
+	}
+	var env map[string]json.RawMessage
+	var params map[string]json.RawMessage
+	var w int
+	if json.Unmarshal(msg, &env) != nil || json.Unmarshal(env["params"], &params) != nil || json.Unmarshal(params["replayWindow"], &w) != nil {
+		return [][]byte{msg}
+	}
+	params["replayWindow"], _ = json.Marshal(w + 1)
+	env["params"], _ = json.Marshal(params)
 	out, _ := json.Marshal(env)
 	return [][]byte{out}
 }

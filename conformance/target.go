@@ -45,9 +45,13 @@ type DialOptions struct {
 	Header http.Header
 	// Query adds query parameters to the target URL.
 	Query url.Values
+	// RawQuery is appended to the query as written, after Query: for
+	// queries url.Values cannot write (a raw "+", a repeated key in a
+	// given order).
+	RawQuery string
 }
 
-func (tg *Target) dialURL(q url.Values) (string, error) {
+func (tg *Target) dialURL(q url.Values, raw string) (string, error) {
 	u, err := url.Parse(tg.URL)
 	if err != nil {
 		return "", fmt.Errorf("target URL: %w", err)
@@ -57,6 +61,12 @@ func (tg *Target) dialURL(q url.Values) (string, error) {
 		all[k] = append(all[k], vs...)
 	}
 	u.RawQuery = all.Encode()
+	if raw != "" {
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += raw
+	}
 	return u.String(), nil
 }
 
@@ -78,7 +88,7 @@ func (tg *Target) wsOptions(o DialOptions) *websocket.DialOptions {
 // handshake dials the target; on a refused handshake it returns the HTTP
 // response and the error.
 func (tg *Target) handshake(ctx context.Context, o DialOptions) (*websocket.Conn, *http.Response, error) {
-	u, err := tg.dialURL(o.Query)
+	u, err := tg.dialURL(o.Query, o.RawQuery)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,7 +103,7 @@ func (tg *Target) handshake(ctx context.Context, o DialOptions) (*websocket.Conn
 // describeHandshake tells what a dial sends, with the target's token
 // redacted, for the report.
 func (tg *Target) describeHandshake(o DialOptions) string {
-	u, err := tg.dialURL(o.Query)
+	u, err := tg.dialURL(o.Query, o.RawQuery)
 	if err != nil {
 		u = tg.URL
 	}

@@ -14,8 +14,13 @@ import (
 // knownServerBugs are cases ropeserver fails today (see
 // TestReferenceServer); the variant tests leave them out of their baseline.
 // Fixed so far: rope/3.1.4/1 (invalid UTF-8 is -32700), rope/4.2.1/4 (a
-// malformed Authorization header fails).
-var knownServerBugs []string
+// malformed Authorization header fails), the second edition's exact and
+// repeated names, fixture ranges and repeated resume keys.
+//
+// rope/4.1.3/2 and rope/4.1.3/3: ropeserver reads only the first
+// Authorization header and the first access_token (the branch that makes
+// every presented token count removes them from this list).
+var knownServerBugs = []string{"rope/4.1.3/2", "rope/4.1.3/3"}
 
 // variant is a deliberately broken server and the cases that must catch it.
 type variant struct {
@@ -63,6 +68,60 @@ func variants() []variant {
 			cases:    []string{"rope/8.4.*", "rope/9.2/*"},
 			catch:    []string{"rope/9.2/1"},
 			warnOnly: true},
+		{name: "reads member names case-insensitively",
+			proxy: &proxy{newFilter: func() filter { return foldNames{} }},
+			cases: []string{"rope/1.4.1/1"},
+			catch: []string{"rope/1.4.1/1"}},
+		{name: "keeps the last of repeated names",
+			proxy: &proxy{newFilter: func() filter { return lastNameWins{} }},
+			cases: []string{"rope/1.4.1/3"},
+			catch: []string{"rope/1.4.1/3"}},
+		{name: "compares strings without decoding escapes",
+			proxy: &proxy{newFilter: func() filter { return replaceUp{`\u00`, `\\u00`} }},
+			cases: []string{"rope/1.4.1/2"},
+			catch: []string{"rope/1.4.1/2"}},
+		{name: "answers -32601 to a null method",
+			proxy: &proxy{newFilter: func() filter { return replaceUp{`"method":null`, `"method":""`} }},
+			cases: []string{"rope/3.3.1/*"},
+			catch: []string{"rope/3.3.1/4"}},
+		{name: "takes ints beyond the fixture's ranges",
+			proxy: &proxy{newFilter: func() filter {
+				return replaceUp{"9007199254740992", "9007199254740991", `"times":1001`, `"times":1000`}
+			}},
+			cases: []string{"rope/15.1.3/*"},
+			catch: []string{"rope/15.1.3/2"}},
+		{name: "takes a null member for a wrong type",
+			proxy: &proxy{newFilter: func() filter { return replaceUp{`"value":null`, `"value":"null"`} }},
+			cases: []string{"rope/15.1.3/*"},
+			catch: []string{"rope/15.1.3/3"}},
+		{name: "answers sleep at once",
+			proxy: &proxy{newFilter: func() filter { return replaceUp{`"ms":300`, `"ms":0`} }},
+			cases: []string{"rope/15.2/*"},
+			catch: []string{"rope/15.2/1"}},
+		{name: "answers Child.ping with another value",
+			proxy: &proxy{newFilter: func() filter { return replaceDown{`"result":"pong"`, `"result":"ping"`} }},
+			cases: []string{"rope/15.4/*"},
+			catch: []string{"rope/15.4/1"}},
+		{name: "announces a replay window one larger than it keeps",
+			proxy: &proxy{newFilter: func() filter { return widenWindow{} }},
+			cases: []string{"rope/7.2.1/5"},
+			catch: []string{"rope/7.2.1/5"}},
+		{name: "reads the first of repeated resume keys",
+			proxy: &proxy{query: func(q url.Values) {
+				for k, vs := range q {
+					q[k] = vs[:1]
+				}
+			}},
+			cases: []string{"rope/7.1.2/*"},
+			catch: []string{"rope/7.1.2/3"}},
+		{name: "refuses an empty subprotocol header",
+			proxy: &proxy{refuseEmptySubprotocol: true},
+			cases: []string{"rope/2.2.2/*"},
+			catch: []string{"rope/2.2.2/4"}},
+		{name: "closes a slow consumer at 100 queued messages",
+			opts:  &ropeserver.Options{SendQueueLimit: 100},
+			cases: []string{"rope/10.3.1/*"},
+			catch: []string{"rope/10.3.1/1"}},
 		{name: "sends full internal errors",
 			opts:  &ropeserver.Options{SendFullErrors: true},
 			cases: []string{"rope/9.*"},
