@@ -119,8 +119,9 @@ func runResumePastWindow(t *T) {
 	b, _ := t.Connect("b")
 	b.Until(b.Request(rope.MethodSetAppData, map[string]any{"object": counter, "appData": map[string]any{"v": 1}}))
 	b.MustCall(kid, "close", nil)
-	total := (w + 2) / 2                                   // 2 notifications per iteration: S - s > w
-	for left := total; left > 0; left -= min(left, 1000) { // times ≤ 1000 (§15.3)
+	// 2 notifications per iteration, so S − s > w; times ≤ 1000 (§15.3).
+	total := (w + 2) / 2
+	for left := total; left > 0; left -= min(left, 1000) {
 		b.MustCall(counter, "increment", map[string]any{"times": min(left, 1000)})
 	}
 	S, _ := b.Ping()
