@@ -45,7 +45,8 @@ type envelope struct {
 // and the id to answer to (NullID when the id could not be read): invalid
 // JSON is a ParseError; a batch, a non-object, a wrong "jsonrpc" member, a
 // bad id, a member name repeated in any object of the message or a message
-// that is neither request nor response is an InvalidRequest.
+// that is neither request nor response is an InvalidRequest. Arrays and
+// objects nested more than 512 deep are a ParseError.
 //
 // Member names match exactly, after escapes are decoded (spec §1.4.1):
 // "ID" or "Method" are unknown members, ignored, while "\u0069d" is "id".

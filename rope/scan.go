@@ -6,9 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// maxDepth bounds the nesting of arrays and objects, as encoding/json does;
-// a deeper value is not accepted (spec §13.5.1).
-const maxDepth = 10000
+// maxDepth bounds the nesting of arrays and objects; a deeper value is not
+// accepted (spec §13.5.1). The scanner recurses, so this also bounds the
+// stack a message can make the reader grow (about 200 KiB).
+const maxDepth = 512
 
 // scanner validates JSON text (RFC 8259) in one pass and notes the first
 // object that repeats a member name. It does not allocate unless a member

@@ -135,9 +135,9 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var got unmarshalTarget
 		err := Unmarshal(data, &got)
-		if !json.Valid(data) {
+		if !json.Valid(data) || tooDeep(data) {
 			if err == nil {
-				t.Fatalf("invalid JSON %q accepted", data)
+				t.Fatalf("invalid or too deep JSON %q accepted", data)
 			}
 			return
 		}
