@@ -14,13 +14,10 @@ import (
 // knownServerBugs are cases ropeserver fails today (see
 // TestReferenceServer); the variant tests leave them out of their baseline.
 // Fixed so far: rope/3.1.4/1 (invalid UTF-8 is -32700), rope/4.2.1/4 (a
-// malformed Authorization header fails), the second edition's exact and
-// repeated names, fixture ranges and repeated resume keys.
-//
-// rope/4.1.3/2 and rope/4.1.3/3: ropeserver reads only the first
-// Authorization header and the first access_token (the branch that makes
-// every presented token count removes them from this list).
-var knownServerBugs = []string{"rope/4.1.3/2", "rope/4.1.3/3"}
+// malformed Authorization header fails), rope/4.1.3/2-3 (every presented
+// token counts), the second edition's exact and repeated names, fixture
+// ranges and repeated resume keys.
+var knownServerBugs []string
 
 // variant is a deliberately broken server and the cases that must catch it.
 type variant struct {
