@@ -11,6 +11,8 @@ var (
 	ErrTooLarge = errors.New("registry: message too large")
 	// ErrClosed: the registry is closed.
 	ErrClosed = errors.New("registry: closed")
+	// ErrObserver: an observer has no record to update.
+	ErrObserver = errors.New("registry: an observer publishes no record")
 	// ErrBadOptions: Options break a rule their fields document.
 	ErrBadOptions = errors.New("registry: bad options")
 )

@@ -62,6 +62,10 @@ func (r *Registry) drain() {
 // join asks who is there, with this server's record as the request: the
 // others learn of it and answer with theirs.
 func (r *Registry) join() {
+	if r.opts.Observer {
+		_ = r.publish(WhoSubject, r.inbox, nil)
+		return
+	}
 	if data, ok := r.nextRecord(); ok {
 		_ = r.publish(WhoSubject, r.inbox, data)
 	}
@@ -70,7 +74,7 @@ func (r *Registry) join() {
 // heartbeat publishes this server's record, unless disconnected (a
 // heartbeat kept for later says nothing about now).
 func (r *Registry) heartbeat() {
-	if !r.nc.IsConnected() {
+	if r.opts.Observer || !r.nc.IsConnected() {
 		return
 	}
 	if data, ok := r.nextRecord(); ok {
@@ -97,8 +101,10 @@ func (r *Registry) handle(m *nats.Msg) {
 	switch {
 	case m.Sub != nil && m.Sub.Subject == r.inbox:
 		r.record(m.Data, "")
+	case m.Subject == WhoSubject && len(m.Data) == 0:
+		r.answerObserver(m.Reply)
 	case m.Subject == WhoSubject:
-		if r.record(m.Data, "") && m.Reply != "" {
+		if r.record(m.Data, "") && m.Reply != "" && !r.opts.Observer {
 			if data, ok := r.nextRecord(); ok {
 				_ = r.publish(m.Reply, "", data)
 			}
@@ -107,6 +113,17 @@ func (r *Registry) handle(m *nats.Msg) {
 		r.record(m.Data, strings.TrimPrefix(m.Subject, HeartbeatSubject("")))
 	case strings.HasPrefix(m.Subject, GoodbyeSubject("")):
 		r.goodbyeFrom(m.Data, strings.TrimPrefix(m.Subject, GoodbyeSubject("")))
+	}
+}
+
+// answerObserver answers an observer's empty who-is-there request with
+// this server's record (an observer answers nobody).
+func (r *Registry) answerObserver(reply string) {
+	if r.opts.Observer || reply == "" {
+		return
+	}
+	if data, ok := r.nextRecord(); ok {
+		_ = r.publish(reply, "", data)
 	}
 }
 
@@ -136,7 +153,7 @@ func (r *Registry) record(data []byte, id string) bool {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rec.ID == r.self.ID {
+	if rec.ID == r.self.ID && !r.opts.Observer {
 		if rec.Incarnation != r.self.Incarnation {
 			r.stats.conflicts.Add(1)
 			r.log.Warn("registry: another server uses this server's id", "incarnation", rec.Incarnation)

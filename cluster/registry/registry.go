@@ -45,8 +45,15 @@ const (
 	msgBuffer = 256
 )
 
-// Options configure a Registry. ServerID and RopeURL are required.
+// Options configure a Registry. ServerID and, unless Observer, RopeURL
+// are required.
 type Options struct {
+	// Observer joins to watch only (spec/cluster-v1.md §5.6): the
+	// registry publishes no record, no heartbeat and no goodbye, asks who
+	// is there with an empty request, and its view holds every server. A
+	// program that drives the cluster's media without serving any (a
+	// cluster endpoint, an application) observes. Default false.
+	Observer bool
 	// ServerID names this server: 1 to 64 of A-Z a-z 0-9 _ -, unique in
 	// the cluster (ValidID).
 	ServerID string
@@ -159,7 +166,7 @@ func New(ctx context.Context, nc *nats.Conn, o *Options) (*Registry, error) {
 	if r.self.MediaAddresses == nil {
 		r.self.MediaAddresses = []string{}
 	}
-	if err := validSelf(r.self); err != nil {
+	if err := validSelf(r.self); err != nil && !opts.Observer {
 		return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
 	if err := r.subscribe(); err != nil {
@@ -215,6 +222,9 @@ func withDefaults(o *Options) (Options, error) {
 	if opts.Version == "" {
 		opts.Version = buildVersion()
 	}
+	if opts.Observer && opts.ServerID == "" {
+		opts.ServerID = "observer" // names it in logs only
+	}
 	switch {
 	case !ValidID(opts.ServerID):
 		return opts, fmt.Errorf("%w: ServerID %q: want 1 to %d of A-Z a-z 0-9 _ -", ErrBadOptions, opts.ServerID, MaxIDLen)
@@ -259,7 +269,11 @@ func (r *Registry) unsubscribe() {
 // ID is this server's id.
 func (r *Registry) ID() string { return r.opts.ServerID }
 
-// Self returns this server's current record.
+// Observer reports whether the registry only watches (Options.Observer).
+func (r *Registry) Observer() bool { return r.opts.Observer }
+
+// Self returns this server's current record (an observer's is never
+// published).
 func (r *Registry) Self() Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -294,6 +308,9 @@ func (r *Registry) Server(id string) (Server, bool) {
 // publishes it soon: at once, unless a record left less than a tenth of
 // an interval ago. A record fn makes invalid is refused.
 func (r *Registry) Update(fn func(*Record)) error {
+	if r.opts.Observer {
+		return fmt.Errorf("registry: update: %w", ErrObserver)
+	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -363,7 +380,7 @@ func (r *Registry) Close(ctx context.Context) error {
 }
 
 func (r *Registry) goodbye(ctx context.Context) error {
-	if !r.nc.IsConnected() {
+	if r.opts.Observer || !r.nc.IsConnected() {
 		return nil
 	}
 	data, _ := json.Marshal(Goodbye{V: ProtocolVersion, ID: r.opts.ServerID, Incarnation: r.incarnation})

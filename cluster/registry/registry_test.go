@@ -275,3 +275,32 @@ func TestJoinBeforeNATSIsUp(t *testing.T) {
 	late := join(t, connect(t, ns.ClientURL()), "late")
 	wait.Until(t, "both see each other", func() bool { return sees(early, "late") && sees(late, "early") })
 }
+
+// TestObserverSeesEveryoneAndIsSeenByNobody: an observer learns the
+// members at once from its empty who-is-there request, sees them leave,
+// and never appears in a member's view.
+func TestObserverSeesEveryoneAndIsSeenByNobody(t *testing.T) {
+	ns := startNATS(t, nil)
+	a := join(t, connect(t, ns.ClientURL()), "a", func(o *registry.Options) { o.Interval = registry.MaxInterval })
+	b := join(t, connect(t, ns.ClientURL()), "b", func(o *registry.Options) { o.Interval = registry.MaxInterval })
+	obs := join(t, connect(t, ns.ClientURL()), "", func(o *registry.Options) {
+		o.Observer, o.RopeURL, o.MediaAddresses = true, "", nil
+	})
+	// With heartbeats a minute apart (beyond wait.Until), only the answers to the observer's
+	// request can have told it of a and b.
+	wait.Until(t, "the observer sees a and b", func() bool { return slices.Equal(ids(obs), []string{"a", "b"}) })
+	if err := obs.Update(func(*registry.Record) {}); !errors.Is(err, registry.ErrObserver) {
+		t.Fatalf("observer Update: %v", err)
+	}
+	if err := b.Close(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	wait.Until(t, "the observer sees b leave", func() bool { return slices.Equal(ids(obs), []string{"a"}) })
+	wait.Until(t, "a sees b leave", func() bool { return len(ids(a)) == 0 })
+	if got := ids(a); len(got) != 0 {
+		t.Fatalf("a's view %v: the observer must not be in it", got)
+	}
+	if st := obs.Stats(); st.Published != 1 || st.BytesPublished != 0 {
+		t.Fatalf("observer published %d messages, %d bytes; want one empty request", st.Published, st.BytesPublished)
+	}
+}
