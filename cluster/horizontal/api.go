@@ -191,7 +191,9 @@ func ServerOf(v any) (string, bool) {
 func (a *API) servers() []registry.Server {
 	out := a.dir.Servers()
 	if sd, ok := a.dir.(selfDirectory); ok && a.opts.IncludeSelf {
-		out = append(out, registry.Server{Record: sd.Self()})
+		if self := sd.Self(); self.RopeURL != "" { // an observer's has none
+			out = append(out, registry.Server{Record: self})
+		}
 	}
 	return out
 }
@@ -224,7 +226,7 @@ func (a *API) watch(events <-chan registry.Event) {
 	for ev := range events {
 		switch ev.Kind {
 		case registry.EventLeft:
-			a.drop(ev.Server.Record, fmt.Errorf("%w: server %s left the cluster", ErrServerGone, ev.Server.ID))
+			a.drop(ev.Server.Record, nil)
 		case registry.EventLost:
 			a.drop(ev.Server.Record, fmt.Errorf("%w: server %s lost", ErrServerGone, ev.Server.ID))
 		case registry.EventJoined, registry.EventUpdated:
@@ -248,7 +250,8 @@ func (a *API) refresh(rec registry.Record) {
 	}
 }
 
-// drop buries the member of that server incarnation, if the API has one.
+// drop ends the member of that server incarnation, if the API has one:
+// its workers died of cause, or closed (cause nil) when it left cleanly.
 func (a *API) drop(rec registry.Record, cause error) {
 	a.mu.Lock()
 	m := a.members[rec.ID]
@@ -258,7 +261,11 @@ func (a *API) drop(rec registry.Record, cause error) {
 	}
 	delete(a.members, rec.ID)
 	a.mu.Unlock()
-	a.log.Info("horizontal: server gone, its workers died", "server", rec.ID, "cause", cause)
+	if cause == nil {
+		a.log.Info("horizontal: server left, its workers closed", "server", rec.ID)
+	} else {
+		a.log.Info("horizontal: server gone, its workers died", "server", rec.ID, "cause", cause)
+	}
 	m.bury(cause)
 }
 

@@ -130,10 +130,18 @@ func newAPI(t *testing.T, dir horizontal.Directory) *horizontal.API {
 	return api
 }
 
-// observer is a registry member that runs no media: the test's view.
+// observer is the test's view of the cluster: a registry that watches
+// only.
 func observer(t *testing.T, natsURL string) *registry.Registry {
 	t.Helper()
-	return join(t, connectNATS(t, natsURL), "observer", "ws://127.0.0.1:1/", "127.0.0.1")
+	r, err := registry.New(ctxT(t), connectNATS(t, natsURL), &registry.Options{
+		Observer: true, Interval: testInterval, Misses: testMisses, JoinWait: 100 * time.Millisecond, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	return r
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -304,3 +304,28 @@ func TestPipesShareTransportPairs(t *testing.T) {
 		}
 	}
 }
+
+// TestServerLeavingClosesItsWorkers: a server that leaves cleanly
+// (goodbye) closes its workers without "died", with the cascade's events.
+func TestServerLeavingClosesItsWorkers(t *testing.T) {
+	_, ms, view := cluster(t, 2)
+	api := newAPI(t, view)
+	rb := routerOn(t, api, "sb")
+	wb := workerOf(t, api, "sb")
+	died := make(chan error, 1)
+	wb.OnDied(func(err error) { died <- err })
+	closed := make(chan struct{})
+	wb.OnClose(func() { close(closed) })
+	routerClosed := make(chan struct{})
+	rb.OnWorkerClose(func() { close(routerClosed) })
+	ms[1].stop()
+	select {
+	case <-closed:
+	case <-ctxT(t).Done():
+		t.Fatal("the departed server's worker never closed")
+	}
+	<-routerClosed
+	if wb.Died() || len(died) != 0 {
+		t.Fatal("a worker of a server that left reports died")
+	}
+}

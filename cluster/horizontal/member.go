@@ -25,7 +25,8 @@ type member struct {
 	mu      sync.Mutex
 	rec     registry.Record
 	placing int // workers placed that rec may not count yet
-	gone    error
+	gone    bool
+	cause   error // why it went; nil: it left cleanly
 	workers map[media.Worker]*worker
 	routers map[media.Router]*router
 }
@@ -79,22 +80,23 @@ func (m *member) connected(c *mediaclient.Client) {
 	m.client = c
 	close(m.ready)
 	m.mu.Lock()
-	gone := m.gone
+	gone, cause := m.gone, m.cause
 	m.mu.Unlock()
-	if gone != nil {
-		m.end(gone)
+	if gone {
+		m.end(cause)
 	}
 }
 
 // bury marks the member gone and, once connected, closes everything that
-// lived on the server with mediasoup's events (workers "died").
+// lived on the server with mediasoup's events: its workers "died" of
+// cause, or (cause nil: the server left cleanly) just closed.
 func (m *member) bury(cause error) {
 	m.mu.Lock()
-	if m.gone != nil {
+	if m.gone {
 		m.mu.Unlock()
 		return
 	}
-	m.gone = cause
+	m.gone, m.cause = true, cause
 	m.mu.Unlock()
 	select {
 	case <-m.ready:
@@ -107,7 +109,11 @@ func (m *member) end(cause error) {
 	if m.client == nil {
 		return
 	}
-	m.client.Bury(cause)
+	if cause == nil {
+		m.client.Retire()
+	} else {
+		m.client.Bury(cause)
+	}
 	_ = m.client.Close()
 }
 

@@ -29,6 +29,19 @@ var closeEvents = map[string]string{
 // fails every later call with media.ErrClosed.
 func (c *Client) Bury(cause error) {
 	c.buried.Store(true)
+	died, _ := json.Marshal(cause.Error())
+	c.closeMirror(died)
+}
+
+// Retire ends the connection for good because the server behind it left
+// cleanly (it closed everything it ran, and said so other than over this
+// connection): every mirrored object closes as Bury closes it, but the
+// workers close without "died".
+func (c *Client) Retire() { c.closeMirror(nil) }
+
+// closeMirror closes the mirror with mediasoup's cascade events; died,
+// when set, is the data of each worker's "died".
+func (c *Client) closeMirror(died json.RawMessage) {
 	// The catalogue's events, read before the mirror locks for CloseLocal.
 	declares := map[string]map[string]bool{}
 	for _, o := range c.rc.Objects() {
@@ -41,10 +54,12 @@ func (c *Client) Bury(cause error) {
 			declares[o.Type()][e] = true
 		}
 	}
-	died, _ := json.Marshal(cause.Error())
 	_ = c.rc.CloseLocal(&ropeclient.LocalCloseOptions{
 		LastEvent: func(o, parent *ropeclient.Object) (string, json.RawMessage) {
-			if c.catalogueType(o.Type()) == "Worker" {
+			if c.catalogueType(o.Type()) == typeWorker {
+				if died == nil {
+					return "", nil
+				}
 				return "died", died
 			}
 			if parent == nil {
