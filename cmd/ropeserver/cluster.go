@@ -27,6 +27,7 @@ const defaultNATSPort = "4222"
 // spec/cluster-v1.md).
 type clusterConfig struct {
 	enabled    bool
+	endpoint   bool
 	natsURLs   string
 	natsCreds  string
 	natsToken  string
@@ -38,6 +39,9 @@ type clusterConfig struct {
 func (c *clusterConfig) flags(fs *flag.FlagSet, getenv func(string) string) error {
 	on, _ := strconv.ParseBool(envOr(getenv, "ROPE_CLUSTER", "false"))
 	fs.BoolVar(&c.enabled, "cluster", on, "join the registry of servers on NATS, spec/cluster-v1.md (env ROPE_CLUSTER)")
+	ep, _ := strconv.ParseBool(envOr(getenv, "ROPE_CLUSTER_ENDPOINT", "false"))
+	fs.BoolVar(&c.endpoint, "cluster-endpoint", ep,
+		"serve the cluster's media objects from this endpoint: workers are placed on the cluster's servers, none run here; implies -cluster (env ROPE_CLUSTER_ENDPOINT)")
 	fs.StringVar(&c.natsURLs, "nats", getenv("ROPE_NATS"),
 		"NATS server URLs, comma-separated (nats://host:4222); none: run an embedded NATS server on -nats-listen that others can join (env ROPE_NATS)")
 	fs.StringVar(&c.natsCreds, "nats-creds", getenv("ROPE_NATS_CREDS"), "NATS credentials file (user JWT and nkey seed) (env ROPE_NATS_CREDS)")
@@ -69,16 +73,43 @@ type clusterMember struct {
 
 // startCluster joins the registry of servers as cfg.cluster says, with
 // ropeURL as this server's address and workers' loads in its record;
-// nil (and a no-op stop) without -cluster.
+// nil (and a no-op stop) without -cluster. A cluster endpoint joined
+// already, as an observer (startEndpoint).
 func startCluster(ctx context.Context, cfg config, ropeURL string, workers *workerSet, log *slog.Logger) (stop func(), err error) {
 	c := cfg.cluster
-	if !c.enabled {
+	if !c.enabled || c.endpoint {
 		return func() {}, nil
 	}
 	id := c.serverID
 	if id == "" {
 		id = defaultServerID(ropeURL)
 	}
+	opts := &registry.Options{
+		ServerID: id, RopeURL: ropeURL, MediaAddresses: mediaAddresses(cfg), Interval: c.heartbeat, Logger: log,
+	}
+	if cfg.media.enabled && cfg.media.maxWorkers > 0 {
+		opts.MaxWorkers = cfg.media.maxWorkers
+	}
+	m, err := joinCluster(ctx, cfg, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("ropeserver: in the cluster", "id", id)
+	sctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	go func() {
+		defer close(m.done)
+		if workers != nil {
+			newLoadSampler(workers, m.reg).run(sctx, c.heartbeat)
+		}
+	}()
+	return m.close, nil
+}
+
+// joinCluster connects to NATS (or starts the embedded server) and joins
+// the registry with opts.
+func joinCluster(ctx context.Context, cfg config, opts *registry.Options, log *slog.Logger) (_ *clusterMember, err error) {
+	c := cfg.cluster
 	m := &clusterMember{done: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -90,30 +121,15 @@ func startCluster(ctx context.Context, cfg config, ropeURL string, workers *work
 		return nil, err
 	}
 	m.nc, err = natsutil.Connect(&natsutil.ConnectOptions{
-		URLs: urls, Name: "ropeserver " + id, CredsFile: c.natsCreds, Token: c.natsToken, Logger: log,
+		URLs: urls, Name: "ropeserver " + opts.ServerID, CredsFile: c.natsCreds, Token: c.natsToken, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	opts := &registry.Options{
-		ServerID: id, RopeURL: ropeURL, MediaAddresses: mediaAddresses(cfg), Interval: c.heartbeat, Logger: log,
-	}
-	if cfg.media.enabled && cfg.media.maxWorkers > 0 {
-		opts.MaxWorkers = cfg.media.maxWorkers
-	}
 	if m.reg, err = registry.New(ctx, m.nc, opts); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	log.Info("ropeserver: in the cluster", "id", id, "nats", m.nc.ConnectedUrlRedacted())
-	sctx, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
-	go func() {
-		defer close(m.done)
-		if workers != nil {
-			newLoadSampler(workers, m.reg).run(sctx, c.heartbeat)
-		}
-	}()
-	return m.close, nil
+	return m, nil
 }
 
 // natsURLs returns the -nats URLs or, without them, starts the embedded

@@ -33,7 +33,8 @@ func TestClusterConfig(t *testing.T) {
 		"ROPE_NATS_TOKEN": "t", "ROPE_NATS_LISTEN": "0.0.0.0:4333", "ROPE_SERVER_ID": "eu-1", "ROPE_CLUSTER_HEARTBEAT": "250ms",
 	}
 	cfg, err := parseConfig(nil, func(k string) string { return env[k] })
-	want := clusterConfig{true, "nats://a:4222,nats://b:4222", "/x.creds", "t", "0.0.0.0:4333", "eu-1", 250 * time.Millisecond}
+	want := clusterConfig{enabled: true, natsURLs: "nats://a:4222,nats://b:4222", natsCreds: "/x.creds", natsToken: "t",
+		natsListen: "0.0.0.0:4333", serverID: "eu-1", heartbeat: 250 * time.Millisecond}
 	if err != nil || cfg.cluster != want {
 		t.Fatalf("from env %+v %v", cfg.cluster, err)
 	}

@@ -161,6 +161,7 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 		}
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
+	c.cluster.enabled = c.cluster.enabled || c.cluster.endpoint
 	return c, c.check()
 }
 
@@ -255,7 +256,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		defer root.Close()
 		mux.Handle("/static/", http.StripPrefix("/static/", files))
 	}
-	stopMedia, workers, err := registerMedia(srv, cfg, log)
+	base, stopEndpoint, err := startEndpoint(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopEndpoint()
+	stopMedia, workers, err := registerMedia(srv, cfg, base, log)
 	if err != nil {
 		return err
 	}

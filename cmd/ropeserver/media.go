@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/ropehq/rope/cluster/horizontal"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/mafalda/mafaldaserver"
 	"github.com/ropehq/rope/media"
@@ -43,6 +44,8 @@ type mediaConfig struct {
 	rtcMinPort       uint
 	rtcMaxPort       uint
 	allowWorkerClose bool
+	// maxConsumersPerWorker is the Mafalda's MaxConsumersPerWorker.
+	maxConsumersPerWorker int
 }
 
 func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error {
@@ -73,14 +76,22 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 		return fmt.Errorf("ROPE_MAX_WORKERS: %w", err)
 	}
 	fs.IntVar(&m.maxWorkers, "max-workers", maxWorkers, "most media workers open at once, whoever creates them (clients, or a Mafalda's placements); negative: no limit (env ROPE_MAX_WORKERS)")
+	perWorker, err := strconv.Atoi(envOr(getenv, "ROPE_MAX_CONSUMERS_PER_WORKER", "0"))
+	if err != nil {
+		return fmt.Errorf("ROPE_MAX_CONSUMERS_PER_WORKER: %w", err)
+	}
+	fs.IntVar(&m.maxConsumersPerWorker, "max-consumers-per-worker", perWorker,
+		"with -media-mode=mafalda, a worker carrying this many consumers takes no more of a room's transports; 0: no limit, load decides (env ROPE_MAX_CONSUMERS_PER_WORKER)")
 	allow, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_CLOSE", "false"))
 	fs.BoolVar(&m.allowWorkerClose, "allow-worker-close", allow, "let clients close media workers (env ROPE_ALLOW_WORKER_CLOSE)")
 	return nil
 }
 
 // registerMedia serves the media objects on srv as cfg.media says, and
-// returns what stops them and the workers; nil when disabled.
-func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop func(context.Context) error, ws *workerSet, err error) {
+// returns what stops them and the workers; nil when disabled. base, when
+// set, is where workers are created (a cluster endpoint's horizontal
+// API) instead of -workers.
+func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog.Logger) (stop func(context.Context) error, ws *workerSet, err error) {
 	m := cfg.media
 	if !m.enabled {
 		return nil, nil, nil
@@ -91,11 +102,11 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 	if m.maxWorkers == 0 {
 		return nil, nil, errors.New("media: -max-workers 0: want a positive limit, or negative for none")
 	}
-	var base media.API
-	switch m.workers {
-	case workersProcess:
+	switch {
+	case base != nil:
+	case m.workers == workersProcess:
 		base = workerproc.New(&workerproc.Options{Logger: log})
-	case workersInProcess:
+	case m.workers == workersInProcess:
 		base = engine.New(nil)
 	default:
 		return nil, nil, fmt.Errorf("media: -workers %q: want %q or %q", m.workers, workersProcess, workersInProcess)
@@ -121,8 +132,8 @@ func registerMedia(srv *ropeserver.Server, cfg config, log *slog.Logger) (stop f
 		}
 		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, workers, nil
 	case modeMafalda:
-		var mopts mafalda.Options
-		if m.workers == workersProcess {
+		mopts := mafalda.Options{MaxConsumersPerWorker: m.maxConsumersPerWorker}
+		if _, cluster := base.(*horizontal.API); m.workers == workersProcess && !cluster {
 			// workerproc gives every pipe between worker processes its own
 			// transport pair: a pipe tree would save no port there, only
 			// add hops (mafalda.Options.PipeFanout).

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/ropehq/rope/cluster/horizontal"
+	"github.com/ropehq/rope/cluster/registry"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/mediaclient"
+	"github.com/ropehq/rope/ropeclient"
+)
+
+// startEndpoint makes this server the cluster's endpoint when
+// -cluster-endpoint says so: it joins the registry as an observer and
+// returns the horizontal media API over the cluster's servers, on which
+// the media objects (and a Mafalda) are then served; nil (and a no-op
+// stop) otherwise. The endpoint presents -token to the servers.
+func startEndpoint(ctx context.Context, cfg config, log *slog.Logger) (media.API, func(), error) {
+	c := cfg.cluster
+	if !c.endpoint {
+		return nil, func() {}, nil
+	}
+	m, err := joinCluster(ctx, cfg, &registry.Options{
+		Observer: true, ServerID: c.serverID, Interval: c.heartbeat, Logger: log,
+	}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	close(m.done) // an observer publishes no loads
+	api := horizontal.New(m.reg, &horizontal.Options{
+		Logger: log,
+		Media: &mediaclient.Options{Logger: log,
+			ROPE: &ropeclient.Options{Logger: log, Token: cfg.token, Dedicated: true}},
+	})
+	log.Info("ropeserver: the cluster's endpoint", "servers", len(m.reg.Servers()))
+	return api, func() { _ = api.Close(); m.close() }, nil
+}
