@@ -24,12 +24,39 @@ func (w *worker) CreateRouter(ctx context.Context, opts *media.RouterOptions) (m
 	if err != nil {
 		return nil, err
 	}
-	return &router{Router: r, w: w}, nil
+	return w.router(r), nil
 }
 
-// OnNewRouter fires with the child's new routers.
+// OnNewRouter fires with the child's new routers, the values CreateRouter
+// returns.
 func (w *worker) OnNewRouter(fn func(media.Router)) func() {
-	return w.Worker.OnNewRouter(func(r media.Router) { fn(&router{Router: r, w: w}) })
+	return w.Worker.OnNewRouter(func(r media.Router) { fn(w.router(r)) })
+}
+
+// router returns the one wrapper of a mediaclient router (mediaclient
+// keeps one value per mirror object), making it on first use: the value
+// CreateRouter returns is the value OnNewRouter reports, so whoever keys
+// routers by value (mediaserver does) sees one router.
+func (w *worker) router(inner media.Router) *router {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r, ok := w.routers[inner]; ok {
+		return r
+	}
+	r := &router{Router: inner, w: w}
+	if inner.Closed() {
+		return r
+	}
+	if w.routers == nil {
+		w.routers = map[media.Router]*router{}
+	}
+	w.routers[inner] = r
+	inner.OnClose(func() {
+		w.mu.Lock()
+		delete(w.routers, inner)
+		w.mu.Unlock()
+	})
+	return r
 }
 
 // PipeToRouter pipes a producer to o.Router; across processes only RTP

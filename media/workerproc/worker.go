@@ -26,7 +26,7 @@ type worker struct {
 	// closing of a dead worker's mirrors it may run, have finished.
 	exited, done chan struct{}
 
-	// mu guards closing, died, burying and waitErr.
+	// mu guards closing, died, burying, waitErr and routers.
 	mu      sync.Mutex
 	closing bool
 	died    bool
@@ -34,6 +34,8 @@ type worker struct {
 	// listeners run.
 	burying bool
 	waitErr error
+	// routers are the wrappers of the open routers, by mediaclient router.
+	routers map[media.Router]*router
 }
 
 var _ media.Worker = (*worker)(nil)
