@@ -40,6 +40,7 @@ var steps = []step{
 	{"webrtc-server", testWebRtcServer},
 	{"webrtc-server-worker-close", testWebRtcServerWorkerClose},
 	{"webrtc-server-invalid", testWebRtcServerInvalid},
+	{"identity", testIdentity},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

@@ -1,7 +1,6 @@
 package mediatest
 
 import (
-	"errors"
 	"slices"
 	"testing"
 
@@ -20,7 +19,7 @@ func newWebRtcServer(t *testing.T, w media.Worker, appData media.AppData) media.
 		},
 		AppData: appData,
 	})
-	if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, media.ErrUnsupported) {
+	if isUnsupported(err) {
 		t.Skipf("no WebRtcServer: %v", err)
 	}
 	if err != nil {
