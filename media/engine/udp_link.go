@@ -1,17 +1,20 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 	"github.com/ropehq/rope/media/internal/udpio"
+	"github.com/ropehq/rope/media/webrtc/listener"
 )
 
 // readBatch is the number of datagrams read per recvmmsg.
@@ -73,9 +76,38 @@ func listen(w *worker, field string, info *media.TransportListenInfo) (*udpio.Co
 		c, err = udpio.ListenRange(network, ip, min, max, start)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", field, err)
+		return nil, listenFailure(field, info.Port == 0, err)
 	}
 	return c, nil
+}
+
+// isListenFailure reports a socket that could not be opened for one of
+// the reasons listenFailure names.
+func isListenFailure(err error) bool {
+	return errors.Is(err, listener.ErrNoPort) || errors.Is(err, syscall.EADDRINUSE) ||
+		errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EACCES)
+}
+
+// listenFailure makes a socket that could not be opened a ParamError
+// naming the field, whose text is all a client sees (mediaserver sends a
+// media error's text without what it wraps); the OS error stays wrapped
+// after it for the logs. ranged says the ports of a range were tried.
+// Other failures get the field as context.
+func listenFailure(field string, ranged bool, err error) error {
+	var reason string
+	switch {
+	case errors.Is(err, listener.ErrNoPort), ranged && errors.Is(err, syscall.EADDRINUSE):
+		reason = "no free port in range"
+	case errors.Is(err, syscall.EADDRINUSE):
+		reason = "port in use"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		reason = "ip is not an address of this host"
+	case errors.Is(err, syscall.EACCES):
+		reason = "port not permitted"
+	default:
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	return fmt.Errorf("%w: %w", &media.ParamError{Field: field, Reason: reason}, err)
 }
 
 func (l *udpLink) start() {

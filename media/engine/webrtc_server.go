@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
@@ -60,8 +59,8 @@ func (w *worker) CreateWebRtcServer(ctx context.Context, o *media.WebRtcServerOp
 	switch {
 	case errors.Is(err, webrtc.ErrInvalidListenInfo):
 		return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
-	case errors.Is(err, syscall.EADDRINUSE):
-		return nil, fmt.Errorf("createWebRtcServer: %w: %w", &media.ParamError{Field: "listenInfos", Reason: "address in use"}, err)
+	case isListenFailure(err):
+		return nil, fmt.Errorf("createWebRtcServer: %w", listenFailure("listenInfos", false, err))
 	case err != nil:
 		return nil, fmt.Errorf("createWebRtcServer: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/pion/sctp"
@@ -161,8 +160,8 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	switch {
 	case errors.Is(err, webrtc.ErrInvalidListenInfo):
 		return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}
-	case errors.Is(err, syscall.EADDRINUSE):
-		return nil, fmt.Errorf("createWebRtcTransport: %w: %w", &media.ParamError{Field: "listenInfos", Reason: "address in use"}, err)
+	case isListenFailure(err):
+		return nil, fmt.Errorf("createWebRtcTransport: %w", listenFailure("listenInfos", false, err))
 	case errors.Is(err, webrtc.ErrClosed) && server != nil:
 		return nil, media.NewError(media.ErrClosed, "webRtcServer %s closed", server.id)
 	case err != nil:

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"strings"
+	"syscall"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/rope"
@@ -217,22 +219,70 @@ func created[M any](s *Server, parent *ropeserver.Object, m M, err error) (any, 
 	return rope.CreateResult{ID: o.ID()}, nil
 }
 
-// WireError converts an error for the wire: rope errors pass through;
-// media errors become ApplicationError (-32010) named as mediasoup's error
-// classes, with the stable media code in data.detail.code; others are
-// returned as they are (an internal error).
+// WireError converts an error for the wire. Media errors become
+// ApplicationError (-32010) named as mediasoup's error classes, with the
+// stable media code in data.detail.code and as message the error's text
+// up to the media error: what the media error wraps (an OS error after a
+// ParamError) stays out. A socket that could not be opened (address in
+// use or not local, port not permitted) without a media error is a
+// TypeError too. rope errors pass through, except an InternalError (a
+// server behind this one, as a worker process, failed): its text is
+// internal here too. The rest are returned as they are, which the ROPE
+// server sends as an InternalError whose text stays in its log unless
+// it sends full errors.
 func WireError(err error) error {
 	var re *rope.Error
 	if errors.As(err, &re) {
+		if re.Code == rope.CodeInternalError {
+			return internalError{err.Error()}
+		}
 		return re
 	}
-	code := media.ErrorCode(err)
-	if code == "" {
-		return err
+	if media.ErrorCode(err) == "" {
+		if pe := socketError(err); pe != nil {
+			err = fmt.Errorf("%w: %w", pe, err)
+		} else {
+			return err
+		}
 	}
-	e := rope.AppError(media.ErrorName(err), "%s", err.Error())
-	e.Data.Detail, _ = json.Marshal(ErrorDetail{Code: code})
+	e := rope.AppError(media.ErrorName(err), "%s", mediaText(err))
+	e.Data.Detail, _ = json.Marshal(ErrorDetail{Code: media.ErrorCode(err)})
 	return e
+}
+
+// internalError is an error whose text must not reach clients: it
+// matches no rope.Error, so the ROPE server logs it and sends an
+// InternalError.
+type internalError struct{ text string }
+
+func (e internalError) Error() string { return e.text }
+
+// mediaText is err's text cut after the text of the media error in its
+// chain (the first with a code).
+func mediaText(err error) string {
+	var m interface{ Code() string }
+	if !errors.As(err, &m) {
+		return err.Error()
+	}
+	full, own := err.Error(), m.(error).Error()
+	if i := strings.Index(full, own); i >= 0 {
+		return full[:i+len(own)]
+	}
+	return own
+}
+
+// socketError names a failure to open a socket that an implementation
+// returned without a media error, or returns nil.
+func socketError(err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return &media.ParamError{Reason: "address in use"}
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return &media.ParamError{Reason: "ip is not an address of this host"}
+	case errors.Is(err, syscall.EACCES):
+		return &media.ParamError{Reason: "port not permitted"}
+	}
+	return nil
 }
 
 // ErrorDetail is the data.detail of a media ApplicationError.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -51,6 +53,39 @@ func TestWireError(t *testing.T) {
 	plain := errors.New("internal")
 	if err := mediaserver.WireError(plain); err != plain {
 		t.Errorf("plain error became %v", err)
+	}
+}
+
+// What a media error wraps after itself (an OS error) and the text of an
+// internal error from a server behind this one (a worker process) do not
+// go out; a socket failure without a media error is a TypeError.
+func TestWireErrorKeepsInternalTextIn(t *testing.T) {
+	osErr := &os.SyscallError{Syscall: "bind", Err: syscall.EADDRINUSE}
+	for _, tc := range []struct {
+		err        error
+		name, text string
+	}{
+		{fmt.Errorf("createPlainTransport: %w: %w", &media.ParamError{Field: "listenInfo", Reason: "no free port in range"}, osErr),
+			media.NameTypeError, "createPlainTransport: listenInfo: no free port in range"},
+		{fmt.Errorf("%w: %w", media.NewError(media.ErrClosed, "worker process 7 gone"), errors.New("open /proc/7/stat: no such file")),
+			media.NameInvalidStateError, "worker process 7 gone"},
+		{fmt.Errorf("listen: %w", osErr), media.NameTypeError, "address in use"},
+		{fmt.Errorf("listen: %w", &os.SyscallError{Syscall: "bind", Err: syscall.EADDRNOTAVAIL}), media.NameTypeError,
+			"ip is not an address of this host"},
+	} {
+		var re *rope.Error
+		if err := mediaserver.WireError(tc.err); !errors.As(err, &re) || re.Data.Name != tc.name || re.Message != tc.text {
+			t.Errorf("%v -> %+v, want %s %q", tc.err, re, tc.name, tc.text)
+		}
+	}
+	child := rope.NewError(rope.CodeInternalError, "udpio: listen 127.0.0.1:40000: bind: address already in use")
+	err := mediaserver.WireError(fmt.Errorf("mediaclient: Router.createPlainTransport: %w", child))
+	var re *rope.Error
+	if errors.As(err, &re) {
+		t.Fatalf("an internal error from behind goes out as %+v", re)
+	}
+	if err == nil || !strings.Contains(err.Error(), "bind") {
+		t.Fatalf("internal error %v lost its text for the log", err)
 	}
 }
 

@@ -13,6 +13,13 @@ import (
 // every Linux architecture Go supports.
 const clockTicks = 100
 
+// procGone is the error of a child whose /proc files cannot be read: the
+// process has ended. The OS error is wrapped after the media error, so
+// clients see only the media error's text.
+func procGone(pid int, err error) error {
+	return fmt.Errorf("%w: %w", media.NewError(media.ErrClosed, "worker process %d gone", pid), err)
+}
+
 // resourceUsage reads a process's figures from /proc: user and system
 // time and page faults from /proc/<pid>/stat, peak RSS (VmHWM, the
 // ru_maxrss of getrusage, in KiB) and context switches from
@@ -20,7 +27,7 @@ const clockTicks = 100
 func resourceUsage(pid int) (*media.WorkerResourceUsage, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return nil, media.NewError(media.ErrClosed, "worker process %d: %v", pid, err)
+		return nil, procGone(pid, err)
 	}
 	// The command name may hold spaces and parens: fields start after
 	// the last ')'. Field 3 (state) is then f[0].
@@ -44,7 +51,7 @@ func resourceUsage(pid int) (*media.WorkerResourceUsage, error) {
 	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return nil, media.NewError(media.ErrClosed, "worker process %d: %v", pid, err)
+		return nil, procGone(pid, err)
 	}
 	for line := range bytes.SplitSeq(status, []byte("\n")) {
 		k, v, ok := bytes.Cut(line, []byte(":"))
