@@ -40,9 +40,11 @@ type mediaConfig struct {
 	mode             string
 	workers          string
 	maxWorkers       int
+	maxWorkersConn   int
 	rtcIP            string
 	rtcMinPort       uint
 	rtcMaxPort       uint
+	anyRtcListen     bool
 	allowWorkerClose bool
 	// maxConsumersPerWorker is the Mafalda's MaxConsumersPerWorker.
 	maxConsumersPerWorker int
@@ -82,6 +84,13 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 	}
 	fs.IntVar(&m.maxConsumersPerWorker, "max-consumers-per-worker", perWorker,
 		"with -media-mode=mafalda, a worker carrying this many consumers takes no more of a room's transports; 0: no limit, load decides (env ROPE_MAX_CONSUMERS_PER_WORKER)")
+	perConn, err := strconv.Atoi(envOr(getenv, "ROPE_MAX_WORKERS_PER_CONN", strconv.Itoa(mediaserver.DefaultMaxWorkersPerConn)))
+	if err != nil {
+		return fmt.Errorf("ROPE_MAX_WORKERS_PER_CONN: %w", err)
+	}
+	fs.IntVar(&m.maxWorkersConn, "max-workers-per-conn", perConn, "most media workers one client connection may have open at once; negative: no limit (env ROPE_MAX_WORKERS_PER_CONN)")
+	anyListen, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_ANY_RTC_LISTEN", "false"))
+	fs.BoolVar(&m.anyRtcListen, "allow-any-rtc-listen", anyListen, "let clients have media transports listen on any address and port; default only -rtc-ip and -listen, ports -rtc-min-port to -rtc-max-port (env ROPE_ALLOW_ANY_RTC_LISTEN)")
 	allow, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_CLOSE", "false"))
 	fs.BoolVar(&m.allowWorkerClose, "allow-worker-close", allow, "let clients close media workers (env ROPE_ALLOW_WORKER_CLOSE)")
 	return nil
@@ -102,6 +111,9 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 	if m.maxWorkers == 0 {
 		return nil, nil, errors.New("media: -max-workers 0: want a positive limit, or negative for none")
 	}
+	if m.maxWorkersConn == 0 {
+		return nil, nil, errors.New("media: -max-workers-per-conn 0: want a positive limit, or negative for none")
+	}
 	switch {
 	case base != nil:
 	case m.workers == workersProcess:
@@ -118,11 +130,18 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 	}
 	li := &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: ip, AnnouncedAddress: cfg.announcedIP}
 	opts := &mediaserver.Options{
-		MaxWorkers:       m.maxWorkers,
-		AllowWorkerClose: m.allowWorkerClose,
-		ListenInfo:       li,
-		WorkerSettings:   &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
-		Logger:           log,
+		MaxWorkers:        m.maxWorkers,
+		MaxWorkersPerConn: m.maxWorkersConn,
+		AllowWorkerClose:  m.allowWorkerClose,
+		ListenInfo:        li,
+		WorkerSettings:    &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
+		Logger:            log,
+	}
+	if !m.anyRtcListen {
+		opts.Listen = &mediaserver.ListenPolicy{IPs: []string{ip}, MinPort: uint16(m.rtcMinPort), MaxPort: uint16(m.rtcMaxPort)}
+		if cfg.listen != ip {
+			opts.Listen.IPs = append(opts.Listen.IPs, cfg.listen)
+		}
 	}
 	switch m.mode {
 	case modeMedia:

@@ -178,7 +178,14 @@ func rootMethod[P any](s *Server, fn func(ctx context.Context, p *P) (any, error
 }
 
 func (s *Server) createMafaldaRouter(ctx context.Context, p *mafalda.MafaldaRouterOptions) (any, error) {
-	s.applyWorkerDefaults(&p.WorkerSettings)
+	if err := s.media.ApplyWorkerSettings(&p.WorkerSettings); err != nil {
+		return nil, err
+	}
+	if p.WebRtcServerOptions != nil {
+		if err := s.media.CheckListenInfos("webRtcServerOptions.listenInfos", p.WebRtcServerOptions.ListenInfos); err != nil {
+			return nil, err
+		}
+	}
 	mr, err := s.svc.CreateRouter(ctx, p)
 	if err != nil {
 		return nil, err
@@ -209,24 +216,6 @@ func (s *Server) createMafaldaRouter(ctx context.Context, p *mafalda.MafaldaRout
 		return nil, err
 	}
 	return rope.CreateResult{ID: o.ID()}, nil
-}
-
-// applyWorkerDefaults fills what the client left empty from
-// Options.Media.WorkerSettings, as mediaserver does for createWorker.
-func (s *Server) applyWorkerDefaults(w *media.WorkerSettings) {
-	if s.opts.Media == nil || s.opts.Media.WorkerSettings == nil {
-		return
-	}
-	d := s.opts.Media.WorkerSettings
-	if w.RtcMinPort == 0 && w.RtcMaxPort == 0 {
-		w.RtcMinPort, w.RtcMaxPort = d.RtcMinPort, d.RtcMaxPort
-	}
-	if w.LogLevel == "" {
-		w.LogLevel = d.LogLevel
-	}
-	if w.DtlsCertificateFile == "" && w.DtlsPrivateKeyFile == "" {
-		w.DtlsCertificateFile, w.DtlsPrivateKeyFile = d.DtlsCertificateFile, d.DtlsPrivateKeyFile
-	}
 }
 
 // wireRouter emits a MafaldaRouter's own events on its ROPE object.

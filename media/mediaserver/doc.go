@@ -17,10 +17,19 @@
 // OnNewTransport, OnNewProducer, ...), so objects created any way, also by
 // PipeToRouter or by the application itself, appear. A method that
 // creates an object registers it before it answers, so rope.created
-// precedes the response. Media events become ROPE events, each preceded by
+// precedes the response. Objects are keyed by their Go value: the API
+// served must report in its events the value the creating call returned
+// (media/mediatest's "identity" step checks it), or one media object
+// becomes two ROPE objects. Media events become ROPE events, each preceded by
 // an update of the object's changed properties; the ROPE close follows the
 // media object's own close, so a remote consumer sees "producerclose"
 // then its close.
+//
+// What clients can make the server hold is bounded (Options.MaxWorkers,
+// MaxWorkersPerConn) and where their transports listen can be
+// (Options.Listen). Media errors go to clients without what they wrap, a
+// failure to open a socket as a TypeError, and internal errors, also a
+// worker process's, without their text (WireError).
 //
 // Another package can serve a media object under a type of its own that
 // extends a catalogue type (Extension, Server.Extend, Server.Add):

@@ -44,9 +44,7 @@ func mediaServiceKind() *kind {
 		},
 		func(s *Server) map[string]ropeserver.MethodFunc {
 			return map[string]ropeserver.MethodFunc{
-				"createWorker": method(s, func(ctx context.Context, _ *ropeserver.Object, _ media.API, p *media.WorkerSettings) (any, error) {
-					return s.createWorker(ctx, p)
-				}),
+				"createWorker": s.createWorkerMethod(),
 			}
 		},
 		func(*Server, *ropeserver.Object, media.API) {})
@@ -86,6 +84,9 @@ func workerMethods(s *Server) map[string]ropeserver.MethodFunc {
 			return created(s, o, r, err)
 		}),
 		"createWebRtcServer": method(s, func(ctx context.Context, o *ropeserver.Object, w media.Worker, p *media.WebRtcServerOptions) (any, error) {
+			if err := s.opts.Listen.checkListenInfos("listenInfos", p.ListenInfos); err != nil {
+				return nil, err
+			}
 			x, err := w.CreateWebRtcServer(ctx, p)
 			return created(s, o, x, err)
 		}),

@@ -68,6 +68,8 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 					return nil, media.NewError(media.ErrNotFound, "webRtcServer %q not found", p.WebRtcServerID)
 				}
 				opts.WebRtcServer = x.Value().(media.WebRtcServer)
+			} else if err := s.opts.Listen.checkListenInfos("listenInfos", opts.ListenInfos); err != nil {
+				return nil, err
 			} else if len(opts.ListenInfos) == 0 && s.opts.ListenInfo != nil && !choosesWebRtcListen(r) {
 				opts.ListenInfos = []media.TransportListenInfo{*s.listenInfo()}
 			}
@@ -75,6 +77,12 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 			return created(s, o, t, err)
 		}),
 		"createPlainTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.PlainTransportOptions) (any, error) {
+			if err := s.opts.Listen.checkListenInfo("listenInfo", p.ListenInfo); err != nil {
+				return nil, err
+			}
+			if err := s.opts.Listen.checkListenInfo("rtcpListenInfo", p.RtcpListenInfo); err != nil {
+				return nil, err
+			}
 			if p.ListenInfo == nil {
 				p.ListenInfo = s.listenInfo()
 			}
@@ -82,6 +90,9 @@ func routerMethods(s *Server) map[string]ropeserver.MethodFunc {
 			return created(s, o, t, err)
 		}),
 		"createPipeTransport": method(s, func(ctx context.Context, o *ropeserver.Object, r media.Router, p *media.PipeTransportOptions) (any, error) {
+			if err := s.opts.Listen.checkListenInfo("listenInfo", p.ListenInfo); err != nil {
+				return nil, err
+			}
 			if p.ListenInfo == nil {
 				p.ListenInfo = s.listenInfo()
 			}
@@ -118,6 +129,9 @@ func (s *Server) pipeToRouter(ctx context.Context, o *ropeserver.Object, r media
 		return nil, media.NewError(media.ErrNotFound, "router %q not found", p.RouterID)
 	}
 	opts := p.PipeToRouterOptions
+	if err := s.opts.Listen.checkListenInfo("listenInfo", opts.ListenInfo); err != nil {
+		return nil, err
+	}
 	if opts.ListenInfo == nil {
 		opts.ListenInfo = s.listenInfo()
 	}

@@ -18,6 +18,9 @@ const RootID = "media"
 // DefaultMaxWorkers is the default of Options.MaxWorkers.
 const DefaultMaxWorkers = 32
 
+// DefaultMaxWorkersPerConn is the default of Options.MaxWorkersPerConn.
+const DefaultMaxWorkersPerConn = 8
+
 // Options configure a Server. Nil means defaults.
 type Options struct {
 	// AllowWorkerClose lets clients call Worker.close. Default false: the
@@ -32,6 +35,16 @@ type Options struct {
 	// createWorker calls answer -32003 InvalidState. Default
 	// DefaultMaxWorkers; negative means no limit.
 	MaxWorkers int
+	// MaxWorkersPerConn bounds the workers one connection may have open
+	// at once (those it created with createWorker, until they close), so
+	// no client holds every worker slot; more answer -32003
+	// InvalidState. Default DefaultMaxWorkersPerConn; negative means no
+	// limit.
+	MaxWorkersPerConn int
+	// Listen bounds where clients may have transports and WebRtcServers
+	// listen (see ListenPolicy); a listen info outside it answers a
+	// TypeError. Default nil: anywhere the media API allows.
+	Listen *ListenPolicy
 	// ListenInfo, when set, is where transports listen when a client
 	// gives no listenInfo (listenInfos for WebRtcTransport), so clients
 	// need not know the server's addresses (not for the WebRTC transports
@@ -63,6 +76,9 @@ type Server struct {
 	workers []media.Worker
 	// creating counts createWorker calls under way (see MaxWorkers).
 	creating int
+	// perConn counts, by connection, its workers open or being created
+	// (see MaxWorkersPerConn); a connection without any has no entry.
+	perConn map[*ropeserver.Conn]int
 	// closed is set by Close: no more workers.
 	closed bool
 }
@@ -70,7 +86,8 @@ type Server struct {
 // Register adds the media types to rs and creates the root object
 // (MediaService, id "media"). opts may be nil.
 func Register(rs *ropeserver.Server, api media.API, opts *Options) (*Server, error) {
-	s := &Server{rs: rs, api: api, objs: make(map[any]*ropeserver.Object), kinds: allKinds()}
+	s := &Server{rs: rs, api: api, objs: make(map[any]*ropeserver.Object), kinds: allKinds(),
+		perConn: make(map[*ropeserver.Conn]int)}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -136,17 +153,31 @@ func (s *Server) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) createWorker(ctx context.Context, settings *media.WorkerSettings) (any, error) {
-	release, err := s.reserveWorker()
+// createWorkerMethod is MediaService.createWorker, which needs the
+// call's connection (MaxWorkersPerConn).
+func (s *Server) createWorkerMethod() ropeserver.MethodFunc {
+	return func(ctx context.Context, call *ropeserver.Call) (any, error) {
+		return method(s, func(ctx context.Context, _ *ropeserver.Object, _ media.API, p *media.WorkerSettings) (any, error) {
+			return s.createWorker(ctx, call.Conn, p)
+		})(ctx, call)
+	}
+}
+
+func (s *Server) createWorker(ctx context.Context, conn *ropeserver.Conn, settings *media.WorkerSettings) (any, error) {
+	s.applyWorkerDefaults(settings)
+	if err := s.opts.Listen.applyWorkerPorts(settings); err != nil {
+		return nil, err
+	}
+	release, err := s.reserveWorker(conn)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	s.applyWorkerDefaults(settings)
 	w, err := s.api.CreateWorker(ctx, settings)
 	if err != nil {
 		return nil, err
 	}
+	s.holdConnWorker(conn, w)
 	o, err := s.ensure(s.root, w)
 	if err != nil {
 		_ = w.Close(context.WithoutCancel(ctx))
@@ -202,22 +233,60 @@ func (s *Server) listenInfo() *media.TransportListenInfo {
 	return &li
 }
 
-// reserveWorker takes one of the MaxWorkers slots for a worker being
-// created; release gives it back once the worker is in s.workers or failed.
-func (s *Server) reserveWorker() (release func(), err error) {
-	limit := s.opts.MaxWorkers
-	if limit == 0 {
-		limit = DefaultMaxWorkers
-	}
+// reserveWorker takes one of the MaxWorkers slots, and one of conn's
+// MaxWorkersPerConn, for a worker being created; release gives both back
+// once the worker is in s.workers (where holdConnWorker took conn's
+// again for the worker's life) or failed.
+func (s *Server) reserveWorker(conn *ropeserver.Conn) (release func(), err error) {
+	limit := orDefault(s.opts.MaxWorkers, DefaultMaxWorkers)
+	perConn := orDefault(s.opts.MaxWorkersPerConn, DefaultMaxWorkersPerConn)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if limit > 0 && len(s.workers)+s.creating >= limit {
 		return nil, rope.NewError(rope.CodeInvalidState, "at most %d workers may be open", limit)
 	}
+	if perConn > 0 && s.perConn[conn] >= perConn {
+		return nil, rope.NewError(rope.CodeInvalidState, "at most %d workers may be open per connection", perConn)
+	}
 	s.creating++
+	s.perConn[conn]++
 	return func() {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.creating--
-		s.mu.Unlock()
+		s.releaseConnLocked(conn)
 	}, nil
+}
+
+// holdConnWorker takes one of conn's slots until w closes.
+func (s *Server) holdConnWorker(conn *ropeserver.Conn, w media.Worker) {
+	s.mu.Lock()
+	s.perConn[conn]++
+	s.mu.Unlock()
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.releaseConnLocked(conn)
+			s.mu.Unlock()
+		})
+	}
+	w.OnClose(release)
+	if w.Closed() {
+		release()
+	}
+}
+
+func (s *Server) releaseConnLocked(conn *ropeserver.Conn) {
+	if s.perConn[conn]--; s.perConn[conn] <= 0 {
+		delete(s.perConn, conn)
+	}
+}
+
+// orDefault is v, or def when v is 0.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ropehq/rope/mafalda"
+	"github.com/ropehq/rope/mafalda/mafaldaclient"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/mediaclient"
+	"github.com/ropehq/rope/rope"
+	"github.com/ropehq/rope/ropeclient"
+)
+
+// portRange picks n consecutive ports for a server's RTC range, somewhere
+// other tests of this machine are unlikely to be.
+func portRange(n int) (lo, hi int) {
+	lo = 30000 + rand.IntN(25000)
+	return lo, lo + n - 1
+}
+
+func dialMedia(t *testing.T, url string) *mediaclient.Client {
+	t.Helper()
+	c, err := mediaclient.Dial(ctxT(t), url, &mediaclient.Options{Logger: quiet,
+		ROPE: &ropeclient.Options{Logger: quiet, NoReconnect: true, Dedicated: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// wantTypeError checks a refusal: a TypeError (media.ErrInvalidParams)
+// whose wire message has want and none of the OS's words.
+func wantTypeError(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	var re *rope.Error
+	if !errors.Is(err, media.ErrInvalidParams) || !errors.As(err, &re) || re.Data.Name != media.NameTypeError {
+		t.Fatalf("%s: %v, want a TypeError", what, err)
+	}
+	if !strings.Contains(re.Message, want) {
+		t.Fatalf("%s: message %q, want %q in it", what, re.Message, want)
+	}
+	for _, internal := range []string{"bind", "udpio", "listen udp", "address already in use", "cannot assign"} {
+		if strings.Contains(re.Message, internal) {
+			t.Fatalf("%s: message %q has internal text %q", what, re.Message, internal)
+		}
+	}
+}
+
+// A client that exhausts the RTC port range gets a TypeError saying so,
+// without the OS error, whether workers are processes (whose server sends
+// full errors to the parent) or not.
+func TestPortExhaustionIsATypeError(t *testing.T) {
+	for _, workers := range []string{workersProcess, workersInProcess} {
+		t.Run(workers, func(t *testing.T) {
+			lo, hi := portRange(2)
+			_, url := startRun(t, "-workers", workers, "-rtc-min-port", strconv.Itoa(lo), "-rtc-max-port", strconv.Itoa(hi))
+			c := dialMedia(t, url)
+			w := must[media.Worker](t)(c.CreateWorker(ctxT(t), nil))
+			r := must[media.Router](t)(w.CreateRouter(ctxT(t), &media.RouterOptions{MediaCodecs: codecs}))
+			var err error
+			for i := 0; i < 3 && err == nil; i++ {
+				_, err = r.CreatePlainTransport(ctxT(t), nil)
+			}
+			wantTypeError(t, "plain transport beyond the range", err, "listenInfo: no free port in range")
+			_, err = r.CreateWebRtcTransport(ctxT(t), nil)
+			wantTypeError(t, "webrtc transport beyond the range", err, "listenInfos: no free port in range")
+		})
+	}
+}
+
+// By default clients' transports listen only on the server's RTC address
+// and ports; -allow-any-rtc-listen lifts that.
+func TestTransportsListenOnlyWhereAllowed(t *testing.T) {
+	lo, hi := portRange(100)
+	outside := uint16(hi + 1)
+	_, url := startRun(t, "-rtc-min-port", strconv.Itoa(lo), "-rtc-max-port", strconv.Itoa(hi))
+	c := dialMedia(t, url)
+	ctx := ctxT(t)
+	w := must[media.Worker](t)(c.CreateWorker(ctx, nil))
+	r := must[media.Router](t)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: codecs}))
+	li := func(ip string, port uint16) *media.TransportListenInfo {
+		return &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: ip, Port: port}
+	}
+	_, err := r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: li("127.0.0.2", uint16(lo))})
+	wantTypeError(t, "another address", err, "listenInfo.ip: 127.0.0.2 is not an address this server listens on")
+	_, err = r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: li("127.0.0.1", outside)})
+	wantTypeError(t, "a port outside the range", err, "listenInfo.port: "+strconv.Itoa(int(outside))+" outside the server's port range")
+	_, err = r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: "127.0.0.1",
+		PortRange: &media.PortRange{Min: uint16(lo), Max: outside}}})
+	wantTypeError(t, "a range reaching outside", err, "listenInfo.portRange")
+	_, err = r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: li("127.0.0.1", 0),
+		RtcpListenInfo: li("127.0.0.2", 0)})
+	wantTypeError(t, "rtcp on another address", err, "rtcpListenInfo.ip")
+	_, err = r.CreatePipeTransport(ctx, &media.PipeTransportOptions{ListenInfo: li("0.0.0.0", 0)})
+	wantTypeError(t, "pipe on every address", err, "listenInfo.ip")
+	_, err = r.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{
+		*li("127.0.0.1", 0), *li("127.0.0.1", outside)}})
+	wantTypeError(t, "webrtc", err, "listenInfos[1].port")
+	_, err = w.CreateWebRtcServer(ctx, &media.WebRtcServerOptions{ListenInfos: []media.TransportListenInfo{*li("127.0.0.2", 0)}})
+	wantTypeError(t, "webrtc server", err, "listenInfos[0].ip")
+	_, err = c.CreateWorker(ctx, &media.WorkerSettings{RtcMinPort: uint16(lo), RtcMaxPort: outside})
+	wantTypeError(t, "worker range", err, "outside the server's port range")
+
+	// Inside: the address and ports given, or the range's.
+	tr := must[media.PlainTransport](t)(r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: li("127.0.0.1", uint16(hi))}))
+	if tu := tr.Tuple(); tu.LocalPort != uint16(hi) {
+		t.Fatalf("tuple %+v, want port %d", tu, hi)
+	}
+	w2 := must[media.Worker](t)(c.CreateWorker(ctx, &media.WorkerSettings{RtcMinPort: uint16(lo)}))
+	r2 := must[media.Router](t)(w2.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: codecs}))
+	tr2 := must[media.PlainTransport](t)(r2.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: li("127.0.0.1", 0)}))
+	if p := int(tr2.Tuple().LocalPort); p < lo || p > hi {
+		t.Fatalf("port %d of a worker without rtcMaxPort, want %d-%d", p, lo, hi)
+	}
+
+	_, anyURL := startRun(t, "-workers", "in-process", "-allow-any-rtc-listen", "-rtc-min-port", strconv.Itoa(lo), "-rtc-max-port", strconv.Itoa(hi))
+	ca := dialMedia(t, anyURL)
+	wa := must[media.Worker](t)(ca.CreateWorker(ctx, nil))
+	ra := must[media.Router](t)(wa.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: codecs}))
+	must[media.PlainTransport](t)(ra.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: li("127.0.0.2", outside)}))
+}
+
+// A MafaldaRouter's WebRtcServer listen infos and worker settings obey
+// the same bounds.
+func TestMafaldaListensOnlyWhereAllowed(t *testing.T) {
+	lo, hi := portRange(100)
+	_, url := startRun(t, "-media-mode", "mafalda", "-workers", "in-process",
+		"-rtc-min-port", strconv.Itoa(lo), "-rtc-max-port", strconv.Itoa(hi))
+	c, err := mafaldaclient.Dial(ctxT(t), url, &mafaldaclient.Options{Logger: quiet,
+		Media: &mediaclient.Options{Logger: quiet}, ROPE: &ropeclient.Options{Logger: quiet, NoReconnect: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.CreateMafaldaRouter(ctxT(t), &mafalda.MafaldaRouterOptions{RouterOptions: media.RouterOptions{MediaCodecs: codecs},
+		WebRtcServerOptions: &media.WebRtcServerOptions{ListenInfos: []media.TransportListenInfo{
+			{Protocol: media.ProtocolUDP, IP: "127.0.0.2", Port: uint16(lo)}}}})
+	wantTypeError(t, "webRtcServerOptions", err, "webRtcServerOptions.listenInfos[0].ip")
+	_, err = c.CreateMafaldaRouter(ctxT(t), &mafalda.MafaldaRouterOptions{RouterOptions: media.RouterOptions{MediaCodecs: codecs},
+		WorkerSettings: media.WorkerSettings{RtcMinPort: 1024, RtcMaxPort: 2048}})
+	wantTypeError(t, "workerSettings", err, "outside the server's port range")
+}
+
+// -max-workers-per-conn bounds the workers one connection holds; others
+// still get theirs, and a closed worker gives its slot back.
+func TestMaxWorkersPerConn(t *testing.T) {
+	_, url := startRun(t, "-workers", "in-process", "-max-workers-per-conn", "2", "-allow-worker-close")
+	a, b := dialMedia(t, url), dialMedia(t, url)
+	ctx := ctxT(t)
+	first := must[media.Worker](t)(a.CreateWorker(ctx, nil))
+	must[media.Worker](t)(a.CreateWorker(ctx, nil))
+	_, err := a.CreateWorker(ctx, nil)
+	if !errors.Is(err, media.ErrInvalidState) || !strings.Contains(err.Error(), "at most 2 workers may be open per connection") {
+		t.Fatalf("third worker of a connection: %v", err)
+	}
+	must[media.Worker](t)(b.CreateWorker(ctx, nil))
+	if err := first.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	must[media.Worker](t)(a.CreateWorker(ctx, nil))
+}

@@ -1,0 +1,124 @@
+package mediaserver
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/ropehq/rope/media"
+)
+
+// ListenPolicy bounds where clients may have transports and WebRtcServers
+// listen (Options.Listen): the listen infos they give (listenInfo,
+// rtcpListenInfo, listenInfos of createXxxTransport, createWebRtcServer
+// and pipeToRouter) must name one of IPs and ports inside [MinPort,
+// MaxPort], as port or portRange; a createWorker's rtcMinPort and
+// rtcMaxPort must lie inside the range too, and when a client leaves
+// them out they default to it. Listen infos the server fills in itself
+// (Options.ListenInfo) are the operator's and not checked.
+type ListenPolicy struct {
+	// IPs are the addresses clients may listen on. An unspecified one
+	// ("0.0.0.0", "::") allows every address of its family. Empty: any
+	// address.
+	IPs []string
+	// MinPort and MaxPort bound the ports. Both 0: any port.
+	MinPort, MaxPort uint16
+}
+
+// checkListenInfo checks one listen info a client gave.
+func (p *ListenPolicy) checkListenInfo(field string, li *media.TransportListenInfo) error {
+	if p == nil || li == nil {
+		return nil
+	}
+	if err := p.checkIP(field+".ip", li.IP); err != nil {
+		return err
+	}
+	if li.Port != 0 {
+		return p.checkPorts(field+".port", li.Port, li.Port)
+	}
+	if li.PortRange != nil {
+		return p.checkPorts(field+".portRange", li.PortRange.Min, li.PortRange.Max)
+	}
+	return nil
+}
+
+func (p *ListenPolicy) checkListenInfos(field string, infos []media.TransportListenInfo) error {
+	for i := range infos {
+		if err := p.checkListenInfo(fmt.Sprintf("%s[%d]", field, i), &infos[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkIP allows an address of IPs. An address that does not parse is
+// left to the implementation, which says why.
+func (p *ListenPolicy) checkIP(field, s string) error {
+	if len(p.IPs) == 0 {
+		return nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return nil
+	}
+	ip = ip.Unmap()
+	for _, a := range p.IPs {
+		allowed, err := netip.ParseAddr(a)
+		if err != nil {
+			continue
+		}
+		allowed = allowed.Unmap()
+		if allowed == ip || (allowed.IsUnspecified() && allowed.Is4() == ip.Is4()) {
+			return nil
+		}
+	}
+	return &media.ParamError{Field: field, Reason: fmt.Sprintf("%s is not an address this server listens on (%s)", s, strings.Join(p.IPs, ", "))}
+}
+
+// checkPorts allows [lo, hi] inside the policy's range.
+func (p *ListenPolicy) checkPorts(field string, lo, hi uint16) error {
+	if p.MinPort == 0 && p.MaxPort == 0 {
+		return nil
+	}
+	if lo < p.MinPort || hi > p.MaxPort || lo > hi {
+		what := fmt.Sprintf("%d-%d", lo, hi)
+		if lo == hi {
+			what = fmt.Sprint(lo)
+		}
+		return &media.ParamError{Field: field, Reason: fmt.Sprintf("%s outside the server's port range %d-%d", what, p.MinPort, p.MaxPort)}
+	}
+	return nil
+}
+
+// applyWorkerPorts fills a createWorker's missing rtcMinPort and
+// rtcMaxPort with the range and checks them.
+func (p *ListenPolicy) applyWorkerPorts(w *media.WorkerSettings) error {
+	if p == nil || (p.MinPort == 0 && p.MaxPort == 0) {
+		return nil
+	}
+	if w.RtcMinPort == 0 {
+		w.RtcMinPort = p.MinPort
+	}
+	if w.RtcMaxPort == 0 {
+		w.RtcMaxPort = p.MaxPort
+	}
+	if w.RtcMinPort > w.RtcMaxPort {
+		return &media.ParamError{Field: "rtcMinPort", Reason: "greater than rtcMaxPort"}
+	}
+	return p.checkPorts("rtcMinPort-rtcMaxPort", w.RtcMinPort, w.RtcMaxPort)
+}
+
+// CheckListenInfos checks listen infos a client gave by another way than
+// the media methods (a mafaldaserver's createMafaldaRouter) against
+// Options.Listen; field names them in the error.
+func (s *Server) CheckListenInfos(field string, infos []media.TransportListenInfo) error {
+	return s.opts.Listen.checkListenInfos(field, infos)
+}
+
+// ApplyWorkerSettings fills what a client's worker settings leave empty
+// as createWorker does (Options.WorkerSettings, then Options.Listen's
+// range) and checks their ports against Options.Listen.
+func (s *Server) ApplyWorkerSettings(w *media.WorkerSettings) error {
+	s.applyWorkerDefaults(w)
+	return s.opts.Listen.applyWorkerPorts(w)
+}
