@@ -184,7 +184,7 @@ func (s *Server) NewTransport(opts *TransportOptions) (*Transport, error) {
 	}
 	t.ice = ice.NewServer(&ice.Options{ConsentTimeout: t.opts.ICEConsentTimeout})
 	t.ufrag = t.ice.Parameters().UsernameFragment
-	t.pc = dtlstransport.NewPacketConn(dtlsPeerAddr{}, t.sendSelected)
+	t.pc = dtlstransport.NewPacketConn(dtlsPeerAddr{}, t.sendDTLS)
 	if err := s.register(t, t.ufrag); err != nil {
 		return nil, err
 	}

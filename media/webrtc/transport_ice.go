@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"errors"
 	"time"
 
 	"github.com/ropehq/rope/media/webrtc/demux"
@@ -131,6 +132,19 @@ func (t *Transport) checkConsent() {
 		next = t.ice.ConsentTimeout() // disconnected: check again after new checks
 	}
 	t.consentTimer.Reset(next)
+}
+
+// sendDTLS sends a DTLS record on the selected tuple. Without one (ICE
+// consent expired) the record is dropped, as mediasoup drops it: a write
+// error would be fatal to the DTLS connection, which must outlive a
+// disconnection (its own and SCTP's retransmissions carry on once ICE is
+// back).
+func (t *Transport) sendDTLS(b []byte) error {
+	if err := t.sendSelected(b); !errors.Is(err, ErrNotConnected) {
+		return err
+	}
+	t.logger.Debug("webrtc: no selected tuple, DTLS record dropped", "size", len(b))
+	return nil
 }
 
 // sendSelected sends b on the selected tuple.

@@ -2,11 +2,13 @@ package webrtc
 
 import (
 	"context"
+	"log/slog"
 	"net"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/sctp"
 
+	"github.com/ropehq/rope/media/webrtc/dtlstransport"
 	"github.com/ropehq/rope/media/webrtc/internal/pionlog"
 )
 
@@ -84,13 +86,19 @@ func (t *Transport) runSCTP(ctx context.Context, conn *dtls.Conn) {
 	watched := &dtlsWatch{Conn: conn, t: t}
 	assoc, err := sctp.ClientContext(ctx,
 		sctp.WithNetConn(watched),
-		sctp.WithLoggerFactory(pionlog.Factory{Logger: t.logger}),
+		sctp.WithLoggerFactory(pionlog.Factory{Logger: t.logger, Quiet: t.ending}),
 		sctp.WithMaxMessageSize(t.opts.MaxSCTPMessageSize),
 		sctp.WithEnableZeroChecksum(false),
 	)
 	if err != nil {
 		if ctx.Err() == nil {
-			t.logger.Warn("webrtc: SCTP failed", "err", err)
+			// A peer that never opened a data channel and left (DTLS
+			// ended) is no failure worth a warning.
+			level := slog.LevelWarn
+			if t.ending() {
+				level = slog.LevelDebug
+			}
+			t.logger.Log(context.Background(), level, "webrtc: SCTP failed", "err", err)
 			t.setSCTPState(SCTPStateFailed)
 		}
 		return
@@ -119,6 +127,14 @@ func (t *Transport) runSCTP(ctx context.Context, conn *dtls.Conn) {
 			f(st)
 		}
 	}
+}
+
+// ending reports whether the transport is closing or DTLS has ended: the
+// association's errors then are that end, not failures to warn about.
+func (t *Transport) ending() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed || t.dtlsState == dtlstransport.StateClosed || t.dtlsState == dtlstransport.StateFailed
 }
 
 // sctpEnded records the association's end unless the transport is
