@@ -2,15 +2,21 @@ package engine
 
 import (
 	"context"
+	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/stun/v3"
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/ropehq/rope/internal/peertest"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/rtppkt"
+	"github.com/ropehq/rope/media/webrtc/dtlstransport"
 )
 
 // TestWebRtcReceiveNoAlloc checks that RTP handed over by the connection
@@ -85,9 +91,12 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 }
 
 // TestWebRtcSendBatch sends consumer batches through a WebRtcTransport
-// (sendRTPBatch: SRTP in place, one sendmmsg) to a pion
-// PeerConnection: every packet arrives decrypted and in order, and a warm
-// batch does not allocate.
+// (sendRTPBatch: SRTP in place, one sendmmsg): a warm batch does not
+// allocate, and to a pion PeerConnection every packet arrives decrypted
+// and in order. testing.AllocsPerRun counts every goroutine's
+// allocations, and a pion peer in this process allocates as it receives
+// (its packet buffers grow): the allocations are measured first, towards
+// a sink that reads without allocating, before the browser exists.
 func TestWebRtcSendBatch(t *testing.T) {
 	ctx := context.Background()
 	r, listen := vp8Router(t)
@@ -113,20 +122,6 @@ func TestWebRtcSendBatch(t *testing.T) {
 	}
 	cp := c.RtpParameters()
 	pt, ssrc := uint8(cp.Codecs[0].PayloadType), cp.Encodings[0].SSRC
-	b := peertest.NewBrowser(t, pt, false)
-	offer, dtls := b.Offer(t)
-	if err := out.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtls}); err != nil {
-		t.Fatal(err)
-	}
-	b.Answer(t, offer, out, ssrc)
-	l := out.(*webRtcTransport).link
-	deadline := time.Now().Add(10 * time.Second)
-	for !l.ready() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not connected: ice %s dtls %s", out.IceState(), out.DtlsState())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 
 	seq := uint16(0)
 	packet := func(buf []byte) []byte {
@@ -149,6 +144,51 @@ func TestWebRtcSendBatch(t *testing.T) {
 		}
 		return out
 	}
+
+	// As a consumer does: each run rewrites its queue (encrypted in
+	// place by the previous send) from the producer's packets.
+	sinkTr, err := r.CreateWebRtcTransport(ctx, listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newSink(t, sinkTr)
+	sl := sinkTr.(*webRtcTransport).link
+	tmpl := batch(16)
+	for i, b := range tmpl {
+		tmpl[i] = append([]byte(nil), b...)
+	}
+	fixed := make([][]byte, len(tmpl))
+	allocs := testing.AllocsPerRun(100, func() {
+		for i, b := range tmpl {
+			seq++
+			fixed[i] = append(bufs[i][:0], b...)
+			rtppkt.SetSequenceNumber(fixed[i], seq)
+		}
+		sl.sendRTPBatch(fixed)
+	})
+	if allocs != 0 && !raceEnabled {
+		t.Errorf("%v allocations per batch of 16", allocs)
+	}
+	allocs = testing.AllocsPerRun(100, func() {
+		seq++
+		fixed[0] = append(bufs[0][:0], tmpl[0]...)
+		rtppkt.SetSequenceNumber(fixed[0], seq)
+		sl.sendRTPBatch(fixed[:1])
+	})
+	if allocs != 0 && !raceEnabled {
+		t.Errorf("%v allocations per batch of 1", allocs)
+	}
+	wait.Until(t, "the sink got SRTP", func() bool { return sink.rtp.Load() > 0 })
+
+	b := peertest.NewBrowser(t, pt, false)
+	offer, dtls := b.Offer(t)
+	if err := out.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtls}); err != nil {
+		t.Fatal(err)
+	}
+	b.Answer(t, offer, out, ssrc)
+	l := out.(*webRtcTransport).link
+	wait.Until(t, "connected to the browser", l.ready)
+	deadline := time.Now().Add(10 * time.Second)
 	var track *pion.TrackRemote
 	for track == nil {
 		l.sendRTPBatch(batch(1))
@@ -183,34 +223,101 @@ func TestWebRtcSendBatch(t *testing.T) {
 			want++
 		}
 	}
+}
 
-	// As a consumer does: each run rewrites its queue (encrypted in
-	// place by the previous send) from the producer's packets.
-	tmpl := batch(16)
-	for i, b := range tmpl {
-		tmpl[i] = append([]byte(nil), b...)
+// sink stands in for a browser where allocations are counted: one ICE
+// check and a DTLS handshake (client) from its own socket, then it reads
+// and counts what arrives without allocating. It closes with the test.
+type sink struct {
+	sock *net.UDPConn
+	pc   *dtlstransport.PacketConn
+	rtp  atomic.Int64
+	wg   sync.WaitGroup
+}
+
+func newSink(t *testing.T, tr media.WebRtcTransport) *sink {
+	t.Helper()
+	ctx := context.Background()
+	cert, err := dtlstransport.GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
 	}
-	fixed := make([][]byte, len(tmpl))
-	allocs := testing.AllocsPerRun(100, func() {
-		for i, b := range tmpl {
-			seq++
-			fixed[i] = append(bufs[i][:0], b...)
-			rtppkt.SetSequenceNumber(fixed[i], seq)
+	fp := cert.Fingerprints[0]
+	if err := tr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: &media.DtlsParameters{Role: "client",
+		Fingerprints: []media.DtlsFingerprint{{Algorithm: fp.Algorithm, Value: fp.Value}}}}); err != nil {
+		t.Fatal(err)
+	}
+	ip, cand := tr.IceParameters(), tr.IceCandidates()[0]
+	remote := &net.UDPAddr{IP: net.ParseIP(cand.Address), Port: int(cand.Port)}
+	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{sock: sock}
+	s.pc = dtlstransport.NewPacketConn(remote, func(b []byte) error {
+		_, err := sock.WriteToUDP(b, remote)
+		return err
+	})
+	answered := make(chan struct{}, 1)
+	s.wg.Go(func() {
+		buf := make([]byte, 2048)
+		for {
+			n, err := sock.Read(buf)
+			if err != nil {
+				return
+			}
+			switch b := buf[:n]; {
+			case n == 0:
+			case b[0] < 4:
+				select {
+				case answered <- struct{}{}:
+				default:
+				}
+			case b[0] >= 20 && b[0] < 64:
+				s.pc.Push(b)
+			case b[0] >= 128 && b[0] < 192:
+				s.rtp.Add(1)
+			}
 		}
-		l.sendRTPBatch(fixed)
 	})
-	if allocs != 0 && !raceEnabled {
-		t.Errorf("%v allocations per batch of 16", allocs)
-	}
-	allocs = testing.AllocsPerRun(100, func() {
-		seq++
-		fixed[0] = append(bufs[0][:0], tmpl[0]...)
-		rtppkt.SetSequenceNumber(fixed[0], seq)
-		l.sendRTPBatch(fixed[:1])
+	var conn interface{ Close() error }
+	t.Cleanup(func() {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		_ = s.pc.Close()
+		_ = sock.Close()
+		s.wg.Wait()
 	})
-	if allocs != 0 && !raceEnabled {
-		t.Errorf("%v allocations per batch of 1", allocs)
+	req, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.NewUsername(ip.UsernameFragment+":sink"),
+		stun.RawAttribute{Type: stun.AttrPriority, Value: []byte{0x6e, 0, 1, 0xff}},
+		stun.RawAttribute{Type: stun.AttrUseCandidate}, stun.NewShortTermIntegrity(ip.Password), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
 	}
+	wait.Until(t, "ICE answer", func() bool {
+		if _, err := sock.WriteToUDP(req.Raw, remote); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-answered:
+			return true
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	})
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	dc, err := dtlstransport.Handshake(hctx, s.pc, remote, dtlstransport.Config{Role: dtlstransport.RoleClient, Certificate: cert,
+		RemoteFingerprint: dtlstransport.Fingerprint{Algorithm: tr.DtlsParameters().Fingerprints[0].Algorithm,
+			Value: tr.DtlsParameters().Fingerprints[0].Value}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn = dc
+	l := tr.(*webRtcTransport).link
+	wait.Until(t, "sink connected", l.ready)
+	return s
 }
 
 // vp8Codec is the one codec of vp8Router's routers.
