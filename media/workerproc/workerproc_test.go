@@ -107,17 +107,31 @@ func TestForwardingInChild(t *testing.T) {
 	newPath(t, w).forwards(t, 20)
 }
 
+// GetResourceUsage reports the child's own figures. CPU time counts in
+// clock ticks of 10 ms, so the child forwards until its /proc says it
+// used one; the figures reported then lie between two reads of the
+// child's /proc taken around the call.
 func TestResourceUsage(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t, workerproc.New(nil))
-	newPath(t, w).forwards(t, 50)
+	p := newPath(t, w)
+	wait.Until(t, "the child to use CPU time", func() bool {
+		p.forwards(t, 50)
+		ticks, _ := procStat(t, w.PID())
+		return ticks > 0
+	})
+	ticksBefore, minFltBefore := procStat(t, w.PID())
 	u := must[*media.WorkerResourceUsage](t)(w.GetResourceUsage(ctxT(t)))
-	stat := must[[]byte](t)(os.ReadFile("/proc/" + itoa(w.PID()) + "/status"))
-	if !strings.Contains(string(stat), "VmHWM") || u.MaxRSS <= 0 || u.UTime+u.STime <= 0 || u.MinFlt <= 0 {
-		t.Fatalf("usage %+v", u)
+	ticksAfter, minFltAfter := procStat(t, w.PID())
+	if cpu := u.UTime + u.STime; cpu < ticksBefore*10 || cpu > ticksAfter*10 {
+		t.Fatalf("utime+stime %d ms, the child's /proc says %d..%d ms", cpu, ticksBefore*10, ticksAfter*10)
 	}
-	// The child's figures, not ours: its peak RSS is its own VmHWM.
-	if hwm := vmHWM(string(stat)); u.MaxRSS > hwm || u.MaxRSS < hwm/2 {
+	if u.MinFlt < minFltBefore || u.MinFlt > minFltAfter {
+		t.Fatalf("minflt %d, the child's /proc says %d..%d", u.MinFlt, minFltBefore, minFltAfter)
+	}
+	stat := must[[]byte](t)(os.ReadFile("/proc/" + itoa(w.PID()) + "/status"))
+	// Its peak RSS is its own VmHWM.
+	if hwm := vmHWM(string(stat)); u.MaxRSS <= 0 || u.MaxRSS > hwm || u.MaxRSS < hwm/2 {
 		t.Fatalf("maxrss %d, child's VmHWM %d", u.MaxRSS, hwm)
 	}
 }
