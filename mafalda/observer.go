@@ -8,7 +8,9 @@ import (
 )
 
 // observerCore is what every RTP observer a MafaldaRouter hands out adds
-// to the underlying one: producers of other routers are piped to it.
+// to the underlying one: producers of other routers are piped to it, and
+// its events report the producers the room's transports returned, not
+// the pipe producers.
 type observerCore struct {
 	mr      *MafaldaRouter
 	re      *routerEntry
@@ -123,6 +125,34 @@ func (c *observerCore) onRouterCloseFn(fn func()) func() {
 	return offAll(onFunc(&c.onRouterClose, fn), c.o.OnRouterClose(fn))
 }
 
+// origin is the producer the room knows by p's id: the one its transport
+// returned, where the underlying observer reports the pipe producer that
+// brought it to the observer's router. Without one (closed meanwhile) it
+// is p.
+func (c *observerCore) origin(p media.Producer) media.Producer {
+	if p == nil {
+		return nil
+	}
+	c.mr.m.p.mu.Lock()
+	o := c.mr.origins[pipeRTP][p.ID()]
+	c.mr.m.p.mu.Unlock()
+	if o != nil {
+		if op, ok := o.obj.(media.Producer); ok {
+			return op
+		}
+	}
+	return p
+}
+
+// producerEvent registers fn on an event of the underlying observer that
+// reports a producer, reporting its origin instead.
+func (c *observerCore) producerEvent(on func(func(media.Producer)) func(), fn func(media.Producer)) func() {
+	if fn == nil {
+		return func() {}
+	}
+	return on(func(p media.Producer) { fn(c.origin(p)) })
+}
+
 // CreateAudioLevelObserver creates an audio level observer on a placed
 // router; producers added from other routers are piped to it.
 func (mr *MafaldaRouter) CreateAudioLevelObserver(ctx context.Context, o *media.AudioLevelObserverOptions) (media.AudioLevelObserver, error) {
@@ -161,6 +191,26 @@ func (o *audioLevelObserver) RemoveProducer(ctx context.Context, opts media.RtpO
 	return o.c.removeProducer(ctx, opts)
 }
 func (o *audioLevelObserver) OnRouterClose(fn func()) func() { return o.c.onRouterCloseFn(fn) }
+func (o *audioLevelObserver) OnAddProducer(fn func(media.Producer)) func() {
+	return o.c.producerEvent(o.AudioLevelObserver.OnAddProducer, fn)
+}
+func (o *audioLevelObserver) OnRemoveProducer(fn func(media.Producer)) func() {
+	return o.c.producerEvent(o.AudioLevelObserver.OnRemoveProducer, fn)
+}
+
+// OnVolumes reports the producers the room knows (origin).
+func (o *audioLevelObserver) OnVolumes(fn func([]media.AudioLevelObserverVolume)) func() {
+	if fn == nil {
+		return func() {}
+	}
+	return o.AudioLevelObserver.OnVolumes(func(v []media.AudioLevelObserverVolume) {
+		out := make([]media.AudioLevelObserverVolume, len(v))
+		for i, e := range v {
+			out[i] = media.AudioLevelObserverVolume{Producer: o.c.origin(e.Producer), Volume: e.Volume}
+		}
+		fn(out)
+	})
+}
 
 type activeSpeakerObserver struct {
 	media.ActiveSpeakerObserver
@@ -174,6 +224,15 @@ func (o *activeSpeakerObserver) RemoveProducer(ctx context.Context, opts media.R
 	return o.c.removeProducer(ctx, opts)
 }
 func (o *activeSpeakerObserver) OnRouterClose(fn func()) func() { return o.c.onRouterCloseFn(fn) }
+func (o *activeSpeakerObserver) OnAddProducer(fn func(media.Producer)) func() {
+	return o.c.producerEvent(o.ActiveSpeakerObserver.OnAddProducer, fn)
+}
+func (o *activeSpeakerObserver) OnRemoveProducer(fn func(media.Producer)) func() {
+	return o.c.producerEvent(o.ActiveSpeakerObserver.OnRemoveProducer, fn)
+}
+func (o *activeSpeakerObserver) OnDominantSpeaker(fn func(media.Producer)) func() {
+	return o.c.producerEvent(o.ActiveSpeakerObserver.OnDominantSpeaker, fn)
+}
 
 var (
 	_ media.AudioLevelObserver    = (*audioLevelObserver)(nil)

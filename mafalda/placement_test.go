@@ -141,11 +141,18 @@ func TestObserverAcrossWorkers(t *testing.T) {
 	if err := obs.AddProducer(ctx, media.RtpObserverAddRemoveProducerOptions{ProducerID: prod.ID()}); err != nil {
 		t.Fatal(err)
 	}
-	if p := <-added; p.ID() != prod.ID() || len(mr.DumpState().Pipes) != 1 {
-		t.Fatalf("added %s, pipes %+v", p.ID(), mr.DumpState().Pipes)
+	// The event reports the room's producer itself, not the pipe
+	// producer that brought it to the observer's router.
+	if p := <-added; p != prod || len(mr.DumpState().Pipes) != 1 {
+		t.Fatalf("added %T %s (the producer: %v), pipes %+v", p, p.ID(), p == prod, mr.DumpState().Pipes)
 	}
+	removed := make(chan media.Producer, 1)
+	obs.OnRemoveProducer(func(p media.Producer) { removed <- p })
 	if err := obs.RemoveProducer(ctx, media.RtpObserverAddRemoveProducerOptions{ProducerID: prod.ID()}); err != nil {
 		t.Fatal(err)
+	}
+	if p := <-removed; p != prod {
+		t.Fatalf("removed %T %s, not the producer", p, p.ID())
 	}
 	wait.Until(t, "pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 })
 	routerClosed := make(chan struct{}, 1)
