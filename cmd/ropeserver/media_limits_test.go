@@ -164,3 +164,51 @@ func TestMaxWorkersPerConn(t *testing.T) {
 	}
 	must[media.Worker](t)(a.CreateWorker(ctx, nil))
 }
+
+// The reproduction: with worker processes (the default), each
+// createRouter over ROPE yields one Router object, under its media id,
+// and its transports land under it.
+func TestRoutersServedOnce(t *testing.T) {
+	_, url := startRun(t)
+	rc, err := ropeclient.Dial(ctxT(t), url, &ropeclient.Options{Logger: quiet, NoReconnect: true, Dedicated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	ctx := ctxT(t)
+	var w rope.CreateResult
+	if err := rc.Call(ctx, "media", "createWorker", nil, &w); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for range 10 {
+		var r, tr rope.CreateResult
+		if err := rc.Call(ctx, w.ID, "createRouter", nil, &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Call(ctx, r.ID, "createDirectTransport", nil, &tr); err != nil {
+			t.Fatal(err)
+		}
+		if o, ok := rc.Object(tr.ID); !ok || o.ParentID() != r.ID {
+			t.Fatalf("transport %s not under router %s", tr.ID, r.ID)
+		}
+		want[r.ID] = true
+	}
+	// A call's answer follows every change before it: the worker's
+	// routers, as the child announced them, are in the mirror by now.
+	if err := rc.Call(ctx, w.ID, "dump", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range rc.Objects() {
+		if o.Type() != "Router" {
+			continue
+		}
+		if !want[o.ID()] || strings.Contains(o.ID(), "@") {
+			t.Errorf("router %s served besides the ones created", o.ID())
+		}
+		delete(want, o.ID())
+	}
+	if len(want) != 0 {
+		t.Errorf("routers not served: %v", want)
+	}
+}
