@@ -147,22 +147,35 @@ func TestMafaldaListensOnlyWhereAllowed(t *testing.T) {
 }
 
 // -max-workers-per-conn bounds the workers one connection holds; others
-// still get theirs, and a closed worker gives its slot back.
+// still get theirs, a closed worker gives its slot back, and a client
+// that resumes its session on a new connection gets no new slots.
 func TestMaxWorkersPerConn(t *testing.T) {
 	_, url := startRun(t, "-workers", "in-process", "-max-workers-per-conn", "2", "-allow-worker-close")
 	a, b := dialMedia(t, url), dialMedia(t, url)
 	ctx := ctxT(t)
+	full := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, media.ErrInvalidState) || !strings.Contains(err.Error(), "at most 2 workers may be open per connection") {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
 	first := must[media.Worker](t)(a.CreateWorker(ctx, nil))
 	must[media.Worker](t)(a.CreateWorker(ctx, nil))
 	_, err := a.CreateWorker(ctx, nil)
-	if !errors.Is(err, media.ErrInvalidState) || !strings.Contains(err.Error(), "at most 2 workers may be open per connection") {
-		t.Fatalf("third worker of a connection: %v", err)
-	}
+	full("third worker of a connection", err)
 	must[media.Worker](t)(b.CreateWorker(ctx, nil))
 	if err := first.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	must[media.Worker](t)(a.CreateWorker(ctx, nil))
+
+	session := a.ROPE().Session()
+	if session == "" {
+		t.Fatal("the client has no session")
+	}
+	again := dialMedia(t, url+"?session="+session)
+	_, err = again.CreateWorker(ctx, nil)
+	full("a worker of the same session on a new connection", err)
 }
 
 // The reproduction: with worker processes (the default), each

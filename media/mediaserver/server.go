@@ -38,8 +38,9 @@ type Options struct {
 	// MaxWorkersPerConn bounds the workers one connection may have open
 	// at once (those it created with createWorker, until they close), so
 	// no client holds every worker slot; more answer -32003
-	// InvalidState. Default DefaultMaxWorkersPerConn; negative means no
-	// limit.
+	// InvalidState. A client in a session (ROPE sessions and leases)
+	// counts once over its reconnections. Default
+	// DefaultMaxWorkersPerConn; negative means no limit.
 	MaxWorkersPerConn int
 	// Listen bounds where clients may have transports and WebRtcServers
 	// listen (see ListenPolicy); a listen info outside it answers a
@@ -76,9 +77,9 @@ type Server struct {
 	workers []media.Worker
 	// creating counts createWorker calls under way (see MaxWorkers).
 	creating int
-	// perConn counts, by connection, its workers open or being created
-	// (see MaxWorkersPerConn); a connection without any has no entry.
-	perConn map[*ropeserver.Conn]int
+	// perConn counts, by holder (connHolder), its workers open or being
+	// created (see MaxWorkersPerConn); one without any has no entry.
+	perConn map[any]int
 	// closed is set by Close: no more workers.
 	closed bool
 }
@@ -87,7 +88,7 @@ type Server struct {
 // (MediaService, id "media"). opts may be nil.
 func Register(rs *ropeserver.Server, api media.API, opts *Options) (*Server, error) {
 	s := &Server{rs: rs, api: api, objs: make(map[any]*ropeserver.Object), kinds: allKinds(),
-		perConn: make(map[*ropeserver.Conn]int)}
+		perConn: make(map[any]int)}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -168,7 +169,8 @@ func (s *Server) createWorker(ctx context.Context, conn *ropeserver.Conn, settin
 	if err := s.opts.Listen.applyWorkerPorts(settings); err != nil {
 		return nil, err
 	}
-	release, err := s.reserveWorker(conn)
+	holder := connHolder(conn)
+	release, err := s.reserveWorker(holder)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +179,7 @@ func (s *Server) createWorker(ctx context.Context, conn *ropeserver.Conn, settin
 	if err != nil {
 		return nil, err
 	}
-	s.holdConnWorker(conn, w)
+	s.holdConnWorker(holder, w)
 	o, err := s.ensure(s.root, w)
 	if err != nil {
 		_ = w.Close(context.WithoutCancel(ctx))
@@ -233,11 +235,24 @@ func (s *Server) listenInfo() *media.TransportListenInfo {
 	return &li
 }
 
-// reserveWorker takes one of the MaxWorkers slots, and one of conn's
-// MaxWorkersPerConn, for a worker being created; release gives both back
-// once the worker is in s.workers (where holdConnWorker took conn's
-// again for the worker's life) or failed.
-func (s *Server) reserveWorker(conn *ropeserver.Conn) (release func(), err error) {
+// connHolder is who a connection's workers count against
+// (MaxWorkersPerConn): its session, when its client takes part in
+// sessions, so that reconnecting gives no new slots; else the connection.
+func connHolder(conn *ropeserver.Conn) any {
+	if conn == nil {
+		return nil
+	}
+	if id := conn.Session(); id != "" {
+		return "session " + id
+	}
+	return conn
+}
+
+// reserveWorker takes one of the MaxWorkers slots, and one of the
+// holder's MaxWorkersPerConn, for a worker being created; release gives
+// both back once the worker is in s.workers (where holdConnWorker took
+// the holder's again for the worker's life) or failed.
+func (s *Server) reserveWorker(holder any) (release func(), err error) {
 	limit := orDefault(s.opts.MaxWorkers, DefaultMaxWorkers)
 	perConn := orDefault(s.opts.MaxWorkersPerConn, DefaultMaxWorkersPerConn)
 	s.mu.Lock()
@@ -245,29 +260,29 @@ func (s *Server) reserveWorker(conn *ropeserver.Conn) (release func(), err error
 	if limit > 0 && len(s.workers)+s.creating >= limit {
 		return nil, rope.NewError(rope.CodeInvalidState, "at most %d workers may be open", limit)
 	}
-	if perConn > 0 && s.perConn[conn] >= perConn {
+	if perConn > 0 && s.perConn[holder] >= perConn {
 		return nil, rope.NewError(rope.CodeInvalidState, "at most %d workers may be open per connection", perConn)
 	}
 	s.creating++
-	s.perConn[conn]++
+	s.perConn[holder]++
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.creating--
-		s.releaseConnLocked(conn)
+		s.releaseHolderLocked(holder)
 	}, nil
 }
 
-// holdConnWorker takes one of conn's slots until w closes.
-func (s *Server) holdConnWorker(conn *ropeserver.Conn, w media.Worker) {
+// holdConnWorker takes one of the holder's slots until w closes.
+func (s *Server) holdConnWorker(holder any, w media.Worker) {
 	s.mu.Lock()
-	s.perConn[conn]++
+	s.perConn[holder]++
 	s.mu.Unlock()
 	var once sync.Once
 	release := func() {
 		once.Do(func() {
 			s.mu.Lock()
-			s.releaseConnLocked(conn)
+			s.releaseHolderLocked(holder)
 			s.mu.Unlock()
 		})
 	}
@@ -277,9 +292,9 @@ func (s *Server) holdConnWorker(conn *ropeserver.Conn, w media.Worker) {
 	}
 }
 
-func (s *Server) releaseConnLocked(conn *ropeserver.Conn) {
-	if s.perConn[conn]--; s.perConn[conn] <= 0 {
-		delete(s.perConn, conn)
+func (s *Server) releaseHolderLocked(holder any) {
+	if s.perConn[holder]--; s.perConn[holder] <= 0 {
+		delete(s.perConn, holder)
 	}
 }
 
