@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"runtime/debug"
 	"strings"
@@ -271,9 +272,13 @@ func mediaText(err error) string {
 	return own
 }
 
-// socketError names a failure to open a socket that an implementation
-// returned without a media error, or returns nil.
+// socketError names a failure to open a socket (a *net.OpError) that an
+// implementation returned without a media error, or returns nil.
 func socketError(err error) error {
+	var op *net.OpError
+	if !errors.As(err, &op) {
+		return nil
+	}
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
 		return &media.ParamError{Reason: "address in use"}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -60,7 +61,7 @@ func TestWireError(t *testing.T) {
 // internal error from a server behind this one (a worker process) do not
 // go out; a socket failure without a media error is a TypeError.
 func TestWireErrorKeepsInternalTextIn(t *testing.T) {
-	osErr := &os.SyscallError{Syscall: "bind", Err: syscall.EADDRINUSE}
+	osErr := &net.OpError{Op: "listen", Net: "udp4", Err: &os.SyscallError{Syscall: "bind", Err: syscall.EADDRINUSE}}
 	for _, tc := range []struct {
 		err        error
 		name, text string
@@ -70,13 +71,18 @@ func TestWireErrorKeepsInternalTextIn(t *testing.T) {
 		{fmt.Errorf("%w: %w", media.NewError(media.ErrClosed, "worker process 7 gone"), errors.New("open /proc/7/stat: no such file")),
 			media.NameInvalidStateError, "worker process 7 gone"},
 		{fmt.Errorf("listen: %w", osErr), media.NameTypeError, "address in use"},
-		{fmt.Errorf("listen: %w", &os.SyscallError{Syscall: "bind", Err: syscall.EADDRNOTAVAIL}), media.NameTypeError,
-			"ip is not an address of this host"},
+		{fmt.Errorf("listen: %w", &net.OpError{Op: "listen", Net: "udp4", Err: &os.SyscallError{Syscall: "bind", Err: syscall.EADDRNOTAVAIL}}),
+			media.NameTypeError, "ip is not an address of this host"},
 	} {
 		var re *rope.Error
 		if err := mediaserver.WireError(tc.err); !errors.As(err, &re) || re.Data.Name != tc.name || re.Message != tc.text {
 			t.Errorf("%v -> %+v, want %s %q", tc.err, re, tc.name, tc.text)
 		}
+	}
+	// A file the server cannot read is no socket: an internal error.
+	denied := fmt.Errorf("dtls certificate: %w", &os.PathError{Op: "open", Path: "/etc/x", Err: syscall.EACCES})
+	if err := mediaserver.WireError(denied); err != denied {
+		t.Errorf("%v became %v", denied, err)
 	}
 	child := rope.NewError(rope.CodeInternalError, "udpio: listen 127.0.0.1:40000: bind: address already in use")
 	err := mediaserver.WireError(fmt.Errorf("mediaclient: Router.createPlainTransport: %w", child))
