@@ -78,10 +78,9 @@ func (t *Transport) apply(res ice.Result, tup ice.Tuple, l listener.Link) {
 			f(res.Selected)
 		}
 	}
-	if !res.StateChanged {
+	if !res.StateChanged || !t.setICEState(res.State) {
 		return
 	}
-	t.iceState.Store(uint32(res.State))
 	switch res.State {
 	case ice.StateDisconnected, ice.StateClosed:
 		t.path.Store(nil)
@@ -90,6 +89,22 @@ func (t *Transport) apply(res ice.Result, tup ice.Tuple, l listener.Link) {
 	}
 	if f := t.opts.OnICEStateChange; f != nil {
 		f(res.State)
+	}
+}
+
+// setICEState records st unless the transport has closed: Close sets
+// closed without callbacks, and a result computed before (a TCP
+// connection the peer closed as it saw close_notify) must not overwrite
+// it. It reports whether st was recorded.
+func (t *Transport) setICEState(st ice.State) bool {
+	for {
+		old := t.iceState.Load()
+		if ice.State(old) == ice.StateClosed {
+			return false
+		}
+		if t.iceState.CompareAndSwap(old, uint32(st)) {
+			return true
+		}
 	}
 }
 
