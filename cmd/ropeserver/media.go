@@ -105,6 +105,7 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 	if !m.enabled {
 		return nil, nil, nil
 	}
+	endpoint := base != nil
 	if m.rtcMinPort > 65535 || m.rtcMaxPort > 65535 || m.rtcMinPort > m.rtcMaxPort {
 		return nil, nil, fmt.Errorf("media: bad RTC port range %d-%d", m.rtcMinPort, m.rtcMaxPort)
 	}
@@ -137,7 +138,13 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 		WorkerSettings:    &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
 		Logger:            log,
 	}
-	if !m.anyRtcListen {
+	switch {
+	case endpoint:
+		// A cluster endpoint's transports live on the cluster's servers:
+		// each fills in its own listen info and worker ports, and checks
+		// what clients ask for against its own.
+		opts.ListenInfo, opts.WorkerSettings = nil, nil
+	case !m.anyRtcListen:
 		opts.Listen = &mediaserver.ListenPolicy{IPs: []string{ip}, MinPort: uint16(m.rtcMinPort), MaxPort: uint16(m.rtcMaxPort)}
 		if cfg.listen != ip {
 			opts.Listen.IPs = append(opts.Listen.IPs, cfg.listen)
