@@ -92,9 +92,7 @@
 // needs at most 2·(n−1) pairs, one each way per edge, where piping from
 // the origin straight into every router (PipeDirect) needs up to
 // n·(n−1), each pair two UDP ports. Rooms sharing routers share those
-// pairs where their trees agree; each room's tree bounds its own. Over
-// media/workerproc, which gives each pipe between worker processes a
-// pair of its own, the tree saves no port and adds hops.
+// pairs where their trees agree; each room's tree bounds its own.
 //
 // A pipe is counted by its users (consumers, observer entries and the
 // hops piping it on) and closed after its last, then the hop before it

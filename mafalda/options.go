@@ -54,11 +54,9 @@ type Options struct {
 	// star up to 5 routers and two levels (a path of at most 4 hops)
 	// up to 21, while no router relays for more than 4 children and its
 	// parent, so no one worker carries every relay as a star's hub does.
-	// It pays where pipe transport pairs are reused per pair of routers
-	// (the local engine, as mediasoup): media/workerproc gives each pipe
-	// between worker processes its own pair, so there a tree saves no
-	// port, adds hops and gathers ports on the relays: over it prefer
-	// PipeDirect.
+	// It pays because pipe transport pairs are reused per pair of routers
+	// (the engine, worker processes and servers of a cluster alike, as
+	// mediasoup does between workers).
 	PipeFanout int
 }
 

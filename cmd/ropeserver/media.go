@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 
-	"github.com/ropehq/rope/cluster/horizontal"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/mafalda/mafaldaserver"
 	"github.com/ropehq/rope/media"
@@ -159,12 +158,6 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, workers, nil
 	case modeMafalda:
 		mopts := mafalda.Options{MaxConsumersPerWorker: m.maxConsumersPerWorker}
-		if _, cluster := base.(*horizontal.API); m.workers == workersProcess && !cluster {
-			// workerproc gives every pipe between worker processes its own
-			// transport pair: a pipe tree would save no port there, only
-			// add hops (mafalda.Options.PipeFanout).
-			mopts.PipeFanout = mafalda.PipeDirect
-		}
 		maf := mafalda.New(workers, &mopts)
 		mfs, err := mafaldaserver.Register(srv, maf, &mafaldaserver.Options{Media: opts})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/ropeclient"
 )
 
@@ -18,6 +19,10 @@ import (
 type worker struct {
 	// Worker is the mediaclient worker; nil until connect made it.
 	media.Worker
+	api *api
+	// mc is the media client of the child's connection; nil until
+	// connect made it.
+	mc    *mediaclient.Client
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	opts  *Options
@@ -110,7 +115,8 @@ func (w *worker) stop() {
 }
 
 // reap waits for the process; if it ended without Close, the worker
-// died: its mirrors close locally with mediasoup's events (bury).
+// died: its mirrors close locally with mediasoup's events
+// (mediaclient's Bury).
 func (w *worker) reap() {
 	defer close(w.done)
 	err := w.cmd.Wait()
@@ -127,7 +133,10 @@ func (w *worker) reap() {
 	if err == nil {
 		err = errors.New("worker process exited")
 	}
-	w.bury(fmt.Errorf("workerproc: worker process %d: %w", w.PID(), err))
+	// The child's objects close in the mirror as mediasoup closes a dead
+	// worker's: each after its parent's close event, the worker after
+	// "died".
+	w.mc.Bury(fmt.Errorf("workerproc: worker process %d: %w", w.PID(), err))
 	w.mu.Lock()
 	w.burying = false
 	w.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/crosspipe"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/ropeclient"
@@ -45,6 +46,9 @@ type Options struct {
 type api struct {
 	opts Options
 	caps media.RtpCapabilities
+	// pipes keeps the pipe transports of each pair of routers in
+	// different worker processes.
+	pipes crosspipe.Piper
 }
 
 var _ media.API = (*api)(nil)
@@ -91,7 +95,7 @@ func (a *api) CreateWorker(ctx context.Context, settings *media.WorkerSettings) 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("workerproc: start worker: %w", err)
 	}
-	w := &worker{cmd: cmd, stdin: stdin, opts: &a.opts, exited: make(chan struct{}), done: make(chan struct{})}
+	w := &worker{api: a, cmd: cmd, stdin: stdin, opts: &a.opts, exited: make(chan struct{}), done: make(chan struct{})}
 	go w.reap()
 	u, err := url.wait(ctx, w.exited)
 	if err == nil {
@@ -165,7 +169,7 @@ func (w *worker) connect(ctx context.Context, url string, settings *media.Worker
 		return err
 	}
 	w.mu.Lock()
-	w.Worker = inner
+	w.Worker, w.mc = inner, mc
 	w.mu.Unlock()
 	return nil
 }

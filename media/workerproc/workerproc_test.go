@@ -253,3 +253,35 @@ func TestKilledPipeSource(t *testing.T) {
 	wait.Until(t, "pipe producer closed", res.PipeProducer.Closed)
 	pd.forwards(t, 10)
 }
+
+// TestPipesShareTransportPairs: producers piped between the routers of
+// two worker processes share one pair of pipe transports, as mediasoup's
+// pipeToRouter between workers does; the next pair comes when a side
+// closes.
+func TestPipesShareTransportPairs(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	api := workerproc.New(nil)
+	src, dst := newWorker(t, api), newWorker(t, api)
+	ps := newPath(t, src)
+	rd := must[media.Router](t)(dst.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()}))
+	in := ps.in
+	var producers []media.Producer
+	for i := range 3 {
+		p := must[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(uint32(7000 + i))}))
+		producers = append(producers, p)
+		must[*media.PipeToRouterResult](t)(ps.router.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: p.ID(), Router: rd}))
+	}
+	if d := must[*media.RouterDump](t)(rd.Dump(ctx)); len(d.TransportIDs) != 1 {
+		t.Fatalf("destination router has %d transports, want one pipe transport", len(d.TransportIDs))
+	}
+	for _, p := range producers {
+		if err := p.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait.Until(t, "the pipe producers gone", func() bool {
+		d := must[*media.RouterDump](t)(rd.Dump(ctx))
+		return len(d.MapProducerIDConsumerIDs) == 0 && len(d.TransportIDs) == 1
+	})
+}
