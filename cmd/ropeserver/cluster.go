@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"slices"
@@ -208,12 +209,17 @@ func defaultServerID(ropeURL string) string {
 }
 
 // mediaAddresses is where other servers reach this server's media
-// transports: the announced address, else the RTC or listen address.
+// transports: the address they listen on (-rtc-ip, else -listen), which
+// a pipe between servers binds and the cluster's network reaches, and
+// not -announced-ip, which is for browsers and may be a NAT's address
+// the server cannot bind; that only when the listen address is
+// unspecified (0.0.0.0, ::).
 func mediaAddresses(cfg config) []string {
-	for _, a := range []string{cfg.announcedIP, cfg.media.rtcIP, cfg.listen} {
-		if a != "" {
-			return []string{a}
+	for _, a := range []string{cfg.media.rtcIP, cfg.listen, cfg.announcedIP} {
+		if ip, err := netip.ParseAddr(a); a == "" || (err == nil && ip.IsUnspecified()) {
+			continue
 		}
+		return []string{a}
 	}
 	return nil
 }

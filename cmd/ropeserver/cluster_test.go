@@ -337,3 +337,24 @@ func (p *process) stop() error {
 	})
 	return p.err
 }
+
+// TestMediaAddresses: servers pipe to each other on the address they
+// listen on, not on the one announced to browsers (a NAT's, maybe).
+func TestMediaAddresses(t *testing.T) {
+	for _, c := range []struct {
+		listen, rtcIP, announced string
+		want                     []string
+	}{
+		{"127.0.0.2", "", "", []string{"127.0.0.2"}},
+		{"127.0.0.2", "10.0.0.5", "203.0.113.7", []string{"10.0.0.5"}},
+		{"10.0.0.5", "", "203.0.113.7", []string{"10.0.0.5"}},
+		{"0.0.0.0", "", "203.0.113.7", []string{"203.0.113.7"}},
+		{"0.0.0.0", "::", "", nil},
+	} {
+		cfg := config{listen: c.listen, announcedIP: c.announced}
+		cfg.media.rtcIP = c.rtcIP
+		if got := mediaAddresses(cfg); !slices.Equal(got, c.want) {
+			t.Errorf("listen %s rtc %s announced %s: %v, want %v", c.listen, c.rtcIP, c.announced, got, c.want)
+		}
+	}
+}

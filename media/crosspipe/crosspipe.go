@@ -31,7 +31,9 @@ import (
 const CloseTimeout = 5 * time.Second
 
 // Side is one end of a pipe: a router and where its pipe transport
-// listens.
+// listens; a nil ListenInfo leaves that to the router's implementation
+// (a media server's own default: its RTC address and the address it
+// announces).
 type Side struct {
 	Router     media.Router
 	ListenInfo *media.TransportListenInfo
@@ -198,11 +200,7 @@ func follow(ctx context.Context, pc media.Consumer, pp media.Producer) {
 }
 
 func transportOptions(s Side, o *media.PipeToRouterOptions) *media.PipeTransportOptions {
-	li := s.ListenInfo
-	if li == nil {
-		li = &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}
-	}
-	return &media.PipeTransportOptions{ListenInfo: li, EnableRtx: o.EnableRtx, EnableSrtp: o.EnableSrtp}
+	return &media.PipeTransportOptions{ListenInfo: s.ListenInfo, EnableRtx: o.EnableRtx, EnableSrtp: o.EnableSrtp}
 }
 
 // connectTo is where the other side sends: the transport's announced (or

@@ -76,7 +76,9 @@ func (r *router) PipeToRouter(ctx context.Context, o *media.PipeToRouterOptions)
 	if !ok {
 		return nil, media.NewError(media.ErrInvalidParams, "workerproc: the destination router is not a worker process's")
 	}
-	return r.w.api.pipes.Pipe(ctx,
-		crosspipe.Side{Router: r, ListenInfo: o.ListenInfo},
-		crosspipe.Side{Router: dst, ListenInfo: o.ListenInfo}, o)
+	li := o.ListenInfo
+	if li == nil {
+		li = &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}
+	}
+	return r.w.api.pipes.Pipe(ctx, crosspipe.Side{Router: r, ListenInfo: li}, crosspipe.Side{Router: dst, ListenInfo: li}, o)
 }
