@@ -45,6 +45,7 @@ type mediaConfig struct {
 	rtcMaxPort       uint
 	anyRtcListen     bool
 	allowWorkerClose bool
+	allowWorkerFiles bool
 	// maxConsumersPerWorker is the Mafalda's MaxConsumersPerWorker.
 	maxConsumersPerWorker int
 }
@@ -92,6 +93,9 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 	fs.BoolVar(&m.anyRtcListen, "allow-any-rtc-listen", anyListen, "let clients have media transports listen on any address and port; default only -rtc-ip and -listen, ports -rtc-min-port to -rtc-max-port (env ROPE_ALLOW_ANY_RTC_LISTEN)")
 	allow, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_CLOSE", "false"))
 	fs.BoolVar(&m.allowWorkerClose, "allow-worker-close", allow, "let clients close media workers (env ROPE_ALLOW_WORKER_CLOSE)")
+	files, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_FILES", "false"))
+	fs.BoolVar(&m.allowWorkerFiles, "allow-worker-files", files,
+		"let clients name server files (createWorker's dtlsCertificateFile, dtlsPrivateKeyFile) that workers then read (env ROPE_ALLOW_WORKER_FILES)")
 	return nil
 }
 
@@ -133,6 +137,7 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 		MaxWorkers:        m.maxWorkers,
 		MaxWorkersPerConn: m.maxWorkersConn,
 		AllowWorkerClose:  m.allowWorkerClose,
+		AllowWorkerFiles:  m.allowWorkerFiles,
 		ListenInfo:        li,
 		WorkerSettings:    &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
 		Logger:            log,

@@ -225,3 +225,34 @@ func TestRoutersServedOnce(t *testing.T) {
 		t.Errorf("routers not served: %v", want)
 	}
 }
+
+// A client may not make the server read files of its choosing through
+// createWorker's DTLS files (or a MafaldaRouter's worker settings), unless
+// -allow-worker-files; the operator's own settings still may.
+func TestClientsNameNoServerFiles(t *testing.T) {
+	_, url := startRun(t, "-media-mode", "mafalda")
+	c := dialMedia(t, url)
+	ctx := ctxT(t)
+	for _, s := range []*media.WorkerSettings{
+		{DtlsCertificateFile: "/etc/shadow"},
+		{DtlsPrivateKeyFile: "/proc/self/environ"},
+	} {
+		_, err := c.CreateWorker(ctx, s)
+		wantTypeError(t, "createWorker naming a file", err, "naming server files is not allowed")
+	}
+	mc, err := mafaldaclient.Dial(ctx, url, &mafaldaclient.Options{Media: &mediaclient.Options{Logger: quiet,
+		ROPE: &ropeclient.Options{Logger: quiet, Dedicated: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	_, err = mc.CreateRouter(ctx, &mafalda.MafaldaRouterOptions{WorkerSettings: media.WorkerSettings{DtlsCertificateFile: "/etc/shadow"},
+		RouterOptions: media.RouterOptions{MediaCodecs: codecs}})
+	wantTypeError(t, "a MafaldaRouter's worker settings naming a file", err, "naming server files is not allowed")
+
+	_, url = startRun(t, "-allow-worker-files")
+	_, err = dialMedia(t, url).CreateWorker(ctx, &media.WorkerSettings{DtlsCertificateFile: "/nonexistent.pem", DtlsPrivateKeyFile: "/nonexistent.key"})
+	if err == nil || strings.Contains(err.Error(), "naming server files") {
+		t.Fatalf("with -allow-worker-files the files are read: %v", err)
+	}
+}

@@ -43,10 +43,12 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/webrtc/dtlstransport"
 )
 
 // Options tune the local engine. The zero value gives the defaults.
@@ -102,7 +104,42 @@ func (a *api) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.
 	if !validLogLevel(settings.LogLevel) {
 		return nil, &media.ParamError{Field: "logLevel", Reason: fmt.Sprintf("invalid %q", settings.LogLevel)}
 	}
-	return newWorker(a, settings), nil
+	var cert *dtlstransport.Certificate
+	if s != nil {
+		settings.DtlsCertificateFile, settings.DtlsPrivateKeyFile = s.DtlsCertificateFile, s.DtlsPrivateKeyFile
+		var err error
+		if cert, err = loadCertificate(settings.DtlsCertificateFile, settings.DtlsPrivateKeyFile); err != nil {
+			return nil, err
+		}
+	}
+	w := newWorker(a, settings)
+	w.cert = cert
+	return w, nil
+}
+
+// loadCertificate reads the DTLS certificate and key a worker's settings
+// name (PEM files, as mediasoup's dtlsCertificateFile and
+// dtlsPrivateKeyFile); none named: nil, the generated one is used. Only
+// one of them named, or files that do not hold a matching pair, is a
+// TypeError naming the field (without the OS's text).
+func loadCertificate(certFile, keyFile string) (*dtlstransport.Certificate, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "":
+		return nil, &media.ParamError{Field: "dtlsCertificateFile", Reason: "missing (dtlsPrivateKeyFile is given)"}
+	case keyFile == "":
+		return nil, &media.ParamError{Field: "dtlsPrivateKeyFile", Reason: "missing (dtlsCertificateFile is given)"}
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, &media.ParamError{Field: "dtlsCertificateFile", Reason: "cannot load a certificate and key from the files given"}
+	}
+	cert, err := dtlstransport.NewCertificate(pair)
+	if err != nil {
+		return nil, &media.ParamError{Field: "dtlsCertificateFile", Reason: "unusable certificate"}
+	}
+	return cert, nil
 }
 
 func validLogLevel(l media.WorkerLogLevel) bool {

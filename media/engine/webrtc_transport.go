@@ -135,6 +135,7 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 	topts := &webrtc.TransportOptions{
 		ListenInfos:              infos,
 		Candidates:               cands,
+		Certificate:              r.worker.cert,
 		ICEConsentTimeout:        consent,
 		EnableSCTP:               o.EnableSctp,
 		MaxSCTPMessageSize:       uint32(o.MaxSctpMessageSize),

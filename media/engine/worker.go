@@ -10,6 +10,7 @@ import (
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/webrtc/dtlstransport"
 )
 
 // worker is an in-process media worker.
@@ -22,6 +23,10 @@ type worker struct {
 	settings media.WorkerSettings
 	routers  map[string]*router
 	servers  map[string]*webRtcServer
+
+	// cert is the DTLS certificate of the worker's WebRTC transports;
+	// nil: the process's generated one.
+	cert *dtlstransport.Certificate
 
 	// nextPort spreads transports over the worker's port range.
 	nextPort atomic.Uint32

@@ -117,8 +117,12 @@ func (s *Server) CheckListenInfos(field string, infos []media.TransportListenInf
 
 // ApplyWorkerSettings fills what a client's worker settings leave empty
 // as createWorker does (Options.WorkerSettings, then Options.Listen's
-// range) and checks their ports against Options.Listen.
+// range) and checks their ports against Options.Listen and that they name
+// no files (Options.AllowWorkerFiles).
 func (s *Server) ApplyWorkerSettings(w *media.WorkerSettings) error {
+	if err := s.checkWorkerFiles(w); err != nil {
+		return err
+	}
 	s.applyWorkerDefaults(w)
 	return s.opts.Listen.applyWorkerPorts(w)
 }

@@ -18,6 +18,20 @@ const RootID = "media"
 // DefaultMaxWorkers is the default of Options.MaxWorkers.
 const DefaultMaxWorkers = 32
 
+// checkWorkerFiles refuses client worker settings that name files,
+// unless Options.AllowWorkerFiles.
+func (s *Server) checkWorkerFiles(w *media.WorkerSettings) error {
+	if s.opts.AllowWorkerFiles || w == nil {
+		return nil
+	}
+	for field, v := range map[string]string{"dtlsCertificateFile": w.DtlsCertificateFile, "dtlsPrivateKeyFile": w.DtlsPrivateKeyFile} {
+		if v != "" {
+			return media.NewError(media.ErrInvalidParams, "%s: naming server files is not allowed on this server", field)
+		}
+	}
+	return nil
+}
+
 // DefaultMaxWorkersPerConn is the default of Options.MaxWorkersPerConn.
 const DefaultMaxWorkersPerConn = 8
 
@@ -42,6 +56,12 @@ type Options struct {
 	// counts once over its reconnections. Default
 	// DefaultMaxWorkersPerConn; negative means no limit.
 	MaxWorkersPerConn int
+	// AllowWorkerFiles lets clients name files in createWorker's
+	// dtlsCertificateFile and dtlsPrivateKeyFile, which the server then
+	// reads. Default false: a client naming one gets a TypeError (the
+	// operator's WorkerSettings may still name them), so no client makes
+	// the server open a file of its choosing.
+	AllowWorkerFiles bool
 	// Listen bounds where clients may have transports and WebRtcServers
 	// listen (see ListenPolicy); a listen info outside it answers a
 	// TypeError. Default nil: anywhere the media API allows.
@@ -165,6 +185,9 @@ func (s *Server) createWorkerMethod() ropeserver.MethodFunc {
 }
 
 func (s *Server) createWorker(ctx context.Context, conn *ropeserver.Conn, settings *media.WorkerSettings) (any, error) {
+	if err := s.checkWorkerFiles(settings); err != nil {
+		return nil, err
+	}
 	s.applyWorkerDefaults(settings)
 	if err := s.opts.Listen.applyWorkerPorts(settings); err != nil {
 		return nil, err

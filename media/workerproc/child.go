@@ -44,7 +44,9 @@ func Serve(ctx context.Context) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rs := ropeserver.New(&ropeserver.Options{Logger: log, SendFullErrors: true, PingInterval: -1})
 	defer rs.Close()
-	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{AllowWorkerClose: true, Logger: log})
+	// The parent is the child's one client and has applied its own
+	// server's policy: the child allows what it asks.
+	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log})
 	if err != nil {
 		return err
 	}
