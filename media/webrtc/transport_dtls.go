@@ -6,9 +6,9 @@ import (
 
 	"github.com/pion/dtls/v3"
 
+	"github.com/ropehq/rope/media/internal/pionlog"
 	"github.com/ropehq/rope/media/webrtc/dtlstransport"
 	"github.com/ropehq/rope/media/webrtc/ice"
-	"github.com/ropehq/rope/media/webrtc/internal/pionlog"
 	"github.com/ropehq/rope/media/webrtc/srtpsession"
 )
 

@@ -8,8 +8,8 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/sctp"
 
+	"github.com/ropehq/rope/media/internal/pionlog"
 	"github.com/ropehq/rope/media/webrtc/dtlstransport"
-	"github.com/ropehq/rope/media/webrtc/internal/pionlog"
 )
 
 // SCTPState is an SCTP state with mediasoup's names.
