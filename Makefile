@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzUnmarshal -fuzztime=30s ./rope/
 	$(GO) test -run='^$$' -fuzz=FuzzApply -fuzztime=30s ./ropeclient/
 	$(GO) test -run='^$$' -fuzz=FuzzIngress -fuzztime=30s ./media/engine/
+	$(GO) test -run='^$$' -fuzz=FuzzSCTPDemux -fuzztime=30s ./media/engine/
 	$(GO) test -run='^$$' -fuzz=FuzzDemuxServer -fuzztime=30s ./media/webrtc/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=30s ./cluster/registry/
 

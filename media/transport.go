@@ -133,22 +133,29 @@ type RtpListenerDump struct {
 	RidTable  []KeyValue `json:"ridTable"`
 }
 
+// SctpListenerDump is the stream id table of a transport's SCTP
+// association: which data producer reads each incoming stream.
+type SctpListenerDump struct {
+	StreamIDTable []KeyValue `json:"streamIdTable"`
+}
+
 // TransportDump is Transport.Dump's result: the common fields plus those of
 // the transport's kind.
 type TransportDump struct {
-	ID                   string          `json:"id"`
-	Direct               bool            `json:"direct"`
-	ProducerIDs          []string        `json:"producerIds"`
-	ConsumerIDs          []string        `json:"consumerIds"`
-	MapSsrcConsumerID    []KeyValue      `json:"mapSsrcConsumerId"`
-	MapRtxSsrcConsumerID []KeyValue      `json:"mapRtxSsrcConsumerId"`
-	DataProducerIDs      []string        `json:"dataProducerIds"`
-	DataConsumerIDs      []string        `json:"dataConsumerIds"`
-	RtpListener          RtpListenerDump `json:"rtpListener"`
-	MaxMessageSize       int             `json:"maxMessageSize,omitempty"`
-	SctpParameters       *SctpParameters `json:"sctpParameters,omitempty"`
-	SctpState            SctpState       `json:"sctpState,omitempty"`
-	TraceEventTypes      []string        `json:"traceEventTypes"`
+	ID                   string            `json:"id"`
+	Direct               bool              `json:"direct"`
+	ProducerIDs          []string          `json:"producerIds"`
+	ConsumerIDs          []string          `json:"consumerIds"`
+	MapSsrcConsumerID    []KeyValue        `json:"mapSsrcConsumerId"`
+	MapRtxSsrcConsumerID []KeyValue        `json:"mapRtxSsrcConsumerId"`
+	DataProducerIDs      []string          `json:"dataProducerIds"`
+	DataConsumerIDs      []string          `json:"dataConsumerIds"`
+	RtpListener          RtpListenerDump   `json:"rtpListener"`
+	MaxMessageSize       int               `json:"maxMessageSize,omitempty"`
+	SctpParameters       *SctpParameters   `json:"sctpParameters,omitempty"`
+	SctpState            SctpState         `json:"sctpState,omitempty"`
+	SctpListener         *SctpListenerDump `json:"sctpListener,omitempty"`
+	TraceEventTypes      []string          `json:"traceEventTypes"`
 
 	// Plain and pipe transports.
 	Tuple          *TransportTuple `json:"tuple,omitempty"`

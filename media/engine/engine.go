@@ -31,10 +31,20 @@
 // sendmmsg; the queues of consumers whose transports share a
 // WebRtcServer socket leave it together (webrtc.RTPBatchWriter).
 //
+// Data producers and consumers of WebRTC, plain and pipe transports ride
+// an SCTP association (sctp_data.go): over DTLS for WebRtcTransports,
+// straight in the UDP datagrams for plain and pipe transports created
+// with enableSctp (sctp_udp.go), as mediasoup does. There the read
+// goroutine tells SCTP from RTP and RTCP by the first bytes (only what is
+// neither is looked at again) and queues it to the association's own
+// goroutines; RTP's path is unchanged. PipeToRouter pipes data producers
+// over the same pair of pipe transports as producers.
+//
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
 // rtppkt.Store, srtpSession.sendMu. tccServer.mu and rembServer.mu are leaves (no
-// lock taken under them). webRtcServer.mu is taken with no
+// lock taken under them). sctpData.mu is taken with no engine lock held,
+// before sctpUDP.mu (a leaf) and pion's locks. webRtcServer.mu is taken with no
 // other engine lock held. Events are emitted with no lock held,
 // except "rtp" (Consumer.OnRtp) and "rtcp" (DirectTransport.OnRtcp),
 // which run on the packet path: their handlers must not call back into

@@ -36,10 +36,15 @@ func (r *router) PipeToRouter(ctx context.Context, o *media.PipeToRouterOptions)
 		return nil, &media.ParamError{Field: "router", Reason: "cannot use this router as destination"}
 	}
 	if o.DataProducerID != "" {
-		if _, err := r.dataProducer(o.DataProducerID); err != nil {
+		dp, err := r.dataProducer(o.DataProducerID)
+		if err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("pipeToRouter: data producers need SCTP on pipe transports: %w", media.ErrUnsupported)
+		pair, err := r.pipePairTo(ctx, dst, o)
+		if err != nil {
+			return nil, err
+		}
+		return pipeDataProducer(ctx, dp, pair)
 	}
 	producer, err := r.producer(o.ProducerID)
 	if err != nil {
@@ -77,6 +82,48 @@ func pipeProducer(ctx context.Context, src *producer, pair *pipePair) (*media.Pi
 	return &media.PipeToRouterResult{PipeConsumer: pc, PipeProducer: pp}, nil
 }
 
+// pipeDataProducer pipes a data producer as mediasoup does: a pipe data
+// consumer on the local pipe transport and, on the remote one, a pipe
+// data producer of the same id reading the consumer's stream. It first
+// waits for the pair's SCTP association, so that messages sent once it
+// returns are not dropped (mediasoup drops what a data consumer sends
+// before its association is up).
+func pipeDataProducer(ctx context.Context, src *dataProducer, pair *pipePair) (*media.PipeToRouterResult, error) {
+	if pair.local.udp.sctp == nil || pair.remote.udp.sctp == nil {
+		return nil, media.NewError(media.ErrInvalidState, "pipeToRouter: the pipe transports to this router have no SCTP (enableSctp false)")
+	}
+	if err := pair.local.udp.sctp.waitConnected(ctx); err != nil {
+		return nil, fmt.Errorf("pipeToRouter: %w", err)
+	}
+	if err := pair.remote.udp.sctp.waitConnected(ctx); err != nil {
+		return nil, fmt.Errorf("pipeToRouter: %w", err)
+	}
+	dc, err := pair.local.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: src.id})
+	if err != nil {
+		return nil, fmt.Errorf("pipeToRouter: %w", err)
+	}
+	dp, err := pair.remote.ProduceData(ctx, &media.DataProducerOptions{
+		ID: src.id, SctpStreamParameters: dc.SctpStreamParameters(), Label: dc.Label(), Protocol: dc.Protocol(),
+		Paused: dc.DataProducerPaused(), AppData: src.AppData().Clone(),
+	})
+	if err != nil {
+		dc.Close(ctx)
+		return nil, fmt.Errorf("pipeToRouter: %w", err)
+	}
+	// Keep the pair in step, as for producers: a close ends both, the
+	// source's pause and resume reach the far consumers.
+	pdc, pdp := dc.(*sctpDataConsumer).dataConsumer, dp.(*dataProducer)
+	pdc.OnClose(func() { pdp.close(closeBySelf) })
+	pdc.OnDataProducerPause(func() { _ = pdp.Pause(context.Background()) })
+	pdc.OnDataProducerResume(func() { _ = pdp.Resume(context.Background()) })
+	pdp.OnClose(func() { pdc.close(closeBySelf) })
+	if src.closed.Load() {
+		dc.Close(ctx)
+		return nil, media.NewError(media.ErrClosed, "data producer %s closed", src.id)
+	}
+	return &media.PipeToRouterResult{PipeDataConsumer: dc, PipeDataProducer: dp}, nil
+}
+
 // pipePairTo returns the cached pipe pair towards dst or creates and
 // connects one.
 func (r *router) pipePairTo(ctx context.Context, dst *router, o *media.PipeToRouterOptions) (*pipePair, error) {
@@ -92,7 +139,10 @@ func (r *router) pipePairTo(ctx context.Context, dst *router, o *media.PipeToRou
 	if info == nil {
 		info = &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}
 	}
-	opts := &media.PipeTransportOptions{ListenInfo: info, EnableRtx: o.EnableRtx, EnableSrtp: o.EnableSrtp}
+	// As mediasoup, SCTP is on unless the options say otherwise, so that
+	// one pair carries both RTP and data.
+	opts := &media.PipeTransportOptions{ListenInfo: info, EnableRtx: o.EnableRtx, EnableSrtp: o.EnableSrtp,
+		EnableSctp: o.EnableSctp == nil || *o.EnableSctp, NumSctpStreams: o.NumSctpStreams}
 	local, err := r.createPipeTransport(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("pipeToRouter: local pipe transport: %w", err)

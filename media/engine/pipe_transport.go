@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ropehq/rope/media"
 )
@@ -34,9 +33,6 @@ func (r *router) createPipeTransport(ctx context.Context, o *media.PipeTransport
 	if o == nil {
 		return nil, &media.ParamError{Field: "options", Reason: "required"}
 	}
-	if o.EnableSctp {
-		return nil, fmt.Errorf("pipe transport: enableSctp: %w", media.ErrUnsupported)
-	}
 	rtx := o.EnableRtx
 	l := &udpLink{dumpRtx: &rtx}
 	if o.EnableSrtp {
@@ -49,6 +45,12 @@ func (r *router) createPipeTransport(ctx context.Context, o *media.PipeTransport
 		return nil, err
 	}
 	t := newTransport(r, "pipe-transport", o.AppData)
+	if o.EnableSctp {
+		if err := l.enableSctp(t, o.NumSctpStreams, o.MaxSctpMessageSize, o.SctpSendBufferSize, defaultPipeSctpMessageSize); err != nil {
+			l.close()
+			return nil, err
+		}
+	}
 	t.pipe, t.enableRtx = true, o.EnableRtx
 	pt := &pipeTransport{transport: t, udp: l}
 	t.outer, t.link, l.t = pt, l, t
@@ -62,10 +64,21 @@ func (r *router) createPipeTransport(ctx context.Context, o *media.PipeTransport
 
 func (pt *pipeTransport) Tuple() media.TransportTuple           { return pt.udp.Tuple() }
 func (pt *pipeTransport) SrtpParameters() *media.SrtpParameters { return pt.udp.SrtpParameters() }
-func (pt *pipeTransport) SctpParameters() *media.SctpParameters { return nil }
-func (pt *pipeTransport) SctpState() media.SctpState            { return "" }
+func (pt *pipeTransport) SctpParameters() *media.SctpParameters { return pt.udp.SctpParameters() }
+func (pt *pipeTransport) SctpState() media.SctpState            { return pt.udp.SctpState() }
 func (pt *pipeTransport) OnSctpStateChange(fn func(media.SctpState)) func() {
-	return func() {}
+	return pt.udp.OnSctpStateChange(fn)
+}
+
+// ProduceData makes a data producer reading an SCTP stream (enableSctp);
+// a pipe data producer takes the piped data producer's id.
+func (pt *pipeTransport) ProduceData(ctx context.Context, o *media.DataProducerOptions) (media.DataProducer, error) {
+	return pt.udp.produceData(ctx, o)
+}
+
+// ConsumeData makes a data consumer writing an SCTP stream (enableSctp).
+func (pt *pipeTransport) ConsumeData(ctx context.Context, o *media.DataConsumerOptions) (media.DataConsumer, error) {
+	return pt.udp.consumeData(ctx, o)
 }
 
 func (pt *pipeTransport) Connect(ctx context.Context, o *media.PipeTransportConnectOptions) error {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ropehq/rope/media"
 )
@@ -26,9 +25,6 @@ func (r *router) CreatePlainTransport(ctx context.Context, o *media.PlainTranspo
 	if o == nil {
 		return nil, &media.ParamError{Field: "options", Reason: "required"}
 	}
-	if o.EnableSctp {
-		return nil, fmt.Errorf("plain transport: enableSctp: %w", media.ErrUnsupported)
-	}
 	rtcpMux := o.RtcpMux == nil || *o.RtcpMux
 	l := &udpLink{comedia: o.Comedia, dumpMux: &rtcpMux, dumpComedia: &o.Comedia}
 	if o.EnableSrtp {
@@ -41,6 +37,12 @@ func (r *router) CreatePlainTransport(ctx context.Context, o *media.PlainTranspo
 		return nil, err
 	}
 	t := newTransport(r, "plain-rtp-transport", o.AppData)
+	if o.EnableSctp {
+		if err := l.enableSctp(t, o.NumSctpStreams, o.MaxSctpMessageSize, o.SctpSendBufferSize, defaultSctpMessageSize); err != nil {
+			l.close()
+			return nil, err
+		}
+	}
 	pt := &plainTransport{transport: t, udp: l}
 	t.outer, t.link, l.t = pt, l, t
 	if err := t.start(); err != nil {
@@ -74,8 +76,8 @@ func (l *udpLink) open(w *worker, info, rtcpInfo *media.TransportListenInfo, rtc
 func (pt *plainTransport) Tuple() media.TransportTuple           { return pt.udp.Tuple() }
 func (pt *plainTransport) RtcpTuple() *media.TransportTuple      { return pt.udp.RtcpTuple() }
 func (pt *plainTransport) SrtpParameters() *media.SrtpParameters { return pt.udp.SrtpParameters() }
-func (pt *plainTransport) SctpParameters() *media.SctpParameters { return nil }
-func (pt *plainTransport) SctpState() media.SctpState            { return "" }
+func (pt *plainTransport) SctpParameters() *media.SctpParameters { return pt.udp.SctpParameters() }
+func (pt *plainTransport) SctpState() media.SctpState            { return pt.udp.SctpState() }
 
 func (pt *plainTransport) OnTuple(fn func(media.TransportTuple)) func() {
 	return pt.udp.onTuple.On(fn)
@@ -85,7 +87,19 @@ func (pt *plainTransport) OnRtcpTuple(fn func(media.TransportTuple)) func() {
 	return pt.udp.onRtcpTuple.On(fn)
 }
 
-func (pt *plainTransport) OnSctpStateChange(fn func(media.SctpState)) func() { return func() {} }
+func (pt *plainTransport) OnSctpStateChange(fn func(media.SctpState)) func() {
+	return pt.udp.OnSctpStateChange(fn)
+}
+
+// ProduceData makes a data producer reading an SCTP stream (enableSctp).
+func (pt *plainTransport) ProduceData(ctx context.Context, o *media.DataProducerOptions) (media.DataProducer, error) {
+	return pt.udp.produceData(ctx, o)
+}
+
+// ConsumeData makes a data consumer writing an SCTP stream (enableSctp).
+func (pt *plainTransport) ConsumeData(ctx context.Context, o *media.DataConsumerOptions) (media.DataConsumer, error) {
+	return pt.udp.consumeData(ctx, o)
+}
 
 func (pt *plainTransport) Connect(ctx context.Context, o *media.PlainTransportConnectOptions) error {
 	if err := ctx.Err(); err != nil {

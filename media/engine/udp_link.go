@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +37,9 @@ type udpLink struct {
 	rtpConnected, rtcpConnected atomic.Bool
 	srtpLocal                   *media.SrtpParameters
 	srtp                        atomic.Pointer[srtpSession]
+	// sctp is the SCTP association (sctp_udp.go), nil without
+	// enableSctp. Set before the read loops start.
+	sctp *sctpUDP
 	// connectMu serialises Connect.
 	connectMu sync.Mutex
 	connected bool
@@ -120,13 +124,21 @@ func (l *udpLink) start() {
 }
 
 func (l *udpLink) close() {
+	if l.sctp != nil {
+		l.sctp.close()
+	}
 	l.rtp.Close()
 	if l.rtcp != nil {
 		l.rtcp.Close()
 	}
 }
 
-func (l *udpLink) wait() { l.wg.Wait() }
+func (l *udpLink) wait() {
+	l.wg.Wait()
+	if l.sctp != nil {
+		l.sctp.wait()
+	}
+}
 
 func (l *udpLink) readLoop(conn *udpio.Conn, rtcpOnly bool) {
 	defer l.wg.Done()
@@ -162,6 +174,9 @@ func (l *udpLink) readLoop(conn *udpio.Conn, rtcpOnly bool) {
 // decrypts and hands the packet to the transport.
 func (l *udpLink) handle(b []byte, from netip.AddrPort, rtcpSocket bool, now int64) *producer {
 	if !rtppkt.IsRTCP(b) && !rtppkt.IsRTP(b) {
+		if l.sctp != nil && !rtcpSocket && isSCTP(b) {
+			l.handleSCTP(b, from)
+		}
 		return nil
 	}
 	remote := &l.remoteRTP
@@ -186,6 +201,32 @@ func (l *udpLink) handle(b []byte, from netip.AddrPort, rtcpSocket bool, now int
 	return l.t.receive(b, now)
 }
 
+// handleSCTP checks the sender's address (learning it with comedia, as
+// an RTP packet would) and hands the packet to the association, as it
+// came: SRTP never covers SCTP.
+func (l *udpLink) handleSCTP(b []byte, from netip.AddrPort) {
+	if r := l.remoteRTP.Load(); r == nil {
+		if !l.comedia || !l.learn(&l.remoteRTP, from, false) {
+			return
+		}
+	} else if *r != from {
+		return
+	}
+	l.t.bytesReceived.Add(uint64(len(b)))
+	l.sctp.receive(b)
+}
+
+// sendSCTP sends one SCTP packet of the association to the remote RTP
+// tuple; before there is one it is dropped (SCTP retransmits).
+func (l *udpLink) sendSCTP(b []byte) {
+	r := l.remoteRTP.Load()
+	if r == nil {
+		return
+	}
+	l.t.bytesSent.Add(uint64(len(b)))
+	l.write(l.rtp, &l.rtpConnected, b, r)
+}
+
 // learn sets the remote address from the first packet (comedia) and
 // emits "tuple" or "rtcptuple". Later packets from other addresses are
 // dropped, as mediasoup does.
@@ -201,6 +242,9 @@ func (l *udpLink) learn(remote *atomic.Pointer[netip.AddrPort], from netip.AddrP
 	}
 	tuple := l.tuple(l.rtp, &from)
 	l.t.loopCallback(func() { l.onTuple.Emit(tuple) })
+	if l.sctp != nil {
+		l.sctp.start()
+	}
 	return true
 }
 
@@ -302,6 +346,11 @@ func (l *udpLink) connect(ip string, port, rtcpPort uint16, srtp *media.SrtpPara
 		l.srtp.Store(session)
 	}
 	l.connected = true
+	if l.sctp != nil {
+		// As mediasoup, connect() makes the transport connected, which
+		// starts SCTP (with comedia it sends once the tuple is learned).
+		l.sctp.start()
+	}
 	return nil
 }
 
@@ -353,12 +402,79 @@ func (l *udpLink) fillDump(d *media.TransportDump) {
 	tuple := l.Tuple()
 	d.Tuple, d.RtcpTuple, d.SrtpParameters = &tuple, l.RtcpTuple(), l.SrtpParameters()
 	d.RtcpMux, d.Comedia, d.Rtx = l.dumpMux, l.dumpComedia, l.dumpRtx
+	if l.sctp != nil {
+		d.SctpParameters, d.SctpState = l.sctp.parameters(), l.sctp.sctpState()
+		d.SctpListener = &media.SctpListenerDump{StreamIDTable: l.sctp.data.streamIDTable()}
+	}
 }
 
 func (l *udpLink) fillStats(s *media.TransportStats) {
 	tuple := l.Tuple()
 	s.Tuple, s.RtcpTuple = &tuple, l.RtcpTuple()
 	s.RtcpMux, s.Comedia = l.dumpMux, l.dumpComedia
+	s.SctpState = l.SctpState()
+}
+
+// SctpParameters are the local sctpParameters, nil without SCTP.
+func (l *udpLink) SctpParameters() *media.SctpParameters {
+	if l.sctp == nil {
+		return nil
+	}
+	return l.sctp.parameters()
+}
+
+// SctpState is "" without SCTP.
+func (l *udpLink) SctpState() media.SctpState {
+	if l.sctp == nil {
+		return ""
+	}
+	return l.sctp.sctpState()
+}
+
+func (l *udpLink) OnSctpStateChange(fn func(media.SctpState)) func() {
+	if l.sctp == nil {
+		return func() {}
+	}
+	return l.sctp.onState.On(fn)
+}
+
+// enableSctp gives the link its association (before start), as opts
+// say; def is the kind's default message and send buffer size.
+func (l *udpLink) enableSctp(t *transport, num *media.NumSctpStreams, maxMessage, sendBuffer, def int) error {
+	params, buf, err := sctpConfig(num, maxMessage, sendBuffer, def)
+	if err != nil {
+		return err
+	}
+	l.sctp = newSctpUDP(t, params, buf, l.sendSCTP)
+	return nil
+}
+
+// checkSctp is the common check of ProduceData and ConsumeData.
+func (l *udpLink) checkSctp(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := l.t.checkOpen("transport"); err != nil {
+		return err
+	}
+	if l.sctp == nil {
+		return media.NewError(media.ErrInvalidState, "SCTP not enabled on transport %s", l.t.id)
+	}
+	return nil
+}
+
+func (l *udpLink) produceData(ctx context.Context, o *media.DataProducerOptions) (media.DataProducer, error) {
+	if err := l.checkSctp(ctx); err != nil {
+		return nil, err
+	}
+	return l.sctp.data.produce(ctx, o)
+}
+
+func (l *udpLink) consumeData(ctx context.Context, o *media.DataConsumerOptions) (media.DataConsumer, error) {
+	if err := l.checkSctp(ctx); err != nil {
+		return nil, err
+	}
+	return l.sctp.data.consume(ctx, o)
 }
 
 var _ = net.ErrClosed

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/sctp"
-
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/webrtc"
@@ -62,8 +60,8 @@ type webRtcLink struct {
 	closeWG   sync.WaitGroup
 	closeOnce sync.Once
 
-	// data holds the data channels (webrtc_data.go).
-	data sctpData
+	// data holds the data channels (sctp_data.go); nil without SCTP.
+	data *sctpData
 
 	onIceState  event.Listeners[media.IceState]
 	onIceTuple  event.Listeners[media.TransportTuple]
@@ -100,12 +98,9 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 			return nil, err
 		}
 	}
-	if o.NumSctpStreams != nil && (o.NumSctpStreams.OS < 1 || o.NumSctpStreams.OS > 65535 ||
-		o.NumSctpStreams.MIS < 1 || o.NumSctpStreams.MIS > 65535) {
-		return nil, &media.ParamError{Field: "numSctpStreams", Reason: "OS and MIS must be 1..65535"}
-	}
-	if o.MaxSctpMessageSize < 0 {
-		return nil, &media.ParamError{Field: "maxSctpMessageSize", Reason: "negative"}
+	sctpParams, sctpSendBuffer, err := sctpConfig(o.NumSctpStreams, o.MaxSctpMessageSize, o.SctpSendBufferSize, defaultSctpMessageSize)
+	if err != nil {
+		return nil, err
 	}
 	// As mediasoup: UDP on by default; TCP too with a WebRtcServer.
 	// Without a server, the listen infos say which protocols to open.
@@ -121,13 +116,11 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 			return nil, &media.ParamError{Field: "enableUdp", Reason: "empty iceCandidates: enableUdp and enableTcp leave none of the WebRtcServer's sockets"}
 		}
 	}
-	var streams struct{ OS, MIS uint16 }
-	if o.NumSctpStreams != nil {
-		streams.OS, streams.MIS = uint16(o.NumSctpStreams.OS), uint16(o.NumSctpStreams.MIS)
-	}
 	t := newTransport(r, "webrtc-transport", o.AppData)
-	l := &webRtcLink{t: t, data: sctpData{
-		producers: map[uint16]*dataProducer{}, outIDs: map[uint16]bool{}, out: map[uint16]*sctp.Stream{}}}
+	l := &webRtcLink{t: t}
+	if o.EnableSctp {
+		l.data = newSctpData(t, sctpParams, sctpSendBuffer, l.association)
+	}
 	consent := time.Duration(o.IceConsentTimeout) * time.Second
 	if o.IceConsentTimeout < 0 {
 		consent = -1
@@ -138,9 +131,9 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		Certificate:              r.worker.cert,
 		ICEConsentTimeout:        consent,
 		EnableSCTP:               o.EnableSctp,
-		MaxSCTPMessageSize:       uint32(o.MaxSctpMessageSize),
-		SCTPStreamsOS:            streams.OS,
-		SCTPStreamsMIS:           streams.MIS,
+		MaxSCTPMessageSize:       uint32(sctpParams.MaxMessageSize),
+		SCTPStreamsOS:            uint16(sctpParams.OS),
+		SCTPStreamsMIS:           uint16(sctpParams.MIS),
 		OnRTP:                    l.receive,
 		OnRTCP:                   l.receive,
 		OnReadBatchEnd:           l.readBatchEnd,
@@ -152,7 +145,6 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		Logger:                   r.worker.logger(),
 	}
 	var tr *webrtc.Transport
-	var err error
 	if server != nil {
 		tr, err = server.srv.NewTransport(topts)
 	} else {
@@ -347,6 +339,9 @@ func (l *webRtcLink) close() {
 	l.closeOnce.Do(func() {
 		l.iceUp.Store(false)
 		l.dtlsUp.Store(false)
+		if l.data != nil {
+			l.data.stop()
+		}
 		if l.t.inLoop.Load() == 0 {
 			_ = l.tr.Close()
 			return
@@ -361,7 +356,9 @@ func (l *webRtcLink) close() {
 
 func (l *webRtcLink) wait() {
 	l.closeWG.Wait()
-	l.data.readers.Wait()
+	if l.data != nil {
+		l.data.readers.Wait()
+	}
 }
 
 func (l *webRtcLink) sctpParameters() *media.SctpParameters {
