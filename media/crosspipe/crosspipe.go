@@ -1,19 +1,23 @@
-// Package crosspipe pipes producers between routers that cannot pipe to
-// each other themselves because they live behind different media APIs:
-// worker processes of one host, or servers of a cluster. It does what
-// mediasoup's pipeToRouter does between workers, through the routers' own
-// interfaces: one pair of connected PipeTransports per pair of routers,
-// created at the first pipe between them and reused by every later one
-// (so ports grow with router pairs, not with producers), and on it a pipe
-// consumer of the producer on the source side and a pipe producer of the
-// same id on the destination side.
+// Package crosspipe pipes producers and data producers between routers
+// that cannot pipe to each other themselves because they live behind
+// different media APIs: worker processes of one host, or servers of a
+// cluster. It does what mediasoup's pipeToRouter does between workers,
+// through the routers' own interfaces: one pair of connected
+// PipeTransports per pair of routers, created at the first pipe between
+// them (with SCTP unless the options turn it off, so that the pair
+// carries RTP and data) and reused by every later one (so ports grow with
+// router pairs, not with producers), and on it a pipe consumer of the
+// producer on the source side and a pipe producer of the same id on the
+// destination side; for a data producer, a pipe data consumer and a pipe
+// data producer of the same id reading the consumer's SCTP stream.
 //
 // The two sides listen where their Side says, so that a pipe between
 // servers uses each server's own media address (never 127.0.0.1 when the
 // servers are on different hosts). A pipe lives as long as its producer:
 // when the pipe consumer closes (its producer closed) the pipe producer
 // closes, whose consumers get "producerclose", and the other way round;
-// the producer's pause and resume follow. A pair of transports lives as
+// the producer's pause and resume follow. The same holds for data
+// producers. A pair of transports lives as
 // long as both routers: when either transport closes (its router closed,
 // its server went), the other closes and the next pipe makes a new pair.
 package crosspipe
@@ -63,18 +67,24 @@ type pair struct {
 	local, remote media.PipeTransport
 }
 
-// Pipe pipes the RTP producer o.ProducerID of src.Router to dst.Router,
-// over the routers' transport pair (made on first use). o's Router and
-// ListenInfo are ignored (the sides say them); EnableRtx and EnableSrtp
-// apply to a new pair. Data producers are not piped
-// (media.ErrUnsupported): pipe transports carry no SCTP yet.
+// Pipe pipes the producer o.ProducerID, or the data producer
+// o.DataProducerID, of src.Router to dst.Router, over the routers'
+// transport pair (made on first use). o's Router and ListenInfo are
+// ignored (the sides say them); EnableSctp (default true),
+// NumSctpStreams, EnableRtx and EnableSrtp apply to a new pair. A data
+// producer needs a pair with SCTP (else media.ErrInvalidState); its pipe
+// waits for the pair's SCTP association, so that what the data producer
+// sends once Pipe returns is not lost.
 func (p *Piper) Pipe(ctx context.Context, src, dst Side, o *media.PipeToRouterOptions) (*media.PipeToRouterResult, error) {
-	if o.ProducerID == "" {
-		return nil, media.NewError(media.ErrUnsupported, "crosspipe: piping data producers between media APIs")
+	if o == nil || (o.ProducerID == "") == (o.DataProducerID == "") {
+		return nil, &media.ParamError{Field: "producerId", Reason: "exactly one of producerId and dataProducerId is required"}
 	}
 	pr, err := p.pair(ctx, src, dst, o)
 	if err != nil {
 		return nil, err
+	}
+	if o.DataProducerID != "" {
+		return pipeData(ctx, pr, o.DataProducerID)
 	}
 	pc, err := pr.local.Consume(ctx, &media.ConsumerOptions{ProducerID: o.ProducerID})
 	if err != nil {
@@ -88,6 +98,61 @@ func (p *Piper) Pipe(ctx context.Context, src, dst Side, o *media.PipeToRouterOp
 	}
 	follow(ctx, pc, pp)
 	return &media.PipeToRouterResult{PipeConsumer: pc, PipeProducer: pp}, nil
+}
+
+// pipeData pipes a data producer over pr, as mediasoup's pipeToRouter:
+// a pipe data consumer on the source side, a pipe data producer of the
+// same id on the destination side reading its stream.
+func pipeData(ctx context.Context, pr *pair, id string) (*media.PipeToRouterResult, error) {
+	if pr.local.SctpParameters() == nil || pr.remote.SctpParameters() == nil {
+		return nil, media.NewError(media.ErrInvalidState, "crosspipe: the pipe transports of these routers have no SCTP (enableSctp false)")
+	}
+	for _, t := range []media.PipeTransport{pr.local, pr.remote} {
+		if err := waitSctp(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	dc, err := pr.local.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: id})
+	if err != nil {
+		return nil, err
+	}
+	dp, err := pr.remote.ProduceData(ctx, &media.DataProducerOptions{ID: id, SctpStreamParameters: dc.SctpStreamParameters(),
+		Label: dc.Label(), Protocol: dc.Protocol(), Paused: dc.DataProducerPaused(), AppData: media.AppData{}})
+	if err != nil {
+		_ = dc.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("crosspipe: pipe data producer: %w", err)
+	}
+	followData(ctx, dc, dp)
+	return &media.PipeToRouterResult{PipeDataConsumer: dc, PipeDataProducer: dp}, nil
+}
+
+// waitSctp waits until t's SCTP association is connected; it fails when
+// the association fails or ends, or t closes, first.
+func waitSctp(ctx context.Context, t media.PipeTransport) error {
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	defer t.OnSctpStateChange(func(media.SctpState) { poke() })()
+	defer t.OnClose(poke)()
+	for {
+		switch st := t.SctpState(); {
+		case t.Closed():
+			return media.NewError(media.ErrClosed, "crosspipe: pipe transport %s closed", t.ID())
+		case st == media.SctpConnected:
+			return nil
+		case st == media.SctpFailed || st == media.SctpClosed:
+			return media.NewError(media.ErrInvalidState, "crosspipe: SCTP of pipe transport %s %s", t.ID(), st)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("crosspipe: waiting for SCTP on pipe transport %s: %w", t.ID(), ctx.Err())
+		}
+	}
 }
 
 // Pairs is the number of transport pairs open or being opened.
@@ -199,8 +264,26 @@ func follow(ctx context.Context, pc media.Consumer, pp media.Producer) {
 	pc.OnProducerResume(call(pp.Resume))
 }
 
+// followData ties a data pipe's consumer and producer together, as
+// follow does a pipe's.
+func followData(ctx context.Context, dc media.DataConsumer, dp media.DataProducer) {
+	bg := context.WithoutCancel(ctx)
+	call := func(fn func(context.Context) error) func() {
+		return func() {
+			ctx, cancel := context.WithTimeout(bg, CloseTimeout)
+			defer cancel()
+			_ = fn(ctx)
+		}
+	}
+	dc.OnClose(call(dp.Close))
+	dp.OnClose(call(dc.Close))
+	dc.OnDataProducerPause(call(dp.Pause))
+	dc.OnDataProducerResume(call(dp.Resume))
+}
+
 func transportOptions(s Side, o *media.PipeToRouterOptions) *media.PipeTransportOptions {
-	return &media.PipeTransportOptions{ListenInfo: s.ListenInfo, EnableRtx: o.EnableRtx, EnableSrtp: o.EnableSrtp}
+	return &media.PipeTransportOptions{ListenInfo: s.ListenInfo, EnableRtx: o.EnableRtx, EnableSrtp: o.EnableSrtp,
+		EnableSctp: o.EnableSctp == nil || *o.EnableSctp, NumSctpStreams: o.NumSctpStreams}
 }
 
 // connectTo is where the other side sends: the transport's announced (or

@@ -35,6 +35,7 @@ var steps = []step{
 	{"rtp-forwarding", testForwarding},
 	{"close-cascade", testCloseCascade},
 	{"pipe-to-router", testPipeToRouter},
+	{"pipe-data", testPipeData},
 	{"direct-data", testDirectData},
 	{"invalid-input", testInvalidInput},
 	{"webrtc-server", testWebRtcServer},

@@ -58,11 +58,11 @@ func (w *worker) router(inner media.Router) *router {
 	return r
 }
 
-// PipeToRouter pipes a producer to o.Router; across processes through a
-// pair of pipe transports per pair of routers on o.ListenInfo (default
-// UDP on 127.0.0.1), as mediasoup's pipeToRouter does between workers
-// (media/crosspipe); only RTP producers are piped across (data producers
-// answer media.ErrUnsupported).
+// PipeToRouter pipes a producer or a data producer to o.Router; across
+// processes through a pair of pipe transports per pair of routers on
+// o.ListenInfo (default UDP on 127.0.0.1), with SCTP unless
+// o.EnableSctp is false, as mediasoup's pipeToRouter does between
+// workers (media/crosspipe).
 func (r *router) PipeToRouter(ctx context.Context, o *media.PipeToRouterOptions) (*media.PipeToRouterResult, error) {
 	if o == nil || o.Router == nil {
 		return r.Router.PipeToRouter(ctx, o)

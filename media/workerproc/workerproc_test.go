@@ -3,7 +3,9 @@ package workerproc_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -284,4 +286,56 @@ func TestPipesShareTransportPairs(t *testing.T) {
 		d := must[*media.RouterDump](t)(rd.Dump(ctx))
 		return len(d.MapProducerIDConsumerIDs) == 0 && len(d.TransportIDs) == 1
 	})
+}
+
+// TestDataPipeAcrossProcesses: a data producer piped between the routers
+// of two worker processes rides the pair of pipe transports its RTP
+// producers use (SCTP beside RTP), and its messages arrive in order.
+func TestDataPipeAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	api := workerproc.New(nil)
+	src, dst := newWorker(t, api), newWorker(t, api)
+	ps := newPath(t, src)
+	rd := must[media.Router](t)(dst.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()}))
+	must[*media.PipeToRouterResult](t)(ps.router.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: ps.producer.ID(), Router: rd}))
+	dt := must[media.DirectTransport](t)(ps.router.CreateDirectTransport(ctx, nil))
+	dp := must[media.DataProducer](t)(dt.ProduceData(ctx, &media.DataProducerOptions{Label: "chat"}))
+	res := must[*media.PipeToRouterResult](t)(ps.router.PipeToRouter(ctx, &media.PipeToRouterOptions{DataProducerID: dp.ID(), Router: rd}))
+	if res.PipeDataProducer.ID() != dp.ID() || res.PipeDataProducer.Type() != media.DataSCTP {
+		t.Fatalf("pipe data producer %s (%s)", res.PipeDataProducer.ID(), res.PipeDataProducer.Type())
+	}
+	if d := must[*media.RouterDump](t)(rd.Dump(ctx)); len(d.TransportIDs) != 1 {
+		t.Fatalf("destination router has %d transports, want one pipe transport", len(d.TransportIDs))
+	}
+	far := must[media.DirectTransport](t)(rd.CreateDirectTransport(ctx, nil))
+	dc := must[media.DataConsumer](t)(far.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	var mu sync.Mutex
+	var got []string
+	dc.OnMessage(func(b []byte, _ int) {
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	})
+	want := []string{"one", "two", "three", "four"}
+	for _, m := range want {
+		if err := dp.Send([]byte(m), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait.Until(t, "messages across processes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Equal(got, want)
+	})
+	closed := make(chan struct{})
+	dc.OnDataProducerClose(func() { close(closed) })
+	if err := dp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no dataproducerclose across processes")
+	}
 }
