@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -228,32 +229,55 @@ func TestPipedInSharedRouter(t *testing.T) {
 }
 
 // TestConsumeDataAcrossWorkers: a data producer on another worker is piped
-// on demand like RTP; where the engine cannot pipe data, the call fails
-// with its error and leaves no pipe behind.
+// on demand like RTP, over pipe transports with SCTP: its messages reach
+// the data consumer on the other worker in order, and its close follows.
 func TestConsumeDataAcrossWorkers(t *testing.T) {
 	t.Parallel()
+	testConsumeDataAcrossWorkers(t, newMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 1}))
+}
+
+func testConsumeDataAcrossWorkers(t *testing.T, m *mafalda.Mafalda) {
 	ctx := ctxFor(t)
-	m := newMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 1})
 	mr := newRoom(t, m, 0)
 	in := must[media.DirectTransport](t)(mr.CreateDirectTransport(ctx, nil))
 	prod := must[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(8)}))
-	dp := must[media.DataProducer](t)(in.ProduceData(ctx, nil))
+	dp := must[media.DataProducer](t)(in.ProduceData(ctx, &media.DataProducerOptions{Label: "chat"}))
 	must[media.Consumer](t)(in.Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
 	other := must[media.DirectTransport](t)(mr.CreateDirectTransport(ctx, nil))
 	if routerOf(t, mr, other.ID()) == routerOf(t, mr, in.ID()) {
 		t.Fatal("second transport on the full worker")
 	}
-	dc, err := other.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()})
-	switch {
-	case errors.Is(err, media.ErrUnsupported):
-		if d := mr.DumpState(); len(d.Pipes) != 0 || d.PipesOpened != 0 {
-			t.Fatalf("failed data pipe left %+v", d.Pipes)
-		}
-	case err != nil:
-		t.Fatal(err)
-	default:
-		if dc.DataProducerID() != dp.ID() || len(mr.DumpState().Pipes) != 1 {
-			t.Fatalf("data consumer of %s, pipes %+v", dc.DataProducerID(), mr.DumpState().Pipes)
+	dc := must[media.DataConsumer](t)(other.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	if dc.DataProducerID() != dp.ID() || dc.Label() != "chat" || len(mr.DumpState().Pipes) != 1 {
+		t.Fatalf("data consumer of %s (%q), pipes %+v", dc.DataProducerID(), dc.Label(), mr.DumpState().Pipes)
+	}
+	var mu sync.Mutex
+	var got []string
+	dc.OnMessage(func(b []byte, _ int) {
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	})
+	want := []string{"a", "chat", "across", "workers"}
+	for _, msg := range want {
+		if err := dp.Send([]byte(msg), &media.DataSendOptions{PPID: media.PPIDString}); err != nil {
+			t.Fatal(err)
 		}
 	}
+	wait.Until(t, "messages across workers", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Equal(got, want)
+	})
+	closed := make(chan struct{})
+	dc.OnDataProducerClose(func() { close(closed) })
+	if err := dp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Fatal("no dataproducerclose across workers")
+	}
+	wait.Until(t, "the data pipe gone", func() bool { return len(mr.DumpState().Pipes) == 0 })
 }

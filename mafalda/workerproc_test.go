@@ -386,3 +386,11 @@ func TestAPIWorkerProcesses(t *testing.T) {
 		return newProcMafalda(t, &mafalda.Options{CPUs: 2}).API()
 	})
 }
+
+// TestConsumeDataAcrossWorkerProcesses: a room on two worker processes
+// carries a data producer's messages from one to a data consumer on the
+// other (crosspipe's pipe transports with SCTP).
+func TestConsumeDataAcrossWorkerProcesses(t *testing.T) {
+	t.Parallel()
+	testConsumeDataAcrossWorkers(t, newProcMafalda(t, &mafalda.Options{CPUs: 2, LoadFunc: zeroLoad, MaxConsumersPerWorker: 1}))
+}

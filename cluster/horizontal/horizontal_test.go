@@ -2,7 +2,9 @@ package horizontal_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ropehq/rope/cluster/horizontal"
@@ -327,5 +329,67 @@ func TestServerLeavingClosesItsWorkers(t *testing.T) {
 	<-routerClosed
 	if wb.Died() || len(died) != 0 {
 		t.Fatal("a worker of a server that left reports died")
+	}
+}
+
+// TestDataPipeAcrossServers pipes a data producer from a router on
+// 127.0.0.2 to one on 127.0.0.3 over the pair of pipe transports its RTP
+// producer already uses (SCTP beside RTP, each listening on its server's
+// address): messages reach a data consumer on the second server in order.
+func TestDataPipeAcrossServers(t *testing.T) {
+	_, ms, view := cluster(t, 2)
+	api := newAPI(t, view)
+	ctx := ctxT(t)
+	ra, rb := routerOn(t, api, "sa"), routerOn(t, api, "sb")
+	room := startRoom(t, ra)
+	if _, err := ra.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: room.producer.ID(), Router: rb}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := ra.CreateDirectTransport(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := src.ProduceData(ctx, &media.DataProducerOptions{Label: "chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ra.PipeToRouter(ctx, &media.PipeToRouterOptions{DataProducerID: dp.ID(), Router: rb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PipeDataProducer.ID() != dp.ID() {
+		t.Fatalf("pipe data producer %s", res.PipeDataProducer.ID())
+	}
+	dst, err := rb.CreateDirectTransport(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := dst.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []string
+	dc.OnMessage(func(b []byte, _ int) {
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	})
+	want := []string{"hello", "from", "server", "a"}
+	for _, m := range want {
+		if err := dp.Send([]byte(m), &media.DataSendOptions{PPID: media.PPIDString}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait.Until(t, "messages across servers", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Equal(got, want)
+	})
+	for _, m := range ms {
+		tuples := pipeTuples(t, m.url)
+		if len(tuples) != 1 || tuples[0].LocalAddress != m.ip {
+			t.Errorf("server %s: pipe transports %+v, want one on %s", m.id, tuples, m.ip)
+		}
 	}
 }
