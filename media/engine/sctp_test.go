@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -485,4 +486,34 @@ func TestSctpSendBufferFull(t *testing.T) {
 		sendAll(t, dp, []string{"last"})
 		return slices.Contains(c.got.get(), "last")
 	})
+}
+
+// BenchmarkSctpPipeMessages sends 200-byte messages from a direct data
+// producer through a pipe between two workers (SCTP over UDP) to a
+// direct data consumer, and waits for them all.
+func BenchmarkSctpPipeMessages(b *testing.B) {
+	f := newFixture(b)
+	w2 := must[media.Worker](b)(f.api.CreateWorker(f.ctx, nil))
+	b.Cleanup(func() { w2.Close(f.ctx) })
+	r2 := must[media.Router](b)(w2.CreateRouter(f.ctx, &media.RouterOptions{MediaCodecs: mediaCodecs()}))
+	src := must[media.DirectTransport](b)(f.router.CreateDirectTransport(f.ctx, nil))
+	dp := must[media.DataProducer](b)(src.ProduceData(f.ctx, nil))
+	must[*media.PipeToRouterResult](b)(f.router.PipeToRouter(f.ctx, &media.PipeToRouterOptions{DataProducerID: dp.ID(), Router: r2}))
+	dst := must[media.DirectTransport](b)(r2.CreateDirectTransport(f.ctx, nil))
+	dc := must[media.DataConsumer](b)(dst.ConsumeData(f.ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	var n atomic.Int64
+	dc.OnMessage(func([]byte, int) { n.Add(1) })
+	msg := bytes.Repeat([]byte("m"), 200)
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for i := range b.N {
+		if err := dp.Send(msg, nil); err != nil {
+			b.Fatal(err)
+		}
+		// Stay within the send buffer: no more than 1000 in flight.
+		for int64(i)-n.Load() > 1000 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	wait.Until(b, "every message", func() bool { return n.Load() == int64(b.N) })
 }
