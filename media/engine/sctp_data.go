@@ -36,9 +36,9 @@ import (
 // ignored.
 const ppidDCEP = 50
 
-// readBufSize is the buffer a stream's reader starts with; a larger
-// message grows it for that message only.
-const readBufSize = 64 << 10
+// readBufSize is the buffer of a stream's reader (up to MIS readers per
+// transport); a larger message gets a buffer of its size.
+const readBufSize = 2048
 
 // sctpData is the data-channel state of one transport's association.
 type sctpData struct {

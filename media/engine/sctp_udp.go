@@ -153,14 +153,15 @@ func (s *sctpUDP) runAssociation() {
 			s.setState(media.SctpClosed)
 			return
 		}
-		s.data.accept(st)
 		if int(st.StreamIdentifier()) >= s.data.params.MIS {
-			// No data producer reads it: reset it, and let the reader
-			// drain what comes meanwhile (an unread stream would fill the
-			// receive window).
+			// No data producer can read it: reset it, and spend no reader
+			// on it (MIS bounds the readers of a transport). A peer that
+			// goes on sending on it fills its own receive window.
 			s.logger.Debug("engine: resetting an SCTP stream beyond MIS", "transport", s.t.id, "stream", st.StreamIdentifier())
 			_ = st.Close()
+			continue
 		}
+		s.data.accept(st)
 	}
 }
 
