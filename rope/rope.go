@@ -91,3 +91,16 @@ const (
 	CloseSlowConsumer      = 4000
 	CloseProtocolViolation = 4001
 )
+
+// Bounds of a server's outbound side (spec §10.2, §10.3).
+const (
+	// HeaderOutboundLimit is the response header of the WebSocket handshake
+	// in which a server announces, in bytes, the largest message it may send
+	// on the connection; a client sets its read limit from it.
+	HeaderOutboundLimit = "Rope-Outbound-Limit"
+	// MinSendQueueMessages and MinSendQueueBytes: a server does not close a
+	// connection as a slow consumer while fewer messages and fewer bytes
+	// than these wait for it.
+	MinSendQueueMessages = 4096
+	MinSendQueueBytes    = 4 << 20
+)
