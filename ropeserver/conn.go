@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/ropehq/rope/rope"
@@ -20,85 +19,90 @@ type Conn struct {
 	srv   *Server
 	ws    *websocket.Conn
 	req   *http.Request
-	log   *slog.Logger
 	queue *sendQueue
 	slots chan struct{} // one per request in flight
 
-	handlers sync.WaitGroup    // running method calls
-	closeReq chan closeRequest // capacity 1; the writer performs the close
+	handlers sync.WaitGroup // running method calls
+	ping     connTimer      // the keepalive
+	grace    connTimer      // drops the connection if its close frame is stuck
 }
 
-// Request is the HTTP request that opened the connection.
+// Request is the HTTP request that opened the connection. Its Context is
+// done once the handshake is over.
 func (c *Conn) Request() *http.Request { return c.req }
 
 // Notify sends an unsequenced notification to this connection only.
 func (c *Conn) Notify(method string, params any) error {
-	msg, err := rope.EncodeNotification(method, params)
+	msg, err := c.srv.encodeAppNotification(method, params)
 	if err != nil {
-		return fmt.Errorf("ropeserver: encode %s: %w", method, err)
+		return err
 	}
-	c.queue.push(msg)
+	c.push(msg)
 	return nil
 }
 
-type closeRequest struct {
-	code   websocket.StatusCode
-	reason string
-}
-
-// closeWith asks the writer to close the connection with code; the first
-// request wins.
-func (c *Conn) closeWith(code websocket.StatusCode, reason string) {
-	select {
-	case c.closeReq <- closeRequest{code, reason}:
-	default:
-	}
-}
+func (c *Conn) logger() *slog.Logger { return c.srv.log.With("remote", c.req.RemoteAddr) }
 
 // ServeHTTP admits the handshake (handshake.go), upgrades it to a WebSocket
-// and serves ROPE on it until either side closes.
+// and returns; the server serves ROPE on it, in a goroutine it owns, until
+// either side closes. The handshake's response announces the largest
+// message the server may send (rope.HeaderOutboundLimit).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, release := s.handshake(w, r)
+	ws, payload, release := s.handshake(w, r)
 	if ws == nil {
 		return
 	}
-	defer release()
-	s.serve(r, ws)
+	s.serve(r, ws, payload, release)
 }
 
-func (s *Server) serve(r *http.Request, ws *websocket.Conn) {
+// serve registers the connection, queues its rope.init and starts the
+// connection's goroutine; the handler then returns, so net/http releases
+// what it held for the request. release gives back the connection slot.
+func (s *Server) serve(r *http.Request, ws *websocket.Conn, payload json.RawMessage, release func()) {
 	c := &Conn{
 		srv: s, ws: ws, req: r,
-		log:      s.log.With("remote", r.RemoteAddr),
-		queue:    newSendQueue(s.opts.SendQueueLimit),
-		slots:    make(chan struct{}, s.opts.MaxInFlight),
-		closeReq: make(chan closeRequest, 1),
+		slots: make(chan struct{}, s.opts.MaxInFlight),
 	}
+	c.queue = newSendQueue(s.opts.SendQueueLimit, s.opts.SendQueueBytes, c.writeLoop)
 	epoch, seq, resume := resumeRequest(r)
-	payload, err := s.payload(r)
-	if err != nil {
-		c.log.Error("ropeserver: connection payload", "err", err)
-		ws.Close(websocket.StatusInternalError, "payload failed")
-		return
-	}
 	s.joinSession(c, r) // lease.go
-	defer s.leaveSession(c)
-	if !s.attach(c, epoch, seq, resume, payload) {
+	init, ok := s.attach(c, epoch, seq, resume)
+	if !ok {
 		ws.Close(websocket.StatusGoingAway, "server closing")
+		s.leaveSession(c)
+		release()
 		return
 	}
-	defer s.detach(c)
-	ctx, cancel := context.WithCancel(context.Background())
-	var loops sync.WaitGroup
-	loops.Go(func() { c.writeLoop(ctx) })
-	if s.opts.PingInterval > 0 {
-		loops.Go(func() { c.pingLoop(ctx) })
+	msg, err := init.encode(payload)
+	if err != nil {
+		c.logger().Error("ropeserver: encode rope.init", "err", err)
+		ws.Close(websocket.StatusInternalError, "init failed")
+		c.queue.end()
+		s.detach(c)
+		s.leaveSession(c)
+		release()
+		return
 	}
+	c.queue.release(msg)
+	go c.run(release) // owned: s.connsWG counts it
+}
+
+// run serves the connection until either side closes it, then gives back
+// its slot. It is the connection's one long-lived goroutine, and starts
+// with a small stack.
+func (c *Conn) run(release func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.startPing(ctx)
 	c.readLoop(ctx)
 	cancel()
 	c.handlers.Wait()
-	loops.Wait()
-	ws.CloseNow()
+	c.ping.stop()
+	c.grace.stop()
+	c.ws.CloseNow()
+	c.queue.end()
+	c.srv.detach(c)
+	c.srv.leaveSession(c)
+	release()
 }
 
 // resumeRequest reads epoch and seq (spec §7.1.2). A query that does not
@@ -123,7 +127,8 @@ func (s *Server) payload(r *http.Request) (json.RawMessage, error) {
 
 func (c *Conn) readLoop(ctx context.Context) {
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		// Closing the connection ends the read: it needs no context.
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			c.logReadEnd(err)
 			return
@@ -147,16 +152,17 @@ func (c *Conn) readLoop(ctx context.Context) {
 func (c *Conn) logReadEnd(err error) {
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusMessageTooBig:
-		c.log.Info("ropeserver: closed connection: message too big", "limit", c.srv.opts.MaxMessageSize)
+		c.logger().Info("ropeserver: closed connection: message too big", "limit", c.srv.opts.MaxMessageSize)
 	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
-		c.log.Debug("ropeserver: connection closed", "err", err)
+		c.logger().Debug("ropeserver: connection closed", "err", err)
 	default:
-		c.log.Debug("ropeserver: connection ended", "err", err)
+		c.logger().Debug("ropeserver: connection ended", "err", err)
 	}
 }
 
 // start runs the request in its own goroutine, or answers Overloaded when
-// the connection already has MaxInFlight running.
+// the connection already has MaxInFlight running, or the server
+// MaxInFlightTotal.
 func (c *Conn) start(ctx context.Context, msg *rope.Message) {
 	select {
 	case c.slots <- struct{}{}:
@@ -166,80 +172,34 @@ func (c *Conn) start(ctx context.Context, msg *rope.Message) {
 		}
 		return
 	}
+	if !c.srv.acquireCall() {
+		<-c.slots
+		if msg.ID != nil {
+			c.replyError(msg.ID, rope.NewError(rope.CodeOverloaded, "the server has more than %d requests in flight", c.srv.opts.MaxInFlightTotal))
+		}
+		return
+	}
 	c.handlers.Go(func() {
-		defer func() { <-c.slots }()
+		defer func() {
+			c.srv.releaseCall()
+			<-c.slots
+		}()
 		result, err := c.srv.dispatch(ctx, c, msg)
 		if msg.ID == nil {
 			return
+		}
+		if err == nil && int64(len(result)) > c.srv.opts.MaxStateBytes {
+			// An internal error: the server promised clients no larger message.
+			err = fmt.Errorf("result of %d bytes exceeds MaxStateBytes (%d)", len(result), c.srv.opts.MaxStateBytes)
 		}
 		if err != nil {
 			c.replyError(msg.ID, c.srv.wireError(err, msg.Method))
 			return
 		}
-		c.queue.push(rope.AppendResponse(nil, msg.ID, result))
+		c.push(rope.AppendResponse(nil, msg.ID, result))
 	})
 }
 
 func (c *Conn) replyError(id rope.ID, e *rope.Error) {
-	c.queue.push(rope.AppendErrorResponse(nil, id, e))
-}
-
-func (c *Conn) writeLoop(ctx context.Context) {
-	var spare [][]byte
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-c.closeReq:
-			_ = c.ws.Close(r.code, r.reason)
-			return
-		case <-c.queue.ready:
-		}
-		msgs, overflow := c.queue.take(spare)
-		if overflow {
-			c.log.Warn("ropeserver: closing slow connection", "queued", len(msgs))
-			_ = c.ws.Close(rope.CloseSlowConsumer, "slow consumer: send queue overflow")
-			return
-		}
-		if err := c.writeBatch(ctx, msgs); err != nil {
-			c.log.Debug("ropeserver: write failed", "err", err)
-			c.ws.CloseNow()
-			return
-		}
-		clear(msgs)
-		spare = msgs
-	}
-}
-
-// writeBatch writes what one take returned; WriteTimeout bounds the batch
-// (one timer per batch, not per message).
-func (c *Conn) writeBatch(ctx context.Context, msgs [][]byte) error {
-	ctx, cancel := context.WithTimeout(ctx, c.srv.opts.WriteTimeout)
-	defer cancel()
-	for _, m := range msgs {
-		if err := c.ws.Write(ctx, websocket.MessageText, m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *Conn) pingLoop(ctx context.Context) {
-	t := time.NewTicker(c.srv.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, c.srv.opts.PongTimeout)
-		err := c.ws.Ping(pctx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			c.log.Info("ropeserver: keepalive failed, closing", "err", err)
-			c.ws.CloseNow()
-			return
-		}
-	}
+	c.push(rope.AppendErrorResponse(nil, id, e))
 }

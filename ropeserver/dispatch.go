@@ -59,6 +59,9 @@ func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.R
 	if p.Object == "" || len(p.AppData) == 0 || p.AppData[0] != '{' {
 		return nil, rope.NewError(rope.CodeInvalidParams, "rope.setAppData needs an object id and an appData object")
 	}
+	if int64(len(p.AppData)) > s.opts.MaxObjectBytes {
+		return nil, rope.NewError(rope.CodeInvalidParams, "appData of %d bytes is over the server's object limit (%d)", len(p.AppData), s.opts.MaxObjectBytes)
+	}
 	obj, ok := s.Object(p.Object)
 	if !ok {
 		e := rope.NewError(rope.CodeObjectNotFound, "no object %q", p.Object)
@@ -74,7 +77,8 @@ func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.R
 			return nil, nil // the hook applied it: one rope.updated (§8.2.2)
 		}
 	}
-	if err := obj.SetAppData(p.AppData); err != nil {
+	// The decoder checked p.AppData: a JSON object.
+	if err := obj.setAppDataRaw(p.AppData); err != nil {
 		return nil, err
 	}
 	return nil, nil

@@ -20,18 +20,31 @@ var (
 	ErrUndeclared = errors.New("ropeserver: undeclared property or event")
 	// ErrBadType: a type definition that cannot be registered.
 	ErrBadType = errors.New("ropeserver: bad type definition")
+	// ErrTooLarge: an object's state or an event's data would pass
+	// MaxObjectBytes, or a notification MaxStateBytes. Methods that return
+	// it answer the caller with InvalidParams.
+	ErrTooLarge = errors.New("ropeserver: too large")
+	// ErrStateFull: the objects' state would pass MaxStateBytes. Methods
+	// that return it answer the caller with Overloaded.
+	ErrStateFull = errors.New("ropeserver: state full")
 )
 
 // wireError turns a method's error into the error sent to the client. rope
-// errors go as they are, ErrClosed as InvalidState; the rest pass MapError or
+// errors go as they are, ErrClosed as InvalidState, ErrTooLarge as
+// InvalidParams, ErrStateFull as Overloaded; the rest pass MapError or
 // become an InternalError whose text stays in the log unless SendFullErrors.
 func (s *Server) wireError(err error, method string) *rope.Error {
 	var re *rope.Error
 	if errors.As(err, &re) {
 		return re
 	}
-	if errors.Is(err, ErrClosed) {
+	switch {
+	case errors.Is(err, ErrClosed):
 		return rope.NewError(rope.CodeInvalidState, "%s", err.Error())
+	case errors.Is(err, ErrTooLarge):
+		return rope.NewError(rope.CodeInvalidParams, "%s", err.Error())
+	case errors.Is(err, ErrStateFull):
+		return rope.NewError(rope.CodeOverloaded, "%s", err.Error())
 	}
 	if s.opts.MapError != nil {
 		if re := s.opts.MapError(err); re != nil {

@@ -9,6 +9,7 @@ package ropeserver
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -39,38 +41,47 @@ const notWebSocket = "426 Upgrade Required: this is a ROPE v1 server (JSON-RPC 2
 	"ropeclient or the JavaScript client in ropeclient/js.\n"
 
 // handshake admits or refuses r. It answers every refusal itself and returns
-// a nil conn; on success the caller serves the conn and calls release when
-// it has ended.
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request) (ws *websocket.Conn, release func()) {
+// a nil conn; on success the caller serves the conn, with the connection
+// payload, and calls release when it has ended.
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request) (ws *websocket.Conn, payload json.RawMessage, release func()) {
 	if !s.hostAllowed(r) {
 		s.refuseHost(w, r)
-		return nil, nil
+		return nil, nil, nil
 	}
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
 		http.Error(w, notWebSocket, http.StatusUpgradeRequired)
 		s.log.Debug("ropeserver: not a WebSocket request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err := s.authenticate(r); err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rope"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		s.log.Info("ropeserver: refused connection", "remote", r.RemoteAddr, "err", err)
-		return nil, nil
+		return nil, nil, nil
 	}
 	if offered := offeredSubprotocols(r); len(offered) > 0 && !slices.Contains(offered, rope.Subprotocol) {
 		http.Error(w, "subprotocol "+rope.Subprotocol+" required", http.StatusBadRequest)
-		return nil, nil
+		return nil, nil, nil
 	}
 	release, ok := s.acquireConn()
 	if !ok {
 		http.Error(w, fmt.Sprintf("server full: it has %d connections, its limit; try again later", cap(s.connSlots)),
 			http.StatusServiceUnavailable)
 		s.log.Warn("ropeserver: refused connection: at the connection limit", "remote", r.RemoteAddr, "limit", cap(s.connSlots))
-		return nil, nil
+		return nil, nil, nil
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	payload, err := s.payload(r)
+	if err != nil {
+		release()
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.log.Error("ropeserver: connection payload", "remote", r.RemoteAddr, "err", err)
+		return nil, nil, nil
+	}
+	// The largest message the client may get (state.go), and small buffers.
+	w.Header().Set(rope.HeaderOutboundLimit, strconv.FormatInt(s.outboundLimit(payload), 10))
+	ws, err = websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{rope.Subprotocol},
 		OriginPatterns:  s.opts.OriginPatterns,
 		CompressionMode: websocket.CompressionDisabled,
@@ -78,10 +89,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) (ws *websocke
 	if err != nil {
 		release()
 		s.log.Info("ropeserver: websocket handshake failed", "remote", r.RemoteAddr, "err", err)
-		return nil, nil
+		return nil, nil, nil
 	}
 	ws.SetReadLimit(s.opts.MaxMessageSize)
-	return ws, release
+	return ws, payload, release
 }
 
 // GuardHost returns h behind the server's Host check (Options.AllowedHosts):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/google/uuid"
 	"github.com/ropehq/rope/rope"
@@ -14,14 +15,19 @@ import (
 type Object struct {
 	srv    *Server
 	id     string
+	qid    []byte // id as a JSON string
+	head   []byte // {"id":…,"type":…,"parent":…, of its encoded state
 	typ    *objectType
 	parent *Object
 	value  any
 
 	// Guarded by srv.mu.
-	order   uint64
+	order uint64
+	// props is replaced, never changed in place, so that a snapshot taken
+	// under srv.mu can be encoded after it is released.
 	props   map[string]json.RawMessage
 	appData json.RawMessage
+	size    int64 // of the encoded state
 	// appDataSets counts SetAppData calls, so that rope.setAppData knows
 	// whether its OnSetAppData hook applied the change itself.
 	appDataSets uint64
@@ -68,19 +74,47 @@ func (s *Server) Create(typeName string, o *ObjectOptions) (*Object, error) {
 	if _, ok := s.objects[obj.id]; ok {
 		return nil, fmt.Errorf("create %s %q: %w", typeName, obj.id, ErrDuplicateID)
 	}
-	if p := obj.parent; p != nil {
-		if p.closed {
-			return nil, fmt.Errorf("create %s under %q: parent: %w", typeName, p.id, ErrClosed)
-		}
+	p := obj.parent
+	if p != nil && p.closed {
+		return nil, fmt.Errorf("create %s under %q: parent: %w", typeName, p.id, ErrClosed)
+	}
+	obj.qid, obj.head = obj.encodeHead()
+	st := obj.stateLocked()
+	if err := s.checkSizeLocked(obj, 0, int64(st.size())); err != nil {
+		return nil, err
+	}
+	if p != nil {
 		p.children[obj] = struct{}{}
 	}
 	s.created++
 	obj.order = s.created
 	s.objects[obj.id] = obj
-	s.publishLocked(rope.MethodCreated, func(seq uint64) any {
-		return &rope.CreatedParams{Seq: seq, Object: obj.stateLocked()}
-	})
+	s.ordered = append(s.ordered, obj)
+	s.resizeLocked(obj, int64(st.size()))
+	s.stateBytes++ // the comma between objects
+	body := append([]byte(`"object":`), st.appendJSON(make([]byte, 0, obj.size+16))...)
+	s.publishBodyLocked(rope.MethodCreated, body)
 	return obj, nil
+}
+
+// checkSizeLocked fails when o's state, growing from old to size bytes,
+// would pass MaxObjectBytes or take the total past MaxStateBytes.
+func (s *Server) checkSizeLocked(o *Object, old, size int64) error {
+	if size > s.opts.MaxObjectBytes {
+		return fmt.Errorf("state of %s %q would take %d bytes, over MaxObjectBytes (%d): %w",
+			o.typ.Name, o.id, size, s.opts.MaxObjectBytes, ErrTooLarge)
+	}
+	if total := s.stateBytes - old + size; size > old && total > s.opts.MaxStateBytes {
+		return fmt.Errorf("state of all objects would take %d bytes, over MaxStateBytes (%d): %w",
+			total, s.opts.MaxStateBytes, ErrStateFull)
+	}
+	return nil
+}
+
+// resizeLocked records o's new state size.
+func (s *Server) resizeLocked(o *Object, size int64) {
+	s.stateBytes += size - o.size
+	o.size = size
 }
 
 // Object returns the live object with that id.
@@ -140,16 +174,24 @@ func (o *Object) Set(props map[string]any) error {
 	for k, v := range enc {
 		if bytes.Equal(o.props[k], v) {
 			delete(enc, k)
-			continue
 		}
-		o.props[k] = v
 	}
 	if len(enc) == 0 {
 		return nil
 	}
-	s.publishLocked(rope.MethodUpdated, func(seq uint64) any {
-		return &rope.UpdatedParams{Seq: seq, ID: o.id, Props: enc}
-	})
+	next := maps.Clone(o.props)
+	maps.Copy(next, enc)
+	st := o.stateLocked()
+	st.props = next
+	size := int64(st.size())
+	if err := s.checkSizeLocked(o, o.size, size); err != nil {
+		return err
+	}
+	o.props = next
+	s.resizeLocked(o, size)
+	body := append(append([]byte(nil), `"id":`...), o.qid...)
+	body = append(body, `,"props":`...)
+	s.publishBodyLocked(rope.MethodUpdated, o.typ.appendProps(body, enc))
 	return nil
 }
 
@@ -164,21 +206,32 @@ func (o *Object) SetAppData(appData any) error {
 	if err != nil {
 		return err
 	}
+	return o.setAppDataRaw(raw)
+}
+
+// setAppDataRaw is SetAppData for a JSON object already checked.
+func (o *Object) setAppDataRaw(raw json.RawMessage) error {
+	body := make([]byte, 0, len(o.qid)+len(raw)+16)
+	body = append(append(body, `"id":`...), o.qid...)
+	body = append(append(body, `,"appData":`...), raw...)
 	s := o.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if o.closed {
 		return fmt.Errorf("setAppData on %s %q: %w", o.typ.Name, o.id, ErrClosed)
 	}
+	size := o.size - int64(len(o.appData)) + int64(len(raw))
+	if err := s.checkSizeLocked(o, o.size, size); err != nil {
+		return err
+	}
 	o.appData = raw
 	o.appDataSets++
-	s.publishLocked(rope.MethodUpdated, func(seq uint64) any {
-		return &rope.UpdatedParams{Seq: seq, ID: o.id, AppData: raw}
-	})
+	s.resizeLocked(o, size)
+	s.publishBodyLocked(rope.MethodUpdated, body)
 	return nil
 }
 
-// Emit sends one of the type's events with data.
+// Emit sends one of the type's events with data, of at most MaxObjectBytes.
 func (o *Object) Emit(event string, data any) error {
 	if !o.typ.declares(o.typ.Events, event) {
 		return fmt.Errorf("emit %q on %s: %w", event, o.typ.Name, ErrUndeclared)
@@ -188,14 +241,20 @@ func (o *Object) Emit(event string, data any) error {
 		return fmt.Errorf("emit %q on %s: %w", event, o.typ.Name, err)
 	}
 	s := o.srv
+	if int64(len(raw)) > s.opts.MaxObjectBytes {
+		return fmt.Errorf("emit %q on %s: data of %d bytes, over MaxObjectBytes (%d): %w",
+			event, o.typ.Name, len(raw), s.opts.MaxObjectBytes, ErrTooLarge)
+	}
+	body := make([]byte, 0, len(o.qid)+len(event)+len(raw)+32)
+	body = append(append(body, `"id":`...), o.qid...)
+	body = appendJSONString(append(body, `,"event":`...), event)
+	body = append(append(body, `,"data":`...), raw...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if o.closed {
 		return fmt.Errorf("emit %q on %s %q: %w", event, o.typ.Name, o.id, ErrClosed)
 	}
-	s.publishLocked(rope.MethodEvent, func(seq uint64) any {
-		return &rope.EventParams{Seq: seq, ID: o.id, Event: event, Data: raw}
-	})
+	s.publishBodyLocked(rope.MethodEvent, body)
 	return nil
 }
 
@@ -229,12 +288,14 @@ func (o *Object) Close() {
 		if c.parent != nil {
 			delete(c.parent.children, c)
 		}
-		s.publishLocked(rope.MethodClosed, func(seq uint64) any {
-			return &rope.ClosedParams{Seq: seq, ID: c.id}
-		})
+		s.resizeLocked(c, 0)
+		s.stateBytes--
+		s.nClosed++
+		s.publishBodyLocked(rope.MethodClosed, append([]byte(`"id":`), c.qid...))
 		hooks = append(hooks, c.onClose...)
 		c.onClose = nil
 	}
+	s.forgetClosedLocked()
 	s.mu.Unlock()
 	for _, h := range hooks {
 		h()
@@ -270,12 +331,52 @@ func (o *Object) encodeProps(props map[string]any) (map[string]json.RawMessage, 
 	return enc, nil
 }
 
-func (o *Object) stateLocked() rope.ObjectState {
-	st := rope.ObjectState{ID: o.id, Type: o.typ.Name, Props: o.props, AppData: o.appData}
+func (o *Object) stateLocked() objectState {
+	return objectState{typ: o.typ, head: o.head, props: o.props, appData: o.appData}
+}
+
+// encodeHead encodes the object's id, and the start of its state:
+// {"id":…,"type":…,"parent":…,
+func (o *Object) encodeHead() (qid, head []byte) {
+	qid = appendJSONString(nil, o.id)
+	head = append([]byte(`{"id":`), qid...)
+	head = appendJSONString(append(head, `,"type":`...), o.typ.Name)
+	head = append(head, `,"parent":`...)
 	if o.parent != nil {
-		st.Parent = &o.parent.id
+		head = append(head, o.parent.qid...)
+	} else {
+		head = append(head, "null"...)
 	}
-	return st
+	return qid, append(head, ',')
+}
+
+// objectState is an object's state as snapshots and rope.created carry it.
+// Its values are never changed in place, so it is encoded without s.mu.
+type objectState struct {
+	typ     *objectType
+	head    []byte
+	props   map[string]json.RawMessage
+	appData json.RawMessage
+}
+
+// size is the length of appendJSON's output.
+func (st objectState) size() int {
+	return len(st.head) + len(`"props":,"appData":}`) + st.typ.propsSize(st.props) + len(st.appData)
+}
+
+func (st objectState) appendJSON(buf []byte) []byte {
+	buf = append(buf, st.head...)
+	buf = append(buf, `"props":`...)
+	buf = st.typ.appendProps(buf, st.props)
+	buf = append(buf, `,"appData":`...)
+	buf = append(buf, st.appData...)
+	return append(buf, '}')
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(buf []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(buf, q...)
 }
 
 func encodeAppData(v any) (json.RawMessage, error) {

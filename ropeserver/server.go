@@ -5,19 +5,21 @@
 // limits, bounded send queues, keepalive), and the sessions whose objects
 // close when their client has been gone past a grace (lease.go).
 //
-// Lock order (see also state.go): Server.mu, then sendQueue.mu; Server.mu,
-// then leaseTable.mu. Methods run with no lock held; Object mutators take
-// Server.mu themselves.
+// Lock order (see also state.go): Server.mu, then sendQueue.mu or
+// connTimer.mu; Server.mu, then leaseTable.mu. Methods run with no lock
+// held; Object mutators take Server.mu themselves.
 package ropeserver
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ropehq/rope/rope"
@@ -32,6 +34,15 @@ const (
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultMaxConnections = 10000
+)
+
+// Defaults of the memory and fairness bounds of Options.
+const (
+	DefaultSendQueueBytes   = 64 << 20
+	DefaultReplayBytes      = 64 << 20
+	DefaultMaxObjectBytes   = 1 << 20
+	DefaultMaxStateBytes    = 48 << 20
+	DefaultMaxInFlightTotal = 4096
 )
 
 // Options configure a Server. The zero value (or nil) serves with defaults.
@@ -67,13 +78,13 @@ type Options struct {
 	// MaxMessageSize bounds inbound messages, in bytes. Default 1 MiB; values
 	// under rope.MinMaxMessageSize are raised to it.
 	MaxMessageSize int64
-	// ReplayWindow is how many sequenced notifications are kept for resume.
-	// Default 16384.
+	// ReplayWindow is how many sequenced notifications are kept for resume
+	// (see ReplayBytes). Default 16384.
 	ReplayWindow int
 	// SendQueueLimit is how many messages may wait for a connection before
-	// it is closed with 4000 as a slow consumer; it resumes later. Queued
-	// notifications share their bytes with every connection, so a queued
-	// message costs a slice header. Default 65536.
+	// it is closed with 4000 as a slow consumer (see SendQueueBytes); it
+	// resumes later. Values under rope.MinSendQueueMessages are raised to
+	// it. Default 65536.
 	SendQueueLimit int
 	// MaxInFlight bounds the requests one connection has running; more get
 	// -32005. Default 256.
@@ -83,8 +94,11 @@ type Options struct {
 	// PongTimeout is how long a ping may wait for its pong before the
 	// connection is closed. Default PingInterval.
 	PongTimeout time.Duration
-	// WriteTimeout bounds the writing of what was queued at one time.
-	// Default 10 s.
+	// WriteTimeout bounds how long a connection being closed (a slow
+	// consumer with 4000, or any with 1001 when the server closes) may take
+	// to get its close frame out behind what it was writing; past it the
+	// connection is dropped without one. A peer that stops reading
+	// otherwise is dropped by the keepalive. Default 10 s.
 	WriteTimeout time.Duration
 	// Payload, when set, returns the extra connection payload of rope.init.
 	Payload func(r *http.Request) any
@@ -122,6 +136,37 @@ type Options struct {
 	// legacy connection); creating calls beyond it answer -32005
 	// Overloaded. Default DefaultMaxSessionObjects; negative: no limit.
 	MaxSessionObjects int
+
+	// Memory and fairness bounds (spec §10). Zero means the default.
+
+	// SendQueueBytes bounds the bytes waiting for one connection: past it,
+	// or past SendQueueLimit messages, the connection is closed with 4000
+	// as a slow consumer. rope.init and a resume's replay do not count
+	// (MaxStateBytes and ReplayBytes bound them). Values under
+	// rope.MinSendQueueBytes are raised to it. Default 64 MiB.
+	SendQueueBytes int64
+	// ReplayBytes bounds the bytes of the notifications kept for resume
+	// (ReplayWindow bounds their number); the oldest leave first. Default
+	// 64 MiB.
+	ReplayBytes int64
+	// MaxObjectBytes bounds one object's state (its props and appData, as a
+	// snapshot carries it) and the data of one event. A Create, Set,
+	// SetAppData or Emit past it fails with ErrTooLarge; a client's
+	// rope.setAppData gets -32602. Default 1 MiB (a router's
+	// rtpCapabilities take about 7 KiB).
+	MaxObjectBytes int64
+	// MaxStateBytes bounds the state of all objects together, and so the
+	// size of rope.init. A change past it fails with ErrStateFull (clients
+	// get -32005). It also bounds a method's result and an unsequenced
+	// notification. The server announces the largest message it may send
+	// (from this bound, MaxMessageSize, the type catalogue and the
+	// connection payload) in the handshake's Rope-Outbound-Limit header.
+	// Values under MaxObjectBytes are raised to it. Default 48 MiB, which
+	// keeps every message under the 64 MiB all clients accept.
+	MaxStateBytes int64
+	// MaxInFlightTotal bounds the requests running over all connections
+	// (MaxInFlight bounds one connection's); more get -32005. Default 4096.
+	MaxInFlightTotal int
 }
 
 func (o *Options) withDefaults() Options {
@@ -161,7 +206,21 @@ func (o *Options) withDefaults() Options {
 		d.Name = "ropehq-go"
 	}
 	d.leaseDefaults()
+	d.SendQueueLimit = max(d.SendQueueLimit, rope.MinSendQueueMessages)
+	d.SendQueueBytes = max(orDefault(d.SendQueueBytes, DefaultSendQueueBytes), rope.MinSendQueueBytes)
+	d.ReplayBytes = orDefault(d.ReplayBytes, DefaultReplayBytes)
+	d.MaxObjectBytes = orDefault(d.MaxObjectBytes, DefaultMaxObjectBytes)
+	d.MaxStateBytes = max(orDefault(d.MaxStateBytes, DefaultMaxStateBytes), d.MaxObjectBytes)
+	d.MaxInFlightTotal = orDefault(d.MaxInFlightTotal, DefaultMaxInFlightTotal)
 	return d
+}
+
+// orDefault is v, or def when v is zero or negative.
+func orDefault[T int | int64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Server is a ROPE server. It is an http.Handler: mount it where clients
@@ -172,14 +231,17 @@ type Server struct {
 	epoch string
 
 	// mu guards the object state, the sequenced log and the connection set.
-	mu      sync.Mutex
-	types   map[string]*objectType
-	objects map[string]*Object
-	created uint64 // creation counter, orders snapshots
-	seq     uint64
-	ring    replayRing
-	conns   map[*Conn]struct{}
-	closed  bool
+	mu         sync.Mutex
+	types      map[string]*objectType
+	objects    map[string]*Object
+	created    uint64    // creation counter, orders snapshots
+	ordered    []*Object // live objects in creation order, and some closed
+	nClosed    int       // closed objects still in ordered
+	stateBytes int64     // the objects' states as a snapshot carries them
+	seq        uint64
+	ring       replayRing
+	conns      map[*Conn]struct{}
+	closed     bool
 
 	// leases holds the sessions and their leased objects (lease.go).
 	leases *leaseTable
@@ -188,6 +250,8 @@ type Server struct {
 	connsWG sync.WaitGroup
 	// connSlots holds a token per connection (MaxConnections); nil: no limit.
 	connSlots chan struct{}
+	// inFlight counts the requests running over all connections.
+	inFlight atomic.Int64
 }
 
 // New returns a server with the given options (nil for defaults).
@@ -199,7 +263,7 @@ func New(opts *Options) *Server {
 		epoch:   randomHex(8),
 		types:   make(map[string]*objectType),
 		objects: make(map[string]*Object),
-		ring:    newReplayRing(o.ReplayWindow),
+		ring:    newReplayRing(o.ReplayWindow, o.ReplayBytes),
 		conns:   make(map[*Conn]struct{}),
 		leases:  newLeaseTable(),
 
@@ -245,17 +309,54 @@ func (s *Server) Close() error {
 
 // NotifyAll sends an unsequenced notification to every connection.
 func (s *Server) NotifyAll(method string, params any) error {
-	msg, err := rope.EncodeNotification(method, params)
+	msg, err := s.encodeAppNotification(method, params)
 	if err != nil {
-		return fmt.Errorf("ropeserver: encode %s: %w", method, err)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		c.queue.push(msg)
+		c.push(msg)
 	}
 	return nil
 }
+
+// encodeAppNotification encodes an unsequenced notification, bounded by
+// MaxStateBytes like a method's result.
+func (s *Server) encodeAppNotification(method string, params any) ([]byte, error) {
+	msg, err := rope.EncodeNotification(method, params)
+	if err != nil {
+		return nil, fmt.Errorf("ropeserver: encode %s: %w", method, err)
+	}
+	if int64(len(msg)) > s.opts.MaxStateBytes {
+		return nil, fmt.Errorf("ropeserver: notification %s of %d bytes: %w", method, len(msg), ErrTooLarge)
+	}
+	return msg, nil
+}
+
+// outboundLimit is the largest message the server may send on a
+// connection with this payload: rope.init with all the state it may hold,
+// or a response (a result up to MaxStateBytes and an id up to
+// MaxMessageSize).
+func (s *Server) outboundLimit(payload json.RawMessage) int64 {
+	s.mu.Lock()
+	types := s.typeInfos()
+	s.mu.Unlock()
+	catalogue, _ := json.Marshal(types)
+	const envelope = 1024 // rope.init's other members
+	return s.opts.MaxStateBytes + max(int64(len(catalogue)+len(payload)+len(s.opts.Name)), s.opts.MaxMessageSize) + envelope
+}
+
+// acquireCall counts a request in flight, unless MaxInFlightTotal are.
+func (s *Server) acquireCall() bool {
+	if s.inFlight.Add(1) > int64(s.opts.MaxInFlightTotal) {
+		s.inFlight.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *Server) releaseCall() { s.inFlight.Add(-1) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -263,10 +364,15 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// marshalValue encodes v as JSON; a json.RawMessage goes as it is, once
+// checked, since messages are built by appending such values.
 func marshalValue(v any) (json.RawMessage, error) {
 	if raw, ok := v.(json.RawMessage); ok {
 		if raw == nil {
 			return json.RawMessage("null"), nil
+		}
+		if !json.Valid(raw) {
+			return nil, errors.New("invalid JSON in a json.RawMessage")
 		}
 		return raw, nil
 	}

@@ -2,7 +2,10 @@ package ropeserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/ropehq/rope/rope"
 )
@@ -20,48 +23,108 @@ func (s *Server) publishLocked(method string, params func(seq uint64) any) {
 		s.log.Error("ropeserver: encode notification", "method", method, "err", err)
 		return
 	}
+	s.sendLocked(seq, msg)
+}
+
+// publishBodyLocked is publishLocked for params encoded by the caller:
+// body holds the members after "seq" (valid JSON members, no braces).
+// Callers hold s.mu.
+func (s *Server) publishBodyLocked(method string, body []byte) {
+	seq := s.seq + 1
+	msg := make([]byte, 0, len(body)+len(method)+64)
+	msg = append(msg, `{"jsonrpc":"2.0","method":`...)
+	msg = strconv.AppendQuote(msg, method) // method names are ASCII identifiers
+	msg = append(msg, `,"params":{"seq":`...)
+	msg = strconv.AppendUint(msg, seq, 10)
+	msg = append(msg, ',')
+	msg = append(msg, body...)
+	msg = append(msg, "}}"...)
+	s.sendLocked(seq, msg)
+}
+
+func (s *Server) sendLocked(seq uint64, msg []byte) {
 	s.seq = seq
 	s.ring.put(seq, msg)
 	for c := range s.conns {
-		c.queue.push(msg)
+		c.push(msg)
 	}
 }
 
-// attach registers a new connection and queues its rope.init, followed by the
-// replay when the client resumes within the window. Doing both under s.mu
-// means the connection sees every later notification exactly once.
-func (s *Server) attach(c *Conn, epoch string, seq uint64, resume bool, payload json.RawMessage) bool {
+// initState is what a new connection's rope.init holds, taken under s.mu
+// and encoded outside it: the values it refers to are never changed in
+// place (Set replaces an object's props map), so encoding needs no lock.
+type initState struct {
+	params  rope.InitParams // without objects and payload
+	objects []objectState   // nil when resumed
+}
+
+// testHookInitEncoding, when set by a test, runs while a rope.init is being
+// encoded, outside s.mu.
+var testHookInitEncoding atomic.Pointer[func()]
+
+// attach registers a new connection, held until its rope.init is queued,
+// and returns what that rope.init holds; when the client resumes within
+// the window, the replay is queued at once. Registering, taking the
+// snapshot and the replay under one hold of s.mu means the connection sees
+// every later notification exactly once, after them.
+func (s *Server) attach(c *Conn, epoch string, seq uint64, resume bool) (*initState, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return nil, false
 	}
-	init := rope.InitParams{
+	init := &initState{params: rope.InitParams{
 		Protocol: rope.Protocol, Server: s.opts.Name, Epoch: s.epoch, Seq: s.seq,
 		MaxMessageSize: s.opts.MaxMessageSize, ReplayWindow: s.ring.size(),
-		Types: s.typeInfos(), Payload: payload,
-	}
-	init.Session = s.sessionInfo(c) // lease.go
-	var replay [][]byte
+		Types:   s.typeInfos(),
+		Session: s.sessionInfo(c), // lease.go
+	}}
 	if resume && epoch == s.epoch {
-		var ok bool
-		if replay, ok = s.ring.since(seq, s.seq); ok {
-			init.Resumed, init.Seq = true, seq
+		if replay, ok := s.ring.since(seq, s.seq); ok {
+			init.params.Resumed, init.params.Seq = true, seq
+			c.queue.pushExempt(replay)
 		}
 	}
-	if !init.Resumed {
-		init.Objects = s.snapshotLocked()
+	if !init.params.Resumed {
+		init.objects = s.snapshotLocked()
 	}
-	msg, err := rope.EncodeNotification(rope.MethodInit, &init)
-	if err != nil {
-		s.log.Error("ropeserver: encode rope.init", "err", err)
-		return false
-	}
-	c.queue.pushUnbounded(msg)
-	c.queue.pushUnbounded(replay...)
 	s.conns[c] = struct{}{}
 	s.connsWG.Add(1)
-	return true
+	return init, true
+}
+
+// encode builds the rope.init message. It runs outside s.mu: a large
+// state delays only this connection.
+func (in *initState) encode(payload json.RawMessage) ([]byte, error) {
+	head, err := json.Marshal(&in.params)
+	if err != nil {
+		return nil, fmt.Errorf("rope.init: %w", err)
+	}
+	if hook := testHookInitEncoding.Load(); hook != nil {
+		(*hook)()
+	}
+	size := len(head) + len(payload) + 64
+	for _, o := range in.objects {
+		size += o.size() + 1
+	}
+	msg := make([]byte, 0, size)
+	msg = append(msg, `{"jsonrpc":"2.0","method":"rope.init","params":`...)
+	msg = append(msg, head[:len(head)-1]...) // without its closing brace
+	if !in.params.Resumed {
+		msg = append(msg, `,"objects":[`...)
+		for i, o := range in.objects {
+			if i > 0 {
+				msg = append(msg, ',')
+			}
+			msg = o.appendJSON(msg)
+		}
+		msg = append(msg, ']')
+	}
+	if len(payload) > 0 {
+		msg = append(msg, `,"payload":`...)
+		msg = append(msg, payload...)
+	}
+	return append(msg, "}}"...), nil
 }
 
 func (s *Server) detach(c *Conn) {
@@ -71,18 +134,26 @@ func (s *Server) detach(c *Conn) {
 	s.connsWG.Done()
 }
 
-// snapshotLocked lists every live object, parents before children.
-func (s *Server) snapshotLocked() []rope.ObjectState {
-	objs := make([]*Object, 0, len(s.objects))
-	for _, o := range s.objects {
-		objs = append(objs, o)
-	}
-	sortByOrder(objs)
-	out := make([]rope.ObjectState, len(objs))
-	for i, o := range objs {
-		out[i] = o.stateLocked()
+// snapshotLocked lists every live object's state, parents before children
+// (creation order), and drops closed objects from s.ordered when they
+// are many.
+func (s *Server) snapshotLocked() []objectState {
+	out := make([]objectState, 0, len(s.objects))
+	for _, o := range s.ordered {
+		if !o.closed {
+			out = append(out, o.stateLocked())
+		}
 	}
 	return out
+}
+
+// forgetClosedLocked compacts s.ordered once half of it is closed objects.
+func (s *Server) forgetClosedLocked() {
+	if s.nClosed <= len(s.ordered)/2 {
+		return
+	}
+	s.ordered = slices.DeleteFunc(s.ordered, func(o *Object) bool { return o.closed })
+	s.nClosed = 0
 }
 
 func sortByOrder(objs []*Object) {
@@ -97,36 +168,65 @@ func sortByOrder(objs []*Object) {
 	})
 }
 
-// replayRing keeps the last n encoded notifications by sequence number.
+// replayRing keeps the latest encoded notifications by sequence number, at
+// most max of them and maxBytes of bytes; the oldest leave first.
 type replayRing struct {
-	msgs [][]byte
-	seqs []uint64
+	msgs     [][]byte // circular, len(msgs) = the count bound
+	maxBytes int64
+	start    int    // index of the oldest kept
+	n        int    // how many are kept
+	first    uint64 // seq of the oldest kept; last+1 when none are
+	last     uint64 // seq of the newest put
+	bytes    int64
 }
 
-func newReplayRing(n int) replayRing {
-	return replayRing{msgs: make([][]byte, n), seqs: make([]uint64, n)}
+func newReplayRing(n int, maxBytes int64) replayRing {
+	return replayRing{msgs: make([][]byte, n), maxBytes: maxBytes, first: 1}
 }
 
 func (r *replayRing) size() int { return len(r.msgs) }
 
+// put keeps msg, the notification seq (the one after the last put).
 func (r *replayRing) put(seq uint64, msg []byte) {
-	i := seq % uint64(len(r.msgs))
-	r.msgs[i], r.seqs[i] = msg, seq
+	r.last = seq
+	for r.n > 0 && (r.n == len(r.msgs) || r.bytes+int64(len(msg)) > r.maxBytes) {
+		r.evict()
+	}
+	if int64(len(msg)) > r.maxBytes {
+		r.first = seq + 1 // too large to keep: nothing before it can replay
+		return
+	}
+	if r.n == 0 {
+		r.first = seq
+	}
+	r.msgs[(r.start+r.n)%len(r.msgs)] = msg
+	r.n++
+	r.bytes += int64(len(msg))
+}
+
+func (r *replayRing) evict() {
+	r.bytes -= int64(len(r.msgs[r.start]))
+	r.msgs[r.start] = nil
+	r.start = (r.start + 1) % len(r.msgs)
+	r.n--
+	r.first++
 }
 
 // since returns the notifications after from up to last, or false when some
-// of them have left the window (or from is in the future).
+// of them have left the ring (or from is in the future).
 func (r *replayRing) since(from, last uint64) ([][]byte, bool) {
-	if from > last || last-from > uint64(len(r.msgs)) {
+	if from > last || last != r.last {
+		return nil, false
+	}
+	if from == last {
+		return nil, true
+	}
+	if from+1 < r.first {
 		return nil, false
 	}
 	out := make([][]byte, 0, last-from)
 	for seq := from + 1; seq <= last; seq++ {
-		i := seq % uint64(len(r.msgs))
-		if r.seqs[i] != seq {
-			return nil, false
-		}
-		out = append(out, r.msgs[i])
+		out = append(out, r.msgs[(r.start+int(seq-r.first))%len(r.msgs)])
 	}
 	return out, true
 }

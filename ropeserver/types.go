@@ -64,6 +64,46 @@ type Type struct {
 type objectType struct {
 	Type
 	info rope.TypeInfo
+	// props are the declared property names, each once, with their JSON
+	// encoding: the order in which states list them.
+	props []propName
+}
+
+type propName struct {
+	name   string
+	quoted []byte
+}
+
+// appendProps appends props as a JSON object, in declaration order.
+func (t *objectType) appendProps(buf []byte, props map[string]json.RawMessage) []byte {
+	buf = append(buf, '{')
+	first := true
+	for _, p := range t.props {
+		v, ok := props[p.name]
+		if !ok {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, p.quoted...)
+		buf = append(buf, ':')
+		buf = append(buf, v...)
+	}
+	return append(buf, '}')
+}
+
+// propsSize is the length of appendProps' output.
+func (t *objectType) propsSize(props map[string]json.RawMessage) int {
+	n, count := 2, 0
+	for _, p := range t.props {
+		if v, ok := props[p.name]; ok {
+			n += len(p.quoted) + 1 + len(v)
+			count++
+		}
+	}
+	return n + max(count-1, 0)
 }
 
 // RegisterType adds an object type to the catalogue.
@@ -84,7 +124,13 @@ func (s *Server) RegisterType(t Type) error {
 	if _, ok := s.types[t.Name]; ok {
 		return fmt.Errorf("type %q: %w", t.Name, ErrDuplicateID)
 	}
-	s.types[t.Name] = &objectType{Type: t, info: info}
+	ot := &objectType{Type: t, info: info}
+	for _, name := range info.Properties {
+		if !slices.ContainsFunc(ot.props, func(p propName) bool { return p.name == name }) {
+			ot.props = append(ot.props, propName{name, appendJSONString(nil, name)})
+		}
+	}
+	s.types[t.Name] = ot
 	return nil
 }
 
