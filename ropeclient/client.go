@@ -70,8 +70,9 @@ var (
 
 // Defaults of Options.
 const (
-	DefaultMinBackoff = 100 * time.Millisecond
-	DefaultMaxBackoff = 5 * time.Second
+	DefaultMinBackoff  = 100 * time.Millisecond
+	DefaultMaxBackoff  = 5 * time.Second
+	DefaultMaxReadSize = 1 << 30
 )
 
 // Options configure a client. Nil means defaults.
@@ -102,6 +103,11 @@ type Options struct {
 	// creates until they are closed, however long it is gone; a server
 	// that does not allow it gives its longest grace.
 	PersistentLease bool
+	// MaxReadSize bounds the size of a message from the server. The client
+	// reads messages up to what the server announces in its handshake
+	// (Rope-Outbound-Limit; 64 MiB when it announces nothing), but never
+	// more than this. Default 1 GiB.
+	MaxReadSize int64
 }
 
 func (o *Options) withDefaults() Options {
@@ -116,6 +122,9 @@ func (o *Options) withDefaults() Options {
 		d.MaxBackoff = DefaultMaxBackoff
 	}
 	d.MaxBackoff = max(d.MaxBackoff, d.MinBackoff)
+	if d.MaxReadSize <= 0 {
+		d.MaxReadSize = DefaultMaxReadSize
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}

@@ -377,3 +377,30 @@ func TestLifecycleEvents(t *testing.T) {
 		t.Errorf("closed client: %v", c.ReadyState())
 	}
 }
+
+// A server whose rope.init is larger than the 64 MiB every client accepts
+// announces its limit in the handshake, and the client follows it.
+func TestDialReadsInitLargerThanTheDefaultLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 70 MB")
+	}
+	const objects, pad = 70, 1_000_000
+	srv, url := startServer(t, &ropeserver.Options{MaxStateBytes: 80 << 20})
+	root, _ := srv.Object(fixture.RootID)
+	appData := json.RawMessage(`{"pad":"` + strings.Repeat("x", pad) + `"}`)
+	for range objects {
+		if _, err := srv.Create(fixture.TypeCounter, &ropeserver.ObjectOptions{Parent: root, Props: map[string]any{"value": 0}, AppData: appData}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := ropeclient.Dial(ctx, url, &ropeclient.Options{Logger: quiet, Dedicated: true, NoReconnect: true})
+	if err != nil {
+		t.Fatalf("dial a server with %d bytes of state: %v", objects*pad, err)
+	}
+	defer c.Close()
+	if got := len(c.Objects()); got != objects+1 {
+		t.Errorf("the mirror holds %d objects, want %d", got, objects+1)
+	}
+}

@@ -243,8 +243,29 @@ func (s *session) dial(ctx context.Context) (*websocket.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", s.url, err)
 	}
-	ws.SetReadLimit(rope.ClientReadLimit)
+	ws.SetReadLimit(s.readLimit(resp))
 	return ws, nil
+}
+
+// readLimit is the largest message the client reads on a connection: what
+// the server announced in its handshake response, at least the 64 MiB
+// every server may send, at most Options.MaxReadSize.
+func (s *session) readLimit(resp *http.Response) int64 {
+	limit := int64(rope.ClientReadLimit)
+	if v := resp.Header.Get(rope.HeaderOutboundLimit); v != "" {
+		announced, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || announced <= 0 {
+			s.log.Warn("ropeclient: ignoring a bad "+rope.HeaderOutboundLimit+" header", "value", v)
+		} else {
+			limit = max(limit, announced)
+		}
+	}
+	if limit > s.opts.MaxReadSize {
+		s.log.Warn("ropeclient: the server may send messages larger than MaxReadSize; a larger one drops the connection",
+			"announced", limit, "maxReadSize", s.opts.MaxReadSize)
+		limit = s.opts.MaxReadSize
+	}
+	return limit
 }
 
 // resumeURL adds the epoch and seq to resume from, once there are some,
