@@ -19,7 +19,9 @@
 // ROPE_ALLOW_WORKER_CLOSE, ROPE_ALLOW_WORKER_FILES, ROPE_MAX_CONSUMERS_PER_WORKER, ROPE_LEASE_GRACE, ROPE_LEASE_MAX_GRACE,
 // ROPE_LEASE_PERSISTENT, ROPE_LEASE_LEGACY, ROPE_MAX_SESSION_OBJECTS,
 // ROPE_CLUSTER, ROPE_NATS, ROPE_NATS_CREDS, ROPE_NATS_TOKEN,
-// ROPE_NATS_LISTEN, ROPE_SERVER_ID, ROPE_CLUSTER_HEARTBEAT.
+// ROPE_NATS_LISTEN, ROPE_SERVER_ID, ROPE_CLUSTER_HEARTBEAT, and for the
+// memory and fairness bounds ROPE_SEND_QUEUE_BYTES, ROPE_REPLAY_BYTES,
+// ROPE_MAX_OBJECT_BYTES, ROPE_MAX_STATE_BYTES, ROPE_MAX_IN_FLIGHT_TOTAL.
 //
 // -cluster joins the registry of servers on NATS (spec/cluster-v1.md):
 // with -nats it connects to those NATS servers, without it runs an
@@ -70,6 +72,7 @@ type config struct {
 	media           mediaConfig
 	lease           leaseConfig
 	cluster         clusterConfig
+	bounds          boundsConfig
 }
 
 // errUsage marks a flag error the flag package has already printed, with
@@ -154,6 +157,9 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 		return c, err
 	}
 	if err := c.cluster.flags(fs, getenv); err != nil {
+		return c, err
+	}
+	if err := c.bounds.flags(fs, getenv); err != nil {
 		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -243,6 +249,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		AllowedHosts: cfg.hosts(), MaxConnections: cfg.maxConnections,
 	}
 	cfg.lease.apply(opts)
+	cfg.bounds.apply(opts)
 	srv := ropeserver.New(opts)
 	if _, err := fixture.Register(srv); err != nil {
 		return err
