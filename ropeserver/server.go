@@ -83,8 +83,8 @@ type Options struct {
 	ReplayWindow int
 	// SendQueueLimit is how many messages may wait for a connection before
 	// it is closed with 4000 as a slow consumer (see SendQueueBytes); it
-	// resumes later. Values under rope.MinSendQueueMessages are raised to
-	// it. Default 65536.
+	// resumes later. Values under rope.MinSendQueueMessages break spec
+	// §10.3.1 (tests build such servers on purpose). Default 65536.
 	SendQueueLimit int
 	// MaxInFlight bounds the requests one connection has running; more get
 	// -32005. Default 256.
@@ -143,7 +143,7 @@ type Options struct {
 	// or past SendQueueLimit messages, the connection is closed with 4000
 	// as a slow consumer. rope.init and a resume's replay do not count
 	// (MaxStateBytes and ReplayBytes bound them). Values under
-	// rope.MinSendQueueBytes are raised to it. Default 64 MiB.
+	// rope.MinSendQueueBytes break spec §10.3.1. Default 64 MiB.
 	SendQueueBytes int64
 	// ReplayBytes bounds the bytes of the notifications kept for resume
 	// (ReplayWindow bounds their number); the oldest leave first. Default
@@ -206,8 +206,7 @@ func (o *Options) withDefaults() Options {
 		d.Name = "ropehq-go"
 	}
 	d.leaseDefaults()
-	d.SendQueueLimit = max(d.SendQueueLimit, rope.MinSendQueueMessages)
-	d.SendQueueBytes = max(orDefault(d.SendQueueBytes, DefaultSendQueueBytes), rope.MinSendQueueBytes)
+	d.SendQueueBytes = orDefault(d.SendQueueBytes, DefaultSendQueueBytes)
 	d.ReplayBytes = orDefault(d.ReplayBytes, DefaultReplayBytes)
 	d.MaxObjectBytes = orDefault(d.MaxObjectBytes, DefaultMaxObjectBytes)
 	d.MaxStateBytes = max(orDefault(d.MaxStateBytes, DefaultMaxStateBytes), d.MaxObjectBytes)
