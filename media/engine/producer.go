@@ -364,6 +364,7 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 	}
 	if s.kfPendingUntil.Load() != 0 && pk.keyFrame() {
 		s.kfPendingUntil.Store(0)
+		s.kfRetry.Store(false)
 	}
 	if p.paused.Load() {
 		return
@@ -415,7 +416,12 @@ func (p *producer) sendNack(s *recvStream) {
 }
 
 // requestKeyFrame asks the producer's endpoint for a key frame on stream
-// idx (PLI, else FIR), unless a request is already pending.
+// idx (PLI, else FIR), unless a request is already pending. As
+// mediasoup's KeyFrameRequestManager, a request that gets no key frame
+// within keyFramePending is sent once more (retryKeyFrames), and so is
+// one pending when another consumer asks: an endpoint may ignore a
+// request (Chromium answers at most one PLI per 300 ms), and a consumer
+// waiting for a key frame would otherwise wait for the next one asked.
 func (p *producer) requestKeyFrame(idx int) {
 	if p.kind != media.KindVideo || idx >= len(p.streams) || p.closed.Load() {
 		return
@@ -425,10 +431,33 @@ func (p *producer) requestKeyFrame(idx int) {
 	if ssrc == 0 {
 		return // not received yet (RID or MID encoding)
 	}
+	s.kfRetry.Store(true)
 	now := nanotime()
 	if until := s.kfPendingUntil.Load(); until != 0 && now < until {
 		return
 	}
+	p.sendKeyFrameRequest(s, ssrc, now)
+}
+
+// retryKeyFrames sends once more every key frame request that expired
+// without a key frame; the transport's RTCP loop calls it.
+func (p *producer) retryKeyFrames(now int64) {
+	if p.kind != media.KindVideo || p.closed.Load() {
+		return
+	}
+	for _, s := range p.streams {
+		if until := s.kfPendingUntil.Load(); until == 0 || now < until || !s.kfRetry.Swap(false) {
+			continue
+		}
+		if ssrc := s.ssrc.Load(); ssrc != 0 {
+			p.sendKeyFrameRequest(s, ssrc, now)
+		}
+	}
+}
+
+// sendKeyFrameRequest sends a PLI (else a FIR) for stream s and marks a
+// request pending for keyFramePending.
+func (p *producer) sendKeyFrameRequest(s *recvStream, ssrc uint32, now int64) {
 	s.kfPendingUntil.Store(now + int64(keyFramePending))
 	switch {
 	case s.usePli:

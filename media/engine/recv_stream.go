@@ -26,8 +26,11 @@ type recvStream struct {
 
 	// kfPendingUntil (monotonic ns) suppresses repeated key frame requests.
 	kfPendingUntil atomic.Int64
-	pliCount       atomic.Uint64
-	firCount       atomic.Uint64
+	// kfRetry sends the pending request once more if it expires without a
+	// key frame (producer.retryKeyFrames).
+	kfRetry  atomic.Bool
+	pliCount atomic.Uint64
+	firCount atomic.Uint64
 
 	// Guarded by producer.ingress.
 	recvState

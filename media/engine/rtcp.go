@@ -129,6 +129,7 @@ func (t *transport) sendReports(now int64, interval time.Duration) {
 		if p.updateScores(now, interval) {
 			p.onScore.Emit(p.Score())
 		}
+		p.retryKeyFrames(now)
 	}
 	for _, c := range t.repConsumers {
 		if !c.producer.closed.Load() && c.scoreChanged() {
