@@ -21,11 +21,12 @@ async function connect(url, routerId) {
 // createTransport creates a WebRtcTransport on the server and its
 // mediasoup-client twin, wiring connect/produce/producedata to ROPE calls.
 // With opts.webRtcServerId the transport uses that WebRtcServer's
-// sockets instead of its own.
+// sockets instead of its own; opts.listenInfos replaces the default
+// (UDP on 127.0.0.1), [] leaving the address to the server.
 async function createTransport(router, direction, opts = {}) {
   const listen = opts.webRtcServerId
     ? { webRtcServerId: opts.webRtcServerId }
-    : { listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] };
+    : { listenInfos: opts.listenInfos || [{ protocol: 'udp', ip: '127.0.0.1' }] };
   const { id } = await router.call('createWebRtcTransport', { ...listen, enableSctp: true });
   const remote = client.object(id);
   const options = {
@@ -75,7 +76,8 @@ async function produce(url, routerId, options = {}) {
   return { video: video.id, audio: audio.id, data: data.id };
 }
 
-// consume receives the given producers; the driver then polls stats().
+// consume receives the given producers (ids.video, ids.audio and, when
+// set, the data producer ids.data); the driver then polls stats().
 // options as createTransport's.
 async function consume(url, routerId, ids, options = {}) {
   const router = await connect(url, routerId);
@@ -91,15 +93,16 @@ async function consume(url, routerId, ids, options = {}) {
     await mirror.call('resume');
   }
   document.getElementById('remote').srcObject = new MediaStream(tracks);
+  window.ropeTest.received = [];
+  window.ropeTest.recvTransport = transport;
+  if (!ids.data) return true; // no data channel asked for
   const { id: dcId } = await remote.call('consumeData', { dataProducerId: ids.data });
   const dcMirror = client.object(dcId);
   const dataConsumer = await transport.consumeData({
     id: dcId, dataProducerId: ids.data, sctpStreamParameters: dcMirror.props.sctpStreamParameters,
     label: dcMirror.props.label, protocol: dcMirror.props.protocol,
   });
-  window.ropeTest.received = [];
   dataConsumer.on('message', (m) => window.ropeTest.received.push(String(m)));
-  window.ropeTest.recvTransport = transport;
   return true;
 }
 
