@@ -231,7 +231,7 @@ type process struct {
 	stderr []string
 }
 
-func startProcess(t *testing.T, bin string, args ...string) *process {
+func startProcess(t testing.TB, bin string, args ...string) *process {
 	t.Helper()
 	p := &process{cmd: exec.Command(bin, args...)}
 	outs := []*[]string{&p.stdout, &p.stderr}
@@ -273,7 +273,7 @@ func startProcess(t *testing.T, bin string, args ...string) *process {
 
 // stdoutValue waits for a stdout line starting with prefix and returns
 // the rest.
-func (p *process) stdoutValue(t *testing.T, prefix string) string {
+func (p *process) stdoutValue(t testing.TB, prefix string) string {
 	t.Helper()
 	var v string
 	wait.Until(t, fmt.Sprintf("%q on stdout", prefix), func() bool {
@@ -292,7 +292,7 @@ func (p *process) stdoutValue(t *testing.T, prefix string) string {
 
 // loggedValue waits for a log line containing msg and returns the value
 // that follows key in it.
-func (p *process) loggedValue(t *testing.T, msg, key string) string {
+func (p *process) loggedValue(t testing.TB, msg, key string) string {
 	t.Helper()
 	var v string
 	wait.Until(t, fmt.Sprintf("%s in the log", msg), func() bool {

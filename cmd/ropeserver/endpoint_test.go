@@ -21,7 +21,7 @@ import (
 )
 
 // buildServer builds this command for a process test.
-func buildServer(t *testing.T) string {
+func buildServer(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs cmd/ropeserver")
@@ -43,7 +43,7 @@ func (p *process) kill() {
 }
 
 // observe returns an observer of the cluster at natsURL.
-func observe(t *testing.T, natsURL string) *registry.Registry {
+func observe(t testing.TB, natsURL string) *registry.Registry {
 	t.Helper()
 	nc, err := natsutil.Connect(&natsutil.ConnectOptions{URLs: []string{natsURL}, ReconnectWait: 20 * time.Millisecond})
 	if err != nil {
@@ -152,7 +152,7 @@ func TestClusterEndpoint(t *testing.T) {
 	}
 }
 
-func plainTo(t *testing.T, r media.Router, e *mediatest.Endpoint) media.PlainTransport {
+func plainTo(t testing.TB, r media.Router, e *mediatest.Endpoint) media.PlainTransport {
 	t.Helper()
 	tr := must[media.PlainTransport](t)(r.CreatePlainTransport(ctxT(t), &media.PlainTransportOptions{}))
 	if err := tr.Connect(ctxT(t), &media.PlainTransportConnectOptions{IP: "127.0.0.1", Port: e.Port()}); err != nil {

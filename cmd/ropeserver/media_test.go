@@ -24,7 +24,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // startRun runs the server as main would with args (and no environment)
 // and returns its URL; the server stops, as on Ctrl-C, at the end of the
 // test, which fails if run returns an error.
-func startRun(t *testing.T, args ...string) (config, string) {
+func startRun(t testing.TB, args ...string) (config, string) {
 	t.Helper()
 	cfg, err := parseConfig(append([]string{"-port", "0"}, args...), func(string) string { return "" })
 	if err != nil {
@@ -50,13 +50,13 @@ func startRun(t *testing.T, args ...string) (config, string) {
 	return cfg, url
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func must[T any](t *testing.T) func(T, error) T {
+func must[T any](t testing.TB) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
 		if err != nil {
