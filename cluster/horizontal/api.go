@@ -146,10 +146,10 @@ func (a *API) createOn(ctx context.Context, srv registry.Server, settings *media
 	if err != nil {
 		return nil, err
 	}
-	m.place(+1)
+	m.beginPlace()
 	w, err := m.client.CreateWorker(ctx, settings)
+	m.endPlace(w)
 	if err != nil {
-		m.place(-1)
 		return nil, fmt.Errorf("horizontal: create worker on %s: %w", srv.ID, err)
 	}
 	return m.worker(w), nil
@@ -206,6 +206,7 @@ func (a *API) place() (registry.Server, error) {
 	for _, s := range servers {
 		c := Candidate{Server: s}
 		if m := a.members[s.ID]; m != nil && m.incarnation == s.Incarnation {
+			m.update(s.Record) // the record placement sees, which the watch may not have brought yet
 			c.Placed = m.placed()
 		}
 		if !c.Full() {

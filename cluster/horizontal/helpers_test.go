@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/ropehq/rope/cluster/natsutil"
 	"github.com/ropehq/rope/cluster/registry"
 	"github.com/ropehq/rope/internal/wait"
+	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/media/mediaserver"
@@ -67,14 +71,65 @@ type member struct {
 	hs  *http.Server
 	rs  *ropeserver.Server
 	ms  *mediaserver.Server
+
+	// mu guards open and unlisted.
+	mu       sync.Mutex
+	open     map[media.Worker]bool
+	unlisted bool // the record lists no worker, as one sent before they came
+}
+
+// recordingAPI is a member's engine: it lists the member's open workers
+// in its record, as a server does (placement counts on it).
+type recordingAPI struct {
+	media.API
+	m *member
+}
+
+func (a recordingAPI) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.Worker, error) {
+	w, err := a.API.CreateWorker(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	a.m.publish(w, true)
+	w.OnClose(func() { a.m.publish(w, false) })
+	return w, nil
+}
+
+// unlist stops listing the member's workers in its record, as a server
+// whose workers come and go between two records.
+func (m *member) unlist() {
+	m.mu.Lock()
+	m.unlisted = true
+	m.mu.Unlock()
+}
+
+// publish updates the member's record with w open or closed.
+func (m *member) publish(w media.Worker, open bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if open {
+		m.open[w] = true
+	} else {
+		delete(m.open, w)
+	}
+	if m.unlisted {
+		return
+	}
+	var ws []registry.Worker
+	for w := range m.open {
+		ws = append(ws, registry.Worker{ID: w.(interface{ ID() string }).ID()}) // its ROPE id
+	}
+	slices.SortFunc(ws, func(a, b registry.Worker) int { return strings.Compare(a.ID, b.ID) })
+	_ = m.reg.Update(func(r *registry.Record) { r.Workers = ws })
 }
 
 // startMember starts a server with id on ip (127.0.0.2, 127.0.0.3, …),
 // joined to the NATS server at natsURL.
 func startMember(t *testing.T, natsURL, id, ip string) *member {
 	t.Helper()
-	rs := ropeserver.New(&ropeserver.Options{Logger: quiet})
-	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{Logger: quiet, AllowWorkerClose: true})
+	m := &member{id: id, ip: ip, rs: ropeserver.New(&ropeserver.Options{Logger: quiet}), open: map[media.Worker]bool{}}
+	var err error
+	m.ms, err = mediaserver.Register(m.rs, recordingAPI{API: engine.New(nil), m: m}, &mediaserver.Options{Logger: quiet, AllowWorkerClose: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +137,9 @@ func startMember(t *testing.T, natsURL, id, ip string) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: rs, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	m := &member{id: id, ip: ip, url: "ws://" + ln.Addr().String() + "/", hs: hs, rs: rs, ms: ms}
+	m.hs = &http.Server{Handler: m.rs, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = m.hs.Serve(ln) }()
+	m.url = "ws://" + ln.Addr().String() + "/"
 	m.nc = connectNATS(t, natsURL)
 	m.reg = join(t, m.nc, id, m.url, ip)
 	t.Cleanup(m.stop)

@@ -3,7 +3,9 @@ package horizontal
 import (
 	"net"
 	"net/url"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/ropehq/rope/cluster/registry"
 	"github.com/ropehq/rope/media"
@@ -22,13 +24,22 @@ type member struct {
 	err    error
 
 	// mu guards the fields below.
-	mu      sync.Mutex
-	rec     registry.Record
-	placing int // workers placed that rec may not count yet
-	gone    bool
-	cause   error // why it went; nil: it left cleanly
-	workers map[media.Worker]*worker
-	routers map[media.Router]*router
+	mu       sync.Mutex
+	rec      registry.Record
+	creating int         // workers being created here
+	created  []placement // workers created here, open, and when; oldest first
+	gone     bool
+	cause    error // why it went; nil: it left cleanly
+	workers  map[media.Worker]*worker
+	routers  map[media.Router]*router
+}
+
+// placement is a worker this API created on the server: its ROPE id, the
+// id its server's record lists it under, and when.
+type placement struct {
+	w  media.Worker
+	id string
+	at time.Time
 }
 
 func newMember(api *API, rec registry.Record) *member {
@@ -46,27 +57,63 @@ func (m *member) record() registry.Record {
 	return m.rec.Clone()
 }
 
-// update takes the server's new record: the workers it gained were
-// (some of) those placed since.
+// update takes the server's new record, unless it is not newer than the
+// one held.
 func (m *member) update(rec registry.Record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if grew := len(rec.Workers) - len(m.rec.Workers); grew > 0 {
-		m.placing = max(0, m.placing-grew)
+	if rec.Seq > m.rec.Seq {
+		m.rec = rec.Clone()
 	}
-	m.rec = rec.Clone()
 }
 
-func (m *member) place(n int) {
+// beginPlace counts a worker being created on the server.
+func (m *member) beginPlace() {
 	m.mu.Lock()
-	m.placing = max(0, m.placing+n)
+	m.creating++
 	m.mu.Unlock()
 }
 
+// endPlace ends the creation beginPlace counted; w is the worker created,
+// nil if none.
+func (m *member) endPlace(w media.Worker) {
+	m.mu.Lock()
+	m.creating--
+	if w != nil {
+		id := ""
+		if x, ok := w.(interface{ ID() string }); ok {
+			id = x.ID()
+		}
+		m.created = append(m.created, placement{w: w, id: id, at: time.Now()})
+	}
+	m.mu.Unlock()
+}
+
+// placed is the workers this API is creating on the server, and those it
+// created, still open, that the server's record does not list (a server
+// lists its workers under their ROPE ids, as the reference server does
+// with in-process workers; its worker processes are listed as w1, w2, …).
+// A worker created more than three heartbeat intervals ago no longer
+// counts whatever the record says: a server that has sent no record
+// since is lost, and one that lists its workers otherwise would have it
+// counted twice. One that closed counts no more (forgetWorker): before,
+// each worker closed before a record showed it counted for ever.
 func (m *member) placed() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.placing
+	seen := time.Now().Add(-3 * time.Duration(m.rec.IntervalMS) * time.Millisecond)
+	m.created = slices.DeleteFunc(m.created, func(p placement) bool { return p.at.Before(seen) })
+	listed := make(map[string]bool, len(m.rec.Workers))
+	for _, w := range m.rec.Workers {
+		listed[w.ID] = true
+	}
+	n := m.creating
+	for _, p := range m.created {
+		if p.id == "" || !listed[p.id] {
+			n++
+		}
+	}
+	return n
 }
 
 func (m *member) fail(err error) {
@@ -143,6 +190,7 @@ func (m *member) worker(inner media.Worker) *worker {
 func (m *member) forgetWorker(inner media.Worker) {
 	m.mu.Lock()
 	delete(m.workers, inner)
+	m.created = slices.DeleteFunc(m.created, func(p placement) bool { return p.w == inner })
 	m.mu.Unlock()
 }
 
