@@ -41,13 +41,17 @@ export class MediaSession {
    * @param {string} url @param {SessionOptions} options
    * @param {import('./emitter.js').EnhancedEventEmitter} observer gets 'newworker'
    * @param {Record<string, any>} classes wrapper class by ROPE type
+   * @param {Record<string, string>} [newEvents] more observer events for new children, by ROPE type
    */
-  constructor(url, options, observer, classes) {
+  constructor(url, options, observer, classes, newEvents = {}) {
     this.url = url;
     this.options = options;
     this.observer = observer;
     this.classes = classes;
+    this.newEvents = { ...newChildEvent, ...newEvents };
     this.rootId = options.rootId ?? 'media';
+    /** @type {Map<string, import('./emitter.js').EnhancedEventEmitter>} observers of root objects by id */
+    this.roots = new Map([[this.rootId, observer]]);
     /** @type {RopeClient|null} */
     this.client = null;
     /** @type {Promise<RopeClient>|null} */
@@ -116,12 +120,13 @@ export class MediaSession {
     client?.close();
   }
 
-  /** A new object in the mirror: wrap it and tell its parent's observer, if the parent is wrapped. */
+  /** A new object in the mirror: wrap it and tell its parent's observer, if the parent is wrapped or a root. */
   #created(ro) {
-    const ev = newChildEvent[ro.type];
+    const ev = this.newEvents[ro.type];
     if (!ev) return;
-    if (ro.parent === this.rootId) {
-      this.observer.safeEmit(ev, this.wrap(ro));
+    const root = this.roots.get(ro.parent);
+    if (root) {
+      root.safeEmit(ev, this.wrap(ro));
       return;
     }
     const parent = this.wrappers.get(ro.parent);
@@ -158,14 +163,30 @@ export class MediaSession {
 
   /** Calls a method of an object once connected. */
   async call(id, method, params) {
-    this.inflight++;
+    const release = this.hold();
     try {
       const client = await this.ready();
       return await client.call(id, method, params ?? {});
     } finally {
+      release();
+    }
+  }
+
+  /**
+   * Counts an operation as in flight until the returned function is
+   * called, so that closeWhenIdle() waits for it too (e.g. calls that a
+   * failed call leads to).
+   * @returns {() => void}
+   */
+  hold() {
+    this.inflight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
       this.inflight--;
       if (this.idleClosing && this.inflight === 0) this.close();
-    }
+    };
   }
 
   /**

@@ -33,12 +33,16 @@ export class Worker extends MediaObject {
     const s = this._session;
     const id = this._ropeId;
     const kids = s.childrenOf(id).map((k) => k._ropeId);
+    const release = s.hold(); // the closes of the children are in flight too
     s.call(id, 'close').catch((err) => {
       if (err instanceof RopeError && err.code === ErrorCode.UNAUTHORIZED) {
         return Promise.allSettled(kids.map((k) => s.call(k, 'close')));
       }
       return undefined;
-    }).finally(() => this.#subprocessEnded());
+    }).finally(() => {
+      release();
+      this.#subprocessEnded();
+    });
   }
 
   #subprocessEnded() {
