@@ -35,7 +35,7 @@ const byName = {
 /**
  * The error mediasoup would throw for a failed remote call: TypeError,
  * UnsupportedError, InvalidStateError or Error, with the server's message;
- * `cause` keeps the wire error.
+ * `cause` keeps the wire error, `reason` its data.detail.reason if any.
  * @param {unknown} err @param {string} what e.g. "Router.createPlainTransport"
  * @returns {Error}
  */
@@ -48,6 +48,8 @@ export function fromWire(err, what) {
     else if (err.code === ErrorCode.OBJECT_NOT_FOUND || err.code === ErrorCode.INVALID_STATE) Cls = InvalidStateError;
     out = new Cls(err.message);
     if (Cls === Error && err.name !== 'RopeError') out.name = err.name; // NotFoundError, Unauthorized, …
+    const reason = err.data?.detail?.reason;
+    if (typeof reason === 'string') out.reason = reason; // e.g. Mafalda's "no_worker" (spec/mafalda-v1.md §5)
   } else if (err instanceof ConnectionClosedError) {
     out = new InvalidStateError(`${what}: ${err.message}`);
   } else if (err instanceof Error) {

@@ -69,10 +69,11 @@ export class RemoteMediasoup {
   /**
    * @param {string} url @param {ConnectOptions} [options]
    * @param {EnhancedEventEmitter} [observer] @param {boolean} [idleClose] close the connection when the last worker closes
+   * @param {{classes?: Record<string, any>, newEvents?: Record<string, string>}} [extend] @internal more ROPE types (the Mafalda module's)
    */
-  constructor(url, options = {}, observer = new EnhancedEventEmitter(), idleClose = false) {
+  constructor(url, options = {}, observer = new EnhancedEventEmitter(), idleClose = false, extend = {}) {
     const opts = { ...options, token: options.token ?? (globalThis.process?.env?.ROPE_MEDIASOUP_TOKEN || undefined) };
-    this.#session = new MediaSession(url, opts, observer, classes);
+    this.#session = new MediaSession(url, opts, observer, { ...classes, ...extend.classes }, extend.newEvents);
     this.#idleClose = idleClose;
     this.#session.onWorkerClosed = (w) => {
       this.#workers.delete(w);
@@ -92,6 +93,8 @@ export class RemoteMediasoup {
   get url() { return this.#session.url; }
   /** The ROPE client underneath (null until the first use). */
   get ropeClient() { return this.#session.client; }
+  /** @internal The session (the Mafalda module shares it). */
+  get _session() { return this.#session; }
 
   /** Resolves once connected. */
   async ready() { await this.#session.ready(); }
