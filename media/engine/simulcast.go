@@ -75,19 +75,25 @@ func (c *consumer) retarget() (int, bool) {
 	return target, int(sc.target.Swap(int32(target))) != target
 }
 
-// updateLayers runs on the RTCP tick: it retargets (asking for a key
-// frame of the new target) and reports whether the current layer changed.
+// updateLayers runs on the RTCP tick: it retargets and reports whether
+// the current layer changed. While the consumer waits for a key frame of
+// its target (a new target, or none forwarded yet) it asks for one on
+// every tick; the producer sends at most one request per stream while
+// one is pending, so a key frame that another consumer's request brought
+// before this one wanted it does not leave this one waiting for good.
 func (c *consumer) updateLayers() bool {
 	if c.sim == nil {
 		return false
 	}
-	if target, changed := c.retarget(); changed {
-		c.producer.requestKeyFrame(target)
-	}
+	target, _ := c.retarget()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	waiting := c.active && c.sim.current != target
 	changed := c.sim.layersChanged
 	c.sim.layersChanged = false
+	c.mu.Unlock()
+	if waiting {
+		c.producer.requestKeyFrame(target)
+	}
 	return changed
 }
 

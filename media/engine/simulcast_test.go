@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
@@ -68,5 +69,42 @@ func TestSimulcastConsumer(t *testing.T) {
 	recvUntil(t, "layerschange to 0", layers, func(l *media.ConsumerLayers) bool { return l != nil && l.SpatialLayer == 0 })
 	if cl := c.CurrentLayers(); cl == nil || cl.SpatialLayer != 0 {
 		t.Fatalf("current layers %+v", cl)
+	}
+}
+
+// TestSimulcastConsumerAsksAgainForALostKeyFrame: a simulcast consumer
+// waiting for a key frame of its target asks again once the producer's
+// pending window has passed, so a PLI that brought no key frame (lost, or
+// ignored by an encoder that had just sent one, as browsers may at the
+// start of a stream) does not leave it forwarding nothing for good.
+// Browsers joining a room hit this: every consumer of a new producer
+// retargeted once, the first request went out and got no answer, the
+// others fell in its pending window.
+func TestSimulcastConsumerAsksAgainForALostKeyFrame(t *testing.T) {
+	f := newFixture(t)
+	src, dst := newEndpoint(t), newEndpoint(t)
+	in, out := f.plain(f.router, src), f.plain(f.router, dst)
+	params := vp8Params(100)
+	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}} // only the low one is sent
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	c := must[media.Consumer](t)(out.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: consumerCaps(false)}))
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	low := &sender{ssrc: 100, pt: 101, seq: 10}
+	// The sender sends inter frames and answers each PLI after the first
+	// with a key frame.
+	plis := 0
+	wait.Until(t, "the consumer forwards", func() bool {
+		n := 0
+		for _, pk := range src.rtcpPackets() {
+			if pli, ok := pk.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == 100 {
+				n++
+			}
+		}
+		src.send(in.Tuple(), low.packet(t, n > plis && n > 1, 200))
+		plis = n
+		return len(receivedFrom(dst, ssrc)) > 0
+	})
+	if cl := c.CurrentLayers(); cl == nil || cl.SpatialLayer != 0 {
+		t.Fatalf("current layers %+v, want the low layer", cl)
 	}
 }
