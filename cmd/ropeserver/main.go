@@ -21,7 +21,11 @@
 // ROPE_CLUSTER, ROPE_NATS, ROPE_NATS_CREDS, ROPE_NATS_TOKEN,
 // ROPE_NATS_LISTEN, ROPE_SERVER_ID, ROPE_CLUSTER_HEARTBEAT, and for the
 // memory and fairness bounds ROPE_SEND_QUEUE_BYTES, ROPE_REPLAY_BYTES,
-// ROPE_MAX_OBJECT_BYTES, ROPE_MAX_STATE_BYTES, ROPE_MAX_IN_FLIGHT_TOTAL.
+// ROPE_MAX_OBJECT_BYTES, ROPE_MAX_STATE_BYTES, ROPE_MAX_IN_FLIGHT_TOTAL, ROPE_DEMO.
+//
+// With the media objects on (the default), it also serves a video-room
+// demo at /demo/ (package demo; -demo=false turns it off) and logs its
+// URL.
 //
 // -cluster joins the registry of servers on NATS (spec/cluster-v1.md):
 // with -nats it connects to those NATS servers, without it runs an
@@ -73,6 +77,7 @@ type config struct {
 	lease           leaseConfig
 	cluster         clusterConfig
 	bounds          boundsConfig
+	demo            demoConfig
 }
 
 // errUsage marks a flag error the flag package has already printed, with
@@ -162,6 +167,7 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 	if err := c.bounds.flags(fs, getenv); err != nil {
 		return c, err
 	}
+	c.demo.flags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -273,6 +279,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if err != nil {
 		return err
 	}
+	dm, err := newDemo(srv, mux, cfg, log)
+	if err != nil {
+		if stopMedia != nil {
+			_ = stopMedia(context.Background())
+		}
+		return err
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port)))
 	if err != nil {
 		if stopMedia != nil {
@@ -288,6 +301,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	url := fmt.Sprintf("ws://%s/", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
 	fmt.Println("ropeserver: listening on", url) // for scripts; stable
 	log.Info("ropeserver: listening", "url", url, "token", cfg.token != "", "static", cfg.static)
+	dm.listening(addr.Port, host)
 	stopCluster, err := startCluster(ctx, cfg, url, workers, log)
 	if err != nil {
 		_ = ln.Close()
@@ -313,6 +327,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	log.Info("ropeserver: shutting down")
 	stopCluster() // goodbye first: others stop sending work here
+	if err := dm.close(context.Background()); err != nil {
+		log.Error("ropeserver: stopping the demo", "err", err)
+	}
 	srv.Close()
 	if stopMedia != nil {
 		if err := stopMedia(context.Background()); err != nil {
