@@ -12,81 +12,25 @@ import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromiumArgs, room, tabStats } from './rooms.mjs';
 
 const [pageUrl, screenshot, ...roomArgs] = process.argv.slice(2);
 const rooms = roomArgs.length > 0 ? roomArgs : ['two', 'four'];
 const sizes = { two: 2, four: 4 };
-const args = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
-];
-const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const userDataDir = mkdtempSync(join(tmpdir(), 'rope-demo-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: chromiumArgs,
   viewport: { width: 1280, height: 720 },
 });
 const result = { ok: false, rooms: {} };
-
-/** Opens n tabs in a room and waits until they all see, hear and chat with each other. */
-async function room(name, n, deadline) {
-  const tabs = [];
-  for (let i = 0; i < n; i++) {
-    const p = await context.newPage();
-    p.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') log(`[${name}${i} ${m.type()}] ${m.text()}`); });
-    p.on('pageerror', (e) => log(`[${name}${i} pageerror] ${e}`));
-    const u = new URL(pageUrl);
-    u.search = new URLSearchParams({ room: name, name: `${name}-${i}`, autojoin: '1', w: '320', h: '240' }).toString();
-    u.hash = new URL(pageUrl).hash;
-    await p.goto(u.href);
-    tabs.push(p);
-  }
-  const stats = () => Promise.all(tabs.map((p) => p.evaluate(() => window.demo.stats())));
-  // Everyone joined: then each tab says hello.
-  let s = await stats();
-  while (Date.now() < deadline && !s.every((x) => x.status === 'joined' && x.peers.length === n - 1)) {
-    await sleep(300);
-    s = await stats();
-  }
-  const joined = s.every((x) => x.status === 'joined' && x.peers.length === n - 1);
-  let chatSent = false;
-  let first;
-  let last = s;
-  while (joined && Date.now() < deadline) {
-    if (!chatSent && last.every((x) => x.status === 'joined' && x.chatPeers === n - 1)) {
-      try {
-        for (let i = 0; i < n; i++) await tabs[i].evaluate((t) => window.demo.chat(t), `hello from ${name}-${i}`);
-        chatSent = true;
-      } catch (err) {
-        log(`chat not yet: ${err.message}`);
-      }
-    }
-    await sleep(500);
-    const now = await stats();
-    const media = now.every((x, i) => x.peers.length === n - 1 && x.peers.every((p) => {
-      const before = (first ?? last)[i].peers.find((q) => q.peerId === p.peerId);
-      return p.width > 0 && p.framesDecoded > 0 && before && p.framesDecoded > before.framesDecoded && p.audioPackets > 0;
-    }));
-    const chat = now.every((x, i) => Array.from({ length: n }, (_, j) => j).filter((j) => j !== i)
-      .every((j) => x.chat.some((c) => !c.own && c.text === `hello from ${name}-${j}`)));
-    if (!first && now.every((x) => x.peers.every((p) => p.framesDecoded > 0))) first = now;
-    last = now;
-    if (media && chat) {
-      return { ok: true, tabs, stats: now };
-    }
-  }
-  return { ok: false, tabs, stats: last, joined, chatSent };
-}
 
 try {
   const deadline = Date.now() + 120_000;
   for (const name of rooms) {
     const n = sizes[name] ?? Number(name.replace(/\D/g, ''));
-    const r = await room(name, n, deadline);
+    const r = await room(context, pageUrl, name, n, deadline);
     result.rooms[name] = {
       ok: r.ok, joined: r.joined, chatSent: r.chatSent,
       tabs: r.stats.map((x) => ({
@@ -100,10 +44,10 @@ try {
       let s = r.stats;
       while (Date.now() < deadline && !s.some((x) => x.speakers.length > 0)) {
         await sleep(300);
-        s = await Promise.all(r.tabs.map((p) => p.evaluate(() => window.demo.stats())));
+        s = await Promise.all(r.tabs.map(tabStats));
       }
       result.rooms[name].speakers = s.map((x) => x.speakers.length);
-      const shot = await r.tabs[0].evaluate(() => window.demo.stats());
+      const shot = await tabStats(r.tabs[0]);
       await r.tabs[0].bringToFront();
       await r.tabs[0].screenshot({ path: screenshot });
       result.screenshot = { path: screenshot, tiles: shot.peers.map((p) => p.rect), framesDecoded: shot.peers.map((p) => p.framesDecoded) };
