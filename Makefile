@@ -10,8 +10,12 @@ BROWSERTEST_DEPS := media/browsertest/node_modules/.package-lock.json
 # The browser test's page: mediasoup-client and our JS client, bundled.
 BUNDLE := media/browsertest/dist/app.js
 BUNDLE_SRC := $(shell find media/browsertest/page ropeclient/js/src -type f) media/browsertest/package.json
+# The demo (demo/: its bundle is committed; the Go tests drive it with
+# playwright-core) and the examples' npm packages.
+EXAMPLE_DEPS := demo/node_modules/.package-lock.json examples/node-room/node_modules/.package-lock.json \
+	examples/hello-node/node_modules/.package-lock.json
 
-.PHONY: run test check deps test-go test-js fuzz bench
+.PHONY: run test check deps test-go test-js fuzz bench demo
 
 run:
 	$(GO) run ./cmd/ropeserver
@@ -24,7 +28,7 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-deps: $(CHROMIUM) $(JS_CLIENT_DEPS) $(BUNDLE)
+deps: $(CHROMIUM) $(JS_CLIENT_DEPS) $(BUNDLE) $(EXAMPLE_DEPS)
 
 $(CHROMIUM):
 	@echo "$(CHROMIUM) is missing: the browser tests need Debian's chromium (sudo apt-get install chromium)" >&2; exit 1
@@ -36,6 +40,12 @@ $(CHROMIUM):
 $(BUNDLE): $(BROWSERTEST_DEPS) $(BUNDLE_SRC)
 	cd media/browsertest && npm run build
 
+# demo rebuilds the demo page's committed bundle, demo/dist/room.js, after a
+# change to demo/page or ropeclient/js/src (demo's TestBundleMatchesSources
+# fails until then).
+demo: demo/node_modules/.package-lock.json
+	cd demo && npm run build
+
 # The Go tests run twice: without -race, as a Go user runs them first, and
 # with it. A browser test that cannot run fails instead of skipping.
 test-go: export ROPE_REQUIRE_BROWSER = 1
@@ -45,8 +55,9 @@ test-go: deps
 
 # Chromium is a prerequisite: the JS browser test skips without it unless
 # CI=true.
-test-js: $(CHROMIUM) $(JS_CLIENT_DEPS)
+test-js: $(CHROMIUM) $(JS_CLIENT_DEPS) examples/node-room/node_modules/.package-lock.json
 	cd ropeclient/js && npm test
+	cd examples/node-room && ROPE_REQUIRE_BROWSER=1 npm test
 
 # fuzz runs each decoder's fuzzer for a while (go test -fuzz takes one
 # package and one target at a time).
