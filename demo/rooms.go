@@ -137,8 +137,10 @@ func Register(rs *ropeserver.Server, opts *Options) (*Rooms, error) {
 	return r, nil
 }
 
-// Close closes every room's router and the DemoRooms object. It is
-// idempotent.
+// Close closes every room's router; later joins fail. The DemoRooms
+// object stays until the ROPE server closes, so that a server shutting
+// down does not announce its close to clients that will resume with its
+// next run. It is idempotent.
 func (r *Rooms) Close(ctx context.Context) error {
 	r.mu.Lock()
 	if r.closed {
@@ -161,7 +163,6 @@ func (r *Rooms) Close(ctx context.Context) error {
 		}
 	}
 	r.wg.Wait()
-	r.obj.Close()
 	return errors.Join(errs...)
 }
 
