@@ -26,21 +26,26 @@ func demoGet(t *testing.T, url, path string) (int, string) {
 // TestServesTheDemo: the page is at /demo/, and DemoRooms.join gives a
 // room's router, which the server's own demo connection created: a Router
 // on a worker of its own, or with -media-mode=mafalda a MafaldaRouter.
-// The server then stops cleanly (startRun checks), rooms and connection
-// closed.
+// With -token the page is public and the demo's own connection presents
+// the token. The server then stops cleanly (startRun checks), rooms and
+// connection closed.
 func TestServesTheDemo(t *testing.T) {
 	for _, tc := range []struct {
-		mode, routerType string
-	}{{"media", "Router"}, {"mafalda", "MafaldaRouter"}} {
-		t.Run(tc.mode, func(t *testing.T) {
-			_, url := startRun(t, "-workers", "in-process", "-media-mode", tc.mode)
+		name, mode, token, routerType string
+	}{
+		{"media", "media", "", "Router"},
+		{"mafalda", "mafalda", "", "MafaldaRouter"},
+		{"token", "media", "s3cr3t", "Router"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, url := startRun(t, "-workers", "in-process", "-media-mode", tc.mode, "-token", tc.token)
 			if code, body := demoGet(t, url, "/demo/"); code != 200 || !strings.Contains(body, `data-signal="rope"`) {
 				t.Fatalf("GET /demo/: %d %.80q", code, body)
 			}
 			if code, _ := demoGet(t, url, "/demo/room.js"); code != 200 {
 				t.Fatalf("GET /demo/room.js: %d", code)
 			}
-			rc, err := ropeclient.Dial(ctxT(t), url, &ropeclient.Options{Logger: quiet, NoReconnect: true})
+			rc, err := ropeclient.Dial(ctxT(t), url, &ropeclient.Options{Logger: quiet, NoReconnect: true, Token: tc.token})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +58,7 @@ func TestServesTheDemo(t *testing.T) {
 			if !ok || r.Type() != tc.routerType {
 				t.Fatalf("router %q: %v", res.RouterID, r)
 			}
-			if tc.mode == "media" {
+			if tc.routerType == "Router" {
 				w, ok := rc.Object(r.ParentID())
 				var appData map[string]any
 				if !ok || json.Unmarshal(w.AppData(), &appData) != nil || appData["demo"] != true {
