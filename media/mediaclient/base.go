@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/rope"
@@ -145,10 +146,24 @@ func (b *base) create(ctx context.Context, method string, params any) (*ropeclie
 	return o, nil
 }
 
+// endEvents announce an object's end (its parent's, or its source's);
+// each reaches a listener at most once, even when a local close (Bury,
+// Retire) replays one the server's own cascade had sent just before the
+// connection ended.
+var endEvents = map[string]bool{
+	"workerclose": true, "routerclose": true, "transportclose": true, "listenserverclose": true,
+	"producerclose": true, "dataproducerclose": true,
+}
+
 // on registers fn for a data-less event.
 func (b *base) on(event string, fn func()) func() {
+	var once sync.Once
 	return b.o.OnEvent(func(e string, _ json.RawMessage) {
-		if e == event {
+		switch {
+		case e != event:
+		case endEvents[e]:
+			once.Do(fn)
+		default:
 			fn()
 		}
 	})
