@@ -358,3 +358,28 @@ func TestMediaAddresses(t *testing.T) {
 		}
 	}
 }
+
+// A cluster member lets its endpoint close workers and sets no
+// per-connection worker limit, unless told otherwise; others keep the
+// defaults.
+func TestClusterMemberDefaults(t *testing.T) {
+	none := func(string) string { return "" }
+	plain, err := parseConfig(nil, none)
+	if err != nil || plain.media.allowWorkerClose || plain.media.maxWorkersConn < 0 {
+		t.Fatalf("a lone server: close %v, per conn %d, %v", plain.media.allowWorkerClose, plain.media.maxWorkersConn, err)
+	}
+	member, err := parseConfig([]string{"-cluster"}, none)
+	if err != nil || !member.media.allowWorkerClose || member.media.maxWorkersConn >= 0 {
+		t.Fatalf("a member: close %v, per conn %d, %v", member.media.allowWorkerClose, member.media.maxWorkersConn, err)
+	}
+	told, err := parseConfig([]string{"-cluster", "-allow-worker-close=false"}, func(k string) string {
+		return map[string]string{"ROPE_MAX_WORKERS_PER_CONN": "4"}[k]
+	})
+	if err != nil || told.media.allowWorkerClose || told.media.maxWorkersConn != 4 {
+		t.Fatalf("a member told otherwise: close %v, per conn %d, %v", told.media.allowWorkerClose, told.media.maxWorkersConn, err)
+	}
+	endpoint, err := parseConfig([]string{"-cluster-endpoint"}, none)
+	if err != nil || endpoint.media.allowWorkerClose {
+		t.Fatalf("an endpoint: close %v, %v", endpoint.media.allowWorkerClose, err)
+	}
+}

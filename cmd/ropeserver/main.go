@@ -175,7 +175,28 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	c.cluster.enabled = c.cluster.enabled || c.cluster.endpoint
+	c.memberDefaults(fs, getenv)
 	return c, c.check()
+}
+
+// memberDefaults changes two defaults for a cluster member (-cluster,
+// not an endpoint): a cluster endpoint creates and closes workers for all
+// of its rooms over one connection, so a member lets clients close
+// workers and sets no per-connection worker limit, unless the flag or
+// its environment variable says otherwise. Its token (required beyond
+// loopback) keeps other clients out.
+func (c *config) memberDefaults(fs *flag.FlagSet, getenv func(string) string) {
+	if !c.cluster.enabled || c.cluster.endpoint {
+		return
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["allow-worker-close"] && getenv("ROPE_ALLOW_WORKER_CLOSE") == "" {
+		c.media.allowWorkerClose = true
+	}
+	if !set["max-workers-per-conn"] && getenv("ROPE_MAX_WORKERS_PER_CONN") == "" {
+		c.media.maxWorkersConn = -1
+	}
 }
 
 const usage = `Usage: ropeserver [flags]

@@ -25,6 +25,10 @@ const (
 	modeMafalda = "mafalda"
 )
 
+// clusterCPUs is a cluster endpoint's Mafalda's CPUs: as many workers
+// per set of settings as the cluster's servers will run.
+const clusterCPUs = 1 << 16
+
 // Where workers run (-workers).
 const (
 	// workersProcess runs each worker in a child process (this binary).
@@ -163,6 +167,11 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 		return func(ctx context.Context) error { return errors.Join(ms.Close(ctx), workers.closeAll(ctx)) }, workers, nil
 	case modeMafalda:
 		mopts := mafalda.Options{MaxConsumersPerWorker: m.maxConsumersPerWorker}
+		if cfg.cluster.endpoint {
+			// The cluster's workers are not this host's CPUs: the servers'
+			// own -max-workers bound them.
+			mopts.CPUs = clusterCPUs
+		}
 		maf := mafalda.New(workers, &mopts)
 		mfs, err := mafaldaserver.Register(srv, maf, &mafaldaserver.Options{Media: opts})
 		if err != nil {
