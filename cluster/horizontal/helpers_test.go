@@ -34,8 +34,8 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // Registry timing for tests: short heartbeats, enough misses that a
 // loaded -race run does not lose a live member.
 const (
-	testInterval = 50 * time.Millisecond
-	testMisses   = 6
+	testInterval = 100 * time.Millisecond
+	testMisses   = 20
 )
 
 func startNATS(t *testing.T) *natsutil.Server {

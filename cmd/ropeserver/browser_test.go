@@ -85,7 +85,7 @@ func TestClusterBrowsers(t *testing.T) {
 	}
 	dir := requireBrowser(t)
 	bin := buildServer(t)
-	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", "100ms", "-workers", "in-process"}
+	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", testHeartbeat, "-workers", "in-process"}
 	a := startProcess(t, bin, append([]string{"-listen", "127.0.0.2", "-nats-listen", "127.0.0.2:0"}, common...)...)
 	natsURL := a.loggedValue(t, `msg="ropeserver: embedded NATS listening"`, "url=")
 	b := startProcess(t, bin, append([]string{"-listen", "127.0.0.3", "-nats", natsURL}, common...)...)

@@ -174,7 +174,7 @@ func TestTwoServerProcesses(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", "100ms", "-allow-worker-close"}
+	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", testHeartbeat, "-allow-worker-close"}
 	a := startProcess(t, bin, append([]string{"-listen", "127.0.0.2", "-nats-listen", "127.0.0.2:0"}, common...)...)
 	natsURL := a.loggedValue(t, `msg="ropeserver: embedded NATS listening"`, "url=")
 	urlA := a.stdoutValue(t, "ropeserver: listening on ")

@@ -80,7 +80,7 @@ func serverOf(view *registry.Registry, pid int) string {
 // survivor.
 func TestClusterEndpoint(t *testing.T) {
 	bin := buildServer(t)
-	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", "100ms", "-workers", "in-process"}
+	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", testHeartbeat, "-workers", "in-process"}
 	a := startProcess(t, bin, append([]string{"-listen", "127.0.0.2", "-nats-listen", "127.0.0.2:0"}, common...)...)
 	natsURL := a.loggedValue(t, `msg="ropeserver: embedded NATS listening"`, "url=")
 	b := startProcess(t, bin, append([]string{"-listen", "127.0.0.3", "-nats", natsURL}, common...)...)
@@ -166,7 +166,7 @@ func plainTo(t testing.TB, r media.Router, e *mediatest.Endpoint) media.PlainTra
 // servers' workers, and the producer's RTP reaches a viewer on each.
 func TestClusterEndpointMafalda(t *testing.T) {
 	bin := buildServer(t)
-	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", "100ms", "-workers", "in-process"}
+	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", testHeartbeat, "-workers", "in-process"}
 	a := startProcess(t, bin, append([]string{"-listen", "127.0.0.2", "-nats-listen", "127.0.0.2:0"}, common...)...)
 	natsURL := a.loggedValue(t, `msg="ropeserver: embedded NATS listening"`, "url=")
 	b := startProcess(t, bin, append([]string{"-listen", "127.0.0.3", "-nats", natsURL}, common...)...)
@@ -222,3 +222,8 @@ func TestClusterEndpointMafalda(t *testing.T) {
 		wait.Until(t, "RTP at each viewer", func() bool { return len(dst.RTP(ssrc)) == 10 })
 	}
 }
+
+// testHeartbeat is the process tests' -cluster-heartbeat: a server is lost
+// after three missed (1.5 s), long enough that a server starved of CPU by
+// a loaded -race run is not lost while alive.
+const testHeartbeat = "500ms"
