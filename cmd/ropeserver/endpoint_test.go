@@ -129,6 +129,14 @@ func TestClusterEndpoint(t *testing.T) {
 	}
 	ssrc := c.RtpParameters().Encodings[0].SSRC
 	wait.Until(t, "RTP from server A at a consumer on server B", func() bool { return len(dst.RTP(ssrc)) == 10 })
+	// A viewer on server A too, which must go on receiving when B dies.
+	local := mediatest.NewEndpoint(t)
+	onA := must[media.Consumer](t)(plainTo(t, r1, local).Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
+	onAssrc := onA.RtpParameters().Encodings[0].SSRC
+	for range 5 {
+		src.Send(in.Tuple(), vp8.Next(t, true, 500))
+	}
+	wait.Until(t, "RTP at the viewer on server A", func() bool { return len(local.RTP(onAssrc)) >= 5 })
 
 	died := make(chan error, 1)
 	w2.OnDied(func(err error) { died <- err })
@@ -145,6 +153,11 @@ func TestClusterEndpoint(t *testing.T) {
 	if prod.Closed() {
 		t.Fatal("the producer on the survivor closed")
 	}
+	before := len(local.RTP(onAssrc))
+	for range 5 {
+		src.Send(in.Tuple(), vp8.Next(t, false, 500))
+	}
+	wait.Until(t, "RTP at the viewer on server A after B died", func() bool { return len(local.RTP(onAssrc)) >= before+5 })
 	w3 := must[media.Worker](t)(api.CreateWorker(ctx, nil))
 	wait.Until(t, "the new worker in a record", func() bool { return serverOf(view, w3.PID()) != "" })
 	if got := serverOf(view, w3.PID()); got != idA {
