@@ -250,14 +250,7 @@ func connectPair(ctx context.Context, src, dst Side, o *media.PipeToRouterOption
 // run on a client's event goroutine, which may call back; failures are
 // ignored: a side whose process or server went has nothing left to close.
 func follow(ctx context.Context, pc media.Consumer, pp media.Producer) {
-	bg := context.WithoutCancel(ctx)
-	call := func(fn func(context.Context) error) func() {
-		return func() {
-			ctx, cancel := context.WithTimeout(bg, CloseTimeout)
-			defer cancel()
-			_ = fn(ctx)
-		}
-	}
+	call := detached(ctx)
 	pc.OnClose(call(pp.Close))
 	pp.OnClose(call(pc.Close))
 	pc.OnProducerPause(call(pp.Pause))
@@ -267,18 +260,24 @@ func follow(ctx context.Context, pc media.Consumer, pp media.Producer) {
 // followData ties a data pipe's consumer and producer together, as
 // follow does a pipe's.
 func followData(ctx context.Context, dc media.DataConsumer, dp media.DataProducer) {
+	call := detached(ctx)
+	dc.OnClose(call(dp.Close))
+	dp.OnClose(call(dc.Close))
+	dc.OnDataProducerPause(call(dp.Pause))
+	dc.OnDataProducerResume(call(dp.Resume))
+}
+
+// detached turns a call into a listener that runs it with its own
+// CloseTimeout, outliving ctx's cancellation (keeping its values).
+func detached(ctx context.Context) func(fn func(context.Context) error) func() {
 	bg := context.WithoutCancel(ctx)
-	call := func(fn func(context.Context) error) func() {
+	return func(fn func(context.Context) error) func() {
 		return func() {
 			ctx, cancel := context.WithTimeout(bg, CloseTimeout)
 			defer cancel()
 			_ = fn(ctx)
 		}
 	}
-	dc.OnClose(call(dp.Close))
-	dp.OnClose(call(dc.Close))
-	dc.OnDataProducerPause(call(dp.Pause))
-	dc.OnDataProducerResume(call(dp.Resume))
 }
 
 func transportOptions(s Side, o *media.PipeToRouterOptions) *media.PipeTransportOptions {
