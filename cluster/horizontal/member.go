@@ -96,7 +96,7 @@ func (m *member) endPlace(w media.Worker) {
 // A worker created more than three heartbeat intervals ago no longer
 // counts whatever the record says: a server that has sent no record
 // since is lost, and one that lists its workers otherwise would have it
-// counted twice. One that closed counts no more (forgetWorker): before,
+// counted twice. One that closed counts no more (its wrapper forgets it): before,
 // each worker closed before a record showed it counted for ever.
 func (m *member) placed() int {
 	m.mu.Lock()
@@ -174,45 +174,43 @@ func (m *member) close() {
 
 // worker returns the one wrapper of a worker of this server.
 func (m *member) worker(inner media.Worker) *worker {
-	m.mu.Lock()
-	w, ok := m.workers[inner]
-	if !ok {
-		w = &worker{Worker: inner, m: m}
-		m.workers[inner] = w
-	}
-	m.mu.Unlock()
-	if !ok {
-		inner.OnClose(func() { m.forgetWorker(inner) })
-	}
-	return w
-}
-
-func (m *member) forgetWorker(inner media.Worker) {
-	m.mu.Lock()
-	delete(m.workers, inner)
-	m.created = slices.DeleteFunc(m.created, func(p placement) bool { return p.w == inner })
-	m.mu.Unlock()
+	return wrapperOf(m, m.workers, inner, func() *worker { return &worker{Worker: inner, m: m} }, func() {
+		delete(m.workers, inner)
+		m.created = slices.DeleteFunc(m.created, func(p placement) bool { return p.w == inner })
+	})
 }
 
 // router returns the one wrapper of a router of this server.
 func (m *member) router(inner media.Router) *router {
-	m.mu.Lock()
-	r, ok := m.routers[inner]
-	if !ok {
-		r = &router{Router: inner, m: m}
-		m.routers[inner] = r
-	}
-	m.mu.Unlock()
-	if !ok {
-		inner.OnClose(func() { m.forgetRouter(inner) })
-	}
-	return r
+	return wrapperOf(m, m.routers, inner, func() *router { return &router{Router: inner, m: m} }, func() {
+		delete(m.routers, inner)
+	})
 }
 
-func (m *member) forgetRouter(inner media.Router) {
+// closer is a remote object whose wrapper the member keeps.
+type closer interface {
+	comparable
+	OnClose(func()) (off func())
+}
+
+// wrapperOf returns inner's one wrapper in table, making it with make on
+// first use; forget runs, under m.mu, once inner closes.
+func wrapperOf[I closer, W any](m *member, table map[I]W, inner I, make func() W, forget func()) W {
 	m.mu.Lock()
-	delete(m.routers, inner)
+	w, ok := table[inner]
+	if !ok {
+		w = make()
+		table[inner] = w
+	}
 	m.mu.Unlock()
+	if !ok {
+		inner.OnClose(func() {
+			m.mu.Lock()
+			forget()
+			m.mu.Unlock()
+		})
+	}
+	return w
 }
 
 // mediaAddress is where other servers reach this server's media
