@@ -90,6 +90,8 @@ const (
 	CloseMessageTooBig     = 1009
 	CloseSlowConsumer      = 4000
 	CloseProtocolViolation = 4001
+	// CloseGrantExpired: the connection's grant expired (spec §18).
+	CloseGrantExpired = 4003
 )
 
 // Bounds of a server's outbound side (spec §10.2, §10.3).

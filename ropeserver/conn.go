@@ -21,6 +21,7 @@ type Conn struct {
 	req   *http.Request
 	queue *sendQueue
 	slots chan struct{} // one per request in flight
+	grant *Grant        // nil: full access (grant.go)
 
 	handlers sync.WaitGroup // running method calls
 	ping     connTimer      // the keepalive
@@ -48,19 +49,19 @@ func (c *Conn) logger() *slog.Logger { return c.srv.log.With("remote", c.req.Rem
 // either side closes. The handshake's response announces the largest
 // message the server may send (rope.HeaderOutboundLimit).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, payload, release := s.handshake(w, r)
+	ws, payload, grant, release := s.handshake(w, r)
 	if ws == nil {
 		return
 	}
-	s.serve(r, ws, payload, release)
+	s.serve(r, ws, payload, grant, release)
 }
 
 // serve registers the connection, queues its rope.init and starts the
 // connection's goroutine; the handler then returns, so net/http releases
 // what it held for the request. release gives back the connection slot.
-func (s *Server) serve(r *http.Request, ws *websocket.Conn, payload json.RawMessage, release func()) {
+func (s *Server) serve(r *http.Request, ws *websocket.Conn, payload json.RawMessage, grant *Grant, release func()) {
 	c := &Conn{
-		srv: s, ws: ws, req: r,
+		srv: s, ws: ws, req: r, grant: grant,
 		slots: make(chan struct{}, s.opts.MaxInFlight),
 	}
 	c.queue = newSendQueue(s.opts.SendQueueLimit, s.opts.SendQueueBytes, c.writeLoop)

@@ -32,6 +32,7 @@ var (
 	errWrongToken     = errors.New("wrong token")
 	errMalformedAuth  = errors.New(`malformed Authorization header: want "Bearer <token>"`)
 	errMalformedQuery = errors.New("malformed query string: cannot tell which tokens it presents")
+	errTokensDiffer   = errors.New("different tokens presented: cannot tell which grant applies")
 )
 
 // notWebSocket answers a plain HTTP request to the server's URL (a browser
@@ -43,41 +44,42 @@ const notWebSocket = "426 Upgrade Required: this is a ROPE v1 server (JSON-RPC 2
 // handshake admits or refuses r. It answers every refusal itself and returns
 // a nil conn; on success the caller serves the conn, with the connection
 // payload, and calls release when it has ended.
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request) (ws *websocket.Conn, payload json.RawMessage, release func()) {
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request) (ws *websocket.Conn, payload json.RawMessage, grant *Grant, release func()) {
 	if !s.hostAllowed(r) {
 		s.refuseHost(w, r)
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
 		w.Header().Set("Connection", "Upgrade")
 		http.Error(w, notWebSocket, http.StatusUpgradeRequired)
 		s.log.Debug("ropeserver: not a WebSocket request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
-	if err := s.authenticate(r); err != nil {
+	grant, err := s.authenticate(r)
+	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rope"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		s.log.Info("ropeserver: refused connection", "remote", r.RemoteAddr, "err", err)
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	if offered := offeredSubprotocols(r); len(offered) > 0 && !slices.Contains(offered, rope.Subprotocol) {
 		http.Error(w, "subprotocol "+rope.Subprotocol+" required", http.StatusBadRequest)
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	release, ok := s.acquireConn()
 	if !ok {
 		http.Error(w, fmt.Sprintf("server full: it has %d connections, its limit; try again later", cap(s.connSlots)),
 			http.StatusServiceUnavailable)
 		s.log.Warn("ropeserver: refused connection: at the connection limit", "remote", r.RemoteAddr, "limit", cap(s.connSlots))
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
-	payload, err := s.payload(r)
+	payload, err = s.payload(r)
 	if err != nil {
 		release()
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		s.log.Error("ropeserver: connection payload", "remote", r.RemoteAddr, "err", err)
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	// The largest message the client may get (state.go), and small buffers.
 	w.Header().Set(rope.HeaderOutboundLimit, strconv.FormatInt(s.outboundLimit(payload), 10))
@@ -89,10 +91,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) (ws *websocke
 	if err != nil {
 		release()
 		s.log.Info("ropeserver: websocket handshake failed", "remote", r.RemoteAddr, "err", err)
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	ws.SetReadLimit(s.opts.MaxMessageSize)
-	return ws, payload, release
+	return ws, payload, grant, release
 }
 
 // GuardHost returns h behind the server's Host check (Options.AllowedHosts):
@@ -184,24 +186,33 @@ func headerHasToken(h http.Header, name, token string) bool {
 
 // authenticate checks the presented tokens (spec §4.2): every Authorization
 // header and every access_token query parameter; every one must pass. A
-// server that requires no token ignores them all.
-func (s *Server) authenticate(r *http.Request) error {
-	if s.opts.Authenticate == nil && s.opts.Token == "" {
-		return nil
+// server that requires no token ignores them all. With Options.Authorize
+// the tokens must all be the same one, whose grant it returns (spec §18).
+func (s *Server) authenticate(r *http.Request) (*Grant, error) {
+	if s.opts.Authorize == nil && s.opts.Authenticate == nil && s.opts.Token == "" {
+		return nil, nil
 	}
 	tokens, err := presentedTokens(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(tokens) == 0 {
 		tokens = []string{""} // Authenticate decides about none; Token refuses it
 	}
+	if s.opts.Authorize != nil {
+		for _, t := range tokens[1:] {
+			if t != tokens[0] {
+				return nil, errTokensDiffer
+			}
+		}
+		return s.opts.Authorize(r, tokens[0])
+	}
 	for _, token := range tokens {
 		if err := s.checkToken(r, token); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func (s *Server) checkToken(r *http.Request, token string) error {

@@ -31,9 +31,11 @@ type Object struct {
 	// appDataSets counts SetAppData calls, so that rope.setAppData knows
 	// whether its OnSetAppData hook applied the change itself.
 	appDataSets uint64
-	children    map[*Object]struct{}
-	closed      bool
-	onClose     []func()
+	// owner is the Grant.Subject of the connection that owns it (grant.go).
+	owner    string
+	children map[*Object]struct{}
+	closed   bool
+	onClose  []func()
 }
 
 // ObjectOptions describe a new object. Zero fields take defaults.

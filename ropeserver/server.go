@@ -55,6 +55,12 @@ type Options struct {
 	// Authenticate, when set, decides instead of Token. It gets the token the
 	// client presented ("" for none); an error refuses the connection (401).
 	Authenticate func(r *http.Request, token string) error
+	// Authorize, when set, decides the handshake instead of Token and
+	// Authenticate, and returns the connection's grant (spec §18;
+	// grant.go): what it sees and may call. It gets the token presented
+	// ("" for none; a client presenting different tokens is refused); an
+	// error refuses the connection (401), a nil grant is full access.
+	Authorize AuthorizeFunc
 	// OriginPatterns lists the Origin hosts allowed besides the request's own
 	// host (path.Match patterns, as coder/websocket takes them). Default:
 	// same origin only; requests without Origin (non-browsers) pass.
