@@ -34,6 +34,9 @@ type InitParams struct {
 	// Session is the connection's session (spec §17), present when the
 	// client asked for one.
 	Session *SessionInfo `json:"session,omitempty"`
+	// View is set when the connection sees only some objects (spec §18):
+	// its sequence numbers have gaps, and an object's parent may be absent.
+	View bool `json:"view,omitempty"`
 }
 
 // SessionInfo is rope.init's session member (spec §17.2).

@@ -22,10 +22,12 @@ type Conn struct {
 	queue *sendQueue
 	slots chan struct{} // one per request in flight
 	grant *Grant        // nil: full access (grant.go)
+	view  *view         // nil: sees every object (view.go); guarded by srv.mu
 
 	handlers sync.WaitGroup // running method calls
 	ping     connTimer      // the keepalive
 	grace    connTimer      // drops the connection if its close frame is stuck
+	expiry   connTimer      // closes the connection when its grant expires
 }
 
 // Request is the HTTP request that opened the connection. Its Context is
@@ -94,10 +96,12 @@ func (s *Server) serve(r *http.Request, ws *websocket.Conn, payload json.RawMess
 func (c *Conn) run(release func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.startPing(ctx)
+	c.startExpiry()
 	c.readLoop(ctx)
 	cancel()
 	c.handlers.Wait()
 	c.ping.stop()
+	c.expiry.stop()
 	c.grace.stop()
 	c.ws.CloseNow()
 	c.queue.end()

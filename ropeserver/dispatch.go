@@ -15,7 +15,7 @@ func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message) (json
 	case rope.MethodCall:
 		return s.call(ctx, c, msg.Params)
 	case rope.MethodSetAppData:
-		return s.setAppData(ctx, msg.Params)
+		return s.setAppData(ctx, c, msg.Params)
 	case rope.MethodPing:
 		return json.Marshal(rope.PingResult{Seq: s.Seq()})
 	}
@@ -24,6 +24,9 @@ func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message) (json
 		e := rope.NewError(rope.CodeMethodNotFound, "method %q not found", msg.Method)
 		e.Data.Method = msg.Method
 		return nil, e
+	}
+	if err := c.allowed(nil, msg.Method); err != nil {
+		return nil, err
 	}
 	return run(ctx, fn, &Call{Method: msg.Method, Params: msg.Params, Conn: c})
 }
@@ -36,11 +39,9 @@ func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage) (jso
 	if p.Object == "" || p.Method == "" {
 		return nil, rope.NewError(rope.CodeInvalidParams, "rope.call needs non-empty object and method")
 	}
-	obj, ok := s.Object(p.Object)
-	if !ok {
-		e := rope.NewError(rope.CodeObjectNotFound, "no object %q", p.Object)
-		e.Data.Object = p.Object
-		return nil, e
+	obj, err := s.objectFor(c, p.Object)
+	if err != nil {
+		return nil, err
 	}
 	fn, ok := obj.typ.Methods[p.Method]
 	if !ok {
@@ -48,10 +49,13 @@ func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage) (jso
 		e.Data.Object, e.Data.Type, e.Data.Method = p.Object, obj.typ.Name, p.Method
 		return nil, e
 	}
+	if err := c.allowed(obj, p.Method); err != nil {
+		return nil, err
+	}
 	return run(ctx, fn, &Call{Object: obj, Method: p.Method, Params: p.Params, Conn: c})
 }
 
-func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+func (s *Server) setAppData(ctx context.Context, c *Conn, params json.RawMessage) (json.RawMessage, error) {
 	var p rope.SetAppDataParams
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
@@ -62,11 +66,12 @@ func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.R
 	if int64(len(p.AppData)) > s.opts.MaxObjectBytes {
 		return nil, rope.NewError(rope.CodeInvalidParams, "appData of %d bytes is over the server's object limit (%d)", len(p.AppData), s.opts.MaxObjectBytes)
 	}
-	obj, ok := s.Object(p.Object)
-	if !ok {
-		e := rope.NewError(rope.CodeObjectNotFound, "no object %q", p.Object)
-		e.Data.Object = p.Object
-		return nil, e
+	obj, err := s.objectFor(c, p.Object)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.allowed(obj, MethodSetAppData); err != nil {
+		return nil, err
 	}
 	if hook := obj.typ.OnSetAppData; hook != nil {
 		before := obj.appDataSetCount()
@@ -82,6 +87,23 @@ func (s *Server) setAppData(ctx context.Context, params json.RawMessage) (json.R
 		return nil, err
 	}
 	return nil, nil
+}
+
+// objectFor is the live object id that c sees; an object outside its view
+// answers as one that does not exist (spec §18.6).
+func (s *Server) objectFor(c *Conn, id string) (*Object, error) {
+	s.mu.Lock()
+	o, ok := s.objects[id]
+	if ok && c.view != nil {
+		ok = c.view.sees(o)
+	}
+	s.mu.Unlock()
+	if !ok {
+		e := rope.NewError(rope.CodeObjectNotFound, "no object %q", id)
+		e.Data.Object = id
+		return nil, e
+	}
+	return o, nil
 }
 
 // decodeParams decodes a params object with rope.Unmarshal: a non-object

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/ropehq/rope/rope"
@@ -33,6 +34,7 @@ var (
 	errMalformedAuth  = errors.New(`malformed Authorization header: want "Bearer <token>"`)
 	errMalformedQuery = errors.New("malformed query string: cannot tell which tokens it presents")
 	errTokensDiffer   = errors.New("different tokens presented: cannot tell which grant applies")
+	errGrantExpired   = errors.New("the token's grant has expired")
 )
 
 // notWebSocket answers a plain HTTP request to the server's URL (a browser
@@ -205,7 +207,11 @@ func (s *Server) authenticate(r *http.Request) (*Grant, error) {
 				return nil, errTokensDiffer
 			}
 		}
-		return s.opts.Authorize(r, tokens[0])
+		g, err := s.opts.Authorize(r, tokens[0])
+		if err == nil && g != nil && !g.Expires.IsZero() && !time.Now().Before(g.Expires) {
+			err = errGrantExpired
+		}
+		return g, err
 	}
 	for _, token := range tokens {
 		if err := s.checkToken(r, token); err != nil {

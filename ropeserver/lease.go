@@ -14,7 +14,8 @@ package ropeserver
 // (kept, unowned) when the connection ends.
 //
 // Lock order: Server.mu, then leaseTable.mu (attach reads a session's
-// info under Server.mu). Nothing is called with leaseTable.mu held.
+// info under Server.mu, Own records the owner under both). Nothing is
+// called with leaseTable.mu held.
 
 import (
 	"context"
@@ -100,13 +101,19 @@ type leaseTable struct {
 	sessions map[string]*session // resumable sessions, by id
 	byConn   map[*Conn]*session
 	owners   map[*Object]*session
-	stopped  bool
+	// owned counts the live objects each subject owns, by type, and the
+	// quota calls reserved (grant.go); counted is the key each owned
+	// object counts under.
+	owned   map[quotaKey]int
+	counted map[*Object]quotaKey
+	stopped bool
 }
 
 func newLeaseTable() *leaseTable {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &leaseTable{ctx: ctx, cancel: cancel, sessions: map[string]*session{},
-		byConn: map[*Conn]*session{}, owners: map[*Object]*session{}}
+		byConn: map[*Conn]*session{}, owners: map[*Object]*session{},
+		owned: map[quotaKey]int{}, counted: map[*Object]quotaKey{}}
 }
 
 // stop ends no more sessions and waits for those being ended.
@@ -354,9 +361,10 @@ func (c *Call) Reserve(n int) error {
 	return nil
 }
 
-// releaseReserved gives back the slots the call reserved and did not use.
+// releaseReserved gives back the slots the call reserved and did not use,
+// and the quota it reserved (grant.go).
 func (c *Call) releaseReserved() {
-	if c.reserved == 0 {
+	if c.reserved == 0 && len(c.typed) == 0 {
 		return
 	}
 	s := c.server()
@@ -367,6 +375,7 @@ func (c *Call) releaseReserved() {
 		se.reserved -= c.reserved
 	}
 	c.reserved = 0
+	s.releaseTypedLocked(c)
 }
 
 // Own leases obj to the caller's session (spec §17): when the session has
@@ -380,38 +389,56 @@ func (c *Call) Own(obj *Object) error {
 	if s == nil || c.Conn == nil {
 		return nil
 	}
+	subject := ""
+	if g := c.Conn.grant; g != nil {
+		subject = g.Subject
+	}
+	s.mu.Lock() // the owner's subject changes what views see (view.go)
+	first, err := s.ownLocked(c, obj, subject)
+	s.mu.Unlock()
+	if first {
+		obj.OnClose(func() { s.disown(obj) })
+	}
+	return err
+}
+
+// ownLocked is Own under s.mu; first reports whether obj had no owning
+// session before.
+func (s *Server) ownLocked(c *Call, obj *Object, subject string) (first bool, err error) {
 	l := s.leases
 	l.mu.Lock()
 	se := s.callSession(c)
 	if se == nil {
 		l.mu.Unlock()
-		return ErrSessionEnded
+		return false, ErrSessionEnded
 	}
 	prev := l.owners[obj]
-	switch {
-	case prev == se:
+	useSlot := prev != se && c.reserved > 0
+	if prev != se && !useSlot && s.fullLocked(se, 1) {
 		l.mu.Unlock()
-		return nil
-	case c.reserved > 0:
+		return false, s.errFull()
+	}
+	if err := s.countOwnedLocked(c, obj, subject); err != nil {
+		l.mu.Unlock()
+		return false, err
+	}
+	if useSlot {
 		c.reserved--
 		se.reserved--
-	case s.fullLocked(se, 1):
-		l.mu.Unlock()
-		return s.errFull()
 	}
-	if prev != nil {
-		delete(prev.objects, obj)
-		if prev.conns == 0 && len(prev.objects) == 0 {
-			s.endSessionLocked(prev)
+	if prev != se {
+		if prev != nil {
+			delete(prev.objects, obj)
+			if prev.conns == 0 && len(prev.objects) == 0 {
+				s.endSessionLocked(prev)
+			}
 		}
+		l.owners[obj] = se
+		se.objects[obj] = struct{}{}
 	}
-	l.owners[obj] = se
-	se.objects[obj] = struct{}{}
 	l.mu.Unlock()
-	if prev == nil {
-		obj.OnClose(func() { s.disown(obj) })
-	}
-	return nil
+	s.setOwnerLocked(obj, subject)
+	return prev == nil, nil
 }
 
 // disown ends obj's lease (it closed); a session left with nothing and no
@@ -420,6 +447,7 @@ func (s *Server) disown(obj *Object) {
 	l := s.leases
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	s.uncountLocked(obj)
 	se := l.owners[obj]
 	if se == nil {
 		return
@@ -432,14 +460,15 @@ func (s *Server) disown(obj *Object) {
 }
 
 // Create creates an object as Server.Create does, on behalf of the
-// caller: leased to its session (Own), and refused with -32005 Overloaded
-// before anything is created when the session is full.
+// caller: leased to its session and owned by its grant's subject (Own),
+// and refused with -32005 Overloaded before anything is created when the
+// session is full or the subject at its quota (ReserveType).
 func (c *Call) Create(typeName string, o *ObjectOptions) (*Object, error) {
 	s := c.server()
 	if s == nil {
 		return nil, errors.New("ropeserver: Call.Create needs a connection or an object")
 	}
-	if err := c.Reserve(1); err != nil {
+	if err := c.ReserveType(typeName, 1); err != nil {
 		return nil, err
 	}
 	obj, err := s.Create(typeName, o)

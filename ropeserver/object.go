@@ -95,7 +95,7 @@ func (s *Server) Create(typeName string, o *ObjectOptions) (*Object, error) {
 	s.resizeLocked(obj, int64(st.size()))
 	s.stateBytes++ // the comma between objects
 	body := append([]byte(`"object":`), st.appendJSON(make([]byte, 0, obj.size+16))...)
-	s.publishBodyLocked(rope.MethodCreated, body)
+	s.publishBodyLocked(rope.MethodCreated, obj, noteCreated, body)
 	return obj, nil
 }
 
@@ -193,7 +193,7 @@ func (o *Object) Set(props map[string]any) error {
 	s.resizeLocked(o, size)
 	body := append(append([]byte(nil), `"id":`...), o.qid...)
 	body = append(body, `,"props":`...)
-	s.publishBodyLocked(rope.MethodUpdated, o.typ.appendProps(body, enc))
+	s.publishBodyLocked(rope.MethodUpdated, o, noteChanged, o.typ.appendProps(body, enc))
 	return nil
 }
 
@@ -229,7 +229,7 @@ func (o *Object) setAppDataRaw(raw json.RawMessage) error {
 	o.appData = raw
 	o.appDataSets++
 	s.resizeLocked(o, size)
-	s.publishBodyLocked(rope.MethodUpdated, body)
+	s.publishBodyLocked(rope.MethodUpdated, o, noteChanged, body)
 	return nil
 }
 
@@ -256,7 +256,7 @@ func (o *Object) Emit(event string, data any) error {
 	if o.closed {
 		return fmt.Errorf("emit %q on %s %q: %w", event, o.typ.Name, o.id, ErrClosed)
 	}
-	s.publishBodyLocked(rope.MethodEvent, body)
+	s.publishBodyLocked(rope.MethodEvent, o, noteChanged, body)
 	return nil
 }
 
@@ -293,7 +293,7 @@ func (o *Object) Close() {
 		s.resizeLocked(c, 0)
 		s.stateBytes--
 		s.nClosed++
-		s.publishBodyLocked(rope.MethodClosed, append([]byte(`"id":`), c.qid...))
+		s.publishBodyLocked(rope.MethodClosed, c, noteClosed, append([]byte(`"id":`), c.qid...))
 		hooks = append(hooks, c.onClose...)
 		c.onClose = nil
 	}

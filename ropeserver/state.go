@@ -10,27 +10,19 @@ import (
 	"github.com/ropehq/rope/rope"
 )
 
-// publishLocked assigns the next sequence number, encodes the notification
-// once, keeps it for replay and queues the same bytes on every connection.
-// Holding s.mu across all of it is what makes the order global. Callers
-// hold s.mu.
-func (s *Server) publishLocked(method string, params func(seq uint64) any) {
+// publishBodyLocked assigns the next sequence number, encodes the
+// notification on o once, keeps it for replay and queues the same bytes on
+// every connection that sees o (view.go). Holding s.mu across all of it is
+// what makes the order global. body holds the members after "seq" (valid
+// JSON members, no braces). Callers hold s.mu.
+func (s *Server) publishBodyLocked(method string, o *Object, kind noteKind, body []byte) {
 	seq := s.seq + 1
-	msg, err := rope.EncodeNotification(method, params(seq))
-	if err != nil {
-		// Every params value is built from already-encoded JSON; this is a
-		// programming error, and skipping the seq keeps clients consistent.
-		s.log.Error("ropeserver: encode notification", "method", method, "err", err)
-		return
-	}
-	s.sendLocked(seq, msg)
+	s.sendLocked(seq, encodeSequenced(method, seq, body), o, kind, nil)
 }
 
-// publishBodyLocked is publishLocked for params encoded by the caller:
-// body holds the members after "seq" (valid JSON members, no braces).
-// Callers hold s.mu.
-func (s *Server) publishBodyLocked(method string, body []byte) {
-	seq := s.seq + 1
+// encodeSequenced encodes a sequenced notification whose params hold seq
+// and the members of body.
+func encodeSequenced(method string, seq uint64, body []byte) []byte {
 	msg := make([]byte, 0, len(body)+len(method)+64)
 	msg = append(msg, `{"jsonrpc":"2.0","method":`...)
 	msg = strconv.AppendQuote(msg, method) // method names are ASCII identifiers
@@ -38,15 +30,21 @@ func (s *Server) publishBodyLocked(method string, body []byte) {
 	msg = strconv.AppendUint(msg, seq, 10)
 	msg = append(msg, ',')
 	msg = append(msg, body...)
-	msg = append(msg, "}}"...)
-	s.sendLocked(seq, msg)
+	return append(msg, "}}"...)
 }
 
-func (s *Server) sendLocked(seq uint64, msg []byte) {
+// sendLocked keeps the notification seq for replay and queues it: msg
+// itself on the connections without a view, what deliver says on the
+// others. Callers hold s.mu.
+func (s *Server) sendLocked(seq uint64, msg []byte, o *Object, kind noteKind, move *viewMove) {
 	s.seq = seq
-	s.ring.put(seq, msg)
+	s.ring.put(seq, ringEntry{msg: msg, obj: o, kind: kind, move: move})
 	for c := range s.conns {
-		c.push(msg)
+		if c.view == nil {
+			c.push(msg)
+		} else if m := c.view.deliver(kind, o, msg, move); m != nil {
+			c.push(m)
+		}
 	}
 }
 
@@ -73,19 +71,28 @@ func (s *Server) attach(c *Conn, epoch string, seq uint64, resume bool) (*initSt
 	if s.closed {
 		return nil, false
 	}
+	epoch0 := s.epoch
+	if c.grant != nil && !hidesNothing(c.grant) {
+		c.view = newView(c.grant, s.epoch)
+		epoch0 = c.view.epoch
+	}
 	init := &initState{params: rope.InitParams{
-		Protocol: rope.Protocol, Server: s.opts.Name, Epoch: s.epoch, Seq: s.seq,
+		Protocol: rope.Protocol, Server: s.opts.Name, Epoch: epoch0, Seq: s.seq,
 		MaxMessageSize: s.opts.MaxMessageSize, ReplayWindow: s.ring.size(),
 		Types:   s.typeInfos(),
 		Session: s.sessionInfo(c), // lease.go
+		View:    c.view != nil,
 	}}
-	if resume && epoch == s.epoch {
-		if replay, ok := s.ring.since(seq, s.seq); ok {
+	if resume && epoch == epoch0 {
+		if es, ok := s.ring.entries(seq, s.seq); ok {
 			init.params.Resumed, init.params.Seq = true, seq
-			c.queue.pushExempt(replay)
+			c.queue.pushExempt(s.replayFor(c, es))
 		}
 	}
-	if !init.params.Resumed {
+	switch {
+	case c.view != nil:
+		init.objects = c.view.fill(s, !init.params.Resumed)
+	case !init.params.Resumed:
 		init.objects = s.snapshotLocked()
 	}
 	s.conns[c] = struct{}{}
@@ -125,6 +132,18 @@ func (in *initState) encode(payload json.RawMessage) ([]byte, error) {
 		msg = append(msg, payload...)
 	}
 	return append(msg, "}}"...), nil
+}
+
+// replayFor is what c gets of a resume's entries.
+func (s *Server) replayFor(c *Conn, es []ringEntry) [][]byte {
+	if c.view != nil {
+		return c.view.replay(es)
+	}
+	out := make([][]byte, len(es))
+	for i := range es {
+		out[i] = es[i].msg
+	}
+	return out
 }
 
 func (s *Server) detach(c *Conn) {
@@ -169,9 +188,10 @@ func sortByOrder(objs []*Object) {
 }
 
 // replayRing keeps the latest encoded notifications by sequence number, at
-// most max of them and maxBytes of bytes; the oldest leave first.
+// most max of them and maxBytes of bytes; the oldest leave first. Each
+// keeps its object, so that a view's replay can be filtered (view.go).
 type replayRing struct {
-	msgs     [][]byte // circular, len(msgs) = the count bound
+	msgs     []ringEntry // circular, len(msgs) = the count bound
 	maxBytes int64
 	start    int    // index of the oldest kept
 	n        int    // how many are kept
@@ -180,41 +200,58 @@ type replayRing struct {
 	bytes    int64
 }
 
+// ringEntry is one kept notification.
+type ringEntry struct {
+	msg  []byte
+	obj  *Object
+	kind noteKind
+	move *viewMove // for noteMove
+}
+
+func (e *ringEntry) size() int64 {
+	n := int64(len(e.msg))
+	if e.move != nil {
+		n += int64(len(e.move.created) + len(e.move.closed))
+	}
+	return n
+}
+
 func newReplayRing(n int, maxBytes int64) replayRing {
-	return replayRing{msgs: make([][]byte, n), maxBytes: maxBytes, first: 1}
+	return replayRing{msgs: make([]ringEntry, n), maxBytes: maxBytes, first: 1}
 }
 
 func (r *replayRing) size() int { return len(r.msgs) }
 
-// put keeps msg, the notification seq (the one after the last put).
-func (r *replayRing) put(seq uint64, msg []byte) {
+// put keeps e, the notification seq (the one after the last put).
+func (r *replayRing) put(seq uint64, e ringEntry) {
 	r.last = seq
-	for r.n > 0 && (r.n == len(r.msgs) || r.bytes+int64(len(msg)) > r.maxBytes) {
+	size := e.size()
+	for r.n > 0 && (r.n == len(r.msgs) || r.bytes+size > r.maxBytes) {
 		r.evict()
 	}
-	if int64(len(msg)) > r.maxBytes {
+	if size > r.maxBytes {
 		r.first = seq + 1 // too large to keep: nothing before it can replay
 		return
 	}
 	if r.n == 0 {
 		r.first = seq
 	}
-	r.msgs[(r.start+r.n)%len(r.msgs)] = msg
+	r.msgs[(r.start+r.n)%len(r.msgs)] = e
 	r.n++
-	r.bytes += int64(len(msg))
+	r.bytes += size
 }
 
 func (r *replayRing) evict() {
-	r.bytes -= int64(len(r.msgs[r.start]))
-	r.msgs[r.start] = nil
+	r.bytes -= r.msgs[r.start].size()
+	r.msgs[r.start] = ringEntry{}
 	r.start = (r.start + 1) % len(r.msgs)
 	r.n--
 	r.first++
 }
 
-// since returns the notifications after from up to last, or false when some
-// of them have left the ring (or from is in the future).
-func (r *replayRing) since(from, last uint64) ([][]byte, bool) {
+// entries returns the entries after from up to last, or false when some of
+// them have left the ring (or from is in the future).
+func (r *replayRing) entries(from, last uint64) ([]ringEntry, bool) {
 	if from > last || last != r.last {
 		return nil, false
 	}
@@ -224,9 +261,23 @@ func (r *replayRing) since(from, last uint64) ([][]byte, bool) {
 	if from+1 < r.first {
 		return nil, false
 	}
-	out := make([][]byte, 0, last-from)
+	out := make([]ringEntry, 0, last-from)
 	for seq := from + 1; seq <= last; seq++ {
 		out = append(out, r.msgs[(r.start+int(seq-r.first))%len(r.msgs)])
+	}
+	return out, true
+}
+
+// since returns the notifications after from up to last, or false when some
+// of them have left the ring (or from is in the future).
+func (r *replayRing) since(from, last uint64) ([][]byte, bool) {
+	es, ok := r.entries(from, last)
+	if !ok {
+		return nil, false
+	}
+	out := make([][]byte, len(es))
+	for i := range es {
+		out[i] = es[i].msg
 	}
 	return out, true
 }

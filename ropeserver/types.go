@@ -29,6 +29,9 @@ type Call struct {
 	// reserved counts the object slots Reserve took and Own has not used
 	// (lease.go); guarded by the server's leaseTable.mu.
 	reserved int
+	// typed counts the quota ReserveType took by type name and Own has
+	// not used (grant.go); guarded by leaseTable.mu.
+	typed map[string]int
 }
 
 // Bind decodes the params into v with rope.Unmarshal: member names match

@@ -1,0 +1,245 @@
+package ropeserver
+
+// Per-connection views (spec §18). A connection with a grant sees the
+// objects its grant makes visible: the notifications of the others are not
+// sent to it, its rope.init holds only the visible ones, and a resume
+// replays only what it would have seen. Sequence numbers stay the one
+// global order: a view sees them with gaps.
+//
+// Whether an object is visible is a pure function of the grant, the
+// object's ancestry and type (fixed) and the owners on its path, which
+// change only through Call.Own (an owner change). Each connection caches
+// the objects it sees (view.vis), kept by the fan-out under Server.mu; a
+// connection without a grant has no view and pays one nil check.
+//
+// An owner change that changes what some view could see is published as
+// "view move" entries, one sequence number per object of the owner's
+// subtree: a connection that sees the object before and after, and one
+// without a grant, gets an empty rope.updated; one it enters gets
+// rope.created with the object's state; one it leaves gets rope.closed.
+// An object alone moves in one entry; a subtree moves in two passes, the
+// leaving pass children first, the entering pass parents first. The replay
+// ring keeps each entry's object and variants, so a resume replays what
+// the view would have seen live.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// noteKind says what a sequenced notification does to its object.
+type noteKind uint8
+
+const (
+	noteCreated noteKind = iota
+	noteChanged          // rope.updated or rope.event: the object stays
+	noteClosed
+	noteMove // a view move (an owner change)
+)
+
+// movePhase says which side of a view move an entry carries.
+type movePhase uint8
+
+const (
+	phaseLeave movePhase = 1 << iota // connections the object leaves get rope.closed
+	phaseEnter                       // connections it enters get rope.created
+)
+
+// viewMove is what a view-move entry carries besides its global message
+// (the empty rope.updated).
+type viewMove struct {
+	owner         *Object // the object whose owner changed: obj or an ancestor
+	before, after string  // its owner before and after
+	phase         movePhase
+	created       []byte // rope.created with the object's state then
+	closed        []byte // rope.closed
+}
+
+// view is one connection's view: its grant and the objects it sees.
+// Guarded by Server.mu.
+type view struct {
+	g     *Grant
+	roots map[string]struct{} // nil: every object
+	epoch string              // the epoch its rope.init announces
+	vis   map[*Object]struct{}
+}
+
+func newView(g *Grant, serverEpoch string) *view {
+	v := &view{g: g, vis: map[*Object]struct{}{}, epoch: serverEpoch + "-" + viewHash(g)}
+	if len(g.Roots) > 0 {
+		v.roots = make(map[string]struct{}, len(g.Roots))
+		for _, r := range g.Roots {
+			v.roots[r] = struct{}{}
+		}
+	}
+	return v
+}
+
+// viewHash names what a grant makes visible (Subject, Roots, Hide): two
+// connections whose grants hash alike see alike, so one may resume the
+// other's sequence (spec §18.5).
+func viewHash(g *Grant) string {
+	var b strings.Builder
+	b.WriteString(strconv.Quote(g.Subject))
+	roots := slices.Clone(g.Roots)
+	slices.Sort(roots)
+	for _, r := range slices.Compact(roots) {
+		b.WriteString("\x00r")
+		b.WriteString(strconv.Quote(r))
+	}
+	for _, t := range sortedKeys(g.Hide) {
+		if h := g.Hide[t]; h != HideNone {
+			b.WriteString("\x00h")
+			b.WriteString(strconv.Quote(t))
+			b.WriteString(strconv.Itoa(int(h)))
+		}
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:8])
+}
+
+// ownerFunc gives an object's owner: its current one, or one from the past
+// during a replay.
+type ownerFunc func(*Object) string
+
+func currentOwner(o *Object) string { return o.owner }
+
+// visible says whether v sees o when owners are as owner says. The objects
+// from o up to the nearest root (all of them without roots) must not be
+// hidden; o must lie under a root.
+func (v *view) visible(o *Object, owner ownerFunc) bool {
+	for a := o; a != nil; a = a.parent {
+		switch v.g.Hide[a.typ.Name] {
+		case HideAll:
+			return false
+		case HideOthers:
+			if owner(a) != v.g.Subject {
+				return false
+			}
+		}
+		if v.roots != nil {
+			if _, ok := v.roots[a.id]; ok {
+				return true
+			}
+		}
+	}
+	return v.roots == nil
+}
+
+func (v *view) sees(o *Object) bool {
+	_, ok := v.vis[o]
+	return ok
+}
+
+// deliver decides what v gets of a sequenced notification on o, and keeps
+// v.vis: msg itself, move's variants, or nothing (nil). Callers hold
+// Server.mu, and o's owners are current.
+func (v *view) deliver(kind noteKind, o *Object, msg []byte, move *viewMove) []byte {
+	switch kind {
+	case noteCreated:
+		if v.visible(o, currentOwner) {
+			v.vis[o] = struct{}{}
+			return msg
+		}
+		return nil
+	case noteClosed:
+		if v.sees(o) {
+			delete(v.vis, o)
+			return msg
+		}
+		return nil
+	case noteMove:
+		before, after := v.sees(o), v.visible(o, currentOwner)
+		out := move.variant(before, after, msg)
+		switch {
+		case before && !after && out != nil:
+			delete(v.vis, o)
+		case !before && after && out != nil:
+			v.vis[o] = struct{}{}
+		}
+		return out
+	}
+	if v.sees(o) {
+		return msg
+	}
+	return nil
+}
+
+// variant is what a view that saw the object before (and sees it after)
+// the move gets of this entry: the empty update, rope.created, rope.closed
+// or nothing.
+func (m *viewMove) variant(before, after bool, update []byte) []byte {
+	switch {
+	case before && after:
+		return update
+	case before && m.phase&phaseLeave != 0:
+		return m.closed
+	case after && !before && m.phase&phaseEnter != 0:
+		return m.created
+	}
+	return nil
+}
+
+// fill adds to v.vis every live object v sees, and returns their states in
+// creation order when snapshot is set. Callers hold Server.mu.
+func (v *view) fill(s *Server, snapshot bool) []objectState {
+	var out []objectState
+	for _, o := range s.ordered {
+		if o.closed || !v.visible(o, currentOwner) {
+			continue
+		}
+		v.vis[o] = struct{}{}
+		if snapshot {
+			out = append(out, o.stateLocked())
+		}
+	}
+	return out
+}
+
+// replay filters a resume's entries for v: what v would have seen live.
+// Owners change only at view moves, so walking back from now and undoing
+// each move gives the owners at every entry. Callers hold Server.mu.
+func (v *view) replay(es []ringEntry) [][]byte {
+	past := map[*Object]string{}
+	owner := func(o *Object) string {
+		if w, ok := past[o]; ok {
+			return w
+		}
+		return o.owner
+	}
+	out := make([][]byte, 0, len(es))
+	for i := len(es) - 1; i >= 0; i-- {
+		e := &es[i]
+		if e.kind != noteMove {
+			if v.visible(e.obj, owner) {
+				out = append(out, e.msg)
+			}
+			continue
+		}
+		after := v.visible(e.obj, owner)
+		past[e.move.owner] = e.move.before
+		before := v.visible(e.obj, owner)
+		if m := e.move.variant(before, after, e.msg); m != nil {
+			out = append(out, m)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// hidesNothing says whether g sees every object, so that its connection
+// needs no view.
+func hidesNothing(g *Grant) bool {
+	if len(g.Roots) > 0 {
+		return false
+	}
+	for _, h := range g.Hide {
+		if h != HideNone {
+			return false
+		}
+	}
+	return true
+}
