@@ -156,7 +156,7 @@ func (s *session) applySequenced(msg *rope.Message) error {
 	switch {
 	case sq.Seq <= s.seq:
 		return nil // already applied
-	case sq.Seq != s.seq+1:
+	case sq.Seq != s.seq+1 && !s.view:
 		return fmt.Errorf("ropeclient: sequence gap: got %d after %d", sq.Seq, s.seq)
 	}
 	if err := s.applyLocked(msg); err != nil {
@@ -274,7 +274,7 @@ func (s *session) init(p *rope.InitParams) {
 	if !p.Resumed {
 		s.reconcileLocked(p.Objects)
 	}
-	s.epoch, s.seq = p.Epoch, p.Seq
+	s.epoch, s.seq, s.view = p.Epoch, p.Seq, p.View
 	if s.state != Closing {
 		s.state = Connected
 	}

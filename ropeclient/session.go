@@ -45,6 +45,7 @@ type session struct {
 	endErr    error         // why the session ended, once it has
 	epoch     string
 	seq       uint64
+	view      bool // rope.init said the connection has a view: seq has gaps (spec §18)
 	types     map[string]rope.TypeInfo
 	objects   map[string]*Object
 	payload   json.RawMessage

@@ -55,6 +55,8 @@ type peer struct {
 	t  *testing.T
 	ws *websocket.Conn
 	id int
+	// onNote, when set, gets every message until passes over.
+	onNote func(*rope.Message)
 }
 
 func dialPeer(t *testing.T, url string, opts *websocket.DialOptions) *peer {
@@ -144,6 +146,9 @@ func (p *peer) until(id int) ([]*rope.Message, *rope.Message) {
 		m := p.read()
 		if !m.IsRequest() && string(m.ID) == itoa(id) {
 			return notes, m
+		}
+		if p.onNote != nil {
+			p.onNote(m)
 		}
 		notes = append(notes, m)
 	}

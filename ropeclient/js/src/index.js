@@ -565,7 +565,9 @@ class Connection {
 
   #onSequenced(sock, method, p) {
     if (!sock.initDone) return this.#violation(sock, `${method} before rope.init`);
-    if (!isObject(p) || p.seq !== this.lastSeq + 1) {
+    // A connection with a view (spec §18) sees the global seq with gaps.
+    const view = this.init?.view === true;
+    if (!isObject(p) || !Number.isSafeInteger(p.seq) || (view ? p.seq <= this.lastSeq : p.seq !== this.lastSeq + 1)) {
       return this.#violation(sock, `sequence gap: got ${p?.seq} after ${this.lastSeq}`);
     }
     if (method === 'rope.created') {
