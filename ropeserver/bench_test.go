@@ -123,12 +123,48 @@ func BenchmarkFanout1000(b *testing.B) {
 		got := startReaders(b, url, clients, 1)
 		b.ReportAllocs()
 		i := 0
+		var publish time.Duration
 		for b.Loop() {
 			i++
+			t0 := time.Now()
 			counter.SetProp("value", i)
+			publish += time.Since(t0)
 			got.wait(b, int64(i)*clients)
 		}
 		b.ReportMetric(float64(b.N*clients)/b.Elapsed().Seconds(), "deliveries/s")
+		b.ReportMetric(float64(publish.Nanoseconds())/float64(b.N), "publish-ns/op")
+	})
+	// Half of the connections have a view (spec §18) that holds the
+	// counter, half one that does not: the change reaches 500.
+	b.Run("rope-views-half-out", func(b *testing.B) {
+		var in, out *ropeserver.Grant
+		srv, url := benchServer(b, &ropeserver.Options{Authorize: func(_ *http.Request, token string) (*ropeserver.Grant, error) {
+			if token == "in" {
+				return in, nil
+			}
+			return out, nil
+		}})
+		root, _ := srv.Object(fixture.RootID)
+		counter, err := srv.Create(fixture.TypeCounter, &ropeserver.ObjectOptions{Parent: root, Props: map[string]any{"value": 0}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		in = &ropeserver.Grant{Subject: "in", Roots: []string{counter.ID()}}
+		out = &ropeserver.Grant{Subject: "out", Roots: []string{"elsewhere"}}
+		got := startReaders(b, url+"?access_token=in", clients/2, 1)
+		startReaders(b, url+"?access_token=out", clients/2, 1)
+		b.ReportAllocs()
+		i := 0
+		var publish time.Duration
+		for b.Loop() {
+			i++
+			t0 := time.Now()
+			counter.SetProp("value", i)
+			publish += time.Since(t0)
+			got.wait(b, int64(i)*clients/2)
+		}
+		b.ReportMetric(float64(b.N*clients/2)/b.Elapsed().Seconds(), "deliveries/s")
+		b.ReportMetric(float64(publish.Nanoseconds())/float64(b.N), "publish-ns/op")
 	})
 	b.Run("bare-broadcast", func(b *testing.B) {
 		hub := newBareHub()

@@ -32,7 +32,9 @@ type Object struct {
 	// whether its OnSetAppData hook applied the change itself.
 	appDataSets uint64
 	// owner is the Grant.Subject of the connection that owns it (grant.go).
-	owner    string
+	owner string
+	// viewers are the connections with a view that see it (view.go).
+	viewers  map[*Conn]struct{}
 	children map[*Object]struct{}
 	closed   bool
 	onClose  []func()

@@ -246,6 +246,8 @@ type Server struct {
 	seq        uint64
 	ring       replayRing
 	conns      map[*Conn]struct{}
+	full       map[*Conn]struct{} // the conns without a view: they get every notification
+	views      map[*Conn]struct{} // the conns with a view (view.go)
 	closed     bool
 
 	// leases holds the sessions and their leased objects (lease.go).
@@ -270,6 +272,8 @@ func New(opts *Options) *Server {
 		objects: make(map[string]*Object),
 		ring:    newReplayRing(o.ReplayWindow, o.ReplayBytes),
 		conns:   make(map[*Conn]struct{}),
+		full:    make(map[*Conn]struct{}),
+		views:   make(map[*Conn]struct{}),
 		leases:  newLeaseTable(),
 
 		connSlots: newConnSlots(o.MaxConnections),

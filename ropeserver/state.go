@@ -39,11 +39,28 @@ func encodeSequenced(method string, seq uint64, body []byte) []byte {
 func (s *Server) sendLocked(seq uint64, msg []byte, o *Object, kind noteKind, move *viewMove) {
 	s.seq = seq
 	s.ring.put(seq, ringEntry{msg: msg, obj: o, kind: kind, move: move})
-	for c := range s.conns {
-		if c.view == nil {
+	for c := range s.full {
+		c.push(msg)
+	}
+	if len(s.views) == 0 {
+		return
+	}
+	switch kind {
+	case noteChanged:
+		for c := range o.viewers {
 			c.push(msg)
-		} else if m := c.view.deliver(kind, o, msg, move); m != nil {
-			c.push(m)
+		}
+	case noteClosed:
+		for c := range o.viewers {
+			c.push(msg)
+			delete(c.view.vis, o)
+		}
+		o.viewers = nil
+	default:
+		for c := range s.views {
+			if m := c.view.deliver(kind, o, msg, move); m != nil {
+				c.push(m)
+			}
 		}
 	}
 }
@@ -73,7 +90,7 @@ func (s *Server) attach(c *Conn, epoch string, seq uint64, resume bool) (*initSt
 	}
 	epoch0 := s.epoch
 	if c.grant != nil && !hidesNothing(c.grant) {
-		c.view = newView(c.grant, s.epoch)
+		c.view = newView(c, s.epoch)
 		epoch0 = c.view.epoch
 	}
 	init := &initState{params: rope.InitParams{
@@ -96,6 +113,11 @@ func (s *Server) attach(c *Conn, epoch string, seq uint64, resume bool) (*initSt
 		init.objects = s.snapshotLocked()
 	}
 	s.conns[c] = struct{}{}
+	if c.view != nil {
+		s.views[c] = struct{}{}
+	} else {
+		s.full[c] = struct{}{}
+	}
 	s.connsWG.Add(1)
 	return init, true
 }
@@ -149,6 +171,11 @@ func (s *Server) replayFor(c *Conn, es []ringEntry) [][]byte {
 func (s *Server) detach(c *Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	delete(s.full, c)
+	if c.view != nil {
+		delete(s.views, c)
+		c.view.forget()
+	}
 	s.mu.Unlock()
 	s.connsWG.Done()
 }

@@ -8,9 +8,12 @@ package ropeserver
 //
 // Whether an object is visible is a pure function of the grant, the
 // object's ancestry and type (fixed) and the owners on its path, which
-// change only through Call.Own (an owner change). Each connection caches
-// the objects it sees (view.vis), kept by the fan-out under Server.mu; a
-// connection without a grant has no view and pays one nil check.
+// change only through Call.Own (an owner change). Each view caches the
+// objects it sees (view.vis) and each object the views that see it
+// (Object.viewers), kept by the fan-out under Server.mu: a change visits
+// the connections without a view, then the object's viewers; only a
+// creation or a view move asks every view. Connections without a grant
+// have no view and pay nothing.
 //
 // An owner change that changes what some view could see is published as
 // "view move" entries, one sequence number per object of the owner's
@@ -58,17 +61,20 @@ type viewMove struct {
 	closed        []byte // rope.closed
 }
 
-// view is one connection's view: its grant and the objects it sees.
-// Guarded by Server.mu.
+// view is one connection's view: its grant and the objects it sees, which
+// list the connection among their viewers in turn, so that the fan-out of
+// a change visits only the connections that see it. Guarded by Server.mu.
 type view struct {
+	c     *Conn
 	g     *Grant
 	roots map[string]struct{} // nil: every object
 	epoch string              // the epoch its rope.init announces
 	vis   map[*Object]struct{}
 }
 
-func newView(g *Grant, serverEpoch string) *view {
-	v := &view{g: g, vis: map[*Object]struct{}{}, epoch: serverEpoch + "-" + viewHash(g)}
+func newView(c *Conn, serverEpoch string) *view {
+	g := c.grant
+	v := &view{c: c, g: g, vis: map[*Object]struct{}{}, epoch: serverEpoch + "-" + viewHash(g)}
 	if len(g.Roots) > 0 {
 		v.roots = make(map[string]struct{}, len(g.Roots))
 		for _, r := range g.Roots {
@@ -134,38 +140,49 @@ func (v *view) sees(o *Object) bool {
 	return ok
 }
 
-// deliver decides what v gets of a sequenced notification on o, and keeps
-// v.vis: msg itself, move's variants, or nothing (nil). Callers hold
+func (v *view) add(o *Object) {
+	v.vis[o] = struct{}{}
+	if o.viewers == nil {
+		o.viewers = map[*Conn]struct{}{}
+	}
+	o.viewers[v.c] = struct{}{}
+}
+
+func (v *view) remove(o *Object) {
+	delete(v.vis, o)
+	delete(o.viewers, v.c)
+}
+
+// forget removes the connection from the viewers of what it sees (it has
+// ended).
+func (v *view) forget() {
+	for o := range v.vis {
+		delete(o.viewers, v.c)
+	}
+	clear(v.vis)
+}
+
+// deliver decides what v gets of a rope.created or a view move on o, and
+// keeps what it sees: msg itself, move's variants, or nothing (nil).
+// (The fan-out of other notifications visits o's viewers.) Callers hold
 // Server.mu, and o's owners are current.
 func (v *view) deliver(kind noteKind, o *Object, msg []byte, move *viewMove) []byte {
-	switch kind {
-	case noteCreated:
+	if kind == noteCreated {
 		if v.visible(o, currentOwner) {
-			v.vis[o] = struct{}{}
+			v.add(o)
 			return msg
 		}
 		return nil
-	case noteClosed:
-		if v.sees(o) {
-			delete(v.vis, o)
-			return msg
-		}
-		return nil
-	case noteMove:
-		before, after := v.sees(o), v.visible(o, currentOwner)
-		out := move.variant(before, after, msg)
-		switch {
-		case before && !after && out != nil:
-			delete(v.vis, o)
-		case !before && after && out != nil:
-			v.vis[o] = struct{}{}
-		}
-		return out
 	}
-	if v.sees(o) {
-		return msg
+	before, after := v.sees(o), v.visible(o, currentOwner)
+	out := move.variant(before, after, msg)
+	switch {
+	case before && !after && out != nil:
+		v.remove(o)
+	case !before && after && out != nil:
+		v.add(o)
 	}
-	return nil
+	return out
 }
 
 // variant is what a view that saw the object before (and sees it after)
@@ -191,7 +208,7 @@ func (v *view) fill(s *Server, snapshot bool) []objectState {
 		if o.closed || !v.visible(o, currentOwner) {
 			continue
 		}
-		v.vis[o] = struct{}{}
+		v.add(o)
 		if snapshot {
 			out = append(out, o.stateLocked())
 		}
