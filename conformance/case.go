@@ -62,7 +62,7 @@ func Cases() []*Case {
 	var all []*Case
 	for _, group := range [][]*Case{
 		handshakeCases(), authCases(), initCases(), framingCases(), nameCases(),
-		callCases(), errorCases(), syncCases(), resumeCases(), limitCases(), fixtureCases(), sessionCases(),
+		callCases(), errorCases(), syncCases(), resumeCases(), limitCases(), fixtureCases(), sessionCases(), viewCases(),
 	} {
 		all = append(all, group...)
 	}

@@ -1,10 +1,12 @@
 package conformance_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ropehq/rope/conformance"
 	"github.com/ropehq/rope/ropeserver"
+	"github.com/ropehq/rope/ropeserver/fixture"
 )
 
 // testToken holds a "+" so that rope/4.4.2/1 can tell a raw "+" (a space)
@@ -33,5 +35,22 @@ func TestReferenceServerWithToken(t *testing.T) {
 	requirePass(t, rep)
 	if c, _ := rep.Result("rope/4.2.1/1"); c.Result != conformance.Pass {
 		t.Errorf("rope/4.2.1/1 %s, want pass with a token", c.Result)
+	}
+}
+
+// TestReferenceServerViews runs the view cases (§18), and the sync and
+// resume cases beside them, against a server with the fixture's views;
+// TestReferenceServer skips the view cases.
+func TestReferenceServerViews(t *testing.T) {
+	t.Parallel()
+	url := startServer(t, &ropeserver.Options{Authorize: fixture.Authorize})
+	rep := run(t, &conformance.Target{URL: url}, &conformance.Options{
+		Cases: []string{"rope/18.*", "rope/6.*", "rope/7.*"}, Exclude: knownServerBugs,
+	})
+	requirePass(t, rep)
+	for _, c := range rep.Cases {
+		if c.Result != conformance.Pass && strings.HasPrefix(c.ID, "rope/18.") {
+			t.Errorf("%s %s, want pass with fixture views", c.ID, c.Result)
+		}
 	}
 }

@@ -1,0 +1,198 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/ropehq/rope/rope"
+)
+
+// viewCases check §18 through the fixture's views (§18.8): a token
+// "fixture-view:<id>" gives a connection the subtree of <id>, and the calls
+// increment (Counter) and ping (Child). They skip against a server that
+// refuses such a token or whose rope.init then carries no "view": true
+// (§18 is optional).
+func viewCases() []*Case {
+	return []*Case{
+		{ID: "rope/18.2.1/1", Level: MUST,
+			Title:  `a view's rope.init has "view": true and holds exactly the objects the view sees, each with its parent named`,
+			Expect: "the view of a counter: objects [counter, its child], the counter's parent \"fixture\"; no other counter, no fixture",
+			Run:    runViewInit},
+		{ID: "rope/18.3.1/1", Level: MUST,
+			Title:  "a view gets the sequenced notifications of the objects it sees, with their global seq, and none of the others",
+			Expect: "changes on two counters: the view gets the seen counter's, byte-equal to a full connection's, seq increasing with gaps",
+			Run:    runViewNotifications},
+		{ID: "rope/18.4.1/1", Level: MUST,
+			Title:  "a call the grant does not allow, rope.setAppData included, answers -32004 with data.type and data.method",
+			Expect: `createChild and rope.setAppData on the seen counter: -32004, data.type "Counter", data.method "createChild" / "setAppData"; increment passes`,
+			Run:    runViewRefused},
+		{ID: "rope/18.6.1/1", Level: MUST,
+			Title:  "a call on a live object outside the view answers -32001 as for an unknown object",
+			Expect: "increment on the other counter, echo on fixture, rope.setAppData on the other counter: -32001 with data.object",
+			Run:    runViewUnknown},
+		{ID: "rope/18.5.1/1", Level: MUST,
+			Title:  "a view resumed within the window gets exactly what it would have seen live, in order, then live ones",
+			Expect: "after a drop and changes inside and outside the view: resumed true, the replay equal to a live view's notifications",
+			Run:    runViewResume},
+	}
+}
+
+const viewTokenPrefix = "fixture-view:"
+
+// dialView connects a peer with the fixture view of root; it skips the
+// case when the server has no fixture views.
+func dialView(t *T, name, root string, q url.Values) (*Peer, *Init) {
+	h := http.Header{"Authorization": {"Bearer " + viewTokenPrefix + root}}
+	p, err := t.TryDial(name, DialOptions{NoToken: true, Header: h, Query: q})
+	if err != nil {
+		if p.HTTPResponse != nil && p.HTTPResponse.StatusCode == http.StatusUnauthorized {
+			t.Skipf("%s: the server refused a fixture view token (HTTP 401): it has no fixture views", name)
+		}
+		t.Fatalf("%s: %v", name, err)
+	}
+	in := p.Init()
+	if string(in.Members["view"]) != "true" {
+		t.Skipf("%s: rope.init has no \"view\": true: the server has no fixture views", name)
+	}
+	return p, in
+}
+
+// viewScene makes two counters with a child each; the view will see the
+// first.
+func viewScene(t *T, op *Peer) (a, a1, b, b1 string) {
+	a, b = op.CreateCounter(1), op.CreateCounter(2)
+	return a, childOf(t, op, a, "a1"), b, childOf(t, op, b, "b1")
+}
+
+func runViewInit(t *T) {
+	op, opIn := t.Connect("op")
+	a, a1, b, _ := viewScene(t, op)
+	_, in := dialView(t, "v", a, nil)
+	if in.Epoch == "" || in.Resumed {
+		t.Fatalf("view rope.init: epoch %q resumed %v", in.Epoch, in.Resumed)
+	}
+	var ids []string
+	for _, o := range in.Objects {
+		ids = append(ids, o.ID)
+	}
+	slices.Sort(ids)
+	want := []string{a, a1}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("the view's rope.init holds %v, want %v (counter %s, child %s; not %s or %s)", ids, want, a, a1, b, fixtureID)
+	}
+	if o, _ := in.Object(a); o.Parent == nil || *o.Parent != fixtureID {
+		t.Fatalf("the root's parent %v, want %q named though outside the view (§18.2.2)", o.Parent, fixtureID)
+	}
+	_ = opIn
+}
+
+func runViewNotifications(t *T) {
+	op, _ := t.Connect("op")
+	a, a1, b, b1 := viewScene(t, op)
+	v, in := dialView(t, "v", a, nil)
+	op.CatchUp(in.Seq)
+	before := op.LastSeq
+	op.MustCall(b, "increment", nil)
+	op.MustCall(a, "increment", map[string]any{"by": 3})
+	op.MustCall(b1, "close", nil)
+	op.MustCall(a1, "close", nil)
+	S, _ := op.Ping()
+	var want []*Msg
+	for seq := before + 1; seq <= S; seq++ {
+		if m := op.Seen[seq]; m != nil && (m.ObjectID() == a || m.ObjectID() == a1) {
+			want = append(want, m)
+		}
+	}
+	got := v.Barrier()
+	if len(got) != len(want) {
+		t.Fatalf("the view got %d notifications, want %d (those of %s and %s): %s", len(got), len(want), a, a1, rawsOf(got))
+	}
+	for i, m := range got {
+		if m.Method != want[i].Method || !bytes.Equal(m.Params, want[i].Params) {
+			t.Fatalf("notification %d: got %s, want %s (§18.3.1: the same message, global seq)", i, rawOf(m), rawOf(want[i]))
+		}
+	}
+}
+
+func rawsOf(ms []*Msg) string {
+	var b bytes.Buffer
+	for _, m := range ms {
+		fmt.Fprintf(&b, "%.200s; ", m.Raw)
+	}
+	return b.String()
+}
+
+func runViewRefused(t *T) {
+	op, _ := t.Connect("op")
+	a, _, _, _ := viewScene(t, op)
+	v, _ := dialView(t, "v", a, nil)
+	check := func(what string, resp *Msg, method string) {
+		if resp.Code() != int(rope.CodeUnauthorized) {
+			t.Fatalf("%s: %.300s, want -32004 (§18.4.1)", what, resp.Raw)
+		}
+		d := resp.ErrorData()
+		if d["type"] != "Counter" || d["method"] != method {
+			t.Fatalf("%s: data %v, want type \"Counter\" and method %q", what, d, method)
+		}
+	}
+	_, resp := v.Call(a, "createChild", map[string]any{"name": "x"})
+	check("createChild", resp, "createChild")
+	_, resp = v.Until(v.Request(rope.MethodSetAppData, map[string]any{"object": a, "appData": map[string]any{"x": 1}}))
+	check("rope.setAppData", resp, "setAppData")
+	v.MustCall(a, "increment", nil)
+}
+
+func runViewUnknown(t *T) {
+	op, _ := t.Connect("op")
+	a, _, b, _ := viewScene(t, op)
+	v, _ := dialView(t, "v", a, nil)
+	check := func(what, id string, resp *Msg) {
+		if resp.Code() != int(rope.CodeObjectNotFound) || resp.ErrorData()["object"] != id {
+			t.Fatalf("%s: %.300s, want -32001 with data.object %q (§18.6.1)", what, resp.Raw, id)
+		}
+	}
+	_, resp := v.Call(b, "increment", nil)
+	check("increment on the other counter", b, resp)
+	_, resp = v.Call(fixtureID, "echo", 1)
+	check("echo on fixture", fixtureID, resp)
+	_, resp = v.Until(v.Request(rope.MethodSetAppData, map[string]any{"object": b, "appData": map[string]any{}}))
+	check("rope.setAppData on the other counter", b, resp)
+}
+
+func runViewResume(t *T) {
+	op, _ := t.Connect("op")
+	a, a1, b, b1 := viewScene(t, op)
+	live, _ := dialView(t, "live", a, nil)
+	v, in := dialView(t, "v", a, nil)
+	s := in.Seq
+	v.Drop()
+	op.MustCall(a, "increment", nil)
+	op.MustCall(b, "increment", nil)
+	a2 := childOf(t, op, a, "a2")
+	childOf(t, op, b, "b2")
+	op.MustCall(b1, "close", nil)
+	op.MustCall(a1, "close", nil)
+	op.MustCall(a2, "close", nil)
+	want := live.Barrier()
+	r, rin := dialView(t, "v2", a, resumeQuery(in.Epoch, s))
+	if !rin.Resumed || rin.Seq != s {
+		t.Fatalf("rope.init resumed=%v seq=%d, want resumed=true seq=%d (§18.5.1)", rin.Resumed, rin.Seq, s)
+	}
+	got := r.Barrier()
+	if len(got) != len(want) {
+		t.Fatalf("the resumed view got %d notifications, a live one %d: %s", len(got), len(want), rawsOf(got))
+	}
+	for i, m := range got {
+		if m.Method != want[i].Method || !bytes.Equal(m.Params, want[i].Params) {
+			t.Fatalf("replay %d: got %s, the live view %s", i, rawOf(m), rawOf(want[i]))
+		}
+	}
+	op.MustCall(a, "increment", nil)
+	if m := r.Read(); m.Method != rope.MethodUpdated || m.ObjectID() != a {
+		t.Fatalf("after the replay: %s, want the live rope.updated of %s", rawOf(m), a)
+	}
+}
