@@ -65,6 +65,8 @@ export interface ServerInfo {
   payload?: any;
   /** The connection's session (spec §17): its id, its grace in ms (null: persistent), its object bound. */
   session?: { id: string; lease: number | null; maxObjects?: number };
+  /** Present, true, when the connection has a view (spec §18). */
+  view?: true;
 }
 
 /** An error response from the server; `name` is `data.name`. */
@@ -233,6 +235,8 @@ export declare class RopeClient extends EventTarget {
   readonly serverInfo: ServerInfo | null;
   /** The server's connection payload (null if none). */
   readonly payload: any;
+  /** Whether the connection has a view (spec §18): it sees only some objects, the global seq with gaps, and parents possibly absent. */
+  readonly hasView: boolean;
   /** Every mirrored object, parents before children. */
   readonly objects: RopeObject[];
 

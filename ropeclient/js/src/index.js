@@ -736,6 +736,8 @@ export class RopeClient extends EventTarget {
   get serverInfo() { return this.#conn?.init ?? null; }
   /** The server's extra connection payload (rope.init payload; null if none). */
   get payload() { return this.#conn?.init?.payload ?? null; }
+  /** Whether the connection has a view (spec §18): it sees only some objects, its seqs have gaps. */
+  get hasView() { return this.#conn?.init?.view === true; }
   /** Every mirrored object, in creation order (parents before children). */
   get objects() { return this.#view ? [...this.#view.values()] : []; }
 
