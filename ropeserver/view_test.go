@@ -1,6 +1,7 @@
 package ropeserver_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +72,7 @@ type mirror struct {
 	objects map[string]rope.ObjectState
 	seen    []uint64 // every seq applied, in order
 	log     []string // every notification applied: seq and method
+	order   []string // the ids of the rope.created and rope.closed applied
 }
 
 func newMirror(t *testing.T, in rope.InitParams) *mirror {
@@ -114,6 +117,7 @@ func (m *mirror) apply(msg *rope.Message) {
 			m.t.Fatalf("rope.created for %s, in the mirror", p.Object.ID)
 		}
 		m.objects[p.Object.ID] = p.Object
+		m.order = append(m.order, p.Object.ID)
 	case rope.MethodUpdated:
 		var p rope.UpdatedParams
 		_ = json.Unmarshal(msg.Params, &p)
@@ -140,6 +144,7 @@ func (m *mirror) apply(msg *rope.Message) {
 			m.t.Fatalf("rope.closed for %s, not in the mirror", p.ID)
 		}
 		delete(m.objects, p.ID)
+		m.order = append(m.order, p.ID)
 	case rope.MethodEvent:
 		var p rope.EventParams
 		_ = json.Unmarshal(msg.Params, &p)
@@ -463,3 +468,85 @@ func TestViewResumeUnderChurn(t *testing.T) {
 		}
 	}
 }
+
+// When a call takes an object with descendants from another subject, the
+// subtree leaves the old owner's view children first and enters the new
+// owner's parents first; a connection without a grant gets one empty
+// rope.updated per notification, without gaps.
+func TestViewSubtreeMoves(t *testing.T) {
+	g := &grants{}
+	var srv *ropeserver.Server
+	srv, base := startServer(t, &ropeserver.Options{Authorize: g.authorize, Methods: map[string]ropeserver.MethodFunc{
+		"take": func(_ context.Context, call *ropeserver.Call) (any, error) {
+			var p struct{ ID string }
+			if err := call.Bind(&p); err != nil {
+				return nil, err
+			}
+			o, ok := srv.Object(p.ID)
+			if !ok {
+				return nil, rope.NewError(rope.CodeObjectNotFound, "no %s", p.ID)
+			}
+			return nil, call.Own(o)
+		},
+	}})
+	hide := map[string]ropeserver.Hide{fixture.TypeCounter: ropeserver.HideOthers}
+	g.set("alice", &ropeserver.Grant{Subject: "alice", Hide: hide})
+	g.set("bob", &ropeserver.Grant{Subject: "bob", Hide: hide})
+	op, opInit := dialInit(t, base)
+	om := newMirror(t, opInit).follow(op)
+	alice, ain := dialInit(t, withToken(base, "alice"))
+	am := newMirror(t, ain).follow(alice)
+	bob, bin := dialInit(t, withToken(base, "bob"))
+	bm := newMirror(t, bin).follow(bob)
+	c := alice.createCounter(0)
+	k1 := alice.createChild(c, "k1")
+	k2 := alice.createChild(c, "k2")
+	bm.sync(bob)
+	om.sync(op)
+	if got, want := am.ids(), sorted(fixture.RootID, c, k1, k2); !slices.Equal(got, want) {
+		t.Fatalf("alice sees %v, want %v", got, want)
+	}
+	if got := bm.ids(); !slices.Equal(got, []string{fixture.RootID}) {
+		t.Fatalf("bob sees %v before taking the counter", got)
+	}
+	aLog, bLog, oLog := len(am.log), len(bm.log), len(om.log)
+
+	_, resp := bob.until(bob.request("take", map[string]string{"ID": c}))
+	if resp.Error != nil {
+		t.Fatalf("take: %+v", resp.Error)
+	}
+	am.sync(alice)
+	om.sync(op)
+	kinds := func(log []string) []string {
+		out := make([]string, len(log))
+		for i, l := range log {
+			_, m, _ := strings.Cut(l, " ")
+			out[i] = m
+		}
+		return out
+	}
+	if got, want := bm.ids(), sorted(fixture.RootID, c, k1, k2); !slices.Equal(got, want) {
+		t.Fatalf("bob sees %v after taking, want %v", got, want)
+	}
+	if got := am.ids(); !slices.Equal(got, []string{fixture.RootID}) {
+		t.Fatalf("alice sees %v after losing the counter", got)
+	}
+	if got, want := kinds(bm.log[bLog:]), []string{rope.MethodCreated, rope.MethodCreated, rope.MethodCreated}; !slices.Equal(got, want) {
+		t.Errorf("bob got %v", bm.log[bLog:])
+	}
+	if got, want := kinds(am.log[aLog:]), []string{rope.MethodClosed, rope.MethodClosed, rope.MethodClosed}; !slices.Equal(got, want) {
+		t.Errorf("alice got %v", am.log[aLog:])
+	}
+	if got := len(om.log) - oLog; got != 6 {
+		t.Errorf("the operator got %d notifications for the move, want 6 empty updates: %v", got, om.log[oLog:])
+	}
+	// Bob got the counter before its children, alice lost the children first.
+	bobOrder, aliceOrder := bm.order[len(bm.order)-3:], am.order[len(am.order)-3:]
+	if !slices.Equal(bobOrder, []string{c, k1, k2}) || !slices.Equal(aliceOrder, []string{k2, k1, c}) {
+		t.Errorf("bob got %v, alice lost %v; want %v and %v", bobOrder, aliceOrder, []string{c, k1, k2}, []string{k2, k1, c})
+	}
+	if o, _ := srv.Object(c); o.Owner() != "bob" {
+		t.Errorf("owner %q, want bob", o.Owner())
+	}
+}
+
