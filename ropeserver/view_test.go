@@ -549,4 +549,3 @@ func TestViewSubtreeMoves(t *testing.T) {
 		t.Errorf("owner %q, want bob", o.Owner())
 	}
 }
-
