@@ -471,6 +471,14 @@ func (c *Call) Create(typeName string, o *ObjectOptions) (*Object, error) {
 	if err := c.ReserveType(typeName, 1); err != nil {
 		return nil, err
 	}
+	if g := c.Grant(); g != nil && (o == nil || o.Owner == "") {
+		owned := ObjectOptions{}
+		if o != nil {
+			owned = *o
+		}
+		owned.Owner = g.Subject // in its owner's view from its rope.created
+		o = &owned
+	}
 	obj, err := s.Create(typeName, o)
 	if err != nil {
 		return nil, err

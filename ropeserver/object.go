@@ -52,6 +52,11 @@ type ObjectOptions struct {
 	AppData any
 	// Value is the Go value behind the object, returned by Object.Value.
 	Value any
+	// Owner is the subject that owns the object from its creation
+	// (Object.Owner, spec §18.1.2), so that it appears in its owner's view
+	// with its rope.created; Call.Create sets it to the caller's. A later
+	// Call.Own records its caller's subject. Default: none ("").
+	Owner string
 }
 
 // Create creates an object of the named type and announces it.
@@ -59,7 +64,7 @@ func (s *Server) Create(typeName string, o *ObjectOptions) (*Object, error) {
 	if o == nil {
 		o = &ObjectOptions{}
 	}
-	obj := &Object{srv: s, id: o.ID, parent: o.Parent, value: o.Value, children: map[*Object]struct{}{}}
+	obj := &Object{srv: s, id: o.ID, parent: o.Parent, value: o.Value, owner: o.Owner, children: map[*Object]struct{}{}}
 	if obj.id == "" {
 		obj.id = uuid.NewString()
 	}

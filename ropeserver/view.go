@@ -17,9 +17,9 @@ package ropeserver
 //
 // An owner change that changes what some view could see is published as
 // "view move" entries, one sequence number per object of the owner's
-// subtree: a connection that sees the object before and after, and one
-// without a grant, gets an empty rope.updated; one it enters gets
-// rope.created with the object's state; one it leaves gets rope.closed.
+// subtree: a connection without a view gets an empty rope.updated (it
+// needs every seq); a view the object enters gets rope.created with the
+// object's state, one it leaves rope.closed, the others nothing.
 // An object alone moves in one entry; a subtree moves in two passes, the
 // leaving pass children first, the entering pass parents first. The replay
 // ring keeps each entry's object and variants, so a resume replays what
@@ -175,7 +175,7 @@ func (v *view) deliver(kind noteKind, o *Object, msg []byte, move *viewMove) []b
 		return nil
 	}
 	before, after := v.sees(o), v.visible(o, currentOwner)
-	out := move.variant(before, after, msg)
+	out := move.variant(before, after)
 	switch {
 	case before && !after && out != nil:
 		v.remove(o)
@@ -186,12 +186,12 @@ func (v *view) deliver(kind noteKind, o *Object, msg []byte, move *viewMove) []b
 }
 
 // variant is what a view that saw the object before (and sees it after)
-// the move gets of this entry: the empty update, rope.created, rope.closed
-// or nothing.
-func (m *viewMove) variant(before, after bool, update []byte) []byte {
+// the move gets of this entry: rope.created, rope.closed or nothing (the
+// empty update goes only to connections without a view).
+func (m *viewMove) variant(before, after bool) []byte {
 	switch {
 	case before && after:
-		return update
+		return nil
 	case before && m.phase&phaseLeave != 0:
 		return m.closed
 	case after && !before && m.phase&phaseEnter != 0:
@@ -239,7 +239,7 @@ func (v *view) replay(es []ringEntry) [][]byte {
 		after := v.visible(e.obj, owner)
 		past[e.move.owner] = e.move.before
 		before := v.visible(e.obj, owner)
-		if m := e.move.variant(before, after, e.msg); m != nil {
+		if m := e.move.variant(before, after); m != nil {
 			out = append(out, m)
 		}
 	}

@@ -387,7 +387,7 @@ func TestViewGrantExpires(t *testing.T) {
 // the view.
 func TestViewResumeUnderChurn(t *testing.T) {
 	g := &grants{}
-	base := startViews(t, g)
+	_, base := startTakeServer(t, g)
 	op, opInit := dialInit(t, base)
 	om := newMirror(t, opInit).follow(op)
 	a, b := op.createCounter(0), op.createCounter(0)
@@ -410,9 +410,16 @@ func TestViewResumeUnderChurn(t *testing.T) {
 		mine.Store(id, true)
 		other := bob.createChild(a, fmt.Sprint("bob", round))
 		op.createChild(b, fmt.Sprint("b", round))
-		if round%3 == 0 {
+		switch round % 4 {
+		case 0:
 			actor.call(id, "close", nil)
 			bob.call(other, "close", nil)
+		case 1: // moves into alice's view
+			actor.take(other)
+			mine.Store(other, true)
+		case 2: // moves out of it
+			bob.take(id)
+			mine.Delete(id)
 		}
 	}
 	const rounds = 60
@@ -475,20 +482,7 @@ func TestViewResumeUnderChurn(t *testing.T) {
 // rope.updated per notification, without gaps.
 func TestViewSubtreeMoves(t *testing.T) {
 	g := &grants{}
-	var srv *ropeserver.Server
-	srv, base := startServer(t, &ropeserver.Options{Authorize: g.authorize, Methods: map[string]ropeserver.MethodFunc{
-		"take": func(_ context.Context, call *ropeserver.Call) (any, error) {
-			var p struct{ ID string }
-			if err := call.Bind(&p); err != nil {
-				return nil, err
-			}
-			o, ok := srv.Object(p.ID)
-			if !ok {
-				return nil, rope.NewError(rope.CodeObjectNotFound, "no %s", p.ID)
-			}
-			return nil, call.Own(o)
-		},
-	}})
+	srv, base := startTakeServer(t, g)
 	hide := map[string]ropeserver.Hide{fixture.TypeCounter: ropeserver.HideOthers}
 	g.set("alice", &ropeserver.Grant{Subject: "alice", Hide: hide})
 	g.set("bob", &ropeserver.Grant{Subject: "bob", Hide: hide})
@@ -511,7 +505,7 @@ func TestViewSubtreeMoves(t *testing.T) {
 	}
 	aLog, bLog, oLog := len(am.log), len(bm.log), len(om.log)
 
-	_, resp := bob.until(bob.request("take", map[string]string{"ID": c}))
+	_, resp := bob.until(bob.request("take", map[string]string{"id": c}))
 	if resp.Error != nil {
 		t.Fatalf("take: %+v", resp.Error)
 	}
@@ -547,5 +541,35 @@ func TestViewSubtreeMoves(t *testing.T) {
 	}
 	if o, _ := srv.Object(c); o.Owner() != "bob" {
 		t.Errorf("owner %q, want bob", o.Owner())
+	}
+}
+
+// startTakeServer serves views with the extra method take {"id"}, which
+// owns the object for the caller (Call.Own): an owner change.
+func startTakeServer(t *testing.T, g *grants) (*ropeserver.Server, string) {
+	t.Helper()
+	var srv *ropeserver.Server
+	srv, base := startServer(t, &ropeserver.Options{Authorize: g.authorize, Methods: map[string]ropeserver.MethodFunc{
+		"take": func(_ context.Context, call *ropeserver.Call) (any, error) {
+			var p struct {
+				ID string `json:"id"`
+			}
+			if err := call.Bind(&p); err != nil {
+				return nil, err
+			}
+			o, ok := srv.Object(p.ID)
+			if !ok {
+				return nil, rope.NewError(rope.CodeObjectNotFound, "no %s", p.ID)
+			}
+			return nil, call.Own(o)
+		},
+	}})
+	return srv, base
+}
+
+func (p *peer) take(id string) {
+	p.t.Helper()
+	if _, resp := p.until(p.request("take", map[string]string{"id": id})); resp.Error != nil {
+		p.t.Fatalf("take %s: %+v", id, resp.Error)
 	}
 }
