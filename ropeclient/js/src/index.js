@@ -588,6 +588,8 @@ class Connection {
         const rec = this.records.get(p.id);
         const props = isObject(p.props) ? p.props : undefined;
         const appData = isObject(p.appData) ? p.appData : undefined;
+        // An empty update changes nothing (an owner change, spec §18.7): no event.
+        if (!appData && (!props || Object.keys(props).length === 0)) break;
         if (props) rec.props = Object.freeze({ ...rec.props, ...props });
         if (appData) rec.appData = Object.freeze({ ...appData });
         this.#emitViews((inst) => inst._objectUpdated(rec, props, appData && rec.appData));
