@@ -384,6 +384,12 @@ func (c *Call) releaseReserved() {
 // takes it from another session. Own uses a slot Reserve took, or takes
 // one, failing with -32005 Overloaded when the session is full. Closing
 // obj ends its lease. A call without a connection owns nothing.
+//
+// Own also records the subject of the caller's grant ("" without one) as
+// obj's owner (Object.Owner, spec §18.1.2), within the grant's quota for
+// obj's type (a place ReserveType took, or -32005 Overloaded); on a server
+// with views an owner that changes moves obj into and out of views
+// (§18.7).
 func (c *Call) Own(obj *Object) error {
 	s := c.server()
 	if s == nil || c.Conn == nil {
