@@ -246,8 +246,9 @@ type Server struct {
 	seq        uint64
 	ring       replayRing
 	conns      map[*Conn]struct{}
-	full       map[*Conn]struct{} // the conns without a view: they get every notification
-	views      map[*Conn]struct{} // the conns with a view (view.go)
+	full       map[*Conn]struct{}            // the conns without a view: they get every notification
+	views      map[*Conn]struct{}            // the conns with a view (view.go)
+	rootViews  map[string]map[*Conn]struct{} // the views by the ids of their roots
 	closed     bool
 
 	// leases holds the sessions and their leased objects (lease.go).
@@ -265,16 +266,17 @@ type Server struct {
 func New(opts *Options) *Server {
 	o := opts.withDefaults()
 	return &Server{
-		opts:    o,
-		log:     o.Logger,
-		epoch:   randomHex(8),
-		types:   make(map[string]*objectType),
-		objects: make(map[string]*Object),
-		ring:    newReplayRing(o.ReplayWindow, o.ReplayBytes),
-		conns:   make(map[*Conn]struct{}),
-		full:    make(map[*Conn]struct{}),
-		views:   make(map[*Conn]struct{}),
-		leases:  newLeaseTable(),
+		opts:      o,
+		log:       o.Logger,
+		epoch:     randomHex(8),
+		types:     make(map[string]*objectType),
+		objects:   make(map[string]*Object),
+		ring:      newReplayRing(o.ReplayWindow, o.ReplayBytes),
+		conns:     make(map[*Conn]struct{}),
+		full:      make(map[*Conn]struct{}),
+		views:     make(map[*Conn]struct{}),
+		rootViews: make(map[string]map[*Conn]struct{}),
+		leases:    newLeaseTable(),
 
 		connSlots: newConnSlots(o.MaxConnections),
 	}

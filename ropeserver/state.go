@@ -56,9 +56,11 @@ func (s *Server) sendLocked(seq uint64, msg []byte, o *Object, kind noteKind, mo
 			delete(c.view.vis, o)
 		}
 		o.viewers = nil
-	default:
+	case noteCreated:
+		s.deliverCreated(o, msg)
+	case noteMove:
 		for c := range s.views {
-			if m := c.view.deliver(kind, o, msg, move); m != nil {
+			if m := c.view.deliverMove(o, move); m != nil {
 				c.push(m)
 			}
 		}
@@ -115,6 +117,7 @@ func (s *Server) attach(c *Conn, epoch string, seq uint64, resume bool) (*initSt
 	s.conns[c] = struct{}{}
 	if c.view != nil {
 		s.views[c] = struct{}{}
+		s.addRootsLocked(c)
 	} else {
 		s.full[c] = struct{}{}
 	}
@@ -174,6 +177,7 @@ func (s *Server) detach(c *Conn) {
 	delete(s.full, c)
 	if c.view != nil {
 		delete(s.views, c)
+		s.removeRootsLocked(c)
 		c.view.forget()
 	}
 	s.mu.Unlock()

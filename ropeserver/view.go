@@ -11,9 +11,10 @@ package ropeserver
 // change only through Call.Own (an owner change). Each view caches the
 // objects it sees (view.vis) and each object the views that see it
 // (Object.viewers), kept by the fan-out under Server.mu: a change visits
-// the connections without a view, then the object's viewers; only a
-// creation or a view move asks every view. Connections without a grant
-// have no view and pay nothing.
+// the connections without a view, then the object's viewers; a creation
+// the views that see the parent or have the object as a root; only a view
+// move asks every view. Connections without a grant have no view and pay
+// nothing.
 //
 // An owner change that changes what some view could see is published as
 // "view move" entries, one sequence number per object of the owner's
@@ -162,18 +163,81 @@ func (v *view) forget() {
 	clear(v.vis)
 }
 
-// deliver decides what v gets of a rope.created or a view move on o, and
-// keeps what it sees: msg itself, move's variants, or nothing (nil).
-// (The fan-out of other notifications visits o's viewers.) Callers hold
-// Server.mu, and o's owners are current.
-func (v *view) deliver(kind noteKind, o *Object, msg []byte, move *viewMove) []byte {
-	if kind == noteCreated {
-		if v.visible(o, currentOwner) {
-			v.add(o)
-			return msg
-		}
-		return nil
+// hides says whether v hides o itself (its type, and for HideOthers its
+// owner), whatever its ancestors.
+func (v *view) hides(o *Object, owner ownerFunc) bool {
+	switch v.g.Hide[o.typ.Name] {
+	case HideAll:
+		return true
+	case HideOthers:
+		return owner(o) != v.g.Subject
 	}
+	return false
+}
+
+// isRoot says whether o is one of v's roots.
+func (v *view) isRoot(o *Object) bool {
+	_, ok := v.roots[o.id]
+	return ok
+}
+
+// visibleNew says whether v sees o, whose parent's visibility v knows
+// (v.vis): visible walks up from o, and what it finds past o is whether v
+// sees the parent. It is visible in one step.
+func (v *view) visibleNew(o *Object) bool {
+	if v.hides(o, currentOwner) {
+		return false
+	}
+	switch {
+	case v.roots != nil && v.isRoot(o):
+		return true
+	case o.parent != nil:
+		return v.sees(o.parent)
+	}
+	return v.roots == nil
+}
+
+// created adds o to v when v sees it, and reports whether it does.
+// Callers hold Server.mu.
+func (v *view) created(o *Object) bool {
+	if v.sees(o) || !v.visibleNew(o) {
+		return false
+	}
+	v.add(o)
+	return true
+}
+
+// deliverCreated queues o's rope.created on the views that see o: only
+// those that see its parent, or have o as a root, can. Callers hold
+// Server.mu.
+func (s *Server) deliverCreated(o *Object, msg []byte) {
+	if o.parent == nil {
+		for c := range s.views {
+			if c.view.created(o) {
+				c.push(msg)
+			}
+		}
+		return
+	}
+	if n := len(o.parent.viewers); n > 0 && o.viewers == nil {
+		o.viewers = make(map[*Conn]struct{}, n) // most see it as they see the parent
+	}
+	for c := range o.parent.viewers {
+		if c.view.created(o) {
+			c.push(msg)
+		}
+	}
+	for c := range s.rootViews[o.id] {
+		if c.view.created(o) {
+			c.push(msg)
+		}
+	}
+}
+
+// deliverMove decides what v gets of a view move on o, and keeps what it
+// sees: move's variants, or nothing (nil). Callers hold Server.mu, and
+// o's owners are current.
+func (v *view) deliverMove(o *Object, move *viewMove) []byte {
 	before, after := v.sees(o), v.visible(o, currentOwner)
 	out := move.variant(before, after)
 	switch {
@@ -205,7 +269,7 @@ func (m *viewMove) variant(before, after bool) []byte {
 func (v *view) fill(s *Server, snapshot bool) []objectState {
 	var out []objectState
 	for _, o := range s.ordered {
-		if o.closed || !v.visible(o, currentOwner) {
+		if o.closed || !v.visibleNew(o) { // parents come first
 			continue
 		}
 		v.add(o)
@@ -259,4 +323,27 @@ func hidesNothing(g *Grant) bool {
 		}
 	}
 	return true
+}
+
+// addRootsLocked lists c under the ids of its view's roots, so that an
+// object created with such an id reaches it (deliverCreated).
+func (s *Server) addRootsLocked(c *Conn) {
+	for id := range c.view.roots {
+		m := s.rootViews[id]
+		if m == nil {
+			m = map[*Conn]struct{}{}
+			s.rootViews[id] = m
+		}
+		m[c] = struct{}{}
+	}
+}
+
+func (s *Server) removeRootsLocked(c *Conn) {
+	for id := range c.view.roots {
+		if m := s.rootViews[id]; m != nil {
+			if delete(m, c); len(m) == 0 {
+				delete(s.rootViews, id)
+			}
+		}
+	}
 }
