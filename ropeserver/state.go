@@ -59,11 +59,7 @@ func (s *Server) sendLocked(seq uint64, msg []byte, o *Object, kind noteKind, mo
 	case noteCreated:
 		s.deliverCreated(o, msg)
 	case noteMove:
-		for c := range s.views {
-			if m := c.view.deliverMove(o, move); m != nil {
-				c.push(m)
-			}
-		}
+		s.deliverMove(o, move)
 	}
 }
 

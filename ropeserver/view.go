@@ -12,9 +12,9 @@ package ropeserver
 // objects it sees (view.vis) and each object the views that see it
 // (Object.viewers), kept by the fan-out under Server.mu: a change visits
 // the connections without a view, then the object's viewers; a creation
-// the views that see the parent or have the object as a root; only a view
-// move asks every view. Connections without a grant have no view and pay
-// nothing.
+// the views that see the parent or have the object as a root, and so
+// does the move of an object alone; only a subtree's move asks every view.
+// Connections without a grant have no view and pay nothing.
 //
 // An owner change that changes what some view could see is published as
 // "view move" entries, one sequence number per object of the owner's
@@ -231,6 +231,30 @@ func (s *Server) deliverCreated(o *Object, msg []byte) {
 		if c.view.created(o) {
 			c.push(msg)
 		}
+	}
+}
+
+// deliverMove queues a view move on o on the views it enters or leaves.
+// An object alone (one entry) can be seen only by the views that see its
+// parent or have it as a root, and its parent's visibility stays; a
+// subtree's entries ask every view. Callers hold Server.mu.
+func (s *Server) deliverMove(o *Object, move *viewMove) {
+	deliver := func(c *Conn) {
+		if m := c.view.deliverMove(o, move); m != nil {
+			c.push(m)
+		}
+	}
+	if move.phase != phaseLeave|phaseEnter || o.parent == nil {
+		for c := range s.views {
+			deliver(c)
+		}
+		return
+	}
+	for c := range o.parent.viewers {
+		deliver(c)
+	}
+	for c := range s.rootViews[o.id] {
+		deliver(c) // a second visit finds nothing to change
 	}
 }
 
