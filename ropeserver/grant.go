@@ -116,30 +116,37 @@ func (o *Object) Owner() string {
 // object of that type uses what it reserved; the rest returns when the
 // method does. A call without a connection reserves nothing.
 func (c *Call) ReserveType(typeName string, n int) error {
-	if err := c.Reserve(n); err != nil {
-		return err
-	}
 	s := c.server()
-	g := c.Grant()
-	if s == nil || g == nil || n <= 0 || g.Quotas[typeName] <= 0 {
+	if s == nil || n <= 0 {
 		return nil
+	}
+	limit := 0
+	g := c.Grant()
+	if g != nil {
+		limit = g.Quotas[typeName]
 	}
 	l := s.leases
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := quotaKey{g.Subject, typeName}
-	if limit := g.Quotas[typeName]; l.owned[k]+n > limit {
-		if se := s.callSession(c); se != nil { // give back what Reserve took
-			se.reserved -= n
+	se := s.callSession(c)
+	if se != nil && s.fullLocked(se, n) {
+		return s.errFull()
+	}
+	if limit > 0 {
+		k := quotaKey{g.Subject, typeName}
+		if l.owned[k]+n > limit {
+			return errQuota(typeName, limit)
 		}
-		c.reserved -= n
-		return errQuota(typeName, limit)
+		l.owned[k] += n
+		if c.typed == nil {
+			c.typed = map[string]int{}
+		}
+		c.typed[typeName] += n
 	}
-	l.owned[k] += n
-	if c.typed == nil {
-		c.typed = map[string]int{}
+	if se != nil { // as Reserve
+		se.reserved += n
+		c.reserved += n
 	}
-	c.typed[typeName] += n
 	return nil
 }
 
