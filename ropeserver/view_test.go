@@ -573,3 +573,29 @@ func (p *peer) take(id string) {
 		p.t.Fatalf("take %s: %+v", id, resp.Error)
 	}
 }
+
+// With Authorize, a client presenting two different tokens is refused (which
+// grant would apply?); the same token twice, or none, passes.
+func TestAuthorizeTokens(t *testing.T) {
+	g := &grants{}
+	base := startViews(t, g)
+	g.set("a", &ropeserver.Grant{Subject: "a"})
+	g.set("b", &ropeserver.Grant{Subject: "b"})
+	header := func(token string) *websocket.DialOptions {
+		return &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}}
+	}
+	for _, c := range []struct {
+		url  string
+		opts *websocket.DialOptions
+		want int
+	}{
+		{withToken(base, "a"), header("b"), http.StatusUnauthorized},
+		{withToken(base, "a"), header("a"), http.StatusSwitchingProtocols},
+		{base, nil, http.StatusSwitchingProtocols},
+		{base, header("c"), http.StatusUnauthorized},
+	} {
+		if code, _ := handshake(t, c.url, c.opts); code != c.want {
+			t.Errorf("%s with %v: HTTP %d, want %d", c.url, c.opts, code, c.want)
+		}
+	}
+}
