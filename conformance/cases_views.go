@@ -2,21 +2,29 @@ package conformance
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/ropehq/rope/rope"
 )
 
 // viewCases check §18 through the fixture's views (§18.8): a token
 // "fixture-view:<id>" gives a connection the subtree of <id>, and the calls
-// increment (Counter) and ping (Child). They skip against a server that
-// refuses such a token or whose rope.init then carries no "view": true
-// (§18 is optional).
+// increment (Counter) and ping (Child); "fixture-own:<subject>" every
+// object but the Counters another subject owns. They skip against a server
+// that refuses such a token or whose rope.init then carries no "view":
+// true (§18 is optional).
 func viewCases() []*Case {
 	return []*Case{
+		{ID: "rope/18.1.2/1", Level: MUST,
+			Title:  "a counter created by a view's leasing call is owned by its subject: the fixture's owner views see their own counters only",
+			Expect: "fixture-own:<s>: rope.init without Counters; its createCounter's rope.created before the response; another subject sees neither that counter nor its child",
+			Run:    runViewOwners},
 		{ID: "rope/18.2.1/1", Level: MUST,
 			Title:  `a view's rope.init has "view": true and holds exactly the objects the view sees, each with its parent named`,
 			Expect: "the view of a counter: objects [counter, its child], the counter's parent \"fixture\"; no other counter, no fixture",
@@ -40,12 +48,20 @@ func viewCases() []*Case {
 	}
 }
 
-const viewTokenPrefix = "fixture-view:"
+const (
+	viewTokenPrefix = "fixture-view:"
+	ownTokenPrefix  = "fixture-own:"
+)
 
 // dialView connects a peer with the fixture view of root; it skips the
 // case when the server has no fixture views.
 func dialView(t *T, name, root string, q url.Values) (*Peer, *Init) {
-	h := http.Header{"Authorization": {"Bearer " + viewTokenPrefix + root}}
+	return dialToken(t, name, viewTokenPrefix+root, q)
+}
+
+// dialToken connects a peer presenting a fixture view token.
+func dialToken(t *T, name, token string, q url.Values) (*Peer, *Init) {
+	h := http.Header{"Authorization": {"Bearer " + token}}
 	p, err := t.TryDial(name, DialOptions{NoToken: true, Header: h, Query: q})
 	if err != nil {
 		if p.HTTPResponse != nil && p.HTTPResponse.StatusCode == http.StatusUnauthorized {
@@ -195,4 +211,38 @@ func runViewResume(t *T) {
 	if m := r.Read(); m.Method != rope.MethodUpdated || m.ObjectID() != a {
 		t.Fatalf("after the replay: %s, want the live rope.updated of %s", rawOf(m), a)
 	}
+}
+
+func runViewOwners(t *T) {
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	alice, ain := dialToken(t, "alice", ownTokenPrefix+"alice-"+suffix, nil)
+	bob, _ := dialToken(t, "bob", ownTokenPrefix+"bob-"+suffix, nil)
+	for _, o := range ain.Objects {
+		if o.Type == "Counter" || o.Type == "Child" {
+			t.Fatalf("a new subject's rope.init holds %s %s, owned by no subject", o.Type, o.ID)
+		}
+	}
+	notes, res := alice.MustCall(fixtureID, "createCounter", nil)
+	var r struct{ ID string }
+	if json.Unmarshal(res, &r) != nil || r.ID == "" {
+		t.Fatalf("createCounter result %s", res)
+	}
+	created := false
+	for _, m := range notes {
+		created = created || m.Method == rope.MethodCreated && m.ObjectID() == r.ID
+	}
+	if !created {
+		t.Fatalf("alice got %s before createCounter's response, want its counter's rope.created (§18.3.3)", rawsOf(notes))
+	}
+	kid := childOf(t, alice, r.ID, "k")
+	alice.MustCall(r.ID, "increment", nil)
+	for _, m := range bob.Barrier() {
+		if id := m.ObjectID(); id == r.ID || id == kid {
+			t.Fatalf("bob got %s of alice's objects", rawOf(m))
+		}
+	}
+	if _, resp := bob.Call(r.ID, "increment", nil); resp.Code() != int(rope.CodeObjectNotFound) {
+		t.Fatalf("bob's increment on alice's counter: %.300s, want -32001 (§18.6.1)", resp.Raw)
+	}
+	alice.MustCall(r.ID, "close", nil)
 }
