@@ -39,7 +39,26 @@ type DataConsumer interface {
 	GetStats(ctx context.Context) ([]DataConsumerStats, error)
 	Pause(ctx context.Context) error
 	Resume(ctx context.Context) error
+	// Send sends a message from the server to the data consumer's
+	// endpoint (mediasoup DataConsumer.send): on its SCTP stream, or, on
+	// a DirectTransport, to its OnMessage listeners. ppid 0 means
+	// PPIDBinary (PPIDBinaryEmpty for an empty message); PPIDStringEmpty
+	// and PPIDBinaryEmpty send an empty message (one byte on SCTP, as
+	// WebRTC does). Subchannels do not filter it. It fails with a
+	// ParamError beyond the transport's maxMessageSize, with
+	// ErrInvalidState while the consumer or its data producer is paused
+	// or SCTP is not connected, and with ErrSctpSendBufferFull (after
+	// "sctpsendbufferfull") when the association's send buffer cannot
+	// take it. It does not keep message.
+	Send(ctx context.Context, message []byte, ppid int) error
+	// SetBufferedAmountLowThreshold sets the level at or below which
+	// "bufferedamountlow" fires: at once if the buffered amount is
+	// already there, else when it falls to it.
 	SetBufferedAmountLowThreshold(ctx context.Context, threshold int) error
+	// GetBufferedAmount is the bytes the consumer's SCTP stream holds
+	// unsent or unacknowledged (mediasoup reports the association's,
+	// the same when the transport has one data consumer); always 0 on a
+	// DirectTransport, which delivers at once.
 	GetBufferedAmount(ctx context.Context) (int, error)
 	SetSubchannels(ctx context.Context, subchannels []uint16) error
 	AddSubchannel(ctx context.Context, subchannel uint16) error
@@ -55,7 +74,12 @@ type DataConsumer interface {
 	// OnMessage ("message") receives messages on a DirectTransport; the
 	// slice is valid during the call only.
 	OnMessage(func(message []byte, ppid int)) (off func())
+	// OnSctpSendBufferFull ("sctpsendbufferfull") fires when a message
+	// is dropped because the SCTP send buffer is full.
 	OnSctpSendBufferFull(func()) (off func())
+	// OnBufferedAmountLow ("bufferedamountlow") fires when the buffered
+	// amount falls to the threshold or below (see
+	// SetBufferedAmountLowThreshold; default 0: when the stream drains).
 	OnBufferedAmountLow(func(bufferedAmount int)) (off func())
 }
 

@@ -36,6 +36,8 @@ const (
 	CodeClosed        = "closed"
 	CodeNotFound      = "not_found"
 	CodeDuplicateID   = "duplicate_id"
+	// CodeSctpSendBufferFull is a kind of CodeInvalidState.
+	CodeSctpSendBufferFull = "sctp_send_buffer_full"
 )
 
 // Sentinel errors; test with errors.Is.
@@ -53,12 +55,16 @@ var (
 	ErrNotFound = &Error{NameNotFoundError, CodeNotFound, "not found"}
 	// ErrDuplicateID: an id already in use.
 	ErrDuplicateID = &Error{NameDuplicateIDError, CodeDuplicateID, "duplicate id"}
+	// ErrSctpSendBufferFull: DataConsumer.Send found the SCTP send buffer
+	// full (mediasoup rejects with Error "sctpsendbufferfull").
+	// errors.Is(ErrSctpSendBufferFull, ErrInvalidState).
+	ErrSctpSendBufferFull = &Error{NameError, CodeSctpSendBufferFull, "sctpsendbufferfull"}
 )
 
-var sentinels = []*Error{ErrInvalidParams, ErrUnsupported, ErrInvalidState, ErrClosed, ErrNotFound, ErrDuplicateID}
+var sentinels = []*Error{ErrInvalidParams, ErrUnsupported, ErrInvalidState, ErrClosed, ErrNotFound, ErrDuplicateID, ErrSctpSendBufferFull}
 
 // parentCode maps a code to the broader code it also matches.
-var parentCode = map[string]string{CodeClosed: CodeInvalidState}
+var parentCode = map[string]string{CodeClosed: CodeInvalidState, CodeSctpSendBufferFull: CodeInvalidState}
 
 // NewError returns an *Error of the sentinel's name and code with its own
 // message, e.g. NewError(ErrNotFound, "producer %q not found", id).

@@ -26,6 +26,8 @@ func TestErrorsIs(t *testing.T) {
 		{"from wire unknown", ErrorFromWire("weird", "x"), ErrInvalidState, false, NameError},
 		{"duplicate", fmt.Errorf("x: %w", ErrDuplicateID), ErrDuplicateID, true, NameDuplicateIDError},
 		{"plain", errors.New("x"), ErrNotFound, false, NameError},
+		{"send buffer full is invalid state", ErrorFromWire(CodeSctpSendBufferFull, "sctpsendbufferfull"), ErrInvalidState, true, NameError},
+		{"send buffer full from wire", ErrorFromWire(CodeSctpSendBufferFull, "sctpsendbufferfull"), ErrSctpSendBufferFull, true, NameError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,8 @@ type Conn struct {
 	ping     connTimer      // the keepalive
 	grace    connTimer      // drops the connection if its close frame is stuck
 	expiry   connTimer      // closes the connection when its grant expires
+
+	closeHooks connHooks // run once the connection ended (conn_notify.go)
 }
 
 // Request is the HTTP request that opened the connection. Its Context is
@@ -107,6 +109,7 @@ func (c *Conn) run(release func()) {
 	c.queue.end()
 	c.srv.detach(c)
 	c.srv.leaveSession(c)
+	c.closeHooks.run()
 	release()
 }
 

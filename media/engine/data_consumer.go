@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,10 +23,12 @@ type dataConsumer struct {
 
 	messages, bytes atomic.Uint64
 
-	// mu guards subchannels and threshold.
+	// threshold is the buffered amount low threshold.
+	threshold atomic.Int64
+
+	// mu guards subchannels.
 	mu          sync.Mutex
 	subchannels []uint16
-	threshold   int
 
 	onTransportClose event.Listeners[struct{}]
 	onProducerClose  event.Listeners[struct{}]
@@ -195,26 +198,91 @@ func (c *dataConsumer) deliver(msg []byte, o *media.DataSendOptions) {
 	if o.RequiredSubchannel != nil && !slices.Contains(subs, *o.RequiredSubchannel) {
 		return
 	}
-	c.messages.Add(1)
-	c.bytes.Add(uint64(len(msg)))
+	c.count(msg)
 	c.onMessage.Emit(dataMessage{msg: msg, ppid: o.PPID})
 }
 
+// SetBufferedAmountLowThreshold on a direct data consumer, whose buffer
+// is always empty, fires "bufferedamountlow" (0) at once.
 func (c *dataConsumer) SetBufferedAmountLowThreshold(ctx context.Context, threshold int) error {
+	if err := c.setThreshold(threshold); err != nil {
+		return err
+	}
+	c.onBufferedLow.Emit(0)
+	return nil
+}
+
+// setThreshold validates and stores a buffered amount low threshold.
+func (c *dataConsumer) setThreshold(threshold int) error {
 	if err := c.checkOpen("data consumer"); err != nil {
 		return err
 	}
-	if threshold < 0 {
-		return &media.ParamError{Field: "threshold", Reason: "negative"}
+	if threshold < 0 || threshold > math.MaxUint32 {
+		return &media.ParamError{Field: "threshold", Reason: fmt.Sprintf("%d out of range", threshold)}
 	}
-	c.mu.Lock()
-	c.threshold = threshold
-	c.mu.Unlock()
+	c.threshold.Store(int64(threshold))
 	return nil
 }
 
 func (c *dataConsumer) GetBufferedAmount(ctx context.Context) (int, error) {
 	return 0, c.checkOpen("data consumer")
+}
+
+// Send hands a server-originated message to a direct data consumer's
+// OnMessage listeners, as if its data producer had sent it but past the
+// subchannel filters (mediasoup refuses send on a direct data consumer).
+func (c *dataConsumer) Send(ctx context.Context, msg []byte, ppid int) error {
+	limit := 0
+	if dt, ok := c.transport.outer.(*directTransport); ok {
+		limit = dt.maxMessageSize
+	}
+	msg, ppid, err := c.checkSend(msg, ppid, limit)
+	if err != nil {
+		return err
+	}
+	if ppid == media.PPIDStringEmpty || ppid == media.PPIDBinaryEmpty {
+		msg = msg[:0]
+	}
+	c.count(msg)
+	c.onMessage.Emit(dataMessage{msg: msg, ppid: ppid})
+	return nil
+}
+
+// checkSend validates a Send and returns the message and PPID to send
+// as mediasoup's DataConsumer.send would: ppid 0 becomes binary (or
+// binary empty), an empty PPID carries one byte.
+func (c *dataConsumer) checkSend(msg []byte, ppid, limit int) ([]byte, int, error) {
+	if err := c.checkOpen("data consumer"); err != nil {
+		return nil, 0, err
+	}
+	if ppid < 0 || ppid > math.MaxUint32 {
+		return nil, 0, &media.ParamError{Field: "ppid", Reason: fmt.Sprintf("%d out of range", ppid)}
+	}
+	if limit > 0 && len(msg) > limit {
+		return nil, 0, &media.ParamError{Field: "message", Reason: fmt.Sprintf("%d bytes exceed maxMessageSize %d", len(msg), limit)}
+	}
+	if c.paused.Load() || c.producerPaused.Load() {
+		return nil, 0, media.NewError(media.ErrInvalidState, "data consumer %s is paused", c.id)
+	}
+	if ppid == 0 {
+		ppid = media.PPIDBinary
+		if len(msg) == 0 {
+			ppid = media.PPIDBinaryEmpty
+		}
+	}
+	switch ppid {
+	case media.PPIDStringEmpty:
+		msg = []byte{' '}
+	case media.PPIDBinaryEmpty:
+		msg = []byte{0}
+	}
+	return msg, ppid, nil
+}
+
+// count adds a message to the sent statistics.
+func (c *dataConsumer) count(msg []byte) {
+	c.messages.Add(1)
+	c.bytes.Add(uint64(len(msg)))
 }
 
 func (c *dataConsumer) SetSubchannels(ctx context.Context, subs []uint16) error {
@@ -254,7 +322,7 @@ func (c *dataConsumer) Dump(ctx context.Context) (*media.DataConsumerDump, error
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return &media.DataConsumerDump{ID: c.id, DataProducerID: c.producer.id, Type: c.typ,
-		Label: c.producer.label, Protocol: c.producer.protocol, BufferedAmountLowThreshold: c.threshold,
+		Label: c.producer.label, Protocol: c.producer.protocol, BufferedAmountLowThreshold: int(c.threshold.Load()),
 		Paused: c.paused.Load(), DataProducerPaused: c.producerPaused.Load(), Subchannels: slices.Clone(c.subchannels)}, nil
 }
 

@@ -61,6 +61,8 @@ type sctpData struct {
 	outIDs map[uint16]bool
 	// out are the streams data consumers write on.
 	out map[uint16]*sctp.Stream
+	// consumers are the data consumers by outgoing stream id.
+	consumers map[uint16]*sctpDataConsumer
 	// streams are the stream objects read by a reader: those in the
 	// association's table, as far as the transport knows.
 	streams map[uint16]*sctp.Stream
@@ -79,7 +81,7 @@ type sctpData struct {
 func newSctpData(t *transport, params media.SctpParameters, sendBufferSize int, assoc func() *sctp.Association) *sctpData {
 	return &sctpData{t: t, params: params, sendBufferSize: sendBufferSize, assoc: assoc,
 		producers: map[uint16]*dataProducer{}, outIDs: map[uint16]bool{}, out: map[uint16]*sctp.Stream{},
-		streams: map[uint16]*sctp.Stream{}}
+		consumers: map[uint16]*sctpDataConsumer{}, streams: map[uint16]*sctp.Stream{}}
 }
 
 // sctpDataConsumer is a data consumer writing to an SCTP stream.
@@ -110,13 +112,69 @@ func (c *sctpDataConsumer) GetBufferedAmount(ctx context.Context) (int, error) {
 	if err := c.checkOpen("data consumer"); err != nil {
 		return 0, err
 	}
+	return c.bufferedAmount(), nil
+}
+
+// stream is the consumer's outgoing stream once opened, else nil.
+func (c *sctpDataConsumer) stream() *sctp.Stream {
 	c.data.mu.Lock()
-	st := c.data.out[uint16(c.sctp.StreamID)]
-	c.data.mu.Unlock()
-	if st == nil {
-		return 0, nil
+	defer c.data.mu.Unlock()
+	return c.data.out[uint16(c.sctp.StreamID)]
+}
+
+func (c *sctpDataConsumer) bufferedAmount() int {
+	if st := c.stream(); st != nil {
+		return int(st.BufferedAmount())
 	}
-	return int(st.BufferedAmount()), nil
+	return 0
+}
+
+// SetBufferedAmountLowThreshold fires "bufferedamountlow" at once when
+// the stream holds no more than threshold, else when it falls to it (as
+// mediasoup's forceTriggerBufferedAmountLow).
+func (c *sctpDataConsumer) SetBufferedAmountLowThreshold(ctx context.Context, threshold int) error {
+	if err := c.setThreshold(threshold); err != nil {
+		return err
+	}
+	amount := 0
+	if st := c.stream(); st != nil {
+		st.SetBufferedAmountLowThreshold(uint64(threshold))
+		amount = int(st.BufferedAmount())
+	}
+	if amount <= threshold {
+		c.onBufferedLow.Emit(amount)
+	}
+	return nil
+}
+
+// watch makes the stream's drains fire "bufferedamountlow".
+func (c *sctpDataConsumer) watch(st *sctp.Stream) {
+	st.SetBufferedAmountLowThreshold(uint64(c.threshold.Load()))
+	st.OnBufferedAmountLow(func() {
+		if !c.closed.Load() {
+			c.onBufferedLow.Emit(int(st.BufferedAmount()))
+		}
+	})
+}
+
+// Send writes a server-originated message on the consumer's stream.
+func (c *sctpDataConsumer) Send(ctx context.Context, msg []byte, ppid int) error {
+	msg, ppid, err := c.checkSend(msg, ppid, c.data.params.MaxMessageSize)
+	if err != nil {
+		return err
+	}
+	switch err := c.data.send(c.sctp, msg, ppid); {
+	case err == nil:
+		c.count(msg)
+		return nil
+	case errors.Is(err, errSendBufferFull):
+		emit(&c.onBufferFull)
+		return media.NewError(media.ErrSctpSendBufferFull, "sctpsendbufferfull")
+	case errors.Is(err, errNotConnected):
+		return media.NewError(media.ErrInvalidState, "data consumer %s: SCTP not connected", c.id)
+	default:
+		return fmt.Errorf("data consumer %s: send: %w", c.id, err)
+	}
 }
 
 // produce makes a data producer on the stream id of
@@ -217,6 +275,9 @@ func (d *sctpData) consume(ctx context.Context, o *media.DataConsumerOptions) (m
 	})
 	c.OnClose(release)
 	sc := &sctpDataConsumer{dataConsumer: c, sctp: &params, data: d}
+	d.mu.Lock()
+	d.consumers[sid] = sc
+	d.mu.Unlock()
 	t.onNewDataConsumer.Emit(sc)
 	return sc, nil
 }
@@ -263,6 +324,7 @@ func (d *sctpData) allocate() (uint16, error) {
 func (d *sctpData) release(sid uint16) {
 	d.mu.Lock()
 	delete(d.outIDs, sid)
+	delete(d.consumers, sid)
 	st := d.out[sid]
 	delete(d.out, sid)
 	d.mu.Unlock()
@@ -274,6 +336,10 @@ func (d *sctpData) release(sid uint16) {
 // errSendBufferFull says a message was dropped because the association
 // holds sctpSendBufferSize bytes already.
 var errSendBufferFull = errors.New("SCTP send buffer full")
+
+// errNotConnected says a message was dropped because the association is
+// not connected.
+var errNotConnected = errors.New("SCTP not connected")
 
 // send writes one message on a data consumer's stream, opening it on
 // first use. Messages before SCTP is connected are dropped, as mediasoup
@@ -300,11 +366,14 @@ func (d *sctpData) send(sp *media.SctpStreamParameters, msg []byte, ppid int) er
 			}
 			setReliability(st, sp)
 			d.out[id] = st
+			if c := d.consumers[id]; c != nil {
+				c.watch(st)
+			}
 		}
 	}
 	d.mu.Unlock()
 	if st == nil {
-		return nil
+		return errNotConnected
 	}
 	if d.sendBufferSize > 0 {
 		if assoc == nil {

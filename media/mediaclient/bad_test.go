@@ -42,7 +42,7 @@ func TestErrorsMapBack(t *testing.T) {
 		t.Fatalf("worker close: %v", err)
 	}
 	p := must[media.Producer](t)(tr.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(2)}))
-	if err := p.Send([]byte{0x80}); !errors.Is(err, media.ErrUnsupported) {
+	if err := p.Send([]byte{0x80}); !errors.Is(err, media.ErrInvalidParams) {
 		t.Fatalf("Send: %v", err)
 	}
 	if err := tr.Close(ctx); err != nil {

@@ -49,6 +49,9 @@ type Client struct {
 	mu sync.Mutex
 	// wrappers keeps one Go object per live mirror object.
 	wrappers map[*ropeclient.Object]any
+
+	// packets are the packet subscriptions (packets.go).
+	packets packetSubs
 }
 
 var _ media.API = (*Client)(nil)

@@ -93,6 +93,18 @@ func (c *dataConsumer) GetStats(ctx context.Context) ([]media.DataConsumerStats,
 func (c *dataConsumer) Pause(ctx context.Context) error  { return c.call(ctx, "pause", nil, nil) }
 func (c *dataConsumer) Resume(ctx context.Context) error { return c.call(ctx, "resume", nil, nil) }
 
+// Send sends a message from the server to the consumer's endpoint: one
+// call, the message base64 in JSON.
+func (c *dataConsumer) Send(ctx context.Context, message []byte, ppid int) error {
+	return c.call(ctx, "send", consumerSendParams{Message: message, PPID: ppid}, nil)
+}
+
+// consumerSendParams mirror mediaserver.ConsumerSendParams.
+type consumerSendParams struct {
+	Message []byte `json:"message"`
+	PPID    int    `json:"ppid,omitempty"`
+}
+
 func (c *dataConsumer) SetBufferedAmountLowThreshold(ctx context.Context, threshold int) error {
 	return c.call(ctx, "setBufferedAmountLowThreshold", map[string]int{"threshold": threshold}, nil)
 }

@@ -2,7 +2,6 @@ package mediaclient
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ropehq/rope/media"
 )
@@ -49,10 +48,10 @@ func (p *producer) EnableTraceEvent(ctx context.Context, types []media.ProducerT
 	return p.call(ctx, "enableTraceEvent", map[string]any{"types": orNone(types)}, nil)
 }
 
-// Send is not available over ROPE.
-func (p *producer) Send([]byte) error {
-	return fmt.Errorf("mediaclient: Producer.Send over ROPE: %w", media.ErrUnsupported)
-}
+// Send sends one RTP packet through the server (a producer of a
+// DirectTransport): a call that waits at most Options.Timeout, so over
+// ROPE Send blocks for one round trip.
+func (p *producer) Send(packet []byte) error { return p.sendPacket("send", packet) }
 
 func (p *producer) OnTransportClose(fn func()) func() { return p.on("transportclose", fn) }
 func (p *producer) OnPause(fn func()) func()          { return p.on("pause", fn) }
@@ -137,5 +136,8 @@ func (c *consumer) OnTrace(fn func(media.ProducerTraceEventData)) func() {
 	return onData(c.base, "trace", fn)
 }
 
-// OnRtp never fires over ROPE.
-func (c *consumer) OnRtp(func([]byte)) func() { return func() {} }
+// OnRtp receives the RTP of a consumer of a DirectTransport: while it
+// has a listener, this connection is subscribed to its packets.
+func (c *consumer) OnRtp(fn func([]byte)) func() {
+	return c.onPackets(notifyRTP, "subscribeRtp", "unsubscribeRtp", fn)
+}

@@ -2,7 +2,6 @@ package mediaclient
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ropehq/rope/media"
 )
@@ -178,10 +177,12 @@ type directTransport struct{ transport }
 
 var _ media.DirectTransport = (*directTransport)(nil)
 
-// SendRtcp is not available over ROPE.
-func (t *directTransport) SendRtcp([]byte) error {
-	return fmt.Errorf("mediaclient: DirectTransport.SendRtcp over ROPE: %w", media.ErrUnsupported)
-}
+// SendRtcp sends one RTCP packet through the server: a call that waits
+// at most Options.Timeout.
+func (t *directTransport) SendRtcp(packet []byte) error { return t.sendPacket("sendRtcp", packet) }
 
-// OnRtcp never fires over ROPE.
-func (t *directTransport) OnRtcp(func([]byte)) func() { return func() {} }
+// OnRtcp receives the transport's RTCP: while it has a listener, this
+// connection is subscribed to its packets.
+func (t *directTransport) OnRtcp(fn func([]byte)) func() {
+	return t.onPackets(notifyRTCP, "subscribeRtcp", "unsubscribeRtcp", fn)
+}

@@ -58,6 +58,14 @@ type ThresholdParams struct {
 	Threshold int `json:"threshold"`
 }
 
+// ConsumerSendParams are the params of DataConsumer.send.
+type ConsumerSendParams struct {
+	// Message is the message, base64 in JSON.
+	Message []byte `json:"message"`
+	// PPID defaults to 53 (binary), 57 for an empty message.
+	PPID int `json:"ppid,omitempty"`
+}
+
 // SubchannelsParams are the params of setSubchannels.
 type SubchannelsParams struct {
 	Subchannels []uint16 `json:"subchannels"`
@@ -99,6 +107,9 @@ func dataConsumerMethods(s *Server) map[string]ropeserver.MethodFunc {
 		}),
 		"getBufferedAmount": method(s, func(ctx context.Context, _ *ropeserver.Object, c dc, _ *none) (any, error) {
 			return c.GetBufferedAmount(ctx)
+		}),
+		"send": method(s, func(ctx context.Context, _ *ropeserver.Object, c dc, p *ConsumerSendParams) (any, error) {
+			return nil, c.Send(ctx, p.Message, p.PPID)
 		}),
 		"setSubchannels": method(s, func(ctx context.Context, _ *ropeserver.Object, c dc, p *SubchannelsParams) (any, error) {
 			return nil, c.SetSubchannels(ctx, p.Subchannels)

@@ -28,6 +28,12 @@ func producerKind() *kind {
 				"enableTraceEvent": method(s, func(ctx context.Context, _ *ropeserver.Object, p pr, t *TraceParams[media.ProducerTraceEventType]) (any, error) {
 					return nil, p.EnableTraceEvent(ctx, t.Types)
 				}),
+				"send": method(s, func(_ context.Context, _ *ropeserver.Object, p pr, m *PacketParams) (any, error) {
+					if err := s.checkPacket(m); err != nil {
+						return nil, err
+					}
+					return nil, p.Send(m.Packet)
+				}),
 			}
 		},
 		func(s *Server, o *ropeserver.Object, p media.Producer) {
@@ -104,5 +110,7 @@ func consumerMethods(s *Server) map[string]ropeserver.MethodFunc {
 		"enableTraceEvent": method(s, func(ctx context.Context, _ *ropeserver.Object, c co, t *TraceParams[media.ProducerTraceEventType]) (any, error) {
 			return nil, c.EnableTraceEvent(ctx, t.Types)
 		}),
+		"subscribeRtp":   s.subscribeMethod(NotifyRTP, attachRtp),
+		"unsubscribeRtp": s.unsubscribeMethod(),
 	}
 }

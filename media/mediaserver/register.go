@@ -200,7 +200,7 @@ func method[M, P any](s *Server, fn func(ctx context.Context, o *ropeserver.Obje
 
 // readOnly are the methods that change no state: no refresh after them.
 var readOnly = map[string]bool{"dump": true, "getStats": true, "getResourceUsage": true,
-	"canConsume": true, "getBufferedAmount": true}
+	"canConsume": true, "getBufferedAmount": true, "send": true, "sendRtcp": true}
 
 // created registers a media object that a method just created under
 // parent and returns {"id"}.

@@ -74,6 +74,20 @@ type Options struct {
 	ListenInfo *media.TransportListenInfo
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+	// MaxPacketBytes bounds one RTP or RTCP packet of the packet-level
+	// APIs of DirectTransports (Producer.send, sendRtcp; larger ones
+	// answer a TypeError). Default DefaultMaxPacketBytes (1500).
+	MaxPacketBytes int
+	// MaxPacketSubscriptions bounds the packet streams (a consumer's
+	// "rtp", a direct transport's "rtcp") one connection subscribes to;
+	// more answer -32003 InvalidState. Default
+	// DefaultMaxPacketSubscriptions (64); negative means no limit.
+	MaxPacketSubscriptions int
+	// PacketQueueBytes: packets to a connection that has this many bytes
+	// or more waiting to be written are dropped, rather than the
+	// connection closed as a slow consumer. Default
+	// DefaultPacketQueueBytes (1 MiB).
+	PacketQueueBytes int
 }
 
 // Server exposes one media.API on a ROPE server.
@@ -102,6 +116,9 @@ type Server struct {
 	perConn map[any]int
 	// closed is set by Close: no more workers.
 	closed bool
+
+	// packets are the connections' packet subscriptions (packets.go).
+	packets packetStreams
 }
 
 // Register adds the media types to rs and creates the root object

@@ -167,6 +167,17 @@ func pipeTransportKind() *kind {
 func directTransportKind() *kind {
 	return newKind(TypeDirectTransport, []string{}, events(),
 		func(media.DirectTransport) map[string]any { return map[string]any{} },
-		withTransport(nil),
+		withTransport(func(s *Server) map[string]ropeserver.MethodFunc {
+			return map[string]ropeserver.MethodFunc{
+				"sendRtcp": method(s, func(_ context.Context, _ *ropeserver.Object, t media.DirectTransport, m *PacketParams) (any, error) {
+					if err := s.checkPacket(m); err != nil {
+						return nil, err
+					}
+					return nil, t.SendRtcp(m.Packet)
+				}),
+				"subscribeRtcp":   s.subscribeMethod(NotifyRTCP, attachRtcp),
+				"unsubscribeRtcp": s.unsubscribeMethod(),
+			}
+		}),
 		func(s *Server, o *ropeserver.Object, t media.DirectTransport) { wireTransport(s, o, t) })
 }

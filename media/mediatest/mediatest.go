@@ -42,6 +42,11 @@ var steps = []step{
 	{"webrtc-server-worker-close", testWebRtcServerWorkerClose},
 	{"webrtc-server-invalid", testWebRtcServerInvalid},
 	{"identity", testIdentity},
+	{"data-consumer-send-direct", testDataConsumerSendDirect},
+	{"data-consumer-send-sctp", testDataConsumerSendSctp},
+	{"data-consumer-send-buffer-full", testDataConsumerSendBufferFull},
+	{"data-consumer-pause-subchannels", testDataConsumerPauseSubchannels},
+	{"direct-rtp", testDirectRtp},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.
