@@ -75,6 +75,18 @@ type packetStream struct {
 	closed bool
 }
 
+// PacketSubscriptions is the number of packet subscriptions held by
+// connections.
+func (s *Server) PacketSubscriptions() int {
+	s.packets.mu.Lock()
+	defer s.packets.mu.Unlock()
+	n := 0
+	for _, c := range s.packets.perConn {
+		n += c
+	}
+	return n
+}
+
 func (s *Server) maxPacketBytes() int { return orDefault(s.opts.MaxPacketBytes, DefaultMaxPacketBytes) }
 
 // checkPacket refuses a packet beyond MaxPacketBytes.
