@@ -1,30 +1,11 @@
 /**
- * DataProducer and DataConsumer (spec/media-v1.md §4.11, §4.12). Messages of
- * DirectTransports travel as base64, one call or event per message.
+ * DataProducer and DataConsumer (spec/media-v1.md §4.11, §4.12). Messages
+ * travel as base64, one call or event per message.
  *
  * @module @ropehq/rope-client/mediasoup/data
  */
 import { MediaObject } from './base.js';
-import { UnsupportedError } from './errors.js';
-
-const NodeBuffer = globalThis.Buffer;
-
-/** Base64 of bytes. */
-function toBase64(bytes) {
-  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-/** Bytes of base64: a Buffer on Node (as mediasoup gives), a Uint8Array elsewhere. */
-function fromBase64(b64) {
-  if (NodeBuffer) return NodeBuffer.from(b64 ?? '', 'base64');
-  const s = atob(b64 ?? '');
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+import { toBase64, fromBase64 } from './packets.js';
 
 export class DataProducer extends MediaObject {
   static closeEvents = ['transportclose'];
@@ -106,8 +87,23 @@ export class DataConsumer extends MediaObject {
   /** @param {number} subchannel */
   async removeSubchannel(subchannel) { await this._call('removeSubchannel', { subchannel }); }
 
-  /** Not carried over ROPE (spec/media-v1.md §6): rejects with UnsupportedError. */
-  async send() { throw new UnsupportedError('DataConsumer.send() is not available over ROPE'); }
+  /**
+   * Sends a message from the server to the data consumer's endpoint (its
+   * SCTP stream, or its 'message' listeners on a DirectTransport), as
+   * mediasoup's: ppid defaults to 51/56 for a string, 53/57 for bytes.
+   * Rejects with an Error "sctpsendbufferfull" when the SCTP send buffer
+   * is full (after the 'sctpsendbufferfull' event).
+   * @param {string|Uint8Array} message @param {number} [ppid]
+   */
+  async send(message, ppid) {
+    const isString = typeof message === 'string';
+    if (!isString && !(message instanceof Uint8Array)) throw new TypeError('message must be a string or a Buffer');
+    if (typeof ppid !== 'number') ppid = isString ? (message.length > 0 ? 51 : 56) : (message.length > 0 ? 53 : 57);
+    if (ppid === 56) message = ' ';
+    else if (ppid === 57) message = new Uint8Array(1);
+    const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : message;
+    await this._call('send', { message: toBase64(bytes), ppid });
+  }
 
   /** @internal mediasoup's observer 'pause'/'resume': when the effective state changes. */
   _event(name, data) {

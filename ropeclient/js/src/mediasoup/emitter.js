@@ -27,8 +27,12 @@ export class EnhancedEventEmitter {
     if (prepend) list.unshift(entry);
     else list.push(entry);
     this.#listeners.set(name, list);
+    this._listenersChanged(name);
     return this;
   }
+
+  /** @internal Hook: the listeners of name changed (all names when undefined). */
+  _listenersChanged(name) {} // eslint-disable-line no-unused-vars
 
   /** @param {string|symbol} name @param {Listener} fn */
   on(name, fn) { return this.#add(name, fn); }
@@ -52,6 +56,7 @@ export class EnhancedEventEmitter {
       }
     }
     if (list.length === 0) this.#listeners.delete(name);
+    this._listenersChanged(name);
     return this;
   }
 
@@ -62,6 +67,7 @@ export class EnhancedEventEmitter {
   removeAllListeners(name) {
     if (name === undefined) this.#listeners.clear();
     else this.#listeners.delete(name);
+    this._listenersChanged(name);
     return this;
   }
 

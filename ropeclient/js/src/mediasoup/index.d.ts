@@ -141,9 +141,10 @@ export declare class PipeTransport<T extends AppData = AppData> extends Transpor
   connect(params: { ip: string; port: number; srtpParameters?: Json }): Promise<void>;
 }
 
+/** Events also: rtcp (Buffer), delivered while a listener is registered (the connection subscribes). */
 export declare class DirectTransport<T extends AppData = AppData> extends Transport<T> {
-  /** Not available over ROPE: throws UnsupportedError. */
-  sendRtcp(rtcpPacket: Uint8Array): never;
+  /** Returns at once; packets go in order, one call each, at most 1024 waiting (more are dropped); a failure is the observer's 'listenererror' ('sendRtcp', error). */
+  sendRtcp(rtcpPacket: Uint8Array): void;
 }
 
 /** Events: transportclose, score, videoorientationchange, trace. Observer: close, pause, resume, score, videoorientationchange, trace. */
@@ -159,11 +160,11 @@ export declare class Producer<T extends AppData = AppData> extends MediaObject<T
   pause(): Promise<void>;
   resume(): Promise<void>;
   enableTraceEvent(types?: string[]): Promise<void>;
-  /** Not available over ROPE: throws UnsupportedError. */
-  send(rtpPacket: Uint8Array): never;
+  /** DirectTransport producers; returns at once; packets go in order, one call each, at most 1024 waiting (more are dropped); a failure is the observer's 'listenererror' ('send', error). */
+  send(rtpPacket: Uint8Array): void;
 }
 
-/** Events: transportclose, producerclose, producerpause, producerresume, score, layerschange, trace. Observer: close, pause, resume, score, layerschange, trace. */
+/** Events: transportclose, producerclose, producerpause, producerresume, score, layerschange, trace, rtp (Buffer; DirectTransport consumers, delivered while a listener is registered: the connection subscribes). Observer: close, pause, resume, score, layerschange, trace. */
 export declare class Consumer<T extends AppData = AppData> extends MediaObject<T> {
   readonly producerId: string;
   readonly kind: 'audio' | 'video';
@@ -220,8 +221,8 @@ export declare class DataConsumer<T extends AppData = AppData> extends MediaObje
   setSubchannels(subchannels: number[]): Promise<void>;
   addSubchannel(subchannel: number): Promise<void>;
   removeSubchannel(subchannel: number): Promise<void>;
-  /** Not available over ROPE: rejects with UnsupportedError. */
-  send(message: string | Uint8Array, ppid?: number): Promise<never>;
+  /** A message from the server to the consumer's endpoint (SCTP stream, or 'message' on a DirectTransport); rejects with Error "sctpsendbufferfull" when the SCTP send buffer is full. */
+  send(message: string | Uint8Array, ppid?: number): Promise<void>;
 }
 
 /** Events: routerclose. Observer: close, pause, resume, addproducer (Producer), removeproducer (Producer). */

@@ -4,7 +4,7 @@
  * @module @ropehq/rope-client/mediasoup/producer
  */
 import { MediaObject } from './base.js';
-import { UnsupportedError } from './errors.js';
+import { PacketSender, PacketSubscription, fromBase64 } from './packets.js';
 import { checkTraceTypes } from './transport.js';
 
 export class Producer extends MediaObject {
@@ -36,13 +36,37 @@ export class Producer extends MediaObject {
     await this._call('enableTraceEvent', { types });
   }
 
-  /** Not carried over ROPE (spec/media-v1.md §6): throws UnsupportedError. */
-  send() { throw new UnsupportedError('Producer.send() is not available over ROPE'); }
+  #sender = new PacketSender(this, 'send');
+
+  /**
+   * Injects an RTP packet (producers of a DirectTransport). Returns at
+   * once, as mediasoup's; packets go one call after the other, at most
+   * 1024 waiting (more are dropped), and a failure is emitted as
+   * 'listenererror' ('send', error) on the observer.
+   * @param {Uint8Array} rtpPacket
+   */
+  send(rtpPacket) { this.#sender.send(rtpPacket); }
 }
 
 export class Consumer extends MediaObject {
   static closeEvents = ['transportclose', 'producerclose'];
   static eventRoutes = { score: 'both', layerschange: 'both', trace: 'both' };
+
+  /** 'rtp' (Buffer) listeners subscribe this connection to the consumer's RTP (DirectTransport consumers). */
+  #rtp = new PacketSubscription(this, 'rtp', 'subscribeRtp', 'unsubscribeRtp');
+
+  /** @internal */
+  _listenersChanged(name) {
+    if (name === undefined || name === 'rtp') this.#rtp?.sync();
+  }
+
+  /** @internal A packet notification of this object. */
+  _onPacket(event, packet) {
+    if (event === 'rtp' && !this.closed) this.safeEmit('rtp', fromBase64(packet));
+  }
+
+  /** @internal The connection was made again. */
+  _resubscribe() { this.#rtp.resubscribe(); }
 
   get producerId() { return this._prop('producerId'); }
   get kind() { return this._prop('kind'); }

@@ -9,6 +9,10 @@
  */
 import { RopeClient } from '../index.js';
 import { InvalidStateError } from './errors.js';
+import { packetNotifications } from './packets.js';
+
+/** Packet event name by notification method. */
+const packetEvents = Object.fromEntries(Object.entries(packetNotifications).map(([ev, m]) => [m, ev]));
 
 /** Observer event of a parent for a new child, by the child's ROPE type. */
 const newChildEvent = {
@@ -104,6 +108,14 @@ export class MediaSession {
       const w = this.wrappers.get(e.detail.object.id);
       this.wrappers.delete(e.detail.object.id);
       w?._onRemoteClosed();
+    });
+    client.addEventListener('notification', (e) => {
+      const event = packetEvents[e.detail.method];
+      if (event) this.wrappers.get(e.detail.params?.object)?._onPacket?.(event, e.detail.params?.packet);
+    });
+    client.addEventListener('connected', () => {
+      // A new connection has no packet subscriptions: make them again.
+      for (const w of this.wrappers.values()) w._resubscribe?.();
     });
     client.addEventListener('error', () => {}); // reported through calls; reconnects on its own
     this.client = client;

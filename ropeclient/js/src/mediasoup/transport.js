@@ -7,6 +7,7 @@
  */
 import { MediaObject, checkAppData, defined } from './base.js';
 import { UnsupportedError } from './errors.js';
+import { PacketSender, PacketSubscription, fromBase64 } from './packets.js';
 
 /** mediasoup's check of enableTraceEvent's types. */
 export function checkTraceTypes(types) {
@@ -165,6 +166,29 @@ export class DirectTransport extends Transport {
   async setMaxOutgoingBitrate() { throw new UnsupportedError('setMaxOutgoingBitrate() not implemented in DirectTransport'); }
   async setMinOutgoingBitrate() { throw new UnsupportedError('setMinOutgoingBitrate() not implemented in DirectTransport'); }
 
-  /** Not carried over ROPE (spec/media-v1.md §6): throws UnsupportedError. */
-  sendRtcp() { throw new UnsupportedError('DirectTransport.sendRtcp() is not available over ROPE'); }
+  #sender = new PacketSender(this, 'sendRtcp');
+  /** 'rtcp' (Buffer) listeners subscribe this connection to the transport's RTCP. */
+  #rtcp = new PacketSubscription(this, 'rtcp', 'subscribeRtcp', 'unsubscribeRtcp');
+
+  /**
+   * Hands an RTCP packet to the transport as if its remote side sent it.
+   * Returns at once; packets go one call after the other, at most 1024
+   * waiting, and a failure is emitted as 'listenererror' ('sendRtcp',
+   * error) on the observer.
+   * @param {Uint8Array} rtcpPacket
+   */
+  sendRtcp(rtcpPacket) { this.#sender.send(rtcpPacket); }
+
+  /** @internal */
+  _listenersChanged(name) {
+    if (name === undefined || name === 'rtcp') this.#rtcp?.sync();
+  }
+
+  /** @internal A packet notification of this object. */
+  _onPacket(event, packet) {
+    if (event === 'rtcp' && !this.closed) this.safeEmit('rtcp', fromBase64(packet));
+  }
+
+  /** @internal The connection was made again. */
+  _resubscribe() { this.#rtcp.resubscribe(); }
 }
