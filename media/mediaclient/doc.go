@@ -18,9 +18,12 @@
 // errors.Is; a call on an object whose mirror is closed fails with
 // media.ErrClosed without going to the server.
 //
-// Over the wire, packet-level calls are not available: Producer.Send and
-// DirectTransport.SendRtcp fail with media.ErrUnsupported, and
-// Consumer.OnRtp and DirectTransport.OnRtcp never fire. Data messages of a
-// DirectTransport do travel (DataProducer.Send, DataConsumer.OnMessage),
-// one call or event per message.
+// Packets of a DirectTransport travel as calls and notifications
+// (spec/media-v1.md §6.2): Producer.Send and DirectTransport.SendRtcp make
+// one call per packet (blocking for its round trip), and Consumer.OnRtp and
+// DirectTransport.OnRtcp subscribe this connection to the server's packet
+// notifications while they have a listener (again after a reconnection;
+// packets meanwhile, or while the connection is far behind, are lost).
+// Data messages travel as one call or event each (DataProducer.Send,
+// DataConsumer.Send, DataConsumer.OnMessage).
 package mediaclient

@@ -26,8 +26,10 @@
 // then its close.
 //
 // What clients can make the server hold is bounded (Options.MaxWorkers,
-// MaxWorkersPerConn) and where their transports listen can be
-// (Options.Listen). Media errors go to clients without what they wrap, a
+// MaxWorkersPerConn, MaxPacketSubscriptions) and where their transports
+// listen can be (Options.Listen). Packets of DirectTransports reach only
+// the connections that subscribed to them, as unsequenced notifications
+// dropped for a connection that is far behind (packets.go). Media errors go to clients without what they wrap, a
 // failure to open a socket as a TypeError, and internal errors, also a
 // worker process's, without their text (WireError).
 //
