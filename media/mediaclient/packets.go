@@ -47,8 +47,10 @@ type packetSub struct {
 	key                    packetKey
 	subscribe, unsubscribe string
 	fns                    event.Listeners[[]byte]
-	// mu serialises subscribe and unsubscribe calls.
-	mu sync.Mutex
+	// mu serialises subscribe and unsubscribe calls and guards
+	// subscribed.
+	mu         sync.Mutex
+	subscribed bool
 }
 
 // onPackets registers fn for the object's packets of the notification
@@ -63,13 +65,19 @@ func (b *base) onPackets(method, subscribe, unsubscribe string, fn func([]byte))
 	c.hookPacketsLocked()
 	key := packetKey{method, b.o.ID()}
 	sub := c.packets.byKey[key]
-	if sub == nil {
+	fresh := sub == nil
+	if fresh {
 		sub = &packetSub{b: b, key: key, subscribe: subscribe, unsubscribe: unsubscribe}
 		c.packets.byKey[key] = sub
-		b.o.OnClose(func() { c.forgetPackets(sub) })
 	}
 	off := sub.fns.On(fn)
 	c.packets.mu.Unlock()
+	if fresh {
+		b.o.OnClose(func() { c.forgetPackets(sub) })
+		if b.o.Closed() {
+			c.forgetPackets(sub)
+		}
+	}
 	sub.sync()
 	var once sync.Once
 	return func() {
@@ -90,9 +98,10 @@ func (c *Client) hookPacketsLocked() {
 	c.packets.byKey = make(map[packetKey]*packetSub)
 	c.rc.OnNotification(c.onPacket)
 	c.rc.OnConnected(func() {
-		// A new connection has no subscriptions: make them again.
+		// A new connection has no subscriptions: make them again (calls
+		// may be made from the client's callbacks).
 		for _, sub := range c.packetSubs() {
-			go sub.resubscribe()
+			sub.resubscribe()
 		}
 	})
 }
@@ -125,16 +134,14 @@ func (c *Client) onPacket(method string, params json.RawMessage) {
 	}
 }
 
-// sync subscribes when the stream has listeners, else unsubscribes and
-// forgets it.
+// sync subscribes when the stream has listeners, else unsubscribes. The
+// subscription stays in the client's table until its object closes, so
+// one value per object orders its calls.
 func (s *packetSub) sync() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	want := s.fns.Len() > 0
-	if !want {
-		s.b.c.forgetPackets(s)
-	}
-	if s.b.o.Closed() {
+	if want == s.subscribed || s.b.o.Closed() {
 		return
 	}
 	call := s.unsubscribe
@@ -143,7 +150,9 @@ func (s *packetSub) sync() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.b.c.opts.Timeout)
 	defer cancel()
-	if err := s.b.call(ctx, call, nil, nil); err != nil && !s.b.o.Closed() {
+	err := s.b.call(ctx, call, nil, nil)
+	s.subscribed = want && err == nil
+	if err != nil && !s.b.o.Closed() {
 		s.b.c.opts.Logger.Error("mediaclient: "+call, "object", s.b.o.ID(), "err", err)
 	}
 }
@@ -152,7 +161,7 @@ func (s *packetSub) sync() {
 func (s *packetSub) resubscribe() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fns.Len() == 0 || s.b.o.Closed() {
+	if !s.subscribed || s.b.o.Closed() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.b.c.opts.Timeout)
@@ -162,12 +171,11 @@ func (s *packetSub) resubscribe() {
 	}
 }
 
-// forgetPackets drops a subscription that has no listener or whose
-// object closed.
+// forgetPackets drops the subscription of a closed object.
 func (c *Client) forgetPackets(s *packetSub) {
 	c.packets.mu.Lock()
 	defer c.packets.mu.Unlock()
-	if c.packets.byKey[s.key] == s && (s.fns.Len() == 0 || s.b.o.Closed()) {
+	if c.packets.byKey[s.key] == s {
 		delete(c.packets.byKey, s.key)
 	}
 }
