@@ -179,11 +179,11 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 	return c, c.check()
 }
 
-// memberDefaults changes two defaults for a cluster member (-cluster,
+// memberDefaults changes three defaults for a cluster member (-cluster,
 // not an endpoint): a cluster endpoint creates and closes workers for all
 // of its rooms over one connection, so a member lets clients close
-// workers and sets no per-connection worker limit, unless the flag or
-// its environment variable says otherwise. Its token (required beyond
+// workers and sets no per-connection worker or packet subscription
+// limit, unless the flag or its environment variable says otherwise. Its token (required beyond
 // loopback) keeps other clients out.
 func (c *config) memberDefaults(fs *flag.FlagSet, getenv func(string) string) {
 	if !c.cluster.enabled || c.cluster.endpoint {
@@ -196,6 +196,9 @@ func (c *config) memberDefaults(fs *flag.FlagSet, getenv func(string) string) {
 	}
 	if !set["max-workers-per-conn"] && getenv("ROPE_MAX_WORKERS_PER_CONN") == "" {
 		c.media.maxWorkersConn = -1
+	}
+	if !set["max-packet-subscriptions"] && getenv("ROPE_MAX_PACKET_SUBSCRIPTIONS") == "" {
+		c.media.maxPacketSubs = -1
 	}
 }
 

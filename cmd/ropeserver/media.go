@@ -52,6 +52,8 @@ type mediaConfig struct {
 	allowWorkerFiles bool
 	// maxConsumersPerWorker is the Mafalda's MaxConsumersPerWorker.
 	maxConsumersPerWorker int
+	// maxPacketSubs is mediaserver's MaxPacketSubscriptions.
+	maxPacketSubs int
 }
 
 func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error {
@@ -93,6 +95,12 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 		return fmt.Errorf("ROPE_MAX_WORKERS_PER_CONN: %w", err)
 	}
 	fs.IntVar(&m.maxWorkersConn, "max-workers-per-conn", perConn, "most media workers one client connection may have open at once; negative: no limit (env ROPE_MAX_WORKERS_PER_CONN)")
+	packetSubs, err := strconv.Atoi(envOr(getenv, "ROPE_MAX_PACKET_SUBSCRIPTIONS", strconv.Itoa(mediaserver.DefaultMaxPacketSubscriptions)))
+	if err != nil {
+		return fmt.Errorf("ROPE_MAX_PACKET_SUBSCRIPTIONS: %w", err)
+	}
+	fs.IntVar(&m.maxPacketSubs, "max-packet-subscriptions", packetSubs,
+		"most packet streams (a direct transport consumer's rtp, a direct transport's rtcp) one client connection subscribes to; negative: no limit (env ROPE_MAX_PACKET_SUBSCRIPTIONS)")
 	anyListen, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_ANY_RTC_LISTEN", "false"))
 	fs.BoolVar(&m.anyRtcListen, "allow-any-rtc-listen", anyListen, "let clients have media transports listen on any address and port; default only -rtc-ip and -listen, ports -rtc-min-port to -rtc-max-port (env ROPE_ALLOW_ANY_RTC_LISTEN)")
 	allow, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_CLOSE", "false"))
@@ -122,6 +130,9 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 	if m.maxWorkersConn == 0 {
 		return nil, nil, errors.New("media: -max-workers-per-conn 0: want a positive limit, or negative for none")
 	}
+	if m.maxPacketSubs == 0 {
+		return nil, nil, errors.New("media: -max-packet-subscriptions 0: want a positive limit, or negative for none")
+	}
 	switch {
 	case base != nil:
 	case m.workers == workersProcess:
@@ -140,11 +151,14 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 	opts := &mediaserver.Options{
 		MaxWorkers:        m.maxWorkers,
 		MaxWorkersPerConn: m.maxWorkersConn,
-		AllowWorkerClose:  m.allowWorkerClose,
-		AllowWorkerFiles:  m.allowWorkerFiles,
-		ListenInfo:        li,
-		WorkerSettings:    &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
-		Logger:            log,
+		// A cluster member's connections are endpoints', each carrying
+		// many clients' subscriptions (memberDefaults).
+		MaxPacketSubscriptions: m.maxPacketSubs,
+		AllowWorkerClose:       m.allowWorkerClose,
+		AllowWorkerFiles:       m.allowWorkerFiles,
+		ListenInfo:             li,
+		WorkerSettings:         &media.WorkerSettings{RtcMinPort: uint16(m.rtcMinPort), RtcMaxPort: uint16(m.rtcMaxPort)},
+		Logger:                 log,
 	}
 	switch {
 	case endpoint:

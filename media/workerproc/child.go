@@ -46,7 +46,10 @@ func Serve(ctx context.Context) error {
 	defer rs.Close()
 	// The parent is the child's one client and has applied its own
 	// server's policy: the child allows what it asks.
-	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log})
+	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log,
+		// The parent's one connection carries all its clients'
+		// subscriptions; the parent bounds them per client.
+		MaxPacketSubscriptions: -1})
 	if err != nil {
 		return err
 	}
