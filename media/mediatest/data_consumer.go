@@ -237,14 +237,16 @@ func testDataConsumerSendSctp(t *testing.T, api media.API) {
 	}
 	c.got.waitMessage(t, 3, []byte("forwarded"), media.PPIDString)
 
-	if n := check[int](t)(c.out.GetBufferedAmount(ctx)); n < 0 {
-		t.Fatalf("bufferedAmount %d", n)
-	}
+	// Once the messages above are acknowledged, nothing is buffered.
+	eventually(t, "bufferedAmount 0", func() bool {
+		n, err := c.out.GetBufferedAmount(ctx)
+		return err == nil && n == 0
+	})
 	low := recordLow(c.out)
 	if err := c.out.SetBufferedAmountLowThreshold(ctx, 1<<20); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "bufferedamountlow at once", func() bool { return len(low.list()) == 1 })
+	eventually(t, "bufferedamountlow at once", func() bool { return len(low.list()) >= 1 })
 	if err := c.out.SetBufferedAmountLowThreshold(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
