@@ -253,6 +253,12 @@ func (d *sctpData) consume(ctx context.Context, o *media.DataConsumerOptions) (m
 	c.init(newID(), o.AppData)
 	c.paused.Store(o.Paused)
 	c.producerPaused.Store(p.paused.Load())
+	params := sp
+	sc := &sctpDataConsumer{dataConsumer: c, sctp: &params, data: d}
+	// Known before any message can open the stream (watch).
+	d.mu.Lock()
+	d.consumers[sid] = sc
+	d.mu.Unlock()
 	release := func() { d.release(sid) }
 	t.mu.Lock()
 	if t.closed.Load() {
@@ -267,17 +273,12 @@ func (d *sctpData) consume(ctx context.Context, o *media.DataConsumerOptions) (m
 		release()
 		return nil, err
 	}
-	params := sp
 	c.onMessage.On(func(m dataMessage) {
 		if d.send(&params, m.msg, m.ppid) == errSendBufferFull {
 			emit(&c.onBufferFull)
 		}
 	})
 	c.OnClose(release)
-	sc := &sctpDataConsumer{dataConsumer: c, sctp: &params, data: d}
-	d.mu.Lock()
-	d.consumers[sid] = sc
-	d.mu.Unlock()
 	t.onNewDataConsumer.Emit(sc)
 	return sc, nil
 }
