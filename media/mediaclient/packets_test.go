@@ -62,3 +62,35 @@ func TestRtpAfterReconnect(t *testing.T) {
 	off()
 	wait.Until(t, "the subscription ended", func() bool { return srv.media.PacketSubscriptions() == 0 })
 }
+
+// BenchmarkDirectRtp sends RTP packets of 1,000 bytes of payload through
+// Producer.Send over ROPE (one call each, in order) to a consumer whose
+// OnRtp this client subscribed to, and waits for them all: packets per
+// second through the server and back.
+func BenchmarkDirectRtp(b *testing.B) {
+	srv := startServer(b, nil)
+	api, _ := srv.dial(b, nil)
+	ctx := ctxT(b)
+	w := must[media.Worker](b)(api.CreateWorker(ctx, nil))
+	r := must[media.Router](b)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: codecs}))
+	src := must[media.DirectTransport](b)(r.CreateDirectTransport(ctx, nil))
+	dst := must[media.DirectTransport](b)(r.CreateDirectTransport(ctx, nil))
+	p := must[media.Producer](b)(src.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: mediatest.VP8Parameters(77)}))
+	c := must[media.Consumer](b)(dst.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
+	var got atomic.Int64
+	c.OnRtp(func([]byte) { got.Add(1) })
+	snd := &mediatest.VP8Sender{SSRC: 77, PT: 101}
+	pkts := make([][]byte, 64)
+	for i := range pkts {
+		pkts[i] = snd.Next(b, i == 0, 1000)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		if err := p.Send(pkts[i%len(pkts)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait.Until(b, "every packet", func() bool { return got.Load() >= int64(b.N) })
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pkts/s")
+}
