@@ -15,8 +15,8 @@ import (
 // rtpObserver watches audio producers through their ssrc-audio-level
 // header extension. Every interval it turns the levels received into
 // "volumes"/"silence" (AudioLevelObserver) or "dominantspeaker"
-// (ActiveSpeakerObserver; simplified: the loudest producer of the
-// interval, not mediasoup's speech activity scoring).
+// (ActiveSpeakerObserver, with mediasoup's dominant speaker
+// identification: dominant_speaker.go).
 type rtpObserver struct {
 	object
 	router     *router
@@ -26,11 +26,13 @@ type rtpObserver struct {
 	threshold  int
 	paused     atomic.Bool
 
-	// mu guards levels, silence and dominant.
-	mu       sync.Mutex
-	levels   map[*producer]*levelSum
-	silence  bool
-	dominant *producer
+	// mu guards levels, silence and speakers.
+	mu      sync.Mutex
+	levels  map[*producer]*levelSum
+	silence bool
+	// speakers is the dominant speaker identification of an
+	// ActiveSpeakerObserver (nil for an AudioLevelObserver).
+	speakers *dominantSpeakers[*producer]
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -94,9 +96,8 @@ func (r *router) CreateActiveSpeakerObserver(ctx context.Context, o *media.Activ
 			opts.Interval = o.Interval
 		}
 	}
-	if opts.Interval < 100 {
-		return nil, &media.ParamError{Field: "interval", Reason: "must be >= 100"}
-	}
+	// As mediasoup's worker: the interval is clamped to 100..5000 ms.
+	opts.Interval = min(max(opts.Interval, 100), 5000)
 	ob, err := r.newObserver(ctx, true, opts.Interval, 1, -127, opts.AppData)
 	if err != nil {
 		return nil, err
@@ -110,6 +111,9 @@ func (r *router) newObserver(ctx context.Context, speaker bool, intervalMs, maxE
 	}
 	ob := &rtpObserver{router: r, speaker: speaker, interval: time.Duration(intervalMs) * time.Millisecond,
 		maxEntries: maxEntries, threshold: threshold, levels: map[*producer]*levelSum{}, stop: make(chan struct{})}
+	if speaker {
+		ob.speakers = newDominantSpeakers[*producer]()
+	}
 	ob.init(newID(), appData)
 	r.mu.Lock()
 	if r.closed.Load() {
@@ -119,7 +123,7 @@ func (r *router) newObserver(ctx context.Context, speaker bool, intervalMs, maxE
 	r.observers[ob.id] = ob
 	r.mu.Unlock()
 	ob.wg.Add(1)
-	go ob.loop()
+	go ob.loop(r.worker)
 	var outer media.RtpObserver = audioLevelObserver{ob}
 	if speaker {
 		outer = activeSpeakerObserver{ob}
@@ -194,6 +198,9 @@ func (o *rtpObserver) setPaused(paused bool) error {
 	}
 	o.mu.Lock()
 	o.resetLocked()
+	if o.speakers != nil {
+		o.speakers.reset(nowMs())
+	}
 	o.mu.Unlock()
 	if paused {
 		emit(&o.onPause)
@@ -224,6 +231,9 @@ func (o *rtpObserver) AddProducer(ctx context.Context, opts media.RtpObserverAdd
 	_, had := o.levels[p]
 	if !had {
 		o.levels[p] = &levelSum{}
+		if o.speakers != nil {
+			o.speakers.add(p, nowMs(), p.paused.Load())
+		}
 	}
 	o.mu.Unlock()
 	if !had {
@@ -249,16 +259,37 @@ func (o *rtpObserver) RemoveProducer(ctx context.Context, opts media.RtpObserver
 }
 
 // forget drops p (removed or closed); it reports whether p was observed.
+// When p was the dominant speaker, another is elected at once, as
+// mediasoup does.
 func (o *rtpObserver) forget(p *producer) bool {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	_, had := o.levels[p]
 	delete(o.levels, p)
-	if o.dominant == p {
-		o.dominant = nil
+	var next *producer
+	var changed bool
+	if o.speakers != nil && had {
+		next, changed = o.speakers.remove(p, nowMs())
+	}
+	o.mu.Unlock()
+	if changed && !o.closed.Load() {
+		o.onDominant.Emit(next)
 	}
 	return had
 }
+
+// producerPaused marks a paused or resumed producer, which an
+// ActiveSpeakerObserver does not elect.
+func (o *rtpObserver) producerPaused(p *producer, paused bool) {
+	if o.speakers == nil {
+		return
+	}
+	o.mu.Lock()
+	o.speakers.setPaused(p, paused)
+	o.mu.Unlock()
+}
+
+// nowMs is the monotonic clock of the dominant speaker identification.
+func nowMs() int64 { return nanotime()/1e6 + 1 }
 
 // addLevel records one packet's audio level (0..127, i.e. -dBov). It runs
 // on the producer's ingress path.
@@ -267,15 +298,18 @@ func (o *rtpObserver) addLevel(p *producer, level int) {
 		return
 	}
 	o.mu.Lock()
-	if l := o.levels[p]; l != nil {
+	if o.speakers != nil {
+		o.speakers.level(p, 127-level, nowMs())
+	} else if l := o.levels[p]; l != nil {
 		l.sum += level
 		l.count++
 	}
 	o.mu.Unlock()
 }
 
-func (o *rtpObserver) loop() {
+func (o *rtpObserver) loop(w *worker) {
 	defer o.wg.Done()
+	defer w.recoverPanic("rtp observer")
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
 	for {
@@ -283,14 +317,28 @@ func (o *rtpObserver) loop() {
 		case <-o.stop:
 			return
 		case <-tick.C:
-			if !o.paused.Load() {
+			switch {
+			case o.paused.Load():
+			case o.speakers != nil:
+				o.elect()
+			default:
 				o.report()
 			}
 		}
 	}
 }
 
-// report turns the interval's levels into events.
+// elect runs one dominant speaker election.
+func (o *rtpObserver) elect() {
+	o.mu.Lock()
+	p, changed := o.speakers.update(nowMs())
+	o.mu.Unlock()
+	if changed {
+		o.onDominant.Emit(p)
+	}
+}
+
+// report turns the interval's levels into "volumes" or "silence".
 func (o *rtpObserver) report() {
 	type entry struct {
 		p    *producer
@@ -307,22 +355,18 @@ func (o *rtpObserver) report() {
 		*l = levelSum{}
 	}
 	slices.SortFunc(loud, func(a, b entry) int { return b.dBov - a.dBov })
-	var dominantChanged, silenced bool
+	var silenced bool
 	switch {
-	case o.speaker && len(loud) > 0 && loud[0].p != o.dominant:
-		o.dominant, dominantChanged = loud[0].p, true
-	case !o.speaker && len(loud) == 0 && !o.silence:
+	case len(loud) == 0 && !o.silence:
 		o.silence, silenced = true, true
-	case !o.speaker && len(loud) > 0:
+	case len(loud) > 0:
 		o.silence = false
 	}
 	o.mu.Unlock()
 	switch {
-	case dominantChanged:
-		o.onDominant.Emit(loud[0].p)
 	case silenced:
 		emit(&o.onSilence)
-	case !o.speaker && len(loud) > 0:
+	case len(loud) > 0:
 		vols := make([]media.AudioLevelObserverVolume, 0, min(len(loud), o.maxEntries))
 		for _, e := range loud[:min(len(loud), o.maxEntries)] {
 			vols = append(vols, media.AudioLevelObserverVolume{Producer: e.p, Volume: e.dBov})

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/media"
@@ -75,10 +76,33 @@ func TestActiveSpeakerObserver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Both send background noise (level 100), which sets their noise
+	// floors; then loud speaks (level 10, with a pause every tenth
+	// packet) while quiet stays at the noise, a packet each per 20 ms,
+	// until loud is elected (mediasoup's identification needs sustained
+	// speech, and levels that stop count as silence after 40 ms).
 	var s1, s2 uint16
-	sendLevels(t, quiet, 60, &s1, 10, 90)
-	sendLevels(t, loud, 61, &s2, 10, 10)
-	recvUntil(t, "dominant speaker", dominant, func(p media.Producer) bool { return p.ID() == loud.ID() })
+	sendLevels(t, quiet, 60, &s1, 5, 100)
+	sendLevels(t, loud, 61, &s2, 5, 100)
+	deadline := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		sendLevels(t, quiet, 60, &s1, 1, 100)
+		level := byte(10)
+		if i%10 == 9 {
+			level = 100
+		}
+		sendLevels(t, loud, 61, &s2, 1, level)
+		select {
+		case p := <-dominant:
+			if p.ID() == loud.ID() {
+				goto elected
+			}
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("loud speaker not elected")
+		}
+	}
+elected:
 	if err := obs.Close(f.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -257,6 +257,9 @@ func (p *producer) Pause(ctx context.Context) error {
 	for _, c := range p.consumerList() {
 		c.setProducerPaused(true)
 	}
+	for _, o := range p.observerList() {
+		o.producerPaused(p, true)
+	}
 	emit(&p.onPause)
 	return nil
 }
@@ -270,6 +273,9 @@ func (p *producer) Resume(ctx context.Context) error {
 	}
 	for _, c := range p.consumerList() {
 		c.setProducerPaused(false)
+	}
+	for _, o := range p.observerList() {
+		o.producerPaused(p, false)
 	}
 	emit(&p.onResume)
 	return nil

@@ -84,6 +84,7 @@ func (t *transport) onReports(reports []rtcp.ReceptionReport, now int64) {
 // transport.
 func (t *transport) rtcpLoop(interval time.Duration) {
 	defer t.wg.Done()
+	defer t.router.worker.recoverPanic("transport RTCP timer")
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	// fb ticks bandwidth feedback (bwe.go, bwe_remb.go) once it is on.

@@ -434,6 +434,7 @@ func (d *sctpData) read(st *sctp.Stream) {
 // maxMessageSize are dropped, as mediasoup does.
 func (d *sctpData) readStream(st *sctp.Stream) {
 	defer d.readers.Done()
+	defer d.t.router.worker.recoverPanic("SCTP stream reader")
 	id := st.StreamIdentifier()
 	buf := make([]byte, min(readBufSize, d.params.MaxMessageSize+1))
 	for {

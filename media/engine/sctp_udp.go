@@ -121,6 +121,7 @@ func (s *sctpUDP) start() {
 // the association ends.
 func (s *sctpUDP) runAssociation() {
 	defer s.run.Done()
+	defer s.t.router.worker.recoverPanic("SCTP association")
 	s.setState(media.SctpConnecting)
 	size := s.data.params.MaxMessageSize
 	assoc, err := sctp.ClientContext(context.Background(),

@@ -214,6 +214,7 @@ func (t *transport) close(reason closeReason) {
 // loopCallback runs fn (which may call user handlers) on one of the
 // transport's goroutines.
 func (t *transport) loopCallback(fn func()) {
+	defer t.router.worker.recoverPanic("transport event")
 	t.inLoop.Add(1)
 	defer t.inLoop.Add(-1)
 	fn()

@@ -141,7 +141,9 @@ func (l *udpLink) wait() {
 }
 
 func (l *udpLink) readLoop(conn *udpio.Conn, rtcpOnly bool) {
+	w := l.t.router.worker
 	defer l.wg.Done()
+	defer w.recoverPanic("transport reader")
 	bufs := make([]byte, readBatch*rtppkt.MaxPacketLen)
 	ms := make([]udpio.Message, readBatch)
 	for i := range ms {
@@ -155,6 +157,9 @@ func (l *udpLink) readLoop(conn *udpio.Conn, rtcpOnly bool) {
 				return
 			}
 			continue
+		}
+		if f := w.fault.Load(); f != nil {
+			(*f)()
 		}
 		now := nanotime()
 		for i := 0; i < n; i++ {

@@ -60,6 +60,7 @@ func (l *webRtcLink) association() *sctp.Association {
 // sctpStream starts reading a stream the client opened (called on the
 // webrtc layer's DTLS goroutine).
 func (l *webRtcLink) sctpStream(st *sctp.Stream) {
+	defer l.t.router.worker.recoverPanic("webrtc SCTP stream")
 	if l.data != nil {
 		l.data.accept(st)
 	}

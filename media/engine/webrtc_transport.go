@@ -244,18 +244,21 @@ func webRtcListenInfos(w *worker, in []media.TransportListenInfo) ([]webrtc.List
 // ends (readBatchEnd), as after a plain transport's recvmmsg. It does not
 // allocate for RTP.
 func (l *webRtcLink) receive(pkt []byte) {
+	defer l.t.router.worker.recoverPanic("webrtc transport receive")
 	l.rxMu.Lock()
+	defer l.rxMu.Unlock()
 	if p := l.t.receive(pkt, nanotime()); p != nil && !slices.Contains(l.touched, p) {
 		l.touched = append(l.touched, p)
 	}
-	l.rxMu.Unlock()
 }
 
 // readBatchEnd sends what the consumers of this read batch's producers
 // queued: one sendmmsg per consumer, or per WebRtcServer socket for the
 // consumers of transports that share one (webrtc.RTPBatchWriter).
 func (l *webRtcLink) readBatchEnd() {
+	defer l.t.router.worker.recoverPanic("webrtc transport send")
 	l.rxMu.Lock()
+	defer l.rxMu.Unlock()
 	for _, p := range l.touched {
 		for _, c := range *p.consumers.Load() {
 			c.flushInto(&l.batch)
@@ -264,7 +267,6 @@ func (l *webRtcLink) readBatchEnd() {
 	_ = l.batch.Flush()
 	clear(l.touched)
 	l.touched = l.touched[:0]
-	l.rxMu.Unlock()
 }
 
 func (l *webRtcLink) iceStateChange(s ice.State) {
@@ -349,6 +351,7 @@ func (l *webRtcLink) close() {
 		l.closeWG.Add(1)
 		go func() {
 			defer l.closeWG.Done()
+			defer l.t.router.worker.recoverPanic("webrtc transport close")
 			_ = l.tr.Close()
 		}()
 	})

@@ -31,6 +31,14 @@ type worker struct {
 	// nextPort spreads transports over the worker's port range.
 	nextPort atomic.Uint32
 
+	// died is set when a goroutine of the worker panicked (died.go).
+	died atomic.Bool
+	// dying runs die after a panic; fault is a test's panic injection
+	// (export_test.go), checked on each read batch of plain and pipe
+	// transports.
+	dying sync.WaitGroup
+	fault atomic.Pointer[func()]
+
 	onDied      event.Listeners[error]
 	onNewRouter event.Listeners[media.Router]
 
@@ -46,7 +54,7 @@ func newWorker(a *api, s media.WorkerSettings) *worker {
 }
 
 func (w *worker) PID() int   { return os.Getpid() }
-func (w *worker) Died() bool { return false }
+func (w *worker) Died() bool { return w.died.Load() }
 
 func (w *worker) OnDied(fn func(error)) func()             { return w.onDied.On(fn) }
 func (w *worker) OnNewRouter(fn func(media.Router)) func() { return w.onNewRouter.On(fn) }
@@ -58,20 +66,24 @@ func (w *worker) Close(ctx context.Context) error {
 	if w.closed.Swap(true) {
 		return nil
 	}
+	w.closeChildren()
+	emit(&w.onClose)
+	return nil
+}
+
+// closeChildren closes every router (and so every transport) first,
+// then the WebRtcServers, as mediasoup does.
+func (w *worker) closeChildren() {
 	w.mu.Lock()
 	routers, servers := w.routers, w.servers
 	w.routers, w.servers = map[string]*router{}, map[string]*webRtcServer{}
 	w.mu.Unlock()
-	// As mediasoup: routers (and so every transport) first, then the
-	// WebRtcServers.
 	for _, r := range routers {
 		r.close(closeByParent)
 	}
 	for _, s := range servers {
 		s.close(closeByParent)
 	}
-	emit(&w.onClose)
-	return nil
 }
 
 func (w *worker) removeServer(id string) {

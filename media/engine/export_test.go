@@ -1,0 +1,19 @@
+package engine
+
+import (
+	"sync/atomic"
+
+	"github.com/ropehq/rope/media"
+)
+
+// InjectPanic makes the next read batch of a plain or pipe transport of w
+// panic, once: a crash inside one of the worker's goroutines.
+func InjectPanic(w media.Worker) {
+	var once atomic.Bool
+	f := func() {
+		if once.CompareAndSwap(false, true) {
+			panic("injected by InjectPanic")
+		}
+	}
+	w.(*worker).fault.Store(&f)
+}
