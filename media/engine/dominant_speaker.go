@@ -40,16 +40,16 @@ const (
 // speaker is one producer's state in the identification.
 type speaker struct {
 	// paused: the producer is paused, or idle for dsSpeakerIdleTimeout.
-	paused                                   bool
-	immediateScore, mediumScore, longScore   float64
-	lastLevelChange                          int64 // ms
-	minLevel, nextMinLevel                   uint8
-	nextMinLevelWindowLen                    uint32
-	immediates                               [dsImmediateBuffLen]uint8
-	mediums                                  [dsMediumsBuffLen]uint8
-	longs                                    [dsLongsBuffLen]uint8
-	levels                                   [dsLevelsBuffLen]uint8
-	nextLevelIndex                           int
+	paused                                 bool
+	immediateScore, mediumScore, longScore float64
+	lastLevelChange                        int64 // ms
+	minLevel, nextMinLevel                 uint8
+	nextMinLevelWindowLen                  uint32
+	immediates                             [dsImmediateBuffLen]uint8
+	mediums                                [dsMediumsBuffLen]uint8
+	longs                                  [dsLongsBuffLen]uint8
+	levels                                 [dsLevelsBuffLen]uint8
+	nextLevelIndex                         int
 }
 
 func newSpeaker(now int64, paused bool) *speaker {
