@@ -27,7 +27,10 @@ const (
 type WorkerSettings struct {
 	// LogLevel defaults to "error".
 	LogLevel WorkerLogLevel `json:"logLevel,omitempty"`
-	// LogTags selects debug log tags ("rtp", "rtcp", "ice", ...); default none.
+	// LogTags selects the tags whose debug and warn logs are written
+	// (mediasoup's: "info", "ice", "dtls", "rtp", "srtp", "rtcp", "rtx",
+	// "bwe", "score", "simulcast", "svc", "sctp", "message"; others are
+	// ignored); default none.
 	LogTags []string `json:"logTags,omitempty"`
 	// RtcMinPort and RtcMaxPort bound the ports of transports created
 	// without an explicit port or portRange. Default 10000 and 59999.
@@ -37,6 +40,15 @@ type WorkerSettings struct {
 	// default a generated certificate.
 	DtlsCertificateFile string `json:"dtlsCertificateFile,omitempty"`
 	DtlsPrivateKeyFile  string `json:"dtlsPrivateKeyFile,omitempty"`
+	// LibwebrtcFieldTrials are mediasoup's libwebrtc field trials
+	// (default "WebRTC-Bwe-AlrLimitedBackoff/Enabled/"). Accepted and
+	// kept; they change nothing here: our bandwidth estimation is not
+	// libwebrtc's and has no field trials.
+	LibwebrtcFieldTrials string `json:"libwebrtcFieldTrials,omitempty"`
+	// DisableLiburing disables mediasoup's io_uring sending; default
+	// false. Accepted; it changes nothing here: our sockets never use
+	// io_uring (they read and write with recvmmsg and sendmmsg).
+	DisableLiburing bool `json:"disableLiburing,omitempty"`
 	// AppData defaults to an empty map.
 	AppData AppData `json:"appData,omitempty"`
 }

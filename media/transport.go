@@ -25,17 +25,46 @@ type TransportListenInfo struct {
 	// IP is the listening IP (required; "0.0.0.0" or "::" for all).
 	IP string `json:"ip"`
 	// AnnouncedAddress is the address announced to the remote side
-	// (IP or hostname); default IP.
+	// (IP or hostname); default AnnouncedIP, else IP.
 	AnnouncedAddress string `json:"announcedAddress,omitempty"`
+	// AnnouncedIP is mediasoup's deprecated name of AnnouncedAddress,
+	// used when AnnouncedAddress is empty.
+	AnnouncedIP string `json:"announcedIp,omitempty"`
 	// Port is the listening port; default 0: a port from PortRange or the
 	// worker's range.
 	Port uint16 `json:"port,omitempty"`
-	// PortRange applies when Port is 0; default the worker's range.
+	// PortRange, when both its bounds are set, is where the port is
+	// chosen, and Port is ignored (as mediasoup); default the worker's
+	// range when Port is 0.
 	PortRange *PortRange `json:"portRange,omitempty"`
-	// SendBufferSize and RecvBufferSize set the socket buffers; default
-	// the system's.
+	// Flags are socket flags; default none.
+	Flags *TransportSocketFlags `json:"flags,omitempty"`
+	// SendBufferSize and RecvBufferSize set the socket buffers in bytes
+	// (the kernel caps them at net.core.wmem_max and rmem_max); default
+	// the implementation's (4 MiB for plain and pipe transports).
 	SendBufferSize int `json:"sendBufferSize,omitempty"`
 	RecvBufferSize int `json:"recvBufferSize,omitempty"`
+}
+
+// TransportSocketFlags are a listen info's socket flags (mediasoup
+// TransportSocketFlags).
+type TransportSocketFlags struct {
+	// IPv6Only disables dual-stack on an IPv6 ip: "::" then receives no
+	// IPv4 (IPV6_V6ONLY). Default false: an IPv6 socket is dual-stack.
+	IPv6Only bool `json:"ipv6Only,omitempty"`
+	// UDPReusePort lets transports that all set it bind the same UDP ip
+	// and port (SO_REUSEPORT; for multicast with plain transports; use
+	// with caution). Ignored for TCP. Default false.
+	UDPReusePort bool `json:"udpReusePort,omitempty"`
+}
+
+// Announced is the address announced for li: AnnouncedAddress, else
+// the deprecated AnnouncedIP, else "" (the listening IP is announced).
+func (li *TransportListenInfo) Announced() string {
+	if li.AnnouncedAddress != "" {
+		return li.AnnouncedAddress
+	}
+	return li.AnnouncedIP
 }
 
 // TransportTuple is a transport's 5-tuple.

@@ -55,6 +55,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ropehq/rope/media"
@@ -66,6 +67,11 @@ type Options struct {
 	// RTCPInterval is the period of generated RTCP reports (SR for
 	// consumers, RR for producers) and score updates; default 1s.
 	RTCPInterval time.Duration
+	// Logger receives the workers' logs, each worker's filtered by its
+	// logLevel and logTags (WorkerSettings, UpdateSettings) as
+	// mediasoup's worker filters its own. Default: text on stderr, as
+	// mediasoup's workers log.
+	Logger *slog.Logger
 }
 
 type api struct {
@@ -83,6 +89,9 @@ func New(opts *Options) media.API {
 	if a.opts.RTCPInterval <= 0 {
 		a.opts.RTCPInterval = time.Second
 	}
+	if a.opts.Logger == nil {
+		a.opts.Logger = slog.New(defaultLogHandler())
+	}
 	return a
 }
 
@@ -98,6 +107,7 @@ func (a *api) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.
 	if s != nil {
 		settings.LogTags = s.LogTags
 		settings.AppData = s.AppData
+		settings.LibwebrtcFieldTrials, settings.DisableLiburing = s.LibwebrtcFieldTrials, s.DisableLiburing
 		if s.LogLevel != "" {
 			settings.LogLevel = s.LogLevel
 		}

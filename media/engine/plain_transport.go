@@ -59,12 +59,16 @@ func (l *udpLink) open(w *worker, info, rtcpInfo *media.TransportListenInfo, rtc
 	if l.rtp, err = listen(w, "listenInfo", info); err != nil {
 		return err
 	}
-	l.announce = info.AnnouncedAddress
+	l.announce = info.Announced()
 	if rtcpMux {
 		return nil
 	}
 	if rtcpInfo == nil {
-		rtcpInfo = &media.TransportListenInfo{Protocol: info.Protocol, IP: info.IP, AnnouncedAddress: info.AnnouncedAddress}
+		// listenInfo's copy, as mediasoup's, but without its port
+		// (mediasoup's copy keeps it and then fails to bind it twice).
+		c := *info
+		c.Port = 0
+		rtcpInfo = &c
 	}
 	if l.rtcp, err = listen(w, "rtcpListenInfo", rtcpInfo); err != nil {
 		l.rtp.Close()

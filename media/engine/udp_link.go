@@ -52,35 +52,48 @@ type udpLink struct {
 	onRtcpTuple event.Listeners[media.TransportTuple]
 }
 
-// listen opens a socket as info says, using the worker's port range when
-// info has no port and no range.
+// listen opens a socket as info says, as mediasoup's plain and pipe
+// transports do: UDP only ("tcp" is a TypeError), on portRange when it
+// has both bounds (port is then ignored), else on port, else on the
+// worker's range; with info's flags and buffer sizes.
 func listen(w *worker, field string, info *media.TransportListenInfo) (*udpio.Conn, error) {
 	if info == nil {
 		return nil, &media.ParamError{Field: field, Reason: "required"}
 	}
 	if info.Protocol != "" && info.Protocol != media.ProtocolUDP {
-		return nil, fmt.Errorf("%s.protocol %q: %w", field, info.Protocol, media.ErrUnsupported)
+		return nil, &media.ParamError{Field: field + ".protocol", Reason: fmt.Sprintf("unsupported listen protocol %q (plain and pipe transports are UDP only)", info.Protocol)}
 	}
 	ip, err := netip.ParseAddr(info.IP)
 	if err != nil {
 		return nil, &media.ParamError{Field: field + ".ip", Reason: fmt.Sprintf("invalid IP %q", info.IP)}
 	}
-	network := "udp4"
-	if ip.Is6() {
-		network = "udp6"
+	if info.SendBufferSize < 0 || info.RecvBufferSize < 0 {
+		return nil, &media.ParamError{Field: field, Reason: "negative socket buffer size"}
+	}
+	opts := udpio.ListenOptions{SendBuffer: info.SendBufferSize, RecvBuffer: info.RecvBufferSize}
+	if f := info.Flags; f != nil {
+		opts.IPv6Only, opts.ReusePort = f.IPv6Only, f.UDPReusePort
 	}
 	var c *udpio.Conn
-	switch {
+	ranged := true
+	switch pr := info.PortRange; {
+	case pr != nil && pr.Min != 0 && pr.Max != 0:
+		if pr.Max < pr.Min {
+			return nil, &media.ParamError{Field: field + ".portRange", Reason: "maxPort cannot be less than minPort"}
+		}
+		c, err = udpio.ListenRangeWith(ip, pr.Min, pr.Max, w.nextPort.Add(7919), opts)
 	case info.Port != 0:
-		c, err = udpio.Listen(network, ip, info.Port)
-	case info.PortRange != nil:
-		c, err = udpio.ListenRange(network, ip, info.PortRange.Min, info.PortRange.Max, w.nextPort.Add(7919))
+		ranged = false
+		c, err = udpio.ListenWith(ip, info.Port, opts)
 	default:
 		min, max, start := w.portRange()
-		c, err = udpio.ListenRange(network, ip, min, max, start)
+		c, err = udpio.ListenRangeWith(ip, min, max, start, opts)
 	}
 	if err != nil {
-		return nil, listenFailure(field, info.Port == 0, err)
+		return nil, listenFailure(field, ranged, err)
+	}
+	if send, recv, err := c.BufferSizes(); err == nil {
+		w.logger().Debug("engine: UDP socket buffer sizes", "tag", "info", "local", c.LocalAddr(), "send", send, "recv", recv)
 	}
 	return c, nil
 }

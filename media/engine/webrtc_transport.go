@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -192,26 +190,6 @@ func (wt *webRtcTransport) OnListenServerClose(fn func()) func() {
 	return on(&wt.link.onListenServerClose, fn)
 }
 
-// logger is the worker's log level applied to the connection layer's
-// logs (on stderr, as mediasoup's worker logs).
-func (w *worker) logger() *slog.Logger {
-	w.mu.Lock()
-	level := w.settings.LogLevel
-	w.mu.Unlock()
-	var l slog.Level
-	switch level {
-	case media.LogLevelDebug:
-		l = slog.LevelDebug
-	case media.LogLevelWarn:
-		l = slog.LevelWarn
-	case media.LogLevelError:
-		l = slog.LevelError
-	default:
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
 // webRtcListenInfos converts listen infos; without port and port range,
 // ports come from the worker's range.
 func webRtcListenInfos(w *worker, in []media.TransportListenInfo) ([]webrtc.ListenInfo, error) {
@@ -224,12 +202,13 @@ func webRtcListenInfos(w *worker, in []media.TransportListenInfo) ([]webrtc.List
 		if proto != media.ProtocolUDP && proto != media.ProtocolTCP {
 			return nil, &media.ParamError{Field: fmt.Sprintf("listenInfos[%d].protocol", i), Reason: fmt.Sprintf("invalid %q", proto)}
 		}
-		wi := webrtc.ListenInfo{Protocol: string(proto), IP: li.IP, AnnouncedAddress: li.AnnouncedAddress,
+		wi := webrtc.ListenInfo{Protocol: string(proto), IP: li.IP, AnnouncedAddress: li.Announced(),
 			Port: li.Port, SendBufferSize: li.SendBufferSize, RecvBufferSize: li.RecvBufferSize}
-		switch {
+		switch pr := li.PortRange; {
+		case pr != nil && pr.Min != 0 && pr.Max != 0:
+			// As mediasoup: a port range makes the port ignored.
+			wi.Port, wi.PortRange = 0, webrtc.PortRange{Min: pr.Min, Max: pr.Max}
 		case li.Port != 0:
-		case li.PortRange != nil:
-			wi.PortRange = webrtc.PortRange{Min: li.PortRange.Min, Max: li.PortRange.Max}
 		default:
 			min, max, _ := w.portRange()
 			wi.PortRange = webrtc.PortRange{Min: min, Max: max}

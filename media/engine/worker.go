@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"sort"
 	"sync"
@@ -39,6 +40,10 @@ type worker struct {
 	dying sync.WaitGroup
 	fault atomic.Pointer[func()]
 
+	// log is the worker's logger, filtered by logf (logging.go).
+	log  *slog.Logger
+	logf logFilter
+
 	onDied      event.Listeners[error]
 	onNewRouter event.Listeners[media.Router]
 
@@ -50,6 +55,7 @@ var _ media.Worker = (*worker)(nil)
 func newWorker(a *api, s media.WorkerSettings) *worker {
 	w := &worker{api: a, settings: s, routers: map[string]*router{}, servers: map[string]*webRtcServer{}}
 	w.init(newID(), s.AppData)
+	w.initLog(a.opts.Logger.Handler())
 	return w
 }
 
@@ -158,6 +164,7 @@ func (w *worker) UpdateSettings(ctx context.Context, s *media.WorkerUpdateableSe
 	if s.LogTags != nil {
 		w.settings.LogTags = append([]string(nil), s.LogTags...)
 	}
+	w.logf.set(w.settings.LogLevel, w.settings.LogTags)
 	return nil
 }
 

@@ -16,6 +16,12 @@ import (
 // rtcMaxPort must lie inside the range too, and when a client leaves
 // them out they default to it. Listen infos the server fills in itself
 // (Options.ListenInfo) are the operator's and not checked.
+//
+// An IPv6 unspecified ip ("::") without the ipv6Only flag listens on
+// IPv4 too (dual-stack), so it needs both "::" and "0.0.0.0" allowed;
+// a port and a port range given together must both be allowed (which
+// one is used depends on the transport kind); the udpReusePort flag
+// needs AllowUDPReusePort.
 type ListenPolicy struct {
 	// IPs are the addresses clients may listen on. An unspecified one
 	// ("0.0.0.0", "::") allows every address of its family. Empty: any
@@ -23,6 +29,10 @@ type ListenPolicy struct {
 	IPs []string
 	// MinPort and MaxPort bound the ports. Both 0: any port.
 	MinPort, MaxPort uint16
+	// AllowUDPReusePort lets clients set the udpReusePort flag, with
+	// which their transports can share a port with, and take datagrams
+	// from, other transports that set it. Default false: refused.
+	AllowUDPReusePort bool
 }
 
 // checkListenInfo checks one listen info a client gave.
@@ -33,13 +43,31 @@ func (p *ListenPolicy) checkListenInfo(field string, li *media.TransportListenIn
 	if err := p.checkIP(field+".ip", li.IP); err != nil {
 		return err
 	}
+	if err := p.checkDualStack(field, li); err != nil {
+		return err
+	}
+	if li.Flags != nil && li.Flags.UDPReusePort && !p.AllowUDPReusePort {
+		return &media.ParamError{Field: field + ".flags.udpReusePort", Reason: "not allowed by this server"}
+	}
 	if li.Port != 0 {
-		return p.checkPorts(field+".port", li.Port, li.Port)
+		if err := p.checkPorts(field+".port", li.Port, li.Port); err != nil {
+			return err
+		}
 	}
 	if li.PortRange != nil {
 		return p.checkPorts(field+".portRange", li.PortRange.Min, li.PortRange.Max)
 	}
 	return nil
+}
+
+// checkDualStack allows a dual-stack "::" only where IPv4's unspecified
+// address is allowed too.
+func (p *ListenPolicy) checkDualStack(field string, li *media.TransportListenInfo) error {
+	ip, err := netip.ParseAddr(li.IP)
+	if err != nil || len(p.IPs) == 0 || !ip.Is6() || !ip.IsUnspecified() || (li.Flags != nil && li.Flags.IPv6Only) {
+		return nil
+	}
+	return p.checkIP(field+".ip", "0.0.0.0")
 }
 
 func (p *ListenPolicy) checkListenInfos(field string, infos []media.TransportListenInfo) error {

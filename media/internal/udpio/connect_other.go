@@ -7,4 +7,4 @@ import (
 	"net/netip"
 )
 
-func connectFD(fd uintptr, addr netip.AddrPort) error { return errors.ErrUnsupported }
+func connectFD(fd uintptr, domain int, addr netip.AddrPort) error { return errors.ErrUnsupported }

@@ -141,7 +141,7 @@ func IsClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
 // address. Use Write afterwards.
 func (c *Conn) Connect(addr netip.AddrPort) error {
 	var cerr error
-	err := c.raw.Control(func(fd uintptr) { cerr = connectFD(fd, addr) })
+	err := c.raw.Control(func(fd uintptr) { cerr = connectFD(fd, c.domain, addr) })
 	if err == nil {
 		err = cerr
 	}
