@@ -20,7 +20,23 @@ import (
 // one pool.
 func (m *Mafalda) API() media.API { return m.view }
 
-type viewAPI struct{ m *Mafalda }
+type viewAPI struct {
+	m           *Mafalda
+	onNewWorker listeners[media.Worker]
+}
+
+var (
+	_ media.Versioned         = (*viewAPI)(nil)
+	_ media.NewWorkerNotifier = (*viewAPI)(nil)
+)
+
+// Version is media.Version(): the mediasoup version followed, with this
+// module's.
+func (a *viewAPI) Version() string { return media.Version() }
+
+// OnNewWorker (mediasoup's observer "newworker") fires for each worker
+// view CreateWorker makes, before it returns.
+func (a *viewAPI) OnNewWorker(fn func(media.Worker)) func() { return a.onNewWorker.on(fn) }
 
 func (a *viewAPI) SupportedRtpCapabilities() media.RtpCapabilities {
 	return a.m.SupportedRtpCapabilities()
@@ -37,10 +53,14 @@ func (a *viewAPI) CreateWorker(ctx context.Context, s *media.WorkerSettings) (me
 	if w.settings.RtcMinPort != 0 && w.settings.RtcMaxPort != 0 && w.settings.RtcMinPort > w.settings.RtcMaxPort {
 		return nil, &media.ParamError{Field: "rtcMinPort", Reason: "greater than rtcMaxPort"}
 	}
+	if l := w.settings.LogLevel; l != "" && !l.Valid() {
+		return nil, &media.ParamError{Field: "logLevel", Reason: fmt.Sprintf("invalid %q", l)}
+	}
 	w.appData = w.settings.AppData.Clone()
 	if w.appData == nil {
 		w.appData = media.AppData{}
 	}
+	a.onNewWorker.emit(w)
 	return w, nil
 }
 
@@ -187,6 +207,9 @@ func (w *workerView) realWorkers() []media.Worker {
 func (w *workerView) UpdateSettings(ctx context.Context, s *media.WorkerUpdateableSettings) error {
 	if err := w.checkOpen(); err != nil {
 		return err
+	}
+	if s != nil && s.LogLevel != "" && !s.LogLevel.Valid() {
+		return &media.ParamError{Field: "logLevel", Reason: fmt.Sprintf("invalid %q", s.LogLevel)}
 	}
 	for _, mw := range w.realWorkers() {
 		if err := mw.UpdateSettings(ctx, s); err != nil {

@@ -23,6 +23,15 @@ const (
 	LogLevelNone  WorkerLogLevel = "none"
 )
 
+// Valid reports whether l is one of the log levels.
+func (l WorkerLogLevel) Valid() bool {
+	switch l {
+	case LogLevelDebug, LogLevelWarn, LogLevelError, LogLevelNone:
+		return true
+	}
+	return false
+}
+
 // WorkerSettings configure a new worker (mediasoup WorkerSettings).
 type WorkerSettings struct {
 	// LogLevel defaults to "error".

@@ -59,6 +59,7 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/webrtc/dtlstransport"
 )
 
@@ -75,10 +76,23 @@ type Options struct {
 }
 
 type api struct {
-	opts Options
+	opts        Options
+	onNewWorker event.Listeners[media.Worker]
 }
 
-var _ media.API = (*api)(nil)
+var (
+	_ media.API               = (*api)(nil)
+	_ media.Versioned         = (*api)(nil)
+	_ media.NewWorkerNotifier = (*api)(nil)
+)
+
+// Version is media.Version(): the mediasoup version followed, with this
+// module's.
+func (a *api) Version() string { return media.Version() }
+
+// OnNewWorker (mediasoup's observer "newworker") fires for each worker
+// CreateWorker makes, before it returns.
+func (a *api) OnNewWorker(fn func(media.Worker)) func() { return a.onNewWorker.On(fn) }
 
 // New returns the local engine's entry point. opts may be nil.
 func New(opts *Options) media.API {
@@ -134,6 +148,7 @@ func (a *api) CreateWorker(ctx context.Context, s *media.WorkerSettings) (media.
 	}
 	w := newWorker(a, settings)
 	w.cert = cert
+	a.onNewWorker.Emit(w)
 	return w, nil
 }
 
@@ -162,10 +177,4 @@ func loadCertificate(certFile, keyFile string) (*dtlstransport.Certificate, erro
 	return cert, nil
 }
 
-func validLogLevel(l media.WorkerLogLevel) bool {
-	switch l {
-	case media.LogLevelDebug, media.LogLevelWarn, media.LogLevelError, media.LogLevelNone:
-		return true
-	}
-	return false
-}
+func validLogLevel(l media.WorkerLogLevel) bool { return l.Valid() }

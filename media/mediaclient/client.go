@@ -54,7 +54,11 @@ type Client struct {
 	packets packetSubs
 }
 
-var _ media.API = (*Client)(nil)
+var (
+	_ media.API               = (*Client)(nil)
+	_ media.Versioned         = (*Client)(nil)
+	_ media.NewWorkerNotifier = (*Client)(nil)
+)
 
 // New returns the media API served on rc's server. opts may be nil.
 func New(rc *ropeclient.Client, opts *Options) *Client {
@@ -111,6 +115,29 @@ func (c *Client) SupportedRtpCapabilities() media.RtpCapabilities {
 		_ = root.DecodeProp("supportedRtpCapabilities", &caps)
 	}
 	return caps
+}
+
+// Version is the server's version (its MediaService's "version"; "" from
+// a server that does not say): mediasoup's version followed, with the
+// server's module version.
+func (c *Client) Version() string {
+	var v string
+	if root, ok := c.rc.Object(c.opts.RootID); ok {
+		_ = root.DecodeProp("version", &v)
+	}
+	return v
+}
+
+// OnNewWorker (mediasoup's observer "newworker") fires for each worker
+// that appears in the mirror: those CreateWorker makes, before it
+// returns, and those of other connections that the server shows this
+// one.
+func (c *Client) OnNewWorker(fn func(media.Worker)) func() {
+	return c.rc.OnObjectCreated(func(o *ropeclient.Object) {
+		if o.ParentID() == c.opts.RootID && o.Type() == typeWorker {
+			fn(c.wrap(o).(*worker))
+		}
+	})
 }
 
 // CreateWorker asks the server for a new worker.

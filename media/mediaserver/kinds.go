@@ -38,9 +38,9 @@ func allKinds() []*kind {
 }
 
 func mediaServiceKind() *kind {
-	return newKind(TypeMediaService, []string{"supportedRtpCapabilities"}, nil,
+	return newKind(TypeMediaService, []string{"supportedRtpCapabilities", "version"}, nil,
 		func(a media.API) map[string]any {
-			return map[string]any{"supportedRtpCapabilities": a.SupportedRtpCapabilities()}
+			return map[string]any{"supportedRtpCapabilities": a.SupportedRtpCapabilities(), "version": apiVersion(a)}
 		},
 		func(s *Server) map[string]ropeserver.MethodFunc {
 			return map[string]ropeserver.MethodFunc{
@@ -141,4 +141,13 @@ func errorText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// apiVersion is the API's version (media.Versioned), else this module's
+// (media.Version).
+func apiVersion(a media.API) string {
+	if v, ok := a.(media.Versioned); ok {
+		return v.Version()
+	}
+	return media.Version()
 }

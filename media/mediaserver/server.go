@@ -141,7 +141,7 @@ func Register(rs *ropeserver.Server, api media.API, opts *Options) (*Server, err
 		}
 	}
 	root, err := rs.Create(TypeMediaService, &ropeserver.ObjectOptions{ID: RootID, Value: api,
-		Props: map[string]any{"supportedRtpCapabilities": api.SupportedRtpCapabilities()}})
+		Props: map[string]any{"supportedRtpCapabilities": api.SupportedRtpCapabilities(), "version": apiVersion(api)}})
 	if err != nil {
 		return nil, fmt.Errorf("mediaserver: %w", err)
 	}

@@ -47,6 +47,11 @@ var steps = []step{
 	{"data-consumer-send-buffer-full", testDataConsumerSendBufferFull},
 	{"data-consumer-pause-subchannels", testDataConsumerPauseSubchannels},
 	{"direct-rtp", testDirectRtp},
+	{"tcp-plain", testTCPPlain},
+	{"listen-info", testListenInfo},
+	{"active-speaker", testActiveSpeaker},
+	{"worker-settings", testWorkerSettings},
+	{"newworker-version", testNewWorkerVersion},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

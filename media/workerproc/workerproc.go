@@ -16,6 +16,7 @@ import (
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/crosspipe"
 	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/ropeclient"
 )
@@ -44,14 +45,26 @@ type Options struct {
 }
 
 type api struct {
-	opts Options
+	opts        Options
+	onNewWorker event.Listeners[media.Worker]
 	caps media.RtpCapabilities
 	// pipes keeps the pipe transports of each pair of routers in
 	// different worker processes.
 	pipes crosspipe.Piper
 }
 
-var _ media.API = (*api)(nil)
+var (
+	_ media.API               = (*api)(nil)
+	_ media.Versioned         = (*api)(nil)
+	_ media.NewWorkerNotifier = (*api)(nil)
+)
+
+// Version is media.Version(): the child runs this module's engine.
+func (a *api) Version() string { return media.Version() }
+
+// OnNewWorker (mediasoup's observer "newworker") fires for each worker
+// process CreateWorker starts, before it returns.
+func (a *api) OnNewWorker(fn func(media.Worker)) func() { return a.onNewWorker.On(fn) }
 
 // New returns a media API whose every worker is a child process. opts may
 // be nil.
@@ -106,6 +119,7 @@ func (a *api) CreateWorker(ctx context.Context, settings *media.WorkerSettings) 
 		<-w.done
 		return nil, err
 	}
+	a.onNewWorker.Emit(w)
 	return w, nil
 }
 
