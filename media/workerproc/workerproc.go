@@ -47,7 +47,7 @@ type Options struct {
 type api struct {
 	opts        Options
 	onNewWorker event.Listeners[media.Worker]
-	caps media.RtpCapabilities
+	caps        media.RtpCapabilities
 	// pipes keeps the pipe transports of each pair of routers in
 	// different worker processes.
 	pipes crosspipe.Piper
