@@ -48,11 +48,12 @@ var _ media.Worker = (*worker)(nil)
 // PID is the child process's id.
 func (w *worker) PID() int { return w.cmd.Process.Pid }
 
-// Died reports whether the child ended without Close.
+// Died reports whether the child ended without Close, or its worker
+// died inside it.
 func (w *worker) Died() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.died
+	return w.died || (w.Worker != nil && w.Worker.Died())
 }
 
 // GetResourceUsage reports the child process's figures.

@@ -185,5 +185,13 @@ func (w *worker) connect(ctx context.Context, url string, settings *media.Worker
 	w.mu.Lock()
 	w.Worker, w.mc = inner, mc
 	w.mu.Unlock()
+	// A worker that died inside the child (a panic the child's engine
+	// recovered) has closed with mediasoup's events, as the server sent
+	// them; the child then serves nothing and is stopped.
+	inner.OnClose(func() {
+		if inner.Died() {
+			go w.stop()
+		}
+	})
 	return nil
 }

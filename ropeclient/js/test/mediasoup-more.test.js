@@ -4,6 +4,7 @@
 // test-ActiveSpeakerObserver.ts, test-AudioLevelObserver.ts and
 // test-Worker.ts, against cmd/ropeserver.
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import * as mediasoup from '../src/mediasoup/index.js';
@@ -231,6 +232,66 @@ describe('RTP observers', () => {
     await assert.rejects(alo.pause(), InvalidStateError);
     router.close();
     assert.deepEqual(log, ['routerclose', 'close']);
+  });
+
+  it("activeSpeakerObserver elects sustained speech with mediasoup's identification: dominantspeaker on it and its observer", async () => {
+    const t = await router.createPlainTransport({ listenInfo, comedia: true });
+    const options = (ssrc) => ({
+      kind: 'audio',
+      rtpParameters: {
+        codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }],
+        headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 }],
+        encodings: [{ ssrc }],
+      },
+    });
+    const quiet = await t.produce(options(5001));
+    const loud = await t.produce(options(5002));
+    const aso = await router.createActiveSpeakerObserver({ interval: 100 });
+    const elected = [];
+    const observed = [];
+    aso.on('dominantspeaker', ({ producer }) => elected.push(producer));
+    aso.observer.on('dominantspeaker', ({ producer }) => observed.push(producer));
+    await aso.addProducer({ producerId: quiet.id });
+    await aso.addProducer({ producerId: loud.id });
+    const sock = dgram.createSocket('udp4');
+    await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
+    const seqs = new Map();
+    // An opus packet whose ssrc-audio-level extension (id 1) says level (-dBov).
+    const send = (ssrc, level) => {
+      const seq = (seqs.get(ssrc) ?? 0) + 1;
+      seqs.set(ssrc, seq);
+      const b = Buffer.alloc(12 + 8 + 3);
+      b[0] = 0x90; // version 2, extension
+      b[1] = 100;
+      b.writeUInt16BE(seq, 2);
+      b.writeUInt32BE(seq * 960, 4);
+      b.writeUInt32BE(ssrc, 8);
+      b.writeUInt16BE(0xbede, 12);
+      b.writeUInt16BE(1, 14);
+      b[16] = 0x10; // id 1, one byte
+      b[17] = 0x80 | level;
+      sock.send(b, t.tuple.localPort, '127.0.0.1');
+    };
+    try {
+      // Background noise (level 100) sets the noise floors; then loud
+      // speaks (level 10, a pause every tenth packet), a packet each per
+      // 20 ms, until it is elected.
+      for (let i = 0; i < 5; i++) {
+        send(5001, 100);
+        send(5002, 100);
+      }
+      const deadline = Date.now() + 20000;
+      for (let i = 0; !elected.includes(loud); i++) {
+        assert.ok(Date.now() < deadline, 'the sustained speaker was not elected');
+        send(5001, 100);
+        send(5002, i % 10 === 9 ? 100 : 10);
+        await new Promise((r) => setTimeout(r, 20)); // packet pacing
+      }
+      assert.ok(observed.includes(loud));
+      assert.ok(!elected.includes(quiet) || elected.indexOf(quiet) < elected.indexOf(loud));
+    } finally {
+      sock.close();
+    }
   });
 
   it('with wrong arguments they reject with TypeError', async () => {

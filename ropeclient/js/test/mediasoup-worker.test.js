@@ -3,6 +3,7 @@
 // test-Router.ts, against cmd/ropeserver.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -43,7 +44,8 @@ describe('mediasoup module', () => {
   });
 
   it('exposes version, types with mediasoup\'s class names, observer and the supported capabilities', () => {
-    assert.equal(typeof mediasoup.version, 'string');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    assert.equal(mediasoup.version, `3.14.16+rope.${pkg.version}`);
     for (const name of ['Worker', 'WebRtcServer', 'Router', 'WebRtcTransport', 'PlainTransport', 'PipeTransport',
       'DirectTransport', 'Producer', 'Consumer', 'DataProducer', 'DataConsumer', 'ActiveSpeakerObserver',
       'AudioLevelObserver', 'UnsupportedError', 'InvalidStateError']) {
@@ -64,6 +66,20 @@ describe('mediasoup module', () => {
 });
 
 describe('Worker', () => {
+  it('createWorker() takes libwebrtcFieldTrials and disableLiburing; the server tells its version', async () => {
+    const worker = await mediasoup.createWorker({
+      logLevel: 'debug', logTags: ['info', 'rtp'],
+      libwebrtcFieldTrials: 'WebRTC-Bwe-AlrLimitedBackoff/Enabled/', disableLiburing: true,
+    });
+    try {
+      assert.match(ms.serverVersion, /^3\.14\.16\+rope\.[0-9A-Za-z.-]+$/);
+      await worker.updateSettings({ logLevel: 'warn', logTags: [] });
+      await assert.rejects(worker.updateSettings({ logLevel: 'verbose' }), TypeError);
+    } finally {
+      worker.close();
+    }
+  });
+
   it('createWorker() succeeds: observer, pid, appData, dump, getResourceUsage, updateSettings', async () => {
     const newWorkers = record(mediasoup.observer, ['newworker']);
     const worker = await mediasoup.createWorker({ logLevel: 'warn', logTags: ['info'], appData: { bar: 456 } });

@@ -49,6 +49,10 @@ export type WorkerSettings<T extends AppData = AppData> = {
   rtcMaxPort?: number;
   dtlsCertificateFile?: string;
   dtlsPrivateKeyFile?: string;
+  /** Accepted; changes nothing on the reference server (its bandwidth estimation is not libwebrtc's). */
+  libwebrtcFieldTrials?: string;
+  /** Accepted; changes nothing on the reference server (its sockets do not use io_uring). */
+  disableLiburing?: boolean;
   appData?: T;
 };
 
@@ -262,6 +266,8 @@ export declare function parseScalabilityMode(scalabilityMode?: string): Scalabil
 export declare class RemoteMediasoup {
   constructor(url: string, options?: ConnectOptions);
   readonly version: string;
+  /** The server's version (mediasoup's followed, with the server's); undefined before connecting. */
+  readonly serverVersion: string | undefined;
   readonly workerBin: undefined;
   readonly types: typeof types;
   readonly observer: EnhancedEventEmitter;
@@ -275,7 +281,7 @@ export declare class RemoteMediasoup {
   close(): void;
 }
 
-/** The mediasoup version whose Node API this follows. */
+/** The mediasoup version whose Node API this follows, with this package's: "3.14.16+rope.0.1.0". */
 export declare const version: string;
 /** Always undefined: workers run on the server. */
 export declare const workerBin: undefined;

@@ -22,8 +22,13 @@ import { DirectTransport, PipeTransport, PlainTransport, Transport, WebRtcTransp
 import { WebRtcServer, Worker } from './worker.js';
 import { checkAppData, copyJson, defined } from './base.js';
 
-/** The mediasoup version whose Node API this module follows. */
-export const version = '3.14.16';
+/**
+ * mediasoup's `version` here: the mediasoup version whose Node API this
+ * module follows, with this package's version as semver build metadata
+ * (as the Go module's media.Version), so a check of mediasoup's version
+ * compares the version followed. The server's is `serverVersion`.
+ */
+export const version = '3.14.16+rope.0.1.0';
 
 /** There is no worker binary here: workers run on the server. */
 export const workerBin = undefined;
@@ -87,6 +92,13 @@ export class RemoteMediasoup {
     this.getSupportedRtpCapabilities = this.getSupportedRtpCapabilities.bind(this);
   }
 
+  /**
+   * The server's version (its MediaService's `version`: mediasoup's
+   * followed, with the server's), undefined before the connection is made
+   * or from a server that does not say.
+   */
+  get serverVersion() { return this.#session.rootProps()?.version; }
+
   /** Emits 'newworker' (Worker) for each worker that appears on the server. */
   get observer() { return this.#session.observer; }
   /** The server URL. */
@@ -101,17 +113,23 @@ export class RemoteMediasoup {
 
   /**
    * Creates a worker on the server.
-   * @param {object} [settings] WorkerSettings (logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, appData)
+   * @param {object} [settings] WorkerSettings (logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, libwebrtcFieldTrials, disableLiburing, appData)
    * @returns {Promise<Worker>}
    */
   async createWorker(settings = {}) {
-    const { logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, appData } = settings ?? {};
+    const {
+      logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, libwebrtcFieldTrials,
+      disableLiburing, appData,
+    } = settings ?? {};
     checkAppData(appData);
     this.#pending++;
     this.#session.keepOpen();
     try {
       const client = await this.#session.ready();
-      const params = defined({ logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, appData });
+      const params = defined({
+        logLevel, logTags, rtcMinPort, rtcMaxPort, dtlsCertificateFile, dtlsPrivateKeyFile, libwebrtcFieldTrials,
+        disableLiburing: disableLiburing || undefined, appData,
+      });
       let res;
       try {
         res = await client.call(this.#session.rootId, 'createWorker', params);
