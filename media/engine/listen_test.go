@@ -249,3 +249,27 @@ func TestWorkerLogLevelAndTags(t *testing.T) {
 		t.Fatalf("invalid logLevel: %v", err)
 	}
 }
+
+// WebRtcTransports take the flags too: udpReusePort lets two share a
+// port, and a portRange wins over port.
+func TestWebRtcListenInfoFlags(t *testing.T) {
+	f := newFixture(t)
+	reuse := &media.TransportSocketFlags{UDPReusePort: true}
+	create := func(li media.TransportListenInfo) media.WebRtcTransport {
+		t.Helper()
+		return must[media.WebRtcTransport](t)(f.router.CreateWebRtcTransport(f.ctx, &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{li}}))
+	}
+	a := create(media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: lo, Flags: reuse, AnnouncedIP: "198.51.100.9"})
+	c := a.IceCandidates()[0]
+	if c.Address != "198.51.100.9" {
+		t.Errorf("announcedIp: candidate %+v", c)
+	}
+	b := create(media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: lo, Port: 1, PortRange: &media.PortRange{Min: c.Port, Max: c.Port}, Flags: reuse})
+	if p := b.IceCandidates()[0].Port; p != c.Port {
+		t.Fatalf("second transport on %d, want %d", p, c.Port)
+	}
+	_, err := f.router.CreateWebRtcTransport(f.ctx, &media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolUDP, IP: lo, Port: c.Port}}})
+	if err == nil {
+		t.Fatal("a transport without udpReusePort bound the shared port")
+	}
+}

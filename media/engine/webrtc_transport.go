@@ -204,6 +204,9 @@ func webRtcListenInfos(w *worker, in []media.TransportListenInfo) ([]webrtc.List
 		}
 		wi := webrtc.ListenInfo{Protocol: string(proto), IP: li.IP, AnnouncedAddress: li.Announced(),
 			Port: li.Port, SendBufferSize: li.SendBufferSize, RecvBufferSize: li.RecvBufferSize}
+		if f := li.Flags; f != nil {
+			wi.IPv6Only, wi.UDPReusePort = f.IPv6Only, f.UDPReusePort
+		}
 		switch pr := li.PortRange; {
 		case pr != nil && pr.Min != 0 && pr.Max != 0:
 			// As mediasoup: a port range makes the port ignored.

@@ -22,6 +22,12 @@ type ListenInfo struct {
 	// buffers in bytes; 0 keeps the system default.
 	SendBufferSize int `json:"sendBufferSize,omitempty"`
 	RecvBufferSize int `json:"recvBufferSize,omitempty"`
+	// IPv6Only keeps an IPv6 socket off IPv4; without it "::" is
+	// dual-stack, as mediasoup's (flags.ipv6Only).
+	IPv6Only bool `json:"-"`
+	// UDPReusePort lets UDP sockets that all set it share an address and
+	// port (flags.udpReusePort); ignored for TCP.
+	UDPReusePort bool `json:"-"`
 }
 
 // PortRange is mediasoup's TransportPortRange.

@@ -87,10 +87,11 @@ func (s *Server) listen(index int, info ListenInfo) error {
 		return fmt.Errorf("%w: ip %q: %w", ErrInvalidListenInfo, info.IP, err)
 	}
 	ip = ip.Unmap()
+	flags := listener.Flags{IPv6Only: info.IPv6Only, UDPReusePort: info.UDPReusePort}
 	var local netip.AddrPort
 	switch strings.ToLower(info.Protocol) {
 	case "udp":
-		conn, err := listener.ListenUDP(ip, info.Port, info.PortRange.Min, info.PortRange.Max)
+		conn, err := listener.ListenUDPWith(ip, info.Port, info.PortRange.Min, info.PortRange.Max, flags)
 		if err != nil {
 			return fmt.Errorf("webrtc: listen udp %s: %w", info.IP, err)
 		}
@@ -102,7 +103,7 @@ func (s *Server) listen(index int, info ListenInfo) error {
 		s.udp = append(s.udp, sock)
 		local = sock.LocalAddr()
 	case "tcp":
-		ln, err := listener.ListenTCP(ip, info.Port, info.PortRange.Min, info.PortRange.Max)
+		ln, err := listener.ListenTCPWith(ip, info.Port, info.PortRange.Min, info.PortRange.Max, flags)
 		if err != nil {
 			return fmt.Errorf("webrtc: listen tcp %s: %w", info.IP, err)
 		}

@@ -1,6 +1,7 @@
 package listener
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,17 +45,59 @@ func network(proto string, ip netip.Addr) string {
 	return proto + "6"
 }
 
+// Flags are a listen info's socket flags (mediasoup's
+// TransportSocketFlags).
+type Flags struct {
+	// IPv6Only keeps an IPv6 socket off IPv4 (IPV6_V6ONLY); without it
+	// an IPv6 socket is dual-stack, as mediasoup's (libuv's).
+	IPv6Only bool
+	// UDPReusePort lets UDP sockets that all set it bind one address and
+	// port (SO_REUSEPORT); ignored for TCP, as mediasoup ignores it.
+	UDPReusePort bool
+}
+
+// control sets the flags on a socket before it binds.
+func (f Flags) control(ipv6, udp bool) func(string, string, syscall.RawConn) error {
+	return func(_, _ string, raw syscall.RawConn) error {
+		var serr error
+		if err := raw.Control(func(fd uintptr) { serr = setFlags(fd, ipv6, udp, f) }); err != nil {
+			return err
+		}
+		return serr
+	}
+}
+
 // ListenUDP binds a UDP socket on ip with the port rules of [Bind].
 func ListenUDP(ip netip.Addr, port, minPort, maxPort uint16) (*net.UDPConn, error) {
+	return ListenUDPWith(ip, port, minPort, maxPort, Flags{})
+}
+
+// ListenUDPWith is ListenUDP with socket flags.
+func ListenUDPWith(ip netip.Addr, port, minPort, maxPort uint16, f Flags) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: f.control(!ip.Is4(), true)}
 	return Bind(ip, port, minPort, maxPort, func(ap netip.AddrPort) (*net.UDPConn, error) {
-		return net.ListenUDP(network("udp", ip), net.UDPAddrFromAddrPort(ap))
+		pc, err := lc.ListenPacket(context.Background(), network("udp", ip), ap.String())
+		if err != nil {
+			return nil, err
+		}
+		return pc.(*net.UDPConn), nil
 	})
 }
 
 // ListenTCP binds a TCP listener on ip with the port rules of [Bind].
 func ListenTCP(ip netip.Addr, port, minPort, maxPort uint16) (*net.TCPListener, error) {
+	return ListenTCPWith(ip, port, minPort, maxPort, Flags{})
+}
+
+// ListenTCPWith is ListenTCP with socket flags.
+func ListenTCPWith(ip netip.Addr, port, minPort, maxPort uint16, f Flags) (*net.TCPListener, error) {
+	lc := net.ListenConfig{Control: f.control(!ip.Is4(), false)}
 	return Bind(ip, port, minPort, maxPort, func(ap netip.AddrPort) (*net.TCPListener, error) {
-		return net.ListenTCP(network("tcp", ip), net.TCPAddrFromAddrPort(ap))
+		ln, err := lc.Listen(context.Background(), network("tcp", ip), ap.String())
+		if err != nil {
+			return nil, err
+		}
+		return ln.(*net.TCPListener), nil
 	})
 }
 
