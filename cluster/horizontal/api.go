@@ -63,9 +63,52 @@ type API struct {
 	mu      sync.Mutex
 	members map[string]*member // by server id: those dialled or being dialled
 	closed  bool
+
+	// newWorkerMu guards newWorker and nextNewWorker.
+	newWorkerMu   sync.Mutex
+	newWorker     map[int]func(media.Worker)
+	nextNewWorker int
 }
 
-var _ media.API = (*API)(nil)
+var (
+	_ media.API               = (*API)(nil)
+	_ media.Versioned         = (*API)(nil)
+	_ media.NewWorkerNotifier = (*API)(nil)
+)
+
+// Version is media.Version(): the mediasoup version followed, with this
+// module's (the servers' may differ; each mediaclient tells its own).
+func (a *API) Version() string { return media.Version() }
+
+// OnNewWorker (mediasoup's observer "newworker") fires for each worker
+// CreateWorker and CreateWorkerOn make, before they return.
+func (a *API) OnNewWorker(fn func(media.Worker)) func() {
+	a.newWorkerMu.Lock()
+	defer a.newWorkerMu.Unlock()
+	if a.newWorker == nil {
+		a.newWorker = map[int]func(media.Worker){}
+	}
+	id := a.nextNewWorker
+	a.nextNewWorker++
+	a.newWorker[id] = fn
+	return func() {
+		a.newWorkerMu.Lock()
+		delete(a.newWorker, id)
+		a.newWorkerMu.Unlock()
+	}
+}
+
+func (a *API) emitNewWorker(w media.Worker) {
+	a.newWorkerMu.Lock()
+	fns := make([]func(media.Worker), 0, len(a.newWorker))
+	for _, fn := range a.newWorker {
+		fns = append(fns, fn)
+	}
+	a.newWorkerMu.Unlock()
+	for _, fn := range fns {
+		fn(w)
+	}
+}
 
 // New returns the media API of the servers dir holds. It watches dir
 // until Close.
@@ -152,7 +195,9 @@ func (a *API) createOn(ctx context.Context, srv registry.Server, settings *media
 	if err != nil {
 		return nil, fmt.Errorf("horizontal: create worker on %s: %w", srv.ID, err)
 	}
-	return m.worker(w), nil
+	mw := m.worker(w)
+	a.emitNewWorker(mw)
+	return mw, nil
 }
 
 // Workers lists the workers of every server in the directory, dialling
