@@ -16,14 +16,18 @@ var ErrWorkerPanicked = errors.New("engine: worker goroutine panicked")
 // the engine, turns a panic into the worker's death, as a crash of a
 // mediasoup worker process: the worker emits "died" and closes its
 // objects, and the process and the other workers go on. where names the
-// goroutine in the reason. A panic while an engine lock is held leaves
-// that lock held; what needs it then blocks (a process that crashes
-// loses everything instead).
+// goroutine in the reason. media/webrtc's goroutines (socket readers,
+// DTLS, ICE consent) hand their panics to panicked (OnPanic). A panic
+// while an engine lock is held leaves that lock held; what needs it then
+// blocks (a process that crashes loses everything instead).
 func (w *worker) recoverPanic(where string) {
-	v := recover()
-	if v == nil {
-		return
+	if v := recover(); v != nil {
+		w.panicked(where, v)
 	}
+}
+
+// panicked makes the worker die of a panic with value v in where.
+func (w *worker) panicked(where string, v any) {
 	err := fmt.Errorf("%w: %s: %v", ErrWorkerPanicked, where, v)
 	w.logger().Error("engine: worker died", "worker", w.id, "err", err, "stack", string(debug.Stack()))
 	// Not on this goroutine: closing the worker waits for goroutines

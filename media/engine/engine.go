@@ -40,6 +40,13 @@
 // goroutines; RTP's path is unchanged. PipeToRouter pipes data producers
 // over the same pair of pipe transports as producers.
 //
+// A worker is a unit of failure, as a mediasoup worker process: every
+// goroutine the engine runs for it (and media/webrtc's, through OnPanic)
+// recovers a panic, after which the worker dies ("died",
+// ErrWorkerPanicked) and closes its objects while the process and the
+// other workers go on (died.go). Its logs go to Options.Logger, filtered
+// by its logLevel and logTags as mediasoup's (logging.go).
+//
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
 // rtppkt.Store, srtpSession.sendMu. tccServer.mu and rembServer.mu are leaves (no

@@ -84,26 +84,34 @@ func TestActiveSpeakerObserver(t *testing.T) {
 	var s1, s2 uint16
 	sendLevels(t, quiet, 60, &s1, 5, 100)
 	sendLevels(t, loud, 61, &s2, 5, 100)
-	deadline := time.After(20 * time.Second)
-	for i := 0; ; i++ {
+	speakUntilElected(t, dominant, loud, func(i int) {
 		sendLevels(t, quiet, 60, &s1, 1, 100)
 		level := byte(10)
 		if i%10 == 9 {
 			level = 100
 		}
 		sendLevels(t, loud, 61, &s2, 1, level)
-		select {
-		case p := <-dominant:
-			if p.ID() == loud.ID() {
-				goto elected
-			}
-		case <-time.After(20 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("loud speaker not elected")
-		}
-	}
-elected:
+	})
 	if err := obs.Close(f.ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// speakUntilElected calls speak with 0, 1, ... every 20 ms until want is
+// elected (a deadline fails the test).
+func speakUntilElected(t *testing.T, dominant <-chan media.Producer, want media.Producer, speak func(i int)) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		speak(i)
+		select {
+		case p := <-dominant:
+			if p.ID() == want.ID() {
+				return
+			}
+		case <-time.After(20 * time.Millisecond): // packet pacing
+		case <-deadline:
+			t.Fatalf("%s not elected", want.ID())
+		}
 	}
 }

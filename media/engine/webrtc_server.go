@@ -55,7 +55,8 @@ func (w *worker) CreateWebRtcServer(ctx context.Context, o *media.WebRtcServerOp
 	if err != nil {
 		return nil, err
 	}
-	srv, err := webrtc.NewServer(&webrtc.ServerOptions{ListenInfos: infos, Logger: w.logger()})
+	srv, err := webrtc.NewServer(&webrtc.ServerOptions{ListenInfos: infos, Logger: w.logger(),
+		OnPanic: func(v any) { w.panicked("WebRtcServer socket", v) }})
 	switch {
 	case errors.Is(err, webrtc.ErrInvalidListenInfo):
 		return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}

@@ -141,6 +141,7 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		OnSCTPStateChange:        l.sctpStateChange,
 		OnSCTPStream:             l.sctpStream,
 		Logger:                   r.worker.logger(),
+		OnPanic:                  func(v any) { r.worker.panicked("webrtc transport", v) },
 	}
 	var tr *webrtc.Transport
 	if server != nil {

@@ -23,6 +23,10 @@ type ServerOptions struct {
 	ListenInfos []ListenInfo
 	// Logger receives drop and error logs; nil means slog.Default().
 	Logger *slog.Logger
+	// OnPanic, when set, receives a panic of one of the server's
+	// goroutines (socket readers, including the callbacks they make into
+	// transports' owners), which then stops; nil lets the panic go on.
+	OnPanic func(v any)
 }
 
 // ServerStats counts packets the server dropped before any transport saw
@@ -40,6 +44,7 @@ type ServerStats struct {
 // packets routed by ICE ufrag, then by 5-tuple.
 type Server struct {
 	logger     *slog.Logger
+	onPanic    func(any)
 	udp        []*listener.UDPSocket
 	tcp        []*listener.TCPServer
 	candidates []ICECandidate
@@ -64,6 +69,7 @@ func NewServer(opts *ServerOptions) (*Server, error) {
 	}
 	s := &Server{
 		logger:     opts.Logger,
+		onPanic:    opts.OnPanic,
 		byUfrag:    make(map[string]*Transport),
 		byTuple:    make(map[ice.Tuple]*Transport),
 		transports: make(map[*Transport]struct{}),
@@ -400,4 +406,13 @@ func (s *Server) Dump() ServerDump {
 		d.Tuples = append(d.Tuples, TupleRoute{Tuple: tup, Transport: t})
 	}
 	return d
+}
+
+// Panicked hands a panic of a socket's goroutine to ServerOptions.OnPanic
+// (listener.PanicHandler), or lets it go on without one.
+func (s *Server) Panicked(v any) {
+	if s.onPanic == nil {
+		panic(v)
+	}
+	s.onPanic(v)
 }

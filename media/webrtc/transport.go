@@ -48,6 +48,10 @@ type TransportOptions struct {
 	SCTPStreamsOS, SCTPStreamsMIS uint16
 	// Logger receives logs; nil means the Server's logger.
 	Logger *slog.Logger
+	// OnPanic, when set, receives a panic of one of the transport's
+	// goroutines (DTLS, ICE consent), which then stops; nil lets the
+	// panic go on. NewTransport's sockets use it too.
+	OnPanic func(v any)
 
 	// OnRTP receives each decrypted RTP packet. pkt is valid only during
 	// the call and may be modified; copy what must outlive it.
@@ -148,7 +152,7 @@ func NewTransport(opts *TransportOptions) (*Transport, error) {
 	if opts == nil {
 		opts = &TransportOptions{}
 	}
-	s, err := NewServer(&ServerOptions{ListenInfos: opts.ListenInfos, Logger: opts.Logger})
+	s, err := NewServer(&ServerOptions{ListenInfos: opts.ListenInfos, Logger: opts.Logger, OnPanic: opts.OnPanic})
 	if err != nil {
 		return nil, err
 	}
@@ -339,3 +343,13 @@ type dtlsPeerAddr struct{}
 
 func (dtlsPeerAddr) Network() string { return "ice" }
 func (dtlsPeerAddr) String() string  { return "ice-selected-tuple" }
+
+// guard, deferred first in each goroutine of the transport, hands a
+// panic to TransportOptions.OnPanic when set.
+func (t *Transport) guard() {
+	if t.opts.OnPanic != nil {
+		if v := recover(); v != nil {
+			t.opts.OnPanic(v)
+		}
+	}
+}

@@ -43,6 +43,7 @@ func (t *Transport) maybeRunDTLS() {
 // loop that notices the peer closing DTLS.
 func (t *Transport) runDTLS(ctx context.Context, cfg dtlstransport.Config) {
 	defer t.wg.Done()
+	defer t.guard()
 	conn, err := dtlstransport.Handshake(ctx, t.pc, dtlsPeerAddr{}, cfg)
 	if err == nil {
 		err = t.startSRTP(conn, cfg.Role)

@@ -131,6 +131,7 @@ func (t *Transport) startConsentTimer() {
 
 // checkConsent runs when consent may have expired and re-arms the timer.
 func (t *Transport) checkConsent() {
+	defer t.guard()
 	t.iceMu.Lock()
 	res, next := t.ice.CheckConsent(time.Now())
 	if res.StateChanged {

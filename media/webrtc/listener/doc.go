@@ -27,6 +27,24 @@ type Handler interface {
 	TupleClosed(t ice.Tuple)
 }
 
+// PanicHandler is a Handler told of a panic in one of a socket's
+// goroutines (in HandlePacket, BatchEnd or the socket's own code): that
+// goroutine stops reading and Panicked gets the value. With a Handler
+// that is not a PanicHandler the panic goes on (and ends the process).
+type PanicHandler interface {
+	Panicked(v any)
+}
+
+// guard, deferred first in each goroutine of a socket, hands a panic to
+// h when h is a PanicHandler.
+func guard(h Handler) {
+	if ph, ok := h.(PanicHandler); ok {
+		if v := recover(); v != nil {
+			ph.Panicked(v)
+		}
+	}
+}
+
 // BatchHandler is a Handler told when a UDP socket's read batch ends:
 // the socket's reader calls HandlePacket for each datagram of a batch
 // (one recvmmsg), then BatchEnd. As for any Handler, a packet's buffer is

@@ -59,6 +59,7 @@ func (s *TCPServer) Close() error {
 
 func (s *TCPServer) acceptLoop() {
 	defer s.wg.Done()
+	defer guard(s.h)
 	for {
 		conn, err := s.ln.AcceptTCP()
 		if err != nil {
@@ -80,6 +81,7 @@ func (s *TCPServer) acceptLoop() {
 
 func (s *TCPServer) readLoop(c *tcpConn) {
 	defer s.wg.Done()
+	defer guard(s.h)
 	t := ice.Tuple{
 		Protocol: ice.TCP,
 		Local:    unmap(c.conn.LocalAddr().(*net.TCPAddr).AddrPort()),

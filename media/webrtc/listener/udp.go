@@ -92,6 +92,7 @@ func (s *UDPSocket) Close() error {
 
 func (s *UDPSocket) readLoop() {
 	defer s.wg.Done()
+	defer guard(s.h)
 	if s.batch != nil && udpio.Batches {
 		s.readBatches()
 		return
