@@ -31,12 +31,9 @@ func (w *worker) panicked(where string, v any) {
 	err := fmt.Errorf("%w: %s: %v", ErrWorkerPanicked, where, v)
 	w.logger().Error("engine: worker died", "worker", w.id, "err", err, "stack", string(debug.Stack()))
 	// Not on this goroutine: closing the worker waits for goroutines
-	// this one may be (media/webrtc's, whose callback panicked).
-	w.dying.Add(1)
-	go func() {
-		defer w.dying.Done()
-		w.die(err)
-	}()
+	// this one may be (media/webrtc's, whose callback panicked). Close
+	// waits for it.
+	go w.die(err)
 }
 
 // die closes the worker as a dead mediasoup worker closes: every router
@@ -46,7 +43,10 @@ func (w *worker) die(err error) {
 	if w.closed.Swap(true) {
 		return
 	}
+	w.burying.Store(true)
 	w.died.Store(true)
+	defer close(w.buried)
+	defer w.burying.Store(false)
 	w.closeChildren()
 	w.onDied.Emit(err)
 	emit(&w.onClose)

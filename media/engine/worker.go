@@ -32,12 +32,13 @@ type worker struct {
 	// nextPort spreads transports over the worker's port range.
 	nextPort atomic.Uint32
 
-	// died is set when a goroutine of the worker panicked (died.go).
-	died atomic.Bool
-	// dying runs die after a panic; fault is a test's panic injection
-	// (export_test.go), checked on each read batch of plain and pipe
-	// transports.
-	dying sync.WaitGroup
+	// died is set when a goroutine of the worker panicked (died.go);
+	// burying while die closes its objects and runs their listeners;
+	// buried closes when die is done.
+	died, burying atomic.Bool
+	buried        chan struct{}
+	// fault is a test's panic injection (export_test.go), checked on
+	// each read batch of plain and pipe transports.
 	fault atomic.Pointer[func()]
 
 	// log is the worker's logger, filtered by logf (logging.go).
@@ -53,7 +54,8 @@ type worker struct {
 var _ media.Worker = (*worker)(nil)
 
 func newWorker(a *api, s media.WorkerSettings) *worker {
-	w := &worker{api: a, settings: s, routers: map[string]*router{}, servers: map[string]*webRtcServer{}}
+	w := &worker{api: a, settings: s, routers: map[string]*router{}, servers: map[string]*webRtcServer{},
+		buried: make(chan struct{})}
 	w.init(newID(), s.AppData)
 	w.initLog(a.opts.Logger.Handler())
 	return w
@@ -70,6 +72,12 @@ func (w *worker) OnNewWebRtcServer(fn func(media.WebRtcServer)) func() {
 
 func (w *worker) Close(ctx context.Context) error {
 	if w.closed.Swap(true) {
+		// A worker that died is closed once die is done; from one of
+		// its listeners meanwhile, Close returns at once (waiting
+		// would wait for itself).
+		if w.died.Load() && !w.burying.Load() {
+			<-w.buried
+		}
 		return nil
 	}
 	w.closeChildren()
