@@ -48,6 +48,7 @@ type mediaConfig struct {
 	rtcMinPort       uint
 	rtcMaxPort       uint
 	anyRtcListen     bool
+	udpReusePort     bool
 	allowWorkerClose bool
 	allowWorkerFiles bool
 	// maxConsumersPerWorker is the Mafalda's MaxConsumersPerWorker.
@@ -103,6 +104,8 @@ func (m *mediaConfig) flags(fs *flag.FlagSet, getenv func(string) string) error 
 		"most packet streams (a direct transport consumer's rtp, a direct transport's rtcp) one client connection subscribes to; negative: no limit (env ROPE_MAX_PACKET_SUBSCRIPTIONS)")
 	anyListen, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_ANY_RTC_LISTEN", "false"))
 	fs.BoolVar(&m.anyRtcListen, "allow-any-rtc-listen", anyListen, "let clients have media transports listen on any address and port; default only -rtc-ip and -listen, ports -rtc-min-port to -rtc-max-port (env ROPE_ALLOW_ANY_RTC_LISTEN)")
+	reuse, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_UDP_REUSE_PORT", "false"))
+	fs.BoolVar(&m.udpReusePort, "allow-udp-reuse-port", reuse, "let clients set the udpReusePort flag of listen infos, with which transports share a port (env ROPE_ALLOW_UDP_REUSE_PORT)")
 	allow, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_CLOSE", "false"))
 	fs.BoolVar(&m.allowWorkerClose, "allow-worker-close", allow, "let clients close media workers (env ROPE_ALLOW_WORKER_CLOSE)")
 	files, _ := strconv.ParseBool(envOr(getenv, "ROPE_ALLOW_WORKER_FILES", "false"))
@@ -167,7 +170,8 @@ func registerMedia(srv *ropeserver.Server, cfg config, base media.API, log *slog
 		// what clients ask for against its own.
 		opts.ListenInfo, opts.WorkerSettings = nil, nil
 	case !m.anyRtcListen:
-		opts.Listen = &mediaserver.ListenPolicy{IPs: []string{ip}, MinPort: uint16(m.rtcMinPort), MaxPort: uint16(m.rtcMaxPort)}
+		opts.Listen = &mediaserver.ListenPolicy{IPs: []string{ip}, MinPort: uint16(m.rtcMinPort), MaxPort: uint16(m.rtcMaxPort),
+			AllowUDPReusePort: m.udpReusePort}
 		if cfg.listen != ip {
 			opts.Listen.IPs = append(opts.Listen.IPs, cfg.listen)
 		}

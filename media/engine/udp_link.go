@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -92,8 +93,11 @@ func listen(w *worker, field string, info *media.TransportListenInfo) (*udpio.Co
 	if err != nil {
 		return nil, listenFailure(field, ranged, err)
 	}
-	if send, recv, err := c.BufferSizes(); err == nil {
-		w.logger().Debug("engine: UDP socket buffer sizes", "tag", "info", "local", c.LocalAddr(), "send", send, "recv", recv)
+	if log := w.logger(); log.Enabled(context.Background(), slog.LevelDebug) {
+		// As mediasoup's MS_DEBUG_TAG(info, "UDP socket buffer sizes").
+		if send, recv, err := c.BufferSizes(); err == nil {
+			log.Debug("engine: UDP socket buffer sizes", "tag", "info", "local", c.LocalAddr(), "send", send, "recv", recv)
+		}
 	}
 	return c, nil
 }

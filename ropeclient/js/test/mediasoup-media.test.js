@@ -18,7 +18,7 @@ let ms;
 let worker;
 let router;
 before(async () => {
-  server = await startMediaServer();
+  server = await startMediaServer(['-allow-udp-reuse-port']); // the udpReusePort flag is tested
   ms = await mediasoup.connect(server.url);
 });
 after(async () => {
@@ -78,6 +78,9 @@ describe('transports', () => {
     await assert.rejects(router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '123' } }), TypeError);
     await assert.rejects(router.createPlainTransport({ listenInfo, listenIp: '127.0.0.1' }), TypeError);
     await assert.rejects(router.createPipeTransport({}), TypeError);
+    // As mediasoup's worker: plain and pipe transports are UDP only.
+    await assert.rejects(router.createPlainTransport({ listenInfo: { protocol: 'tcp', ip: '127.0.0.1' } }), TypeError);
+    await assert.rejects(router.createPipeTransport({ listenInfo: { protocol: 'tcp', ip: '127.0.0.1' } }), TypeError);
     await assert.rejects(router.createDirectTransport({ maxMessageSize: 'foo' }), TypeError);
     await assert.rejects(router.createDirectTransport({ maxMessageSize: -2000 }), TypeError);
   });
@@ -94,6 +97,14 @@ describe('transports', () => {
     assert.equal(t.tuple.remotePort, 9998);
     const [stats] = await t.getStats();
     assert.equal(stats.type, 'plain-rtp-transport');
+    const flagged = await router.createPlainTransport({
+      listenInfo: { ...listenInfo, announcedIp: '198.51.100.7', flags: { udpReusePort: true }, sendBufferSize: 65536 },
+    });
+    assert.equal(flagged.tuple.localAddress, '198.51.100.7');
+    const shared = await router.createPlainTransport({
+      listenInfo: { ...listenInfo, port: flagged.tuple.localPort, flags: { udpReusePort: true } },
+    });
+    assert.equal(shared.tuple.localPort, flagged.tuple.localPort);
     const t2 = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true });
     const t3 = await router.createPlainTransport({ listenInfo });
     await assert.rejects(t3.connect({ ip: '::::1234', port: 1234 }), TypeError);
