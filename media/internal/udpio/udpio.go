@@ -57,25 +57,6 @@ func Listen(network string, ip netip.Addr, port uint16) (*Conn, error) {
 	return wrap(udp)
 }
 
-// ListenRange opens a UDP socket on ip on the first free port in
-// [min, max], starting at a pseudo-random offset.
-func ListenRange(network string, ip netip.Addr, min, max uint16, start uint32) (*Conn, error) {
-	if min == 0 || max < min {
-		return nil, fmt.Errorf("udpio: invalid port range [%d, %d]", min, max)
-	}
-	n := uint32(max-min) + 1
-	var lastErr error
-	for i := uint32(0); i < n; i++ {
-		port := min + uint16((start+i)%n)
-		c, err := Listen(network, ip, port)
-		if err == nil {
-			return c, nil
-		}
-		lastErr = err
-	}
-	return nil, fmt.Errorf("udpio: no free port in [%d, %d]: %w", min, max, lastErr)
-}
-
 func wrap(udp *net.UDPConn) (*Conn, error) {
 	_ = udp.SetReadBuffer(socketBuffer)
 	_ = udp.SetWriteBuffer(socketBuffer)
