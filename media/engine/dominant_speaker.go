@@ -240,13 +240,6 @@ func (d *dominantSpeakers[K]) level(k K, volume int, now int64) {
 	}
 }
 
-// reset forgets every speaker's levels (observer paused and resumed).
-func (d *dominantSpeakers[K]) reset(now int64) {
-	for _, k := range d.keys {
-		d.speakers[k] = newSpeaker(now, d.speakers[k].paused)
-	}
-}
-
 // update is one tick of the observer's interval: idle speakers' levels
 // time out, and an election runs. It reports a new dominant speaker.
 func (d *dominantSpeakers[K]) update(now int64) (K, bool) {

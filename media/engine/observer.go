@@ -197,10 +197,9 @@ func (o *rtpObserver) setPaused(paused bool) error {
 		return nil
 	}
 	o.mu.Lock()
+	// An ActiveSpeakerObserver keeps its speakers' levels, as
+	// mediasoup's (it only stops and restarts its timer).
 	o.resetLocked()
-	if o.speakers != nil {
-		o.speakers.reset(nowMs())
-	}
 	o.mu.Unlock()
 	if paused {
 		emit(&o.onPause)
@@ -229,6 +228,12 @@ func (o *rtpObserver) AddProducer(ctx context.Context, opts media.RtpObserverAdd
 	}
 	o.mu.Lock()
 	_, had := o.levels[p]
+	if had && o.speakers != nil {
+		o.mu.Unlock()
+		// As mediasoup's ActiveSpeakerObserver ("Producer already in
+		// map"); its AudioLevelObserver takes it again.
+		return media.NewError(media.ErrDuplicateID, "producer %s already in the ActiveSpeakerObserver", p.id)
+	}
 	if !had {
 		o.levels[p] = &levelSum{}
 		if o.speakers != nil {

@@ -76,6 +76,9 @@ func TestActiveSpeakerObserver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := obs.AddProducer(f.ctx, media.RtpObserverAddRemoveProducerOptions{ProducerID: loud.ID()}); !isErr(err, media.ErrDuplicateID) {
+		t.Fatalf("adding a producer twice: %v", err)
+	}
 	// Both send background noise (level 100), which sets their noise
 	// floors; then loud speaks (level 10, with a pause every tenth
 	// packet) while quiet stays at the noise, a packet each per 20 ms,
