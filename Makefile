@@ -69,6 +69,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzSCTPDemux -fuzztime=30s ./media/engine/
 	$(GO) test -run='^$$' -fuzz=FuzzDemuxServer -fuzztime=30s ./media/webrtc/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=30s ./cluster/registry/
+	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=30s ./ropeauth/
+	$(GO) test -run='^$$' -fuzz=FuzzRopeClaim -fuzztime=30s ./ropeauth/
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -3,7 +3,7 @@ package ropeauth
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -72,7 +72,11 @@ func (r *Rope) UnmarshalJSON(b []byte) error {
 	dec.DisallowUnknownFields()
 	var p plain
 	if err := dec.Decode(&p); err != nil {
-		return fmt.Errorf("%w: %w", ErrGrant, err)
+		var o ownError
+		if errors.As(err, &o) {
+			return o
+		}
+		return own("%w: %w", ErrGrant, err)
 	}
 	*r = Rope(p)
 	return nil
@@ -85,7 +89,11 @@ func (m *Methods) UnmarshalJSON(b []byte) error {
 	dec.DisallowUnknownFields()
 	var p plain
 	if err := dec.Decode(&p); err != nil {
-		return fmt.Errorf("%w: %w", ErrGrant, err)
+		var o ownError
+		if errors.As(err, &o) {
+			return o
+		}
+		return own("%w: %w", ErrGrant, err)
 	}
 	*m = Methods(p)
 	return nil
@@ -97,19 +105,19 @@ func (m *Methods) UnmarshalJSON(b []byte) error {
 // the claim must keep within its bounds.
 func (c *Claims) Validate() error {
 	if c.Rope == nil {
-		return fmt.Errorf("%w: no \"rope\" claim", ErrGrant)
+		return own("%w: no \"rope\" claim", ErrGrant)
 	}
 	if len(c.Subject) > MaxNameBytes {
-		return fmt.Errorf("%w: \"sub\" longer than %d bytes", ErrClaims, MaxNameBytes)
+		return own("%w: \"sub\" longer than %d bytes", ErrClaims, MaxNameBytes)
 	}
 	if c.Rope.Operator {
 		if !c.Rope.empty() {
-			return fmt.Errorf("%w: an operator claim holds nothing but \"operator\"", ErrGrant)
+			return own("%w: an operator claim holds nothing but \"operator\"", ErrGrant)
 		}
 		return nil
 	}
 	if c.ExpiresAt == nil {
-		return fmt.Errorf("%w: a participant token needs \"exp\"", ErrClaims)
+		return own("%w: a participant token needs \"exp\"", ErrClaims)
 	}
 	return c.Rope.check()
 }
@@ -121,7 +129,7 @@ func (r *Rope) empty() bool {
 // check keeps the claim within its bounds and its values among the known.
 func (r *Rope) check() error {
 	if len(r.Roots) > MaxRoots {
-		return fmt.Errorf("%w: more than %d roots", ErrGrant, MaxRoots)
+		return own("%w: more than %d roots", ErrGrant, MaxRoots)
 	}
 	for _, id := range r.Roots {
 		if err := checkName("root id", id); err != nil {
@@ -129,14 +137,14 @@ func (r *Rope) check() error {
 		}
 	}
 	if len(r.Hide) > MaxTypes || len(r.Calls) > MaxTypes || len(r.Quotas) > MaxTypes {
-		return fmt.Errorf("%w: more than %d types in \"hide\", \"calls\" or \"quotas\"", ErrGrant, MaxTypes)
+		return own("%w: more than %d types in \"hide\", \"calls\" or \"quotas\"", ErrGrant, MaxTypes)
 	}
 	for typ, h := range r.Hide {
 		if err := checkName("type", typ); err != nil {
 			return err
 		}
 		if h != HideOthers && h != HideAll {
-			return fmt.Errorf("%w: hide %q: %q is neither %q nor %q", ErrGrant, typ, h, HideOthers, HideAll)
+			return own("%w: hide %q: %q is neither %q nor %q", ErrGrant, typ, h, HideOthers, HideAll)
 		}
 	}
 	for typ, m := range r.Calls {
@@ -155,7 +163,7 @@ func (r *Rope) check() error {
 			return err
 		}
 		if n < 0 {
-			return fmt.Errorf("%w: quota %q: %d is negative", ErrGrant, typ, n)
+			return own("%w: quota %q: %d is negative", ErrGrant, typ, n)
 		}
 	}
 	return nil
@@ -163,7 +171,7 @@ func (r *Rope) check() error {
 
 func checkMethods(typ string, names []string) error {
 	if len(names) > MaxMethods {
-		return fmt.Errorf("%w: calls %q: more than %d methods", ErrGrant, typ, MaxMethods)
+		return own("%w: calls %q: more than %d methods", ErrGrant, typ, MaxMethods)
 	}
 	for _, n := range names {
 		if err := checkName("method", n); err != nil {
@@ -175,7 +183,7 @@ func checkMethods(typ string, names []string) error {
 
 func checkName(what, s string) error {
 	if s == "" || len(s) > MaxNameBytes {
-		return fmt.Errorf("%w: %s %q: empty or longer than %d bytes", ErrGrant, what, s, MaxNameBytes)
+		return own("%w: %s %q: empty or longer than %d bytes", ErrGrant, what, s, MaxNameBytes)
 	}
 	return nil
 }

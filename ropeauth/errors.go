@@ -1,6 +1,9 @@
 package ropeauth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors of Verify (each wrapped with the detail) and of the key and
 // signer constructors.
@@ -30,3 +33,12 @@ var (
 	// the package does not know, a PEM block it cannot read).
 	ErrKey = errors.New("ropeauth: unusable key")
 )
+
+// ownError marks an error of this package that jwt wrapped (from a claims
+// decoder, Validate or the key function), so that Verify returns it
+// without jwt's words around it.
+type ownError struct{ error }
+
+func (e ownError) Unwrap() error { return e.error }
+
+func own(format string, args ...any) error { return ownError{fmt.Errorf(format, args...)} }

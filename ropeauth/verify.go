@@ -44,6 +44,7 @@ type Verifier struct {
 	keys   map[string][]jwt.VerificationKey
 	parser *jwt.Parser
 	leeway time.Duration
+	now    func() time.Time
 }
 
 // NewVerifier builds a Verifier; a key unfit for its algorithm is an error
@@ -77,7 +78,9 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if opts.Audience != "" {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
+	v.now = time.Now
 	if opts.Now != nil {
+		v.now = opts.Now
 		popts = append(popts, jwt.WithTimeFunc(opts.Now))
 	}
 	v.parser = jwt.NewParser(popts...)
@@ -110,11 +113,11 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 // another kind ("none", or HS256 with a public key as the secret).
 func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
-		return nil, fmt.Errorf("%w: \"crit\" header not understood", ErrAlgorithm)
+		return nil, own("%w: \"crit\" header not understood", ErrAlgorithm)
 	}
 	keys := v.keys[t.Method.Alg()]
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: %q (this server takes %s)", ErrAlgorithm, t.Method.Alg(), v.algorithms())
+		return nil, own("%w: %q (this server takes %s)", ErrAlgorithm, t.Method.Alg(), v.algorithms())
 	}
 	return jwt.VerificationKeySet{Keys: keys}, nil
 }
@@ -122,10 +125,9 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 // classify maps the jwt library's errors onto the package's sentinels,
 // keeping its text as detail.
 func classify(err error) error {
-	for _, own := range []error{ErrGrant, ErrClaims, ErrAlgorithm} {
-		if errors.Is(err, own) {
-			return err
-		}
+	var o ownError
+	if errors.As(err, &o) {
+		return o
 	}
 	var sentinel error
 	switch {

@@ -57,11 +57,14 @@ type demoServer struct {
 
 // newDemo registers DemoRooms on srv and the page on mux; nil when the
 // demo or the media objects are off.
-func newDemo(srv *ropeserver.Server, mux *http.ServeMux, cfg config, log *slog.Logger) (*demoServer, error) {
+func newDemo(srv *ropeserver.Server, mux *http.ServeMux, cfg config, auth *serverAuth, log *slog.Logger) (*demoServer, error) {
 	if !cfg.demo.enabled || !cfg.media.enabled {
 		return nil, nil
 	}
 	d := &demoServer{mode: cfg.media.mode, listen: cfg.listen, token: cfg.token, log: log}
+	if auth != nil {
+		d.token = auth.self
+	}
 	rooms, err := demo.Register(srv, &demo.Options{NewRouter: d.newRouter, Logger: log})
 	if err != nil {
 		return nil, err

@@ -15,8 +15,10 @@ import (
 // -cluster-endpoint says so: it joins the registry as an observer and
 // returns the horizontal media API over the cluster's servers, on which
 // the media objects (and a Mafalda) are then served; nil (and a no-op
-// stop) otherwise. The endpoint presents -token to the servers.
-func startEndpoint(ctx context.Context, cfg config, log *slog.Logger) (media.API, func(), error) {
+// stop) otherwise. The endpoint presents -token to the servers, or else
+// an operator token signed with -token-secret (which the servers then
+// share).
+func startEndpoint(ctx context.Context, cfg config, auth *serverAuth, log *slog.Logger) (media.API, func(), error) {
 	c := cfg.cluster
 	if !c.endpoint {
 		return nil, func() {}, nil
@@ -28,10 +30,14 @@ func startEndpoint(ctx context.Context, cfg config, log *slog.Logger) (media.API
 		return nil, nil, err
 	}
 	close(m.done) // an observer publishes no loads
+	token := cfg.token
+	if auth != nil {
+		token = auth.members
+	}
 	api := horizontal.New(m.reg, &horizontal.Options{
 		Logger: log,
 		Media: &mediaclient.Options{Logger: log,
-			ROPE: &ropeclient.Options{Logger: log, Token: cfg.token, Dedicated: true}},
+			ROPE: &ropeclient.Options{Logger: log, Token: token, Dedicated: true}},
 	})
 	log.Info("ropeserver: the cluster's endpoint", "servers", len(m.reg.Servers()))
 	return api, func() { _ = api.Close(); m.close() }, nil

@@ -21,7 +21,9 @@
 // ROPE_CLUSTER, ROPE_NATS, ROPE_NATS_CREDS, ROPE_NATS_TOKEN,
 // ROPE_NATS_LISTEN, ROPE_SERVER_ID, ROPE_CLUSTER_HEARTBEAT, and for the
 // memory and fairness bounds ROPE_SEND_QUEUE_BYTES, ROPE_REPLAY_BYTES,
-// ROPE_MAX_OBJECT_BYTES, ROPE_MAX_STATE_BYTES, ROPE_MAX_IN_FLIGHT_TOTAL, ROPE_DEMO.
+// ROPE_MAX_OBJECT_BYTES, ROPE_MAX_STATE_BYTES, ROPE_MAX_IN_FLIGHT_TOTAL, ROPE_DEMO,
+// and for signed access tokens ROPE_TOKEN_SECRET, ROPE_TOKEN_SECRET_FILE,
+// ROPE_TOKEN_PUBLIC_KEY, ROPE_TOKEN_AUDIENCE, ROPE_TOKEN_LEEWAY.
 //
 // With the media objects on (the default), it also serves a video-room
 // demo at /demo/ (package demo; -demo=false turns it off) and logs its
@@ -32,7 +34,13 @@
 // embedded NATS server on -nats-listen that other servers join with
 // -nats nats://host:port.
 //
-// A -listen other than loopback needs -token (or -insecure-no-token);
+// -token-secret and -token-public-key verify signed access tokens
+// (package ropeauth): each connection gets the grant its token carries
+// (spec §18), and -token stays a shared operator token beside them.
+// "ropeserver mint-token" prints a token for testing (mint.go).
+//
+// A -listen other than loopback needs -token, -token-secret or
+// -token-public-key (or -insecure-no-token);
 // requests must name the server in Host (loopback names, the listen
 // address, -announced-ip, -allowed-hosts), which stops DNS rebinding.
 // stdout gets one line, "ropeserver: listening on ws://…/", for scripts;
@@ -78,6 +86,7 @@ type config struct {
 	cluster         clusterConfig
 	bounds          boundsConfig
 	demo            demoConfig
+	tokens          tokenConfig
 }
 
 // errUsage marks a flag error the flag package has already printed, with
@@ -96,6 +105,9 @@ func main() {
 // configuration, 1 when serving fails. The log goes to stderr, in one
 // format (slog's text); stdout gets the one "listening on" line.
 func mainCode(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	if isMintCommand(args) {
+		return mintToken(args[1:], getenv, os.Stdout, stderr)
+	}
 	cfg, err := parseConfigTo(stderr, args, getenv)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -168,6 +180,9 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 		return c, err
 	}
 	c.demo.flags(fs, getenv)
+	if err := c.tokens.flags(fs, getenv); err != nil {
+		return c, err
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -176,6 +191,9 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 	}
 	c.cluster.enabled = c.cluster.enabled || c.cluster.endpoint
 	c.memberDefaults(fs, getenv)
+	if err := c.tokens.load(); err != nil {
+		return c, err
+	}
 	return c, c.check()
 }
 
@@ -203,6 +221,7 @@ func (c *config) memberDefaults(fs *flag.FlagSet, getenv func(string) string) {
 }
 
 const usage = `Usage: ropeserver [flags]
+       ropeserver mint-token [flags]   (prints a signed access token; -h for its flags)
 
 Serves ROPE v1 over WebSocket on ws://127.0.0.1:8444/ with the test fixture
 and the media objects; see README.md and spec/. Every flag has an
@@ -212,13 +231,13 @@ environment variable; a flag given wins over it.
 
 // check refuses configurations that would expose the server by accident.
 func (c config) check() error {
-	if c.token == "" && !c.insecureNoToken && !isLoopback(c.listen) {
+	if c.token == "" && !c.tokens.signed() && !c.insecureNoToken && !isLoopback(c.listen) {
 		where := c.listen
 		if where == "" {
 			where = "every interface"
 		}
 		return fmt.Errorf("refusing to listen on %s without a token: anyone who reaches it could read every object "+
-			"(SRTP keys included), create media workers and open UDP ports. Set -token (ROPE_TOKEN), listen on "+
+			"(SRTP keys included), create media workers and open UDP ports. Set -token (ROPE_TOKEN) or -token-secret or -token-public-key, listen on "+
 			"127.0.0.1, or pass -insecure-no-token (ROPE_INSECURE_NO_TOKEN) on a network you trust", where)
 	}
 	for _, p := range c.allowedHosts {
@@ -280,6 +299,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	}
 	cfg.lease.apply(opts)
 	cfg.bounds.apply(opts)
+	auth, err := newServerAuth(cfg, log)
+	if err != nil {
+		return err
+	}
+	if auth != nil {
+		auth.apply(opts)
+	}
 	srv := ropeserver.New(opts)
 	if _, err := fixture.Register(srv); err != nil {
 		return err
@@ -294,7 +320,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		defer root.Close()
 		mux.Handle("/static/", http.StripPrefix("/static/", files))
 	}
-	base, stopEndpoint, err := startEndpoint(ctx, cfg, log)
+	base, stopEndpoint, err := startEndpoint(ctx, cfg, auth, log)
 	if err != nil {
 		return err
 	}
@@ -303,7 +329,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if err != nil {
 		return err
 	}
-	dm, err := newDemo(srv, mux, cfg, log)
+	dm, err := newDemo(srv, mux, cfg, auth, log)
 	if err != nil {
 		if stopMedia != nil {
 			_ = stopMedia(context.Background())
@@ -324,7 +350,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	addr := ln.Addr().(*net.TCPAddr)
 	url := fmt.Sprintf("ws://%s/", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
 	fmt.Println("ropeserver: listening on", url) // for scripts; stable
-	log.Info("ropeserver: listening", "url", url, "token", cfg.token != "", "static", cfg.static)
+	log.Info("ropeserver: listening", "url", url, "token", cfg.token != "", "signed-tokens", auth != nil, "static", cfg.static)
 	dm.listening(addr.Port, host)
 	stopCluster, err := startCluster(ctx, cfg, url, workers, log)
 	if err != nil {
