@@ -22,10 +22,12 @@ const (
 	MaxNameBytes = 256
 )
 
-// Values of a "hide" entry.
+// Values of a "hide" entry (ropeserver.HideOthers, HideAll and
+// HideOthersShallow).
 const (
-	HideOthers = "others"
-	HideAll    = "all"
+	HideOthers        = "others"
+	HideAll           = "all"
+	HideOthersShallow = "othersShallow"
 )
 
 // AllMethods in a Methods list stands for every method of the type.
@@ -46,7 +48,7 @@ type Rope struct {
 	Operator bool `json:"operator,omitempty"`
 	// Roots are the ids whose subtrees are visible; empty: every object.
 	Roots []string `json:"roots,omitempty"`
-	// Hide maps a type name to HideOthers or HideAll.
+	// Hide maps a type name to HideOthers, HideAll or HideOthersShallow.
 	Hide map[string]string `json:"hide,omitempty"`
 	// Calls maps a type name to the methods allowed on its objects; a type
 	// absent allows none, and so does a nil Calls.
@@ -101,8 +103,8 @@ func (m *Methods) UnmarshalJSON(b []byte) error {
 
 // Validate checks the "rope" claim and the claims it needs (jwt calls it
 // after the registered claims' checks): it must be present, an operator
-// claim must hold nothing else, a participant token must carry "exp" and
-// the claim must keep within its bounds.
+// claim must hold nothing else, a participant token must carry "exp" and a
+// non-empty "sub", and the claim must keep within its bounds.
 func (c *Claims) Validate() error {
 	if c.Rope == nil {
 		return own("%w: no \"rope\" claim", ErrGrant)
@@ -118,6 +120,11 @@ func (c *Claims) Validate() error {
 	}
 	if c.ExpiresAt == nil {
 		return own("%w: a participant token needs \"exp\"", ErrClaims)
+	}
+	if c.Subject == "" {
+		// The objects of full-access connections have the owner "": an
+		// empty subject would own them all.
+		return own("%w: a participant token needs \"sub\"", ErrClaims)
 	}
 	return c.Rope.check()
 }
@@ -143,8 +150,8 @@ func (r *Rope) check() error {
 		if err := checkName("type", typ); err != nil {
 			return err
 		}
-		if h != HideOthers && h != HideAll {
-			return own("%w: hide %q: %q is neither %q nor %q", ErrGrant, typ, h, HideOthers, HideAll)
+		if h != HideOthers && h != HideAll && h != HideOthersShallow {
+			return own("%w: hide %q: %q is not %q, %q or %q", ErrGrant, typ, h, HideOthers, HideAll, HideOthersShallow)
 		}
 	}
 	for typ, m := range r.Calls {

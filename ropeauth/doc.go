@@ -11,14 +11,14 @@
 // claim, "rope":
 //
 //	{
-//	  "sub": "alice",               // the subject: owner of the objects its calls create
+//	  "sub": "alice",               // the subject: owner of the objects its calls create; required unless operator
 //	  "exp": 1767139200,            // required unless the token is an operator's
 //	  "iat": 1767135600,            // optional; not after now (+ leeway)
 //	  "nbf": 1767135600,            // optional; not after now (+ leeway)
 //	  "aud": "rope",                // optional; required when VerifierOptions.Audience is set
 //	  "rope": {
 //	    "roots":  ["<router id>"],  // ids whose subtrees are visible; absent: every object
-//	    "hide":   {"WebRtcTransport": "others", "Consumer": "others"},
+//	    "hide":   {"WebRtcTransport": "othersShallow", "Consumer": "others"},
 //	    "calls":  {"Router": {"any": ["createWebRtcTransport", "canConsume"]},
 //	               "WebRtcTransport": {"own": ["connect", "produce", "consume"]}},
 //	    "quotas": {"WebRtcTransport": 4, "Producer": 8, "Consumer": 64}
@@ -26,8 +26,9 @@
 //	}
 //
 // "hide" maps a type name to "others" (objects of that type, and what is
-// under them, that the subject does not own are not visible) or "all"
-// (none is). "calls" maps a type name to the methods allowed on every
+// under them, that the subject does not own are not visible), "all" (none
+// is, nor what is under them) or "othersShallow" (objects of that type the
+// subject does not own are not visible, what is under them still is). "calls" maps a type name to the methods allowed on every
 // visible object of the type ("any") and on those the subject owns
 // ("own"); "*" stands for every method. A type absent from "calls" allows
 // no method, and so does an absent "calls": a participant token names

@@ -48,6 +48,8 @@ func hideOf(h string) ropeserver.Hide {
 		return ropeserver.HideOthers
 	case HideAll:
 		return ropeserver.HideAll
+	case HideOthersShallow:
+		return ropeserver.HideOthersShallow
 	}
 	return ropeserver.HideAll // not reached: Validate admits only those two
 }

@@ -47,8 +47,13 @@ func NewSigner(key crypto.Signer) (*Signer, error) {
 // Algorithm is the "alg" the signer's tokens carry.
 func (s *Signer) Algorithm() string { return s.method.Alg() }
 
-// Sign returns the signed, compact token of c.
+// Sign returns the signed, compact token of c, which must pass
+// Claims.Validate: no token is minted that a Verifier would refuse for
+// its claims alone.
 func (s *Signer) Sign(c *Claims) (string, error) {
+	if err := c.Validate(); err != nil {
+		return "", fmt.Errorf("ropeauth: sign: %w", err)
+	}
 	tok, err := jwt.NewWithClaims(s.method, c).SignedString(s.key)
 	if err != nil {
 		return "", fmt.Errorf("ropeauth: sign: %w", err)

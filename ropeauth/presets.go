@@ -45,11 +45,12 @@ const (
 //   - On its own producers and consumers (and data ones): pause, resume,
 //     close, getStats; on consumers also setPreferredLayers,
 //     setPriority, unsetPriority and requestKeyFrame.
-//   - Other participants' transports are hidden (their ICE, DTLS and
-//     SCTP parameters never reach it), and so are their consumers and
-//     data consumers; their producers and data producers stay visible, so
-//     that it can consume them. Plain, pipe and direct transports it does
-//     not own are hidden too.
+//   - Transports it does not own are hidden ("othersShallow": other
+//     participants' ICE, DTLS, SCTP and SRTP parameters never reach it),
+//     and so are others' consumers and data consumers; the producers and
+//     data producers on those transports stay visible, so that it can
+//     consume them (others' and the application's, on plain or pipe
+//     transports alike).
 //   - Quotas: ParticipantTransports WebRtcTransports,
 //     ParticipantProducers producers, ParticipantConsumers consumers,
 //     ParticipantDataProducers and ParticipantDataConsumers.
@@ -80,10 +81,10 @@ func participantRope(routerType, routerID string) *Rope {
 	return &Rope{
 		Roots: []string{routerID},
 		Hide: map[string]string{
-			typeWebRtcTransport: HideOthers,
-			typePlainTransport:  HideOthers,
-			typePipeTransport:   HideOthers,
-			typeDirectTransport: HideOthers,
+			typeWebRtcTransport: HideOthersShallow,
+			typePlainTransport:  HideOthersShallow,
+			typePipeTransport:   HideOthersShallow,
+			typeDirectTransport: HideOthersShallow,
 			typeConsumer:        HideOthers,
 			typeDataConsumer:    HideOthers,
 		},

@@ -106,7 +106,7 @@ func TestRoundTrip(t *testing.T) {
 			if want := c.ExpiresAt.Add(ropeauth.DefaultLeeway); !g.Expires.Equal(want) {
 				t.Fatalf("expires %v, want exp + leeway %v", g.Expires, want)
 			}
-			if g.Hide["WebRtcTransport"] != ropeserver.HideOthers || g.Quotas["WebRtcTransport"] != ropeauth.ParticipantTransports {
+			if g.Hide["WebRtcTransport"] != ropeserver.HideOthersShallow || g.Quotas["WebRtcTransport"] != ropeauth.ParticipantTransports {
 				t.Fatalf("grant hide %v quotas %v", g.Hide, g.Quotas)
 			}
 		})
@@ -219,6 +219,7 @@ func TestRefused(t *testing.T) {
 		{"expired", hmacV, raw(hsHeader, participantClaims(time.Now().Add(-time.Hour)), hs256(secret)), ropeauth.ErrExpired},
 		{"not before in the future", hmacV, raw(hsHeader, with(func(m map[string]any) { m["nbf"] = future.Unix() }), hs256(secret)), ropeauth.ErrNotYetValid},
 		{"issued in the future", hmacV, raw(hsHeader, with(func(m map[string]any) { m["iat"] = future.Unix() }), hs256(secret)), ropeauth.ErrNotYetValid},
+		{"participant without sub", hmacV, raw(hsHeader, with(func(m map[string]any) { delete(m, "sub") }), hs256(secret)), ropeauth.ErrClaims},
 		{"participant without exp", hmacV, raw(hsHeader, with(func(m map[string]any) { delete(m, "exp") }), hs256(secret)), ropeauth.ErrClaims},
 		{"exp not a number", hmacV, raw(hsHeader, with(func(m map[string]any) { m["exp"] = "soon" }), hs256(secret)), ropeauth.ErrMalformed},
 		{"wrong audience", audV, raw(hsHeader, with(func(m map[string]any) { m["aud"] = "rope-test" }), hs256(secret)), ropeauth.ErrClaims},
@@ -347,10 +348,26 @@ func TestAuthorizer(t *testing.T) {
 // allows no method (not every one, as a nil ropeserver.Grant.Calls).
 func TestParticipantCallsNeedNaming(t *testing.T) {
 	c := &ropeauth.Claims{Rope: &ropeauth.Rope{Roots: []string{"r"}}}
+	c.Subject = "s"
 	c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(time.Hour))
 	g := c.Grant(0)
 	if g.Calls == nil || len(g.Calls) != 0 {
 		t.Fatalf("calls %#v, want empty and not nil", g.Calls)
+	}
+}
+
+// TestSignRefusesInvalidClaims: no token is minted that verification
+// would refuse for its claims.
+func TestSignRefusesInvalidClaims(t *testing.T) {
+	s := mustSigner(ropeauth.NewHMACSigner(secret))
+	for name, c := range map[string]*ropeauth.Claims{
+		"no sub":  ropeauth.Participant("r", "", time.Hour),
+		"no exp":  ropeauth.Participant("r", "a", 0),
+		"no rope": {},
+	} {
+		if tok, err := s.Sign(c); err == nil {
+			t.Errorf("%s: minted %s", name, tok)
+		}
 	}
 }
 

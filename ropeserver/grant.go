@@ -63,6 +63,12 @@ const (
 	HideOthers
 	// HideAll hides every object of the type, and their descendants.
 	HideAll
+	// HideOthersShallow hides the objects of the type that the grant's
+	// Subject does not own, but not their descendants, which stay visible
+	// on their own terms: a media participant sees the producers of
+	// others, not the transports (and their ICE and DTLS parameters) that
+	// carry them.
+	HideOthersShallow
 )
 
 // Methods are the methods a grant allows on the objects of one type. A

@@ -126,6 +126,10 @@ func (v *view) visible(o *Object, owner ownerFunc) bool {
 			if owner(a) != v.g.Subject {
 				return false
 			}
+		case HideOthersShallow:
+			if a == o && owner(a) != v.g.Subject {
+				return false
+			}
 		}
 		if v.roots != nil {
 			if _, ok := v.roots[a.id]; ok {

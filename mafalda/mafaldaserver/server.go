@@ -148,7 +148,7 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) rootMethods() map[string]ropeserver.MethodFunc {
 	type none = struct{}
 	return map[string]ropeserver.MethodFunc{
-		"createMafaldaRouter": s.media.Leased(rootMethod(s, s.createMafaldaRouter)), // leased (Part I §17)
+		"createMafaldaRouter": s.media.LeasedType(TypeMafaldaRouter, rootMethod(s, s.createMafaldaRouter)), // leased (Part I §17), quota (§18)
 		"getResourceUsages": rootMethod(s, func(ctx context.Context, _ *none) (any, error) {
 			return s.svc.GetResourceUsages(ctx)
 		}),

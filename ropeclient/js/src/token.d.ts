@@ -8,8 +8,8 @@ export interface RopeGrantClaim {
   operator?: boolean;
   /** Ids whose subtrees are visible; absent: every object. */
   roots?: string[];
-  /** Per type name: 'others' hides the objects (and what is under them) the subject does not own, 'all' every one. */
-  hide?: Record<string, 'others' | 'all'>;
+  /** Per type name: 'others' hides the objects (and what is under them) the subject does not own, 'all' every one (and what is under them), 'othersShallow' the objects the subject does not own but not what is under them. */
+  hide?: Record<string, 'others' | 'all' | 'othersShallow'>;
   /** Per type name: methods allowed on any visible object, and on the subject's own; '*' is every method. A type absent allows none. */
   calls?: Record<string, { any?: string[]; own?: string[] }>;
   /** Per type name: the most live objects of that type the subject may own. */

@@ -40,10 +40,10 @@ export function participantGrant(routerType, routerId) {
   return {
     roots: [routerId],
     hide: {
-      WebRtcTransport: 'others',
-      PlainTransport: 'others',
-      PipeTransport: 'others',
-      DirectTransport: 'others',
+      WebRtcTransport: 'othersShallow',
+      PlainTransport: 'othersShallow',
+      PipeTransport: 'othersShallow',
+      DirectTransport: 'othersShallow',
       Consumer: 'others',
       DataConsumer: 'others',
     },
@@ -83,6 +83,9 @@ export function participantToken(opts) {
     throw new TypeError('participantToken: give one of routerId and mafaldaRouterId');
   }
   if (!(ttl > 0)) throw new TypeError('participantToken: ttl (seconds) must be positive');
+  // The objects of full-access connections have the owner "": an empty
+  // subject would own them all (the server refuses such a token).
+  if (typeof subject !== 'string' || subject === '') throw new TypeError('participantToken: subject must be a non-empty string');
   const rope = mafaldaRouterId ? participantGrant('MafaldaRouter', mafaldaRouterId) : participantGrant('Router', routerId);
   return signToken(claims(subject, ttl, opts.now, rope, opts.audience), opts);
 }
