@@ -61,10 +61,10 @@ type rawConn struct {
 	done chan struct{}
 
 	// mu guards the fields below.
-	mu      sync.Mutex
-	frames  [][]byte
-	nextID  int
-	waiting map[int]chan json.RawMessage
+	mu       sync.Mutex
+	frames   [][]byte
+	nextID   int
+	waiting  map[int]chan json.RawMessage
 	closeErr error
 }
 
@@ -657,6 +657,87 @@ func TestParticipantPresetsNameServedMethods(t *testing.T) {
 			if _, ok := catalogue[typ]; !ok {
 				t.Errorf("quotas name type %q, not served", typ)
 			}
+		}
+	}
+}
+
+// TestTokenFlags: the token flags and their environment variables, the
+// secret file, and the configurations refused.
+func TestTokenFlags(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	pubPEM, _ := ropeauth.MarshalPublicKeyPEM(pub)
+	pubFile := filepath.Join(dir, "pub.pem")
+	if err := os.WriteFile(pubFile, pubPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ROPE_TOKEN_SECRET_FILE": secretFile, "ROPE_TOKEN_PUBLIC_KEY": pubFile,
+		"ROPE_TOKEN_AUDIENCE": "rope-test", "ROPE_TOKEN_LEEWAY": "5s"}
+	cfg, err := parseConfig([]string{"-listen", "0.0.0.0"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("signed tokens beyond loopback: %v", err)
+	}
+	tk := cfg.tokens
+	if len(tk.secrets) != 1 || string(tk.secrets[0]) != testSecret || len(tk.publicKeys) != 1 || tk.audience != "rope-test" || tk.leeway != 5*time.Second {
+		t.Fatalf("tokens %+v", tk)
+	}
+	none := func(string) string { return "" }
+	for name, args := range map[string][]string{
+		"short secret":             {"-token-secret", "short"},
+		"secret and file":          {"-token-secret", testSecret, "-token-secret-file", secretFile},
+		"missing secret file":      {"-token-secret-file", filepath.Join(dir, "nope")},
+		"not a public key":         {"-token-public-key", secretFile},
+		"no token beyond loopback": {"-listen", "0.0.0.0"},
+	} {
+		if _, err := parseConfig(args, none); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestMintTokenCommand: "ropeserver mint-token" prints tokens the server's
+// verifier accepts, with the grant asked for, and refuses bad flags.
+func TestMintTokenCommand(t *testing.T) {
+	none := func(string) string { return "" }
+	v, err := ropeauth.NewVerifier(ropeauth.VerifierOptions{Secrets: [][]byte{[]byte(testSecret)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mintOut := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := mintToken(args, none, &out, &errb)
+		return strings.TrimSpace(out.String()), code
+	}
+	tok, code := mintOut("-router", "r1", "-subject", "alice", "-ttl", "10m", "-token-secret", testSecret)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	c, err := v.Verify(tok)
+	if err != nil || c.Subject != "alice" || c.Rope.Roots[0] != "r1" || c.ExpiresAt.Sub(c.IssuedAt.Time) != 10*time.Minute {
+		t.Fatalf("claims %+v %v", c, err)
+	}
+	tok, _ = mintOut("-mafalda-router", "m1", "-token-secret", testSecret)
+	if c, err := v.Verify(tok); err != nil || c.Rope.Calls["MafaldaRouter"].Any == nil {
+		t.Fatalf("mafalda claims %+v %v", c, err)
+	}
+	tok, _ = mintOut("-operator", "-ttl", "0", "-token-secret", testSecret)
+	if c, err := v.Verify(tok); err != nil || !c.Rope.Operator || c.ExpiresAt != nil {
+		t.Fatalf("operator claims %+v %v", c, err)
+	}
+	for name, args := range map[string][]string{
+		"no key":            {"-router", "r"},
+		"two grants":        {"-router", "r", "-operator", "-token-secret", testSecret},
+		"no grant":          {"-token-secret", testSecret},
+		"participant ttl 0": {"-router", "r", "-ttl", "0", "-token-secret", testSecret},
+		"empty subject":     {"-router", "r", "-subject", "", "-token-secret", testSecret},
+		"bad flag":          {"-nope"},
+	} {
+		if out, code := mintOut(args...); code != 2 || out != "" {
+			t.Errorf("%s: exit %d, printed %q", name, code, out)
 		}
 	}
 }
