@@ -3,6 +3,8 @@ package demo_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -239,4 +241,114 @@ func luma(img image.Image, r image.Rectangle) (mean, stddev float64) {
 		v = 0
 	}
 	return mean, math.Sqrt(v)
+}
+
+// tokensResult is what test/tokens.mjs prints.
+type tokensResult struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+	Rooms map[string]struct {
+		OK bool `json:"ok"`
+	} `json:"rooms"`
+	Tabs []struct {
+		Room     string `json:"room"`
+		PeerID   string `json:"peerId"`
+		Status   string `json:"status"`
+		RouterID string `json:"routerId"`
+		Peers    []struct {
+			Name          string `json:"name"`
+			FramesDecoded int    `json:"framesDecoded"`
+			AudioPackets  int    `json:"audioPackets"`
+		} `json:"peers"`
+		Objects []struct {
+			ID     string  `json:"id"`
+			Type   string  `json:"type"`
+			Parent *string `json:"parent"`
+			PeerID *string `json:"peerId"`
+		} `json:"objects"`
+	} `json:"tabs"`
+}
+
+// TestChromiumParticipantTokens runs the demo on a server that verifies
+// signed tokens (-token-secret): two rooms, four tabs, each tab with a
+// participant token for its room from the demo's join endpoint, talking
+// to the media server directly. Each tab decodes the video and hears the
+// audio of the other tab of its room, and its mirror holds its room's
+// router and what is under it only: no object of the other room (router,
+// transports, producers), no other tab's transport, no worker, no root.
+func TestChromiumParticipantTokens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	requireTools(t, true)
+	bin := filepath.Join(t.TempDir(), "ropeserver")
+	if b, err := exec.Command("go", "build", "-o", bin, "github.com/ropehq/rope/cmd/ropeserver").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	page := startRopeserver(t, bin, "-token-secret", hex.EncodeToString(secret))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "test/tokens.mjs", page, "alpha", "beta")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var res tokensResult
+	if jerr := json.Unmarshal(out, &res); jerr != nil || err != nil || !res.OK || len(res.Tabs) != 4 {
+		t.Fatalf("driver: %v %v\n%s\nstderr:\n%s", err, jerr, out, stderr.String())
+	}
+	// What each room's tabs own: their peer ids and their objects' ids.
+	peersOf := map[string][]string{}
+	idsOf := map[string][]string{}
+	routerOf := map[string]string{}
+	for _, tab := range res.Tabs {
+		peersOf[tab.Room] = append(peersOf[tab.Room], tab.PeerID)
+		routerOf[tab.Room] = tab.RouterID
+		for _, o := range tab.Objects {
+			if o.PeerID != nil && *o.PeerID == tab.PeerID {
+				idsOf[tab.Room] = append(idsOf[tab.Room], o.ID)
+			}
+		}
+	}
+	if routerOf["alpha"] == "" || routerOf["alpha"] == routerOf["beta"] {
+		t.Fatalf("routers %v", routerOf)
+	}
+	for i, tab := range res.Tabs {
+		other := "beta"
+		if tab.Room == "beta" {
+			other = "alpha"
+		}
+		if tab.Status != "joined" || len(tab.Peers) != 1 || tab.Peers[0].FramesDecoded == 0 || tab.Peers[0].AudioPackets == 0 {
+			t.Errorf("tab %d (%s): %s, peers %+v", i, tab.Room, tab.Status, tab.Peers)
+		}
+		routers := 0
+		for _, o := range tab.Objects {
+			switch {
+			case o.Type == "Router":
+				routers++
+				if o.ID != tab.RouterID {
+					t.Errorf("tab %d (%s) holds router %s, not its room's %s", i, tab.Room, o.ID, tab.RouterID)
+				}
+			case o.Parent == nil:
+				t.Errorf("tab %d (%s) holds the root %s (%s)", i, tab.Room, o.ID, o.Type)
+			case o.Type == "Worker" || o.Type == "DemoRooms":
+				t.Errorf("tab %d (%s) holds %s %s", i, tab.Room, o.Type, o.ID)
+			case o.Type == "WebRtcTransport" && (o.PeerID == nil || *o.PeerID != tab.PeerID):
+				t.Errorf("tab %d (%s) holds another's transport %s", i, tab.Room, o.ID)
+			}
+			if o.PeerID != nil && slices.Contains(peersOf[other], *o.PeerID) {
+				t.Errorf("tab %d (%s) holds %s %s of room %s", i, tab.Room, o.Type, o.ID, other)
+			}
+			if slices.Contains(idsOf[other], o.ID) || o.ID == routerOf[other] {
+				t.Errorf("tab %d (%s) holds %s %s of room %s", i, tab.Room, o.Type, o.ID, other)
+			}
+		}
+		if routers != 1 {
+			t.Errorf("tab %d (%s) holds %d routers, want its room's", i, tab.Room, routers)
+		}
+		t.Logf("tab %d (%s): %d objects, peer decoded %d frames", i, tab.Room, len(tab.Objects), tab.Peers[0].FramesDecoded)
+	}
 }

@@ -60,11 +60,15 @@ type JoinParams struct {
 	Room string `json:"room"`
 }
 
-// JoinResult is the result of DemoRooms.join: the ROPE ids of the room's
-// router and of its ActiveSpeakerObserver.
+// JoinResult is the result of DemoRooms.join and of the join endpoint
+// (JoinHandler): the ROPE ids of the room's router and of its
+// ActiveSpeakerObserver and, from the endpoint of a server that verifies
+// tokens, a participant token for the room.
 type JoinResult struct {
 	RouterID                string `json:"routerId"`
 	ActiveSpeakerObserverID string `json:"activeSpeakerObserverId"`
+	// Token is a participant token for the room (JoinOptions.Mint).
+	Token string `json:"token,omitempty"`
 }
 
 // RoomInfo is one entry of the DemoRooms "rooms" property.
@@ -172,12 +176,19 @@ func (r *Rooms) join(ctx context.Context, call *ropeserver.Call) (any, error) {
 	if err := call.Bind(&p); err != nil {
 		return nil, err
 	}
-	if err := checkName(p.Room); err != nil {
-		return nil, rope.NewError(rope.CodeInvalidParams, "join: %v", err)
+	return r.Join(ctx, p.Room)
+}
+
+// Join finds the room by name or creates it, and returns the ids of its
+// router and observer. Its errors are ROPE errors: -32602 for a bad name,
+// -32003 when no room more may open or the room could not be made.
+func (r *Rooms) Join(ctx context.Context, name string) (JoinResult, error) {
+	if err := checkName(name); err != nil {
+		return JoinResult{}, rope.NewError(rope.CodeInvalidParams, "join: %v", err)
 	}
-	rm, fresh, err := r.lookup(p.Room)
+	rm, fresh, err := r.lookup(name)
 	if err != nil {
-		return nil, err
+		return JoinResult{}, err
 	}
 	if fresh {
 		r.create(ctx, rm)
@@ -185,10 +196,10 @@ func (r *Rooms) join(ctx context.Context, call *ropeserver.Call) (any, error) {
 	select {
 	case <-rm.ready:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return JoinResult{}, ctx.Err()
 	}
 	if rm.err != nil {
-		return nil, rope.NewError(rope.CodeInvalidState, "join: room %q: %v", p.Room, rm.err)
+		return JoinResult{}, rope.NewError(rope.CodeInvalidState, "join: room %q: %v", name, rm.err)
 	}
 	return JoinResult{RouterID: rm.router.ID(), ActiveSpeakerObserverID: rm.speaker.ID()}, nil
 }
@@ -260,12 +271,19 @@ func (r *Rooms) create(ctx context.Context, rm *room) {
 	r.publish()
 }
 
-// transportOpened counts a transport of the room until it closes.
+// transportOpened counts a transport of the room until it closes, and
+// adds its audio producers to the room's ActiveSpeakerObserver (so that
+// participants, whose tokens allow no call on the observer, need not).
 func (r *Rooms) transportOpened(rm *room, t media.Transport) {
 	r.mu.Lock()
 	rm.transports++
 	r.stopIdleLocked(rm)
 	r.mu.Unlock()
+	t.OnNewProducer(func(p media.Producer) {
+		if p.Kind() == media.KindAudio {
+			r.observe(rm, p)
+		}
+	})
 	t.OnClose(func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -274,6 +292,26 @@ func (r *Rooms) transportOpened(rm *room, t media.Transport) {
 			r.idleLocked(rm)
 		}
 	})
+}
+
+// observe adds an audio producer to the room's observer, off the event's
+// goroutine (the call may go over the network).
+func (r *Rooms) observe(rm *room, p media.Producer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := rm.speaker.AddProducer(ctx, media.RtpObserverAddRemoveProducerOptions{ProducerID: p.ID()})
+		if err != nil && !p.Closed() {
+			r.log.Warn("demo: adding a producer to the speaker observer", "room", rm.name, "producer", p.ID(), "err", err)
+		}
+	}()
 }
 
 // stopIdleLocked stops the room's idle timer, if any.

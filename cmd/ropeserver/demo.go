@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,12 +11,14 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ropehq/rope/demo"
 	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/mafalda/mafaldaclient"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediaclient"
+	"github.com/ropehq/rope/ropeauth"
 	"github.com/ropehq/rope/ropeclient"
 	"github.com/ropehq/rope/ropeserver"
 )
@@ -41,8 +44,10 @@ type demoServer struct {
 	mode   string
 	listen string
 	token  string
-	log    *slog.Logger
-	rooms  *demo.Rooms
+	// pageToken: the page must bring the server's -token (#token=…).
+	pageToken bool
+	log       *slog.Logger
+	rooms     *demo.Rooms
 
 	// mu guards the fields below; newRouter holds it while it dials and
 	// creates, so one worker serves every room.
@@ -61,9 +66,10 @@ func newDemo(srv *ropeserver.Server, mux *http.ServeMux, cfg config, auth *serve
 	if !cfg.demo.enabled || !cfg.media.enabled {
 		return nil, nil
 	}
-	d := &demoServer{mode: cfg.media.mode, listen: cfg.listen, token: cfg.token, log: log}
+	d := &demoServer{mode: cfg.media.mode, listen: cfg.listen, token: cfg.token, log: log, pageToken: cfg.token != ""}
 	if auth != nil {
 		d.token = auth.self
+		d.pageToken = false
 	}
 	rooms, err := demo.Register(srv, &demo.Options{NewRouter: d.newRouter, Logger: log})
 	if err != nil {
@@ -71,7 +77,36 @@ func newDemo(srv *ropeserver.Server, mux *http.ServeMux, cfg config, auth *serve
 	}
 	d.rooms = rooms
 	mux.Handle("/demo/", http.StripPrefix("/demo", demo.Handler()))
+	mux.Handle("/demo/join", rooms.JoinHandler(d.joinOptions(cfg, auth)))
 	return d, nil
+}
+
+// demoTokenTTL is how long a participant token of the demo is valid:
+// the page's connection closes then (4003).
+const demoTokenTTL = 4 * time.Hour
+
+// joinOptions are those of the demo's join endpoint. A server that
+// verifies signed tokens mints a participant token for the room, for
+// anyone who asks: the demo is open to whoever reaches the server, and
+// each browser sees its room only. A server whose only credential is
+// -token asks the page for it (#token=…), as it does for the WebSocket.
+func (d *demoServer) joinOptions(cfg config, auth *serverAuth) *demo.JoinOptions {
+	switch {
+	case auth != nil:
+		participant := ropeauth.Participant
+		if cfg.media.mode == modeMafalda {
+			participant = ropeauth.MafaldaParticipant
+		}
+		return &demo.JoinOptions{Mint: func(routerID, subject string) (string, error) {
+			return auth.minter.Sign(auth.audienced(participant(routerID, subject, demoTokenTTL)))
+		}}
+	case cfg.token != "":
+		return &demo.JoinOptions{Allow: func(r *http.Request) bool {
+			h := r.Header.Get("Authorization")
+			return subtle.ConstantTimeCompare([]byte(h), []byte("Bearer "+cfg.token)) == 1
+		}}
+	}
+	return nil
 }
 
 // listening records where the demo's own connection dials (the listen
@@ -93,7 +128,7 @@ func (d *demoServer) listening(port int, host string) {
 	d.dialURL = fmt.Sprintf("ws://%s/", net.JoinHostPort(dial, strconv.Itoa(port)))
 	d.mu.Unlock()
 	page := fmt.Sprintf("http://%s/demo/", net.JoinHostPort(host, strconv.Itoa(port)))
-	if d.token != "" {
+	if d.pageToken {
 		d.log.Info("ropeserver: demo (add #token=<the -token value> to the URL)", "url", page)
 		return
 	}

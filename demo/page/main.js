@@ -4,7 +4,8 @@
 // data-signal="ws" over JSON to the app server that serves it
 // (examples/node-room, at data-ws-path). URL parameters: room, name,
 // autojoin=1, w and h (camera size), simulcast=0; #token=… is the ROPE
-// token of a server started with -token.
+// token of a server started with -token alone (a server that verifies
+// signed tokens gives the page a participant token for its room).
 import { Room, newPeerId } from './room.js';
 import { RopeSignal } from './signal-rope.js';
 import { WsSignal } from './signal-ws.js';
@@ -140,7 +141,17 @@ async function stats() {
   return { peerId: room?.peerId, status: $('status').textContent, peers, chatPeers, chat: chatLog.slice(), speakers: [...new Set(speakers)] };
 }
 
-window.demo = { join, stats, chat: (text) => room.chat(text), get room() { return room; } };
+/** What the tests read of the ROPE mirror (signal-rope.js only): the room's router and every object held. */
+function mirror() {
+  const c = room?.signal?.client;
+  if (!c) return null;
+  return {
+    routerId: room.signal.router?.id,
+    objects: c.objects.map((o) => ({ id: o.id, type: o.type, parent: o.parent, peerId: o.appData?.peerId })),
+  };
+}
+
+window.demo = { join, stats, mirror, chat: (text) => room.chat(text), get room() { return room; } };
 
 $('joinform').addEventListener('submit', (e) => {
   e.preventDefault();

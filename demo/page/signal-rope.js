@@ -1,36 +1,52 @@
 // Signalling straight over ROPE to the media server (cmd/ropeserver's
-// in-server demo): the room is DemoRooms.join's router; every other
-// peer, producer and data producer is found in the mirror, which every
-// connection shares (spec/media-v1.md §3.1.2). Transports, producers and
-// data producers carry {peerId, name} in appData, so the other tabs know
-// whose they are. See docs/browser-walkthrough.md.
+// in-server demo). The page asks the demo's app part (POST join, next to
+// the page) for the room: its router, its ActiveSpeakerObserver and, from
+// a server that verifies tokens, a participant token, with which this
+// connection sees that room only and may drive only its own transports,
+// producers and consumers (ropeauth.Participant; docs/lifetime-and-trust.md).
+// The other peers are found in the mirror from their producers and data
+// producers, which carry {peerId, name} in appData; their transports stay
+// hidden. See docs/browser-walkthrough.md.
 import { RopeClient } from '../../ropeclient/js/src/index.js';
 
 const transportTypes = new Set(['WebRtcTransport', 'PlainTransport', 'PipeTransport', 'DirectTransport']);
+const onTransports = new Set(['Producer', 'Consumer', 'DataProducer', 'DataConsumer']);
 
 export class RopeSignal extends EventTarget {
-  /** @param {string} url the server's ROPE URL @param {{token?: string}} [options] */
+  /**
+   * @param {string} url the server's ROPE URL
+   * @param {{token?: string, joinUrl?: string}} [options] token: the server's -token, if any;
+   *   joinUrl: the demo's join endpoint (default: "join" next to the page)
+   */
   constructor(url, options = {}) {
     super();
     this.url = url;
     this.token = options.token;
+    this.joinUrl = options.joinUrl ?? new URL('join', location.href).href;
     this.client = null;
     this.router = null;
     this.speaker = null;
     this.me = null;
-    /** @type {Map<string, Set<string>>} live transport ids by peer id */
-    this.peerTransports = new Map();
+    /** @type {Map<string, Set<string>>} live object ids (transports, producers, data producers) by peer id */
+    this.peerObjects = new Map();
     /** ids of the transports this tab created */
     this.mine = [];
   }
 
   async join(room, me) {
     this.me = me;
-    this.client = new RopeClient(this.url, { token: this.token });
+    const res = await fetch(this.joinUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) },
+      body: JSON.stringify({ room }),
+    });
+    if (!res.ok) throw new Error(`join: ${res.status} ${(await res.text()).trim()}`);
+    const { routerId, activeSpeakerObserverId, token } = await res.json();
+    this.client = new RopeClient(this.url, { token: token ?? this.token, shared: false });
     await this.client.ready();
-    const { routerId, activeSpeakerObserverId } = await this.client.call('demo', 'join', { room });
     this.router = this.client.object(routerId);
     this.speaker = this.client.object(activeSpeakerObserverId);
+    if (!this.router) throw new Error(`join: router ${routerId} not in view`);
     return { rtpCapabilities: this.router.props.rtpCapabilities };
   }
 
@@ -39,7 +55,7 @@ export class RopeSignal extends EventTarget {
     c.addEventListener('objectCreated', (e) => this.#created(e.detail.object));
     c.addEventListener('objectClosed', (e) => this.#closed(e.detail.object));
     c.addEventListener('close', () => this.#emit('closed', {}));
-    this.speaker.addEventListener('dominantspeaker', (e) => this.#emit('speaker', { producerId: e.detail.producerId }));
+    this.speaker?.addEventListener('dominantspeaker', (e) => this.#emit('speaker', { producerId: e.detail.producerId }));
     for (const o of c.objects) this.#created(o);
   }
 
@@ -47,30 +63,39 @@ export class RopeSignal extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** The room's transport that holds o (o itself for a transport), if any. */
-  #transportOf(o) {
-    if (transportTypes.has(o.type)) return o.parent === this.router.id ? o : undefined;
+  /**
+   * Whether o is in this room: a transport on the router, or an object on
+   * one. Others' transports are not in a participant's view; its view
+   * holds this room only, so an object whose transport is hidden is in it.
+   */
+  #inRoom(o) {
+    if (transportTypes.has(o.type)) return o.parent === this.router.id;
     const t = o.parentObject;
-    return t && transportTypes.has(t.type) && t.parent === this.router.id ? t : undefined;
+    if (!t) return o.parent != null && onTransports.has(o.type);
+    return transportTypes.has(t.type) && t.parent === this.router.id;
   }
 
   #created(o) {
-    const t = this.#transportOf(o);
-    if (!t) return;
-    const { peerId, name } = t.appData;
+    if (o === this.router || !this.#inRoom(o)) return;
+    const { peerId, name } = o.appData ?? {};
     if (typeof peerId !== 'string') return;
-    if (o === t) {
-      let set = this.peerTransports.get(peerId);
-      if (!set) this.peerTransports.set(peerId, (set = new Set()));
-      set.add(o.id);
-      if (peerId !== this.me.peerId) this.#emit('peer', { peerId, name });
-    } else if (o.type === 'Producer') {
+    if (transportTypes.has(o.type) || o.type === 'Producer' || o.type === 'DataProducer') this.#peerObject(peerId, name, o.id);
+    if (o.type === 'Producer') {
       this.#emit('producer', { producerId: o.id, peerId, name, kind: o.props.kind, source: o.appData.source });
     } else if (o.type === 'DataProducer') {
       this.#emit('dataproducer', { dataProducerId: o.id, peerId, name, label: o.props.label });
     } else if (o.type === 'Consumer' && peerId === this.me.peerId) {
       o.addEventListener('layerschange', (e) => this.#emit('layers', { consumerId: o.id, spatialLayer: e.detail?.spatialLayer }));
     }
+  }
+
+  /** Counts one of a peer's objects; its first announces the peer. */
+  #peerObject(peerId, name, id) {
+    let set = this.peerObjects.get(peerId);
+    if (!set) this.peerObjects.set(peerId, (set = new Set()));
+    const first = set.size === 0;
+    set.add(id);
+    if (first && peerId !== this.me.peerId) this.#emit('peer', { peerId, name });
   }
 
   #closed(o) {
@@ -80,12 +105,10 @@ export class RopeSignal extends EventTarget {
     }
     if (o.type === 'Producer') this.#emit('producerclose', { producerId: o.id });
     else if (o.type === 'DataProducer') this.#emit('dataproducerclose', { dataProducerId: o.id });
-    else if (transportTypes.has(o.type)) {
-      for (const [peerId, set] of this.peerTransports) {
-        if (!set.delete(o.id) || set.size > 0) continue;
-        this.peerTransports.delete(peerId);
-        this.#emit('peerleft', { peerId });
-      }
+    for (const [peerId, set] of this.peerObjects) {
+      if (!set.delete(o.id) || set.size > 0) continue;
+      this.peerObjects.delete(peerId);
+      this.#emit('peerleft', { peerId });
     }
   }
 
@@ -106,8 +129,8 @@ export class RopeSignal extends EventTarget {
   }
 
   async produce(transportId, { kind, rtpParameters, appData }) {
+    // The room adds audio producers to its ActiveSpeakerObserver itself.
     const { id } = await this.client.call(transportId, 'produce', { kind, rtpParameters, appData: { ...appData, ...this.me } });
-    if (kind === 'audio') await this.speaker.call('addProducer', { producerId: id });
     return id;
   }
 
