@@ -159,7 +159,6 @@ func (a *serverAuth) audienced(c *ropeauth.Claims) *ropeauth.Claims {
 	return c
 }
 
-
 // apply sets the server's handshake check.
 func (a *serverAuth) apply(o *ropeserver.Options) {
 	o.Token = ""
