@@ -741,3 +741,50 @@ func TestMintTokenCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterEndpointTokens: a cluster whose servers share -token-secret
+// and no -token. The endpoint presents an operator token signed with the
+// secret to the servers (its workers land there); clients of the
+// endpoint present signed tokens too: an operator's makes a room, a
+// participant's sees that room only and is refused outside it; no token
+// is refused at the endpoint and at the server.
+func TestClusterEndpointTokens(t *testing.T) {
+	bin := buildServer(t)
+	common := []string{"-port", "0", "-cluster", "-cluster-heartbeat", testHeartbeat, "-workers", "in-process",
+		"-token-secret", testSecret, "-demo=false"}
+	a := startProcess(t, bin, append([]string{"-listen", "127.0.0.2", "-nats-listen", "127.0.0.2:0"}, common...)...)
+	natsURL := a.loggedValue(t, `msg="ropeserver: embedded NATS listening"`, "url=")
+	e := startProcess(t, bin, append([]string{"-listen", "127.0.0.4", "-nats", natsURL, "-cluster-endpoint"}, common...)...)
+	urlA := a.stdoutValue(t, "ropeserver: listening on ")
+	idA := defaultServerID(urlA)
+	urlE := e.stdoutValue(t, "ropeserver: listening on ")
+	wait.Until(t, "the endpoint sees the server", func() bool { return e.logged(`msg="registry: server joined"`, "peer="+idA) })
+	ctx := ctxT(t)
+	for _, url := range []string{urlA, urlE} {
+		if _, status, err := dialRaw(ctx, t, url, ""); err == nil || status != http.StatusUnauthorized {
+			t.Fatalf("%s without a token: %d %v, want 401", url, status, err)
+		}
+	}
+	api, err := mediaclient.Dial(ctx, urlE, &mediaclient.Options{Logger: quiet,
+		ROPE: &ropeclient.Options{Logger: quiet, Dedicated: true, Token: mintT(t, ropeauth.Operator("ops", time.Hour))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	w := must[media.Worker](t)(api.CreateWorker(ctx, nil)) // on server A, through the endpoint's operator token
+	room := must[media.Router](t)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()}))
+	p, status, err := dialRaw(ctx, t, urlE, mintT(t, ropeauth.Participant(room.ID(), "alice", time.Hour)))
+	if err != nil {
+		t.Fatalf("participant at the endpoint: %d %v", status, err)
+	}
+	if init := p.init(t); len(init.Objects) != 1 || init.Objects[0].ID != room.ID() {
+		t.Fatalf("participant's view %+v", init.Objects)
+	}
+	tr, prod := publish(ctx, t, p, room.ID(), 1234)
+	p.object(t, tr)
+	p.object(t, prod)
+	_, err = p.call(ctx, "media", "createWorker", nil)
+	wantCode(t, "participant creates a worker", err, rope.CodeObjectNotFound)
+	_, err = p.call(ctx, room.ID(), "close", nil)
+	wantCode(t, "participant closes the room", err, rope.CodeUnauthorized)
+}
