@@ -29,7 +29,8 @@ func ExampleParticipant() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = ropeserver.New(&ropeserver.Options{Authorize: (&ropeauth.Authorizer{Verifier: v, OperatorToken: "ops-token"}).Authorize})
+	srv := ropeserver.New(&ropeserver.Options{Authorize: (&ropeauth.Authorizer{Verifier: v, OperatorToken: "ops-token"}).Authorize})
+	defer srv.Close()
 
 	claims, err := v.Verify(token)
 	if err != nil {
