@@ -34,7 +34,11 @@ type Object struct {
 	// owner is the Grant.Subject of the connection that owns it (grant.go).
 	owner string
 	// viewers are the connections with a view that see it (view.go).
-	viewers  map[*Conn]struct{}
+	viewers map[*Conn]struct{}
+	// passers are the connections with a view that do not see it (their
+	// grant hides it with HideOthersShallow) but see below it
+	// (view_shallow.go).
+	passers  map[*Conn]struct{}
 	children map[*Object]struct{}
 	closed   bool
 	onClose  []func()

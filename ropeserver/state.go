@@ -56,6 +56,7 @@ func (s *Server) sendLocked(seq uint64, msg []byte, o *Object, kind noteKind, mo
 			delete(c.view.vis, o)
 		}
 		o.viewers = nil
+		s.forgetPassersLocked(o)
 	case noteCreated:
 		s.deliverCreated(o, msg)
 	case noteMove:

@@ -71,6 +71,9 @@ type view struct {
 	roots map[string]struct{} // nil: every object
 	epoch string              // the epoch its rope.init announces
 	vis   map[*Object]struct{}
+	// pass are the objects it passes through: hidden with
+	// HideOthersShallow, their descendants in view (view_shallow.go).
+	pass map[*Object]struct{}
 }
 
 func newView(c *Conn, serverEpoch string) *view {
@@ -165,6 +168,7 @@ func (v *view) forget() {
 		delete(o.viewers, v.c)
 	}
 	clear(v.vis)
+	v.forgetPass()
 }
 
 // hides says whether v hides o itself (its type, and for HideOthers its
@@ -189,6 +193,12 @@ func (v *view) isRoot(o *Object) bool {
 // (v.vis): visible walks up from o, and what it finds past o is whether v
 // sees the parent. It is visible in one step.
 func (v *view) visibleNew(o *Object) bool {
+	return v.reachNew(o) && !v.shallow(o, currentOwner)
+}
+
+// reachNew is visibleNew but for o's own HideOthersShallow: whether o lies
+// in v's reach, seen or passed through (view_shallow.go).
+func (v *view) reachNew(o *Object) bool {
 	if v.hides(o, currentOwner) {
 		return false
 	}
@@ -196,15 +206,19 @@ func (v *view) visibleNew(o *Object) bool {
 	case v.roots != nil && v.isRoot(o):
 		return true
 	case o.parent != nil:
-		return v.sees(o.parent)
+		return v.sees(o.parent) || v.passes(o.parent)
 	}
 	return v.roots == nil
 }
 
-// created adds o to v when v sees it, and reports whether it does.
-// Callers hold Server.mu.
+// created adds o to v when v sees it, and reports whether it does; an
+// object v passes through it records as such. Callers hold Server.mu.
 func (v *view) created(o *Object) bool {
-	if v.sees(o) || !v.visibleNew(o) {
+	if v.sees(o) || !v.reachNew(o) {
+		return false
+	}
+	if v.shallow(o, currentOwner) {
+		v.addPass(o)
 		return false
 	}
 	v.add(o)
@@ -227,6 +241,11 @@ func (s *Server) deliverCreated(o *Object, msg []byte) {
 		o.viewers = make(map[*Conn]struct{}, n) // most see it as they see the parent
 	}
 	for c := range o.parent.viewers {
+		if c.view.created(o) {
+			c.push(msg)
+		}
+	}
+	for c := range o.parent.passers {
 		if c.view.created(o) {
 			c.push(msg)
 		}
@@ -257,6 +276,9 @@ func (s *Server) deliverMove(o *Object, move *viewMove) {
 	for c := range o.parent.viewers {
 		deliver(c)
 	}
+	for c := range o.parent.passers {
+		deliver(c)
+	}
 	for c := range s.rootViews[o.id] {
 		deliver(c) // a second visit finds nothing to change
 	}
@@ -266,6 +288,7 @@ func (s *Server) deliverMove(o *Object, move *viewMove) {
 // sees: move's variants, or nothing (nil). Callers hold Server.mu, and
 // o's owners are current.
 func (v *view) deliverMove(o *Object, move *viewMove) []byte {
+	v.keepPass(o)
 	before, after := v.sees(o), v.visible(o, currentOwner)
 	out := move.variant(before, after)
 	switch {
@@ -297,10 +320,9 @@ func (m *viewMove) variant(before, after bool) []byte {
 func (v *view) fill(s *Server, snapshot bool) []objectState {
 	var out []objectState
 	for _, o := range s.ordered {
-		if o.closed || !v.visibleNew(o) { // parents come first
+		if o.closed || !v.created(o) { // parents come first
 			continue
 		}
-		v.add(o)
 		if snapshot {
 			out = append(out, o.stateLocked())
 		}
