@@ -28,7 +28,9 @@ type Grant struct {
 	Roots []string
 	// Hide hides objects by type name: HideOthers hides the objects of
 	// that type not owned by Subject, HideAll every object of that type;
-	// either hides their descendants too. Only the objects between a
+	// either hides their descendants too; HideOthersShallow hides the
+	// objects of that type not owned by Subject and not their
+	// descendants. Only the objects between a
 	// visible object and the root that makes it visible (both included)
 	// count: an ancestor above the root hides nothing.
 	Hide map[string]Hide
