@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/workerproc"
+)
+
+// The modes: each forwards in a process of its own, so that the process's
+// CPU is the forwarding alone.
+const (
+	// modeInproc is our engine in the process that builds the topology
+	// through media.API (as a server with in-process workers): a child
+	// of this tool in the engine role.
+	modeInproc = "inproc"
+	// modeWorkerproc is the server's default: the topology built over
+	// ROPE (media/workerproc) in a worker child process.
+	modeWorkerproc = "workerproc"
+	// modeMediasoup is mediasoup's C++ worker driven by mediasoup.mjs.
+	modeMediasoup = "mediasoup"
+)
+
+// envRole puts this binary in the engine role (roleEngine): read a Spec
+// on stdin, build it with engine.New, answer Built, forward until stdin
+// ends.
+const (
+	envRole    = "BENCH_FORWARD_ROLE"
+	roleEngine = "engine"
+)
+
+// ErrNoMediasoup says mediasoup's package was not found.
+var ErrNoMediasoup = errors.New("mediasoup not found")
+
+// forwarder is one mode's topology, built and forwarding.
+type forwarder struct {
+	mode  string
+	pid   int
+	ports []uint16
+	close func() error
+}
+
+// startForwarder builds spec in mode.
+func startForwarder(ctx context.Context, cfg *config, mode string, spec Spec) (*forwarder, error) {
+	switch mode {
+	case modeInproc:
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", mode, err)
+		}
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), envRole+"="+roleEngine)
+		return startChild(ctx, mode, cmd, spec)
+	case modeWorkerproc:
+		return startWorkerproc(ctx, spec)
+	case modeMediasoup:
+		script, err := mediasoupScript(cfg)
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(cfg.node, script, cfg.mediasoupDir)
+		return startChild(ctx, mode, cmd, spec)
+	}
+	return nil, fmt.Errorf("unknown mode %q", mode)
+}
+
+// startChild runs a forwarder child that reads spec as one JSON line and
+// answers Built as one JSON line; it ends when its stdin closes.
+func startChild(ctx context.Context, mode string, cmd *exec.Cmd, spec Spec) (*forwarder, error) {
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mode, err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mode, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: start: %w", mode, err)
+	}
+	stop := func() error {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			return <-done
+		}
+	}
+	built, err := exchange(ctx, stdin, stdout, spec)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = stop()
+		return nil, fmt.Errorf("%s: %w", mode, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }() // ends at the child's exit
+	return &forwarder{mode: mode, pid: built.PID, ports: built.Ports, close: stop}, nil
+}
+
+// exchange sends spec and reads the child's answer, bounded by ctx.
+func exchange(ctx context.Context, in io.Writer, out io.Reader, spec Spec) (Built, error) {
+	var b Built
+	line, err := json.Marshal(spec)
+	if err != nil {
+		return b, err
+	}
+	if _, err := fmt.Fprintf(in, "%s\n", line); err != nil {
+		return b, fmt.Errorf("send spec: %w", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(nil, 1<<20)
+		if !sc.Scan() {
+			got <- fmt.Errorf("no answer (exited?): %v", sc.Err())
+			return
+		}
+		got <- json.Unmarshal(sc.Bytes(), &b)
+	}()
+	select {
+	case err := <-got:
+		return b, err
+	case <-ctx.Done():
+		return b, fmt.Errorf("waiting for the topology: %w", ctx.Err())
+	}
+}
+
+// startWorkerproc builds spec over ROPE on a worker child process.
+func startWorkerproc(ctx context.Context, spec Spec) (*forwarder, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", modeWorkerproc, err)
+	}
+	w, ports, err := build(ctx, workerproc.New(&workerproc.Options{Command: exe}), spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", modeWorkerproc, err)
+	}
+	return &forwarder{mode: modeWorkerproc, pid: w.PID(), ports: ports, close: func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return w.Close(cctx)
+	}}, nil
+}
+
+// engineRole is this binary's main in the engine role.
+func engineRole() error {
+	ctx := context.Background()
+	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(nil, 16<<20)
+	if !sc.Scan() {
+		return fmt.Errorf("engine role: no spec: %v", sc.Err())
+	}
+	var spec Spec
+	if err := json.Unmarshal(sc.Bytes(), &spec); err != nil {
+		return fmt.Errorf("engine role: spec: %w", err)
+	}
+	var w media.Worker
+	w, ports, err := build(ctx, engine.New(nil), spec)
+	if err != nil {
+		return fmt.Errorf("engine role: %w", err)
+	}
+	defer w.Close(ctx)
+	out, _ := json.Marshal(Built{PID: os.Getpid(), Ports: ports})
+	fmt.Printf("%s\n", out)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
