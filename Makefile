@@ -74,3 +74,11 @@ fuzz:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# bench-forward measures forwarding cost side by side (cmd/bench-forward):
+# our engine in-process and in worker processes, and mediasoup when
+# MEDIASOUP_DIR names a directory where `npm install mediasoup` ran.
+# BENCH_FORWARD_FLAGS passes flags (go run ./cmd/bench-forward -h).
+.PHONY: bench-forward
+bench-forward:
+	$(GO) run ./cmd/bench-forward $(BENCH_FORWARD_FLAGS)

@@ -14,16 +14,20 @@ const clockTicks = 100
 
 // usage is what a round reads of the forwarding process.
 type usage struct {
-	cpu time.Duration // utime+stime of all its threads
+	// cpu is the time its threads ran: utime+stime, read in ns from
+	// /proc/<pid>/task/*/schedstat (the same sum, sum_exec_runtime, that
+	// /proc/<pid>/stat rounds to 10 ms ticks), else from that stat.
+	cpu time.Duration
 	// voluntary context switches summed over its threads (a process's
 	// own /proc/<pid>/status counts its main thread only).
 	vcsw  int64
 	rssKB int64
 }
 
-// readUsage reads pid's CPU time from /proc/<pid>/stat, its RSS from
-// /proc/<pid>/status and its threads' voluntary context switches from
-// /proc/<pid>/task/*/status.
+// readUsage reads pid's CPU time, its RSS from /proc/<pid>/status and its
+// threads' voluntary context switches from /proc/<pid>/task/*/status. A
+// thread that ends between two reads takes its figures with it: Go's and
+// mediasoup's threads live as long as the process.
 func readUsage(pid int) (usage, error) {
 	var u usage
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -45,12 +49,22 @@ func readUsage(pid int) (usage, error) {
 	if u.rssKB, err = statusField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS"); err != nil {
 		return u, err
 	}
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	var run time.Duration
 	for _, t := range tasks {
-		n, err := statusField(t, "voluntary_ctxt_switches")
-		if err == nil { // a thread that ended meanwhile is skipped
+		// A thread that ended meanwhile is skipped.
+		if n, err := statusField(t+"/status", "voluntary_ctxt_switches"); err == nil {
 			u.vcsw += n
 		}
+		if b, err := os.ReadFile(t + "/schedstat"); err == nil {
+			if f := bytes.Fields(b); len(f) > 0 {
+				ns, _ := strconv.ParseInt(string(f[0]), 10, 64)
+				run += time.Duration(ns)
+			}
+		}
+	}
+	if run > 0 {
+		u.cpu = run
 	}
 	return u, nil
 }

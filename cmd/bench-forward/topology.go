@@ -73,6 +73,9 @@ const (
 
 // String names the row: "1→10" or "10 rooms of 4".
 func (t Topology) String() string {
+	if t.Rooms == 1 {
+		return fmt.Sprintf("1 room of %d", roomSize)
+	}
 	if t.Rooms > 0 {
 		return fmt.Sprintf("%d rooms of %d", t.Rooms, roomSize)
 	}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ropehq/rope/media/workerproc"
+	"go.uber.org/goleak"
+)
+
+// TestMain serves the children this test binary is started as: worker
+// processes (workerproc) and the engine role.
+func TestMain(m *testing.M) {
+	if workerproc.IsWorkerMode() {
+		workerproc.Main()
+	}
+	if os.Getenv(envRole) == roleEngine {
+		if err := engineRole(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// TestHarnessBothModes runs the harness end to end at tiny rates against
+// both of our modes (mediasoup is not installed here: it must say so)
+// and checks every row: all packets delivered, every figure present.
+func TestHarnessBothModes(t *testing.T) {
+	cfg, err := parseFlags([]string{"-fanout", "1@100,10@50", "-rooms", "1", "-rounds", "1",
+		"-duration", "1s", "-warmup", "200ms", "-mediasoup-dir", t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, cfg, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	t.Logf("\n%s", out.String())
+	if !strings.Contains(out.String(), "mediasoup: not measured: mediasoup not found") {
+		t.Errorf("output does not say mediasoup was not found")
+	}
+	rows := tableRows(t, out.String())
+	for _, topo := range []string{"1→1", "1→10", "1 room of 4"} {
+		for _, mode := range []string{modeInproc, modeWorkerproc} {
+			r, ok := rows[topo+"/"+mode]
+			if !ok {
+				t.Errorf("no row for %s in %s mode", topo, mode)
+				continue
+			}
+			if r[4] != "100.0" {
+				t.Errorf("%s %s: delivered %s %%, want 100.0", topo, mode, r[4])
+			}
+			for i, name := range []string{1: "offered", 3: "forwarded", 5: "CPU", 6: "ratio", 7: "ctx switches", 8: "RSS", 9: "load"} {
+				if name == "" {
+					continue
+				}
+				if v, err := strconv.ParseFloat(r[i], 64); err != nil || v < 0 || (v == 0 && (name == "RSS" || name == "CPU")) {
+					t.Errorf("%s %s: %s is %q", topo, mode, name, r[i])
+				}
+			}
+		}
+	}
+	if r := rows["1→10/"+modeInproc]; r != nil && r[1] != "50" {
+		t.Errorf("1→10 offered %s pkt/s, want 50", r[1])
+	}
+}
+
+// tableRows maps "topology/mode" to a table row's cells.
+func tableRows(t *testing.T, out string) map[string][]string {
+	rows := map[string][]string{}
+	for line := range strings.SplitSeq(out, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| topology") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if len(cells) != 10 {
+			t.Fatalf("row %q has %d cells, want 10", line, len(cells))
+		}
+		rows[cells[0]+"/"+cells[2]] = cells
+	}
+	return rows
+}
+
+// TestConferenceSpec checks the conference layout: everyone consumes
+// the other three's audio and video, so each packet reaches 3 receivers.
+func TestConferenceSpec(t *testing.T) {
+	s := Topology{Rooms: 2}.spec(9, []uint16{1, 2, 3})
+	if len(s.Producers) != 8 || len(s.Consumers) != 8 {
+		t.Fatalf("%d producer and %d consumer transports, want 8 and 8", len(s.Producers), len(s.Consumers))
+	}
+	for i, f := range s.fanoutOf() {
+		if f != 3 {
+			t.Errorf("stream %d reaches %d receivers, want 3", i, f)
+		}
+	}
+	for i, c := range s.Consumers {
+		if len(c.Consume) != 6 {
+			t.Errorf("consumer transport %d consumes %d producers, want 6", i, len(c.Consume))
+		}
+	}
+	if got := (Topology{Rooms: 10}).OfferedRate(); got != 6000 {
+		t.Errorf("10 rooms offer %v pkt/s, want 6000", got)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-fanout", "x"}, {"-fanout", "10@0"}, {"-rooms", "-1"}, {"-modes", "nginx"}, {"-rounds", "0"},
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+}
+
+func TestMediasoupNotFound(t *testing.T) {
+	t.Setenv("MEDIASOUP_WORKER_BIN", "/nonexistent/mediasoup-worker")
+	err := findMediasoup(&config{node: "node"})
+	if !errors.Is(err, ErrNoMediasoup) || !strings.Contains(err.Error(), "MEDIASOUP_WORKER_BIN") {
+		t.Errorf("no directory: %v", err)
+	}
+	if err := findMediasoup(&config{node: "node", mediasoupDir: t.TempDir()}); !errors.Is(err, ErrNoMediasoup) {
+		t.Errorf("empty directory: %v", err)
+	}
+}
