@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,9 +10,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"time"
 
-	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/workerproc"
 )
@@ -76,66 +77,76 @@ func startForwarder(ctx context.Context, cfg *config, mode string, spec Spec) (*
 // startChild runs a forwarder child that reads spec as one JSON line and
 // answers Built as one JSON line; it ends when its stdin closes.
 func startChild(ctx context.Context, mode string, cmd *exec.Cmd, spec Spec) (*forwarder, error) {
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	line, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", mode, err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	// exec copies stdout into answer and Wait waits for that copy.
+	answer := &firstLine{ch: make(chan []byte, 1)}
+	cmd.Stdout = answer
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", mode, err)
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: start: %w", mode, err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	stop := func() error {
 		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
 		select {
-		case err := <-done:
+		case err := <-exited:
 			return err
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			return <-done
+			return <-exited
 		}
 	}
-	built, err := exchange(ctx, stdin, stdout, spec)
+	var built Built
+	if _, err = fmt.Fprintf(stdin, "%s\n", line); err != nil {
+		err = fmt.Errorf("send spec: %w", err)
+	} else {
+		select {
+		case b := <-answer.ch:
+			err = json.Unmarshal(b, &built)
+		case err = <-exited:
+			err = fmt.Errorf("exited before answering: %v", err)
+			exited <- err
+		case <-ctx.Done():
+			err = fmt.Errorf("waiting for the topology: %w", ctx.Err())
+		}
+	}
 	if err != nil {
 		_ = cmd.Process.Kill()
 		_ = stop()
 		return nil, fmt.Errorf("%s: %w", mode, err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }() // ends at the child's exit
 	return &forwarder{mode: mode, pid: built.PID, ports: built.Ports, close: stop}, nil
 }
 
-// exchange sends spec and reads the child's answer, bounded by ctx.
-func exchange(ctx context.Context, in io.Writer, out io.Reader, spec Spec) (Built, error) {
-	var b Built
-	line, err := json.Marshal(spec)
-	if err != nil {
-		return b, err
+// firstLine passes on the first line written to it and drops the rest.
+type firstLine struct {
+	// mu guards buf and sent.
+	mu   sync.Mutex
+	buf  []byte
+	sent bool
+	ch   chan []byte
+}
+
+func (f *firstLine) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sent {
+		return len(p), nil
 	}
-	if _, err := fmt.Fprintf(in, "%s\n", line); err != nil {
-		return b, fmt.Errorf("send spec: %w", err)
+	f.buf = append(f.buf, p...)
+	if i := bytes.IndexByte(f.buf, '\n'); i >= 0 {
+		f.ch <- f.buf[:i]
+		f.sent, f.buf = true, nil
 	}
-	got := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(nil, 1<<20)
-		if !sc.Scan() {
-			got <- fmt.Errorf("no answer (exited?): %v", sc.Err())
-			return
-		}
-		got <- json.Unmarshal(sc.Bytes(), &b)
-	}()
-	select {
-	case err := <-got:
-		return b, err
-	case <-ctx.Done():
-		return b, fmt.Errorf("waiting for the topology: %w", ctx.Err())
-	}
+	return len(p), nil
 }
 
 // startWorkerproc builds spec over ROPE on a worker child process.
@@ -167,7 +178,6 @@ func engineRole() error {
 	if err := json.Unmarshal(sc.Bytes(), &spec); err != nil {
 		return fmt.Errorf("engine role: spec: %w", err)
 	}
-	var w media.Worker
 	w, ports, err := build(ctx, engine.New(nil), spec)
 	if err != nil {
 		return fmt.Errorf("engine role: %w", err)
