@@ -15,7 +15,8 @@
 // at the receivers, voluntary context switches (all its threads) per
 // packet sent to it, RSS. The load generator (one socket, a ticker
 // sending what is due as sendmmsg batches) and the receivers run in this
-// process.
+// process. Every mode's topology stays built through its row's rounds;
+// one mode at a time gets traffic.
 //
 //	go run ./cmd/bench-forward -h
 package main
@@ -63,6 +64,9 @@ func main() {
 		os.Exit(0)
 	}
 	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-forward:", err)
 		os.Exit(2)
@@ -85,7 +89,7 @@ func parseFlags(args []string) (*config, error) {
 	duration := fs.Duration("duration", 3*time.Second, "sending time per round")
 	warmup := fs.Duration("warmup", 500*time.Millisecond, "unmeasured sending before a row's rounds")
 	tick := fs.Duration("tick", time.Millisecond, "the generator's pacing tick: what is due goes as one burst")
-	dir := fs.String("mediasoup-dir", os.Getenv("MEDIASOUP_DIR"), "directory where `npm install mediasoup` ran (env MEDIASOUP_DIR); MEDIASOUP_WORKER_BIN may name the worker binary")
+	dir := fs.String("mediasoup-dir", os.Getenv("MEDIASOUP_DIR"), "`dir`ectory where 'npm install mediasoup' ran (env MEDIASOUP_DIR); MEDIASOUP_WORKER_BIN may name the worker binary")
 	node := fs.String("node", "node", "Node.js, which drives mediasoup")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
