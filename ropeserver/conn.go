@@ -175,15 +175,19 @@ func (c *Conn) start(ctx context.Context, msg *rope.Message) {
 	select {
 	case c.slots <- struct{}{}:
 	default:
+		e := rope.NewError(rope.CodeOverloaded, "more than %d requests in flight", cap(c.slots))
+		c.srv.observeCall(msg, "", e)
 		if msg.ID != nil {
-			c.replyError(msg.ID, rope.NewError(rope.CodeOverloaded, "more than %d requests in flight", cap(c.slots)))
+			c.replyError(msg.ID, e)
 		}
 		return
 	}
 	if !c.srv.acquireCall() {
 		<-c.slots
+		e := rope.NewError(rope.CodeOverloaded, "the server has more than %d requests in flight", c.srv.opts.MaxInFlightTotal)
+		c.srv.observeCall(msg, "", e)
 		if msg.ID != nil {
-			c.replyError(msg.ID, rope.NewError(rope.CodeOverloaded, "the server has more than %d requests in flight", c.srv.opts.MaxInFlightTotal))
+			c.replyError(msg.ID, e)
 		}
 		return
 	}
@@ -192,8 +196,10 @@ func (c *Conn) start(ctx context.Context, msg *rope.Message) {
 			c.srv.releaseCall()
 			<-c.slots
 		}()
-		result, err := c.srv.dispatch(ctx, c, msg)
+		var label string
+		result, err := c.srv.dispatch(ctx, c, msg, &label)
 		if msg.ID == nil {
+			c.srv.observeCall(msg, label, nil)
 			return
 		}
 		if err == nil && int64(len(result)) > c.srv.opts.MaxStateBytes {
@@ -201,9 +207,12 @@ func (c *Conn) start(ctx context.Context, msg *rope.Message) {
 			err = fmt.Errorf("result of %d bytes exceeds MaxStateBytes (%d)", len(result), c.srv.opts.MaxStateBytes)
 		}
 		if err != nil {
-			c.replyError(msg.ID, c.srv.wireError(err, msg.Method))
+			e := c.srv.wireError(err, msg.Method)
+			c.srv.observeCall(msg, label, e)
+			c.replyError(msg.ID, e)
 			return
 		}
+		c.srv.observeCall(msg, label, nil)
 		c.push(rope.AppendResponse(nil, msg.ID, result))
 	})
 }

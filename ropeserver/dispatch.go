@@ -9,11 +9,13 @@ import (
 	"github.com/ropehq/rope/rope"
 )
 
-// dispatch runs one request and returns its JSON result.
-func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message) (json.RawMessage, error) {
+// dispatch runs one request and returns its JSON result. A rope.call of
+// a method its object's type has sets *label to "<Type>.<method>"
+// (Options.OnCall).
+func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message, label *string) (json.RawMessage, error) {
 	switch msg.Method {
 	case rope.MethodCall:
-		return s.call(ctx, c, msg.Params)
+		return s.call(ctx, c, msg.Params, label)
 	case rope.MethodSetAppData:
 		return s.setAppData(ctx, c, msg.Params)
 	case rope.MethodPing:
@@ -31,7 +33,7 @@ func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message) (json
 	return run(ctx, fn, &Call{Method: msg.Method, Params: msg.Params, Conn: c})
 }
 
-func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage) (json.RawMessage, error) {
+func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage, label *string) (json.RawMessage, error) {
 	var p rope.CallParams
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
@@ -48,6 +50,9 @@ func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage) (jso
 		e := rope.NewError(rope.CodeUnknownMethod, "type %s has no method %q", obj.typ.Name, p.Method)
 		e.Data.Object, e.Data.Type, e.Data.Method = p.Object, obj.typ.Name, p.Method
 		return nil, e
+	}
+	if s.opts.OnCall != nil {
+		*label = obj.typ.Name + "." + p.Method
 	}
 	if err := c.allowed(obj, p.Method); err != nil {
 		return nil, err

@@ -116,6 +116,11 @@ type Options struct {
 	MapError func(error) *rope.Error
 	// Name is announced as rope.init's server member. Default "ropehq-go".
 	Name string
+	// OnCall, when set, is told of every request once it is answered (and
+	// of every notification to a method once it ran), with a method label
+	// from a bounded set and the error code (CallInfo); it runs on the
+	// request's goroutine and must not block. Default none.
+	OnCall func(CallInfo)
 
 	// Sessions and object leases (spec §17; lease.go).
 	//
