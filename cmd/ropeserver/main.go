@@ -87,6 +87,7 @@ type config struct {
 	bounds          boundsConfig
 	demo            demoConfig
 	tokens          tokenConfig
+	monitor         monitorConfig
 }
 
 // errUsage marks a flag error the flag package has already printed, with
@@ -118,7 +119,7 @@ func mainCode(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "ropeserver:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	log := newLogger(cfg, stderr)
 	if err := run(ctx, cfg, log, nil); err != nil {
 		log.Error("ropeserver: stopped", "err", err)
 		return 1
@@ -181,6 +182,9 @@ func parseConfigTo(out io.Writer, args []string, getenv func(string) string) (co
 	}
 	c.demo.flags(fs, getenv)
 	if err := c.tokens.flags(fs, getenv); err != nil {
+		return c, err
+	}
+	if err := c.monitor.flags(fs, getenv); err != nil {
 		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -248,7 +252,7 @@ func (c config) check() error {
 	if c.maxConnections == 0 {
 		return errors.New("-max-connections 0: want a positive limit, or negative for none")
 	}
-	return nil
+	return c.monitor.check()
 }
 
 // isLoopback says whether a listen address reaches only this host.
@@ -306,6 +310,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if auth != nil {
 		auth.apply(opts)
 	}
+	metrics := newMetrics(cfg, opts)
 	srv := ropeserver.New(opts)
 	if _, err := fixture.Register(srv); err != nil {
 		return err
@@ -336,6 +341,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		}
 		return err
 	}
+	stopMonitor, err := startMonitor(srv, mux, cfg, metrics, log)
+	if err != nil {
+		if stopMedia != nil {
+			_ = stopMedia(context.Background())
+		}
+		return err
+	}
+	defer stopMonitor()
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port)))
 	if err != nil {
 		if stopMedia != nil {
@@ -352,6 +365,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	fmt.Println("ropeserver: listening on", url) // for scripts; stable
 	log.Info("ropeserver: listening", "url", url, "token", cfg.token != "", "signed-tokens", auth != nil, "static", cfg.static)
 	dm.listening(addr.Port, host)
+	logMonitor(cfg, log, addr.Port, host)
 	stopCluster, err := startCluster(ctx, cfg, url, workers, log)
 	if err != nil {
 		_ = ln.Close()
