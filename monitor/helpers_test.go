@@ -227,3 +227,8 @@ func (r *room) consume(name string, p *peer, n int) media.PlainTransport {
 	}
 	return tr
 }
+
+// consumerOptions consume p with the test endpoint's capabilities.
+func consumerOptions(p *peer) *media.ConsumerOptions {
+	return &media.ConsumerOptions{ProducerID: p.producer.ID(), RtpCapabilities: mediatest.EndpointCaps()}
+}

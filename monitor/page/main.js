@@ -317,12 +317,17 @@ function schedule() {
     requestAnimationFrame(render);
   }, 250);
 }
+let renderMs = 0;
+let maxRenderMs = 0;
 function render() {
+  const start = performance.now();
   if (structureDirty) buildTree();
   for (const r of rows.values()) fill(r);
   totals();
   rooms();
   charts();
+  renderMs = performance.now() - start;
+  maxRenderMs = Math.max(maxRenderMs, renderMs);
 }
 
 function onFigures(f) {
@@ -371,6 +376,9 @@ window.monitor = {
       status: $('status').textContent,
       figuresCount,
       figuresTime: figures?.t ?? 0,
+      renderMs,
+      maxRenderMs,
+      objects: client.objects.length,
       totals: figures?.totals ?? null,
       rows: [...$('tree').querySelectorAll('.row')].map((el) => ({
         id: el.dataset.id, type: el.dataset.type, figs: el.querySelector('.figs').textContent,
