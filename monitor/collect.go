@@ -122,18 +122,31 @@ func (f *Figures) encode() (json.RawMessage, error) { return json.Marshal(f) }
 
 // collector is what collections carry over; guarded by Monitor.collectMu.
 type collector struct {
-	last     *Figures
-	lastAt   time.Time
-	prev     map[string]Counters  // per object, as last seen
-	io       map[string][2]uint64 // per transport: bytes in and out last seen
-	cpuPrev  map[int]int64        // per worker pid: CPU ms last seen
-	selfPrev int64                // the server process's CPU µs
+	last   *Figures
+	lastAt time.Time
+	// objs holds, per live object probed at least once, what its last
+	// probe found.
+	objs     map[string]*sample
+	cpuPrev  map[int]int64 // per worker pid: CPU ms last seen
+	selfPrev int64         // the server process's CPU µs
 	totals   Counters
 	cpuSecs  float64
+	// cursor is where the next collection's probes start among the
+	// objects other than workers (Options.MaxStatsCalls).
+	cursor int
+}
+
+// sample is one object's last probe.
+type sample struct {
+	at   time.Time
+	fig  ObjectFigures
+	cnt  Counters
+	io   [2]uint64
+	rank int
 }
 
 func newCollector() collector {
-	return collector{prev: map[string]Counters{}, io: map[string][2]uint64{}, cpuPrev: map[int]int64{}}
+	return collector{objs: map[string]*sample{}, cpuPrev: map[int]int64{}}
 }
 
 // Object kinds by ROPE type (spec/media-v1.md).
@@ -145,7 +158,7 @@ var transportTypes = map[string]bool{
 // type says.
 var errNoStats = errors.New("monitor: no stats for this value")
 
-// probe is one object's stats call and where its answer goes.
+// probe is one object's stats call and what it found.
 type probe struct {
 	id    string
 	typ   string
@@ -161,19 +174,23 @@ type probe struct {
 	rank int
 }
 
-// Collect gathers the figures now: every media object's stats, at most
-// Options.Parallel calls at once, bounded by ctx.
+// Collect gathers the figures now: the stats of every worker and of up to
+// Options.MaxStatsCalls other media objects (taking turns: the others
+// keep the figures of their last turn), at most Options.Parallel calls
+// at once, bounded by ctx.
 func (m *Monitor) Collect(ctx context.Context) *Figures {
 	m.collectMu.Lock()
 	defer m.collectMu.Unlock()
 	start := time.Now()
 	f := &Figures{Time: start.UnixMilli(), Interval: m.opts.Interval.Milliseconds(), Objects: map[string]ObjectFigures{}}
-	var probes []*probe
+	var workers, others []*probe
 	for _, o := range m.rs.Objects() {
 		typ := o.Type()
 		switch {
 		case typ == "Worker":
 			f.Totals.Workers++
+			workers = append(workers, &probe{id: o.ID(), typ: typ, value: o.Value()})
+			continue
 		case typ == "Router":
 			f.Totals.Routers++
 			continue
@@ -192,10 +209,11 @@ func (m *Monitor) Collect(ctx context.Context) *Figures {
 		default:
 			continue
 		}
-		probes = append(probes, &probe{id: o.ID(), typ: typ, value: o.Value()})
+		others = append(others, &probe{id: o.ID(), typ: typ, value: o.Value()})
 	}
+	probes := append(workers, m.turn(others)...)
 	m.runProbes(ctx, probes)
-	m.account(f, probes, start)
+	m.account(f, workers, others, probes, start)
 	m.server(f, start)
 	if m.opts.Servers != nil {
 		f.Servers = m.opts.Servers()
@@ -203,6 +221,22 @@ func (m *Monitor) Collect(ctx context.Context) *Figures {
 	f.CollectMillis = float64(time.Since(start).Microseconds()) / 1000
 	m.c.last, m.c.lastAt = f, start
 	return f
+}
+
+// turn picks the objects probed this time: all of them, or
+// MaxStatsCalls from the cursor on, wrapping around.
+func (m *Monitor) turn(others []*probe) []*probe {
+	n := m.opts.MaxStatsCalls
+	if len(others) <= n {
+		m.c.cursor = 0
+		return others
+	}
+	from := m.c.cursor % len(others)
+	out := make([]*probe, 0, n)
+	out = append(out, others[from:min(from+n, len(others))]...)
+	out = append(out, others[:n-len(out)]...)
+	m.c.cursor = (from + n) % len(others)
+	return out
 }
 
 // runProbes runs the stats calls, Options.Parallel at once.
@@ -332,68 +366,92 @@ func (p *probe) consumer(ctx context.Context, c media.Consumer) error {
 		p.cnt.PlisReceived += s.PliCount
 		p.cnt.FirsReceived += s.FirCount
 	}
-	// The worst first: a low score, then a high loss.
 	p.rank = 3
 	return nil
 }
 
-// account adds the probes' counters since the last collection to the
-// totals, works out the workers' CPU, and keeps the per-object entries
-// MaxObjects allows.
-func (m *Monitor) account(f *Figures, probes []*probe, now time.Time) {
+// account adds what the probed objects counted since their last turn to
+// the totals, works out the workers' CPU and the transports' bitrates,
+// and keeps the per-object entries MaxObjects allows, from every live
+// object's last turn.
+func (m *Monitor) account(f *Figures, workers, others, probed []*probe, now time.Time) {
 	c := &m.c
 	elapsed := now.Sub(c.lastAt)
-	seen := make(map[string]Counters, len(probes))
-	io := map[string][2]uint64{}
 	cpuSeen := map[int]int64{}
-	kept := probes[:0]
-	for _, p := range probes {
+	for _, p := range workers {
 		if !p.ok {
 			continue
 		}
-		kept = append(kept, p)
-		if p.typ == "Worker" {
-			if prev, ok := c.cpuPrev[p.pid]; ok && !c.lastAt.IsZero() && elapsed > 0 {
-				cpu := float64(p.cpuMs-prev) / float64(elapsed.Milliseconds()) * 100
-				cpu = max(cpu, 0)
-				p.fig.CPU = &cpu
-				if _, counted := cpuSeen[p.pid]; !counted {
-					f.Totals.WorkersCPU += cpu
-					c.cpuSecs += max(float64(p.cpuMs-prev), 0) / 1000
-				}
-			}
-			cpuSeen[p.pid] = p.cpuMs
-		}
-		if transportTypes[p.typ] {
-			io[p.id] = p.io
-			if prev, ok := c.io[p.id]; ok && !p.rated && elapsed > 0 {
-				// Bitrates from the byte counters, where the stats have none.
-				p.fig.Recv = rateOf(p.io[0], prev[0], elapsed)
-				p.fig.Send = rateOf(p.io[1], prev[1], elapsed)
+		if prev, ok := c.cpuPrev[p.pid]; ok && !c.lastAt.IsZero() && elapsed > 0 {
+			cpu := max(float64(p.cpuMs-prev)/float64(elapsed.Milliseconds())*100, 0)
+			p.fig.CPU = &cpu
+			if _, counted := cpuSeen[p.pid]; !counted {
+				f.Totals.WorkersCPU += cpu
+				c.cpuSecs += max(float64(p.cpuMs-prev), 0) / 1000
 			}
 		}
-		if p.typ == "Producer" || p.typ == "Consumer" {
-			seen[p.id] = p.cnt
-			c.totals.add(p.cnt.since(c.prev[p.id]))
-		}
-		f.Totals.RecvBitrate += recvOf(p)
-		f.Totals.SendBitrate += sendOf(p)
+		cpuSeen[p.pid] = p.cpuMs
 	}
-	c.prev, c.cpuPrev, c.io = seen, cpuSeen, io
+	c.cpuPrev = cpuSeen
+	for _, p := range probed {
+		if !p.ok || p.typ == "Worker" {
+			continue
+		}
+		prev, seen := c.objs[p.id]
+		if transportTypes[p.typ] && seen && !p.rated {
+			// Bitrates from the byte counters, where the stats have none.
+			if d := now.Sub(prev.at); d > 0 {
+				p.fig.Recv = rateOf(p.io[0], prev.io[0], d)
+				p.fig.Send = rateOf(p.io[1], prev.io[1], d)
+			}
+		}
+		var old Counters
+		if seen {
+			old = prev.cnt
+		}
+		c.totals.add(p.cnt.since(old))
+		c.objs[p.id] = &sample{at: now, fig: p.fig, cnt: p.cnt, io: p.io, rank: p.rank}
+	}
+	// The entries: workers as probed now, the others from their last turn.
+	type entry struct {
+		id string
+		s  *sample
+	}
+	entries := make([]entry, 0, len(workers)+len(others))
+	for _, p := range workers {
+		if p.ok {
+			entries = append(entries, entry{p.id, &sample{fig: p.fig}})
+		}
+	}
+	live := make(map[string]*sample, len(others))
+	for _, p := range others {
+		s, ok := c.objs[p.id]
+		if !ok {
+			continue
+		}
+		live[p.id] = s
+		entries = append(entries, entry{p.id, s})
+		if transportTypes[p.typ] {
+			f.Totals.RecvBitrate += s.fig.Recv
+			f.Totals.SendBitrate += s.fig.Send
+		}
+	}
+	c.objs = live // closed objects leave
 	f.Totals.Counters = c.totals
 	f.Totals.WorkersCPUSeconds = c.cpuSecs
-	if len(kept) > m.opts.MaxObjects {
-		slices.SortStableFunc(kept, func(a, b *probe) int {
-			if r := cmp.Compare(a.rank, b.rank); r != 0 {
+	if len(entries) > m.opts.MaxObjects {
+		slices.SortStableFunc(entries, func(a, b entry) int {
+			if r := cmp.Compare(a.s.rank, b.s.rank); r != 0 {
 				return r
 			}
-			return cmp.Or(cmp.Compare(scoreOf(a), scoreOf(b)), cmp.Compare(b.fig.Loss, a.fig.Loss))
+			// The worst first: a low score, then a high loss.
+			return cmp.Or(cmp.Compare(scoreOf(a.s.fig), scoreOf(b.s.fig)), cmp.Compare(b.s.fig.Loss, a.s.fig.Loss))
 		})
-		f.Omitted = len(kept) - m.opts.MaxObjects
-		kept = kept[:m.opts.MaxObjects]
+		f.Omitted = len(entries) - m.opts.MaxObjects
+		entries = entries[:m.opts.MaxObjects]
 	}
-	for _, p := range kept {
-		f.Objects[p.id] = p.fig
+	for _, e := range entries {
+		f.Objects[e.id] = e.s.fig
 	}
 }
 
@@ -405,26 +463,11 @@ func rateOf(cur, prev uint64, elapsed time.Duration) uint64 {
 	return uint64(float64(cur-prev) * 8 / elapsed.Seconds())
 }
 
-// recvOf and sendOf count transports only, so no bit counts twice.
-func recvOf(p *probe) uint64 {
-	if transportTypes[p.typ] {
-		return p.fig.Recv
-	}
-	return 0
-}
-
-func sendOf(p *probe) uint64 {
-	if transportTypes[p.typ] {
-		return p.fig.Send
-	}
-	return 0
-}
-
-func scoreOf(p *probe) int {
-	if p.fig.Score == nil {
+func scoreOf(f ObjectFigures) int {
+	if f.Score == nil {
 		return 10
 	}
-	return *p.fig.Score
+	return *f.Score
 }
 
 // since is c minus prev, each counter from zero when it went back (a

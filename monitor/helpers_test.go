@@ -17,12 +17,19 @@ import (
 	"github.com/ropehq/rope/media/mediaclient"
 	"github.com/ropehq/rope/media/mediaserver"
 	"github.com/ropehq/rope/media/mediatest"
+	"github.com/ropehq/rope/media/workerproc"
 	"github.com/ropehq/rope/monitor"
 	"github.com/ropehq/rope/ropeclient"
 	"github.com/ropehq/rope/ropeserver"
 )
 
+// TestMain runs a media worker instead of the tests when the test binary
+// was started as one (workerproc uses the test binary as the worker
+// program).
 func TestMain(m *testing.M) {
+	if workerproc.IsWorkerMode() {
+		workerproc.Main()
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -42,9 +49,15 @@ type server struct {
 
 func newServer(t testing.TB, opts *monitor.Options) *server {
 	t.Helper()
+	return newServerOn(t, opts, engine.New(nil))
+}
+
+// newServerOn is newServer with the media objects over api.
+func newServerOn(t testing.TB, opts *monitor.Options, api media.API) *server {
+	t.Helper()
 	x := monitor.NewMetrics()
 	rs := ropeserver.New(&ropeserver.Options{Token: testToken, OnCall: x.ObserveCall})
-	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{MaxWorkersPerConn: -1})
+	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{MaxWorkersPerConn: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +84,9 @@ func newServer(t testing.TB, opts *monitor.Options) *server {
 		s.api.Close()
 		_ = mon.Close()
 		_ = ms.Close(ctx)
+		if c, ok := api.(interface{ Close(context.Context) error }); ok {
+			_ = c.Close(ctx)
+		}
 		rs.Close()
 		hs.Close()
 	})
@@ -116,6 +132,7 @@ func must[T any](t testing.TB) func(T, error) T {
 // each, consumers whose packets go to a UDP socket that drops them.
 type room struct {
 	t      testing.TB
+	worker media.Worker
 	router media.Router
 	sink   *net.UDPConn
 }
@@ -142,7 +159,7 @@ func newRoom(t testing.TB, s *server) *room {
 		sink.Close()
 		wg.Wait()
 	})
-	return &room{t: t, router: r, sink: sink}
+	return &room{t: t, worker: w, router: r, sink: sink}
 }
 
 // peer is one producer sending VP8 at 50 packets/s until stopped.
@@ -172,8 +189,14 @@ func (r *room) plain(name string, port int) media.PlainTransport {
 	return tr
 }
 
-// produce adds a peer named name sending video.
+// produce adds a peer named name sending video at 50 packets/s.
 func (r *room) produce(name string, ssrc uint32) *peer {
+	r.t.Helper()
+	return r.produceAt(name, ssrc, 20*time.Millisecond)
+}
+
+// produceAt adds a peer sending a packet every period.
+func (r *room) produceAt(name string, ssrc uint32, period time.Duration) *peer {
 	r.t.Helper()
 	ctx := ctxFor(r.t)
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -189,7 +212,7 @@ func (r *room) produce(name string, ssrc uint32) *peer {
 	t := r.t
 	p.wg.Go(func() {
 		defer conn.Close()
-		tick := time.NewTicker(20 * time.Millisecond)
+		tick := time.NewTicker(period)
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {

@@ -28,6 +28,7 @@ const (
 	DefaultMaxObjects     = 2000
 	DefaultMaxSubscribers = 16
 	DefaultParallel       = 4
+	DefaultMaxStatsCalls  = 256
 )
 
 // Errors of Register.
@@ -52,6 +53,13 @@ type Options struct {
 	// a request to a worker process with -workers=process). Default
 	// DefaultParallel.
 	Parallel int
+	// MaxStatsCalls bounds the stats calls of one collection besides the
+	// workers': with more transports, producers and consumers they take
+	// turns, and each keeps the figures of its last turn (with 1,000
+	// consumers, a consumer's figures are refreshed every 4 intervals).
+	// This bounds what the monitor costs the server, however many objects
+	// it has. Default DefaultMaxStatsCalls.
+	MaxStatsCalls int
 	// Server describes this server in the Monitor's "server" property.
 	Server ServerInfo
 	// Servers, when set, lists the cluster's servers (the "servers" of
@@ -119,6 +127,9 @@ func Register(rs *ropeserver.Server, opts *Options) (*Monitor, error) {
 	}
 	if m.opts.Parallel <= 0 {
 		m.opts.Parallel = DefaultParallel
+	}
+	if m.opts.MaxStatsCalls <= 0 {
+		m.opts.MaxStatsCalls = DefaultMaxStatsCalls
 	}
 	m.log = m.opts.Logger
 	if m.log == nil {

@@ -192,3 +192,44 @@ func TestMonitorHasNoMutatingMethods(t *testing.T) {
 		t.Fatalf("snapshot: %v %+v", err, f)
 	}
 }
+
+// TestMaxStatsCallsTakeTurns: with two stats calls per collection besides
+// the worker's, the objects take turns: every consumer's figures appear
+// in time, each keeping its last turn's, and the counters add up what
+// each counted.
+func TestMaxStatsCallsTakeTurns(t *testing.T) {
+	s := newServer(t, &monitor.Options{MaxStatsCalls: 2, Interval: monitor.DefaultInterval / 5})
+	r := newRoom(t, s)
+	p := r.produce("alice", 6666)
+	tr := r.consume("bob", p, 4)
+	consumers := map[string]bool{}
+	for _, o := range s.rs.Objects() {
+		if o.Type() == "Consumer" && o.Parent().ID() == tr.ID() {
+			consumers[o.ID()] = true
+		}
+	}
+	if len(consumers) != 4 {
+		t.Fatalf("%d consumers", len(consumers))
+	}
+	var f *monitor.Figures
+	wait.Until(t, "every consumer's figures with packets sent", func() bool {
+		f = s.mon.Collect(ctxFor(t)) // a collection per poll: each is one turn
+		for id := range consumers {
+			if f.Objects[id].Packets == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// 1 worker + 2 transports + 1 producer + 4 consumers, all with figures.
+	if len(f.Objects) != 8 || f.Omitted != 0 {
+		t.Fatalf("%d entries (%d omitted), want 8", len(f.Objects), f.Omitted)
+	}
+	var sent uint64
+	for id := range consumers {
+		sent += f.Objects[id].Packets
+	}
+	if f.Totals.ForwardedPackets != sent {
+		t.Fatalf("forwarded %d packets, the consumers' last turns say %d", f.Totals.ForwardedPackets, sent)
+	}
+}
