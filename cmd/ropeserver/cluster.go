@@ -130,6 +130,7 @@ func joinCluster(ctx context.Context, cfg config, opts *registry.Options, log *s
 	if m.reg, err = registry.New(ctx, m.nc, opts); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
+	cfg.monitor.view.set(m.reg) // the monitor lists the cluster's servers
 	return m, nil
 }
 

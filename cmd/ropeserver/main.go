@@ -310,6 +310,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	if auth != nil {
 		auth.apply(opts)
 	}
+	cfg.monitor.view = &clusterView{}
 	metrics := newMetrics(cfg, opts)
 	srv := ropeserver.New(opts)
 	if _, err := fixture.Register(srv); err != nil {

@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/ropehq/rope/cluster/registry"
 
 	"github.com/ropehq/rope/monitor"
 	"github.com/ropehq/rope/ropeserver"
@@ -22,6 +25,39 @@ type monitorConfig struct {
 	metrics   bool
 	interval  time.Duration
 	logFormat string
+	// view is set by run: the registry the monitor lists the cluster's
+	// servers from, once this server has joined (joinCluster).
+	view *clusterView
+}
+
+// clusterView holds the cluster's registry for the monitor.
+type clusterView struct {
+	reg atomic.Pointer[registry.Registry]
+}
+
+// set records the registry; nil-safe.
+func (v *clusterView) set(r *registry.Registry) {
+	if v != nil {
+		v.reg.Store(r)
+	}
+}
+
+// servers lists this server and the others in the registry's view;
+// none outside a cluster.
+func (v *clusterView) servers() []monitor.ServerInfo {
+	if v == nil {
+		return nil
+	}
+	r := v.reg.Load()
+	if r == nil {
+		return nil
+	}
+	self := r.Self()
+	out := []monitor.ServerInfo{{ID: r.ID(), URL: self.RopeURL, Workers: len(self.Workers), Load: self.Load, Self: true}}
+	for _, s := range r.Servers() {
+		out = append(out, monitor.ServerInfo{ID: s.ID, URL: s.RopeURL, Workers: len(s.Workers), Load: s.Load})
+	}
+	return out
 }
 
 // Log formats (-log-format).
@@ -84,7 +120,8 @@ func startMonitor(srv *ropeserver.Server, mux *http.ServeMux, cfg config, x *mon
 	}
 	m, err := monitor.Register(srv, &monitor.Options{
 		Interval: cfg.monitor.interval, Metrics: x, Logger: log,
-		Server: monitor.ServerInfo{ID: id, Name: "ropeserver", Self: true},
+		Server:  monitor.ServerInfo{ID: id, Name: "ropeserver", Self: true},
+		Servers: cfg.monitor.view.servers,
 	})
 	if err != nil {
 		return nil, errors.Join(errors.New("monitor"), err)
