@@ -13,9 +13,9 @@ BUNDLE_SRC := $(shell find media/browsertest/page ropeclient/js/src -type f) med
 # The demo (demo/: its bundle is committed; the Go tests drive it with
 # playwright-core) and the examples' npm packages.
 EXAMPLE_DEPS := demo/node_modules/.package-lock.json examples/node-room/node_modules/.package-lock.json \
-	examples/hello-node/node_modules/.package-lock.json
+	examples/hello-node/node_modules/.package-lock.json monitor/node_modules/.package-lock.json
 
-.PHONY: run test check deps test-go test-js fuzz bench demo
+.PHONY: run test check deps test-go test-js fuzz bench demo monitor
 
 run:
 	$(GO) run ./cmd/ropeserver
@@ -45,6 +45,12 @@ $(BUNDLE): $(BROWSERTEST_DEPS) $(BUNDLE_SRC)
 # fails until then).
 demo: demo/node_modules/.package-lock.json
 	cd demo && npm run build
+
+# monitor rebuilds the monitor page's committed bundle, monitor/dist/monitor.js,
+# after a change to monitor/page or ropeclient/js/src (monitor's
+# TestBundleMatchesSources fails until then).
+monitor: monitor/node_modules/.package-lock.json
+	cd monitor && npm run build
 
 # The Go tests run twice: without -race, as a Go user runs them first, and
 # with it. A browser test that cannot run fails instead of skipping.

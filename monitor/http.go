@@ -40,8 +40,9 @@ var page = sync.OnceValues(func() ([]byte, error) {
 	return html, nil
 })
 
-// Handler serves the page behind rs's token (rs.Authorize: a bearer
-// Authorization header or ?access_token=…; 401 without it). Mount it with
+// Handler serves the page behind rs's token (rs.AuthorizeRequest: a
+// bearer Authorization header or ?access_token=…; 401 without it, 403
+// for a grant that does not see every object, spec §18). Mount it with
 // its prefix stripped (http.StripPrefix("/monitor", monitor.Handler(rs))):
 // "/" is the page, anything else is 404. The page connects to rs at the
 // root of the same host, with the token it was loaded with.
@@ -92,12 +93,24 @@ func readOnlyRequest(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// authorized answers 401 unless r presents the server's token.
+// authorized answers 401 unless r presents the server's token, and 403
+// when the token's grant does not see every object (the figures cover
+// them all).
 func authorized(rs *ropeserver.Server, w http.ResponseWriter, r *http.Request) bool {
-	if err := rs.Authorize(r); err != nil {
+	g, err := rs.AuthorizeRequest(r)
+	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rope"`)
 		http.Error(w, "unauthorized: present the server's token (Authorization: Bearer …, or ?access_token=…)", http.StatusUnauthorized)
 		return false
 	}
+	if !seesAll(g) {
+		http.Error(w, "forbidden: this token's grant does not see every object", http.StatusForbidden)
+		return false
+	}
 	return true
+}
+
+// seesAll reports whether a grant sees every object (nil: full access).
+func seesAll(g *ropeserver.Grant) bool {
+	return g == nil || (len(g.Roots) == 0 && len(g.Hide) == 0)
 }

@@ -196,8 +196,9 @@ func (c *Conn) start(ctx context.Context, msg *rope.Message) {
 			c.srv.releaseCall()
 			<-c.slots
 		}()
-		var label string
-		result, err := c.srv.dispatch(ctx, c, msg, &label)
+		var target callTarget
+		result, err := c.srv.dispatch(ctx, c, msg, &target)
+		label := target.label
 		if msg.ID == nil {
 			c.srv.observeCall(msg, label, nil)
 			return
@@ -207,7 +208,7 @@ func (c *Conn) start(ctx context.Context, msg *rope.Message) {
 			err = fmt.Errorf("result of %d bytes exceeds MaxStateBytes (%d)", len(result), c.srv.opts.MaxStateBytes)
 		}
 		if err != nil {
-			e := c.srv.wireError(err, msg.Method)
+			e := c.srv.wireError(err, msg.Method, target.object)
 			c.srv.observeCall(msg, label, e)
 			c.replyError(msg.ID, e)
 			return

@@ -9,13 +9,19 @@ import (
 	"github.com/ropehq/rope/rope"
 )
 
-// dispatch runs one request and returns its JSON result. A rope.call of
-// a method its object's type has sets *label to "<Type>.<method>"
-// (Options.OnCall).
-func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message, label *string) (json.RawMessage, error) {
+// callTarget is what a rope.call names, for logs and Options.OnCall.
+type callTarget struct {
+	// object is the id called; label is "<Type>.<method>" for a method the
+	// object's type has (set only when Options.OnCall is).
+	object, label string
+}
+
+// dispatch runs one request and returns its JSON result; a rope.call
+// fills *target.
+func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message, target *callTarget) (json.RawMessage, error) {
 	switch msg.Method {
 	case rope.MethodCall:
-		return s.call(ctx, c, msg.Params, label)
+		return s.call(ctx, c, msg.Params, target)
 	case rope.MethodSetAppData:
 		return s.setAppData(ctx, c, msg.Params)
 	case rope.MethodPing:
@@ -33,7 +39,7 @@ func (s *Server) dispatch(ctx context.Context, c *Conn, msg *rope.Message, label
 	return run(ctx, fn, &Call{Method: msg.Method, Params: msg.Params, Conn: c})
 }
 
-func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage, label *string) (json.RawMessage, error) {
+func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage, target *callTarget) (json.RawMessage, error) {
 	var p rope.CallParams
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
@@ -41,6 +47,7 @@ func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage, labe
 	if p.Object == "" || p.Method == "" {
 		return nil, rope.NewError(rope.CodeInvalidParams, "rope.call needs non-empty object and method")
 	}
+	target.object = p.Object
 	obj, err := s.objectFor(c, p.Object)
 	if err != nil {
 		return nil, err
@@ -52,7 +59,7 @@ func (s *Server) call(ctx context.Context, c *Conn, params json.RawMessage, labe
 		return nil, e
 	}
 	if s.opts.OnCall != nil {
-		*label = obj.typ.Name + "." + p.Method
+		target.label = obj.typ.Name + "." + p.Method
 	}
 	if err := c.allowed(obj, p.Method); err != nil {
 		return nil, err

@@ -32,8 +32,9 @@ var (
 // wireError turns a method's error into the error sent to the client. rope
 // errors go as they are, ErrClosed as InvalidState, ErrTooLarge as
 // InvalidParams, ErrStateFull as Overloaded; the rest pass MapError or
-// become an InternalError whose text stays in the log unless SendFullErrors.
-func (s *Server) wireError(err error, method string) *rope.Error {
+// become an InternalError whose text stays in the log (with the object id
+// called, which the monitor shows) unless SendFullErrors.
+func (s *Server) wireError(err error, method, object string) *rope.Error {
 	var re *rope.Error
 	if errors.As(err, &re) {
 		return re
@@ -53,7 +54,7 @@ func (s *Server) wireError(err error, method string) *rope.Error {
 	}
 	id := randomHex(6)
 	if !errors.Is(err, context.Canceled) {
-		s.log.Error("ropeserver: method failed", "method", method, "errorId", id, "err", err)
+		s.log.Error("ropeserver: method failed", "method", method, "object", object, "errorId", id, "err", err)
 	}
 	e := rope.NewError(rope.CodeInternalError, "internal error (errorId %s)", id)
 	if s.opts.SendFullErrors {

@@ -23,11 +23,15 @@
 // memory and fairness bounds ROPE_SEND_QUEUE_BYTES, ROPE_REPLAY_BYTES,
 // ROPE_MAX_OBJECT_BYTES, ROPE_MAX_STATE_BYTES, ROPE_MAX_IN_FLIGHT_TOTAL, ROPE_DEMO,
 // and for signed access tokens ROPE_TOKEN_SECRET, ROPE_TOKEN_SECRET_FILE,
-// ROPE_TOKEN_PUBLIC_KEY, ROPE_TOKEN_AUDIENCE, ROPE_TOKEN_LEEWAY.
+// ROPE_TOKEN_PUBLIC_KEY, ROPE_TOKEN_AUDIENCE, ROPE_TOKEN_LEEWAY,
+// and for the monitor ROPE_MONITOR, ROPE_METRICS, ROPE_MONITOR_INTERVAL,
+// ROPE_LOG_FORMAT.
 //
 // With the media objects on (the default), it also serves a video-room
 // demo at /demo/ (package demo; -demo=false turns it off) and logs its
-// URL.
+// URL. It serves a live monitor at /monitor/ and Prometheus metrics at
+// /metrics (package monitor; -monitor=false, -metrics=false), both
+// behind -token when one is set.
 //
 // -cluster joins the registry of servers on NATS (spec/cluster-v1.md):
 // with -nats it connects to those NATS servers, without it runs an
@@ -104,7 +108,8 @@ func main() {
 // mainCode is main without the process: it serves until ctx ends and
 // returns the exit code: 0 after a clean stop or -h, 2 for a bad
 // configuration, 1 when serving fails. The log goes to stderr, in one
-// format (slog's text); stdout gets the one "listening on" line.
+// format (slog's text, or JSON with -log-format json); stdout gets the
+// one "listening on" line.
 func mainCode(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	if isMintCommand(args) {
 		return mintToken(args[1:], getenv, os.Stdout, stderr)
