@@ -3,10 +3,12 @@ package monitor_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 
 	"github.com/ropehq/rope/internal/wait"
+	"github.com/ropehq/rope/media/workerproc"
 	"github.com/ropehq/rope/monitor"
 	"github.com/ropehq/rope/rope"
 )
@@ -232,4 +234,30 @@ func TestMaxStatsCallsTakeTurns(t *testing.T) {
 	if f.Totals.ForwardedPackets != sent {
 		t.Fatalf("forwarded %d packets, the consumers' last turns say %d", f.Totals.ForwardedPackets, sent)
 	}
+}
+
+// TestWorkerProcessFigures: with workers in child processes, each
+// worker's figures are its own process's (CPU over the interval, peak
+// RSS), the room's stats come through the control API, and the workers'
+// CPU counts each process once.
+func TestWorkerProcessFigures(t *testing.T) {
+	s := newServerOn(t, &monitor.Options{Interval: monitor.DefaultInterval / 5}, workerproc.New(nil))
+	r := newRoom(t, s)
+	if r.worker.PID() == os.Getpid() {
+		t.Fatal("the worker runs in the test's process")
+	}
+	p := r.produce("alice", 8888)
+	r.consume("bob", p, 2)
+	var f *monitor.Figures
+	wait.Until(t, "the worker process's CPU and the room's figures", func() bool {
+		f = figuresOf(t, s)
+		var w monitor.ObjectFigures
+		for _, o := range s.rs.Objects() {
+			if o.Type() == "Worker" {
+				w = f.Objects[o.ID()]
+			}
+		}
+		return w.CPU != nil && w.Mem > 0 && f.Objects[p.producer.ID()].Recv > 0 && f.Totals.ForwardedPackets > 0 &&
+			f.Totals.WorkersCPUSeconds > 0
+	})
 }
