@@ -126,6 +126,10 @@ type RtpStreamStats struct {
 	RtxPacketsDiscarded  uint64         `json:"rtxPacketsDiscarded,omitempty"`
 	Jitter               *uint32        `json:"jitter,omitempty"`
 	BitrateByLayer       map[string]int `json:"bitrateByLayer,omitempty"`
+	// KeyFrames counts the key frames the stream received (inbound) or
+	// sent (outbound), for video codecs whose key frames the SFU
+	// recognises (VP8, VP9, H264); not in mediasoup's stats.
+	KeyFrames uint64 `json:"keyFrames,omitempty"`
 }
 
 // ProducerDump is Producer.Dump's result.

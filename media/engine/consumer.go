@@ -88,6 +88,7 @@ type sendStream struct {
 	tsOffset uint32
 
 	packets, bytes uint64
+	keyFrames      uint64 // key frames forwarded (their first packets)
 	retransmitted  uint64
 	nackCount      uint64
 	nackPackets    uint64
@@ -417,6 +418,9 @@ func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 	s.seqMap.Put(out, rtppkt.SeqInfo{In: pk.seq, Stream: uint8(pk.enc), TSOffset: s.tsOffset})
 	s.packets++
 	s.bytes += uint64(n)
+	if pk.kfCodec != kfNone && pk.keyFrame() {
+		s.keyFrames++
+	}
 	s.rate.add(pk.now, n)
 	s.lastTS = ts
 	s.lastSentAt = pk.now
@@ -600,7 +604,7 @@ func (c *consumer) streamStats(s *sendStream, now int64) media.RtpStreamStats {
 		Kind: c.kind, MimeType: c.params.Codecs[0].MimeType, PacketsLost: s.packetsLost,
 		FractionLost: int(s.fractionLost), PacketsRetransmitted: s.retransmitted, NackCount: s.nackCount,
 		NackPacketCount: s.nackPackets, PliCount: s.pliCount, FirCount: s.firCount, Score: s.score,
-		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now),
+		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now), KeyFrames: s.keyFrames,
 	}
 	if s.hasRtt {
 		rtt := s.rtt

@@ -34,3 +34,26 @@ func TestKeyFrameRequestRetried(t *testing.T) {
 		t.Fatalf("consumer got %d packets after the key frame, want 5", len(got))
 	}
 }
+
+// TestKeyFramesCounted: the producer's stats count the key frames it
+// received and each consumer's the key frames it sent (keyFrames), one
+// per frame, not per packet.
+func TestKeyFramesCounted(t *testing.T) {
+	s := setupForwarding(t, 2, false)
+	for range 3 {
+		s.sendN(t, 10, true) // a key frame, then 9 packets of delta frames
+	}
+	for i := range s.consumers {
+		s.waitReceived(t, i, 30)
+	}
+	pst, err := s.producer.GetStats(s.ctx)
+	if err != nil || len(pst) != 1 || pst[0].KeyFrames != 3 {
+		t.Fatalf("producer stats %+v, %v: want 3 key frames", pst, err)
+	}
+	for i, c := range s.consumers {
+		cst, err := c.GetStats(s.ctx)
+		if err != nil || cst[0].Type != "outbound-rtp" || cst[0].KeyFrames != 3 {
+			t.Fatalf("consumer %d stats %+v, %v: want 3 key frames sent", i, cst, err)
+		}
+	}
+}

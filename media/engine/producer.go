@@ -368,9 +368,14 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 	if s.store != nil {
 		s.store.Put(pk.seq, b)
 	}
-	if s.kfPendingUntil.Load() != 0 && pk.keyFrame() {
-		s.kfPendingUntil.Store(0)
-		s.kfRetry.Store(false)
+	if pk.kfCodec != kfNone && pk.keyFrame() {
+		if !ref.rtx {
+			s.keyFrames++
+		}
+		if s.kfPendingUntil.Load() != 0 {
+			s.kfPendingUntil.Store(0)
+			s.kfRetry.Store(false)
+		}
 	}
 	if p.paused.Load() {
 		return
@@ -544,7 +549,7 @@ func (p *producer) streamStats(s *recvStream, now int64) media.RtpStreamStats {
 		RID: s.rid, Kind: p.kind, MimeType: s.codec.MimeType, PacketsLost: s.lost(),
 		PacketsRetransmitted: s.retransmitted, PacketsRepaired: s.retransmitted,
 		NackCount: s.nackCount, NackPacketCount: s.nackPackets, PliCount: s.pliCount.Load(), FirCount: s.firCount.Load(), Score: s.score,
-		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now), Jitter: &jitter,
+		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now), Jitter: &jitter, KeyFrames: s.keyFrames,
 	}
 }
 

@@ -57,6 +57,9 @@ type recvState struct {
 	nack          nackGen
 	nackCount     uint64
 	nackPackets   uint64
+	// keyFrames counts the key frames received (their first packets, not
+	// retransmissions), for stats and the monitor.
+	keyFrames uint64
 }
 
 func (s *recvState) update(seq uint16, ts uint32, n int, clock int64, now int64) (lost bool) {
