@@ -91,6 +91,10 @@ type Counters struct {
 	FirsReceived uint64 `json:"firsReceived"`
 	PlisSent     uint64 `json:"plisSent"`
 	FirsSent     uint64 `json:"firsSent"`
+	// KeyFramesReceived counts the key frames producers received,
+	// KeyFramesSent those consumers sent (from the stats' keyFrames).
+	KeyFramesReceived uint64 `json:"keyFramesReceived"`
+	KeyFramesSent     uint64 `json:"keyFramesSent"`
 }
 
 // ObjectFigures are one object's live figures; absent members are zero
@@ -336,6 +340,7 @@ func (p *probe) producer(ctx context.Context, pr media.Producer) error {
 		p.cnt.NacksSent += s.NackCount
 		p.cnt.PlisSent += s.PliCount
 		p.cnt.FirsSent += s.FirCount
+		p.cnt.KeyFramesReceived += s.KeyFrames
 	}
 	p.rank = 2
 	return nil
@@ -365,6 +370,7 @@ func (p *probe) consumer(ctx context.Context, c media.Consumer) error {
 		p.cnt.NacksReceived += s.NackCount
 		p.cnt.PlisReceived += s.PliCount
 		p.cnt.FirsReceived += s.FirCount
+		p.cnt.KeyFramesSent += s.KeyFrames
 	}
 	p.rank = 3
 	return nil
@@ -480,16 +486,18 @@ func (c Counters) since(prev Counters) Counters {
 		return cur - old
 	}
 	return Counters{
-		ForwardedPackets: d(c.ForwardedPackets, prev.ForwardedPackets),
-		ForwardedBytes:   d(c.ForwardedBytes, prev.ForwardedBytes),
-		ReceivedPackets:  d(c.ReceivedPackets, prev.ReceivedPackets),
-		ReceivedBytes:    d(c.ReceivedBytes, prev.ReceivedBytes),
-		NacksReceived:    d(c.NacksReceived, prev.NacksReceived),
-		NacksSent:        d(c.NacksSent, prev.NacksSent),
-		PlisReceived:     d(c.PlisReceived, prev.PlisReceived),
-		FirsReceived:     d(c.FirsReceived, prev.FirsReceived),
-		PlisSent:         d(c.PlisSent, prev.PlisSent),
-		FirsSent:         d(c.FirsSent, prev.FirsSent),
+		ForwardedPackets:  d(c.ForwardedPackets, prev.ForwardedPackets),
+		ForwardedBytes:    d(c.ForwardedBytes, prev.ForwardedBytes),
+		ReceivedPackets:   d(c.ReceivedPackets, prev.ReceivedPackets),
+		ReceivedBytes:     d(c.ReceivedBytes, prev.ReceivedBytes),
+		NacksReceived:     d(c.NacksReceived, prev.NacksReceived),
+		NacksSent:         d(c.NacksSent, prev.NacksSent),
+		PlisReceived:      d(c.PlisReceived, prev.PlisReceived),
+		FirsReceived:      d(c.FirsReceived, prev.FirsReceived),
+		PlisSent:          d(c.PlisSent, prev.PlisSent),
+		FirsSent:          d(c.FirsSent, prev.FirsSent),
+		KeyFramesReceived: d(c.KeyFramesReceived, prev.KeyFramesReceived),
+		KeyFramesSent:     d(c.KeyFramesSent, prev.KeyFramesSent),
 	}
 }
 
@@ -504,6 +512,8 @@ func (c *Counters) add(d Counters) {
 	c.FirsReceived += d.FirsReceived
 	c.PlisSent += d.PlisSent
 	c.FirsSent += d.FirsSent
+	c.KeyFramesReceived += d.KeyFramesReceived
+	c.KeyFramesSent += d.KeyFramesSent
 }
 
 // server fills the ROPE server's figures and the process's CPU.

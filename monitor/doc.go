@@ -17,7 +17,7 @@
 // Monitor object offers changes the media: its methods are subscribe,
 // unsubscribe and snapshot.
 //
-// Counters of forwarded packets, bytes, NACKs, PLIs and FIRs are summed
+// Counters of forwarded packets, bytes, NACKs, PLIs, FIRs and key frames are summed
 // from the consumers' and producers' stats: each collection adds what
 // every live object counted since the previous one, so they work the
 // same for in-process workers and for worker processes, whose engines

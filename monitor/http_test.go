@@ -126,7 +126,8 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	first := m[`rope_media_packets_total{direction="out"}`]
 	wait.Until(t, "the forwarded packets counter to grow", func() bool {
 		m = scrape(t, s)
-		return m[`rope_media_packets_total{direction="out"}`] > first && m[`rope_media_bytes_total{direction="out"}`] > 0
+		return m[`rope_media_packets_total{direction="out"}`] > first && m[`rope_media_bytes_total{direction="out"}`] > 0 &&
+			m[`rope_media_keyframes_total{direction="in"}`] > 0 && m[`rope_media_keyframes_total{direction="out"}`] > 0
 	})
 	if in, out := m[`rope_media_packets_total{direction="in"}`], m[`rope_media_packets_total{direction="out"}`]; out < in {
 		t.Errorf("forwarded %v packets to two consumers of %v received", out, in)

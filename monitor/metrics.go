@@ -72,7 +72,8 @@ var (
 	descNacks          = desc("rope_media_nacks_total", "NACKs received from consumers' endpoints (direction=in) and sent by producers to theirs (out).", "direction")
 	descPlis           = desc("rope_media_plis_total", "PLIs received from consumers' endpoints (direction=in) and sent by producers to theirs (out).", "direction")
 	descFirs           = desc("rope_media_firs_total", "FIRs received from consumers' endpoints (direction=in) and sent by producers to theirs (out).", "direction")
-	descKeyFrames      = desc("rope_media_keyframe_requests_total", "Key frames asked of senders (PLIs and FIRs the producers sent).")
+	descKeyFrames      = desc("rope_media_keyframes_total", "Key frames received by producers (direction=in) and sent by consumers (out).", "direction")
+	descKeyFrameAsks   = desc("rope_media_keyframe_requests_total", "Key frames asked of senders (PLIs and FIRs the producers sent).")
 	descWorkerCPU      = desc("rope_media_workers_cpu_seconds_total", "CPU time of the worker processes while the monitor saw them (in-process workers: the server's process).")
 	descWorkerCPUNow   = desc("rope_media_workers_cpu_ratio", "CPU of the worker processes over the last interval, in cores.")
 	descSubscribers    = desc("rope_monitor_subscribers", "Connections subscribed to the Monitor's figures.")
@@ -85,7 +86,7 @@ var (
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConns, descQueuedMessages, descQueuedBytes, descMaxQueuedBytes,
 		descReplayMessages, descReplayBytes, descStateBytes, descObjects, descInFlight, descMedia, descBitrate,
-		descPackets, descBytes, descNacks, descPlis, descFirs, descKeyFrames, descWorkerCPU, descWorkerCPUNow,
+		descPackets, descBytes, descNacks, descPlis, descFirs, descKeyFrames, descKeyFrameAsks, descWorkerCPU, descWorkerCPUNow,
 		descSubscribers, descMonitorSent, descMonitorBytes, descCollectSeconds} {
 		ch <- d
 	}
@@ -134,7 +135,9 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPlis, float64(t.PlisSent), "out")
 	counter(descFirs, float64(t.FirsReceived), "in")
 	counter(descFirs, float64(t.FirsSent), "out")
-	counter(descKeyFrames, float64(t.PlisSent+t.FirsSent))
+	counter(descKeyFrames, float64(t.KeyFramesReceived), "in")
+	counter(descKeyFrames, float64(t.KeyFramesSent), "out")
+	counter(descKeyFrameAsks, float64(t.PlisSent+t.FirsSent))
 	counter(descWorkerCPU, t.WorkersCPUSeconds)
 	gauge(descWorkerCPUNow, t.WorkersCPU/100)
 	gauge(descSubscribers, float64(m.Subscribers()))

@@ -64,7 +64,10 @@ func TestFiguresFollowTheRoom(t *testing.T) {
 		t.Fatalf("no worker figures in %+v", f.Objects)
 	}
 	before := f.Totals.ForwardedPackets
-	wait.Until(t, "forwarded packets to grow", func() bool { return figuresOf(t, s).Totals.ForwardedPackets > before })
+	wait.Until(t, "forwarded packets to grow, and key frames each way", func() bool {
+		f = figuresOf(t, s)
+		return f.Totals.ForwardedPackets > before && f.Totals.KeyFramesReceived > 0 && f.Totals.KeyFramesSent > 0
+	})
 
 	alice.leave()
 	wait.Until(t, "the producer and its consumers to leave the figures", func() bool {

@@ -222,6 +222,7 @@ function totals() {
     ['consumers', t.consumers], ['in', rate(t.recvBitrate)], ['out', rate(t.sendBitrate)],
     ['forwarded packets', count(t.forwardedPackets)], ['forwarded', bytes(t.forwardedBytes)],
     ['NACKs in/out', `${count(t.nacksReceived)}/${count(t.nacksSent)}`], ['PLIs in/out', `${count(t.plisReceived)}/${count(t.plisSent)}`],
+    ['key frames in/out', `${count(t.keyFramesReceived)}/${count(t.keyFramesSent)}`],
     ['workers cpu', `${t.workersCpu.toFixed(1)}%`], ['server cpu', `${f.server.cpu.toFixed(1)}%`],
     ['connections', f.server.conns], ['collect', `${f.collectMs.toFixed(1)} ms`],
   ];
