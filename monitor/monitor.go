@@ -178,6 +178,12 @@ func (m *Monitor) Close() error {
 	return nil
 }
 
+// SetServer replaces the Monitor's "server" property (e.g. once the
+// server knows its port).
+func (m *Monitor) SetServer(info ServerInfo) error {
+	return m.obj.SetProp("server", info)
+}
+
 // Subscribers is the number of connections subscribed.
 func (m *Monitor) Subscribers() int {
 	m.mu.Lock()

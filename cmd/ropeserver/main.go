@@ -347,7 +347,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 		}
 		return err
 	}
-	stopMonitor, err := startMonitor(srv, mux, cfg, metrics, log)
+	mon, stopMonitor, err := startMonitor(srv, mux, cfg, metrics, log)
 	if err != nil {
 		if stopMedia != nil {
 			_ = stopMedia(context.Background())
@@ -371,7 +371,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready chan<- string)
 	fmt.Println("ropeserver: listening on", url) // for scripts; stable
 	log.Info("ropeserver: listening", "url", url, "token", cfg.token != "", "signed-tokens", auth != nil, "static", cfg.static)
 	dm.listening(addr.Port, host)
-	logMonitor(cfg, log, addr.Port, host)
+	listeningMonitor(cfg, mon, log, addr.Port, host)
 	stopCluster, err := startCluster(ctx, cfg, url, workers, log)
 	if err != nil {
 		_ = ln.Close()

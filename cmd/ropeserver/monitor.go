@@ -109,22 +109,22 @@ func newMetrics(cfg config, opts *ropeserver.Options) *monitor.Metrics {
 
 // startMonitor registers the Monitor object and mounts /monitor/ and
 // /metrics as the flags say; stop ends its ticks. With neither, it does
-// nothing.
-func startMonitor(srv *ropeserver.Server, mux *http.ServeMux, cfg config, x *monitor.Metrics, log *slog.Logger) (stop func(), err error) {
+// nothing and m is nil.
+func startMonitor(srv *ropeserver.Server, mux *http.ServeMux, cfg config, x *monitor.Metrics, log *slog.Logger) (m *monitor.Monitor, stop func(), err error) {
 	if x == nil {
-		return func() {}, nil
+		return nil, func() {}, nil
 	}
 	id := cfg.cluster.serverID
 	if id == "" {
 		id = fmt.Sprintf("%s:%d", cfg.listen, cfg.port)
 	}
-	m, err := monitor.Register(srv, &monitor.Options{
+	m, err = monitor.Register(srv, &monitor.Options{
 		Interval: cfg.monitor.interval, Metrics: x, Logger: log,
 		Server:  monitor.ServerInfo{ID: id, Name: "ropeserver", Self: true},
 		Servers: cfg.monitor.view.servers,
 	})
 	if err != nil {
-		return nil, errors.Join(errors.New("monitor"), err)
+		return nil, nil, errors.Join(errors.New("monitor"), err)
 	}
 	if cfg.monitor.enabled {
 		mux.Handle("/monitor/", http.StripPrefix("/monitor", monitor.Handler(srv)))
@@ -132,11 +132,21 @@ func startMonitor(srv *ropeserver.Server, mux *http.ServeMux, cfg config, x *mon
 	if cfg.monitor.metrics {
 		mux.Handle("/metrics", monitor.MetricsHandler(srv, x))
 	}
-	return func() { _ = m.Close() }, nil
+	return m, func() { _ = m.Close() }, nil
 }
 
-// logMonitor logs the monitor's and the metrics' URLs.
-func logMonitor(cfg config, log *slog.Logger, port int, host string) {
+// listeningMonitor names the server after the port it got (unless
+// -server-id names it), and logs the monitor's and the metrics' URLs.
+func listeningMonitor(cfg config, m *monitor.Monitor, log *slog.Logger, port int, host string) {
+	if m == nil {
+		return
+	}
+	if cfg.cluster.serverID == "" {
+		info := monitor.ServerInfo{ID: net.JoinHostPort(host, strconv.Itoa(port)), Name: "ropeserver", Self: true}
+		if err := m.SetServer(info); err != nil {
+			log.Warn("ropeserver: monitor", "err", err)
+		}
+	}
 	base := "http://" + net.JoinHostPort(host, strconv.Itoa(port))
 	tok := ""
 	if cfg.token != "" {

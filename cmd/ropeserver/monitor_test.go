@@ -55,6 +55,11 @@ func TestServesTheMonitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
+	o, ok := rc.Object(monitor.RootID)
+	var info monitor.ServerInfo
+	if !ok || o.DecodeProp("server", &info) != nil || "ws://"+info.ID+"/" != url {
+		t.Fatalf("the Monitor's server %+v, want %s's host and port", info, url)
+	}
 	var f monitor.Figures
 	if err := rc.Call(ctxT(t), monitor.RootID, "subscribe", nil, &f); err != nil || f.Server.Conns < 1 {
 		t.Fatalf("subscribe: %v %+v", err, f)
