@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,11 +28,6 @@ const (
 	DefaultMaxSubscribers = 16
 	DefaultParallel       = 4
 	DefaultMaxStatsCalls  = 256
-)
-
-// Errors of Register.
-var (
-	ErrClosed = errors.New("monitor: closed")
 )
 
 // Options configure Register. Nil means defaults.

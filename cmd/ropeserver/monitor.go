@@ -68,7 +68,7 @@ const (
 
 func (m *monitorConfig) flags(fs *flag.FlagSet, getenv func(string) string) error {
 	on, _ := strconv.ParseBool(envOr(getenv, "ROPE_MONITOR", "true"))
-	fs.BoolVar(&m.enabled, "monitor", on, "serve the live monitor page at /monitor/ and its read-only Monitor object \"monitor\"; both follow -token (env ROPE_MONITOR)")
+	fs.BoolVar(&m.enabled, "monitor", on, "serve the live monitor page at /monitor/ and its read-only Monitor object \"monitor\" (which -metrics needs too); both follow -token (env ROPE_MONITOR)")
 	met, _ := strconv.ParseBool(envOr(getenv, "ROPE_METRICS", "true"))
 	fs.BoolVar(&m.metrics, "metrics", met, "serve Prometheus metrics at /metrics; it follows -token (env ROPE_METRICS)")
 	iv, err := time.ParseDuration(envOr(getenv, "ROPE_MONITOR_INTERVAL", monitor.DefaultInterval.String()))
