@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -137,6 +138,9 @@ func Register(rs *ropeserver.Server, opts *Options) (*Monitor, error) {
 			"subscribe":   m.subscribe,
 			"unsubscribe": m.unsubscribe,
 			"snapshot":    m.snapshot,
+		},
+		OnSetAppData: func(context.Context, *ropeserver.Object, json.RawMessage) error {
+			return rope.NewError(rope.CodeUnauthorized, "the Monitor is read-only")
 		},
 	})
 	if err != nil {

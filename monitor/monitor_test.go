@@ -172,7 +172,7 @@ func TestSubscribersGetFiguresByNotification(t *testing.T) {
 
 // TestMonitorHasNoMutatingMethods: the Monitor type's catalogue lists
 // subscribe, unsubscribe and snapshot, nothing else; snapshot answers
-// the figures.
+// the figures; its appData cannot be set (-32004).
 func TestMonitorHasNoMutatingMethods(t *testing.T) {
 	s := newServer(t, nil)
 	c := s.dial(t)
@@ -195,6 +195,14 @@ func TestMonitorHasNoMutatingMethods(t *testing.T) {
 	var f monitor.Figures
 	if err := c.Call(ctxFor(t), monitor.RootID, "snapshot", nil, &f); err != nil || f.Time == 0 {
 		t.Fatalf("snapshot: %v %+v", err, f)
+	}
+	o, _ := c.Object(monitor.RootID)
+	var re *rope.Error
+	if err := o.SetAppData(ctxFor(t), map[string]any{"x": 1}); !errors.As(err, &re) || re.Code != rope.CodeUnauthorized {
+		t.Fatalf("setAppData on the Monitor: %v, want -32004", err)
+	}
+	if string(o.AppData()) != "{}" {
+		t.Fatalf("the Monitor's appData became %s", o.AppData())
 	}
 }
 

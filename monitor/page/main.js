@@ -8,7 +8,7 @@
 import { RopeClient } from '../../ropeclient/js/src/index.js';
 
 const $ = (id) => document.getElementById(id);
-const HISTORY = 300; // points kept per chart: five minutes at one per second
+const HISTORY_MS = 5 * 60 * 1000; // the charts show the last five minutes
 const MAX_CHILDREN = 200; // rows one node shows; the rest are counted
 const transportTypes = new Set(['WebRtcTransport', 'PlainTransport', 'PipeTransport', 'DirectTransport']);
 const shown = new Set(['Worker', 'Router', 'WebRtcServer', ...transportTypes, 'Producer', 'Consumer', 'DataProducer', 'DataConsumer']);
@@ -238,11 +238,14 @@ function totals() {
   }));
 }
 
-function chart(canvas, series, colors, fmt) {
+// chart draws series (arrays of values at the times ts, Unix ms) over
+// the last HISTORY_MS, the newest at the right edge.
+function chart(canvas, ts, series, colors, fmt) {
   const ctx = canvas.getContext('2d');
   const w = canvas.width; const h = canvas.height;
   ctx.clearRect(0, 0, w, h);
   const top = Math.max(1, ...series.flat());
+  const end = ts.length ? ts[ts.length - 1] : 0;
   ctx.strokeStyle = '#e4e6ec';
   ctx.fillStyle = '#889';
   ctx.font = '10px system-ui';
@@ -256,7 +259,7 @@ function chart(canvas, series, colors, fmt) {
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     s.forEach((v, i) => {
-      const x = w - (s.length - 1 - i) * (w / (HISTORY - 1));
+      const x = w - ((end - ts[i]) / HISTORY_MS) * w;
       const y = h - 4 - (h - 8) * (v / top);
       if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
     });
@@ -265,8 +268,9 @@ function chart(canvas, series, colors, fmt) {
 }
 
 function charts() {
-  chart($('loadchart'), [history.map((p) => p.cpu), history.map((p) => p.wcpu)], ['#2a6fdb', '#d9822b'], (v) => `${v.toFixed(0)}%`);
-  chart($('ratechart'), [history.map((p) => p.recv), history.map((p) => p.send)], ['#2a6fdb', '#d9822b'], rate);
+  const ts = history.map((p) => p.t);
+  chart($('loadchart'), ts, [history.map((p) => p.cpu), history.map((p) => p.wcpu)], ['#2a6fdb', '#d9822b'], (v) => `${v.toFixed(0)}%`);
+  chart($('ratechart'), ts, [history.map((p) => p.recv), history.map((p) => p.send)], ['#2a6fdb', '#d9822b'], rate);
 }
 
 // rooms lists each router with transports as a room: its people (by the
@@ -335,7 +339,7 @@ function onFigures(f) {
   figures = f;
   figuresCount++;
   history.push({ t: f.t, cpu: f.server.cpu, wcpu: f.totals.workersCpu, recv: f.totals.recvBitrate, send: f.totals.sendBitrate });
-  if (history.length > HISTORY) history.shift();
+  while (history.length > 0 && history[0].t < f.t - HISTORY_MS) history.shift();
   if (f.servers?.length) structureDirty = true;
   schedule();
 }
