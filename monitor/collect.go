@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ropehq/rope/mafalda"
 	"github.com/ropehq/rope/media"
 )
 
@@ -29,6 +30,9 @@ type Figures struct {
 	Objects map[string]ObjectFigures `json:"objects"`
 	// Omitted counts the objects whose entries MaxObjects left out.
 	Omitted int `json:"omitted,omitempty"`
+	// Pool are the workers of a Mafalda (-media-mode=mafalda), which are
+	// not ROPE objects: its MafaldaRouters' routers run on them.
+	Pool []PoolWorker `json:"pool,omitempty"`
 	// Servers are the cluster's servers, when the monitor knows them.
 	Servers []ServerInfo `json:"servers,omitempty"`
 	// CollectMillis is how long the collection took.
@@ -55,7 +59,7 @@ type ServerFigures struct {
 // Totals count the media objects and sum their figures; the counters
 // (…Packets, …Bytes, Nacks…, Plis…, Firs…) only grow.
 type Totals struct {
-	Workers       int `json:"workers"`
+	Workers       int `json:"workers"` // Worker objects and a Mafalda's pool
 	Routers       int `json:"routers"`
 	Transports    int `json:"transports"`
 	Producers     int `json:"producers"`
@@ -95,6 +99,18 @@ type Counters struct {
 	// KeyFramesSent those consumers sent (from the stats' keyFrames).
 	KeyFramesReceived uint64 `json:"keyFramesReceived"`
 	KeyFramesSent     uint64 `json:"keyFramesSent"`
+}
+
+// PoolWorker is one worker of a Mafalda's pool and its figures.
+type PoolWorker struct {
+	ID  string `json:"id"`
+	PID int    `json:"pid"`
+	ObjectFigures
+}
+
+// pool is a Mafalda (mafalda.Service), which reports its workers.
+type pool interface {
+	GetResourceUsages(ctx context.Context) ([]mafalda.WorkerUsage, error)
 }
 
 // ObjectFigures are one object's live figures; absent members are zero
@@ -188,14 +204,20 @@ func (m *Monitor) Collect(ctx context.Context) *Figures {
 	start := time.Now()
 	f := &Figures{Time: start.UnixMilli(), Interval: m.opts.Interval.Milliseconds(), Objects: map[string]ObjectFigures{}}
 	var workers, others []*probe
+	var pools []pool
 	for _, o := range m.rs.Objects() {
 		typ := o.Type()
 		switch {
+		case typ == "Mafalda":
+			if p, ok := o.Value().(pool); ok {
+				pools = append(pools, p)
+			}
+			continue
 		case typ == "Worker":
 			f.Totals.Workers++
 			workers = append(workers, &probe{id: o.ID(), typ: typ, value: o.Value()})
 			continue
-		case typ == "Router":
+		case typ == "Router" || typ == "MafaldaRouter":
 			f.Totals.Routers++
 			continue
 		case transportTypes[typ]:
@@ -215,8 +237,10 @@ func (m *Monitor) Collect(ctx context.Context) *Figures {
 		}
 		others = append(others, &probe{id: o.ID(), typ: typ, value: o.Value()})
 	}
-	probes := append(workers, m.turn(others)...)
+	probes := slices.Concat(workers, m.turn(others))
 	m.runProbes(ctx, probes)
+	workers = slices.Concat(workers, m.poolProbes(ctx, pools))
+	f.Totals.Workers = len(workers)
 	m.account(f, workers, others, probes, start)
 	m.server(f, start)
 	if m.opts.Servers != nil {
@@ -226,6 +250,30 @@ func (m *Monitor) Collect(ctx context.Context) *Figures {
 	m.c.last, m.c.lastAt = f, start
 	return f
 }
+
+// poolProbes lists the workers of the Mafaldas' pools as probes whose
+// resource usage is already in (one GetResourceUsages per Mafalda).
+func (m *Monitor) poolProbes(ctx context.Context, pools []pool) []*probe {
+	var out []*probe
+	for _, p := range pools {
+		usages, err := p.GetResourceUsages(ctx)
+		if err != nil {
+			m.log.Debug("monitor: mafalda workers", "err", err)
+			continue
+		}
+		for _, u := range usages {
+			if u.Usage == nil {
+				continue
+			}
+			out = append(out, &probe{id: u.WorkerID, typ: typePoolWorker, pid: u.PID, ok: true,
+				cpuMs: u.Usage.UTime + u.Usage.STime, fig: ObjectFigures{Mem: u.Usage.MaxRSS * 1024}})
+		}
+	}
+	return out
+}
+
+// typePoolWorker marks the probes of a Mafalda's workers.
+const typePoolWorker = "@pool"
 
 // turn picks the objects probed this time: all of them, or
 // MaxStatsCalls from the cursor on, wrapping around.
@@ -425,7 +473,11 @@ func (m *Monitor) account(f *Figures, workers, others, probed []*probe, now time
 	}
 	entries := make([]entry, 0, len(workers)+len(others))
 	for _, p := range workers {
-		if p.ok {
+		switch {
+		case !p.ok:
+		case p.typ == typePoolWorker:
+			f.Pool = append(f.Pool, PoolWorker{ID: p.id, PID: p.pid, ObjectFigures: p.fig})
+		default:
 			entries = append(entries, entry{p.id, &sample{fig: p.fig}})
 		}
 	}

@@ -91,7 +91,9 @@ func startRopeserver(t *testing.T, bin string, args ...string) (demo, mon string
 // in simulcast and a microphone) on the monitor page: the tree shows both
 // peers' audio and video producers and each one's consumers, with
 // bitrates, scores and simulcast layers; when one tab closes, its
-// producers and the consumers of them leave the tree. The monitor tab's
+// producers and the consumers of them leave the tree. The same runs
+// under -media-mode=mafalda, where the room is a MafaldaRouter and the
+// tree shows the Mafalda's workers (not ROPE objects). The monitor tab's
 // screenshot goes to ROPE_MONITOR_DEMO_SCREENSHOT when set (after 40
 // figures, 20 s of charts: the README's docs/monitor.png is taken so),
 // else to a temporary file after 4 figures.
@@ -107,13 +109,31 @@ func TestChromiumMonitorDemoRoom(t *testing.T) {
 	if b, err := exec.Command("go", "build", "-o", bin, "github.com/ropehq/rope/cmd/ropeserver").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
-	demo, mon := startRopeserver(t, bin, "-token", testToken, "-monitor-interval", "500ms")
-	shot, figures := os.Getenv("ROPE_MONITOR_DEMO_SCREENSHOT"), 40
-	if shot == "" {
-		shot, figures = filepath.Join(t.TempDir(), "monitor-demo.png"), 4
-	} else if shot, _ = filepath.Abs(shot); shot == "" {
-		t.Fatal("bad ROPE_MONITOR_DEMO_SCREENSHOT")
-	}
+	t.Run("media", func(t *testing.T) {
+		shot, figures := os.Getenv("ROPE_MONITOR_DEMO_SCREENSHOT"), 40
+		if shot == "" {
+			shot, figures = filepath.Join(t.TempDir(), "monitor-demo.png"), 4
+		} else if shot, _ = filepath.Abs(shot); shot == "" {
+			t.Fatal("bad ROPE_MONITOR_DEMO_SCREENSHOT")
+		}
+		j := watchDemoRoom(t, bin, shot, figures)
+		if j.count("Worker") != 1 {
+			t.Errorf("%d workers in the tree, want 1", j.count("Worker"))
+		}
+	})
+	t.Run("mafalda", func(t *testing.T) {
+		j := watchDemoRoom(t, bin, filepath.Join(t.TempDir(), "monitor-demo.png"), 4, "-media-mode=mafalda")
+		if j.count("PoolWorker") < 1 || j.count("MafaldaRouter") != 1 {
+			t.Errorf("%d pool workers and %d MafaldaRouters in the tree, want some and 1", j.count("PoolWorker"), j.count("MafaldaRouter"))
+		}
+	})
+}
+
+// watchDemoRoom runs the server with args and test/demo-room.mjs against
+// it, checks what the monitor showed, and returns the tree of the room.
+func watchDemoRoom(t *testing.T, bin, shot string, figures int, args ...string) pageState {
+	t.Helper()
+	demo, mon := startRopeserver(t, bin, append([]string{"-token", testToken, "-monitor-interval", "500ms"}, args...)...)
 	cmd := exec.Command("node", "test/demo-room.mjs", demo+"#token="+testToken, mon+"?access_token="+testToken, shot, strconv.Itoa(figures))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -151,4 +171,5 @@ func TestChromiumMonitorDemoRoom(t *testing.T) {
 		t.Fatalf("after one tab left: %d producers, %d consumers; want 2, 0", l.count("Producer"), l.count("Consumer"))
 	}
 	checkPNG(t, shot)
+	return j
 }

@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -55,9 +56,28 @@ func newServer(t testing.TB, opts *monitor.Options) *server {
 // newServerOn is newServer with the media objects over api.
 func newServerOn(t testing.TB, opts *monitor.Options, api media.API) *server {
 	t.Helper()
+	return newServerWith(t, opts, func(rs *ropeserver.Server) (func(context.Context) error, error) {
+		ms, err := mediaserver.Register(rs, api, &mediaserver.Options{MaxWorkersPerConn: -1})
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error {
+			err := ms.Close(ctx)
+			if c, ok := api.(interface{ Close(context.Context) error }); ok {
+				err = errors.Join(err, c.Close(ctx))
+			}
+			return err
+		}, nil
+	})
+}
+
+// newServerWith is newServer with what register serves (media objects,
+// a Mafalda), closed by what it returns.
+func newServerWith(t testing.TB, opts *monitor.Options, register func(*ropeserver.Server) (func(context.Context) error, error)) *server {
+	t.Helper()
 	x := monitor.NewMetrics()
 	rs := ropeserver.New(&ropeserver.Options{Token: testToken, OnCall: x.ObserveCall})
-	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{MaxWorkersPerConn: -1})
+	closeMedia, err := register(rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,10 +103,7 @@ func newServerOn(t testing.TB, opts *monitor.Options, api media.API) *server {
 		defer cancel()
 		s.api.Close()
 		_ = mon.Close()
-		_ = ms.Close(ctx)
-		if c, ok := api.(interface{ Close(context.Context) error }); ok {
-			_ = c.Close(ctx)
-		}
+		_ = closeMedia(ctx)
 		rs.Close()
 		hs.Close()
 	})
@@ -141,7 +158,14 @@ func newRoom(t testing.TB, s *server) *room {
 	t.Helper()
 	ctx := ctxFor(t)
 	w := must[media.Worker](t)(s.api.CreateWorker(ctx, nil))
-	r := must[media.Router](t)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()}))
+	rm := newRoomOn(t, must[media.Router](t)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})))
+	rm.worker = w
+	return rm
+}
+
+// newRoomOn is a room on router r (a MafaldaRouter, say).
+func newRoomOn(t testing.TB, r media.Router) *room {
+	t.Helper()
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +183,7 @@ func newRoom(t testing.TB, s *server) *room {
 		sink.Close()
 		wg.Wait()
 	})
-	return &room{t: t, worker: w, router: r, sink: sink}
+	return &room{t: t, router: r, sink: sink}
 }
 
 // peer is one producer sending VP8 at 50 packets/s until stopped.

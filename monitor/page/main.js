@@ -11,7 +11,8 @@ const $ = (id) => document.getElementById(id);
 const HISTORY_MS = 5 * 60 * 1000; // the charts show the last five minutes
 const MAX_CHILDREN = 200; // rows one node shows; the rest are counted
 const transportTypes = new Set(['WebRtcTransport', 'PlainTransport', 'PipeTransport', 'DirectTransport']);
-const shown = new Set(['Worker', 'Router', 'WebRtcServer', ...transportTypes, 'Producer', 'Consumer', 'DataProducer', 'DataConsumer']);
+const routerTypes = new Set(['Router', 'MafaldaRouter']);
+const shown = new Set(['Worker', ...routerTypes, 'WebRtcServer', ...transportTypes, 'Producer', 'Consumer', 'DataProducer', 'DataConsumer']);
 
 const params = new URLSearchParams(location.search);
 const token = params.get('access_token') || new URLSearchParams(location.hash.slice(1)).get('token') || undefined;
@@ -68,7 +69,8 @@ function label(o) {
   const who = typeof a.name === 'string' ? a.name : typeof a.peerId === 'string' ? a.peerId : '';
   switch (o.type) {
     case 'Worker': return `pid ${o.props.pid ?? '?'}${o.props.died ? ' (died)' : ''}`;
-    case 'Router': return roomName(o.id) ?? 'router';
+    case 'Router': case 'MafaldaRouter': return roomName(o.id) ?? 'router';
+    case 'PoolWorker': return `pid ${o.props.pid} (Mafalda's ${o.props.workerId})`;
     case 'Producer': return `${o.props.kind ?? ''} ${o.props.type ?? ''}${o.props.paused ? ' paused' : ''}`;
     case 'Consumer': {
       const p = client.object(o.props.producerId);
@@ -142,7 +144,16 @@ function buildTree() {
       frag.append(more);
     }
   };
-  for (const o of client.objects) if (o.type === 'Worker') walk(o, 1);
+  // Mafalda's workers (not ROPE objects), then every shown object whose
+  // parent is not shown: workers, and MafaldaRouters (rooms spanning them).
+  for (const w of figures?.pool ?? []) {
+    const r = makeRow({ id: `@pool/${w.id}`, type: 'PoolWorker', children: [], appData: {}, props: { pid: w.pid, workerId: w.id } }, 1, 0);
+    frag.append(r.el);
+    rows.set(r.o.id, r);
+  }
+  for (const o of client.objects) {
+    if (shown.has(o.type) && !(o.parentObject && shown.has(o.parentObject.type))) walk(o, 1);
+  }
   for (const s of figures?.servers ?? []) {
     if (s.self) continue;
     const r = makeRow({ id: `@server/${s.id}`, type: 'Server', children: [], appData: { name: s.id }, props: {} }, 0, 0);
@@ -175,9 +186,15 @@ function fill(r) {
       out.push(span(`cpu ${s.cpu.toFixed(1)}%`), span(`${s.conns} conns`), span(`queue ${s.queuedMessages}`, 'wide'), span(`replay ${bytes(s.replayBytes)}`, 'wide'));
       break;
     }
+    case 'PoolWorker': {
+      const w = figures?.pool?.find((x) => `@pool/${x.id}` === o.id) ?? {};
+      out.push(span(w.cpu === undefined ? 'cpu –' : `cpu ${w.cpu.toFixed(1)}%`), span(`mem ${bytes(w.mem)}`, 'wide'));
+      break;
+    }
     case 'Worker':
       out.push(span(f.cpu === undefined ? 'cpu –' : `cpu ${f.cpu.toFixed(1)}%`), span(`mem ${bytes(f.mem)}`, 'wide'));
       break;
+    case 'MafaldaRouter':
     case 'Router': {
       let recv = 0; let send = 0; let consumers = 0; let producers = 0;
       for (const t of o.children) {
@@ -278,7 +295,7 @@ function charts() {
 function rooms() {
   const out = [];
   for (const r of client.objects) {
-    if (r.type !== 'Router') continue;
+    if (!routerTypes.has(r.type)) continue;
     const people = new Map();
     for (const t of r.children) {
       if (!transportTypes.has(t.type)) continue;
@@ -336,11 +353,12 @@ function render() {
 }
 
 function onFigures(f) {
+  const poolChanged = (f.pool?.length ?? 0) !== (figures?.pool?.length ?? 0);
   figures = f;
   figuresCount++;
   history.push({ t: f.t, cpu: f.server.cpu, wcpu: f.totals.workersCpu, recv: f.totals.recvBitrate, send: f.totals.sendBitrate });
   while (history.length > 0 && history[0].t < f.t - HISTORY_MS) history.shift();
-  if (f.servers?.length) structureDirty = true;
+  if (f.servers?.length || poolChanged) structureDirty = true;
   schedule();
 }
 
