@@ -142,7 +142,6 @@ func (f *Figures) encode() (json.RawMessage, error) { return json.Marshal(f) }
 
 // collector is what collections carry over; guarded by Monitor.collectMu.
 type collector struct {
-	last   *Figures
 	lastAt time.Time
 	// objs holds, per live object probed at least once, what its last
 	// probe found.
@@ -201,6 +200,11 @@ type probe struct {
 func (m *Monitor) Collect(ctx context.Context) *Figures {
 	m.collectMu.Lock()
 	defer m.collectMu.Unlock()
+	return m.collectLocked(ctx)
+}
+
+// collectLocked is Collect with collectMu held.
+func (m *Monitor) collectLocked(ctx context.Context) *Figures {
 	start := time.Now()
 	f := &Figures{Time: start.UnixMilli(), Interval: m.opts.Interval.Milliseconds(), Objects: map[string]ObjectFigures{}}
 	var workers, others []*probe
@@ -214,7 +218,6 @@ func (m *Monitor) Collect(ctx context.Context) *Figures {
 			}
 			continue
 		case typ == "Worker":
-			f.Totals.Workers++
 			workers = append(workers, &probe{id: o.ID(), typ: typ, value: o.Value()})
 			continue
 		case typ == "Router" || typ == "MafaldaRouter":
@@ -247,7 +250,8 @@ func (m *Monitor) Collect(ctx context.Context) *Figures {
 		f.Servers = m.opts.Servers()
 	}
 	f.CollectMillis = float64(time.Since(start).Microseconds()) / 1000
-	m.c.last, m.c.lastAt = f, start
+	m.c.lastAt = start
+	m.last.Store(f)
 	return f
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ropehq/rope/rope"
@@ -94,6 +95,8 @@ type Monitor struct {
 	// collectMu serialises collections; c holds what they carry over.
 	collectMu sync.Mutex
 	c         collector
+	// last is the latest collection's figures, never changed once stored.
+	last atomic.Pointer[Figures]
 
 	// mu guards the fields below.
 	mu     sync.Mutex
@@ -299,11 +302,21 @@ func (m *Monitor) snapshot(ctx context.Context, _ *ropeserver.Call) (any, error)
 // Figures returns the latest figures, collecting them first when they
 // are older than half an interval.
 func (m *Monitor) Figures(ctx context.Context) *Figures {
-	m.collectMu.Lock()
-	last := m.c.last
-	m.collectMu.Unlock()
-	if last != nil && time.Since(time.UnixMilli(last.Time)) < m.opts.Interval/2 {
-		return last
+	if f := m.fresh(); f != nil {
+		return f
 	}
-	return m.Collect(ctx)
+	m.collectMu.Lock()
+	defer m.collectMu.Unlock()
+	if f := m.fresh(); f != nil { // another caller collected meanwhile
+		return f
+	}
+	return m.collectLocked(ctx)
+}
+
+// fresh is the latest figures if younger than half an interval, else nil.
+func (m *Monitor) fresh() *Figures {
+	if f := m.last.Load(); f != nil && time.Since(time.UnixMilli(f.Time)) < m.opts.Interval/2 {
+		return f
+	}
+	return nil
 }
