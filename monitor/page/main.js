@@ -256,13 +256,15 @@ function totals() {
 }
 
 // chart draws series (arrays of values at the times ts, Unix ms) over
-// the last HISTORY_MS, the newest at the right edge.
+// the last HISTORY_MS (or since the first point, when the page is
+// younger: at least 30 s), the newest at the right edge.
 function chart(canvas, ts, series, colors, fmt) {
   const ctx = canvas.getContext('2d');
   const w = canvas.width; const h = canvas.height;
   ctx.clearRect(0, 0, w, h);
   const top = Math.max(1, ...series.flat());
   const end = ts.length ? ts[ts.length - 1] : 0;
+  const span = ts.length ? Math.min(HISTORY_MS, Math.max(30_000, end - ts[0])) : HISTORY_MS;
   ctx.strokeStyle = '#e4e6ec';
   ctx.fillStyle = '#889';
   ctx.font = '10px system-ui';
@@ -276,7 +278,7 @@ function chart(canvas, ts, series, colors, fmt) {
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     s.forEach((v, i) => {
-      const x = w - ((end - ts[i]) / HISTORY_MS) * w;
+      const x = w - ((end - ts[i]) / span) * w;
       const y = h - 4 - (h - 8) * (v / top);
       if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
     });
