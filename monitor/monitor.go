@@ -99,8 +99,12 @@ type Monitor struct {
 	last atomic.Pointer[Figures]
 
 	// mu guards the fields below.
-	mu     sync.Mutex
-	subs   map[*ropeserver.Conn]struct{}
+	mu sync.Mutex
+	// subs holds the connections that ever subscribed and are open (one
+	// forgetWhenDone goroutine each): true while subscribed. nsubs counts
+	// the true ones.
+	subs   map[*ropeserver.Conn]bool
+	nsubs  int
 	closed bool
 	sent   uint64 // notifications sent
 	bytes  uint64 // and an estimate of their bytes (the figures' JSON)
@@ -109,7 +113,7 @@ type Monitor struct {
 // Register creates the Monitor object (id RootID) on rs and starts its
 // ticks; Close stops them.
 func Register(rs *ropeserver.Server, opts *Options) (*Monitor, error) {
-	m := &Monitor{rs: rs, stop: make(chan struct{}), subs: map[*ropeserver.Conn]struct{}{}, started: time.Now()}
+	m := &Monitor{rs: rs, stop: make(chan struct{}), subs: map[*ropeserver.Conn]bool{}, started: time.Now()}
 	if opts != nil {
 		m.opts = *opts
 	}
@@ -172,7 +176,7 @@ func (m *Monitor) Close() error {
 		return nil
 	}
 	m.closed = true
-	m.subs = map[*ropeserver.Conn]struct{}{}
+	m.subs, m.nsubs = map[*ropeserver.Conn]bool{}, 0
 	m.mu.Unlock()
 	close(m.stop)
 	m.wg.Wait()
@@ -189,7 +193,7 @@ func (m *Monitor) SetServer(info ServerInfo) error {
 func (m *Monitor) Subscribers() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.subs)
+	return m.nsubs
 }
 
 // Sent returns how many figures notifications went out, and their bytes.
@@ -224,9 +228,11 @@ func (m *Monitor) loop() {
 // broadcast sends f to every subscriber.
 func (m *Monitor) broadcast(f *Figures) {
 	m.mu.Lock()
-	subs := make([]*ropeserver.Conn, 0, len(m.subs))
-	for c := range m.subs {
-		subs = append(subs, c)
+	subs := make([]*ropeserver.Conn, 0, m.nsubs)
+	for c, on := range m.subs {
+		if on {
+			subs = append(subs, c)
+		}
 	}
 	m.mu.Unlock()
 	if len(subs) == 0 {
@@ -256,18 +262,22 @@ func (m *Monitor) broadcast(f *Figures) {
 func (m *Monitor) subscribe(ctx context.Context, call *ropeserver.Call) (any, error) {
 	c := call.Conn
 	m.mu.Lock()
-	switch _, dup := m.subs[c]; {
+	on, watched := m.subs[c]
+	switch {
 	case m.closed:
 		m.mu.Unlock()
 		return nil, rope.NewError(rope.CodeInvalidState, "monitor closed")
-	case dup:
-	case len(m.subs) >= m.opts.MaxSubscribers:
+	case on:
+	case m.nsubs >= m.opts.MaxSubscribers:
 		m.mu.Unlock()
 		return nil, rope.NewError(rope.CodeOverloaded, "the monitor has %d subscribers, its most", m.opts.MaxSubscribers)
 	default:
-		m.subs[c] = struct{}{}
-		m.wg.Add(1)
-		go m.forgetWhenDone(c)
+		m.subs[c] = true
+		m.nsubs++
+		if !watched {
+			m.wg.Add(1)
+			go m.forgetWhenDone(c)
+		}
 	}
 	m.mu.Unlock()
 	return m.Figures(ctx), nil
@@ -281,6 +291,9 @@ func (m *Monitor) forgetWhenDone(c *ropeserver.Conn) {
 	case <-m.stop:
 	}
 	m.mu.Lock()
+	if m.subs[c] {
+		m.nsubs--
+	}
 	delete(m.subs, c)
 	m.mu.Unlock()
 }
@@ -288,7 +301,10 @@ func (m *Monitor) forgetWhenDone(c *ropeserver.Conn) {
 // unsubscribe stops the figures to the caller's connection.
 func (m *Monitor) unsubscribe(_ context.Context, call *ropeserver.Call) (any, error) {
 	m.mu.Lock()
-	delete(m.subs, call.Conn)
+	if on, watched := m.subs[call.Conn]; watched && on {
+		m.subs[call.Conn] = false // forgetWhenDone still watches it
+		m.nsubs--
+	}
 	m.mu.Unlock()
 	return nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -271,4 +272,32 @@ func TestWorkerProcessFigures(t *testing.T) {
 		return w.CPU != nil && w.Mem > 0 && f.Objects[p.producer.ID()].Recv > 0 && f.Totals.ForwardedPackets > 0 &&
 			f.Totals.WorkersCPUSeconds > 0
 	})
+}
+
+// TestResubscribingHoldsOneGoroutine: a connection that subscribes and
+// unsubscribes over and over holds one goroutine of the monitor, not one
+// per subscribe, and counts as a subscriber only while subscribed.
+func TestResubscribingHoldsOneGoroutine(t *testing.T) {
+	s := newServer(t, nil)
+	c := s.dial(t)
+	call := func(method string) {
+		t.Helper()
+		if err := c.Call(ctxFor(t), monitor.RootID, method, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call("subscribe")
+	call("unsubscribe")
+	before := runtime.NumGoroutine()
+	for range 50 {
+		call("subscribe")
+		call("subscribe")
+		call("unsubscribe")
+	}
+	if s.mon.Subscribers() != 0 {
+		t.Fatalf("%d subscribers after unsubscribe", s.mon.Subscribers())
+	}
+	if after := runtime.NumGoroutine(); after > before+5 {
+		t.Fatalf("goroutines grew from %d to %d over 50 resubscriptions", before, after)
+	}
 }
