@@ -3,8 +3,11 @@ package monitor_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,10 @@ import (
 	"testing"
 
 	"github.com/ropehq/rope/internal/wait"
+	"github.com/ropehq/rope/monitor"
+	"github.com/ropehq/rope/rope"
+	"github.com/ropehq/rope/ropeclient"
+	"github.com/ropehq/rope/ropeserver"
 )
 
 // get fetches url with the bearer token (none when token is "").
@@ -171,5 +178,62 @@ func TestBundleMatchesSources(t *testing.T) {
 	}
 	if !bytes.Equal(fresh, committed) {
 		t.Fatalf("dist/monitor.js (%d bytes) is not what its sources build (%d bytes): run `make monitor` and commit it", len(committed), len(fresh))
+	}
+}
+
+// TestGrantsThatHideObjectsGetNoFigures: on a server whose tokens carry
+// grants (spec §18), a token that sees every object reads the page,
+// /metrics and the figures; one whose grant hides objects gets 403 and
+// -32004, since the figures name and measure them all.
+func TestGrantsThatHideObjectsGetNoFigures(t *testing.T) {
+	viewer := &ropeserver.Grant{Subject: "viewer", Hide: map[string]ropeserver.Hide{"Worker": ropeserver.HideAll}}
+	rs := ropeserver.New(&ropeserver.Options{Logger: slog.New(slog.DiscardHandler),
+		Authorize: func(_ *http.Request, token string) (*ropeserver.Grant, error) {
+			switch token {
+			case "operator":
+				return nil, nil
+			case "viewer":
+				return viewer, nil
+			}
+			return nil, errors.New("unknown token")
+		}})
+	defer rs.Close()
+	mon, err := monitor.Register(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", rs)
+	mux.Handle("/monitor/", http.StripPrefix("/monitor", monitor.Handler(rs)))
+	mux.Handle("/metrics", monitor.MetricsHandler(rs, monitor.NewMetrics()))
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	for _, tc := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/monitor/", "operator", 200}, {"/metrics", "operator", 200},
+		{"/monitor/", "viewer", 403}, {"/metrics", "viewer", 403},
+		{"/monitor/", "nobody", 401}, {"/metrics", "", 401},
+	} {
+		if status, _ := get(t, "GET", hs.URL+tc.path, tc.token); status != tc.status {
+			t.Errorf("GET %s as %q: %d, want %d", tc.path, tc.token, status, tc.status)
+		}
+	}
+	ws := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
+	for token, want := range map[string]rope.Code{"operator": 0, "viewer": rope.CodeUnauthorized} {
+		c, err := ropeclient.Dial(ctxFor(t), ws, &ropeclient.Options{Token: token, Dedicated: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, method := range []string{"subscribe", "snapshot"} {
+			err := c.Call(ctxFor(t), monitor.RootID, method, nil, nil)
+			var re *rope.Error
+			if (want == 0 && err != nil) || (want != 0 && (!errors.As(err, &re) || re.Code != want)) {
+				t.Errorf("%s as %s: %v, want code %d", method, token, err, want)
+			}
+		}
+		c.Close()
 	}
 }

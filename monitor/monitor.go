@@ -260,6 +260,9 @@ func (m *Monitor) broadcast(f *Figures) {
 // subscribe adds the caller's connection to the subscribers (until it
 // ends or unsubscribes) and answers the latest figures.
 func (m *Monitor) subscribe(ctx context.Context, call *ropeserver.Call) (any, error) {
+	if err := seesEverything(call); err != nil {
+		return nil, err
+	}
 	c := call.Conn
 	m.mu.Lock()
 	on, watched := m.subs[c]
@@ -311,8 +314,20 @@ func (m *Monitor) unsubscribe(_ context.Context, call *ropeserver.Call) (any, er
 
 // snapshot answers the latest figures (collected now when older than
 // half an interval).
-func (m *Monitor) snapshot(ctx context.Context, _ *ropeserver.Call) (any, error) {
+func (m *Monitor) snapshot(ctx context.Context, call *ropeserver.Call) (any, error) {
+	if err := seesEverything(call); err != nil {
+		return nil, err
+	}
 	return m.Figures(ctx), nil
+}
+
+// seesEverything refuses a caller whose grant hides objects (spec §18):
+// the figures name and measure them all.
+func seesEverything(call *ropeserver.Call) error {
+	if !seesAll(call.Grant()) {
+		return rope.NewError(rope.CodeUnauthorized, "the monitor's figures cover every object: this connection's grant does not see them all")
+	}
+	return nil
 }
 
 // Figures returns the latest figures, collecting them first when they
