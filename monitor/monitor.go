@@ -88,8 +88,7 @@ type Monitor struct {
 	obj     *ropeserver.Object
 	started time.Time
 	stop    chan struct{}
-	// wg counts the tick loop and the goroutines that wait for a
-	// subscriber's connection to end.
+	// wg counts the tick loop.
 	wg sync.WaitGroup
 
 	// collectMu serialises collections; c holds what they carry over.
@@ -100,9 +99,9 @@ type Monitor struct {
 
 	// mu guards the fields below.
 	mu sync.Mutex
-	// subs holds the connections that ever subscribed and are open (one
-	// forgetWhenDone goroutine each): true while subscribed. nsubs counts
-	// the true ones.
+	// subs holds the connections that ever subscribed and are open (each
+	// with one close hook that forgets it): true while subscribed. nsubs
+	// counts the true ones.
 	subs   map[*ropeserver.Conn]bool
 	nsubs  int
 	closed bool
@@ -277,22 +276,17 @@ func (m *Monitor) subscribe(ctx context.Context, call *ropeserver.Call) (any, er
 	default:
 		m.subs[c] = true
 		m.nsubs++
-		if !watched {
-			m.wg.Add(1)
-			go m.forgetWhenDone(c)
-		}
 	}
 	m.mu.Unlock()
+	if !watched {
+		// Outside m.mu: a connection that has ended runs the hook at once.
+		c.OnClose(func() { m.forget(c) })
+	}
 	return m.Figures(ctx), nil
 }
 
-// forgetWhenDone drops c from the subscribers once its connection ends.
-func (m *Monitor) forgetWhenDone(c *ropeserver.Conn) {
-	defer m.wg.Done()
-	select {
-	case <-c.Done():
-	case <-m.stop:
-	}
+// forget drops c from the subscribers: its connection ended.
+func (m *Monitor) forget(c *ropeserver.Conn) {
 	m.mu.Lock()
 	if m.subs[c] {
 		m.nsubs--
@@ -305,7 +299,7 @@ func (m *Monitor) forgetWhenDone(c *ropeserver.Conn) {
 func (m *Monitor) unsubscribe(_ context.Context, call *ropeserver.Call) (any, error) {
 	m.mu.Lock()
 	if on, watched := m.subs[call.Conn]; watched && on {
-		m.subs[call.Conn] = false // forgetWhenDone still watches it
+		m.subs[call.Conn] = false // its close hook stays
 		m.nsubs--
 	}
 	m.mu.Unlock()

@@ -274,10 +274,11 @@ func TestWorkerProcessFigures(t *testing.T) {
 	})
 }
 
-// TestResubscribingHoldsOneGoroutine: a connection that subscribes and
-// unsubscribes over and over holds one goroutine of the monitor, not one
-// per subscribe, and counts as a subscriber only while subscribed.
-func TestResubscribingHoldsOneGoroutine(t *testing.T) {
+// TestResubscribingDoesNotGrow: a connection that subscribes and
+// unsubscribes over and over costs the monitor one entry and one close
+// hook, no goroutine per subscribe, and counts as a subscriber only while
+// subscribed.
+func TestResubscribingDoesNotGrow(t *testing.T) {
 	s := newServer(t, nil)
 	c := s.dial(t)
 	call := func(method string) {

@@ -1,7 +1,6 @@
 package ropeserver_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -54,8 +53,7 @@ func TestOnCallLabelsAreBounded(t *testing.T) {
 }
 
 // TestStatsAndObjects: Stats counts connections, objects and the replay
-// ring; Objects lists the live objects, parents first; a connection's
-// Done closes when it ends.
+// ring; Objects lists the live objects, parents first.
 func TestStatsAndObjects(t *testing.T) {
 	srv, url := startServer(t, nil)
 	p := dialPeer(t, url, nil)
@@ -72,24 +70,7 @@ func TestStatsAndObjects(t *testing.T) {
 		t.Fatalf("objects: counter at %d, fixture at %d", i, j)
 	}
 
-	// Done: a method that keeps the caller's connection.
-	var conn *ropeserver.Conn
-	if err := srv.RegisterType(ropeserver.Type{Name: "Grab", Methods: map[string]ropeserver.MethodFunc{
-		"grab": func(_ context.Context, c *ropeserver.Call) (any, error) { conn = c.Conn; return nil, nil },
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.Create("Grab", &ropeserver.ObjectOptions{ID: "grab"}); err != nil {
-		t.Fatal(err)
-	}
-	p.call("grab", "grab", nil)
-	select {
-	case <-conn.Done():
-		t.Fatal("Done closed while the connection is open")
-	default:
-	}
 	p.ws.CloseNow()
-	<-conn.Done()
 	wait.Until(t, "no connection in the stats", func() bool { return srv.Stats().Conns == 0 })
 }
 
