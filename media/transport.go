@@ -117,6 +117,20 @@ type TransportTraceEventData struct {
 	Info      any                     `json:"info"`
 }
 
+// BweTraceInfo is the info of a "bwe" trace event (mediasoup's
+// BweTraceInfo): the send-side estimate and the bitrates bounding it.
+type BweTraceInfo struct {
+	// BweType is "transport-cc" or "remb".
+	BweType                 string `json:"bweType"`
+	DesiredBitrate          uint64 `json:"desiredBitrate"`
+	EffectiveDesiredBitrate uint64 `json:"effectiveDesiredBitrate"`
+	MinBitrate              uint64 `json:"minBitrate"`
+	MaxBitrate              uint64 `json:"maxBitrate"`
+	StartBitrate            uint64 `json:"startBitrate"`
+	MaxPaddingBitrate       uint64 `json:"maxPaddingBitrate"`
+	AvailableBitrate        uint64 `json:"availableBitrate"`
+}
+
 // Transport is what every transport kind offers.
 type Transport interface {
 	ID() string
@@ -231,6 +245,8 @@ type TransportStats struct {
 	AvailableOutgoingBitrate *uint64   `json:"availableOutgoingBitrate,omitempty"`
 	AvailableIncomingBitrate *uint64   `json:"availableIncomingBitrate,omitempty"`
 	MaxIncomingBitrate       *uint64   `json:"maxIncomingBitrate,omitempty"`
+	MaxOutgoingBitrate       *uint64   `json:"maxOutgoingBitrate,omitempty"`
+	MinOutgoingBitrate       *uint64   `json:"minOutgoingBitrate,omitempty"`
 	RtpPacketLossReceived    *float64  `json:"rtpPacketLossReceived,omitempty"`
 	RtpPacketLossSent        *float64  `json:"rtpPacketLossSent,omitempty"`
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/internal/gcc"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 	"github.com/ropehq/rope/media/webrtc"
 )
@@ -34,10 +35,19 @@ type consumer struct {
 	// negotiate the extension), as mediasoup's consumers do.
 	midID uint8
 	mid   []byte
+	// twccID is the transport-wide-cc extension id the consumer
+	// negotiated with transport-cc feedback (0: none): its packets carry
+	// the transport's sequence numbers there (bwe_send.go).
+	twccID uint8
 
 	paused         atomic.Bool
 	producerPaused atomic.Bool
 	priority       atomic.Int32
+	// activeSince is when the consumer last became active (monotonic ns).
+	activeSince atomic.Int64
+	// managingBitrate is a simple consumer's state in the bitrate
+	// distribution (bwe_layers.go; RTCP goroutine only).
+	managingBitrate bool
 	// reportedScore is the last score emitted (score*100+producerScore).
 	reportedScore atomic.Int32
 
@@ -59,6 +69,10 @@ type consumer struct {
 	out     [outBatch][rtppkt.MaxPacketLen]byte
 	outBufs [outBatch][]byte
 	queued  int
+	// outSent are the transport-wide sequence numbers and sizes of the
+	// queued packets (outNumbered of them, when twccID is set).
+	outSent     [outBatch]gcc.Packet
+	outNumbered int
 
 	onTransportClose event.Listeners[struct{}]
 	onProducerClose  event.Listeners[struct{}]
@@ -134,7 +148,9 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 		}
 		c.streams = append(c.streams, s)
 	}
+	c.twccID = consumerTWCCID(params)
 	c.active = !c.paused.Load() && !c.producerPaused.Load()
+	c.activeSince.Store(nanotime())
 	c.priority.Store(1)
 	c.reportedScore.Store(-1)
 	return c
@@ -238,6 +254,7 @@ func (c *consumer) updateActive() {
 	c.active = !c.closed.Load() && !c.paused.Load() && !c.producerPaused.Load()
 	now := c.active
 	if now && !was {
+		c.activeSince.Store(nanotime())
 		for i := range c.streams {
 			c.streams[i].syncRequired = true
 		}
@@ -246,6 +263,9 @@ func (c *consumer) updateActive() {
 		}
 	}
 	c.mu.Unlock()
+	if now != was {
+		c.transport.needDistribute.Store(true)
+	}
 	if now && !was {
 		c.requestKeyFrames()
 	}
@@ -312,6 +332,7 @@ func (c *consumer) SetPriority(ctx context.Context, priority int) error {
 		return &media.ParamError{Field: "priority", Reason: "must be >= 1"}
 	}
 	c.priority.Store(int32(priority))
+	c.transport.needDistribute.Store(true)
 	return nil
 }
 
@@ -333,7 +354,10 @@ func (c *consumer) EnableTraceEvent(ctx context.Context, types []media.ProducerT
 // Both run on the producer's ingress path, must not allocate, and never
 // modify pk.b.
 func (c *consumer) forward(pk *packet) {
-	if b := c.rewrite(pk, c.out[c.queued][:]); b != nil {
+	if b := c.rewrite(pk, c.out[c.queued][:], &c.outSent[c.outNumbered]); b != nil {
+		if c.outSent[c.outNumbered].Size != 0 {
+			c.outNumbered++
+		}
 		c.outBufs[c.queued] = b
 		c.queued++
 		if c.queued == outBatch {
@@ -349,6 +373,7 @@ func (c *consumer) flush() {
 	}
 	bufs := c.outBufs[:c.queued]
 	c.queued = 0
+	c.recordSent()
 	if c.transport.direct {
 		for _, b := range bufs {
 			c.onRtp.Emit(b)
@@ -374,13 +399,28 @@ func (c *consumer) flushInto(w *webrtc.RTPBatchWriter) {
 	}
 	bufs := c.outBufs[:c.queued]
 	c.queued = 0
+	c.recordSent()
 	c.transport.countRTPBatch(bufs)
 	_ = w.Add(l.tr, bufs)
 }
 
+// recordSent records the numbered packets of the queue being sent in the
+// transport's send history.
+func (c *consumer) recordSent() {
+	if c.outNumbered == 0 {
+		return
+	}
+	if tc := c.transport.tccClient.Load(); tc != nil {
+		tc.history.Record(nanotime(), c.outSent[:c.outNumbered])
+	}
+	c.outNumbered = 0
+}
+
 // rewrite copies pk into buf with the consumer's SSRC, payload type and
-// sequence number, or returns nil if the packet is not to be sent.
-func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
+// sequence number, or returns nil if the packet is not to be sent. A
+// packet given a transport-wide sequence number has it and its size in
+// *sent (else sent.Size is 0).
+func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.active || c.outPT[pk.pt] == 0 {
@@ -406,8 +446,12 @@ func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 		}
 	}
 	out := s.seq.Input(pk.seq)
-	n := c.copyPacket(buf, pk.b, pk.hdrLen)
+	n, twcc, numbered := c.copyNumbered(buf, pk.b, pk.hdrLen)
 	b := buf[:n]
+	sent.Size = 0
+	if numbered {
+		sent.Seq, sent.Size = twcc, n
+	}
 	rtppkt.SetSSRC(b, s.ssrc)
 	rtppkt.SetPayloadType(b, c.outPT[pk.pt])
 	rtppkt.SetSequenceNumber(b, out)
@@ -425,6 +469,39 @@ func (c *consumer) rewrite(pk *packet, buf []byte) []byte {
 	s.lastTS = ts
 	s.lastSentAt = pk.now
 	return b
+}
+
+// copyNumbered is copyPacket that also writes the transport's next
+// transport-wide sequence number, when the transport estimates
+// bandwidth from transport-cc and the consumer negotiated it; it returns
+// the length and the number, and whether it wrote one.
+func (c *consumer) copyNumbered(dst, src []byte, hdrLen int) (int, uint16, bool) {
+	if c.twccID == 0 {
+		return c.copyPacket(dst, src, hdrLen), 0, false
+	}
+	tc := c.transport.tccClient.Load()
+	if tc == nil || tc.kind != bweTransportCC {
+		return c.copyPacket(dst, src, hdrLen), 0, false
+	}
+	seq := uint16(c.transport.twccSeq.Add(1))
+	var v [2]byte
+	be.PutUint16(v[:], seq)
+	if c.midID == 0 {
+		// Fast path: the producer's packet has the extension already.
+		n := copy(dst, src)
+		if ext, ok := rtppkt.Extension(dst[:n], rtppkt.Header{HeaderLen: hdrLen}, c.twccID); ok && len(ext) == 2 {
+			copy(ext, v[:])
+			return n, seq, true
+		}
+		if n := rtppkt.CopyWithExtension(dst, src, hdrLen, c.twccID, v[:]); n != 0 {
+			return n, seq, true
+		}
+		return copy(dst, src), 0, false
+	}
+	if n := rtppkt.CopyWithExtensions(dst, src, hdrLen, c.midID, c.mid, c.twccID, v[:]); n != 0 {
+		return n, seq, true
+	}
+	return c.copyPacket(dst, src, hdrLen), 0, false
 }
 
 // copyPacket copies packet src (header length hdrLen) into dst with the
@@ -468,11 +545,15 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 			continue
 		}
 		var b []byte
-		if c.midID == 0 {
+		var twcc uint16
+		numbered := false
+		if c.midID == 0 && c.twccID == 0 {
 			b = c.rtxBuf[:store.Get(info.In, c.rtxBuf[:rtppkt.MaxPacketLen])]
 		} else if n := store.Get(info.In, c.nackBuf[:]); n != 0 {
 			if h, ok := rtppkt.Parse(c.nackBuf[:n]); ok {
-				b = c.rtxBuf[:c.copyPacket(c.rtxBuf[:rtppkt.MaxPacketLen], c.nackBuf[:n], h.HeaderLen)]
+				var m int
+				m, twcc, numbered = c.copyNumbered(c.rtxBuf[:rtppkt.MaxPacketLen], c.nackBuf[:n], h.HeaderLen)
+				b = c.rtxBuf[:m]
 			}
 		}
 		if len(b) == 0 {
@@ -492,6 +573,9 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 			continue
 		}
 		s.retransmitted++
+		if tc := c.transport.tccClient.Load(); numbered && tc != nil {
+			tc.history.RecordOne(nanotime(), twcc, len(b), 0)
+		}
 		c.send(b, rtx)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/ropehq/rope/media"
 )
 
 // RTCP is not on the per-packet hot path (a few packets per second per
@@ -35,6 +37,14 @@ func (t *transport) receiveRTCP(b []byte) {
 			t.onReports(pk.Reports, now)
 		case *rtcp.ReceiverReport:
 			t.onReports(pk.Reports, now)
+		case *rtcp.TransportLayerCC:
+			if tc := t.tccClient.Load(); tc != nil {
+				tc.onFeedback(pk, now)
+			}
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			if tc := t.tccClient.Load(); tc != nil && tc.kind == bweREMB {
+				tc.onREMB(float64(pk.Bitrate), now)
+			}
 		case *rtcp.PictureLossIndication:
 			if ref, ok := t.consumerBySSRC(pk.MediaSSRC); ok {
 				ref.c.onKeyFrameRequest(ref.idx, false)
@@ -72,9 +82,13 @@ func (t *transport) onSenderReport(sr *rtcp.SenderReport, now int64) {
 }
 
 func (t *transport) onReports(reports []rtcp.ReceptionReport, now int64) {
+	tc := t.tccClient.Load()
 	for _, r := range reports {
 		if ref, ok := t.consumerBySSRC(r.SSRC); ok {
 			ref.c.onReceiverReport(ref.idx, r.FractionLost, r.TotalLost, r.LastSenderReport, r.Delay, now)
+			if tc != nil && ref.c.kind == media.KindVideo {
+				tc.onReceiverLoss(r.FractionLost, now)
+			}
 		}
 	}
 }
@@ -87,8 +101,9 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 	defer t.router.worker.recoverPanic("transport RTCP timer")
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	// fb ticks bandwidth feedback (bwe.go, bwe_remb.go) once it is on.
-	var fb <-chan time.Time
+	// fb ticks bandwidth feedback (bwe.go, bwe_remb.go) once it is on;
+	// bwe the send-side estimator (bwe_send.go) once it is on.
+	var fb, bwe <-chan time.Time
 	for {
 		select {
 		case <-t.stop:
@@ -99,6 +114,12 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 			fbTick := time.NewTicker(tccFeedbackInterval)
 			defer fbTick.Stop()
 			fb = fbTick.C
+		case <-t.sendBweStart:
+			bweTick := time.NewTicker(bweProcessInterval)
+			defer bweTick.Stop()
+			bwe = bweTick.C
+		case <-bwe:
+			t.bweTick(nanotime())
 		case <-fb:
 			if s := t.tcc.Load(); s != nil {
 				s.feedback(t, nanotime())
@@ -110,6 +131,7 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 }
 
 func (t *transport) sendReports(now int64, interval time.Duration) {
+	t.rates.update(t, now)
 	t.mu.Lock()
 	for _, p := range t.producers {
 		t.repProducers = append(t.repProducers, p)

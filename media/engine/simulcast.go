@@ -19,14 +19,23 @@ type simulcast struct {
 	preferred atomic.Int32
 	target    atomic.Int32
 
+	// best is the layer the consumer would take without bandwidth
+	// estimation (bestLayer), as last seen by retarget.
+	best atomic.Int32
+
 	// Guarded by consumer.mu.
 	current       int
 	switchSeq     uint16
 	layersChanged bool
+
+	// The bitrate distribution's state (bwe_layers.go; the transport's
+	// RTCP goroutine only).
+	provisional        int
+	lastBweDowngradeAt int64
 }
 
 func newSimulcast(layers int, preferred *media.ConsumerLayers) *simulcast {
-	s := &simulcast{layers: layers, current: -1}
+	s := &simulcast{layers: layers, current: -1, provisional: -1, lastBweDowngradeAt: -int64(bweDowngradeConservative)}
 	p := layers - 1
 	if preferred != nil && preferred.SpatialLayer >= 0 && preferred.SpatialLayer < layers {
 		p = preferred.SpatialLayer
@@ -58,11 +67,10 @@ func (sc *simulcast) accept(pk *packet, s *sendStream) bool {
 	return true
 }
 
-// retarget picks the preferred layer or, if its stream is not active, the
-// highest active one below it. It returns the new target if it changed.
-func (c *consumer) retarget() (int, bool) {
-	sc := c.sim
-	pref := int(sc.preferred.Load())
+// bestLayer is the preferred layer or, if its stream is not active, the
+// highest active one below it.
+func (c *consumer) bestLayer() int {
+	pref := int(c.sim.preferred.Load())
 	target := pref
 	c.producer.ingress.Lock()
 	for l := pref; l >= 0; l-- {
@@ -72,6 +80,22 @@ func (c *consumer) retarget() (int, bool) {
 		}
 	}
 	c.producer.ingress.Unlock()
+	return target
+}
+
+// retarget makes bestLayer the target, and returns the target and
+// whether it changed. On a transport with bandwidth estimation the
+// distribution (bwe_layers.go) sets the target instead: retarget asks
+// for one when bestLayer changed.
+func (c *consumer) retarget() (int, bool) {
+	sc := c.sim
+	target := c.bestLayer()
+	if c.bweManaged() {
+		if int(sc.best.Swap(int32(target))) != target {
+			c.transport.needDistribute.Store(true)
+		}
+		return int(sc.target.Load()), false
+	}
 	return target, int(sc.target.Swap(int32(target))) != target
 }
 
@@ -91,7 +115,7 @@ func (c *consumer) updateLayers() bool {
 	changed := c.sim.layersChanged
 	c.sim.layersChanged = false
 	c.mu.Unlock()
-	if waiting {
+	if waiting && target >= 0 {
 		c.producer.requestKeyFrame(target)
 	}
 	return changed
@@ -127,6 +151,9 @@ func (c *consumer) SetPreferredLayers(ctx context.Context, l media.ConsumerLayer
 		return &media.ParamError{Field: "spatialLayer", Reason: "out of range"}
 	}
 	c.sim.preferred.Store(int32(l.SpatialLayer))
+	if c.bweManaged() {
+		c.transport.needDistribute.Store(true)
+	}
 	if target, changed := c.retarget(); changed {
 		c.producer.requestKeyFrame(target)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,25 @@ type transport struct {
 	// maxIncomingBitrate is setMaxIncomingBitrate's value (0: none).
 	maxIncomingBitrate atomic.Uint64
 
+	// tccClient is the send-side bandwidth estimator (bwe_send.go), set
+	// under mu by the first consumer that negotiates it; sendBweStart
+	// tells the RTCP goroutine to start its timer. twccSeq is the last
+	// transport-wide sequence number sent; needDistribute asks the RTCP
+	// goroutine to distribute the estimate again.
+	tccClient      atomic.Pointer[tccClient]
+	sendBweStart   chan struct{}
+	twccSeq        atomic.Uint32
+	needDistribute atomic.Bool
+	// initialOutgoing is initialAvailableOutgoingBitrate; minOutgoing and
+	// maxOutgoing setMinOutgoingBitrate's and setMaxOutgoingBitrate's
+	// values (0: none), set under mu.
+	initialOutgoing          int
+	minOutgoing, maxOutgoing atomic.Uint64
+	probationBytesSent       atomic.Uint64
+	// rates are the bitrates of the byte counters over the last RTCP
+	// interval (stats), updated by the RTCP goroutine.
+	rates transportRates
+
 	// Scratch of the RTCP goroutine (sendReports).
 	repProducers []*producer
 	repConsumers []*consumer
@@ -124,6 +144,7 @@ func newTransport(r *router, statsType string, appData media.AppData) *transport
 		producers: map[string]*producer{}, consumers: map[string]*consumer{},
 		dataProducers: map[string]*dataProducer{}, dataConsumers: map[string]*dataConsumer{},
 		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}), bweStart: make(chan struct{}, 1),
+		sendBweStart: make(chan struct{}, 1), initialOutgoing: bweDefaultInitial,
 	}
 	t.init(newID(), appData)
 	empty := map[uint32]streamRef{}
@@ -319,12 +340,61 @@ func (t *transport) SetMaxIncomingBitrate(ctx context.Context, bitrate int) erro
 	return nil
 }
 
+// SetMaxOutgoingBitrate caps the send-side estimate (bwe_send.go); 0
+// removes the cap. As mediasoup, a bitrate must be 0 or at least 30000
+// and not below the minimum.
 func (t *transport) SetMaxOutgoingBitrate(ctx context.Context, bitrate int) error {
-	return t.checkBitrate(bitrate)
+	if err := t.checkOutgoingBitrate(bitrate); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if min := t.minOutgoing.Load(); bitrate > 0 && uint64(bitrate) < min {
+		return &media.ParamError{Field: "bitrate", Reason: fmt.Sprintf("must be >= current min outgoing bitrate (%d) or 0 (unlimited)", min)}
+	}
+	t.maxOutgoing.Store(uint64(bitrate))
+	t.outgoingBoundsChangedLocked()
+	return nil
 }
 
+// SetMinOutgoingBitrate sets the send-side estimate's floor; 0 removes
+// it. As mediasoup, a bitrate must be 0 or at least 30000 and not above
+// the maximum.
 func (t *transport) SetMinOutgoingBitrate(ctx context.Context, bitrate int) error {
-	return t.checkBitrate(bitrate)
+	if err := t.checkOutgoingBitrate(bitrate); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if max := t.maxOutgoing.Load(); bitrate > 0 && max > 0 && uint64(bitrate) > max {
+		return &media.ParamError{Field: "bitrate", Reason: fmt.Sprintf("must be <= current max outgoing bitrate (%d) or 0 (unlimited)", max)}
+	}
+	t.minOutgoing.Store(uint64(bitrate))
+	t.outgoingBoundsChangedLocked()
+	return nil
+}
+
+func (t *transport) checkOutgoingBitrate(bitrate int) error {
+	if err := t.checkBitrate(bitrate); err != nil {
+		return err
+	}
+	if bitrate > 0 && bitrate < bweMinBitrate {
+		return &media.ParamError{Field: "bitrate", Reason: fmt.Sprintf("must be >= %d or 0 (unlimited)", bweMinBitrate)}
+	}
+	return nil
+}
+
+// outgoingBoundsChangedLocked applies new bounds to the estimator and
+// asks for a new distribution. Call with mu held.
+func (t *transport) outgoingBoundsChangedLocked() {
+	tc := t.tccClient.Load()
+	if tc == nil {
+		return
+	}
+	tc.mu.Lock()
+	tc.applyBoundsLocked(float64(t.minOutgoing.Load()), float64(t.maxOutgoing.Load()))
+	tc.mu.Unlock()
+	t.needDistribute.Store(true)
 }
 
 func (t *transport) checkBitrate(bitrate int) error {
@@ -392,6 +462,18 @@ func (t *transport) GetStats(ctx context.Context) ([]media.TransportStats, error
 		BytesReceived: t.bytesReceived.Load(), BytesSent: t.bytesSent.Load(),
 		RtpBytesReceived: t.rtpBytesReceived.Load(), RtpBytesSent: t.rtpBytesSent.Load(),
 		RtxBytesReceived: t.rtxBytesReceived.Load(), RtxBytesSent: t.rtxBytesSent.Load(),
+		ProbationBytesSent: t.probationBytesSent.Load(),
+	}
+	t.rates.fill(&s)
+	if tc := t.tccClient.Load(); tc != nil {
+		avail, loss := tc.availableBitrate(), tc.packetLoss()
+		s.AvailableOutgoingBitrate, s.RtpPacketLossSent = &avail, &loss
+	}
+	if max := t.maxOutgoing.Load(); max > 0 {
+		s.MaxOutgoingBitrate = &max
+	}
+	if min := t.minOutgoing.Load(); min > 0 {
+		s.MinOutgoingBitrate = &min
 	}
 	if t.link != nil {
 		t.link.fillStats(&s)

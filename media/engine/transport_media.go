@@ -187,6 +187,8 @@ func (t *transport) addConsumer(c *consumer) error {
 		return media.NewError(media.ErrClosed, "transport %s closed", t.id)
 	}
 	t.consumers[c.id] = c
+	t.enableSendBweLocked(c)
+	t.needDistribute.Store(true)
 	for i, s := range c.streams {
 		t.consumerSSRC[s.ssrc] = consumerRef{c: c, idx: i}
 		if s.rtxSSRC != 0 {
@@ -200,6 +202,7 @@ func (t *transport) removeConsumer(c *consumer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.consumers, c.id)
+	t.needDistribute.Store(true)
 	for ssrc, ref := range t.consumerSSRC {
 		if ref.c == c {
 			delete(t.consumerSSRC, ssrc)

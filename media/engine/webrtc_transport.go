@@ -115,6 +115,9 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		}
 	}
 	t := newTransport(r, "webrtc-transport", o.AppData)
+	if o.InitialAvailableOutgoingBitrate > 0 {
+		t.initialOutgoing = o.InitialAvailableOutgoingBitrate
+	}
 	l := &webRtcLink{t: t}
 	if o.EnableSctp {
 		l.data = newSctpData(t, sctpParams, sctpSendBuffer, l.association)

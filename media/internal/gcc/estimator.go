@@ -89,7 +89,15 @@ type Estimator struct {
 	lastLoss     float64
 	lastLossDec  int64
 	lastLossInc  int64
-	remb         float64
+	// lossFrom is the send time of the last decrease: the loss of packets
+	// sent before it does not cut the estimate again.
+	lossFrom int64
+	remb     float64
+	// rtt is the last feedback round trip (ns): now minus the send time
+	// of the latest packet it reported received; lastFeedback when the
+	// last feedback came.
+	rtt          int64
+	lastFeedback int64
 
 	// Probes: arrival span and bytes per cluster.
 	probes [4]probe
@@ -146,6 +154,9 @@ func (e *Estimator) Target() float64 {
 // Usage is the last signal of the overuse detector.
 func (e *Estimator) Usage() Usage { return e.usage }
 
+// LastFeedback is when the last transport-cc feedback came (0: none).
+func (e *Estimator) LastFeedback() int64 { return e.lastFeedback }
+
 // Acked is the acknowledged bitrate (bps), 0 until known.
 func (e *Estimator) Acked() float64 { return e.acked }
 
@@ -155,10 +166,20 @@ func (e *Estimator) Loss() float64 { return e.lastLoss }
 // OnAcks takes the packets one transport-cc feedback reported, in
 // sequence order, at now (monotonic ns).
 func (e *Estimator) OnAcks(acks []Ack, now int64) {
-	lost := 0
+	lost, expected := 0, 0
+	e.lastFeedback = now
+	var latest int64
 	for _, a := range acks {
+		if a.Arrival != Lost {
+			latest = max(latest, a.Sent)
+		}
+		if a.Sent >= e.lossFrom {
+			expected++
+		}
 		if a.Arrival == Lost {
-			lost++
+			if a.Sent >= e.lossFrom {
+				lost++
+			}
 			continue
 		}
 		e.ackedAdd(a)
@@ -167,9 +188,12 @@ func (e *Estimator) OnAcks(acks []Ack, now int64) {
 		}
 		e.interArrival(a)
 	}
+	if latest != 0 {
+		e.rtt = now - latest
+	}
 	e.updateAcked()
 	e.updateDelayRate(now)
-	e.updateLoss(len(acks), lost, now)
+	e.updateLoss(expected, lost, now)
 	e.applyProbes()
 }
 
@@ -329,15 +353,17 @@ func (e *Estimator) updateDelayRate(now int64) {
 		if now-e.lastDecrease < 200*int64(time.Millisecond) {
 			break
 		}
-		e.lastDecrease = now
-		dec := beta * acked
-		if acked == 0 || dec > e.delayRate {
-			dec = beta * e.delayRate
-		}
+		e.lastDecrease, e.lossFrom = now, now
+		// Slightly below the measured throughput, never up.
+		dec := beta * e.delayRate
 		if acked > 0 {
+			dec = beta*acked - 5000
+			if dec > e.delayRate && e.linkCap > 0 {
+				dec = beta * e.linkCap
+			}
 			e.updateLinkCapacity(acked)
 		}
-		e.delayRate = dec
+		e.delayRate = math.Min(e.delayRate, dec)
 	case Normal:
 		cap := math.Inf(1)
 		if acked > 0 {
@@ -383,8 +409,8 @@ func (e *Estimator) updateLoss(expected, lost int, now int64) {
 		e.lossExpected, e.lossLost = 0, 0
 		switch {
 		case e.lastLoss > lossHigh:
-			if now-e.lastLossDec >= lossDecreaseWait {
-				e.lastLossDec = now
+			if now-e.lastLossDec >= lossDecreaseWait+e.rtt {
+				e.lastLossDec, e.lossFrom = now, now
 				e.lossRate = e.Target() * (1 - 0.5*e.lastLoss)
 			}
 		case e.lastLoss < lossLow:

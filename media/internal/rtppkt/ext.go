@@ -121,7 +121,18 @@ func Extension(b []byte, h Header, id uint8) ([]byte, bool) {
 // shorter than len(src)+len(val)+9 (the most the packet can grow). It
 // does not allocate.
 func CopyWithExtension(dst, src []byte, headerLen int, id uint8, val []byte) int {
-	if id == 0 || len(val) > 255 || len(dst) < len(src)+len(val)+9 {
+	return CopyWithExtensions(dst, src, headerLen, id, val, 0, nil)
+}
+
+// CopyWithExtensions is CopyWithExtension setting two elements, id to
+// val and id2 to val2 (id2 0: only the first); dst must then have room
+// for len(src)+len(val)+len(val2)+11 bytes.
+func CopyWithExtensions(dst, src []byte, headerLen int, id uint8, val []byte, id2 uint8, val2 []byte) int {
+	grow := len(val) + 9
+	if id2 != 0 {
+		grow += len(val2) + 2
+	}
+	if id == 0 || id2 == id || len(val) > 255 || len(val2) > 255 || len(dst) < len(src)+grow {
 		return 0
 	}
 	fixed := MinHeaderLen + 4*int(src[0]&0x0f)
@@ -138,7 +149,7 @@ func CopyWithExtension(dst, src []byte, headerLen int, id uint8, val []byte) int
 		}
 		block = src[fixed+4 : headerLen]
 	}
-	twoByte := twoByteIn || id > 14 || len(val) == 0 || len(val) > 16
+	twoByte := twoByteIn || !oneByteFits(id, val) || (id2 != 0 && !oneByteFits(id2, val2))
 	copy(dst, src[:fixed])
 	dst[0] |= 0x10
 	out := dst[fixed+4:]
@@ -164,12 +175,15 @@ func CopyWithExtension(dst, src []byte, headerLen int, id uint8, val []byte) int
 		if r+hdr+size > len(block) {
 			return 0
 		}
-		if eid != id && eid != 0 { // id 0 is reserved (padding)
+		if eid != id && eid != 0 && (id2 == 0 || eid != id2) { // id 0 is reserved (padding)
 			w += putElement(out[w:], eid, block[r+hdr:r+hdr+size], twoByte)
 		}
 		r += hdr + size
 	}
 	w += putElement(out[w:], id, val, twoByte)
+	if id2 != 0 {
+		w += putElement(out[w:], id2, val2, twoByte)
+	}
 	blockLen := (w + 3) &^ 3
 	clear(out[w:blockLen])
 	if twoByte {
@@ -180,6 +194,11 @@ func CopyWithExtension(dst, src []byte, headerLen int, id uint8, val []byte) int
 	binary.BigEndian.PutUint16(dst[fixed+2:], uint16(blockLen/4))
 	n := fixed + 4 + blockLen
 	return n + copy(dst[n:], src[headerLen:])
+}
+
+// oneByteFits reports whether element id with val fits the one-byte form.
+func oneByteFits(id uint8, val []byte) bool {
+	return id <= 14 && len(val) > 0 && len(val) <= 16
 }
 
 // putElement writes one extension element and returns its size.

@@ -1,0 +1,474 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/gcc"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+// Send-side bandwidth estimation, mediasoup's
+// TransportCongestionControlClient: how much a transport may send to its
+// remote receiver, from the receiver's feedback, and the distribution of
+// that estimate across the transport's consumers.
+//
+// The first video consumer that negotiated the transport-wide-cc-01
+// header extension with "transport-cc" feedback (else abs-send-time with
+// "goog-remb") turns it on, on WebRTC and plain transports (not pipe or
+// direct ones). From then on:
+//
+//   - Every RTP packet of a consumer that negotiated the extension,
+//     retransmissions and probation packets included, carries the
+//     transport's own transport-wide sequence number (t.twccSeq), written
+//     into the extension id the consumer negotiated, and its send time
+//     and size go into a bounded history (gcc.History, recorded once per
+//     sent batch).
+//   - The receiver's transport-cc feedback (or REMB, and receiver
+//     reports' loss) feeds the estimator (media/internal/gcc, GCC as in
+//     libwebrtc).
+//   - Every bweProcessInterval the RTCP goroutine reads the estimate
+//     (availableOutgoingBitrate) and, as mediasoup, acts on it at once the
+//     first time, every second, and when it falls below 0.75 or rises
+//     above 1.5 times the previous one: it distributes it across the
+//     consumers (distributeBitrate: by priority, each simulcast consumer
+//     taking layers up to its preferred ones), recomputes the bitrate the
+//     consumers want, and emits the "bwe" trace event.
+//   - While a consumer is held below its preferred layer by the estimate,
+//     the transport sends probation packets (mediasoup's RtpProbationGenerator:
+//     SSRC 1234, payload type 127, MID "probator", which mediasoup-client's
+//     probator receives): padding up to the estimate, and every
+//     bweProbeInterval a probe cluster at twice the estimate whose arrival
+//     rate, when higher, becomes the estimate.
+//
+// setMaxOutgoingBitrate/setMinOutgoingBitrate bound the estimate (and
+// initialAvailableOutgoingBitrate, WebRTC transports, starts it).
+
+const (
+	// bweMinBitrate is mediasoup's TransportCongestionControlMinOutgoingBitrate.
+	bweMinBitrate = 30_000
+	// bweDefaultInitial is mediasoup's initialAvailableOutgoingBitrate default.
+	bweDefaultInitial = 600_000
+	// bweProcessInterval is GoogCC's process interval.
+	bweProcessInterval = 25 * time.Millisecond
+	// bweEventInterval is mediasoup's AvailableBitrateEventInterval.
+	bweEventInterval = time.Second
+	// bweProbeInterval is how often a limited transport probes.
+	bweProbeInterval = 3 * time.Second
+	// bweProbeTicks is a probe cluster's length in process intervals.
+	bweProbeTicks = 4
+	// bweMaxIncrement, bweMaxPadding: mediasoup's MaxBitrateIncrementFactor,
+	// MaxPaddingBitrateFactor.
+	bweMaxIncrement = 1.35
+	bweMaxPadding   = 0.85
+	// probationSSRC, probationPT, probationMid: mediasoup's probator.
+	probationSSRC = 1234
+	probationPT   = 127
+	probationMid  = "probator"
+	// probationSize is the size of a probation packet's payload.
+	probationSize = 1000
+	// probationMaxPerTick bounds the probation packets of one interval.
+	probationMaxPerTick = 40
+)
+
+// bweKind is what feeds a tccClient.
+type bweKind int
+
+const (
+	bweTransportCC bweKind = iota + 1
+	bweREMB
+)
+
+func (k bweKind) String() string {
+	if k == bweREMB {
+		return "remb"
+	}
+	return "transport-cc"
+}
+
+// tccClient is a transport's send-side estimator. The forwarding path
+// uses history; the RTCP reader and the RTCP goroutine the rest.
+type tccClient struct {
+	kind bweKind
+	// twccID and midID are the extension ids of probation packets.
+	twccID, midID uint8
+	history       gcc.History
+
+	// mu guards the estimator and everything below.
+	mu      sync.Mutex
+	est     *gcc.Estimator
+	acks    []gcc.Ack
+	initial float64
+	// bitrates as mediasoup's TransportCongestionControlClient::Bitrates.
+	desired, effectiveDesired, minBitrate, maxBitrate float64
+	startBitrate, maxPaddingBitrate, available        float64
+	desiredPeak                                       float64
+	desiredPeakAt                                     int64
+	eventCalled                                       bool
+	lastEventAt                                       int64
+	// limited: some consumer is below its preferred layers for want of
+	// bitrate (probation runs).
+	limited bool
+
+	// Probation (RTCP goroutine only; not guarded).
+	probSeq     uint16
+	probTS      uint32
+	probBuf     [rtppkt.MaxPacketLen]byte
+	probBase    [12 + probationSize]byte
+	cluster     int
+	clusterLeft int
+	clusterRate float64
+	lastProbeAt int64
+	// padCarry is padding owed from earlier intervals (bytes).
+	padCarry float64
+	// Short-window send rate: rtp bytes sent at the last ticks.
+	sentRing [8]uint64
+	sentPos  int
+}
+
+func newTCCClient(kind bweKind, twccID, midID uint8, initial, minOut, maxOut float64) *tccClient {
+	initial = math.Max(initial, bweMinBitrate)
+	c := &tccClient{kind: kind, twccID: twccID, midID: midID, initial: initial, available: initial,
+		est: gcc.New(gcc.Config{Initial: initial, Min: bweMinBitrate, REMB: kind == bweREMB})}
+	c.probSeq = uint16(nanotime())
+	c.probTS = uint32(nanotime() >> 10)
+	c.probBase[0], c.probBase[1] = 0x80, probationPT
+	be.PutUint32(c.probBase[8:], probationSSRC)
+	c.applyBoundsLocked(minOut, maxOut)
+	return c
+}
+
+// consumerBweKind says whether consumer params turn bandwidth estimation
+// on, and which; it returns the extension id too.
+func consumerBweKind(kind media.MediaKind, params media.RtpParameters) (bweKind, uint8) {
+	if kind != media.KindVideo {
+		return 0, 0
+	}
+	if id, ok := producerUsesTransportCC(params); ok {
+		return bweTransportCC, id
+	}
+	if id, ok := producerUsesRemb(params); ok {
+		return bweREMB, id
+	}
+	return 0, 0
+}
+
+// enableSendBweLocked turns the estimator on for consumer c if it is the
+// first to negotiate it. Call with t.mu held.
+func (t *transport) enableSendBweLocked(c *consumer) {
+	if t.direct || t.pipe || t.tccClient.Load() != nil {
+		return
+	}
+	kind, id := consumerBweKind(c.kind, c.params)
+	if kind == 0 {
+		return
+	}
+	twcc := id
+	if kind != bweTransportCC {
+		twcc = 0
+	}
+	tc := newTCCClient(kind, twcc, c.midID, float64(t.initialOutgoing), float64(t.minOutgoing.Load()), float64(t.maxOutgoing.Load()))
+	t.tccClient.Store(tc)
+	t.sendBweStart <- struct{}{} // buffered; sent once
+}
+
+// consumerTWCCID is the transport-wide-cc extension id consumer params
+// negotiated with transport-cc feedback (0: none).
+func consumerTWCCID(params media.RtpParameters) uint8 {
+	id, _ := producerUsesTransportCC(params)
+	return id
+}
+
+// applyBoundsLocked recomputes min/max/padding bitrates from the desired
+// bitrate and the user's bounds (mediasoup's ApplyBitrateUpdates).
+func (c *tccClient) applyBoundsLocked(minOut, maxOut float64) {
+	newMax := c.initial
+	if c.effectiveDesired > 0 {
+		newMax = math.Max(c.initial, c.effectiveDesired*bweMaxIncrement)
+		if m := newMax * 0.1; c.maxBitrate > newMax-m && c.maxBitrate < newMax+m {
+			newMax = c.maxBitrate
+		}
+	}
+	if maxOut > 0 {
+		newMax = math.Min(newMax, maxOut)
+	}
+	c.maxBitrate, c.maxPaddingBitrate = newMax, newMax*bweMaxPadding
+	c.minBitrate = math.Max(minOut, bweMinBitrate)
+	c.startBitrate = math.Max(bweMinBitrate, c.available)
+	c.est.SetBounds(c.minBitrate, c.maxBitrate)
+	if maxOut > 0 {
+		c.available = math.Min(c.available, maxOut)
+	}
+}
+
+// setDesired is mediasoup's SetDesiredBitrate: the effective desired
+// bitrate follows rises at once and falls slowly (5% of the peak a
+// second), unless force.
+func (c *tccClient) setDesired(d float64, force bool, minOut, maxOut float64, now int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.desired = d
+	switch {
+	case force || d >= c.effectiveDesired:
+		c.effectiveDesired, c.desiredPeak, c.desiredPeakAt = d, d, now
+	default:
+		dec := c.desiredPeak * 0.05 * float64(now-c.desiredPeakAt) / 1e9
+		c.effectiveDesired = math.Max(d, c.desiredPeak-dec)
+	}
+	c.applyBoundsLocked(minOut, maxOut)
+}
+
+// onFeedback feeds one transport-cc feedback.
+func (c *tccClient) onFeedback(fb *rtcp.TransportLayerCC, now int64) {
+	if c.kind != bweTransportCC {
+		return
+	}
+	c.mu.Lock()
+	c.acks = c.history.Acks(c.acks[:0], fb, now)
+	c.est.OnAcks(c.acks, now)
+	c.mu.Unlock()
+}
+
+// onREMB feeds a receiver's REMB.
+func (c *tccClient) onREMB(bps float64, now int64) {
+	c.mu.Lock()
+	c.est.OnREMB(bps, now)
+	c.mu.Unlock()
+}
+
+// onReceiverLoss feeds receiver reports' loss (REMB estimation only;
+// transport-cc feedback reports loss itself).
+func (c *tccClient) onReceiverLoss(fraction uint8, now int64) {
+	if c.kind != bweREMB {
+		return
+	}
+	c.mu.Lock()
+	c.est.OnLoss(float64(fraction)/256, 50, now)
+	c.mu.Unlock()
+}
+
+// bitrates is the "bwe" trace event's info.
+func (c *tccClient) traceInfoLocked() media.BweTraceInfo {
+	return media.BweTraceInfo{
+		BweType: c.kind.String(), DesiredBitrate: uint64(c.desired), EffectiveDesiredBitrate: uint64(c.effectiveDesired),
+		MinBitrate: uint64(c.minBitrate), MaxBitrate: uint64(c.maxBitrate), StartBitrate: uint64(c.startBitrate),
+		MaxPaddingBitrate: uint64(c.maxPaddingBitrate), AvailableBitrate: uint64(c.available),
+	}
+}
+
+// availableBitrate is the current estimate.
+func (c *tccClient) availableBitrate() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return uint64(c.available)
+}
+
+// packetLoss is the loss fraction of the last reports.
+func (c *tccClient) packetLoss() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.est.Loss()
+}
+
+// update reads the estimate and reports whether to act on it
+// (mediasoup's MayEmitAvailableBitrateEvent).
+func (c *tccClient) update(now int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev := c.available
+	c.available = c.est.Target()
+	switch {
+	case !c.eventCalled:
+		c.eventCalled = true
+	case now-c.lastEventAt >= int64(bweEventInterval):
+	case c.available < prev*0.75, c.available > prev*1.5:
+	default:
+		return false
+	}
+	c.lastEventAt = now
+	return true
+}
+
+// bweTick runs every bweProcessInterval on the RTCP goroutine.
+func (t *transport) bweTick(now int64) {
+	tc := t.tccClient.Load()
+	if tc == nil {
+		return
+	}
+	if tc.update(now) || t.needDistribute.Swap(false) {
+		t.inLoop.Add(1)
+		t.distributeBitrate(tc, now)
+		t.computeDesiredBitrate(tc, false, now)
+		t.traceBwe(tc)
+		t.inLoop.Add(-1)
+	}
+	if tc.kind == bweTransportCC {
+		t.probation(tc, now)
+	}
+}
+
+// traceBwe emits the "bwe" trace event if enabled.
+func (t *transport) traceBwe(tc *tccClient) {
+	if !t.traceEnabled("bwe") {
+		return
+	}
+	tc.mu.Lock()
+	info := tc.traceInfoLocked()
+	tc.mu.Unlock()
+	t.onTrace.Emit(media.TransportTraceEventData{Type: "bwe", Timestamp: time.Now().UnixMilli(), Direction: "out", Info: info})
+}
+
+func (t *transport) traceEnabled(typ media.TransportTraceEventType) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tt := range t.traceTypes {
+		if tt == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// bweConsumers returns the consumers, highest priority first.
+func (t *transport) bweConsumers() []*consumer {
+	t.mu.Lock()
+	cs := mapValues(t.consumers)
+	t.mu.Unlock()
+	sortByPriority(cs)
+	return cs
+}
+
+// distributeBitrate is mediasoup's Transport::DistributeAvailableOutgoingBitrate:
+// every consumer wanting bitrate (priority > 0) first gets a layer, in
+// order of priority; then, round after round, each gets up to its
+// priority's number of layer increases while bitrate is left; finally
+// each applies the layers it got.
+func (t *transport) distributeBitrate(tc *tccClient, now int64) {
+	all := t.bweConsumers()
+	cs := all[:0:0]
+	for _, c := range all {
+		if c.bitratePriority() > 0 {
+			c.resetProvisional()
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		return
+	}
+	available := tc.availableBitrate()
+	considerLoss := tc.kind == bweREMB
+	base := true
+	for available > 0 {
+		prev := available
+		for _, c := range cs {
+			n := c.bitratePriority()
+			if base {
+				n = 1
+			}
+			for i := 0; i < n; i++ {
+				used := c.increaseLayer(available, considerLoss, now)
+				available -= min(used, available)
+				if used == 0 {
+					break
+				}
+			}
+		}
+		if available == prev {
+			break
+		}
+		base = false
+	}
+	limited := false
+	for _, c := range cs {
+		if c.applyLayers(now) {
+			limited = true
+		}
+	}
+	tc.mu.Lock()
+	tc.limited = limited
+	tc.mu.Unlock()
+}
+
+// computeDesiredBitrate is mediasoup's ComputeOutgoingDesiredBitrate.
+func (t *transport) computeDesiredBitrate(tc *tccClient, force bool, now int64) {
+	var total uint64
+	for _, c := range t.bweConsumers() {
+		total += c.desiredBitrate(now)
+	}
+	tc.setDesired(float64(total), force, float64(t.minOutgoing.Load()), float64(t.maxOutgoing.Load()), now)
+}
+
+// probation sends padding up to the estimate while a consumer is
+// limited, and probe clusters every bweProbeInterval.
+func (t *transport) probation(tc *tccClient, now int64) {
+	sent := t.rtpBytesSent.Load() + t.rtxBytesSent.Load()
+	oldest := tc.sentRing[(tc.sentPos+1)%len(tc.sentRing)]
+	tc.sentRing[tc.sentPos%len(tc.sentRing)] = sent
+	tc.sentPos++
+	window := float64(len(tc.sentRing)-1) * bweProcessInterval.Seconds()
+	mediaRate := 0.0
+	if tc.sentPos > len(tc.sentRing) {
+		mediaRate = float64(sent-oldest) * 8 / window
+	}
+	tc.mu.Lock()
+	limited, available := tc.limited, tc.available
+	padTo := math.Min(available, tc.maxPaddingBitrate)
+	// No padding or probes while the estimator sees congestion: the
+	// queue it sees must drain.
+	// A state no feedback refreshed for a second is stale (no packets
+	// flow, say, when the estimate allows no layer at all).
+	clear := tc.est.Usage() == gcc.Normal && tc.est.Loss() < 0.02 || now-tc.est.LastFeedback() > int64(time.Second)
+	limited = limited && clear
+	if tc.clusterLeft == 0 && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
+		tc.lastProbeAt = now
+		tc.cluster = tc.cluster%4 + 1
+		tc.clusterLeft = bweProbeTicks
+		tc.clusterRate = math.Min(2*available, math.Max(tc.maxBitrate, available))
+		tc.est.StartProbe(tc.cluster, tc.clusterRate)
+	}
+	tc.mu.Unlock()
+	if !limited && tc.clusterLeft == 0 {
+		tc.padCarry = 0
+		return
+	}
+	bytes := 0.0
+	cluster := 0
+	if tc.clusterLeft > 0 {
+		tc.clusterLeft--
+		cluster = tc.cluster
+		bytes = tc.clusterRate * bweProcessInterval.Seconds() / 8
+	} else if padTo > mediaRate {
+		bytes = (padTo-mediaRate)*bweProcessInterval.Seconds()/8 + tc.padCarry
+	}
+	defer func() { tc.padCarry = max(0, min(bytes, probationSize)) }()
+	for n := 0; bytes >= probationSize && n < probationMaxPerTick; n++ {
+		b, seq := tc.probationPacket(t)
+		tc.history.RecordOne(nanotime(), seq, len(b), cluster)
+		t.probationBytesSent.Add(uint64(len(b)))
+		t.bytesSent.Add(uint64(len(b)))
+		bytes -= float64(len(b))
+		t.link.sendRTP(b)
+	}
+}
+
+// probationPacket builds the next probation packet, numbered with the
+// transport's next transport-wide sequence number.
+func (c *tccClient) probationPacket(t *transport) ([]byte, uint16) {
+	c.probSeq++
+	be.PutUint16(c.probBase[2:], c.probSeq)
+	be.PutUint32(c.probBase[4:], c.probTS)
+	seq := uint16(t.twccSeq.Add(1))
+	var tw [2]byte
+	be.PutUint16(tw[:], seq)
+	var n int
+	if c.midID != 0 {
+		n = rtppkt.CopyWithExtensions(c.probBuf[:], c.probBase[:], 12, c.twccID, tw[:], c.midID, []byte(probationMid))
+	} else {
+		n = rtppkt.CopyWithExtension(c.probBuf[:], c.probBase[:], 12, c.twccID, tw[:])
+	}
+	return c.probBuf[:n], seq
+}

@@ -1,0 +1,357 @@
+//go:build linux
+
+package engine_test
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/ropehq/rope/media"
+)
+
+// The send-side bandwidth estimation tests: a 3-layer simulcast producer
+// fed by the test over a plain transport, consumed over plain transports
+// by receivers that negotiated transport-cc and answer with real
+// transport-cc feedback (pion/interceptor's twcc.Recorder). A receiver's
+// link can be limited: a drop-tail queue of the given rate emulated in
+// user space (the feedback reports each packet's arrival as the queue
+// would deliver it; packets the queue would drop are not reported).
+
+// bweReceiver is a remote endpoint answering with transport-cc feedback.
+type bweReceiver struct {
+	t    testing.TB
+	conn *net.UDPConn
+	to   *net.UDPAddr
+	wg   sync.WaitGroup
+	stop chan struct{}
+
+	// limit is the emulated link rate in bit/s (0: none).
+	limit atomic.Int64
+
+	// mu guards the recorder and the queue.
+	mu        sync.Mutex
+	rec       *twcc.Recorder
+	twccID    uint8
+	queueFree int64 // µs
+	// pending are packets on their way through the emulated queue.
+	pending  []arrival
+	received atomic.Int64
+	ssrcs    map[uint32]bool
+}
+
+func newBweReceiver(t testing.TB) *bweReceiver {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(lo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kernel receive timestamps: the arrival times do not depend on when
+	// this goroutine gets to run on a loaded machine.
+	_ = rc.Control(func(fd uintptr) {
+		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &bweReceiver{t: t, conn: conn, stop: make(chan struct{}), rec: twcc.NewRecorder(0xfeed), ssrcs: map[uint32]bool{}}
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *bweReceiver) port() uint16 { return r.conn.LocalAddr().(*net.UDPAddr).AddrPort().Port() }
+
+// start reads what tuple's transport sends and answers with feedback
+// every 50 ms; twccID is the consumer's transport-wide-cc extension id.
+func (r *bweReceiver) start(tuple media.TransportTuple, twccID uint8) {
+	r.twccID = twccID
+	r.to = net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(tuple.LocalAddress), tuple.LocalPort))
+	r.wg.Add(2)
+	go r.read()
+	go r.feedback()
+}
+
+func (r *bweReceiver) close() {
+	select {
+	case <-r.stop:
+		return
+	default:
+	}
+	close(r.stop)
+	r.conn.Close()
+	r.wg.Wait()
+}
+
+func (r *bweReceiver) read() {
+	defer r.wg.Done()
+	buf, oob := make([]byte, 2000), make([]byte, 128)
+	for {
+		n, oobn, _, _, err := r.conn.ReadMsgUDP(buf, oob)
+		if err != nil {
+			return
+		}
+		if n < 12 || (buf[1] >= 192 && buf[1] <= 223) {
+			continue
+		}
+		var h rtp.Header
+		if _, err := h.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		ext := h.GetExtension(r.twccID)
+		if len(ext) != 2 {
+			continue
+		}
+		r.arrive(h.SSRC, binary.BigEndian.Uint16(ext), n, kernelTime(oob[:oobn]))
+	}
+}
+
+// kernelTime is the SO_TIMESTAMPNS of a datagram, in µs.
+func kernelTime(oob []byte) int64 {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err == nil {
+		for _, m := range msgs {
+			if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SO_TIMESTAMPNS && len(m.Data) >= 16 {
+				sec := int64(binary.NativeEndian.Uint64(m.Data))
+				nsec := int64(binary.NativeEndian.Uint64(m.Data[8:]))
+				return sec*1e6 + nsec/1e3
+			}
+		}
+	}
+	return time.Now().UnixMicro()
+}
+
+type arrival struct {
+	ssrc uint32
+	seq  uint16
+	at   int64 // µs
+}
+
+// arrive passes a packet through the emulated link: it is recorded (and
+// reported) once the queue would have delivered it.
+func (r *bweReceiver) arrive(ssrc uint32, seq uint16, size int, now int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at := now
+	if limit := r.limit.Load(); limit > 0 {
+		start := max(now, r.queueFree)
+		if start-now > 250_000 {
+			return // the queue is full: dropped
+		}
+		r.queueFree = start + int64(size)*8*1e6/limit
+		at = r.queueFree
+	} else {
+		r.queueFree = 0
+	}
+	r.received.Add(1)
+	r.ssrcs[ssrc] = true
+	r.pending = append(r.pending, arrival{ssrc, seq, at})
+}
+
+// deliver records the packets the queue has delivered by now (µs).
+func (r *bweReceiver) deliver(now int64) {
+	n := 0
+	for _, a := range r.pending {
+		if a.at > now {
+			break
+		}
+		r.rec.Record(a.ssrc, a.seq, a.at)
+		n++
+	}
+	r.pending = append(r.pending[:0], r.pending[n:]...)
+}
+
+func (r *bweReceiver) feedback() {
+	defer r.wg.Done()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+		}
+		r.mu.Lock()
+		r.deliver(time.Now().UnixMicro())
+		pkts := r.rec.BuildFeedbackPacket()
+		r.mu.Unlock()
+		if len(pkts) == 0 {
+			continue
+		}
+		if b, err := rtcp.Marshal(pkts); err == nil {
+			_, _ = r.conn.WriteToUDP(b, r.to)
+		}
+	}
+}
+
+// simulcastFeeder sends a 3-layer VP8 simulcast at 30 frames a second:
+// about 150 kbit/s, 450 kbit/s and 1.2 Mbit/s, a key frame a second.
+type simulcastFeeder struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+var feederLayers = []struct {
+	ssrc          uint32
+	packets, size int
+}{{100, 1, 600}, {200, 2, 900}, {300, 5, 1000}}
+
+func startFeeder(t *testing.T, src *endpoint, to media.TransportTuple) *simulcastFeeder {
+	f := &simulcastFeeder{stop: make(chan struct{})}
+	senders := make([]*sender, len(feederLayers))
+	for i, l := range feederLayers {
+		senders[i] = &sender{ssrc: l.ssrc, pt: 101, seq: uint16(1000 * i)}
+	}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		for frame := 0; ; frame++ {
+			select {
+			case <-f.stop:
+				return
+			case <-tick.C:
+			}
+			for i, l := range feederLayers {
+				for p := 0; p < l.packets; p++ {
+					b := senders[i].packet(t, frame%30 == 0 && p == 0, l.size)
+					if p < l.packets-1 {
+						b[1] &^= 0x80 // marker on the frame's last packet only
+						senders[i].ts -= 3000
+					}
+					src.send(to, b)
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { close(f.stop); f.wg.Wait() })
+	return f
+}
+
+// bweCaps are capabilities with transport-cc (the router's extension id).
+func bweCaps(r media.Router) (*media.RtpCapabilities, uint8) {
+	caps := consumerCaps(false)
+	caps.Codecs[0].RtcpFeedback = append(append([]media.RtcpFeedback(nil), videoFeedback...), media.RtcpFeedback{Type: "transport-cc"})
+	var id int
+	for _, e := range r.RtpCapabilities().HeaderExtensions {
+		if e.URI == media.ExtTransportWideCC01 && e.Kind == media.KindVideo {
+			id = e.PreferredID
+		}
+	}
+	caps.HeaderExtensions = []media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtTransportWideCC01, PreferredID: id}}
+	return caps, uint8(id)
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func spatial(c media.Consumer) int {
+	if l := c.CurrentLayers(); l != nil {
+		return l.SpatialLayer
+	}
+	return -1
+}
+
+// TestSendSideBweSimulcast: two receivers of one simulcast producer on
+// their own transports; limiting one's link makes its consumer step down
+// while the other keeps the top layer; lifting the limit brings the top
+// layer back; setMaxOutgoingBitrate caps the other.
+func TestSendSideBweSimulcast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a minute of real time")
+	}
+	f := newFixture(t)
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	params := vp8Params(100)
+	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps, twccID := bweCaps(f.router)
+
+	type viewer struct {
+		rx *bweReceiver
+		tr media.PlainTransport
+		c  media.Consumer
+	}
+	newViewer := func() viewer {
+		rx := newBweReceiver(t)
+		tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+		if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+			t.Fatal(err)
+		}
+		c := must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+		rx.start(tr.Tuple(), twccID)
+		return viewer{rx, tr, c}
+	}
+	limited, free := newViewer(), newViewer()
+	traces := make(chan media.TransportTraceEventData, 64)
+	free.tr.OnTrace(func(e media.TransportTraceEventData) { trySend(traces, e) })
+	if err := free.tr.EnableTraceEvent(f.ctx, []media.TransportTraceEventType{"bwe"}); err != nil {
+		t.Fatal(err)
+	}
+	startFeeder(t, src, in.Tuple())
+	for name, v := range map[string]viewer{"limited": limited, "free": free} {
+		v.tr.OnTrace(func(e media.TransportTraceEventData) {
+			t.Logf("%s: %+v layer %d rx %d", name, e.Info, spatial(v.c), v.rx.received.Load())
+		})
+		_ = v.tr.EnableTraceEvent(f.ctx, []media.TransportTraceEventType{"bwe"})
+	}
+
+	waitFor(t, "both consumers on the top layer", 60*time.Second, func() bool {
+		return spatial(limited.c) == 2 && spatial(free.c) == 2
+	})
+
+	limited.rx.limit.Store(350_000)
+	waitFor(t, "the limited consumer on layer 0 while the other keeps layer 2", 30*time.Second, func() bool {
+		return spatial(limited.c) == 0 && spatial(free.c) == 2
+	})
+	st := must[[]media.TransportStats](t)(limited.tr.GetStats(f.ctx))[0]
+	if st.AvailableOutgoingBitrate == nil || *st.AvailableOutgoingBitrate > 450_000 {
+		t.Fatalf("limited transport's availableOutgoingBitrate %v, want <= 450000", st.AvailableOutgoingBitrate)
+	}
+
+	limited.rx.limit.Store(0)
+	waitFor(t, "the top layer back once the limit is lifted", 90*time.Second, func() bool {
+		return spatial(limited.c) == 2
+	})
+
+	// setMaxOutgoingBitrate caps the estimate, and the layers with it.
+	if err := free.tr.SetMaxOutgoingBitrate(f.ctx, 300_000); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the capped consumer below layer 2", 30*time.Second, func() bool {
+		return spatial(free.c) >= 0 && spatial(free.c) < 2
+	})
+	st = must[[]media.TransportStats](t)(free.tr.GetStats(f.ctx))[0]
+	if st.AvailableOutgoingBitrate == nil || *st.AvailableOutgoingBitrate > 300_000 || st.MaxOutgoingBitrate == nil || *st.MaxOutgoingBitrate != 300_000 {
+		t.Fatalf("capped transport: availableOutgoingBitrate %v maxOutgoingBitrate %v", st.AvailableOutgoingBitrate, st.MaxOutgoingBitrate)
+	}
+	if st.SendBitrate == 0 || st.RtpSendBitrate == 0 || st.RecvBitrate == 0 {
+		t.Fatalf("bitrates not measured: send %d rtp send %d recv %d", st.SendBitrate, st.RtpSendBitrate, st.RecvBitrate)
+	}
+	recvUntil(t, "a bwe trace event", traces, func(e media.TransportTraceEventData) bool {
+		info, ok := e.Info.(media.BweTraceInfo)
+		return ok && e.Type == "bwe" && e.Direction == "out" && info.BweType == "transport-cc" && info.AvailableBitrate <= 300_000 && info.DesiredBitrate > 0
+	})
+}
