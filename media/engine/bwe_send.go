@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
-
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/gcc"
 	"github.com/ropehq/rope/media/internal/rtppkt"
@@ -222,15 +220,20 @@ func (c *tccClient) setDesired(d float64, force bool, minOut, maxOut float64, no
 	c.applyBoundsLocked(minOut, maxOut)
 }
 
-// onFeedback feeds one transport-cc feedback.
-func (c *tccClient) onFeedback(fb *rtcp.TransportLayerCC, now int64) {
+// onFeedback feeds one transport-cc feedback packet (malformed ones are
+// ignored).
+func (c *tccClient) onFeedback(b []byte, now int64) {
 	if c.kind != bweTransportCC {
 		return
 	}
 	c.mu.Lock()
-	c.acks = c.history.Acks(c.acks[:0], fb, now)
+	defer c.mu.Unlock()
+	acks, err := c.history.Acks(c.acks[:0], b, now)
+	if err != nil {
+		return
+	}
+	c.acks = acks
 	c.est.OnAcks(c.acks, now)
-	c.mu.Unlock()
 }
 
 // onREMB feeds a receiver's REMB.

@@ -187,6 +187,20 @@ func consumerCaps(rtx bool) *media.RtpCapabilities {
 	return caps
 }
 
+// bweCaps are capabilities with transport-cc (the router's extension id).
+func bweCaps(r media.Router) (*media.RtpCapabilities, uint8) {
+	caps := consumerCaps(false)
+	caps.Codecs[0].RtcpFeedback = append(append([]media.RtcpFeedback(nil), videoFeedback...), media.RtcpFeedback{Type: "transport-cc"})
+	var id int
+	for _, e := range r.RtpCapabilities().HeaderExtensions {
+		if e.URI == media.ExtTransportWideCC01 && e.Kind == media.KindVideo {
+			id = e.PreferredID
+		}
+	}
+	caps.HeaderExtensions = []media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtTransportWideCC01, PreferredID: id}}
+	return caps, uint8(id)
+}
+
 type fixture struct {
 	t      testing.TB
 	ctx    context.Context

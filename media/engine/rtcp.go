@@ -23,13 +23,41 @@ func marshalFIR(sender, media uint32, seq uint8) []byte {
 	return b
 }
 
-// receiveRTCP handles a compound RTCP packet from the remote side.
+// receiveRTCP handles a compound RTCP packet from the remote side. Its
+// transport-cc feedback goes to the send-side estimator, parsed without
+// allocating (it reports on every packet sent); pion/rtcp parses the
+// rest, one packet at a time.
 func (t *transport) receiveRTCP(b []byte) {
+	now := nanotime()
+	for len(b) >= 4 {
+		n := (int(be.Uint16(b[2:])) + 1) * 4
+		if n > len(b) {
+			return
+		}
+		pkt := b[:n]
+		b = b[n:]
+		if pkt[1] == rtcpTransportFeedback && pkt[0]&0x1f == rtcpTransportCC {
+			if tc := t.tccClient.Load(); tc != nil {
+				tc.onFeedback(pkt, now)
+			}
+			continue
+		}
+		t.receiveRTCPPacket(pkt, now)
+	}
+}
+
+// RTCP packet type and format of transport-cc feedback.
+const (
+	rtcpTransportFeedback = 205
+	rtcpTransportCC       = 15
+)
+
+// receiveRTCPPacket handles one RTCP packet but transport-cc feedback.
+func (t *transport) receiveRTCPPacket(b []byte, now int64) {
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
 		return
 	}
-	now := nanotime()
 	for _, pkt := range pkts {
 		switch pk := pkt.(type) {
 		case *rtcp.SenderReport:
@@ -37,10 +65,6 @@ func (t *transport) receiveRTCP(b []byte) {
 			t.onReports(pk.Reports, now)
 		case *rtcp.ReceiverReport:
 			t.onReports(pk.Reports, now)
-		case *rtcp.TransportLayerCC:
-			if tc := t.tccClient.Load(); tc != nil {
-				tc.onFeedback(pk, now)
-			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			if tc := t.tccClient.Load(); tc != nil && tc.kind == bweREMB {
 				tc.onREMB(float64(pk.Bitrate), now)

@@ -23,7 +23,10 @@ import (
 // layer (OnRTP) goes through the forwarding path without allocating, to
 // a direct consumer and to a WebRtcTransport consumer that is not
 // connected yet, with the transport recording transport-cc sequence
-// numbers and the consumers writing their MIDs.
+// numbers and the consumers writing their MIDs; the WebRtcTransport
+// consumer negotiated transport-cc, so its packets also get the sending
+// transport's own transport-wide sequence numbers, recorded in its send
+// history (bwe_send.go).
 func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	ctx := context.Background()
 	r, listen := vp8Router(t)
@@ -43,8 +46,17 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	if in.(*webRtcTransport).tcc.Load() == nil {
 		t.Fatal("transport-cc feedback not on")
 	}
-	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{vp8Codec},
-		HeaderExtensions: []media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtMid, PreferredID: 1}}}
+	tccCodec := vp8Codec
+	tccCodec.RtcpFeedback = []media.RtcpFeedback{{Type: "transport-cc"}}
+	var tccID int
+	for _, e := range r.RtpCapabilities().HeaderExtensions {
+		if e.URI == media.ExtTransportWideCC01 && e.Kind == media.KindVideo {
+			tccID = e.PreferredID
+		}
+	}
+	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{tccCodec},
+		HeaderExtensions: []media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtMid, PreferredID: 1},
+			{Kind: media.KindVideo, URI: media.ExtTransportWideCC01, PreferredID: tccID}}}
 	direct, _ := r.CreateDirectTransport(ctx, nil)
 	out, err := r.CreateWebRtcTransport(ctx, listen)
 	if err != nil {
@@ -87,6 +99,9 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	st, _ := in.GetStats(ctx)
 	if st[0].RtpBytesReceived == 0 {
 		t.Errorf("stats %+v", st[0])
+	}
+	if ot := out.(*webRtcTransport).transport; ot.tccClient.Load() == nil || ot.twccSeq.Load() < 200 {
+		t.Errorf("sending transport numbered %d packets (estimator on: %v)", ot.twccSeq.Load(), ot.tccClient.Load() != nil)
 	}
 }
 

@@ -38,11 +38,11 @@
 package gcc
 
 import (
+	"encoding/binary"
+	"errors"
 	"math"
 	"sync"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 // HistorySize is how many sent packets History remembers (a power of 2):
@@ -106,51 +106,89 @@ type Ack struct {
 // Lost is the Arrival of a packet reported lost.
 const Lost = math.MinInt64
 
-// Acks resolves a transport-cc feedback against the history into dst
-// (appended, in sequence order) and returns it. Packets not in the
-// history are skipped.
-func (h *History) Acks(dst []Ack, fb *rtcp.TransportLayerCC, now int64) []Ack {
-	arrival := int64(fb.ReferenceTime) * 64 * int64(time.Millisecond)
-	seq := fb.BaseSequenceNumber
-	remaining := int(fb.PacketStatusCount)
-	deltas := fb.RecvDeltas
+// Feedback errors.
+var (
+	ErrShortFeedback = errors.New("gcc: transport-cc feedback too short")
+	ErrBadFeedback   = errors.New("gcc: malformed transport-cc feedback")
+)
+
+// Acks resolves a transport-cc feedback packet b (the whole RTCP packet:
+// PT 205, FMT 15) against the history into dst (appended, in sequence
+// order) and returns it. Packets not in the history are skipped. It
+// parses b itself and does not allocate once dst has room.
+func (h *History) Acks(dst []Ack, b []byte, now int64) ([]Ack, error) {
+	if len(b) < 20 {
+		return dst, ErrShortFeedback
+	}
+	base := binary.BigEndian.Uint16(b[12:])
+	count := int(binary.BigEndian.Uint16(b[14:]))
+	ref := int64(b[16])<<16 | int64(b[17])<<8 | int64(b[18])
+	arrival := ref * 64 * int64(time.Millisecond)
+	// First pass: find where the receive deltas start.
+	off, seen := 20, 0
+	for seen < count {
+		if off+2 > len(b) {
+			return dst, ErrBadFeedback
+		}
+		seen += chunkLen(binary.BigEndian.Uint16(b[off:]))
+		off += 2
+	}
+	deltas := off
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	add := func(symbol uint16) {
-		received := symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta
-		at := int64(Lost)
-		if received {
-			if len(deltas) == 0 {
-				received = false
-			} else {
-				arrival += deltas[0].Delta * int64(time.Microsecond)
-				deltas = deltas[1:]
+	seq, left := base, count
+	for c := 20; c < deltas && left > 0; c += 2 {
+		chunk := binary.BigEndian.Uint16(b[c:])
+		n := min(chunkLen(chunk), left)
+		for i := 0; i < n; i++ {
+			at := int64(Lost)
+			switch symbol(chunk, i) {
+			case 1:
+				if deltas+1 > len(b) {
+					return dst, ErrBadFeedback
+				}
+				arrival += int64(b[deltas]) * 250 * int64(time.Microsecond)
+				deltas++
+				at = arrival
+			case 2:
+				if deltas+2 > len(b) {
+					return dst, ErrBadFeedback
+				}
+				arrival += int64(int16(binary.BigEndian.Uint16(b[deltas:]))) * 250 * int64(time.Microsecond)
+				deltas += 2
 				at = arrival
 			}
-		}
-		if e, ok := h.lookup(seq, now); ok {
-			dst = append(dst, Ack{Sent: e.at, Arrival: at, Size: int(e.size), Cluster: int(e.cluster)})
-		}
-		seq++
-		remaining--
-	}
-	for _, c := range fb.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for i := 0; i < int(c.RunLength) && remaining > 0; i++ {
-				add(c.PacketStatusSymbol)
+			if e, ok := h.lookup(seq, now); ok {
+				dst = append(dst, Ack{Sent: e.at, Arrival: at, Size: int(e.size), Cluster: int(e.cluster)})
 			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				if remaining == 0 {
-					break
-				}
-				add(s)
-			}
+			seq++
 		}
-		if remaining <= 0 {
-			break
-		}
+		left -= n
 	}
-	return dst
+	return dst, nil
+}
+
+// chunkLen is how many packets a packet status chunk covers.
+func chunkLen(chunk uint16) int {
+	switch {
+	case chunk&0x8000 == 0:
+		return int(chunk & 0x1fff) // run length
+	case chunk&0x4000 == 0:
+		return 14 // 1-bit status vector
+	default:
+		return 7 // 2-bit status vector
+	}
+}
+
+// symbol is the status of the i-th packet of a chunk: 0 not received, 1
+// small delta, 2 large delta.
+func symbol(chunk uint16, i int) uint16 {
+	switch {
+	case chunk&0x8000 == 0:
+		return chunk >> 13 & 3
+	case chunk&0x4000 == 0:
+		return chunk >> (13 - i) & 1
+	default:
+		return chunk >> (12 - 2*i) & 3
+	}
 }

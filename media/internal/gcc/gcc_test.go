@@ -60,12 +60,47 @@ func (l *link) run(d time.Duration) {
 				continue
 			}
 			b, _ := fb.Marshal()
-			var parsed rtcp.TransportLayerCC
-			if err := parsed.Unmarshal(b); err != nil {
+			var err error
+			if l.acks, err = l.h.Acks(l.acks[:0], b, l.now); err != nil {
 				l.t.Fatal(err)
 			}
-			l.acks = l.h.Acks(l.acks[:0], &parsed, l.now)
+			l.checkAcks(fb)
 			l.e.OnAcks(l.acks, l.now)
+		}
+	}
+}
+
+// checkAcks compares the parsed acks with pion/rtcp's reading of fb.
+func (l *link) checkAcks(fb *rtcp.TransportLayerCC) {
+	var want []bool // received, per reported packet
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for i := 0; i < int(c.RunLength); i++ {
+				want = append(want, c.PacketStatusSymbol != rtcp.TypeTCCPacketNotReceived)
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, s := range c.SymbolList {
+				want = append(want, s != rtcp.TypeTCCPacketNotReceived)
+			}
+		}
+	}
+	want = want[:fb.PacketStatusCount]
+	if len(l.acks) != len(want) {
+		l.t.Fatalf("%d acks, pion reads %d statuses", len(l.acks), len(want))
+	}
+	arrival := int64(fb.ReferenceTime) * 64 * int64(time.Millisecond)
+	d := 0
+	for i, a := range l.acks {
+		if (a.Arrival != Lost) != want[i] {
+			l.t.Fatalf("ack %d received %v, pion says %v", i, a.Arrival != Lost, want[i])
+		}
+		if want[i] {
+			arrival += fb.RecvDeltas[d].Delta * int64(time.Microsecond)
+			d++
+			if a.Arrival != arrival {
+				l.t.Fatalf("ack %d arrival %d, pion says %d", i, a.Arrival, arrival)
+			}
 		}
 	}
 }
@@ -85,6 +120,26 @@ func TestEstimatorFollowsBottleneck(t *testing.T) {
 	l.run(20 * time.Second)
 	if got := l.e.Target(); got < 600_000 {
 		t.Fatalf("bottleneck lifted: estimate %.0f after 20 s", got)
+	}
+}
+
+func TestAcksDoNotAllocate(t *testing.T) {
+	l := newLink(t, 600_000)
+	for i := 0; i < 50; i++ {
+		l.h.RecordOne(l.now, uint16(i), 1200, 0)
+		if i%7 != 3 {
+			l.rec.Record(0, uint16(i), l.now/1000+int64(i)*300)
+		}
+	}
+	fb := l.rec.BuildFeedbackPacket()[0].(*rtcp.TransportLayerCC)
+	b, _ := fb.Marshal()
+	acks := make([]Ack, 0, 64)
+	allocs := testing.AllocsPerRun(100, func() { acks, _ = l.h.Acks(acks[:0], b, l.now) })
+	if allocs != 0 || len(acks) != 50 {
+		t.Fatalf("%v allocations, %d acks", allocs, len(acks))
+	}
+	if _, err := l.h.Acks(nil, b[:25], l.now); err == nil {
+		t.Fatal("truncated feedback accepted")
 	}
 }
 
