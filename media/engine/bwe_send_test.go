@@ -341,3 +341,110 @@ func TestSendSideBweSimulcast(t *testing.T) {
 		return ok && e.Type == "bwe" && e.Direction == "out" && info.BweType == "transport-cc" && info.AvailableBitrate <= 300_000 && info.DesiredBitrate > 0
 	})
 }
+
+// TestSendSideBweREMB: a receiver that negotiated REMB (abs-send-time
+// and goog-remb, no transport-cc) caps its consumer's layers with the
+// REMB it sends, receiver reports letting the estimate grow.
+func TestSendSideBweREMB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes half a minute of real time")
+	}
+	f := newFixture(t)
+	src, dst := newEndpoint(t), newEndpoint(t)
+	in, out := f.plain(f.router, src), f.plain(f.router, dst)
+	params := vp8Params(100)
+	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps := consumerCaps(false)
+	caps.Codecs[0].RtcpFeedback = append(append([]media.RtcpFeedback(nil), videoFeedback...), media.RtcpFeedback{Type: "goog-remb"})
+	for _, e := range f.router.RtpCapabilities().HeaderExtensions {
+		if e.URI == media.ExtAbsSendTime && e.Kind == media.KindVideo {
+			caps.HeaderExtensions = append(caps.HeaderExtensions, e)
+		}
+	}
+	c := must[media.Consumer](t)(out.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	var remb atomic.Int64
+	remb.Store(3_000_000)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			b, _ := rtcp.Marshal([]rtcp.Packet{
+				&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: ssrc}}},
+				&rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: 1, Bitrate: float32(remb.Load()), SSRCs: []uint32{ssrc}},
+			})
+			dst.send(out.Tuple(), b)
+		}
+	}()
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	startFeeder(t, src, in.Tuple())
+
+	waitFor(t, "the top layer with a 3 Mbit/s REMB", 60*time.Second, func() bool { return spatial(c) == 2 })
+	remb.Store(250_000)
+	waitFor(t, "layer 0 with a 250 kbit/s REMB", 30*time.Second, func() bool { return spatial(c) == 0 })
+	st := must[[]media.TransportStats](t)(out.GetStats(f.ctx))[0]
+	if st.AvailableOutgoingBitrate == nil || *st.AvailableOutgoingBitrate > 250_000 {
+		t.Fatalf("availableOutgoingBitrate %v with a 250 kbit/s REMB", st.AvailableOutgoingBitrate)
+	}
+	remb.Store(3_000_000)
+	waitFor(t, "the top layer back", 90*time.Second, func() bool { return spatial(c) == 2 })
+}
+
+// TestSendSideBwePriority: two simulcast consumers on one transport whose
+// estimate setMaxOutgoingBitrate caps at 1.5 Mbit/s: after each gets a
+// layer, the one with the higher priority takes the top layer.
+func TestSendSideBwePriority(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes half a minute of real time")
+	}
+	f := newFixture(t)
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	params := vp8Params(100)
+	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps, twccID := bweCaps(f.router)
+	rx := newBweReceiver(t)
+	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetMaxOutgoingBitrate(f.ctx, 10_000); !isErr(err, media.ErrInvalidParams) {
+		t.Fatalf("setMaxOutgoingBitrate(10000): %v", err)
+	}
+	if err := tr.SetMaxOutgoingBitrate(f.ctx, 1_500_000); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetMinOutgoingBitrate(f.ctx, 2_000_000); !isErr(err, media.ErrInvalidParams) {
+		t.Fatalf("setMinOutgoingBitrate above the max: %v", err)
+	}
+	a := must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	b := must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	rx.start(tr.Tuple(), twccID)
+	if err := a.SetPriority(f.ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	startFeeder(t, src, in.Tuple())
+	waitFor(t, "the priority 2 consumer on the top layer, the other on layer 0", 60*time.Second, func() bool {
+		return spatial(a) == 2 && spatial(b) == 0
+	})
+	if err := a.SetPriority(f.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetPriority(f.ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the priorities swapped, the layers with them", 60*time.Second, func() bool {
+		return spatial(a) == 0 && spatial(b) == 2
+	})
+}
