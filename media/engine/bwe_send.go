@@ -36,12 +36,16 @@ import (
 //     consumers (distributeBitrate: by priority, each simulcast consumer
 //     taking layers up to its preferred ones), recomputes the bitrate the
 //     consumers want, and emits the "bwe" trace event.
-//   - While a consumer is held below its preferred layer by the estimate,
-//     the transport sends probation packets (mediasoup's RtpProbationGenerator:
-//     SSRC 1234, payload type 127, MID "probator", which mediasoup-client's
-//     probator receives): padding up to the estimate, and every
-//     bweProbeInterval a probe cluster at twice the estimate whose arrival
-//     rate, when higher, becomes the estimate.
+//   - While a consumer is held below its preferred layer by the estimate
+//     (and the estimator sees no congestion), the transport pads up to
+//     the estimate, and every bweProbeInterval sends a probe cluster at
+//     twice the estimate whose arrival rate, when higher, becomes the
+//     estimate. Padding goes as padding-only packets on the RTX stream of
+//     such a consumer when it negotiated RTX (as libwebrtc pads: every
+//     receiver knows that stream and reports it in its feedback), else as
+//     mediasoup's probation packets (RtpProbationGenerator: SSRC 1234,
+//     payload type 127, MID "probator", which mediasoup-client's probator
+//     receives; a receiver without it reports them lost).
 //
 // setMaxOutgoingBitrate/setMinOutgoingBitrate bound the estimate (and
 // initialAvailableOutgoingBitrate, WebRTC transports, starts it).
@@ -123,6 +127,9 @@ type tccClient struct {
 	lastProbeAt int64
 	// padCarry is padding owed from earlier intervals (bytes).
 	padCarry float64
+	// padConsumer is a limited consumer with RTX, whose RTX stream
+	// carries the padding (nil: the probator stream).
+	padConsumer *consumer
 	// Short-window send rate: rtp bytes sent at the last ticks.
 	sentRing [8]uint64
 	sentPos  int
@@ -386,11 +393,16 @@ func (t *transport) distributeBitrate(tc *tccClient, now int64) {
 		base = false
 	}
 	limited := false
+	var pad *consumer
 	for _, c := range cs {
 		if c.applyLayers(now) {
 			limited = true
+			if pad == nil && c.canPadRTX() {
+				pad = c
+			}
 		}
 	}
+	tc.padConsumer = pad
 	tc.mu.Lock()
 	tc.limited = limited
 	tc.mu.Unlock()
@@ -447,15 +459,75 @@ func (t *transport) probation(tc *tccClient, now int64) {
 	} else if padTo > mediaRate {
 		bytes = (padTo-mediaRate)*bweProcessInterval.Seconds()/8 + tc.padCarry
 	}
-	defer func() { tc.padCarry = max(0, min(bytes, probationSize)) }()
-	for n := 0; bytes >= probationSize && n < probationMaxPerTick; n++ {
-		b, seq := tc.probationPacket(t)
+	// RTX padding (a limited consumer's RTX stream, which any receiver
+	// knows) when there is one, else mediasoup's probator stream.
+	pad := tc.padConsumer
+	size := float64(probationSize)
+	if pad != nil {
+		size = rtxPaddingSize
+	}
+	defer func() { tc.padCarry = max(0, min(bytes, size)) }()
+	for n := 0; bytes >= size && n < probationMaxPerTick; n++ {
+		var b []byte
+		var seq uint16
+		if pad != nil {
+			seq = uint16(t.twccSeq.Add(1))
+			if b = pad.rtxPadding(tc.probBuf[:], seq); b == nil {
+				tc.padConsumer = nil
+				return
+			}
+		} else {
+			b, seq = tc.probationPacket(t)
+		}
 		tc.history.RecordOne(nanotime(), seq, len(b), cluster)
 		t.probationBytesSent.Add(uint64(len(b)))
 		t.bytesSent.Add(uint64(len(b)))
 		bytes -= float64(len(b))
 		t.link.sendRTP(b)
 	}
+}
+
+// rtxPaddingSize is the size of RTX padding packets' padding (RTP
+// padding counts at most 255 bytes).
+const rtxPaddingSize = 255
+
+// canPadRTX reports whether the consumer can carry padding on its RTX
+// stream (it negotiated RTX and transport-cc).
+func (c *consumer) canPadRTX() bool {
+	return c.rtxPT != 0 && c.twccID != 0 && len(c.streams) > 0 && c.streams[0].rtxSSRC != 0
+}
+
+// rtxPadding builds in buf a padding-only packet on the consumer's RTX
+// stream (as libwebrtc pads) with transport-wide sequence number twcc, or
+// returns nil if the consumer is not active.
+func (c *consumer) rtxPadding(buf []byte, twcc uint16) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.streams[0]
+	if !c.active || c.closed.Load() || s.packets == 0 {
+		return nil
+	}
+	var hdr [12]byte
+	hdr[0], hdr[1] = 0x80, c.rtxPT
+	s.rtxSeq++
+	be.PutUint16(hdr[2:], s.rtxSeq)
+	be.PutUint32(hdr[4:], s.lastTS)
+	be.PutUint32(hdr[8:], s.rtxSSRC)
+	var tw [2]byte
+	be.PutUint16(tw[:], twcc)
+	var n int
+	if c.midID != 0 {
+		n = rtppkt.CopyWithExtensions(buf, hdr[:], 12, c.twccID, tw[:], c.midID, c.mid)
+	} else {
+		n = rtppkt.CopyWithExtension(buf, hdr[:], 12, c.twccID, tw[:])
+	}
+	if n == 0 || n+rtxPaddingSize > len(buf) {
+		return nil
+	}
+	buf[0] |= 0x20
+	clear(buf[n : n+rtxPaddingSize])
+	buf[n+rtxPaddingSize-1] = rtxPaddingSize
+	return buf[:n+rtxPaddingSize]
 }
 
 // probationPacket builds the next probation packet, numbered with the
