@@ -176,3 +176,35 @@ func FuzzCopyWithExtension(f *testing.F) {
 		}
 	})
 }
+
+// TestCopyWithExtensions sets two elements at once (a consumer's MID and
+// its transport's transport-wide sequence number), replacing both where
+// the packet had them and keeping the others.
+func TestCopyWithExtensions(t *testing.T) {
+	for _, exts := range []map[uint8][]byte{nil, {1: []byte("old"), 5: {0, 1}, 3: {0xaa}}, {3: {0xaa}}} {
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}, Payload: []byte{9, 8, 7}}
+		for id, v := range exts {
+			p.Extension, p.ExtensionProfile = true, 0xbede
+			if err := p.SetExtension(id, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, _ := p.Marshal()
+		h, _ := Parse(b)
+		dst := make([]byte, 1500)
+		n := CopyWithExtensions(dst, b, h.HeaderLen, 1, []byte("mid7"), 5, []byte{0x12, 0x34})
+		var q rtp.Packet
+		if err := q.Unmarshal(dst[:n]); n == 0 || err != nil {
+			t.Fatalf("%v: n %d err %v", exts, n, err)
+		}
+		if string(q.GetExtension(1)) != "mid7" || string(q.GetExtension(5)) != "\x12\x34" || string(q.Payload) != "\x09\x08\x07" {
+			t.Fatalf("%v: got mid %q twcc %x payload %x", exts, q.GetExtension(1), q.GetExtension(5), q.Payload)
+		}
+		if v, ok := exts[3]; ok && string(q.GetExtension(3)) != string(v) {
+			t.Fatalf("%v: other element lost", exts)
+		}
+	}
+	if CopyWithExtensions(make([]byte, 1500), make([]byte, 12), 12, 1, []byte("a"), 1, []byte("b")) != 0 {
+		t.Fatal("same id twice accepted")
+	}
+}
