@@ -15,6 +15,7 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -447,4 +448,50 @@ func TestSendSideBwePriority(t *testing.T) {
 	waitFor(t, "the priorities swapped, the layers with them", 60*time.Second, func() bool {
 		return spatial(a) == 0 && spatial(b) == 2
 	})
+}
+
+// TestTransportWideSequenceNumbers: a consumer that negotiated
+// transport-cc sends the transport-wide sequence numbers of its own
+// transport, consecutive from 1, in the extension id it negotiated, not
+// the producer's; with or without a MID to write too.
+func TestTransportWideSequenceNumbers(t *testing.T) {
+	f := newFixture(t)
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	params := vp8Params(100)
+	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtTransportWideCC01, ID: 9}}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps, twccID := bweCaps(f.router)
+	withMid := *caps
+	withMid.HeaderExtensions = append([]media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtMid, PreferredID: 1}}, caps.HeaderExtensions...)
+	var dsts []*endpoint
+	for _, cp := range []*media.RtpCapabilities{caps, &withMid} {
+		dst := newEndpoint(t)
+		must[media.Consumer](t)(f.plain(f.router, dst).Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: cp}))
+		dsts = append(dsts, dst)
+	}
+	s := &sender{ssrc: 100, pt: 101}
+	for i := 0; i < 20; i++ {
+		pk := &rtp.Packet{}
+		if err := pk.Unmarshal(s.packet(t, i == 0, 300)); err != nil {
+			t.Fatal(err)
+		}
+		if err := pk.SetExtension(9, []byte{0x40, byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := pk.Marshal()
+		src.send(in.Tuple(), b)
+	}
+	for i, dst := range dsts {
+		wait.Until(t, "20 packets", func() bool { return len(dst.packets()) >= 20 })
+		for j, pk := range dst.packets()[:20] {
+			ext := pk.GetExtension(twccID)
+			if len(ext) != 2 || binary.BigEndian.Uint16(ext) != uint16(j+1) {
+				t.Fatalf("consumer %d packet %d: transport-wide sequence number %x, want %d", i, j, ext, j+1)
+			}
+			if i == 1 && string(pk.GetExtension(1)) == "" {
+				t.Fatalf("consumer %d packet %d without its MID", i, j)
+			}
+		}
+	}
 }

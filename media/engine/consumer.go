@@ -73,6 +73,9 @@ type consumer struct {
 	// queued packets (outNumbered of them, when twccID is set).
 	outSent     [outBatch]gcc.Packet
 	outNumbered int
+	// outAt is when the last queued packet arrived (monotonic ns): the
+	// queue's send time, give or take the read batch.
+	outAt int64
 
 	onTransportClose event.Listeners[struct{}]
 	onProducerClose  event.Listeners[struct{}]
@@ -357,6 +360,7 @@ func (c *consumer) forward(pk *packet) {
 	if b := c.rewrite(pk, c.out[c.queued][:], &c.outSent[c.outNumbered]); b != nil {
 		if c.outSent[c.outNumbered].Size != 0 {
 			c.outNumbered++
+			c.outAt = pk.now
 		}
 		c.outBufs[c.queued] = b
 		c.queued++
@@ -411,7 +415,7 @@ func (c *consumer) recordSent() {
 		return
 	}
 	if tc := c.transport.tccClient.Load(); tc != nil {
-		tc.history.Record(nanotime(), c.outSent[:c.outNumbered])
+		tc.history.Record(c.outAt, c.outSent[:c.outNumbered])
 	}
 	c.outNumbered = 0
 }
@@ -487,10 +491,12 @@ func (c *consumer) copyNumbered(dst, src []byte, hdrLen int) (int, uint16, bool)
 	var v [2]byte
 	be.PutUint16(v[:], seq)
 	if c.midID == 0 {
-		// Fast path: the producer's packet has the extension already.
-		n := copy(dst, src)
-		if ext, ok := rtppkt.Extension(dst[:n], rtppkt.Header{HeaderLen: hdrLen}, c.twccID); ok && len(ext) == 2 {
-			copy(ext, v[:])
+		// Fast path: the producer's packet has the extension already
+		// (browsers number theirs): copy, then overwrite it.
+		if ext, ok := rtppkt.Extension(src, rtppkt.Header{HeaderLen: hdrLen}, c.twccID); ok && len(ext) == 2 {
+			off := cap(src) - cap(ext) // ext's offset in src
+			n := copy(dst, src)
+			copy(dst[off:off+2], v[:])
 			return n, seq, true
 		}
 		if n := rtppkt.CopyWithExtension(dst, src, hdrLen, c.twccID, v[:]); n != 0 {

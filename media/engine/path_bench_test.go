@@ -56,3 +56,65 @@ func BenchmarkForwardPath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkForwardPathBWE is BenchmarkForwardPath to consumers on
+// WebRtcTransports that are not connected (their sends are dropped, so
+// no syscall is measured), without and with transport-cc negotiated:
+// with it, each packet also gets its transport's transport-wide sequence
+// number and goes into the send history (bwe_send.go).
+func BenchmarkForwardPathBWE(b *testing.B) {
+	for _, bwe := range []bool{false, true} {
+		for _, n := range []int{1, 10} {
+			b.Run(fmt.Sprintf("bwe=%v/N=%d", bwe, n), func(b *testing.B) {
+				ctx := context.Background()
+				r, listen := vp8Router(b)
+				in, _ := r.CreateDirectTransport(ctx, nil)
+				p, err := in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+					Codecs:           []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000}},
+					HeaderExtensions: []media.RtpHeaderExtensionParameters{{URI: media.ExtTransportWideCC01, ID: 3}},
+					Encodings:        []media.RtpEncodingParameters{{SSRC: 1}},
+				}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{vp8Codec}}
+				if bwe {
+					codec := vp8Codec
+					codec.RtcpFeedback = []media.RtcpFeedback{{Type: "transport-cc"}}
+					caps.Codecs = []media.RtpCodecCapability{codec}
+					for _, e := range r.RtpCapabilities().HeaderExtensions {
+						if e.URI == media.ExtTransportWideCC01 && e.Kind == media.KindVideo {
+							caps.HeaderExtensions = append(caps.HeaderExtensions, e)
+						}
+					}
+				}
+				for i := 0; i < n; i++ {
+					out, err := r.CreateWebRtcTransport(ctx, listen)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}); err != nil {
+						b.Fatal(err)
+					}
+					if (out.(*webRtcTransport).tccClient.Load() != nil) != bwe {
+						b.Fatal("estimator state")
+					}
+				}
+				t := in.(*directTransport).transport
+				pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}, Payload: make([]byte, 1000)}
+				pkt.Payload[0] = 0x10
+				// Numbered by the sender, as browsers do.
+				_ = pkt.SetExtension(3, []byte{0, 0})
+				buf := make([]byte, rtppkt.MaxPacketLen)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					pkt.SequenceNumber = uint16(i)
+					m, _ := pkt.MarshalTo(buf)
+					t.receive(buf[:m], nanotime()).flush()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fwd")
+			})
+		}
+	}
+}

@@ -340,7 +340,7 @@ var vp8Codec = media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/
 
 // vp8Router returns a router with VP8 on a fresh worker (closed with the
 // test) and the options of a WebRtcTransport on loopback.
-func vp8Router(t *testing.T) (media.Router, *media.WebRtcTransportOptions) {
+func vp8Router(t testing.TB) (media.Router, *media.WebRtcTransportOptions) {
 	t.Helper()
 	ctx := context.Background()
 	w, err := New(nil).CreateWorker(ctx, nil)
