@@ -50,7 +50,9 @@
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
 // rtppkt.Store, srtpSession.sendMu. tccServer.mu and rembServer.mu are leaves (no
-// lock taken under them). sctpData.mu is taken with no engine lock held,
+// lock taken under them). tccClient.mu (bwe_send.go) comes after
+// transport.mu; a tccClient's gcc.History lock is a leaf, taken under
+// tccClient.mu or consumer.mu; transportRates.mu is a leaf. sctpData.mu is taken with no engine lock held,
 // before sctpUDP.mu (a leaf) and pion's locks. webRtcServer.mu is taken with no
 // other engine lock held. Events are emitted with no lock held,
 // except "rtp" (Consumer.OnRtp) and "rtcp" (DirectTransport.OnRtcp),
