@@ -14,13 +14,16 @@ import (
 // extensions on the packets); tab B consumes it and decodes frames. The
 // engine's producer must have learned at least two streams by RID (the
 // transport-cc feedback lets Chromium's estimate rise above its start
-// rate, so it sends more than its lowest layer), and tab B's consumer is a
-// simulcast consumer.
+// rate, so it sends more than its lowest layer), tab B's consumer is a
+// simulcast consumer, and tab B's transport-cc feedback gives its
+// transport a send-side estimate (availableOutgoingBitrate).
 func TestChromiumSimulcast(t *testing.T) {
 	var (
 		mu        sync.Mutex
 		video     media.Producer
 		consumers []media.Consumer
+		// viewer is tab B's transport (the one with consumers).
+		viewer media.Transport
 	)
 	runBrowsers(t, &hooks{
 		router: func(r media.Router) {
@@ -36,6 +39,7 @@ func TestChromiumSimulcast(t *testing.T) {
 				tr.OnNewConsumer(func(c media.Consumer) {
 					mu.Lock()
 					consumers = append(consumers, c)
+					viewer = tr
 					mu.Unlock()
 				})
 			})
@@ -83,6 +87,17 @@ func TestChromiumSimulcast(t *testing.T) {
 			}
 			if !simulcast {
 				t.Error("tab B's video consumer is not a simulcast consumer")
+			}
+			// Tab B's transport-cc feedback drives the engine's send-side
+			// estimate of its transport.
+			st, err := viewer.GetStats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := st[0].AvailableOutgoingBitrate; a == nil || *a < 30_000 {
+				t.Errorf("tab B's transport: availableOutgoingBitrate %v", a)
+			} else {
+				t.Logf("tab B's transport: availableOutgoingBitrate %d, sendBitrate %d", *a, st[0].SendBitrate)
 			}
 		},
 	})
