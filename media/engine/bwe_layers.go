@@ -11,6 +11,14 @@ import (
 // The consumers' side of the bitrate distribution (bwe_send.go), as
 // mediasoup's Consumer GetBitratePriority, IncreaseLayer, ApplyLayers and
 // GetDesiredBitrate. Only the transport's RTCP goroutine calls these.
+//
+// As in mediasoup, a simulcast consumer on a transport with an estimate
+// takes no layer until its producer's streams have a known bitrate (100
+// ms after they start), and none while the estimate is below its lowest
+// layer's bitrate; a simple video consumer always forwards, its stream's
+// bitrate counted against the estimate first; audio takes no part. A
+// switch still waits for a key frame of the new layer (simulcast.go),
+// which the distribution requests.
 
 const (
 	// bweDowngradeConservative is mediasoup's BweDowngradeConservativeMs:
@@ -53,7 +61,7 @@ func (c *consumer) streamRates(now int64, rates, scores []int) ([]int, []int) {
 	p := c.producer
 	p.ingress.Lock()
 	for _, s := range p.streams {
-		rates = append(rates, int(s.rate.bitrate(now)))
+		rates = append(rates, int(s.rate.early(now)))
 		scores = append(scores, s.score)
 	}
 	p.ingress.Unlock()

@@ -41,6 +41,19 @@ func (r *rate) add(now int64, n int) {
 	r.bytes += uint64(n)
 }
 
+// early returns bitrate, or while no window is complete yet, the rate
+// of the current one once it is 100 ms old (so that a new stream's
+// bitrate is known before its first second ends).
+func (r *rate) early(now int64) uint64 {
+	if b := r.bitrate(now); b != 0 || r.lastBytes != 0 {
+		return b
+	}
+	if d := now - r.start; r.start != 0 && d >= int64(100*time.Millisecond) && d < int64(time.Second) {
+		return r.bytes * 8 * uint64(time.Second) / uint64(d)
+	}
+	return 0
+}
+
 // bitrate returns bits per second of the last complete window.
 func (r *rate) bitrate(now int64) uint64 {
 	if now-r.start >= 2*int64(time.Second) {
