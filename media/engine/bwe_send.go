@@ -71,8 +71,10 @@ const (
 	probationSSRC = 1234
 	probationPT   = 127
 	probationMid  = "probator"
-	// probationSize is the size of a probation packet's payload.
-	probationSize = 1000
+	// probationSize and probationMinSize bound a probation packet's
+	// payload.
+	probationSize    = 1000
+	probationMinSize = 200
 	// probationMaxPerTick bounds the probation packets of one interval.
 	probationMaxPerTick = 40
 )
@@ -420,22 +422,14 @@ func (t *transport) computeDesiredBitrate(tc *tccClient, force bool, now int64) 
 // probation sends padding up to the estimate while a consumer is
 // limited, and probe clusters every bweProbeInterval.
 func (t *transport) probation(tc *tccClient, now int64) {
-	sent := t.rtpBytesSent.Load() + t.rtxBytesSent.Load()
-	oldest := tc.sentRing[(tc.sentPos+1)%len(tc.sentRing)]
-	tc.sentRing[tc.sentPos%len(tc.sentRing)] = sent
-	tc.sentPos++
-	window := float64(len(tc.sentRing)-1) * bweProcessInterval.Seconds()
-	mediaRate := 0.0
-	if tc.sentPos > len(tc.sentRing) {
-		mediaRate = float64(sent-oldest) * 8 / window
-	}
+	mediaRate := tc.sendRate(t.rtpBytesSent.Load() + t.rtxBytesSent.Load())
 	tc.mu.Lock()
 	limited, available := tc.limited, tc.available
 	padTo := math.Min(available, tc.maxPaddingBitrate)
 	// No padding or probes while the estimator sees congestion: the
-	// queue it sees must drain.
-	// A state no feedback refreshed for a second is stale (no packets
-	// flow, say, when the estimate allows no layer at all).
+	// queue it sees must drain. A state no feedback refreshed for a
+	// second is stale (no packets flow, say, when the estimate allows no
+	// layer at all).
 	clear := tc.est.Usage() == gcc.Normal && tc.est.Loss() < 0.02 || now-tc.est.LastFeedback() > int64(time.Second)
 	limited = limited && clear
 	if tc.clusterLeft == 0 && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
@@ -446,38 +440,51 @@ func (t *transport) probation(tc *tccClient, now int64) {
 		tc.est.StartProbe(tc.cluster, tc.clusterRate)
 	}
 	tc.mu.Unlock()
-	if !limited && tc.clusterLeft == 0 {
-		tc.padCarry = 0
-		return
-	}
-	bytes := 0.0
-	cluster := 0
-	if tc.clusterLeft > 0 {
+	switch {
+	case tc.clusterLeft > 0:
 		tc.clusterLeft--
-		cluster = tc.cluster
-		bytes = tc.clusterRate * bweProcessInterval.Seconds() / 8
-	} else if padTo > mediaRate {
-		bytes = (padTo-mediaRate)*bweProcessInterval.Seconds()/8 + tc.padCarry
+		t.sendProbation(tc, tc.clusterRate*bweProcessInterval.Seconds()/8, tc.cluster)
+	case limited && padTo > mediaRate:
+		tc.padCarry = t.sendProbation(tc, (padTo-mediaRate)*bweProcessInterval.Seconds()/8+tc.padCarry, 0)
+	default:
+		tc.padCarry = 0
 	}
-	// RTX padding (a limited consumer's RTX stream, which any receiver
-	// knows) when there is one, else mediasoup's probator stream.
-	pad := tc.padConsumer
-	size := float64(probationSize)
-	if pad != nil {
-		size = rtxPaddingSize
+}
+
+// sendRate records the transport's RTP and RTX byte counter at this
+// interval and returns their bitrate over the last intervals.
+func (c *tccClient) sendRate(sent uint64) float64 {
+	oldest := c.sentRing[(c.sentPos+1)%len(c.sentRing)]
+	c.sentRing[c.sentPos%len(c.sentRing)] = sent
+	c.sentPos++
+	if c.sentPos <= len(c.sentRing) {
+		return 0
 	}
-	defer func() { tc.padCarry = max(0, min(bytes, size)) }()
-	for n := 0; bytes >= size && n < probationMaxPerTick; n++ {
+	return float64(sent-oldest) * 8 / (float64(len(c.sentRing)-1) * bweProcessInterval.Seconds())
+}
+
+// sendProbation sends about bytes of probation packets of probe cluster
+// (0: plain padding) and returns the bytes left unsent (less than a
+// packet). Padding goes on a limited consumer's RTX stream (which any
+// receiver knows) when there is one, else on mediasoup's probator stream.
+func (t *transport) sendProbation(tc *tccClient, bytes float64, cluster int) float64 {
+	for n := 0; n < probationMaxPerTick; n++ {
 		var b []byte
 		var seq uint16
-		if pad != nil {
+		if pad := tc.padConsumer; pad != nil {
+			if bytes < rtxPaddingSize {
+				break
+			}
 			seq = uint16(t.twccSeq.Add(1))
 			if b = pad.rtxPadding(tc.probBuf[:], seq); b == nil {
 				tc.padConsumer = nil
-				return
+				return 0
 			}
 		} else {
-			b, seq = tc.probationPacket(t)
+			if bytes < probationMinSize {
+				break
+			}
+			b, seq = tc.probationPacket(t, min(int(bytes), probationSize))
 		}
 		tc.history.RecordOne(nanotime(), seq, len(b), cluster)
 		t.probationBytesSent.Add(uint64(len(b)))
@@ -485,6 +492,7 @@ func (t *transport) probation(tc *tccClient, now int64) {
 		bytes -= float64(len(b))
 		t.link.sendRTP(b)
 	}
+	return max(0, min(bytes, probationSize))
 }
 
 // rtxPaddingSize is the size of RTX padding packets' padding (RTP
@@ -530,9 +538,10 @@ func (c *consumer) rtxPadding(buf []byte, twcc uint16) []byte {
 	return buf[:n+rtxPaddingSize]
 }
 
-// probationPacket builds the next probation packet, numbered with the
-// transport's next transport-wide sequence number.
-func (c *tccClient) probationPacket(t *transport) ([]byte, uint16) {
+// probationPacket builds the next probation packet, with a payload of
+// size bytes, numbered with the transport's next transport-wide
+// sequence number.
+func (c *tccClient) probationPacket(t *transport, size int) ([]byte, uint16) {
 	c.probSeq++
 	be.PutUint16(c.probBase[2:], c.probSeq)
 	be.PutUint32(c.probBase[4:], c.probTS)
@@ -540,10 +549,11 @@ func (c *tccClient) probationPacket(t *transport) ([]byte, uint16) {
 	var tw [2]byte
 	be.PutUint16(tw[:], seq)
 	var n int
+	base := c.probBase[:12+size]
 	if c.midID != 0 {
-		n = rtppkt.CopyWithExtensions(c.probBuf[:], c.probBase[:], 12, c.twccID, tw[:], c.midID, []byte(probationMid))
+		n = rtppkt.CopyWithExtensions(c.probBuf[:], base, 12, c.twccID, tw[:], c.midID, []byte(probationMid))
 	} else {
-		n = rtppkt.CopyWithExtension(c.probBuf[:], c.probBase[:], 12, c.twccID, tw[:])
+		n = rtppkt.CopyWithExtension(c.probBuf[:], base, 12, c.twccID, tw[:])
 	}
 	return c.probBuf[:n], seq
 }
