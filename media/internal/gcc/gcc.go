@@ -45,9 +45,11 @@ import (
 	"time"
 )
 
-// HistorySize is how many sent packets History remembers (a power of 2):
-// about 4 s of packets at 5 Mbit/s.
-const HistorySize = 2048
+// HistorySize is how many sent packets History remembers (a power of 2,
+// 16 bytes each): about 2 s of packets at 5 Mbit/s, 100 ms at 100 Mbit/s;
+// feedback normally comes within a feedback interval (50-100 ms) and a
+// round trip. Feedback on older packets is ignored.
+const HistorySize = 1024
 
 // maxAge is how old a history entry may be and still match feedback.
 const maxAge = int64(10 * time.Second)
