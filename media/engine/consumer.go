@@ -463,7 +463,15 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 	if s.tsOffset != 0 {
 		rtppkt.SetTimestamp(b, ts)
 	}
-	s.seqMap.Put(out, rtppkt.SeqInfo{In: pk.seq, Stream: uint8(pk.enc), TSOffset: s.tsOffset})
+	if c.sim != nil && pk.kfCodec == kfVP8 {
+		// The payload (and its descriptor) ends the packet, as in pk.
+		c.sim.vp8.rewrite(b[n-(len(pk.b)-pk.hdrLen):], c.sim.synced)
+	}
+	info := rtppkt.SeqInfo{In: pk.seq, Stream: uint8(pk.enc), TSOffset: s.tsOffset}
+	if c.sim != nil && pk.kfCodec == kfVP8 {
+		info.PicOffset, info.TL0Offset = c.sim.vp8.picOffset, c.sim.vp8.tl0Offset
+	}
+	s.seqMap.Put(out, info)
 	s.packets++
 	s.bytes += uint64(n)
 	if pk.kfCodec != kfNone && pk.keyFrame() {
@@ -567,6 +575,11 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 		}
 		if info.TSOffset != 0 {
 			rtppkt.SetTimestamp(b, rtppkt.Timestamp(b)+info.TSOffset)
+		}
+		if info.PicOffset != 0 || info.TL0Offset != 0 {
+			if h, ok := rtppkt.Parse(b); ok {
+				vp8Offset(b[h.HeaderLen:len(b)-h.PaddingLen], info.PicOffset, info.TL0Offset)
+			}
 		}
 		rtppkt.SetPayloadType(b, c.outPT[rtppkt.PayloadType(b)])
 		rtppkt.SetSequenceNumber(b, out)

@@ -27,6 +27,10 @@ type simulcast struct {
 	current       int
 	switchSeq     uint16
 	layersChanged bool
+	// vp8 keeps VP8 picture IDs continuous; synced says the packet
+	// accept just took starts a layer.
+	vp8    vp8Context
+	synced bool
 
 	// The bitrate distribution's state (bwe_layers.go; the transport's
 	// RTCP goroutine only).
@@ -49,6 +53,7 @@ func newSimulcast(layers int, preferred *media.ConsumerLayers) *simulcast {
 // key frame of the target. Call with consumer.mu held.
 func (sc *simulcast) accept(pk *packet, s *sendStream) bool {
 	if pk.enc == sc.current && !s.syncRequired {
+		sc.synced = false
 		return !rtppkt.SeqLess(pk.seq, sc.switchSeq)
 	}
 	if pk.enc != int(sc.target.Load()) || (pk.kfCodec != kfNone && !pk.keyFrame()) {
@@ -61,6 +66,7 @@ func (sc *simulcast) accept(pk *packet, s *sendStream) bool {
 	}
 	s.syncRequired = false
 	sc.switchSeq = pk.seq
+	sc.synced = true
 	if sc.current != pk.enc {
 		sc.current, sc.layersChanged = pk.enc, true
 	}

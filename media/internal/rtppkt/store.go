@@ -78,8 +78,12 @@ type SeqInfo struct {
 	In uint16
 	// Stream is the index of the source stream it came from.
 	Stream uint8
+	// TL0Offset and PicOffset were added to its VP8 TL0PICIDX and
+	// picture ID.
+	TL0Offset uint8
 	// TSOffset was added to its timestamp.
-	TSOffset uint32
+	TSOffset  uint32
+	PicOffset uint16
 }
 
 // Put records that output number out carried the input packet info.
