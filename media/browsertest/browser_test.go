@@ -91,11 +91,13 @@ func TestChromiumThroughWebRtcServer(t *testing.T) {
 
 // hooks adapt runBrowsers: router sees the router once created, setup
 // runs once the worker is served and returns extra driver arguments;
-// check runs after the driver passed.
+// check runs after the driver passed; output, if set, gets the driver's
+// JSON line first.
 type hooks struct {
 	router func(r media.Router)
 	setup  func(ctx context.Context, t *testing.T, w media.Worker, ms *mediaserver.Server) []string
 	check  func(ctx context.Context, t *testing.T)
+	output func(out []byte)
 }
 
 // runBrowsers starts the engine behind a ROPE server with a router and
@@ -151,6 +153,9 @@ func runBrowsers(t *testing.T, h *hooks) {
 	t.Logf("driver: %s", out)
 	if err != nil {
 		t.Fatalf("browser test failed: %v\n%s", err, stderr.String())
+	}
+	if h != nil && h.output != nil {
+		h.output(out)
 	}
 	if h != nil && h.check != nil {
 		h.check(ctx, t)

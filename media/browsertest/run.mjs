@@ -5,14 +5,18 @@
 //
 // usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>] [simulcast]
 // With a WebRtcServer id, both tabs' transports use that server's sockets.
-// With "simulcast", tab A sends its video in three RID encodings.
+// With "simulcast", tab A sends its video in three RID encodings. With
+// "watch=<seconds>", once tab B decodes, the driver samples tab B's
+// decoding every 200 ms for that long (result.timeline: [epoch ms,
+// framesDecoded, width]) while the test switches layers.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
-const webRtcServerId = rest.find((a) => a !== 'simulcast');
+const webRtcServerId = rest.find((a) => a !== 'simulcast' && !a.startsWith('watch='));
+const watch = Number((rest.find((a) => a.startsWith('watch=')) || 'watch=0').slice(6));
 const transportOptions = webRtcServerId ? { webRtcServerId } : {};
 const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast') };
 const args = [
@@ -67,6 +71,15 @@ try {
       result.sender = { ...s, sendingRids: sending.map((l) => l.rid) };
       if (sending.length >= 2) break;
       prev = s;
+    }
+  }
+  if (result.ok && watch > 0) {
+    result.timeline = [];
+    const end = Date.now() + watch * 1000;
+    while (Date.now() < end) {
+      const s = await b.evaluate(() => window.ropeTest.stats());
+      result.timeline.push([Date.now(), s.framesDecoded, s.width]);
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 } catch (err) {

@@ -2,8 +2,11 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/mediaserver"
@@ -98,6 +101,112 @@ func TestChromiumSimulcast(t *testing.T) {
 				t.Errorf("tab B's transport: availableOutgoingBitrate %v", a)
 			} else {
 				t.Logf("tab B's transport: availableOutgoingBitrate %d, sendBitrate %d", *a, st[0].SendBitrate)
+			}
+		},
+	})
+}
+
+// TestChromiumSimulcastSwitches: while tab B decodes tab A's simulcast,
+// the test switches tab B's consumer between layers 0 and 1 every two
+// seconds; after every switch tab B's decoder goes on (frames decoded
+// rise within the two seconds; a switch waits for, and asks for, a key
+// frame of the new layer, and the VP8 picture IDs go on across it), and
+// both layers' sizes are decoded.
+func TestChromiumSimulcastSwitches(t *testing.T) {
+	const (
+		watch = 24 * time.Second
+		every = 2 * time.Second
+	)
+	var (
+		mu       sync.Mutex
+		switches []int64 // epoch ms
+		timeline [][3]int64
+		stop     = make(chan struct{})
+		done     sync.WaitGroup
+	)
+	defer func() { close(stop); done.Wait() }()
+	runBrowsers(t, &hooks{
+		router: func(r media.Router) {
+			r.OnNewTransport(func(tr media.Transport) {
+				tr.OnNewConsumer(func(c media.Consumer) {
+					if c.Type() != media.ConsumerSimulcast {
+						return
+					}
+					c.OnLayersChange(func(l *media.ConsumerLayers) { t.Logf("%d layers %+v", time.Now().UnixMilli(), l) })
+					tr.OnTrace(func(e media.TransportTraceEventData) { t.Logf("%d bwe %+v", time.Now().UnixMilli(), e.Info) })
+					_ = tr.EnableTraceEvent(context.Background(), []media.TransportTraceEventType{"bwe"})
+					done.Add(1)
+					go func() {
+						defer done.Done()
+						tick := time.NewTicker(every)
+						defer tick.Stop()
+						for layer := 0; ; layer = 1 - layer {
+							select {
+							case <-stop:
+								return
+							case <-tick.C:
+							}
+							if c.CurrentLayers() == nil || c.Closed() {
+								continue // not decoding yet
+							}
+							if err := c.SetPreferredLayers(context.Background(), media.ConsumerLayers{SpatialLayer: layer}); err != nil {
+								t.Logf("setPreferredLayers: %v", err)
+								return
+							}
+							mu.Lock()
+							switches = append(switches, time.Now().UnixMilli())
+							mu.Unlock()
+						}
+					}()
+				})
+			})
+		},
+		setup: func(context.Context, *testing.T, media.Worker, *mediaserver.Server) []string {
+			return []string{"simulcast", fmt.Sprintf("watch=%d", int(watch/time.Second))}
+		},
+		output: func(out []byte) {
+			var r struct{ Timeline [][3]int64 }
+			if err := json.Unmarshal(out, &r); err != nil {
+				t.Fatalf("driver output: %v", err)
+			}
+			mu.Lock()
+			timeline = r.Timeline
+			mu.Unlock()
+		},
+		check: func(ctx context.Context, t *testing.T) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(timeline) == 0 {
+				t.Fatal("no timeline")
+			}
+			end := timeline[len(timeline)-1][0]
+			checked, widths := 0, map[int64]bool{}
+			for _, s := range timeline {
+				widths[s[2]] = true
+			}
+			for _, at := range switches {
+				if at < timeline[0][0] || at+every.Milliseconds() > end {
+					continue
+				}
+				checked++
+				var before, after int64 = -1, -1
+				for _, s := range timeline {
+					if s[0] <= at {
+						before = s[1]
+					} else if s[0] <= at+every.Milliseconds() {
+						after = s[1]
+					}
+				}
+				if after <= before {
+					t.Errorf("switch at %d: frames decoded %d before, %d within %s after: the decoder stalled", at, before, after, every)
+				}
+			}
+			t.Logf("%d switches checked of %d (%v), timeline %d..%d, widths decoded %v", checked, len(switches), switches, timeline[0][0], end, widths)
+			if checked < 5 {
+				t.Errorf("only %d switches while tab B decoded", checked)
+			}
+			if len(widths) < 2 {
+				t.Errorf("decoded widths %v, want both layers'", widths)
 			}
 		},
 	})

@@ -495,3 +495,51 @@ func TestTransportWideSequenceNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestSendSideBweNoLayerFits: with setMaxOutgoingBitrate below the lowest
+// layer's bitrate a simulcast consumer forwards nothing (mediasoup's
+// semantics), and the receiver's key frame requests and getStats keep
+// working meanwhile.
+func TestSendSideBweNoLayerFits(t *testing.T) {
+	f := newFixture(t)
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	params := vp8Params(100)
+	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps, twccID := bweCaps(f.router)
+	rx := newBweReceiver(t)
+	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetMaxOutgoingBitrate(f.ctx, 60_000); err != nil {
+		t.Fatal(err)
+	}
+	c := must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	rx.start(tr.Tuple(), twccID)
+	startFeeder(t, src, in.Tuple())
+	wait.Until(t, "the producer's three streams", func() bool {
+		st, _ := p.GetStats(f.ctx)
+		return len(st) == 3 && st[0].Bitrate > 0
+	})
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: ssrc}})
+		_, _ = rx.conn.WriteToUDP(b, rx.to)
+		if _, err := c.GetStats(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if l := c.CurrentLayers(); l != nil {
+			t.Fatalf("consumer on layer %d with a 60 kbit/s cap", l.SpatialLayer)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rx.mu.Lock()
+	got := rx.ssrcs[ssrc]
+	rx.mu.Unlock()
+	if got {
+		t.Fatal("the receiver got the consumer's packets")
+	}
+}

@@ -283,7 +283,8 @@ func (c *consumer) requestKeyFrames() {
 	}
 }
 
-// producerStream maps a consumer stream index to the producer's.
+// producerStream maps a consumer stream index to the producer's (-1: a
+// simulcast consumer the bandwidth estimate allows no layer).
 func (c *consumer) producerStream(i int) int {
 	if c.sim != nil {
 		return int(c.sim.target.Load())
@@ -692,7 +693,7 @@ func (c *consumer) GetStats(ctx context.Context) ([]media.RtpStreamStats, error)
 	p := c.producer
 	p.ingress.Lock()
 	for i := range c.streams {
-		if idx := c.producerStream(i); idx < len(p.streams) {
+		if idx := c.producerStream(i); idx >= 0 && idx < len(p.streams) {
 			out = append(out, p.streamStats(p.streams[idx], now))
 		}
 	}

@@ -434,7 +434,7 @@ func (p *producer) sendNack(s *recvStream) {
 // request (Chromium answers at most one PLI per 300 ms), and a consumer
 // waiting for a key frame would otherwise wait for the next one asked.
 func (p *producer) requestKeyFrame(idx int) {
-	if p.kind != media.KindVideo || idx >= len(p.streams) || p.closed.Load() {
+	if p.kind != media.KindVideo || idx < 0 || idx >= len(p.streams) || p.closed.Load() {
 		return
 	}
 	s := p.streams[idx]

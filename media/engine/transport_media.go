@@ -125,6 +125,10 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 	if err := t.addConsumer(c); err != nil {
 		return nil, err
 	}
+	if c.sim != nil && c.bweManaged() {
+		// No layer until the transport's estimate gives one (bwe_send.go).
+		c.sim.target.Store(-1)
+	}
 	if err := p.addConsumer(c); err != nil {
 		t.removeConsumer(c)
 		return nil, err
