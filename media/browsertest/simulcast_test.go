@@ -133,7 +133,10 @@ func TestChromiumSimulcastSwitches(t *testing.T) {
 						return
 					}
 					c.OnLayersChange(func(l *media.ConsumerLayers) { t.Logf("%d layers %+v", time.Now().UnixMilli(), l) })
-					tr.OnTrace(func(e media.TransportTraceEventData) { t.Logf("%d bwe %+v", time.Now().UnixMilli(), e.Info) })
+					tr.OnTrace(func(e media.TransportTraceEventData) {
+						st, _ := tr.GetStats(context.Background())
+						t.Logf("%d bwe %+v probation %d recv %d", time.Now().UnixMilli(), e.Info, st[0].ProbationBytesSent, st[0].BytesReceived)
+					})
 					_ = tr.EnableTraceEvent(context.Background(), []media.TransportTraceEventType{"bwe"})
 					done.Add(1)
 					go func() {

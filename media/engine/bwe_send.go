@@ -61,6 +61,9 @@ const (
 	bweEventInterval = time.Second
 	// bweProbeInterval is how often a limited transport probes.
 	bweProbeInterval = 3 * time.Second
+	// bweMinProbeRate is the lowest probe cluster rate: enough packets
+	// to measure however low the estimate fell.
+	bweMinProbeRate = 300_000
 	// bweProbeTicks is a probe cluster's length in process intervals.
 	bweProbeTicks = 4
 	// bweMaxIncrement, bweMaxPadding: mediasoup's MaxBitrateIncrementFactor,
@@ -436,7 +439,7 @@ func (t *transport) probation(tc *tccClient, now int64) {
 		tc.lastProbeAt = now
 		tc.cluster = tc.cluster%4 + 1
 		tc.clusterLeft = bweProbeTicks
-		tc.clusterRate = math.Min(2*available, math.Max(tc.maxBitrate, available))
+		tc.clusterRate = max(math.Min(2*available, math.Max(tc.maxBitrate, available)), bweMinProbeRate)
 		tc.est.StartProbe(tc.cluster, tc.clusterRate)
 	}
 	tc.mu.Unlock()

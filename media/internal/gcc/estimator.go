@@ -95,9 +95,10 @@ type Estimator struct {
 	remb     float64
 	// rtt is the last feedback round trip (ns): now minus the send time
 	// of the latest packet it reported received; lastFeedback when the
-	// last feedback came.
+	// last feedback with news came (see LastFeedback).
 	rtt          int64
 	lastFeedback int64
+	latestAcked  int64
 
 	// Probes: arrival span and bytes per cluster.
 	probes [4]probe
@@ -154,7 +155,8 @@ func (e *Estimator) Target() float64 {
 // Usage is the last signal of the overuse detector.
 func (e *Estimator) Usage() Usage { return e.usage }
 
-// LastFeedback is when the last transport-cc feedback came (0: none).
+// LastFeedback is when the last transport-cc feedback acknowledging a
+// packet sent after all those acknowledged before came (0: none).
 func (e *Estimator) LastFeedback() int64 { return e.lastFeedback }
 
 // Acked is the acknowledged bitrate (bps), 0 until known.
@@ -167,7 +169,6 @@ func (e *Estimator) Loss() float64 { return e.lastLoss }
 // sequence order, at now (monotonic ns).
 func (e *Estimator) OnAcks(acks []Ack, now int64) {
 	lost, expected := 0, 0
-	e.lastFeedback = now
 	var latest int64
 	for _, a := range acks {
 		if a.Arrival != Lost {
@@ -190,6 +191,10 @@ func (e *Estimator) OnAcks(acks []Ack, now int64) {
 	}
 	if latest != 0 {
 		e.rtt = now - latest
+	}
+	if latest > e.latestAcked {
+		// Feedback on packets not acknowledged before: fresh news.
+		e.latestAcked, e.lastFeedback = latest, now
 	}
 	e.updateAcked()
 	e.updateDelayRate(now)
