@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
@@ -41,7 +43,19 @@ var benchRates = map[int]int{1: 2000, 10: 2000, 100: 300, 500: 60}
 
 func BenchmarkForward(b *testing.B) {
 	for _, n := range []int{1, 10, 100, 500} {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n], 1) })
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n], 1, false) })
+	}
+}
+
+// BenchmarkForwardBWE is BenchmarkForward with send-side bandwidth
+// estimation running on every consumer's transport: the consumers
+// negotiated transport-cc, so each packet gets its transport's
+// transport-wide sequence number and goes into its send history, and the
+// receivers (the peer process) answer with transport-cc feedback every
+// 100 ms that the estimator reads.
+func BenchmarkForwardBWE(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n], 1, true) })
 	}
 }
 
@@ -50,11 +64,11 @@ func BenchmarkForward(b *testing.B) {
 // several packets and each consumer sends them with one sendmmsg.
 func BenchmarkForwardBursty(b *testing.B) {
 	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n], 10) })
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchForward(b, n, benchRates[n], 10, false) })
 	}
 }
 
-func benchForward(b *testing.B, n, rate, burst int) {
+func benchForward(b *testing.B, n, rate, burst int, bwe bool) {
 	ctx := context.Background()
 	peer := startPeer(b)
 	api := engine.New(nil)
@@ -66,19 +80,23 @@ func benchForward(b *testing.B, n, rate, burst int) {
 		b.Fatal(err)
 	}
 	p := must[media.Producer](b)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: vp8Params(benchSSRC)}))
+	caps, twccID := consumerCaps(false), uint8(0)
+	if bwe {
+		caps, twccID = bweCaps(r)
+	}
 	for i := 0; i < n; i++ {
 		tr := must[media.PlainTransport](b)(r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
 		if err := tr.Connect(ctx, &media.PlainTransportConnectOptions{IP: lo, Port: peer.receiverPorts[i%len(peer.receiverPorts)]}); err != nil {
 			b.Fatal(err)
 		}
-		must[media.Consumer](b)(tr.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: consumerCaps(false)}))
+		must[media.Consumer](b)(tr.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
 	}
 	runtime.GC()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	cpu0 := processCPU()
 	b.ResetTimer()
-	received := peer.run(b, in.Tuple().LocalPort, b.N, rate, n, burst)
+	received := peer.run(b, in.Tuple().LocalPort, b.N, rate, n, burst, twccID)
 	b.StopTimer()
 	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&ms1)
@@ -153,8 +171,8 @@ func startChild(b *testing.B, env string) (*exec.Cmd, io.WriteCloser, *bufio.Sca
 
 // run makes the peer send count packets at rate to port and returns how
 // many packets its receivers got (count*n expected).
-func (p *peer) run(b *testing.B, port uint16, count, rate, n, burst int) int {
-	fmt.Fprintf(p.stdin, "%d %d %d %d %d\n", port, count, rate, count*n, burst)
+func (p *peer) run(b *testing.B, port uint16, count, rate, n, burst int, twccID uint8) int {
+	fmt.Fprintf(p.stdin, "%d %d %d %d %d %d\n", port, count, rate, count*n, burst, twccID)
 	if !p.out.Scan() {
 		b.Fatal("peer died")
 	}
@@ -170,6 +188,7 @@ func runPeer() {
 		panic(err)
 	}
 	var received atomic.Int64
+	var twccID atomic.Uint32
 	var wg sync.WaitGroup
 	ports := []string{strconv.Itoa(int(snd.LocalAddr().Port()))}
 	var sinks []*udpio.Conn
@@ -181,13 +200,14 @@ func runPeer() {
 		sinks = append(sinks, c)
 		ports = append(ports, strconv.Itoa(int(c.LocalAddr().Port())))
 		wg.Add(1)
-		go sink(c, &received, &wg)
+		go sink(c, &received, &twccID, &wg)
 	}
 	fmt.Println(strings.Join(ports, " "))
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		var port, count, rate, expected, burst int
-		fmt.Sscan(in.Text(), &port, &count, &rate, &expected, &burst)
+		var port, count, rate, expected, burst, id int
+		fmt.Sscan(in.Text(), &port, &count, &rate, &expected, &burst, &id)
+		twccID.Store(uint32(id))
 		received.Store(0)
 		peerSend(snd, netip.AddrPortFrom(ip, uint16(port)), count, rate, burst)
 		waitQuiet(&received, int64(expected))
@@ -199,23 +219,56 @@ func runPeer() {
 	wg.Wait()
 }
 
-func sink(c *udpio.Conn, received *atomic.Int64, wg *sync.WaitGroup) {
+// sink counts the RTP it receives and, when twccID is set, answers each
+// sending transport with transport-cc feedback every 100 ms.
+func sink(c *udpio.Conn, received *atomic.Int64, twccID *atomic.Uint32, wg *sync.WaitGroup) {
 	defer wg.Done()
 	ms := make([]udpio.Message, 64)
 	for i := range ms {
 		ms[i].Buf = make([]byte, 1500)
 	}
+	recorders := map[netip.AddrPort]*twcc.Recorder{}
+	lastFeedback := time.Now()
 	for {
 		n, err := c.ReadBatch(ms)
 		if err != nil {
 			return
 		}
+		id := uint8(twccID.Load())
 		for i := 0; i < n; i++ {
 			if ms[i].N > 12 && ms[i].Buf[1] < 192 {
 				received.Add(1)
+				if id != 0 {
+					recordTWCC(recorders, ms[i], id)
+				}
+			}
+		}
+		if id != 0 && time.Since(lastFeedback) >= 100*time.Millisecond {
+			lastFeedback = time.Now()
+			for addr, rec := range recorders {
+				if b, err := rtcp.Marshal(rec.BuildFeedbackPacket()); err == nil && len(b) > 0 {
+					_ = c.WriteTo(b, addr)
+				}
 			}
 		}
 	}
+}
+
+func recordTWCC(recorders map[netip.AddrPort]*twcc.Recorder, m udpio.Message, id uint8) {
+	var h rtp.Header
+	if _, err := h.Unmarshal(m.Buf[:m.N]); err != nil {
+		return
+	}
+	ext := h.GetExtension(id)
+	if len(ext) != 2 {
+		return
+	}
+	rec := recorders[m.Addr]
+	if rec == nil {
+		rec = twcc.NewRecorder(1)
+		recorders[m.Addr] = rec
+	}
+	rec.Record(h.SSRC, uint16(ext[0])<<8|uint16(ext[1]), time.Now().UnixMicro())
 }
 
 var peerSeq uint16
