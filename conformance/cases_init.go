@@ -206,6 +206,9 @@ func runFixtureTypes(t *T) {
 			t.Fatalf("no type %q in the catalogue", want.Name)
 		}
 		got := in.Types[i]
+		if want.Name == "Fixture" { // take is optional (§15.1.2)
+			got.Methods = slices.DeleteFunc(slices.Clone(got.Methods), func(m string) bool { return m == "take" })
+		}
 		for _, pair := range [][2][]string{{got.Methods, want.Methods}, {got.Events, want.Events}, {got.Properties, want.Properties}} {
 			if !sameSet(pair[0], pair[1]) {
 				t.Fatalf("type %s: got %s, want %s", want.Name, describe(got), describe(want))

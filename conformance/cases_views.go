@@ -45,6 +45,10 @@ func viewCases() []*Case {
 			Title:  "a view resumed within the window gets exactly what it would have seen live, in order, then live ones",
 			Expect: "after a drop and changes inside and outside the view: resumed true, the replay equal to a live view's notifications",
 			Run:    runViewResume},
+		{ID: "rope/18.7.1/1", Level: MUST,
+			Title:  "an owner change moves a counter and its child into and out of views: rope.created in, rope.closed out, an empty rope.updated to full access",
+			Expect: "fixture.take (§15.2.3) by alice, bob, then a full connection: alice gets created counter, child before take's response; bob's take closes child, counter in alice's view and creates counter, child in bob's; the full connection's take closes them in bob's; the full connection gets only rope.updated {\"props\": {}}",
+			Run:    runViewMoves},
 	}
 }
 
@@ -245,4 +249,99 @@ func runViewOwners(t *T) {
 		t.Fatalf("bob's increment on alice's counter: %.300s, want -32001 (§18.6.1)", resp.Raw)
 	}
 	alice.MustCall(r.ID, "close", nil)
+}
+
+// runViewMoves moves a counter with a child between subjects with the
+// fixture's take (§15.2.3): nobody (a full connection created it) → alice
+// → bob → nobody. It skips against a fixture without take.
+func runViewMoves(t *T) {
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	alice, _ := dialToken(t, "alice", ownTokenPrefix+"alice-"+suffix, nil)
+	bob, _ := dialToken(t, "bob", ownTokenPrefix+"bob-"+suffix, nil)
+	op, _ := t.Connect("op")
+	c := op.CreateCounter(7)
+	k := childOf(t, op, c, "k")
+	moved := []string{c, k}
+	from := op.LastSeq
+	notes, resp := alice.Call(fixtureID, "take", map[string]any{"id": c})
+	if resp.Code() == int(rope.CodeUnknownMethod) {
+		t.Skipf("the fixture has no take (§15.1.2): %.200s", resp.Raw)
+	}
+	if resp.Error != nil {
+		t.Fatalf("alice's take: %.300s", resp.Raw)
+	}
+	// In: parents first, before the response (§18.7.2, §18.3.3).
+	wantMoves(t, "alice's take, alice", notes, moved, rope.MethodCreated, c, k)
+	if o := createdObject(t, notes, c); o.Parent == nil || *o.Parent != fixtureID || string(o.Props["value"]) != "7" {
+		t.Fatalf("the moved-in counter %+v, want parent %q and value 7 (its current state)", o, fixtureID)
+	}
+	wantMoves(t, "alice's take, bob", bob.Barrier(), moved, "")
+	notes, _ = bob.MustCall(fixtureID, "take", map[string]any{"id": c})
+	wantMoves(t, "bob's take, bob", notes, moved, rope.MethodCreated, c, k)
+	// Out: children first (§6.5.2).
+	wantMoves(t, "bob's take, alice", alice.Barrier(), moved, rope.MethodClosed, k, c)
+	if _, resp := alice.Call(c, "increment", nil); resp.Code() != int(rope.CodeObjectNotFound) {
+		t.Fatalf("alice's increment on the counter moved out: %.300s, want -32001 (§18.7.3)", resp.Raw)
+	}
+	op.MustCall(fixtureID, "take", map[string]any{"id": c})
+	wantMoves(t, "op's take, bob", bob.Barrier(), moved, rope.MethodClosed, k, c)
+	wantMoves(t, "op's take, alice", alice.Barrier(), moved, "")
+	S, _ := op.Ping()
+	if op.Gap != "" {
+		t.Fatalf("the full connection has a gap: %s (§18.7.1: it gets every seq)", op.Gap)
+	}
+	n := 0
+	for seq := from + 1; seq <= S; seq++ {
+		m := op.Seen[seq]
+		if m == nil || m.ObjectID() != c && m.ObjectID() != k {
+			continue // another case's
+		}
+		if n++; m.Method != rope.MethodUpdated || !emptyUpdate(m) {
+			t.Fatalf("the full connection got %s for a move, want rope.updated with \"props\": {} (§18.7.1)", rawOf(m))
+		}
+	}
+	if n != 12 {
+		t.Fatalf("the full connection got %d notifications for three moves of a counter with a child, want 12 (two passes of two, §18.7.2)", n)
+	}
+}
+
+// wantMoves checks that the sequenced notifications in ms about the
+// objects moved are exactly method for ids, in order (none when ids is
+// empty).
+func wantMoves(t *T, what string, ms []*Msg, moved []string, method string, ids ...string) {
+	var got []*Msg
+	for _, m := range ms {
+		if _, ok := m.Seq(); ok && slices.Contains(moved, m.ObjectID()) {
+			got = append(got, m)
+		}
+	}
+	ok := len(got) == len(ids)
+	for i := 0; ok && i < len(ids); i++ {
+		ok = got[i].Method == method && got[i].ObjectID() == ids[i]
+	}
+	if !ok {
+		t.Fatalf("%s: got %s, want %s of %v in this order (§18.7)", what, rawsOf(got), method, ids)
+	}
+}
+
+// createdObject is the object of id's rope.created in ms.
+func createdObject(t *T, ms []*Msg, id string) rope.ObjectState {
+	var p struct {
+		Object rope.ObjectState `json:"object"`
+	}
+	for _, m := range ms {
+		if m.Method == rope.MethodCreated && m.ObjectID() == id {
+			if err := json.Unmarshal(m.Params, &p); err != nil {
+				t.Fatalf("rope.created %s: %v", m.Raw, err)
+			}
+		}
+	}
+	return p.Object
+}
+
+func emptyUpdate(m *Msg) bool {
+	var p struct {
+		Props map[string]json.RawMessage `json:"props"`
+	}
+	return json.Unmarshal(m.Params, &p) == nil && p.Props != nil && len(p.Props) == 0
 }
