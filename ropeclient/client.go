@@ -62,8 +62,16 @@ var (
 	// ErrDisconnected: the connection dropped while the call was in flight;
 	// the call may or may not have run.
 	ErrDisconnected = errors.New("ropeclient: disconnected")
-	// ErrUnauthorized: the server refused the token (HTTP 401).
+	// ErrUnauthorized: the server refused the token (HTTP 401). The
+	// client does not retry (spec §12.3.5).
 	ErrUnauthorized = errors.New("ropeclient: unauthorized")
+	// ErrForbidden: the server refused the handshake with HTTP 403 (spec
+	// §4.3). The client does not retry.
+	ErrForbidden = errors.New("ropeclient: forbidden")
+	// ErrGrantExpired: the server closed the connection with 4003 Grant
+	// Expired (spec §18.9). The client does not reconnect with the same
+	// token; a client with a new token can.
+	ErrGrantExpired = errors.New("ropeclient: grant expired (close 4003)")
 	// ErrObjectClosed: the object is closed in the mirror.
 	ErrObjectClosed = errors.New("ropeclient: object closed")
 )
@@ -136,10 +144,11 @@ type Client struct {
 	url  string
 	opts Options
 
-	// mu guards sess and closed.
+	// mu guards sess, closed and err.
 	mu     sync.Mutex
 	sess   *session
 	closed bool
+	err    error // why the connection ended on its own
 
 	onOpen, onConnected, onClose, onWebSocketOpen listeners[func()]
 	onDisconnected, onError                       listeners[func(error)]
@@ -176,7 +185,7 @@ func (c *Client) Open(ctx context.Context) error {
 	sess := c.sess
 	c.mu.Unlock()
 	if err := sess.waitConnected(ctx); err != nil {
-		if errors.Is(err, ErrUnauthorized) || errors.Is(err, errSessionEnded) {
+		if refused(err) || errors.Is(err, errSessionEnded) {
 			c.Close()
 		}
 		return fmt.Errorf("ropeclient: open %s: %w", c.url, err)
@@ -200,6 +209,36 @@ func (c *Client) Close() error {
 		c.onClose.each(func(f func()) { f() })
 	}
 	return nil
+}
+
+// Err says why the client entered CLOSED without Close: ErrGrantExpired,
+// ErrUnauthorized or ErrForbidden when the server refused it (it stopped
+// reconnecting, spec §12.3.5), the last connection's error when
+// reconnection is off. It is nil while the client is open or connecting,
+// and after a Close that came first.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// refused says whether err ends reconnection: the server refused the
+// token, or the grant expired (spec §12.3.5).
+func refused(err error) bool {
+	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrGrantExpired)
+}
+
+// ended moves c to CLOSED because its connection ended on its own with
+// err, and emits close once (spec §12.1.2).
+func (c *Client) ended(err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.closed = true
+	c.err = err
+	return true
 }
 
 // ReadyState is the client's state.

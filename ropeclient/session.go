@@ -166,7 +166,8 @@ func (s *session) emit(fn func(c *Client)) {
 }
 
 // run connects, serves the connection and reconnects with backoff until
-// the session is stopped, the token is refused, or reconnection is off.
+// the session is stopped, the server refuses the token or closes with
+// 4003 Grant Expired (spec §12.3.5), or reconnection is off.
 func (s *session) run(ctx context.Context) {
 	defer close(s.done)
 	var err error
@@ -177,18 +178,48 @@ func (s *session) run(ctx context.Context) {
 		var ws *websocket.Conn
 		if ws, err = s.dial(ctx); err != nil {
 			s.emit(func(c *Client) { c.onError.each(func(f func(error)) { f(err) }) })
-			if errors.Is(err, ErrUnauthorized) || s.opts.NoReconnect {
+			if refused(err) || s.opts.NoReconnect {
 				break
 			}
 			continue
 		}
 		attempt = 0
 		err = s.serve(ctx, ws)
+		if websocket.CloseStatus(err) == rope.CloseGrantExpired {
+			err = fmt.Errorf("%w: %w", ErrGrantExpired, err)
+			s.emit(func(c *Client) { c.onError.each(func(f func(error)) { f(err) }) })
+			break
+		}
 		if s.opts.NoReconnect {
 			break
 		}
 	}
 	s.end(err)
+	if ctx.Err() == nil && !s.closing() {
+		s.gaveUp(err)
+	}
+}
+
+// gaveUp ends the session on its own (refused, or reconnection off): no
+// client may join it any more, and each attached one enters CLOSED and
+// emits close (spec §12.1.2), after the errors already posted.
+func (s *session) gaveUp(err error) {
+	sessions.Lock()
+	if sessions.m[s.key] == s {
+		delete(sessions.m, s.key)
+	}
+	sessions.Unlock()
+	s.mu.Lock()
+	clients := make([]*Client, 0, len(s.clients))
+	for c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		if c.ended(err) {
+			s.events.post(func() { c.onClose.each(func(f func()) { f() }) })
+		}
+	}
 }
 
 func (s *session) closing() bool {
@@ -240,6 +271,9 @@ func (s *session) dial(ctx context.Context) (*websocket.Conn, error) {
 	})
 	if resp != nil && resp.StatusCode == http.StatusUnauthorized {
 		return nil, ErrUnauthorized
+	}
+	if resp != nil && resp.StatusCode == http.StatusForbidden {
+		return nil, ErrForbidden
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", s.url, err)

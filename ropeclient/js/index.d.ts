@@ -10,6 +10,7 @@ export declare const CloseCode: Readonly<{
   MESSAGE_TOO_BIG: 1009;
   SLOW_CONSUMER: 4000;
   PROTOCOL_VIOLATION: 4001;
+  GRANT_EXPIRED: 4003;
 }>;
 
 /** JSON-RPC and ROPE error codes (spec §9.2). */
@@ -82,6 +83,16 @@ export declare class RopeError extends Error {
 export declare class ConnectionClosedError extends Error {
   constructor(message?: string);
   name: 'ConnectionClosedError';
+}
+
+/**
+ * The server refused the client's access, so it stopped reconnecting (spec §12.3.5):
+ * code 4003 (grant expired), or HTTP 401 / 403 where the WebSocket exposes the status.
+ */
+export declare class AccessRefusedError extends Error {
+  constructor(code: number, reason?: string);
+  name: 'AccessRefusedError';
+  code: number;
 }
 
 /** A request larger than the server's maxMessageSize; it was not sent. */
@@ -186,7 +197,8 @@ export interface RopeClientEventMap {
   open: Event;
   connected: CustomEvent<{ resumed: boolean }>;
   disconnected: Event;
-  close: Event;
+  /** `error` is set when the client gave up because its access was refused (spec §12.3.5). */
+  close: Event & { error?: AccessRefusedError };
   error: CustomEvent<{ error: Error }> & { error: Error; message: string };
   websocketOpen: Event;
   websocketClose: CustomEvent<WebSocketCloseInfo> & WebSocketCloseInfo;
@@ -237,6 +249,8 @@ export declare class RopeClient extends EventTarget {
   readonly payload: any;
   /** Whether the connection has a view (spec §18): it sees only some objects, the global seq with gaps, and parents possibly absent. */
   readonly hasView: boolean;
+  /** Why the client entered CLOSED without close(): an AccessRefusedError (spec §12.3.5), else null. */
+  readonly closeError: AccessRefusedError | null;
   /** Every mirrored object, parents before children. */
   readonly objects: RopeObject[];
 

@@ -28,6 +28,7 @@ export const CloseCode = Object.freeze({
   MESSAGE_TOO_BIG: 1009,
   SLOW_CONSUMER: 4000,
   PROTOCOL_VIOLATION: 4001,
+  GRANT_EXPIRED: 4003,
 });
 
 /** JSON-RPC and ROPE error codes (spec §9.2). */
@@ -72,6 +73,37 @@ export class ConnectionClosedError extends Error {
     super(message);
     this.name = 'ConnectionClosedError';
   }
+}
+
+/**
+ * The server refused this client's access, so it stopped reconnecting (spec
+ * §12.3.5): `code` is 4003 when its grant expired (the server closed the
+ * connection; reconnecting with the same token would be refused), or the
+ * HTTP status 401 (token refused) or 403 (handshake forbidden) where the
+ * WebSocket exposes it (the `ws` package does; a browser's does not). A
+ * client with a new token may connect again.
+ */
+export class AccessRefusedError extends Error {
+  /** @param {number} code @param {string} [reason] */
+  constructor(code, reason = '') {
+    const what = code === CloseCode.GRANT_EXPIRED ? 'grant expired (close 4003)'
+      : code === 401 ? 'token refused (HTTP 401)' : `handshake refused (HTTP ${code})`;
+    super(`RopeClient: access refused: ${what}${reason ? `: ${reason}` : ''}`);
+    this.name = 'AccessRefusedError';
+    /** @type {number} */
+    this.code = code;
+  }
+}
+
+/**
+ * The HTTP status of a refused handshake, from a WebSocket 'error' event,
+ * where the implementation tells it (the `ws` package: "Unexpected server
+ * response: 401"); 0 otherwise.
+ */
+function refusedStatus(ev) {
+  const m = /Unexpected server response: (\d{3})/.exec(String(ev?.message ?? ev?.error?.message ?? ''));
+  const status = m ? Number(m[1]) : 0;
+  return status === 401 || status === 403 ? status : 0;
 }
 
 /** A call whose request exceeds the server's maxMessageSize; it was not sent. */
@@ -313,9 +345,11 @@ class Connection {
     ws.addEventListener('message', (ev) => this.#onMessage(sock, ev));
     // An error before open is a failed handshake: some WebSockets (undici's,
     // Node's global one) fire no 'close' after it, so it counts as the close.
-    ws.addEventListener('error', () => {
+    ws.addEventListener('error', (ev) => {
       if (sock.opened || sock.done) return;
-      this.#emitAll((inst) => inst._error(new Error('WebSocket handshake failed')));
+      const status = refusedStatus(ev);
+      if (status) sock.refused = new AccessRefusedError(status);
+      this.#emitAll((inst) => inst._error(sock.refused ?? new Error('WebSocket handshake failed')));
       this.#abandon(sock, 'WebSocket handshake failed');
     });
     ws.addEventListener('close', (ev) => this.#onClose(sock, { wasClean: !!ev.wasClean, code: ev.code, reason: ev.reason ?? '' }));
@@ -354,12 +388,13 @@ class Connection {
     this.timer = setTimeout(() => this.#connect(), d * (0.5 + Math.random() / 2));
   }
 
-  #giveUp() {
+  /** Stops reconnecting: every instance enters CLOSED, its close event carrying why (error). */
+  #giveUp(error) {
     this.state = 'closed';
     this.#unregister();
     const insts = [...this.instances];
     this.instances.clear();
-    for (const inst of insts) inst._closed(null);
+    for (const inst of insts) inst._closed(null, error);
   }
 
   #onOpen(sock) {
@@ -390,7 +425,13 @@ class Connection {
     if (this.state === 'closed') return;
     this.state = 'connecting';
     this.#emitAll((inst) => inst._connectionLost(info, sock.opened));
-    if (this.instances.size > 0) this.#scheduleReconnect();
+    // Refused access ends reconnection (spec §12.3.5).
+    if (sock.opened && info.code === CloseCode.GRANT_EXPIRED) {
+      sock.refused = new AccessRefusedError(info.code, info.reason);
+      this.#emitAll((inst) => inst._error(sock.refused));
+    }
+    if (sock.refused) this.#giveUp(sock.refused);
+    else if (this.instances.size > 0) this.#scheduleReconnect();
   }
 
   /** Closes a socket, and treats it as closed if the close handshake stalls. */
@@ -709,6 +750,8 @@ export class RopeClient extends EventTarget {
   #conn = null;
   /** @type {Map<string, RopeObject>|null} this instance's handles */
   #view = null;
+  /** @type {Error|null} why the connection gave up (AccessRefusedError) */
+  #closeError = null;
 
   /**
    * @param {string|URL} [url] the server's ws:// or wss:// URL; omit it to call open() later
@@ -740,6 +783,12 @@ export class RopeClient extends EventTarget {
   get payload() { return this.#conn?.init?.payload ?? null; }
   /** Whether the connection has a view (spec §18): it sees only some objects, its seqs have gaps. */
   get hasView() { return this.#conn?.init?.view === true; }
+  /**
+   * Why this instance entered CLOSED without close(): an AccessRefusedError when the
+   * server refused its access (grant expired, close 4003; HTTP 401 or 403), so it stopped
+   * reconnecting (spec §12.3.5); null otherwise. The close event carries it as `error`.
+   */
+  get closeError() { return this.#closeError; }
   /** Every mirrored object, in creation order (parents before children). */
   get objects() { return this.#view ? [...this.#view.values()] : []; }
 
@@ -758,6 +807,7 @@ export class RopeClient extends EventTarget {
     const conn = Connection.for(url, this.#options);
     this.#conn = conn;
     this.#view = null;
+    this.#closeError = null;
     this.#state = CONNECTING;
     conn.attach(this);
   }
@@ -781,13 +831,13 @@ export class RopeClient extends EventTarget {
    */
   ready() {
     if (this.#state === CONNECTED) return Promise.resolve();
-    if (this.#state === CLOSED) return Promise.reject(new ConnectionClosedError('client closed'));
+    if (this.#state === CLOSED) return Promise.reject(this.#closeError ?? new ConnectionClosedError('client closed'));
     return new Promise((resolve, reject) => {
       const done = (ev) => {
         this.removeEventListener('connected', done);
         this.removeEventListener('close', done);
         if (ev.type === 'connected') resolve();
-        else reject(new ConnectionClosedError('client closed'));
+        else reject(ev.error ?? new ConnectionClosedError('client closed'));
       };
       this.addEventListener('connected', done);
       this.addEventListener('close', done);
@@ -887,15 +937,16 @@ export class RopeClient extends EventTarget {
     if (prev === CONNECTED) this.dispatchEvent(new Event('disconnected'));
   }
 
-  /** @internal */
-  _closed(info) {
+  /** @internal error: why the connection gave up, if it did (AccessRefusedError) */
+  _closed(info, error) {
     const prev = this.#state;
     this.#state = CLOSED;
+    this.#closeError = error ?? null;
     if (this.#view) for (const o of this.#view.values()) o._markClosed();
     this.#view = null;
     if (prev === CONNECTED) this.dispatchEvent(new Event('disconnected'));
     if (info) this.dispatchEvent(makeEvent('websocketClose', info, info));
-    this.dispatchEvent(new Event('close'));
+    this.dispatchEvent(error ? makeEvent('close', { error }, { error }) : new Event('close'));
   }
 
   /** @internal */
