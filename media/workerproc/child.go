@@ -46,7 +46,9 @@ func Serve(ctx context.Context) error {
 	defer rs.Close()
 	// The parent is the child's one client and has applied its own
 	// server's policy: the child allows what it asks.
-	ms, err := mediaserver.Register(rs, engine.New(nil), &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log,
+	api := engine.New(nil)
+	armTestPanic(api) // inert outside tests
+	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log,
 		// The parent's one connection carries all its clients'
 		// subscriptions; the parent bounds them per client.
 		MaxPacketSubscriptions: -1})

@@ -2,11 +2,15 @@ package workerproc_test
 
 import (
 	"context"
+	"io"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 
+	"github.com/ropehq/rope/internal/wait"
+	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/workerproc"
 )
 
@@ -62,4 +66,68 @@ func TestKilledWorkerCloseOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}
+}
+
+// A worker that panics inside its child process (envTestPanic: a "tuple"
+// listener panics on the engine's goroutine) dies as a killed process's
+// worker does: "died" with the panic as its reason, its router,
+// transports, producer and consumer closed with mediasoup's events, the
+// child stopped; this process goes on, and a worker in another child
+// keeps forwarding.
+func TestWorkerPanicInChild(t *testing.T) {
+	t.Parallel()
+	survivor := newWorker(t, workerproc.New(nil))
+	other := newPath(t, survivor)
+	other.forwards(t, 3)
+
+	victim := newWorker(t, workerproc.New(&workerproc.Options{
+		Env: []string{workerproc.EnvTestPanic + "=tuple"}, Stderr: io.Discard}))
+	p := newPath(t, victim)
+	p.forwards(t, 3) // connected transports emit no "tuple"
+	closes := map[string]chan struct{}{}
+	for _, name := range []string{"consumer close", "producer transportclose", "out routerclose", "in routerclose", "router workerclose", "worker close"} {
+		closes[name] = make(chan struct{})
+	}
+	done := func(name string) func() { return func() { close(closes[name]) } }
+	// The consumer closes with "transportclose" or, when the producer's
+	// transport closed first in the child, "producerclose".
+	var consumerEnd sync.Once
+	p.consumer.OnTransportClose(func() { consumerEnd.Do(done("consumer close")) })
+	p.consumer.OnProducerClose(func() { consumerEnd.Do(done("consumer close")) })
+	p.producer.OnTransportClose(done("producer transportclose"))
+	p.out.OnRouterClose(done("out routerclose"))
+	p.in.OnRouterClose(done("in routerclose"))
+	p.router.OnWorkerClose(done("router workerclose"))
+	victim.OnClose(done("worker close"))
+	died := make(chan error, 1)
+	victim.OnDied(func(err error) { died <- err })
+
+	comedia := must[media.PlainTransport](t)(p.router.CreatePlainTransport(ctxT(t), &media.PlainTransportOptions{
+		ListenInfo: &media.TransportListenInfo{Protocol: media.ProtocolUDP, IP: "127.0.0.1"}, Comedia: true}))
+	p.src.Send(comedia.Tuple(), p.sender.Next(t, true, 100))
+	ctx := ctxT(t)
+	select {
+	case err := <-died:
+		if !strings.Contains(err.Error(), "panicked") || !strings.Contains(err.Error(), "injected") {
+			t.Fatalf("died with %q, want the injected panic", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no died event from the worker that panicked in its child")
+	}
+	for name, ch := range closes {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("no %s after the worker died", name)
+		}
+	}
+	if !victim.Died() || !victim.Closed() || !p.router.Closed() || !p.in.Closed() || !comedia.Closed() || !p.consumer.Closed() {
+		t.Fatal("the dead worker or one of its objects is open")
+	}
+	pid := victim.PID()
+	wait.Until(t, "the dead worker's child to be gone", func() bool { return syscall.Kill(pid, 0) != nil })
+	if err := victim.Close(ctxT(t)); err != nil {
+		t.Fatalf("Close on the dead worker: %v", err)
+	}
+	other.forwards(t, 20)
 }

@@ -1,0 +1,4 @@
+package workerproc
+
+// EnvTestPanic is envTestPanic for the tests.
+const EnvTestPanic = envTestPanic
