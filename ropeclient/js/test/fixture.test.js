@@ -29,7 +29,7 @@ async function rejects(promise, code, name) {
 describe('fixture', () => {
   it('announces the three types and the root object', () => {
     const sorted = (t) => ({ ...t, methods: [...t.methods].sort(), events: [...t.events].sort(), properties: [...t.properties].sort() });
-    assert.deepEqual(sorted(client.types.get('Fixture')), { name: 'Fixture', methods: ['createCounter', 'echo', 'fail', 'sleep'], events: [], properties: [] });
+    assert.deepEqual(sorted(client.types.get('Fixture')), { name: 'Fixture', methods: ['createCounter', 'echo', 'fail', 'sleep', 'take'], events: [], properties: [] });
     assert.deepEqual(sorted(client.types.get('Counter')), { name: 'Counter', methods: ['close', 'createChild', 'increment'], events: ['incremented'], properties: ['value'] });
     assert.deepEqual(sorted(client.types.get('Child')), { name: 'Child', methods: ['close', 'ping'], events: [], properties: ['name'] });
     assert.deepEqual(root.toJSON(), { id: 'fixture', type: 'Fixture', parent: null, props: {}, appData: {} });
