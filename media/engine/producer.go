@@ -205,8 +205,14 @@ func (p *producer) close(reason closeReason) {
 	empty := []*consumer{}
 	p.consumers.Store(&empty)
 	p.consMu.Unlock()
-	for _, c := range cons {
-		c.close(closeByProducer)
+	// A closing router closes every transport, and each its consumers
+	// with "transportclose": mediasoup's consumers learn of a closed
+	// router (or dead worker) from their own transport, never from their
+	// producer. A producer's consumers are in its router.
+	if !p.router.closed.Load() {
+		for _, c := range cons {
+			c.close(closeByProducer)
+		}
 	}
 	for _, o := range p.observerList() {
 		o.forget(p)

@@ -89,11 +89,10 @@ func TestWorkerPanicInChild(t *testing.T) {
 		closes[name] = make(chan struct{})
 	}
 	done := func(name string) func() { return func() { close(closes[name]) } }
-	// The consumer closes with "transportclose" or, when the producer's
-	// transport closed first in the child, "producerclose".
-	var consumerEnd sync.Once
-	p.consumer.OnTransportClose(func() { consumerEnd.Do(done("consumer close")) })
-	p.consumer.OnProducerClose(func() { consumerEnd.Do(done("consumer close")) })
+	// The consumer closes with "transportclose", as mediasoup's whose
+	// worker died, whichever transport the child closed first.
+	p.consumer.OnTransportClose(done("consumer close"))
+	p.consumer.OnProducerClose(func() { t.Error("consumer got producerclose from a dead worker") })
 	p.producer.OnTransportClose(done("producer transportclose"))
 	p.out.OnRouterClose(done("out routerclose"))
 	p.in.OnRouterClose(done("in routerclose"))
