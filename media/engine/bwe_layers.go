@@ -149,6 +149,9 @@ func (c *consumer) applyLayers(now int64) bool {
 	prov := sc.provisional
 	sc.provisional = -1
 	best := c.bestLayer()
+	if prov >= 0 {
+		c.setTemporalTarget(sc.temporalTarget(prov), prov)
+	}
 	if int(sc.target.Swap(int32(prov))) != prov {
 		c.mu.Lock()
 		current := sc.current

@@ -464,13 +464,13 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 	if s.tsOffset != 0 {
 		rtppkt.SetTimestamp(b, ts)
 	}
-	if c.sim != nil && pk.kfCodec == kfVP8 {
-		// The payload (and its descriptor) ends the packet, as in pk.
-		c.sim.vp8.rewrite(b[n-(len(pk.b)-pk.hdrLen):], c.sim.synced)
-	}
 	info := rtppkt.SeqInfo{In: pk.seq, Stream: uint8(pk.enc), TSOffset: s.tsOffset}
-	if c.sim != nil && pk.kfCodec == kfVP8 {
-		info.PicOffset, info.TL0Offset = c.sim.vp8.picOffset, c.sim.vp8.tl0Offset
+	if c.sim != nil && c.sim.vp8Write {
+		c.sim.vp8Write = false
+		d := pk.vp8Desc()
+		// The payload ends the packet, as in pk.b.
+		d.Write(b[n-(len(pk.b)-pk.hdrLen):], c.sim.vp8Pic, c.sim.vp8TL0)
+		info.PicOffset, info.TL0Offset = c.sim.vp8Pic-d.PictureID, c.sim.vp8TL0-d.TL0PicIdx
 	}
 	s.seqMap.Put(out, info)
 	s.packets++
@@ -578,9 +578,7 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 			rtppkt.SetTimestamp(b, rtppkt.Timestamp(b)+info.TSOffset)
 		}
 		if info.PicOffset != 0 || info.TL0Offset != 0 {
-			if h, ok := rtppkt.Parse(b); ok {
-				vp8Offset(b[h.HeaderLen:len(b)-h.PaddingLen], info.PicOffset, info.TL0Offset)
-			}
+			vp8Offset(b, info.PicOffset, info.TL0Offset)
 		}
 		rtppkt.SetPayloadType(b, c.outPT[rtppkt.PayloadType(b)])
 		rtppkt.SetSequenceNumber(b, out)

@@ -12,6 +12,7 @@ import (
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/internal/rtppkt"
+	"github.com/ropehq/rope/media/internal/vp8"
 )
 
 // keyFramePending is how long a key frame request suppresses further ones
@@ -332,6 +333,24 @@ type packet struct {
 	now     int64
 	kfCodec uint8
 	kf      int8 // -1 unknown, 0 no, 1 yes
+	// vp8 is the VP8 payload descriptor, parsed on first use (vp8State).
+	vp8      vp8.Descriptor
+	vp8State int8 // 0 unparsed, 1 parsed, -1 none (not VP8 or invalid)
+}
+
+// vp8Desc returns the packet's VP8 payload descriptor, or nil if it is
+// not VP8 or its descriptor is truncated.
+func (pk *packet) vp8Desc() *vp8.Descriptor {
+	if pk.vp8State == 0 {
+		pk.vp8State = -1
+		if pk.kfCodec == kfVP8 && vp8.Parse(pk.b[pk.hdrLen:], &pk.vp8) == nil {
+			pk.vp8State = 1
+		}
+	}
+	if pk.vp8State < 0 {
+		return nil
+	}
+	return &pk.vp8
 }
 
 func (pk *packet) keyFrame() bool {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/ortc"
 )
 
 func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (media.Producer, error) {
@@ -120,7 +121,7 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 	}
 	c := newConsumer(t, p, typ, params, o)
 	if typ == media.ConsumerSimulcast {
-		c.sim = newSimulcast(len(p.streams), o.PreferredLayers)
+		c.sim = newSimulcast(len(p.streams), ortc.ParseScalabilityMode(params.Encodings[0].ScalabilityMode).TemporalLayers, o.PreferredLayers)
 	}
 	if err := t.addConsumer(c); err != nil {
 		return nil, err

@@ -13,6 +13,9 @@ type SeqRewriter struct {
 	maxOutput uint16
 	// maxInput is the input number that produced maxOutput.
 	maxInput uint16
+	// drops are the last inputs Drop removed, oldest first.
+	drops  [16]uint16
+	nDrops int
 }
 
 // Sync makes the next input number after in continue the output sequence
@@ -22,11 +25,34 @@ type SeqRewriter struct {
 func (s *SeqRewriter) Sync(in uint16) {
 	s.base = s.maxOutput - in
 	s.maxInput = in
+	s.nDrops = 0
+}
+
+// Drop removes input number in, the newest so far, from the output: the
+// next input takes its output number (mediasoup's RtpSeqManager::Drop, for
+// packets a codec rule drops). An input older than the newest is ignored.
+func (s *SeqRewriter) Drop(in uint16) {
+	if !s.started || !SeqLess(s.maxInput, in) {
+		return
+	}
+	s.maxInput = in
+	s.base--
+	if s.nDrops == len(s.drops) {
+		copy(s.drops[:], s.drops[1:])
+		s.nDrops--
+	}
+	s.drops[s.nDrops] = in
+	s.nDrops++
 }
 
 // Input maps an input sequence number to its output number.
 func (s *SeqRewriter) Input(in uint16) uint16 {
 	out := in + s.base
+	for _, d := range s.drops[:s.nDrops] {
+		if SeqLess(in, d) {
+			out++ // a late input: base moved on at drops after it
+		}
+	}
 	if !s.started {
 		s.started = true
 		s.maxOutput = out
