@@ -52,6 +52,7 @@ var steps = []step{
 	{"active-speaker", testActiveSpeaker},
 	{"worker-settings", testWorkerSettings},
 	{"newworker-version", testNewWorkerVersion},
+	{"simulcast-temporal-switches", testSimulcastTemporalSwitches},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.
