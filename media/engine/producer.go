@@ -30,6 +30,8 @@ type producer struct {
 	mapping    media.RtpMapping
 	paused     atomic.Bool
 	streams    []*recvStream
+	// kfDelay is keyFrameRequestDelay in ns (0: none).
+	kfDelay int64
 
 	// Payload type tables, indexed by the producer's payload type.
 	// mappedPT holds router PT + 1 (0: unknown); rtxApt holds the
@@ -76,6 +78,7 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 	}
 	p.init(id, o.AppData)
 	p.paused.Store(o.Paused)
+	p.kfDelay = int64(max(o.KeyFrameRequestDelay, 0)) * int64(time.Millisecond)
 	empty := []*consumer{}
 	p.consumers.Store(&empty)
 	p.buildTables()
@@ -467,12 +470,31 @@ func (p *producer) requestKeyFrame(idx int) {
 	if ssrc == 0 {
 		return // not received yet (RID or MID encoding)
 	}
-	s.kfRetry.Store(true)
 	now := nanotime()
+	if !p.kfDelayOver(s, now) {
+		return
+	}
+	s.kfRetry.Store(true)
 	if until := s.kfPendingUntil.Load(); until != 0 && now < until {
 		return
 	}
 	p.sendKeyFrameRequest(s, ssrc, now)
+}
+
+// kfDelayOver applies keyFrameRequestDelay as mediasoup's
+// KeyFrameRequestDelayer: a request goes on only if none went on within
+// the delay, and starts a new delay; one that falls within it is kept
+// (kfDelayed) and made when the delay ends (retryKeyFrames).
+func (p *producer) kfDelayOver(s *recvStream, now int64) bool {
+	if p.kfDelay == 0 {
+		return true
+	}
+	until := s.kfDelayUntil.Load()
+	if now < until || !s.kfDelayUntil.CompareAndSwap(until, now+p.kfDelay) {
+		s.kfDelayed.Store(true)
+		return false
+	}
+	return true
 }
 
 // retryKeyFrames sends once more every key frame request that expired
@@ -481,7 +503,10 @@ func (p *producer) retryKeyFrames(now int64) {
 	if p.kind != media.KindVideo || p.closed.Load() {
 		return
 	}
-	for _, s := range p.streams {
+	for i, s := range p.streams {
+		if p.kfDelay != 0 && now >= s.kfDelayUntil.Load() && s.kfDelayed.Swap(false) {
+			p.requestKeyFrame(i)
+		}
 		if until := s.kfPendingUntil.Load(); until == 0 || now < until || !s.kfRetry.Swap(false) {
 			continue
 		}

@@ -28,9 +28,13 @@ type recvStream struct {
 	kfPendingUntil atomic.Int64
 	// kfRetry sends the pending request once more if it expires without a
 	// key frame (producer.retryKeyFrames).
-	kfRetry  atomic.Bool
-	pliCount atomic.Uint64
-	firCount atomic.Uint64
+	kfRetry atomic.Bool
+	// kfDelayUntil (monotonic ns) ends the keyFrameRequestDelay of the
+	// last request; kfDelayed holds a request made within it.
+	kfDelayUntil atomic.Int64
+	kfDelayed    atomic.Bool
+	pliCount     atomic.Uint64
+	firCount     atomic.Uint64
 
 	// Guarded by producer.ingress.
 	recvState
