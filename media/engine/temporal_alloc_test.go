@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/pion/rtp"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+// TestSimulcastTemporalNoAlloc: forwarding L1T3 VP8 simulcast through a
+// consumer that drops a temporal layer and rewrites picture IDs and
+// TL0PICIDX allocates nothing per packet.
+func TestSimulcastTemporalNoAlloc(t *testing.T) {
+	ctx := context.Background()
+	w, _ := New(nil).CreateWorker(ctx, nil)
+	defer w.Close(ctx)
+	r, _ := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
+		{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}}})
+	in, _ := r.CreateDirectTransport(ctx, nil)
+	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}}}
+	p, err := in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000}},
+		Encodings: []media.RtpEncodingParameters{{SSRC: 1, ScalabilityMode: "L1T3"}, {SSRC: 2, ScalabilityMode: "L1T3"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := r.CreateDirectTransport(ctx, nil)
+	one := 1
+	c, err := out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps,
+		PreferredLayers: &media.ConsumerLayers{SpatialLayer: 0, TemporalLayer: &one}})
+	if err != nil || c.Type() != media.ConsumerSimulcast {
+		t.Fatalf("consume: %v", err)
+	}
+	sent := 0
+	c.OnRtp(func([]byte) { sent++ })
+	tr := in.(*directTransport).transport
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}, Payload: make([]byte, 1000)}
+	buf := make([]byte, rtppkt.MaxPacketLen)
+	i := 0
+	send := func() {
+		tid := [4]byte{0, 2, 1, 2}[i%4]
+		pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i*3000)
+		p := pkt.Payload
+		p[0], p[1], p[2], p[3], p[4], p[5], p[6] = 0x90, 0xe0, 0x80|byte(i>>8)&0x7f, byte(i), byte(i/4), tid<<6|0x20, 1
+		if i == 0 {
+			p[6] = 0
+		}
+		m, _ := pkt.MarshalTo(buf)
+		tr.receive(buf[:m], nanotime()).flush()
+		i++
+	}
+	for range 8 {
+		send()
+	}
+	if sent != 4 {
+		t.Fatalf("%d of 8 packets sent, want 4 (TID 2 dropped)", sent)
+	}
+	if a := testing.AllocsPerRun(400, send); a != 0 {
+		t.Fatalf("%v allocations per packet", a)
+	}
+}
