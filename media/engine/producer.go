@@ -43,6 +43,9 @@ type producer struct {
 	extMap rtppkt.ExtMap
 	// audioLevelID is the router's ssrc-audio-level extension id (0: none).
 	audioLevelID uint8
+	// frameMarkingIDs are the router's frame marking extension ids (the
+	// RFC and draft-07 URIs; 0: none): H264 temporal layers.
+	frameMarkingIDs [2]uint8
 	// observers are the RTP observers watching this producer (copy on
 	// write under consMu).
 	observers atomic.Pointer[[]*rtpObserver]
@@ -107,6 +110,14 @@ func (p *producer) buildTables() {
 	for _, re := range p.router.caps.HeaderExtensions {
 		if re.URI == media.ExtAudioLevel && re.Kind == media.KindAudio && p.kind == media.KindAudio {
 			p.audioLevelID = uint8(re.PreferredID)
+		}
+		if re.Kind == media.KindVideo && p.kind == media.KindVideo {
+			switch re.URI {
+			case media.ExtFrameMarking:
+				p.frameMarkingIDs[0] = uint8(re.PreferredID)
+			case media.ExtFrameMarking07:
+				p.frameMarkingIDs[1] = uint8(re.PreferredID)
+			}
 		}
 	}
 	for _, e := range p.params.HeaderExtensions {
@@ -339,6 +350,29 @@ type packet struct {
 	// vp8 is the VP8 payload descriptor, parsed on first use (vp8State).
 	vp8      vp8.Descriptor
 	vp8State int8 // 0 unparsed, 1 parsed, -1 none (not VP8 or invalid)
+	// fm is the first byte of an H264 packet's frame marking extension
+	// (RFC 9626: S E I D B TID), valid if hasFM.
+	fm    byte
+	hasFM bool
+}
+
+// Frame marking bits.
+const (
+	fmBase   = 0x08 // B: base layer sync
+	fmTIDMax = 0x07
+)
+
+// readFrameMarking reads an H264 packet's frame marking, if it has one.
+func (p *producer) readFrameMarking(pk *packet, b []byte, h *rtppkt.Header) {
+	for _, id := range p.frameMarkingIDs {
+		if id == 0 {
+			continue
+		}
+		if v, ok := rtppkt.Extension(b, *h, id); ok && len(v) >= 1 {
+			pk.fm, pk.hasFM = v[0], true
+			return
+		}
+	}
 }
 
 // vp8Desc returns the packet's VP8 payload descriptor, or nil if it is
@@ -393,6 +427,9 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 	rtppkt.SetPayloadType(b, mapped-1)
 	pk := packet{b: b, seq: h.SequenceNumber, ts: h.Timestamp, pt: mapped - 1, enc: ref.idx,
 		hdrLen: h.HeaderLen, now: now, kfCodec: p.kfCodec[mapped-1], kf: -1}
+	if pk.kfCodec == kfH264 {
+		p.readFrameMarking(&pk, b, h)
+	}
 	if s.store != nil {
 		s.store.Put(pk.seq, b)
 	}

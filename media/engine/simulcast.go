@@ -105,7 +105,7 @@ func (sc *simulcast) accept(pk *packet, s *sendStream) bool {
 		if rtppkt.SeqLess(pk.seq, sc.switchSeq) {
 			return false
 		}
-		return sc.processVP8(pk, s)
+		return sc.processTemporal(pk, s)
 	}
 	if pk.enc != int(sc.target.Load()) || (pk.kfCodec != kfNone && !pk.keyFrame()) {
 		return false
@@ -127,18 +127,46 @@ func (sc *simulcast) accept(pk *packet, s *sendStream) bool {
 		sc.vp8.SyncRequired()
 		sc.vp8.SetTarget(sc.contextTarget(int(sc.targetTemporal.Load())))
 		sc.vp8.SetCurrent(int(d.TID))
-		sc.processVP8(pk, s)
+		sc.processTemporal(pk, s)
+	} else if pk.hasFM {
+		sc.vp8.SetTarget(sc.contextTarget(int(sc.targetTemporal.Load())))
+		sc.vp8.SetCurrent(int(pk.fm & fmTIDMax))
+		sc.processH264(pk, s)
 	}
 	return true
 }
 
-// processVP8 applies the VP8 encoding context to pk: false drops it (a
+// processH264 applies mediasoup's H264 temporal layer rule to a packet
+// with frame marking: false drops it (a TID above the target, or above
+// the current one without the base layer sync bit). The layer state is
+// the one the VP8 context keeps. Call with consumer.mu held.
+func (sc *simulcast) processH264(pk *packet, s *sendStream) bool {
+	tid, cur, target := int(pk.fm&fmTIDMax), sc.vp8.Current(), sc.vp8.Target()
+	if tid > target || tid > cur && pk.fm&fmBase == 0 {
+		s.seq.Drop(pk.seq)
+		return false
+	}
+	next := min(max(tid, cur), target)
+	if next != cur {
+		sc.vp8.SetCurrent(next)
+		if sc.temporalLayers > 1 {
+			sc.layersChanged = true
+		}
+	}
+	return true
+}
+
+// processTemporal applies the VP8 encoding context to pk (H264 with frame
+// marking: processH264): false drops it (a
 // frame above the temporal target, its sequence number freed); otherwise
 // the picture ID and TL0PICIDX to send are left in sc.vp8Pic/vp8TL0.
 // Call with consumer.mu held.
-func (sc *simulcast) processVP8(pk *packet, s *sendStream) bool {
+func (sc *simulcast) processTemporal(pk *packet, s *sendStream) bool {
 	d := pk.vp8Desc()
 	if d == nil {
+		if pk.hasFM {
+			return sc.processH264(pk, s)
+		}
 		return true
 	}
 	prev := sc.vp8.Current()
