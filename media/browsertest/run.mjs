@@ -5,7 +5,8 @@
 //
 // usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>] [simulcast]
 // With a WebRtcServer id, both tabs' transports use that server's sockets.
-// With "simulcast", tab A sends its video in three RID encodings. With
+// With "simulcast", tab A sends its video in three RID encodings (with
+// "l1t3" too, each with scalabilityMode L1T3: three temporal layers). With
 // "watch=<seconds>", once tab B decodes, the driver samples tab B's
 // decoding every 200 ms for that long (result.timeline: [epoch ms,
 // framesDecoded, width]) while the test switches layers.
@@ -15,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
-const webRtcServerId = rest.find((a) => a !== 'simulcast' && !a.startsWith('watch='));
+const webRtcServerId = rest.find((a) => a !== 'simulcast' && a !== 'l1t3' && !a.startsWith('watch='));
 const watch = Number((rest.find((a) => a.startsWith('watch=')) || 'watch=0').slice(6));
 const transportOptions = webRtcServerId ? { webRtcServerId } : {};
-const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast') };
+const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast'), l1t3: rest.includes('l1t3') };
 const args = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',

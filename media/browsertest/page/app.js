@@ -67,7 +67,7 @@ async function produce(url, routerId, options = {}) {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   const video = await transport.produce({
     track: stream.getVideoTracks()[0],
-    ...(options.simulcast ? { encodings: SIMULCAST_ENCODINGS } : {}),
+    ...(options.simulcast ? { encodings: options.l1t3 ? SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: 'L1T3' })) : SIMULCAST_ENCODINGS } : {}),
   });
   const audio = await transport.produce({ track: stream.getAudioTracks()[0] });
   const data = await transport.produceData({ label: 'chat', ordered: true });
