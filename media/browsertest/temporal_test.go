@@ -32,6 +32,7 @@ func TestChromiumTemporalSwitches(t *testing.T) {
 		switches []int64 // epoch ms
 		reached  = map[[2]int]int{}
 		timeline [][3]int64
+		viewer   media.Consumer
 		stop     = make(chan struct{})
 		done     sync.WaitGroup
 	)
@@ -43,6 +44,9 @@ func TestChromiumTemporalSwitches(t *testing.T) {
 					if c.Type() != media.ConsumerSimulcast {
 						return
 					}
+					mu.Lock()
+					viewer = c
+					mu.Unlock()
 					c.OnLayersChange(func(l *media.ConsumerLayers) {
 						if l != nil && l.TemporalLayer != nil {
 							mu.Lock()
@@ -115,6 +119,11 @@ func TestChromiumTemporalSwitches(t *testing.T) {
 				}
 				if after <= before {
 					t.Errorf("switch at %d: frames decoded %d before, %d within %s after: the decoder stalled", at, before, after, every)
+				}
+			}
+			if viewer != nil {
+				if st, err := viewer.GetStats(ctx); err == nil && len(st) > 0 {
+					t.Logf("tab B asked for %d key frames (PLI %d, FIR %d) and %d retransmissions", st[0].PliCount+st[0].FirCount, st[0].PliCount, st[0].FirCount, st[0].NackPacketCount)
 				}
 			}
 			t.Logf("%d of %d switches checked; layers reached (spatial, temporal): %v", checked, len(switches), reached)
