@@ -10,5 +10,5 @@ import (
 
 // TestAPI runs the shared media API suite against the local engine.
 func TestAPI(t *testing.T) {
-	mediatest.Run(t, func(t *testing.T) media.API { return engine.New(nil) })
+	mediatest.Run(t, func(t *testing.T) media.API { return engine.New(nil) }, mediatest.As("engine"))
 }
