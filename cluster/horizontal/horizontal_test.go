@@ -22,7 +22,7 @@ func TestAPI(t *testing.T) {
 	mediatest.Run(t, func(t *testing.T) media.API {
 		_, _, view := cluster(t, 2)
 		return newAPI(t, view)
-	})
+	}, mediatest.As("horizontal"))
 }
 
 func TestPlacementSpreadsWorkersOverServers(t *testing.T) {

@@ -15,5 +15,5 @@ func TestAPI(t *testing.T) {
 		s := startServer(t, &mediaserver.Options{AllowWorkerClose: true})
 		c, _ := s.dial(t, nil)
 		return c
-	})
+	}, mediatest.As("mediaclient"))
 }

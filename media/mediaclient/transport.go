@@ -79,7 +79,15 @@ func (t *transport) SctpParameters() *media.SctpParameters {
 	return get[*media.SctpParameters](t.base, "sctpParameters")
 }
 
-func (t *transport) SctpState() media.SctpState { return get[media.SctpState](t.base, "sctpState") }
+// SctpState is "closed" once the transport has closed (as mediasoup's),
+// if it had SCTP: the server publishes no state after the close.
+func (t *transport) SctpState() media.SctpState {
+	s := get[media.SctpState](t.base, "sctpState")
+	if s != "" && t.o.Closed() {
+		return media.SctpClosed
+	}
+	return s
+}
 
 func (t *transport) SrtpParameters() *media.SrtpParameters {
 	return get[*media.SrtpParameters](t.base, "srtpParameters")
@@ -110,14 +118,28 @@ func (t *webRtcTransport) IceParameters() media.IceParameters {
 func (t *webRtcTransport) IceCandidates() []media.IceCandidate {
 	return get[[]media.IceCandidate](t.base, "iceCandidates")
 }
-func (t *webRtcTransport) IceState() media.IceState { return get[media.IceState](t.base, "iceState") }
+// IceState, IceSelectedTuple and DtlsState are "closed", nil and
+// "closed" once the transport has closed, as mediasoup's: the server
+// publishes no state after the close.
+func (t *webRtcTransport) IceState() media.IceState {
+	if t.o.Closed() {
+		return "closed"
+	}
+	return get[media.IceState](t.base, "iceState")
+}
 func (t *webRtcTransport) IceSelectedTuple() *media.TransportTuple {
+	if t.o.Closed() {
+		return nil
+	}
 	return get[*media.TransportTuple](t.base, "iceSelectedTuple")
 }
 func (t *webRtcTransport) DtlsParameters() media.DtlsParameters {
 	return get[media.DtlsParameters](t.base, "dtlsParameters")
 }
 func (t *webRtcTransport) DtlsState() media.DtlsState {
+	if t.o.Closed() {
+		return "closed"
+	}
 	return get[media.DtlsState](t.base, "dtlsState")
 }
 func (t *webRtcTransport) DtlsRemoteCert() string { return get[string](t.base, "dtlsRemoteCert") }

@@ -1,6 +1,7 @@
 package mediatest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -111,4 +112,56 @@ func testPipeData(t *testing.T, api media.API) {
 	}
 	closed.wait(t, "dataproducerclose through the pipe")
 	eventually(t, "pipe data producer closed", res.PipeDataProducer.Closed)
+}
+
+// testDirectDataMessages: a DirectTransport carries text, binary (every
+// byte value), empty and large messages intact and in order, each with
+// its PPID (given, or the default for binary and empty ones), and refuses
+// one beyond its maxMessageSize.
+func testDirectDataMessages(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	r := newRouter(t, newWorker(t, api))
+	tr := check[media.DirectTransport](t)(r.CreateDirectTransport(ctx, &media.DirectTransportOptions{MaxMessageSize: 100_000}))
+	dp := check[media.DataProducer](t)(tr.ProduceData(ctx, nil))
+	dc := check[media.DataConsumer](t)(tr.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	if dp.Type() != media.DataDirect || dc.Type() != media.DataDirect || dc.SctpStreamParameters() != nil {
+		t.Fatalf("types %q %q sctpStreamParameters %+v", dp.Type(), dc.Type(), dc.SctpStreamParameters())
+	}
+	type msg struct {
+		b    string
+		ppid int
+	}
+	var mu sync.Mutex
+	var got []msg
+	dc.OnMessage(func(b []byte, ppid int) {
+		mu.Lock()
+		got = append(got, msg{string(b), ppid})
+		mu.Unlock()
+	})
+	binary := make([]byte, 256)
+	for i := range binary {
+		binary[i] = byte(i)
+	}
+	large := bytes.Repeat([]byte("0123456789"), 9_000)
+	want := []msg{{"text", media.PPIDString}, {string(binary), media.PPIDBinary}, {"", media.PPIDBinaryEmpty}, {string(large), media.PPIDBinary}}
+	for i, m := range want {
+		var opts *media.DataSendOptions
+		if i == 0 {
+			opts = &media.DataSendOptions{PPID: media.PPIDString}
+		}
+		if err := dp.Send([]byte(m.b), opts); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	eventually(t, "every message", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= len(want) })
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("message %d: %d bytes ppid %d, want %d bytes ppid %d", i, len(got[i].b), got[i].ppid, len(want[i].b), want[i].ppid)
+		}
+	}
+	if err := dp.Send(make([]byte, 100_001), nil); err == nil {
+		t.Fatal("a message beyond maxMessageSize was accepted")
+	}
 }

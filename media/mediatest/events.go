@@ -66,6 +66,20 @@ func testPauseResumeEvents(t *testing.T, api media.API) {
 	if d := check[*media.ProducerDump](t)(p.Dump(ctx)); !d.Paused {
 		t.Fatal("producer dump not paused")
 	}
+	// A paused producer forwards nothing: once its stats count the
+	// packets sent while paused, the consumer's count has not moved.
+	forwarded := check[[]media.RtpStreamStats](t)(c.GetStats(ctx))[0].PacketCount
+	received := check[[]media.RtpStreamStats](t)(p.GetStats(ctx))[0].PacketCount
+	for range 5 {
+		src.Send(in.Tuple(), snd.Next(t, true, 300))
+	}
+	eventually(t, "the paused producer's stats", func() bool {
+		st, err := p.GetStats(ctx)
+		return err == nil && st[0].PacketCount == received+5
+	})
+	if n := check[[]media.RtpStreamStats](t)(c.GetStats(ctx))[0].PacketCount; n != forwarded {
+		t.Fatalf("the consumer of a paused producer sent %d packets", n-forwarded)
+	}
 
 	// Data.
 	dt := check[media.DirectTransport](t)(r.CreateDirectTransport(ctx, nil))

@@ -63,6 +63,7 @@ var steps = []step{
 	{"pause-resume-events", testPauseResumeEvents},
 	{"object-events", testObjectEvents},
 	{"data-close-cascade", testDataCloseCascade},
+	{"direct-data-messages", testDirectDataMessages},
 	{"audio-level-observer", testAudioLevelObserver},
 	{"active-speaker-observer", testActiveSpeakerObserver},
 	{"can-consume", testCanConsume},

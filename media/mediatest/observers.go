@@ -109,8 +109,8 @@ func testAudioLevelObserver(t *testing.T, api media.API) {
 			return got != nil
 		}
 	})
-	if got[0].Producer == nil || got[0].Producer.ID() != s.producer.ID() {
-		t.Fatalf("volumes name %v, want producer %s", got[0].Producer, s.producer.ID())
+	if got[0].Producer == nil || !identical(got[0].Producer, s.producer) {
+		t.Fatalf("volumes name %T %v, want the producer %T %p (%s)", got[0].Producer, got[0].Producer, s.producer, s.producer, s.producer.ID())
 	}
 	silence.wait(t, "silence once the speaker stopped")
 
@@ -174,8 +174,8 @@ func testActiveSpeakerObserver(t *testing.T, api media.API) {
 			return false
 		}
 	})
-	if got == nil || got.ID() != s.producer.ID() {
-		t.Fatalf("dominantspeaker %v, want %s", got, s.producer.ID())
+	if got == nil || !identical(got, s.producer) {
+		t.Fatalf("dominantspeaker %T %v, want the producer %T %p (%s)", got, got, s.producer, s.producer, s.producer.ID())
 	}
 	if err := obs.Close(ctx); err != nil {
 		t.Fatal(err)

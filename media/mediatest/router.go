@@ -140,10 +140,13 @@ func testAppData(t *testing.T, api media.API) {
 	}
 }
 
-// testResourceUsage: a worker reports its resource usage.
+// testResourceUsage: a worker in use (a router with a transport: a
+// layer that places routers lazily has real workers by then) reports its
+// resource usage.
 func testResourceUsage(t *testing.T, api media.API) {
 	ctx := ctxFor(t)
 	w := newWorker(t, api)
+	check[media.DirectTransport](t)(newRouter(t, w).CreateDirectTransport(ctx, nil))
 	u := check[*media.WorkerResourceUsage](t)(w.GetResourceUsage(ctx))
 	if u.MaxRSS <= 0 || u.UTime < 0 || u.STime < 0 {
 		t.Fatalf("resource usage %+v", u)

@@ -259,6 +259,9 @@ func testWebRtcTransport(t *testing.T, api media.API) {
 	}
 	closed.wait(t, "producerclose after the sending transport closed")
 	eventually(t, "producer closed", a.producer.Closed)
+	eventually(t, "ice and dtls closed", func() bool {
+		return sendTr.Closed() && sendTr.IceState() == "closed" && sendTr.DtlsState() == "closed" && sendTr.IceSelectedTuple() == nil
+	})
 }
 
 // testWebRtcIceRestart: restartIce gives new ICE credentials; the peer
@@ -412,4 +415,8 @@ func testWebRtcData(t *testing.T, api media.API) {
 		!slices.Equal(d.DataConsumerIDs, []string{dc.ID()}) {
 		t.Errorf("transport dump sctpState %q dataConsumerIds %v", d.SctpState, d.DataConsumerIDs)
 	}
+	if err := recvTr.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "sctpState closed", func() bool { return recvTr.Closed() && recvTr.SctpState() == media.SctpClosed })
 }

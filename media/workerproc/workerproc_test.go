@@ -222,7 +222,7 @@ func TestCloseStopsChild(t *testing.T) {
 }
 
 func TestAPI(t *testing.T) {
-	mediatest.Run(t, func(t *testing.T) media.API { return workerproc.New(nil) })
+	mediatest.Run(t, func(t *testing.T) media.API { return workerproc.New(nil) }, mediatest.As("workerproc"))
 }
 
 // A producer piped from a process that is then killed: its pipe producer
