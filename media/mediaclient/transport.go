@@ -118,6 +118,7 @@ func (t *webRtcTransport) IceParameters() media.IceParameters {
 func (t *webRtcTransport) IceCandidates() []media.IceCandidate {
 	return get[[]media.IceCandidate](t.base, "iceCandidates")
 }
+
 // IceState, IceSelectedTuple and DtlsState are "closed", nil and
 // "closed" once the transport has closed, as mediasoup's: the server
 // publishes no state after the close.
