@@ -384,8 +384,7 @@ func TestAPIWorkerProcesses(t *testing.T) {
 	}
 	mediatest.Run(t, func(t *testing.T) media.API {
 		return newProcMafalda(t, &mafalda.Options{CPUs: 2}).API()
-	}, mediatest.As("mafalda-workerproc"), noWebRtcServer("webrtc-server"), noWebRtcServer("webrtc-server-worker-close"),
-		noWebRtcServer("webrtc-server-invalid"))
+	}, append(mafaldaSkips(), mediatest.As("mafalda-workerproc"))...)
 }
 
 // TestConsumeDataAcrossWorkerProcesses: a room on two worker processes

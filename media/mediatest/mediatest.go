@@ -75,6 +75,11 @@ var steps = []step{
 	{"plain-rtcp-mux-off", testPlainRtcpMuxOff},
 	{"plain-comedia", testPlainComedia},
 	{"plain-srtp", testPlainSrtp},
+	{"rtcp-feedback", testRtcpFeedback},
+	{"producer-nack", testProducerNack},
+	{"pipe-transport", testPipeTransport},
+	{"pipe-to-router-options", testPipeToRouterOptions},
+	{"webrtc-server-media", testWebRtcServerMedia},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

@@ -420,3 +420,26 @@ func testWebRtcData(t *testing.T, api media.API) {
 	}
 	eventually(t, "sctpState closed", func() bool { return recvTr.Closed() && recvTr.SctpState() == media.SctpClosed })
 }
+
+// testWebRtcServerMedia: a WebRtcTransport on a WebRtcServer takes a
+// peer's ICE, DTLS and SRTP on the server's shared socket; its RTP
+// reaches a consumer, and the server's dump maps the peer's tuple to the
+// transport.
+func testWebRtcServerMedia(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	w := newWorker(t, api)
+	s := newWebRtcServer(t, w, nil)
+	r := newRouter(t, w)
+	tr := check[media.WebRtcTransport](t)(r.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{WebRtcServer: s}))
+	a := connectSender(t, r, tr)
+	dst := NewEndpoint(t)
+	c := check[media.Consumer](t)(connectedPlain(t, r, dst).Consume(ctx, &media.ConsumerOptions{ProducerID: a.producer.ID(), RtpCapabilities: EndpointCaps()}))
+	var seq uint16
+	a.sendUntil(t, "the peer's RTP through the server's socket", &seq, func() bool { return len(dst.RTP(c.RtpParameters().Encodings[0].SSRC)) > 0 })
+	eventually(t, "selected tuple", func() bool { return tr.IceSelectedTuple() != nil })
+	sd := check[*media.WebRtcServerDump](t)(s.Dump(ctx))
+	tup := tr.IceSelectedTuple()
+	if tup.LocalPort != sd.UDPSockets[0].Port || len(sd.TupleHashes) == 0 || sd.TupleHashes[0].WebRtcTransportID != tr.ID() {
+		t.Fatalf("server dump %+v, transport %s on %+v", sd, tr.ID(), tup)
+	}
+}
