@@ -80,6 +80,10 @@ var steps = []step{
 	{"pipe-transport", testPipeTransport},
 	{"pipe-to-router-options", testPipeToRouterOptions},
 	{"webrtc-server-media", testWebRtcServerMedia},
+	{"rtx", testRtx},
+	{"header-extensions", testHeaderExtensions},
+	{"pipe-pause-close", testPipePauseClose},
+	{"webrtc-tcp", testWebRtcTCP},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

@@ -97,3 +97,42 @@ func testPipeToRouterOptions(t *testing.T, api media.API) {
 		})
 	}
 }
+
+// testPipePauseClose: a producer piped to another worker's router
+// carries its pause and resume to the consumers there ("producerpause",
+// "producerresume"), and its router's close to them ("producerclose").
+func testPipePauseClose(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	r1, r2 := newRouter(t, newWorker(t, api)), newRouter(t, newWorker(t, api))
+	src := NewEndpoint(t)
+	in := connectedPlain(t, r1, src)
+	prod := check[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: VP8Parameters(6666)}))
+	check[*media.PipeToRouterResult](t)(r1.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: prod.ID(), Router: r2}))
+	dst := NewEndpoint(t)
+	c := check[media.Consumer](t)(connectedPlain(t, r2, dst).Consume(ctx, &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: EndpointCaps()}))
+	paused, resumed, closed := newFlag(), newFlag(), newFlag()
+	c.OnProducerPause(paused.set)
+	c.OnProducerResume(resumed.set)
+	c.OnProducerClose(closed.set)
+	if err := prod.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	paused.wait(t, "producerpause through the pipe")
+	eventually(t, "producerPaused", c.ProducerPaused)
+	if err := prod.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resumed.wait(t, "producerresume through the pipe")
+	eventually(t, "not producerPaused", func() bool { return !c.ProducerPaused() })
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	snd := &VP8Sender{SSRC: 6666, PT: 101}
+	eventually(t, "RTP after resume", func() bool {
+		src.Send(in.Tuple(), snd.Next(t, true, 300))
+		return len(dst.RTP(ssrc)) > 0
+	})
+	if err := r1.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closed.wait(t, "producerclose when the producer's router closed")
+	eventually(t, "consumer closed", c.Closed)
+}

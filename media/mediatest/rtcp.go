@@ -2,10 +2,12 @@ package mediatest
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 
 	"github.com/ropehq/rope/media"
 )
@@ -92,4 +94,125 @@ func testProducerNack(t *testing.T, api media.API) {
 		st, err := p.producer.GetStats(ctx)
 		return err == nil && st[0].NackCount > 0 && st[0].NackPacketCount > 0 && st[0].PacketsLost == 0
 	})
+}
+
+// testRtx: a consumer whose endpoint supports RTX gets an RTX stream in
+// its rtpParameters, and answers a NACK with an RTX packet carrying the
+// original sequence number and payload.
+func testRtx(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	p := newPair(t, api, nil)
+	caps := EndpointCaps()
+	caps.Codecs = append(caps.Codecs, media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/rtx", ClockRate: 90000})
+	c := check[media.Consumer](t)(p.out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.producer.ID(), RtpCapabilities: caps}))
+	params := c.RtpParameters()
+	enc := params.Encodings[0]
+	var rtxPT int
+	for _, codec := range params.Codecs {
+		if strings.EqualFold(codec.MimeType, "video/rtx") {
+			rtxPT = codec.PayloadType
+		}
+	}
+	if enc.RTX == nil || enc.RTX.SSRC == 0 || rtxPT == 0 {
+		t.Fatalf("consumer rtpParameters without RTX: %+v", params)
+	}
+	p.send(t, 10)
+	eventually(t, "packets", func() bool { return len(p.dst.RTP(enc.SSRC)) >= 10 })
+	lost := p.dst.RTP(enc.SSRC)[4]
+	p.dst.SendRTCP(p.out.Tuple(), &rtcp.TransportLayerNack{SenderSSRC: 9, MediaSSRC: enc.SSRC, Nacks: []rtcp.NackPair{{PacketID: lost.SequenceNumber}}})
+	eventually(t, "the RTX packet", func() bool { return len(p.dst.RTP(enc.RTX.SSRC)) > 0 })
+	r := p.dst.RTP(enc.RTX.SSRC)[0]
+	if int(r.PayloadType) != rtxPT || len(r.Payload) < 2 || uint16(r.Payload[0])<<8|uint16(r.Payload[1]) != lost.SequenceNumber ||
+		!bytes.Equal(r.Payload[2:], lost.Payload) {
+		t.Fatalf("RTX packet pt %d payload %d bytes, want pt %d with seq %d and the payload", r.PayloadType, len(r.Payload), rtxPT, lost.SequenceNumber)
+	}
+	if d := check[*media.ConsumerDump](t)(c.Dump(ctx)); len(d.RtpStreams) != 1 || d.RtpStreams[0].Params.RtxSSRC != enc.RTX.SSRC {
+		t.Fatalf("consumer dump rtpStreams %+v", d.RtpStreams)
+	}
+}
+
+// testHeaderExtensions: a producer's header extension ids are mapped to
+// the router's for its consumers; each consumer carries its mid (given,
+// or "0", "1", ... per transport) in the MID extension of every packet,
+// retransmissions included.
+func testHeaderExtensions(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	r := newRouter(t, newWorker(t, api))
+	src, dst := NewEndpoint(t), NewEndpoint(t)
+	in, out := connectedPlain(t, r, src), connectedPlain(t, r, dst)
+	const producerMidID, producerAbsID = 9, 3
+	params := VP8Parameters(77)
+	params.Mid = "producer-mid"
+	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtMid, ID: producerMidID}, {URI: media.ExtAbsSendTime, ID: producerAbsID}}
+	p := check[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps := EndpointCaps()
+	var midID, absID uint8
+	for _, e := range r.RtpCapabilities().HeaderExtensions {
+		if e.Kind == media.KindVideo && (e.URI == media.ExtMid || e.URI == media.ExtAbsSendTime) {
+			caps.HeaderExtensions = append(caps.HeaderExtensions, e)
+			if e.URI == media.ExtMid {
+				midID = uint8(e.PreferredID)
+			} else {
+				absID = uint8(e.PreferredID)
+			}
+		}
+	}
+	if midID == 0 || absID == 0 || absID == producerAbsID {
+		t.Fatalf("router header extensions: mid %d abs-send-time %d", midID, absID)
+	}
+	first := check[media.Consumer](t)(out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	named := check[media.Consumer](t)(out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps, Mid: "video-b"}))
+	second := check[media.Consumer](t)(out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	want := map[uint32]string{}
+	for c, mid := range map[media.Consumer]string{first: "0", named: "video-b", second: "1"} {
+		if got := c.RtpParameters().Mid; got != mid {
+			t.Fatalf("consumer mid %q, want %q", got, mid)
+		}
+		want[c.RtpParameters().Encodings[0].SSRC] = mid
+	}
+	snd := &VP8Sender{SSRC: 77, PT: 101}
+	for i := range 5 {
+		pk := &rtp.Packet{}
+		if err := pk.Unmarshal(snd.Next(t, i == 0, 300)); err != nil {
+			t.Fatal(err)
+		}
+		if err := pk.SetExtension(producerMidID, []byte(params.Mid)); err != nil {
+			t.Fatal(err)
+		}
+		if err := pk.SetExtension(producerAbsID, []byte{1, 2, 3}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := pk.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Send(in.Tuple(), b)
+	}
+	checkAll := func(what string, n int) {
+		t.Helper()
+		eventually(t, what, func() bool {
+			for ssrc := range want {
+				if len(dst.RTP(ssrc)) < n {
+					return false
+				}
+			}
+			return true
+		})
+		for ssrc, mid := range want {
+			for _, pk := range dst.RTP(ssrc) {
+				if got := string(pk.GetExtension(midID)); got != mid {
+					t.Fatalf("%s: ssrc %d seq %d: MID %q, want %q", what, ssrc, pk.SequenceNumber, got, mid)
+				}
+				if !bytes.Equal(pk.GetExtension(absID), []byte{1, 2, 3}) || len(pk.Payload) != 300 {
+					t.Fatalf("%s: ssrc %d: extensions %v, payload %d bytes", what, ssrc, pk.GetExtensionIDs(), len(pk.Payload))
+				}
+			}
+		}
+	}
+	checkAll("forwarded packets", 5)
+	for ssrc := range want {
+		dst.SendRTCP(out.Tuple(), &rtcp.TransportLayerNack{SenderSSRC: 9, MediaSSRC: ssrc,
+			Nacks: []rtcp.NackPair{{PacketID: dst.RTP(ssrc)[0].SequenceNumber}}})
+	}
+	checkAll("retransmissions", 6)
 }

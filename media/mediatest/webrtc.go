@@ -93,10 +93,17 @@ type sendingBrowser struct {
 // connectSender connects a sending browser to tr and makes its producer.
 func connectSender(t *testing.T, r media.Router, tr media.WebRtcTransport) *sendingBrowser {
 	t.Helper()
+	return connectBrowser(t, r, tr, peertest.NewBrowser)
+}
+
+// connectBrowser is connectSender with a browser from newBrowser.
+func connectBrowser(t *testing.T, r media.Router, tr media.WebRtcTransport,
+	newBrowser func(testing.TB, uint8, bool) *peertest.Browser) *sendingBrowser {
+	t.Helper()
 	ctx := ctxFor(t)
 	vp8 := routerVP8(t, r)
 	pt := uint8(*vp8.PreferredPayloadType)
-	b := &sendingBrowser{Browser: peertest.NewBrowser(t, pt, true), pt: pt}
+	b := &sendingBrowser{Browser: newBrowser(t, pt, true), pt: pt}
 	b.offer, b.dtls = b.Offer(t)
 	if err := tr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: b.dtls}); err != nil {
 		t.Fatal(err)
@@ -442,4 +449,25 @@ func testWebRtcServerMedia(t *testing.T, api media.API) {
 	if tup.LocalPort != sd.UDPSockets[0].Port || len(sd.TupleHashes) == 0 || sd.TupleHashes[0].WebRtcTransportID != tr.ID() {
 		t.Fatalf("server dump %+v, transport %s on %+v", sd, tr.ID(), tup)
 	}
+}
+
+// testWebRtcTCP: a WebRtcTransport listening on TCP only offers one
+// passive TCP candidate; a peer connects over ICE-TCP and its RTP flows.
+func testWebRtcTCP(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	r := newRouter(t, newWorker(t, api))
+	tr := check[media.WebRtcTransport](t)(r.CreateWebRtcTransport(ctx, &media.WebRtcTransportOptions{
+		ListenInfos: []media.TransportListenInfo{{Protocol: media.ProtocolTCP, IP: "127.0.0.1"}}}))
+	if c := tr.IceCandidates(); len(c) != 1 || c[0].Protocol != media.ProtocolTCP || c[0].TCPType != "passive" || c[0].Port == 0 {
+		t.Fatalf("candidates %+v", c)
+	}
+	a := connectBrowser(t, r, tr, peertest.NewTCPBrowser)
+	dst := NewEndpoint(t)
+	c := check[media.Consumer](t)(connectedPlain(t, r, dst).Consume(ctx, &media.ConsumerOptions{ProducerID: a.producer.ID(), RtpCapabilities: EndpointCaps()}))
+	var seq uint16
+	a.sendUntil(t, "the peer's RTP over TCP", &seq, func() bool { return len(dst.RTP(c.RtpParameters().Encodings[0].SSRC)) > 0 })
+	eventually(t, "a TCP selected tuple", func() bool {
+		tup := tr.IceSelectedTuple()
+		return tup != nil && tup.Protocol == media.ProtocolTCP && tup.LocalPort == tr.IceCandidates()[0].Port
+	})
 }
