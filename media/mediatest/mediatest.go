@@ -84,6 +84,9 @@ var steps = []step{
 	{"header-extensions", testHeaderExtensions},
 	{"pipe-pause-close", testPipePauseClose},
 	{"webrtc-tcp", testWebRtcTCP},
+	{"pipe-keyframe", testPipeKeyFrame},
+	{"pipe-simulcast", testPipeSimulcast},
+	{"pipe-observer", testPipeObserver},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

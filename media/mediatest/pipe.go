@@ -2,6 +2,9 @@ package mediatest
 
 import (
 	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
 
 	"github.com/ropehq/rope/media"
 )
@@ -135,4 +138,125 @@ func testPipePauseClose(t *testing.T, api media.API) {
 	}
 	closed.wait(t, "producerclose when the producer's router closed")
 	eventually(t, "consumer closed", c.Closed)
+}
+
+// pipedPair is a producer on a router of one worker, piped to a router of
+// another, where a plain transport consumes it.
+type pipedPair struct {
+	r1, r2   media.Router
+	src, dst *Endpoint
+	in, out  media.PlainTransport
+	producer media.Producer
+}
+
+func newPipedPair(t *testing.T, api media.API, kind media.MediaKind, params media.RtpParameters) *pipedPair {
+	t.Helper()
+	ctx := ctxFor(t)
+	p := &pipedPair{r1: newRouter(t, newWorker(t, api)), r2: newRouter(t, newWorker(t, api)), src: NewEndpoint(t), dst: NewEndpoint(t)}
+	p.in = connectedPlain(t, p.r1, p.src)
+	p.producer = check[media.Producer](t)(p.in.Produce(ctx, &media.ProducerOptions{Kind: kind, RtpParameters: params}))
+	check[*media.PipeToRouterResult](t)(p.r1.PipeToRouter(ctx, &media.PipeToRouterOptions{ProducerID: p.producer.ID(), Router: p.r2}))
+	p.out = connectedPlain(t, p.r2, p.dst)
+	return p
+}
+
+// testPipeKeyFrame: a consumer of a piped producer that asks for a key
+// frame (requestKeyFrame, or its endpoint's PLI) reaches the producing
+// endpoint on the other worker.
+func testPipeKeyFrame(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	p := newPipedPair(t, api, media.KindVideo, VP8Parameters(7070))
+	c := check[media.Consumer](t)(p.out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.producer.ID(), RtpCapabilities: EndpointCaps()}))
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	snd := &VP8Sender{SSRC: 7070, PT: 101}
+	eventually(t, "RTP through the pipe", func() bool {
+		p.src.Send(p.in.Tuple(), snd.Next(t, true, 300))
+		return len(p.dst.RTP(ssrc)) > 0
+	})
+	for _, ask := range []struct {
+		what string
+		do   func()
+	}{
+		{"requestKeyFrame", func() {
+			if err := c.RequestKeyFrame(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a PLI", func() { p.dst.SendRTCP(p.out.Tuple(), &rtcp.PictureLossIndication{SenderSSRC: 9, MediaSSRC: ssrc}) }},
+	} {
+		before := keyFrameRequests(p.src, 7070)
+		eventually(t, ask.what+" through the pipe at the producing endpoint", func() bool {
+			ask.do()
+			// The producer holds requests while one is pending: a key
+			// frame answers it.
+			p.src.Send(p.in.Tuple(), snd.Next(t, true, 300))
+			time.Sleep(20 * time.Millisecond)
+			return keyFrameRequests(p.src, 7070) > before
+		})
+	}
+}
+
+// testPipeSimulcast: a simulcast producer piped to another worker keeps
+// its three streams; a consumer there forwards the highest and switches
+// to the lowest when asked.
+func testPipeSimulcast(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	params := VP8Parameters(100)
+	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
+	p := newPipedPair(t, api, media.KindVideo, params)
+	c := check[media.Consumer](t)(p.out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.producer.ID(), RtpCapabilities: EndpointCaps()}))
+	if c.Type() != media.ConsumerSimulcast {
+		t.Fatalf("consumer of the piped simulcast producer: type %q", c.Type())
+	}
+	layers := watchLayers(c)
+	senders := [3]*VP8Sender{{SSRC: 100, PT: 101}, {SSRC: 200, PT: 101, seq: 5000}, {SSRC: 300, PT: 101, seq: 9000}}
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	fromLayer := func(layer int) func() bool {
+		return func() bool {
+			for i, s := range senders {
+				p.src.Send(p.in.Tuple(), s.Next(t, true, simulcastSizes[i]))
+			}
+			time.Sleep(2 * time.Millisecond)
+			got := p.dst.RTP(ssrc)
+			return len(got) >= 3 && len(got[len(got)-1].Payload) == simulcastSizes[layer]
+		}
+	}
+	eventually(t, "the highest layer through the pipe", fromLayer(2))
+	layers.wait(t, 2)
+	if err := c.SetPreferredLayers(ctx, media.ConsumerLayers{SpatialLayer: 0}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the lowest layer through the pipe", fromLayer(0))
+	layers.wait(t, 0)
+}
+
+// testPipeObserver: an AudioLevelObserver on another worker's router
+// hears a piped producer (its audio level survives the pipe).
+func testPipeObserver(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	params := OpusParameters(8080)
+	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtAudioLevel, ID: audioLevelID}}
+	p := newPipedPair(t, api, media.KindAudio, params)
+	obs := check[media.AudioLevelObserver](t)(p.r2.CreateAudioLevelObserver(ctx, &media.AudioLevelObserverOptions{Interval: 250}))
+	volumes := make(chan []media.AudioLevelObserverVolume, 64)
+	obs.OnVolumes(func(v []media.AudioLevelObserverVolume) {
+		select {
+		case volumes <- v:
+		default:
+		}
+	})
+	if err := obs.AddProducer(ctx, media.RtpObserverAddRemoveProducerOptions{ProducerID: p.producer.ID()}); err != nil {
+		t.Fatal(err)
+	}
+	s := &opusSpeaker{e: p.src, tr: p.in, producer: p.producer, ssrc: 8080}
+	eventually(t, "volumes of the piped producer", func() bool {
+		s.say(t, 5, 30)
+		time.Sleep(10 * time.Millisecond)
+		select {
+		case v := <-volumes:
+			return len(v) == 1 && v[0].Volume == -30 && v[0].Producer != nil && v[0].Producer.ID() == p.producer.ID()
+		default:
+			return false
+		}
+	})
 }
