@@ -41,6 +41,7 @@ func testPauseResumeEvents(t *testing.T, api media.API) {
 	if err := p.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "producer not paused", !p.Paused())
 	pResume.wait(t, "producer observer resume")
 	prodResume.wait(t, "producerresume")
 	eventually(t, "producer not paused", func() bool { return !p.Paused() && !c.ProducerPaused() })
@@ -50,6 +51,7 @@ func testPauseResumeEvents(t *testing.T, api media.API) {
 	if err := c.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "consumer not paused", !c.Paused())
 	cResume.wait(t, "consumer observer resume")
 	snd := &VP8Sender{SSRC: 3333, PT: 101}
 	ssrc := c.RtpParameters().Encodings[0].SSRC
@@ -69,6 +71,7 @@ func testPauseResumeEvents(t *testing.T, api media.API) {
 	if err := p.Pause(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "producer paused", p.Paused())
 	pPause.wait(t, "producer observer pause")
 	prodPause.wait(t, "producerpause")
 	eventually(t, "producerPaused", func() bool { return p.Paused() && c.ProducerPaused() })
@@ -101,6 +104,7 @@ func testPauseResumeEvents(t *testing.T, api media.API) {
 	if err := dp.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "data producer not paused", !dp.Paused())
 	dpResume.wait(t, "data producer observer resume")
 	dcProdResume.wait(t, "dataproducerresume")
 	eventually(t, "dataProducerPaused false", func() bool { return !dp.Paused() && !dc.DataProducerPaused() })
@@ -113,6 +117,7 @@ func testPauseResumeEvents(t *testing.T, api media.API) {
 	if err := dp.Pause(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "data producer paused", dp.Paused())
 	dpPause.wait(t, "data producer observer pause")
 	dcProdPause.wait(t, "dataproducerpause")
 	eventually(t, "dataProducerPaused", func() bool { return dp.Paused() && dc.DataProducerPaused() })

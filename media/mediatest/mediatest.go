@@ -136,6 +136,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// returned checks, right when a call has returned, the state it changed
+// on the object it was called on: as with mediasoup's objects, a call's
+// effect on its object shows when the call returns, remote or not.
+func returned(t *testing.T, what string, cond bool) {
+	t.Helper()
+	if !cond {
+		t.Fatalf("%s: not so when the call returned", what)
+	}
+}
+
 // flag is an event recorder safe to set from any goroutine.
 type flag struct{ ch chan struct{} }
 

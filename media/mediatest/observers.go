@@ -120,11 +120,13 @@ func testAudioLevelObserver(t *testing.T, api media.API) {
 	if err := obs.Pause(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "observer paused", obs.Paused())
 	paused.wait(t, "observer pause")
 	eventually(t, "Paused", obs.Paused)
 	if err := obs.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "observer not paused", !obs.Paused())
 	resumed.wait(t, "observer resume")
 	eventually(t, "not Paused", func() bool { return !obs.Paused() })
 	if err := obs.RemoveProducer(ctx, media.RtpObserverAddRemoveProducerOptions{ProducerID: s.producer.ID()}); err != nil {

@@ -95,6 +95,7 @@ func testSimulcast(t *testing.T, api media.API) {
 	if err := c.SetPreferredLayers(ctx, media.ConsumerLayers{SpatialLayer: 0}); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "preferredLayers 0", c.PreferredLayers() != nil && c.PreferredLayers().SpatialLayer == 0)
 	eventually(t, "the lowest layer after setPreferredLayers", fromLayer(dst, ssrc, 0))
 	layers.wait(t, 0)
 	eventually(t, "currentLayers 0", func() bool { l := c.CurrentLayers(); return l != nil && l.SpatialLayer == 0 })

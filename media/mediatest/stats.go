@@ -43,6 +43,7 @@ func testConsumerControls(t *testing.T, api media.API) {
 	if err := c.SetPriority(ctx, 5); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "priority 5", c.Priority() == 5)
 	eventually(t, "priority 5", func() bool { return c.Priority() == 5 })
 	if d := check[*media.ConsumerDump](t)(c.Dump(ctx)); d.Priority != 5 {
 		t.Fatalf("dump priority %d", d.Priority)
@@ -51,6 +52,7 @@ func testConsumerControls(t *testing.T, api media.API) {
 	if err := c.UnsetPriority(ctx); err != nil {
 		t.Fatal(err)
 	}
+	returned(t, "priority 1 after unsetPriority", c.Priority() == 1)
 	eventually(t, "priority 1 after unsetPriority", func() bool { return c.Priority() == 1 })
 
 	p.send(t, 5)

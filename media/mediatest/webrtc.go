@@ -291,7 +291,7 @@ func testWebRtcIceRestart(t *testing.T, api media.API) {
 	if p.UsernameFragment == old.UsernameFragment || p.Password == old.Password || p.UsernameFragment == "" {
 		t.Fatalf("restartIce gave %+v after %+v", p, old)
 	}
-	eventually(t, "iceParameters updated", func() bool { return tr.IceParameters() == p })
+	returned(t, "iceParameters updated", tr.IceParameters() == p)
 	if d := check[*media.TransportDump](t)(tr.Dump(ctx)); d.IceParameters == nil || *d.IceParameters != p {
 		t.Fatalf("dump iceParameters %+v, want %+v", d.IceParameters, p)
 	}
