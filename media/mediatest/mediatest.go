@@ -87,6 +87,7 @@ var steps = []step{
 	{"pipe-keyframe", testPipeKeyFrame},
 	{"pipe-simulcast", testPipeSimulcast},
 	{"pipe-observer", testPipeObserver},
+	{"closed-objects", testClosedObjects},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.
