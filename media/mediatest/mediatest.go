@@ -3,12 +3,18 @@
 // layer) runs it from its own tests:
 //
 //	func TestAPI(t *testing.T) {
-//		mediatest.Run(t, func(t *testing.T) media.API { return engine.New(nil) })
+//		mediatest.Run(t, func(t *testing.T) media.API { return engine.New(nil) }, mediatest.As("engine"))
 //	}
 //
-// The suite is a list of named steps using only the media interfaces and
-// real loopback UDP endpoints. Events are awaited with deadlines, never
-// assumed synchronous, so remote implementations pass the same steps.
+// The suite is a list of named steps using only the media interfaces,
+// real loopback UDP endpoints and real WebRTC peers (pion, playing a
+// browser running mediasoup-client). Events are awaited with deadlines,
+// never assumed synchronous, so remote implementations pass the same
+// steps; a call's effect on its own object shows when the call returns.
+//
+// An implementation that cannot do a step declares it with Skip and the
+// reason; README.md's table lists, per implementation, what it cannot do
+// and why, and Run checks it against the Skip options (As).
 package mediatest
 
 import (
