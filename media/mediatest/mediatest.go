@@ -94,6 +94,7 @@ var steps = []step{
 	{"pipe-simulcast", testPipeSimulcast},
 	{"pipe-observer", testPipeObserver},
 	{"closed-objects", testClosedObjects},
+	{"webrtc-rid-simulcast", testWebRtcRidSimulcast},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.
