@@ -95,6 +95,7 @@ var steps = []step{
 	{"pipe-observer", testPipeObserver},
 	{"closed-objects", testClosedObjects},
 	{"webrtc-rid-simulcast", testWebRtcRidSimulcast},
+	{"webrtc-data-piped", testWebRtcDataPiped},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

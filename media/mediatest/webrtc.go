@@ -471,3 +471,61 @@ func testWebRtcTCP(t *testing.T, api media.API) {
 		return tup != nil && tup.Protocol == media.ProtocolTCP && tup.LocalPort == tr.IceCandidates()[0].Port
 	})
 }
+
+// testWebRtcDataPiped: a peer's data channel on a router of one worker
+// reaches a peer on another worker's router through pipeToRouter of its
+// data producer, as a room spanning workers carries its chat.
+func testWebRtcDataPiped(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	r1, r2 := newRouter(t, newWorker(t, api)), newRouter(t, newWorker(t, api))
+	sendTr, recvTr := webRtcTransport(t, r1, true), webRtcTransport(t, r2, true)
+	a := peertest.NewBrowser(t, 0, false)
+	dcA, openA, _ := a.DataChannel(t, "chat", 1)
+	offerA, dtlsA := a.Offer(t)
+	if err := sendTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsA}); err != nil {
+		t.Fatal(err)
+	}
+	a.Answer(t, offerA, sendTr, 0)
+	dp := check[media.DataProducer](t)(sendTr.ProduceData(ctx, &media.DataProducerOptions{Label: "chat",
+		SctpStreamParameters: &media.SctpStreamParameters{StreamID: 1}}))
+	check[*media.PipeToRouterResult](t)(r1.PipeToRouter(ctx, &media.PipeToRouterOptions{DataProducerID: dp.ID(), Router: r2}))
+	dc := check[media.DataConsumer](t)(recvTr.ConsumeData(ctx, &media.DataConsumerOptions{DataProducerID: dp.ID()}))
+	if dc.Label() != "chat" || dc.SctpStreamParameters() == nil {
+		t.Fatalf("piped data consumer label %q sctpStreamParameters %+v", dc.Label(), dc.SctpStreamParameters())
+	}
+	b := peertest.NewBrowser(t, 0, false)
+	_, openB, msgsB := b.DataChannel(t, "chat", uint16(dc.SctpStreamParameters().StreamID))
+	offerB, dtlsB := b.Offer(t)
+	if err := recvTr.Connect(ctx, &media.WebRtcTransportConnectOptions{DtlsParameters: dtlsB}); err != nil {
+		t.Fatal(err)
+	}
+	b.Answer(t, offerB, recvTr, 0)
+	for _, open := range []chan struct{}{openA, openB} {
+		select {
+		case <-open:
+		case <-ctx.Done():
+			t.Fatal("data channel not open")
+		}
+	}
+	var got string
+	eventually(t, "a message at the peer on the other worker", func() bool {
+		if err := dcA.SendText("across"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got = <-msgsB:
+			return true
+		case <-time.After(20 * time.Millisecond):
+			return false
+		}
+	})
+	if got != "across" {
+		t.Fatalf("got %q", got)
+	}
+	closed := newFlag()
+	dc.OnDataProducerClose(closed.set)
+	if err := sendTr.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closed.wait(t, "dataproducerclose through the pipe when the sending transport closed")
+}
