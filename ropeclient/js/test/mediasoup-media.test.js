@@ -67,6 +67,9 @@ describe('transports', () => {
     await t.setMinOutgoingBitrate(50000);
     await t.enableTraceEvent(['bwe']);
     assert.deepEqual((await router.dump()).transportIds, [t.id]);
+    t.close();
+    assert.deepEqual([t.iceState, t.iceSelectedTuple, t.dtlsState, t.sctpState], ['closed', undefined, 'closed', 'closed'],
+      'a closed transport reports closed states, as mediasoup');
   });
 
   it('router.createWebRtcTransport() and the others with wrong arguments reject with TypeError', async () => {

@@ -31,6 +31,12 @@ function checkSctpStreamParameters(p) {
   }
 }
 
+/** A transport's sctpState: undefined without SCTP, "closed" once closed (as mediasoup's). */
+function sctpState(t) {
+  const state = t._prop('sctpState') || undefined;
+  return state && t.closed ? 'closed' : state;
+}
+
 export class Transport extends MediaObject {
   static closeEvents = ['routerclose'];
   static childCloseEvent = 'transportclose';
@@ -109,13 +115,16 @@ export class WebRtcTransport extends Transport {
   get iceRole() { return this._prop('iceRole'); }
   get iceParameters() { return this._prop('iceParameters'); }
   get iceCandidates() { return this._prop('iceCandidates'); }
-  get iceState() { return this._prop('iceState'); }
-  get iceSelectedTuple() { return this._prop('iceSelectedTuple'); }
+  /** "closed" once closed, as mediasoup's (the mirror keeps the last published state). */
+  get iceState() { return this.closed ? 'closed' : this._prop('iceState'); }
+  /** undefined once closed, as mediasoup's. */
+  get iceSelectedTuple() { return this.closed ? undefined : this._prop('iceSelectedTuple'); }
   get dtlsParameters() { return this._prop('dtlsParameters'); }
-  get dtlsState() { return this._prop('dtlsState'); }
+  /** "closed" once closed, as mediasoup's. */
+  get dtlsState() { return this.closed ? 'closed' : this._prop('dtlsState'); }
   get dtlsRemoteCert() { return this._prop('dtlsRemoteCert') || undefined; }
   get sctpParameters() { return this._prop('sctpParameters'); }
-  get sctpState() { return this._prop('sctpState') || undefined; }
+  get sctpState() { return sctpState(this); }
 
   /** @param {{dtlsParameters: object}} params */
   async connect({ dtlsParameters } = {}) {
@@ -135,7 +144,7 @@ export class PlainTransport extends Transport {
   get tuple() { return this._prop('tuple'); }
   get rtcpTuple() { return this._prop('rtcpTuple'); }
   get sctpParameters() { return this._prop('sctpParameters'); }
-  get sctpState() { return this._prop('sctpState') || undefined; }
+  get sctpState() { return sctpState(this); }
   get srtpParameters() { return this._prop('srtpParameters'); }
 
   /** @param {{ip?: string, port?: number, rtcpPort?: number, srtpParameters?: object}} [params] */
@@ -149,7 +158,7 @@ export class PipeTransport extends Transport {
 
   get tuple() { return this._prop('tuple'); }
   get sctpParameters() { return this._prop('sctpParameters'); }
-  get sctpState() { return this._prop('sctpState') || undefined; }
+  get sctpState() { return sctpState(this); }
   get srtpParameters() { return this._prop('srtpParameters'); }
 
   /** @param {{ip: string, port: number, srtpParameters?: object}} params */
