@@ -337,6 +337,17 @@ func (t *transport) traceBwe(tc *tccClient) {
 	t.onTrace.Emit(media.TransportTraceEventData{Type: "bwe", Timestamp: time.Now().UnixMilli(), Direction: "out", Info: info})
 }
 
+// traceProbation emits the "probation" trace event of probation packet
+// b (mediasoup: direction "out", the packet's dump).
+func (t *transport) traceProbation(b []byte) {
+	h, ok := rtppkt.Parse(b)
+	if !ok {
+		return
+	}
+	t.onTrace.Emit(media.TransportTraceEventData{Type: "probation", Timestamp: time.Now().UnixMilli(),
+		Direction: "out", Info: rtpTraceInfo(b, &h, false, false)})
+}
+
 func (t *transport) traceEnabled(typ media.TransportTraceEventType) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -493,6 +504,9 @@ func (t *transport) sendProbation(tc *tccClient, bytes float64, cluster int) flo
 		t.probationBytesSent.Add(uint64(len(b)))
 		t.bytesSent.Add(uint64(len(b)))
 		bytes -= float64(len(b))
+		if t.traceMask.Load()&traceProbation != 0 {
+			t.traceProbation(b)
+		}
 		t.link.sendRTP(b)
 	}
 	return max(0, min(bytes, probationSize))

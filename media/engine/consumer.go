@@ -11,6 +11,7 @@ import (
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/internal/gcc"
 	"github.com/ropehq/rope/media/internal/rtppkt"
+	"github.com/ropehq/rope/media/ortc"
 	"github.com/ropehq/rope/media/webrtc"
 )
 
@@ -87,6 +88,11 @@ type consumer struct {
 	onLayersChange   event.Listeners[*media.ConsumerLayers]
 	onTrace          event.Listeners[media.ProducerTraceEventData]
 	onRtp            event.Listeners[[]byte]
+
+	// traceMask holds the enabled trace event bits (trace.go); traceQ
+	// the events made under mu, emitted after it.
+	traceMask atomic.Uint32
+	traceQ    traceQueue
 }
 
 var _ media.Consumer = (*consumer)(nil)
@@ -351,7 +357,23 @@ func (c *consumer) RequestKeyFrame(ctx context.Context) error {
 }
 
 func (c *consumer) EnableTraceEvent(ctx context.Context, types []media.ProducerTraceEventType) error {
-	return c.checkOpen("consumer")
+	if err := c.checkOpen("consumer"); err != nil {
+		return err
+	}
+	c.traceMask.Store(traceMaskOf(types, producerTraceBits))
+	return nil
+}
+
+// traceRTP queues the "rtp" or "keyframe" trace event of a sent packet.
+func (c *consumer) traceRTP(mask uint32, pk *packet, b []byte) {
+	h, ok := rtppkt.Parse(b)
+	if !ok {
+		return
+	}
+	kf := pk.kfCodec != kfNone && pk.keyFrame()
+	if e, ok := rtpTraceEvent(mask, rtpTraceInfo(b, &h, kf, false), "out"); ok {
+		c.traceQ.add(e)
+	}
 }
 
 // forward queues one producer packet for sending; flush sends the queue.
@@ -379,6 +401,9 @@ func (c *consumer) flush() {
 	bufs := c.outBufs[:c.queued]
 	c.queued = 0
 	c.recordSent()
+	if c.traceMask.Load() != 0 {
+		c.traceQ.emit(&c.onTrace)
+	}
 	if c.transport.direct {
 		for _, b := range bufs {
 			c.onRtp.Emit(b)
@@ -405,6 +430,9 @@ func (c *consumer) flushInto(w *webrtc.RTPBatchWriter) {
 	bufs := c.outBufs[:c.queued]
 	c.queued = 0
 	c.recordSent()
+	if c.traceMask.Load() != 0 {
+		c.traceQ.emit(&c.onTrace)
+	}
 	c.transport.countRTPBatch(bufs)
 	_ = w.Add(l.tr, bufs)
 }
@@ -481,6 +509,9 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 	s.rate.add(pk.now, n)
 	s.lastTS = ts
 	s.lastSentAt = pk.now
+	if mask := c.traceMask.Load(); mask&(traceRTP|traceKeyFrame) != 0 {
+		c.traceRTP(mask, pk, b)
+	}
 	return b
 }
 
@@ -542,6 +573,9 @@ func (c *consumer) send(b []byte, rtx bool) {
 
 // onNack retransmits the packets a receiver reported lost on stream idx.
 func (c *consumer) onNack(idx int, lost []uint16) {
+	if c.traceMask.Load()&traceNack != 0 {
+		c.onTrace.Emit(traceEvent("nack", "in", struct{}{}))
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := &c.streams[idx]
@@ -625,8 +659,13 @@ func (c *consumer) onKeyFrameRequest(idx int, fir bool) {
 	} else {
 		c.streams[idx].pliCount++
 	}
-	active := c.active
+	active, ssrc := c.active, c.streams[idx].ssrc
 	c.mu.Unlock()
+	if fir && c.traceMask.Load()&traceFIR != 0 {
+		c.onTrace.Emit(traceEvent("fir", "in", SsrcTraceInfo{SSRC: ssrc}))
+	} else if !fir && c.traceMask.Load()&tracePLI != 0 {
+		c.onTrace.Emit(traceEvent("pli", "in", SsrcTraceInfo{SSRC: ssrc}))
+	}
 	if active {
 		c.producer.requestKeyFrame(c.producerStream(idx))
 	}
@@ -654,14 +693,17 @@ func (c *consumer) Dump(ctx context.Context) (*media.ConsumerDump, error) {
 	}
 	d := &media.ConsumerDump{
 		ID: c.id, ProducerID: c.producer.id, Kind: c.kind, Type: c.typ, RtpParameters: c.params.Clone(),
-		ConsumableRtpEncodings: c.producer.consumable.Clone().Encodings, TraceEventTypes: []string{},
-		Paused: c.paused.Load(), ProducerPaused: c.producerPaused.Load(), Priority: c.Priority(),
+		ConsumableRtpEncodings: c.producer.consumable.Clone().Encodings,
+		TraceEventTypes:        traceNames(c.traceMask.Load(), producerTraceBits, producerTraceOrder),
+		Paused:                 c.paused.Load(), ProducerPaused: c.producerPaused.Load(), Priority: c.Priority(),
 	}
 	for _, codec := range c.params.Codecs {
 		if !isRtx(codec.MimeType) {
 			d.SupportedCodecPayloadTypes = append(d.SupportedCodecPayloadTypes, codec.PayloadType)
 		}
 	}
+	// As mediasoup: the layers the consumer's scalabilityMode declares.
+	sm := ortc.ParseScalabilityMode(c.params.Encodings[0].ScalabilityMode)
 	c.mu.Lock()
 	for i, s := range c.streams {
 		codec := c.params.Codecs[0]
@@ -669,7 +711,7 @@ func (c *consumer) Dump(ctx context.Context) (*media.ConsumerDump, error) {
 			EncodingIdx: i, SSRC: s.ssrc, PayloadType: codec.PayloadType, MimeType: codec.MimeType,
 			ClockRate: codec.ClockRate, CNAME: c.params.Rtcp.CNAME, RtxSSRC: s.rtxSSRC, RtxPayloadType: int(c.rtxPT),
 			UseNack: c.useNack, UsePli: hasFeedback(codec.RtcpFeedback, "nack", "pli"),
-			UseFir: hasFeedback(codec.RtcpFeedback, "ccm", "fir"), SpatialLayers: 1, TemporalLayers: 1,
+			UseFir: hasFeedback(codec.RtcpFeedback, "ccm", "fir"), SpatialLayers: sm.SpatialLayers, TemporalLayers: sm.TemporalLayers,
 		}})
 	}
 	c.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 	"github.com/ropehq/rope/media/internal/vp8"
+	"github.com/ropehq/rope/media/ortc"
 )
 
 // keyFramePending is how long a key frame request suppresses further ones
@@ -70,6 +71,18 @@ type producer struct {
 	onScore          event.Listeners[[]media.ProducerScore]
 	onOrientation    event.Listeners[media.ProducerVideoOrientation]
 	onTrace          event.Listeners[media.ProducerTraceEventData]
+
+	// traceMask holds the enabled trace event bits (trace.go); traceQ
+	// the events made under ingress, emitted after it.
+	traceMask atomic.Uint32
+	traceQ    traceQueue
+	// cvoID is the producer's urn:3gpp:video-orientation extension id (0:
+	// none). ingress guards the last orientation seen (cvo, cvoSeen) and
+	// cvoChanged, set when it changed and the event is not yet emitted.
+	cvoID      uint8
+	cvo        media.ProducerVideoOrientation
+	cvoSeen    bool
+	cvoChanged bool
 }
 
 var _ media.Producer = (*producer)(nil)
@@ -121,6 +134,9 @@ func (p *producer) buildTables() {
 		}
 	}
 	for _, e := range p.params.HeaderExtensions {
+		if e.URI == media.ExtVideoOrientation && p.kind == media.KindVideo && e.ID > 0 && e.ID < 256 {
+			p.cvoID = uint8(e.ID)
+		}
 		switch e.URI {
 		case media.ExtRtpStreamID, media.ExtRepairedRtpStreamID:
 			// As mediasoup: RIDs name the producer's streams; consumers
@@ -303,7 +319,11 @@ func (p *producer) Resume(ctx context.Context) error {
 }
 
 func (p *producer) EnableTraceEvent(ctx context.Context, types []media.ProducerTraceEventType) error {
-	return p.checkOpen("producer")
+	if err := p.checkOpen("producer"); err != nil {
+		return err
+	}
+	p.traceMask.Store(traceMaskOf(types, producerTraceBits))
+	return nil
 }
 
 // Send injects an RTP packet (DirectTransport producers only).
@@ -403,8 +423,48 @@ func (pk *packet) keyFrame() bool {
 // receiveRTP handles one packet of stream ref. b may be modified in place.
 func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int64) {
 	p.ingress.Lock()
-	defer p.ingress.Unlock()
+	p.receiveLocked(b, h, ref, now)
+	changed, cvo := p.cvoChanged, p.cvo
+	p.cvoChanged = false
+	p.ingress.Unlock()
+	if changed {
+		p.onOrientation.Emit(cvo)
+	}
+	if p.traceMask.Load() != 0 {
+		p.traceQ.emit(&p.onTrace)
+	}
+}
+
+// readVideoOrientation notes the packet's CVO extension if it changed
+// (mediasoup emits the first one seen and every change).
+func (p *producer) readVideoOrientation(b []byte, h *rtppkt.Header) {
+	v, ok := rtppkt.Extension(b, *h, p.cvoID)
+	if !ok {
+		return
+	}
+	if o, ok := videoOrientation(v); ok && (!p.cvoSeen || o != p.cvo) {
+		p.cvo, p.cvoSeen, p.cvoChanged = o, true, true
+	}
+}
+
+// traceRTP queues the "rtp" or "keyframe" trace event of a received
+// packet, as received (before mapping).
+func (p *producer) traceRTP(mask uint32, b []byte, h *rtppkt.Header, ref streamRef, s *recvStream) {
+	kf := false
+	if codec := keyFrameCodec(s.codec.MimeType); codec != kfNone {
+		kf = isKeyFrame(codec, b[h.HeaderLen:len(b)-h.PaddingLen])
+	}
+	if e, ok := rtpTraceEvent(mask, rtpTraceInfo(b, h, kf, ref.rtx), "in"); ok {
+		p.traceQ.add(e)
+	}
+}
+
+// receiveLocked is receiveRTP with ingress held.
+func (p *producer) receiveLocked(b []byte, h *rtppkt.Header, ref streamRef, now int64) {
 	s := p.streams[ref.idx]
+	if p.cvoID != 0 {
+		p.readVideoOrientation(b, h)
+	}
 	pt := h.PayloadType
 	if ref.rtx {
 		var ok bool
@@ -412,6 +472,9 @@ func (p *producer) receiveRTP(b []byte, h *rtppkt.Header, ref streamRef, now int
 			return
 		}
 		s.retransmitted++
+	}
+	if mask := p.traceMask.Load(); mask&(traceRTP|traceKeyFrame) != 0 {
+		p.traceRTP(mask, b, h, ref, s)
 	}
 	mapped := p.mappedPT[pt]
 	if mapped == 0 {
@@ -488,6 +551,9 @@ func (p *producer) sendNack(s *recvStream) {
 		s.nackCount++
 		s.nackPackets += uint64(s.nack.n)
 		p.transport.sendRTCP(b)
+		if p.traceMask.Load()&traceNack != 0 {
+			p.traceQ.add(traceEvent("nack", "out", struct{}{}))
+		}
 	}
 }
 
@@ -561,9 +627,15 @@ func (p *producer) sendKeyFrameRequest(s *recvStream, ssrc uint32, now int64) {
 	case s.usePli:
 		s.pliCount.Add(1)
 		p.transport.sendRTCP(marshalPLI(s.mappedSSRC, ssrc))
+		if p.traceMask.Load()&tracePLI != 0 {
+			p.onTrace.Emit(traceEvent("pli", "out", SsrcTraceInfo{SSRC: ssrc}))
+		}
 	case s.useFir:
 		s.firCount.Add(1)
 		p.transport.sendRTCP(marshalFIR(s.mappedSSRC, ssrc, uint8(s.firCount.Load())))
+		if p.traceMask.Load()&traceFIR != 0 {
+			p.onTrace.Emit(traceEvent("fir", "out", SsrcTraceInfo{SSRC: ssrc}))
+		}
 	}
 }
 
@@ -583,7 +655,7 @@ func (p *producer) Dump(ctx context.Context) (*media.ProducerDump, error) {
 	}
 	d := &media.ProducerDump{
 		ID: p.id, Kind: p.kind, Type: p.typ, RtpParameters: p.params.Clone(),
-		RtpMapping: p.mapping, TraceEventTypes: []string{}, Paused: p.paused.Load(),
+		RtpMapping: p.mapping, TraceEventTypes: traceNames(p.traceMask.Load(), producerTraceBits, producerTraceOrder), Paused: p.paused.Load(),
 	}
 	p.ingress.Lock()
 	for _, s := range p.streams {
@@ -596,11 +668,13 @@ func (p *producer) Dump(ctx context.Context) (*media.ProducerDump, error) {
 }
 
 func (p *producer) streamParams(s *recvStream) media.RtpStreamParams {
+	// As mediasoup: the layers the encoding's scalabilityMode declares.
+	sm := ortc.ParseScalabilityMode(p.params.Encodings[s.idx].ScalabilityMode)
 	return media.RtpStreamParams{
 		EncodingIdx: s.idx, SSRC: s.ssrc.Load(), PayloadType: s.codec.PayloadType, MimeType: s.codec.MimeType,
 		ClockRate: s.codec.ClockRate, RID: s.rid, CNAME: p.params.Rtcp.CNAME, RtxSSRC: s.rtxSSRC.Load(),
 		UseNack: hasFeedback(s.codec.RtcpFeedback, "nack", ""), UsePli: s.usePli, UseFir: s.useFir,
-		SpatialLayers: 1, TemporalLayers: 1,
+		SpatialLayers: sm.SpatialLayers, TemporalLayers: sm.TemporalLayers,
 	}
 }
 

@@ -288,6 +288,9 @@ func writeReceiverReports(w *rtcpWriter, producers []*producer, now int64) {
 			p.sendNack(s) // retries
 		}
 		p.ingress.Unlock()
+		if p.traceMask.Load() != 0 {
+			p.traceQ.emit(&p.onTrace)
+		}
 	}
 }
 

@@ -136,6 +136,8 @@ type transport struct {
 	onNewDataProducer event.Listeners[media.DataProducer]
 	onNewDataConsumer event.Listeners[media.DataConsumer]
 	onTrace           event.Listeners[media.TransportTraceEventData]
+	// traceMask holds the enabled trace event bits (trace.go).
+	traceMask atomic.Uint32
 }
 
 func newTransport(r *router, statsType string, appData media.AppData) *transport {
@@ -414,6 +416,7 @@ func (t *transport) EnableTraceEvent(ctx context.Context, types []media.Transpor
 	t.mu.Lock()
 	t.traceTypes = append([]media.TransportTraceEventType(nil), types...)
 	t.mu.Unlock()
+	t.traceMask.Store(traceMaskOf(types, transportTraceBits))
 	return nil
 }
 
