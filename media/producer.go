@@ -58,6 +58,25 @@ type ProducerTraceEventData struct {
 	Info      any                    `json:"info"`
 }
 
+// RtpPacketTraceInfo is the info of an "rtp" or "keyframe" trace event:
+// mediasoup's RtpPacket dump plus isRtx.
+type RtpPacketTraceInfo struct {
+	PayloadType    uint8  `json:"payloadType"`
+	SequenceNumber uint16 `json:"sequenceNumber"`
+	Timestamp      uint32 `json:"timestamp"`
+	Marker         bool   `json:"marker"`
+	SSRC           uint32 `json:"ssrc"`
+	IsKeyFrame     bool   `json:"isKeyFrame"`
+	Size           int    `json:"size"`
+	PayloadSize    int    `json:"payloadSize"`
+	IsRtx          bool   `json:"isRtx"`
+}
+
+// SsrcTraceInfo is the info of a "pli" or "fir" trace event.
+type SsrcTraceInfo struct {
+	SSRC uint32 `json:"ssrc"`
+}
+
 // Producer is a media source entering a router.
 type Producer interface {
 	ID() string

@@ -297,12 +297,20 @@ func TestSendSideBweSimulcast(t *testing.T) {
 	if err := free.tr.EnableTraceEvent(f.ctx, []media.TransportTraceEventType{"bwe"}); err != nil {
 		t.Fatal(err)
 	}
+	probes := make(chan media.TransportTraceEventData, 64)
+	limited.tr.OnTrace(func(e media.TransportTraceEventData) {
+		if e.Type == "probation" {
+			trySend(probes, e)
+		}
+	})
 	startFeeder(t, src, in.Tuple())
 	for name, v := range map[string]viewer{"limited": limited, "free": free} {
 		v.tr.OnTrace(func(e media.TransportTraceEventData) {
-			t.Logf("%s: %+v layer %d rx %d", name, e.Info, spatial(v.c), v.rx.received.Load())
+			if e.Type == "bwe" {
+				t.Logf("%s: %+v layer %d rx %d", name, e.Info, spatial(v.c), v.rx.received.Load())
+			}
 		})
-		_ = v.tr.EnableTraceEvent(f.ctx, []media.TransportTraceEventType{"bwe"})
+		_ = v.tr.EnableTraceEvent(f.ctx, []media.TransportTraceEventType{"bwe", "probation"})
 	}
 
 	waitFor(t, "both consumers on the top layer", 60*time.Second, func() bool {
@@ -321,6 +329,11 @@ func TestSendSideBweSimulcast(t *testing.T) {
 	limited.rx.limit.Store(0)
 	waitFor(t, "the top layer back once the limit is lifted", 90*time.Second, func() bool {
 		return spatial(limited.c) == 2
+	})
+	// Probing up went out as probation packets, each a trace event.
+	recvUntil(t, "a probation trace event", probes, func(e media.TransportTraceEventData) bool {
+		info, ok := e.Info.(media.RtpPacketTraceInfo)
+		return ok && e.Direction == "out" && info.Size > 0 && info.SSRC != 0
 	})
 
 	// setMaxOutgoingBitrate caps the estimate, and the layers with it.

@@ -662,9 +662,9 @@ func (c *consumer) onKeyFrameRequest(idx int, fir bool) {
 	active, ssrc := c.active, c.streams[idx].ssrc
 	c.mu.Unlock()
 	if fir && c.traceMask.Load()&traceFIR != 0 {
-		c.onTrace.Emit(traceEvent("fir", "in", SsrcTraceInfo{SSRC: ssrc}))
+		c.onTrace.Emit(traceEvent("fir", "in", media.SsrcTraceInfo{SSRC: ssrc}))
 	} else if !fir && c.traceMask.Load()&tracePLI != 0 {
-		c.onTrace.Emit(traceEvent("pli", "in", SsrcTraceInfo{SSRC: ssrc}))
+		c.onTrace.Emit(traceEvent("pli", "in", media.SsrcTraceInfo{SSRC: ssrc}))
 	}
 	if active {
 		c.producer.requestKeyFrame(c.producerStream(idx))

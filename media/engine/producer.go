@@ -628,13 +628,13 @@ func (p *producer) sendKeyFrameRequest(s *recvStream, ssrc uint32, now int64) {
 		s.pliCount.Add(1)
 		p.transport.sendRTCP(marshalPLI(s.mappedSSRC, ssrc))
 		if p.traceMask.Load()&tracePLI != 0 {
-			p.onTrace.Emit(traceEvent("pli", "out", SsrcTraceInfo{SSRC: ssrc}))
+			p.onTrace.Emit(traceEvent("pli", "out", media.SsrcTraceInfo{SSRC: ssrc}))
 		}
 	case s.useFir:
 		s.firCount.Add(1)
 		p.transport.sendRTCP(marshalFIR(s.mappedSSRC, ssrc, uint8(s.firCount.Load())))
 		if p.traceMask.Load()&traceFIR != 0 {
-			p.onTrace.Emit(traceEvent("fir", "out", SsrcTraceInfo{SSRC: ssrc}))
+			p.onTrace.Emit(traceEvent("fir", "out", media.SsrcTraceInfo{SSRC: ssrc}))
 		}
 	}
 }

@@ -57,28 +57,9 @@ func traceNames[T ~string](m uint32, bits map[T]uint32, order []T) []string {
 
 var producerTraceOrder = []media.ProducerTraceEventType{"rtp", "keyframe", "nack", "pli", "fir", "sr"}
 
-// RtpPacketTraceInfo is the info of an "rtp" or "keyframe" trace event:
-// mediasoup's RtpPacket dump plus isRtx.
-type RtpPacketTraceInfo struct {
-	PayloadType    uint8  `json:"payloadType"`
-	SequenceNumber uint16 `json:"sequenceNumber"`
-	Timestamp      uint32 `json:"timestamp"`
-	Marker         bool   `json:"marker"`
-	SSRC           uint32 `json:"ssrc"`
-	IsKeyFrame     bool   `json:"isKeyFrame"`
-	Size           int    `json:"size"`
-	PayloadSize    int    `json:"payloadSize"`
-	IsRtx          bool   `json:"isRtx"`
-}
-
-// SsrcTraceInfo is the info of a "pli" or "fir" trace event.
-type SsrcTraceInfo struct {
-	SSRC uint32 `json:"ssrc"`
-}
-
 // rtpTraceInfo dumps packet b (header h) for a trace event.
-func rtpTraceInfo(b []byte, h *rtppkt.Header, keyFrame, rtx bool) RtpPacketTraceInfo {
-	return RtpPacketTraceInfo{
+func rtpTraceInfo(b []byte, h *rtppkt.Header, keyFrame, rtx bool) media.RtpPacketTraceInfo {
+	return media.RtpPacketTraceInfo{
 		PayloadType: b[1] & 0x7f, SequenceNumber: h.SequenceNumber, Timestamp: h.Timestamp,
 		Marker: b[1]&0x80 != 0, SSRC: be.Uint32(b[8:]), IsKeyFrame: keyFrame, Size: len(b),
 		PayloadSize: max(len(b)-h.HeaderLen-h.PaddingLen, 0), IsRtx: rtx,
@@ -88,7 +69,7 @@ func rtpTraceInfo(b []byte, h *rtppkt.Header, keyFrame, rtx bool) RtpPacketTrace
 // rtpTraceEvent is the "keyframe" event of a key frame if enabled, else
 // the "rtp" event if enabled (as mediasoup: a key frame packet is not
 // also an "rtp" event).
-func rtpTraceEvent(mask uint32, info RtpPacketTraceInfo, dir string) (media.ProducerTraceEventData, bool) {
+func rtpTraceEvent(mask uint32, info media.RtpPacketTraceInfo, dir string) (media.ProducerTraceEventData, bool) {
 	typ := media.ProducerTraceEventType("")
 	switch {
 	case info.IsKeyFrame && mask&traceKeyFrame != 0:
