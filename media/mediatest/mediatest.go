@@ -96,7 +96,7 @@ var steps = []step{
 	{"closed-objects", testClosedObjects},
 	{"webrtc-rid-simulcast", testWebRtcRidSimulcast},
 	{"webrtc-data-piped", testWebRtcDataPiped},
-	{"trace-events", testTraceEvents},
+	{"trace-events-emitted", testTraceEventsEmitted},
 }
 
 // Run runs every step as a subtest, each with a fresh API from newAPI.

@@ -97,14 +97,14 @@ func cvoPacket(t *testing.T, s *VP8Sender, key bool, v byte) []byte {
 	return b
 }
 
-// testTraceEvents: with trace events enabled, a producer reports the
+// testTraceEventsEmitted: with trace events enabled, a producer reports the
 // packets it receives ("rtp", "keyframe" in) and the PLI it sends ("pli"
 // out), a consumer the packets it sends ("rtp", "keyframe" out) and the
 // PLI it receives ("pli" in), with mediasoup's info members; dumps list
 // the enabled types; the producer reports its CVO extension's
 // orientation on each change; dumps report the temporal layers an
 // encoding's scalabilityMode declares.
-func testTraceEvents(t *testing.T, api media.API) {
+func testTraceEventsEmitted(t *testing.T, api media.API) {
 	ctx := ctxFor(t)
 	r := newRouter(t, newWorker(t, api))
 	src, dst := NewEndpoint(t), NewEndpoint(t)
