@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/gcc"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
 
@@ -160,29 +161,10 @@ func (s *rembServer) delta(sendMs, arriveMs float64, now int64) {
 	s.windowPos = (s.windowPos + 1) % rembTrendWindow
 	s.windowLen = min(s.windowLen+1, rembTrendWindow)
 	if s.windowLen == rembTrendWindow {
-		trend := float64(min(s.numDeltas, 60)) * slope(&s.window) * rembTrendGain
+		trend := float64(min(s.numDeltas, 60)) * gcc.Slope(s.window[:]) * rembTrendGain
 		s.detect(trend, sendMs, now)
 	}
 	s.updateRate(now)
-}
-
-// slope is the least-squares slope of the window's points.
-func slope(w *[rembTrendWindow][2]float64) float64 {
-	var sx, sy float64
-	for _, p := range w {
-		sx += p[0]
-		sy += p[1]
-	}
-	mx, my := sx/rembTrendWindow, sy/rembTrendWindow
-	var num, den float64
-	for _, p := range w {
-		num += (p[0] - mx) * (p[1] - my)
-		den += (p[0] - mx) * (p[0] - mx)
-	}
-	if den == 0 {
-		return 0
-	}
-	return num / den
 }
 
 // detect turns a trend into a usage signal and adapts the threshold

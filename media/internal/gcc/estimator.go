@@ -284,20 +284,24 @@ func (e *Estimator) trend(sendMs, arrMs float64, arrival int64) {
 	e.windowPos = (e.windowPos + 1) % trendWindow
 	e.windowLen = min(e.windowLen+1, trendWindow)
 	if e.windowLen == trendWindow {
-		t := float64(min(e.numDeltas, 60)) * slope(&e.window) * trendGain
+		t := float64(min(e.numDeltas, 60)) * Slope(e.window[:]) * trendGain
 		e.detect(t, sendMs, arrival)
 	}
 }
 
-func slope(w *[trendWindow][2]float64) float64 {
+// Slope is the least-squares slope of the points (x, y) (libwebrtc's
+// trendline); 0 when every x is the same. Both estimators (this one and
+// the engine's receive-side REMB) fit their windows with it.
+func Slope(points [][2]float64) float64 {
 	var sx, sy float64
-	for _, p := range w {
+	for _, p := range points {
 		sx += p[0]
 		sy += p[1]
 	}
-	mx, my := sx/trendWindow, sy/trendWindow
+	n := float64(len(points))
+	mx, my := sx/n, sy/n
 	var num, den float64
-	for _, p := range w {
+	for _, p := range points {
 		num += (p[0] - mx) * (p[1] - my)
 		den += (p[0] - mx) * (p[0] - mx)
 	}

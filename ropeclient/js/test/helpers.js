@@ -102,3 +102,27 @@ export function recordEvents(client) {
 export function mirror(client) {
   return client.objects.map((o) => o.toJSON());
 }
+
+/** Starts test/viewserver (views, owners and expiring tokens); resolves with its URL and a stop function. */
+export async function startViewServer() {
+  const bin = await goBuild('./ropeclient/js/test/viewserver', 'viewserver');
+  const proc = spawn(bin, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise((resolveUrl, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`viewserver did not start: ${stderr}`)), 20000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (ws:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
+    });
+    proc.on('exit', (code) => reject(new Error(`viewserver exited ${code}: ${stderr}`)));
+  });
+  const stop = () => new Promise((done) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return done();
+    proc.once('exit', () => done());
+    proc.kill('SIGTERM');
+  });
+  return { url, stop };
+}

@@ -5,36 +5,11 @@
 // is not retried. Each ends in CLOSED with a close event carrying an
 // AccessRefusedError.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { AccessRefusedError, CloseCode, RopeClient } from '../src/index.js';
-import { goBuild, waitFor } from './helpers.js';
-
-/** Starts test/viewserver (it serves the expiring tokens too). */
-async function startViewServer() {
-  const bin = await goBuild('./ropeclient/js/test/viewserver', 'viewserver');
-  const proc = spawn(bin, [], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const url = await new Promise((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`viewserver did not start: ${stderr}`)), 20000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (ws:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
-    });
-    proc.on('exit', (code) => reject(new Error(`viewserver exited ${code}: ${stderr}`)));
-  });
-  const stop = () => new Promise((done) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return done();
-    proc.once('exit', () => done());
-    proc.kill('SIGTERM');
-  });
-  return { url, stop };
-}
+import { startViewServer, waitFor } from './helpers.js';
 
 /** Records a client's events by type, in order. */
 function record(client) {

@@ -2,34 +2,9 @@
 // whose grant sees one counter's subtree keeps a mirror of it alone,
 // accepts the global seq with gaps, and resumes losing nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { connect, goBuild, mirror, waitFor } from './helpers.js';
-
-/** Starts test/viewserver; resolves with its URL and a stop function. */
-async function startViewServer() {
-  const bin = await goBuild('./ropeclient/js/test/viewserver', 'viewserver');
-  const proc = spawn(bin, [], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const url = await new Promise((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`viewserver did not start: ${stderr}`)), 20000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (ws:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
-    });
-    proc.on('exit', (code) => reject(new Error(`viewserver exited ${code}: ${stderr}`)));
-  });
-  const stop = () => new Promise((done) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return done();
-    proc.once('exit', () => done());
-    proc.kill('SIGTERM');
-  });
-  return { url, stop };
-}
+import { connect, mirror, startViewServer, waitFor } from './helpers.js';
 
 /** A WebSocket class whose sockets can be dropped and kept from reconnecting. */
 function gatedWebSocket() {
