@@ -122,15 +122,31 @@ func (b *base) call(ctx context.Context, method string, params, result any) erro
 	return nil
 }
 
-// close calls "close" unless the mirror is closed: Close is idempotent.
+// closeAttempts bounds how often close asks again after the connection
+// dropped with its call in flight.
+const closeAttempts = 3
+
+// close calls "close" unless the mirror is closed: Close is idempotent
+// and, as mediasoup's, does not fail because the object or its server
+// went meanwhile. A connection that drops with the call in flight leaves
+// it unknown whether the server closed the object: close asks again once
+// the connection is back (an object closed meanwhile answers as closed);
+// a client closed meanwhile holds nothing more to close.
 func (b *base) close(ctx context.Context) error {
-	if b.o.Closed() {
-		return nil
+	var err error
+	for range closeAttempts {
+		if b.o.Closed() || b.c.buried.Load() {
+			return nil
+		}
+		err = b.call(ctx, "close", nil, nil)
+		switch {
+		case err == nil, errors.Is(err, media.ErrClosed), errors.Is(err, ropeclient.ErrClientClosed):
+			return nil
+		case !errors.Is(err, ropeclient.ErrDisconnected):
+			return err
+		}
 	}
-	if err := b.call(ctx, "close", nil, nil); err != nil && !errors.Is(err, media.ErrClosed) {
-		return err
-	}
-	return nil
+	return err
 }
 
 // create calls a method that creates an object and returns its mirror.
