@@ -52,22 +52,23 @@ type consumer struct {
 	// reportedScore is the last score emitted (score*100+producerScore).
 	reportedScore atomic.Int32
 
-	// mu guards the send state: streams, rtxBuf, active.
+	// mu guards the send state: streams, active.
 	mu      sync.Mutex
 	active  bool
 	streams []sendStream
-	rtxBuf  [rtppkt.MaxPacketLen + 2]byte
-	// nackBuf holds a stored packet before its MID is written into
-	// rtxBuf (consumers with midID).
-	nackBuf [rtppkt.MaxPacketLen]byte
 
 	// sim is the simulcast layer state (nil unless simulcast).
 	sim *simulcast
 
 	// The output queue holds rewritten packets until the producer's read
 	// batch ends, then goes out in one sendmmsg. Only the producer's
-	// ingress path (one goroutine at a time) touches it.
-	out     [outBatch][rtppkt.MaxPacketLen]byte
+	// ingress path (one goroutine at a time) touches it. Its buffers
+	// (out[:held]) come from the worker's pool when a packet is queued
+	// and go back once the queue is sent, so an idle consumer holds
+	// none; queued of them hold packets (outBufs).
+	pool    *outPool
+	out     [outBatch]*outBuf
+	held    int
 	outBufs [outBatch][]byte
 	queued  int
 	// outSent are the transport-wide sequence numbers and sizes of the
@@ -105,7 +106,9 @@ type sendStream struct {
 	clockRate    int64
 	syncRequired bool
 	seq          rtppkt.SeqRewriter
-	seqMap       rtppkt.SeqMap
+	// seqMap maps sent sequence numbers back to the producer's, for
+	// retransmissions: only with NACK negotiated (nil otherwise).
+	seqMap *rtppkt.SeqMap
 	rtxSeq       uint16
 	// tsOffset is added to timestamps (simulcast layer switches).
 	tsOffset uint32
@@ -130,7 +133,7 @@ type sendStream struct {
 }
 
 func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media.RtpParameters, o *media.ConsumerOptions) *consumer {
-	c := &consumer{transport: t, producer: p, kind: p.kind, typ: typ, params: params}
+	c := &consumer{transport: t, producer: p, kind: p.kind, typ: typ, params: params, pool: &t.router.worker.outPool}
 	c.init(newID(), o.AppData)
 	c.paused.Store(o.Paused)
 	c.producerPaused.Store(p.paused.Load())
@@ -154,6 +157,9 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 		s := sendStream{ssrc: e.SSRC, clockRate: int64(params.Codecs[0].ClockRate), syncRequired: true, score: 10}
 		if e.RTX != nil {
 			s.rtxSSRC = e.RTX.SSRC
+		}
+		if c.useNack {
+			s.seqMap = new(rtppkt.SeqMap)
 		}
 		c.streams = append(c.streams, s)
 	}
@@ -380,7 +386,11 @@ func (c *consumer) traceRTP(mask uint32, pk *packet, b []byte) {
 // Both run on the producer's ingress path, must not allocate, and never
 // modify pk.b.
 func (c *consumer) forward(pk *packet) {
-	if b := c.rewrite(pk, c.out[c.queued][:], &c.outSent[c.outNumbered]); b != nil {
+	if c.queued == c.held {
+		c.out[c.held] = c.pool.get()
+		c.held++
+	}
+	if b := c.rewrite(pk, c.out[c.queued][:rtppkt.MaxPacketLen], &c.outSent[c.outNumbered]); b != nil {
 		if c.outSent[c.outNumbered].Size != 0 {
 			c.outNumbered++
 			c.outAt = pk.now
@@ -393,9 +403,10 @@ func (c *consumer) forward(pk *packet) {
 	}
 }
 
-// flush sends the queued packets.
+// flush sends the queued packets and returns the queue's buffers.
 func (c *consumer) flush() {
 	if c.queued == 0 {
+		c.releaseOut()
 		return
 	}
 	bufs := c.outBufs[:c.queued]
@@ -408,16 +419,29 @@ func (c *consumer) flush() {
 		for _, b := range bufs {
 			c.onRtp.Emit(b)
 		}
+	} else {
+		c.transport.sendRTPBatch(bufs)
+	}
+	clear(bufs)
+	c.releaseOut()
+}
+
+// releaseOut returns the buffers of an empty queue to the pool: after a
+// flush, and after the batch writer flushInto lent them to has sent
+// them.
+func (c *consumer) releaseOut() {
+	if c.queued != 0 || c.held == 0 {
 		return
 	}
-	c.transport.sendRTPBatch(bufs)
+	c.pool.put(c.out[:c.held])
+	c.held = 0
 }
 
 // flushInto is flush for the end of a WebRtcTransport's read batch: a
 // queue bound for a connected WebRtcTransport is handed to w, which sends
 // it with those of other transports on the same WebRtcServer socket when
-// w.Flush is called, before the queue is used again; any other goes out
-// as flush sends it.
+// w.Flush is called, before the queue is used again (the caller then
+// calls releaseOut); any other goes out as flush sends it.
 func (c *consumer) flushInto(w *webrtc.RTPBatchWriter) {
 	if c.queued == 0 {
 		return
@@ -500,7 +524,9 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 		d.Write(b[n-(len(pk.b)-pk.hdrLen):], c.sim.vp8Pic, c.sim.vp8TL0)
 		info.PicOffset, info.TL0Offset = c.sim.vp8Pic-d.PictureID, c.sim.vp8TL0-d.TL0PicIdx
 	}
-	s.seqMap.Put(out, info)
+	if s.seqMap != nil {
+		s.seqMap.Put(out, info)
+	}
 	s.packets++
 	s.bytes += uint64(n)
 	if pk.kfCodec != kfNone && pk.keyFrame() {
@@ -584,6 +610,9 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 	if !c.useNack || !c.active {
 		return
 	}
+	rtxBuf, nackBuf := c.pool.get(), c.pool.get()
+	defer c.pool.putOne(nackBuf)
+	defer c.pool.putOne(rtxBuf)
 	for _, out := range lost {
 		info, ok := s.seqMap.Get(out)
 		if !ok || int(info.Stream) >= len(c.producer.streams) {
@@ -597,12 +626,12 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 		var twcc uint16
 		numbered := false
 		if c.midID == 0 && c.twccID == 0 {
-			b = c.rtxBuf[:store.Get(info.In, c.rtxBuf[:rtppkt.MaxPacketLen])]
-		} else if n := store.Get(info.In, c.nackBuf[:]); n != 0 {
-			if h, ok := rtppkt.Parse(c.nackBuf[:n]); ok {
+			b = rtxBuf[:store.Get(info.In, rtxBuf[:rtppkt.MaxPacketLen])]
+		} else if n := store.Get(info.In, nackBuf[:rtppkt.MaxPacketLen]); n != 0 {
+			if h, ok := rtppkt.Parse(nackBuf[:n]); ok {
 				var m int
-				m, twcc, numbered = c.copyNumbered(c.rtxBuf[:rtppkt.MaxPacketLen], c.nackBuf[:n], h.HeaderLen)
-				b = c.rtxBuf[:m]
+				m, twcc, numbered = c.copyNumbered(rtxBuf[:rtppkt.MaxPacketLen], nackBuf[:n], h.HeaderLen)
+				b = rtxBuf[:m]
 			}
 		}
 		if len(b) == 0 {
@@ -619,7 +648,7 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 		rtppkt.SetSSRC(b, s.ssrc)
 		rtx := s.rtxSSRC != 0 && c.rtxPT != 0
 		if rtx {
-			b = c.wrapRtx(s, b)
+			b = c.wrapRtx(s, rtxBuf, b)
 		}
 		if b == nil {
 			continue
@@ -632,17 +661,18 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 	}
 }
 
-// wrapRtx turns b (in c.rtxBuf) into an RTX packet in place (RFC 4588).
-func (c *consumer) wrapRtx(s *sendStream, b []byte) []byte {
+// wrapRtx turns b (at the start of buf) into an RTX packet in place
+// (RFC 4588).
+func (c *consumer) wrapRtx(s *sendStream, buf *outBuf, b []byte) []byte {
 	h, ok := rtppkt.Parse(b)
 	if !ok {
 		return nil
 	}
 	end := len(b) - h.PaddingLen
 	osn := rtppkt.SequenceNumber(b)
-	copy(c.rtxBuf[h.HeaderLen+2:], b[h.HeaderLen:end])
-	binary.BigEndian.PutUint16(c.rtxBuf[h.HeaderLen:], osn)
-	out := c.rtxBuf[:end+2]
+	copy(buf[h.HeaderLen+2:], b[h.HeaderLen:end])
+	binary.BigEndian.PutUint16(buf[h.HeaderLen:], osn)
+	out := buf[:end+2]
 	out[0] &^= 0x20
 	rtppkt.SetSSRC(out, s.rtxSSRC)
 	rtppkt.SetPayloadType(out, c.rtxPT)

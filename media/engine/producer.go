@@ -494,7 +494,7 @@ func (p *producer) receiveLocked(b []byte, h *rtppkt.Header, ref streamRef, now 
 		p.readFrameMarking(&pk, b, h)
 	}
 	if s.store != nil {
-		s.store.Put(pk.seq, b)
+		s.store.Put(pk.seq, b, pk.now)
 	}
 	if pk.kfCodec != kfNone && pk.keyFrame() {
 		if !ref.rtx {

@@ -251,6 +251,11 @@ func (l *webRtcLink) readBatchEnd() {
 		}
 	}
 	_ = l.batch.Flush()
+	for _, p := range l.touched {
+		for _, c := range *p.consumers.Load() {
+			c.releaseOut()
+		}
+	}
 	clear(l.touched)
 	l.touched = l.touched[:0]
 }

@@ -45,6 +45,9 @@ type worker struct {
 	log  *slog.Logger
 	logf logFilter
 
+	// outPool lends its consumers packet buffers (out_pool.go).
+	outPool outPool
+
 	onDied      event.Listeners[error]
 	onNewRouter event.Listeners[media.Router]
 

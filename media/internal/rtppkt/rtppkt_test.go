@@ -3,6 +3,8 @@ package rtppkt
 import (
 	"bytes"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/pion/rtp"
 )
@@ -100,33 +102,131 @@ func TestSeqRewriter(t *testing.T) {
 
 func TestStore(t *testing.T) {
 	var s Store
+	s.Put(10, []byte{1, 2, 3}, 0)
+	dst := make([]byte, MaxPacketLen)
+	if n := s.Get(10, dst); n != 3 || dst[2] != 3 {
+		t.Fatalf("Get = %d", n)
+	}
+	s.Put(10+StoreSize, []byte{9}, 0)
+	if n := s.Get(10, dst); n != 0 {
+		t.Fatal("overwritten slot still returned")
+	}
+	s.Reset()
+	if n := s.Get(10+StoreSize, dst); n != 0 {
+		t.Fatal("Get after Reset")
+	}
+}
+
+func TestSeqMap(t *testing.T) {
 	var m SeqMap
-	s.Put(10, []byte{1, 2, 3})
-	m.Put(500, SeqInfo{In: 10, Stream: 1, TSOffset: 7})
-	info, ok := m.Get(500)
-	if !ok || info.In != 10 || info.Stream != 1 || info.TSOffset != 7 {
+	if _, ok := m.Get(0); ok {
+		t.Fatal("empty SeqMap has 0")
+	}
+	want := SeqInfo{In: 10, Stream: 1, TL0Offset: 3, TSOffset: 7, PicOffset: 900}
+	m.Put(500, want)
+	if info, ok := m.Get(500); !ok || info != want {
 		t.Fatalf("SeqMap.Get = %+v, %v", info, ok)
 	}
 	if _, ok := m.Get(500 + StoreSize); ok {
 		t.Fatal("SeqMap aliasing")
 	}
+	// 12 bytes an entry, and the bitmap.
+	if size := unsafe.Sizeof(m); size != StoreSize*12+StoreSize/8 {
+		t.Fatalf("SeqMap takes %d bytes", size)
+	}
+}
+
+// storeFeed puts n packets of size bytes into s, at rate packets per
+// second from seq and time *now on; packet i's bytes are all byte(seq).
+func storeFeed(s *Store, seq *uint16, now *int64, n, size int, rate float64) {
+	b := make([]byte, size)
+	for i := 0; i < n; i++ {
+		for j := range b {
+			b[j] = byte(*seq)
+		}
+		s.Put(*seq, b, *now)
+		*seq++
+		*now += int64(float64(time.Second) / rate)
+	}
+}
+
+// checkStore checks that the last n packets before seq are held intact
+// and the one before them is not.
+func checkStore(t *testing.T, s *Store, seq uint16, n, size int) {
+	t.Helper()
 	dst := make([]byte, MaxPacketLen)
-	if n := s.Get(10, dst); n != 3 || dst[2] != 3 {
-		t.Fatalf("Get = %d", n)
+	for i := 1; i <= n; i++ {
+		q := seq - uint16(i)
+		got := s.Get(q, dst)
+		if got != size || !bytes.Equal(dst[:got], bytes.Repeat([]byte{byte(q)}, size)) {
+			t.Fatalf("packet %d back (seq %d): got %d bytes %v", i, q, got, dst[:min(got, 4)])
+		}
 	}
-	s.Put(10+StoreSize, []byte{9})
-	if n := s.Get(10, dst); n != 0 {
-		t.Fatal("overwritten slot still returned")
+	if got := s.Get(seq-uint16(n)-1, dst); got != 0 {
+		t.Fatalf("packet %d back still held (%d bytes)", n+1, got)
 	}
+}
+
+// TestStoreSizedToBitrate checks the store's ring: it holds StoreAge of
+// the stream, growing with its bitrate up to StoreMaxBytes, packets
+// survive its growth, and overwritten ones are not returned.
+func TestStoreSizedToBitrate(t *testing.T) {
+	cases := []struct {
+		rate  float64
+		size  int
+		bytes int // the ring's size in the end
+		held  int // packets held
+	}{
+		// 30 packets/s of 500 bytes: 2 s is 30 KB, within the first ring.
+		{30, 500, StoreMinBytes, StoreMinBytes / 500},
+		// 100/s of 1000 bytes: 2 s is 200 KB.
+		{100, 1000, 256 << 10, (256 << 10) / 1000},
+		// 1000/s of 1200 bytes: capped, and by the index too.
+		{1000, 1200, StoreMaxBytes, min(StoreMaxBytes/1200, StoreSize)},
+	}
+	for _, c := range cases {
+		var s Store
+		var seq uint16 = 65000 // wraps around
+		var now int64 = 1e9
+		storeFeed(&s, &seq, &now, 3000, c.size, c.rate)
+		if got := s.Bytes(); got != c.bytes {
+			t.Errorf("%v/s of %d bytes: ring %d bytes, want %d", c.rate, c.size, got, c.bytes)
+		}
+		checkStore(t, &s, seq, c.held, c.size)
+	}
+}
+
+// TestStoreGrowKeepsPackets checks packets stored before the ring grows
+// are still returned after.
+func TestStoreGrowKeepsPackets(t *testing.T) {
+	var s Store
+	var seq uint16
+	var now int64
+	// 700-byte packets: the first ring holds 46 of them, with a gap at
+	// its end; the 47th laps it within StoreAge and grows it.
+	storeFeed(&s, &seq, &now, StoreMinBytes/700, 700, 100)
+	if s.Bytes() != StoreMinBytes {
+		t.Fatalf("ring %d bytes before its lap", s.Bytes())
+	}
+	storeFeed(&s, &seq, &now, 1, 700, 100)
+	if s.Bytes() != 2*StoreMinBytes {
+		t.Fatalf("ring %d bytes after its lap", s.Bytes())
+	}
+	checkStore(t, &s, seq, StoreMinBytes/700+1, 700)
 }
 
 func TestHotPathAllocs(t *testing.T) {
 	b := marshal(t, &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96}, Payload: make([]byte, 1000)})
 	var s Store
 	var sr SeqRewriter
+	// The store's ring grows to its size for 100 packets/s first.
+	var seq uint16
+	var now int64
+	storeFeed(&s, &seq, &now, 1000, 1000, 100)
 	n := testing.AllocsPerRun(100, func() {
 		h, _ := Parse(b)
-		s.Put(h.SequenceNumber, b)
+		now += int64(10 * time.Millisecond)
+		s.Put(h.SequenceNumber, b, now)
 		SetSequenceNumber(b, sr.Input(h.SequenceNumber))
 	})
 	if n != 0 {

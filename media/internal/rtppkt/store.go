@@ -1,41 +1,100 @@
 package rtppkt
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
-// StoreSize is the number of packets a Store keeps (a power of two).
+// StoreSize is the number of packets a Store keeps at most (a power of
+// two), and the number of output packets a SeqMap remembers.
 const StoreSize = 512
+
+// The bytes a Store keeps: its ring starts at StoreMinBytes when the
+// first packet comes, and doubles, up to StoreMaxBytes, each time a lap
+// of it took less than StoreAge: it holds the last StoreAge of the
+// stream (mediasoup's MaxRetransmissionDelayForVideoMs) where that fits
+// in StoreMaxBytes and StoreSize packets.
+const (
+	StoreMinBytes = 32 << 10
+	StoreMaxBytes = 512 << 10
+	StoreAge      = 2 * time.Second
+)
 
 // Store keeps copies of the most recent packets of one source stream,
 // indexed by sequence number, so that consumers can retransmit them on
-// NACK. Packets are copied in, so the reader's buffer can be reused.
+// NACK. Packets are copied in, back to back, into a ring of bytes sized
+// to the stream's bitrate, so the reader's buffer can be reused.
 //
 // Store is safe for concurrent use: the stream's ingress goroutine puts,
 // consumer goroutines handling NACKs get.
 type Store struct {
-	// mu guards slots.
+	// mu guards the fields below.
 	mu    sync.Mutex
 	slots [StoreSize]storeSlot
+	// ring holds the packets (its length a power of two; nil until the
+	// first Put). Positions are logical: ring[pos%len(ring)]; end is
+	// where the next packet goes, floor the oldest position still held
+	// after the ring grew.
+	ring       []byte
+	end, floor uint64
+	// lapEnd is the position that completes the ring's current lap,
+	// begun at lapAt (ns).
+	lapEnd uint64
+	lapAt  int64
 }
 
 type storeSlot struct {
-	valid bool
+	pos   uint64
 	seq   uint16
-	n     int
-	buf   [MaxPacketLen]byte
+	n     uint16
+	valid bool
 }
 
-// Put copies packet b (with sequence number seq) into the store. Packets
-// longer than MaxPacketLen are not stored.
-func (s *Store) Put(seq uint16, b []byte) {
+// Put copies packet b (with sequence number seq, arrived at now, in
+// nanoseconds of any monotonic clock) into the store. Packets longer
+// than MaxPacketLen are not stored. It allocates only when the ring
+// grows (a few times in a stream's life).
+func (s *Store) Put(seq uint16, b []byte, now int64) {
 	if len(b) > MaxPacketLen {
 		return
 	}
 	s.mu.Lock()
-	sl := &s.slots[seq%StoreSize]
-	sl.valid = true
-	sl.seq = seq
-	sl.n = copy(sl.buf[:], b)
+	if s.ring == nil {
+		s.ring = make([]byte, StoreMinBytes)
+		s.lapEnd, s.lapAt = uint64(len(s.ring)), now
+	}
+	size := uint64(len(s.ring))
+	n := uint64(len(b))
+	if off := s.end % size; off+n > size {
+		s.end += size - off // a packet never wraps around
+	}
+	if s.end+n > s.lapEnd {
+		if now-s.lapAt < int64(StoreAge) && 2*size <= StoreMaxBytes {
+			s.grow()
+			size = uint64(len(s.ring))
+		}
+		s.lapEnd, s.lapAt = s.end+size, now
+	}
+	off := s.end % size
+	copy(s.ring[off:], b)
+	s.slots[seq%StoreSize] = storeSlot{pos: s.end, seq: seq, n: uint16(n), valid: true}
+	s.end += n
 	s.mu.Unlock()
+}
+
+// grow doubles the ring, keeping what it holds; call with mu held.
+func (s *Store) grow() {
+	old := s.ring
+	size := uint64(len(old))
+	s.ring = make([]byte, 2*size)
+	lo := max(s.floor, s.end-min(s.end, size))
+	for x := lo; x < s.end; {
+		// Copy up to whichever ring's end comes first.
+		n := min(s.end-x, size-x%size, 2*size-x%(2*size))
+		copy(s.ring[x%(2*size):], old[x%size:x%size+n])
+		x += n
+	}
+	s.floor = lo
 }
 
 // Get copies the packet with sequence number seq into dst and returns the
@@ -44,10 +103,19 @@ func (s *Store) Get(seq uint16, dst []byte) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sl := &s.slots[seq%StoreSize]
-	if !sl.valid || sl.seq != seq || len(dst) < sl.n {
+	size := uint64(len(s.ring))
+	if !sl.valid || sl.seq != seq || len(dst) < int(sl.n) || sl.pos < s.floor || s.end-sl.pos > size {
 		return 0
 	}
-	return copy(dst, sl.buf[:sl.n])
+	off := sl.pos % size
+	return copy(dst, s.ring[off:off+uint64(sl.n)])
+}
+
+// Bytes reports the size of the store's ring.
+func (s *Store) Bytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ring)
 }
 
 // Reset forgets every stored packet.
@@ -62,14 +130,18 @@ func (s *Store) Reset() {
 // SeqMap remembers, for the most recent output sequence numbers of a
 // consumer, which input sequence number each one carried: the consumer
 // side of the retransmission buffer. It is not safe for concurrent use.
+// An entry takes 12 bytes (6 KiB per map).
 type SeqMap struct {
 	entries [StoreSize]seqEntry
+	// valid has a bit set for each entry written.
+	valid [StoreSize / 64]uint64
 }
 
+// seqEntry is a SeqInfo and its output number, packed.
 type seqEntry struct {
-	valid bool
-	out   uint16
-	SeqInfo
+	tsOffset     uint32
+	in, out, pic uint16
+	stream, tl0  uint8
 }
 
 // SeqInfo is what a SeqMap remembers of one output packet.
@@ -88,14 +160,18 @@ type SeqInfo struct {
 
 // Put records that output number out carried the input packet info.
 func (m *SeqMap) Put(out uint16, info SeqInfo) {
-	m.entries[out%StoreSize] = seqEntry{valid: true, out: out, SeqInfo: info}
+	i := out % StoreSize
+	m.entries[i] = seqEntry{tsOffset: info.TSOffset, in: info.In, out: out, pic: info.PicOffset,
+		stream: info.Stream, tl0: info.TL0Offset}
+	m.valid[i/64] |= 1 << (i % 64)
 }
 
 // Get returns what output number out carried.
 func (m *SeqMap) Get(out uint16) (SeqInfo, bool) {
-	e := m.entries[out%StoreSize]
-	if !e.valid || e.out != out {
+	i := out % StoreSize
+	e := &m.entries[i]
+	if m.valid[i/64]&(1<<(i%64)) == 0 || e.out != out {
 		return SeqInfo{}, false
 	}
-	return e.SeqInfo, true
+	return SeqInfo{In: e.in, Stream: e.stream, TL0Offset: e.tl0, TSOffset: e.tsOffset, PicOffset: e.pic}, true
 }

@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"runtime"
+	"testing"
+
+	"github.com/pion/rtp"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+// memFigures is what one plain transport and one consumer on it cost, on
+// average over many: live heap bytes after a GC and goroutine stack
+// bytes, for the transport alone and for the consumer once packets have
+// gone through it.
+type memFigures struct {
+	transportHeap, transportStack float64
+	consumerHeap, consumerStack   float64
+	goroutines                    float64
+}
+
+// memSample is the live heap and the stacks in use, after a full GC.
+func memSample() (heap, stack uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc, ms.StackInuse
+}
+
+// measurePairs builds n plain transports on one router, connected to a
+// sink that never reads, each consuming one VP8 producer (NACK
+// negotiated, as bench-forward's fan-out), forwards packets to them in
+// read batches of batch packets, and reports the cost per transport and
+// per consumer. The producer sits on a DirectTransport and has forwarded
+// packets before the transports exist, so neither it nor its
+// retransmission store is counted.
+func measurePairs(tb testing.TB, n, batch int) memFigures {
+	tb.Helper()
+	ctx := context.Background()
+	w, err := New(nil).CreateWorker(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer w.Close(ctx)
+	nack := []media.RtcpFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	codec := media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000, RtcpFeedback: nack}
+	r, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{codec}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, err := r.CreateDirectTransport(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000, RtcpFeedback: nack}},
+		Encodings: []media.RtpEncodingParameters{{SSRC: 1}},
+	}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sink.Close()
+	sinkPort := uint16(sink.LocalAddr().(*net.UDPAddr).Port)
+
+	src := in.(*directTransport).transport
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}, Payload: make([]byte, 1000)}
+	pkt.Payload[0] = 0x10 // VP8 descriptor: S=1
+	buf := make([]byte, rtppkt.MaxPacketLen)
+	seq := uint16(0)
+	// forward sends packets, the first a key frame.
+	forward := func(packets int) {
+		key := true
+		for i := 0; i < packets; i += batch {
+			var last *producer
+			for j := 0; j < batch && i+j < packets; j++ {
+				pkt.SequenceNumber = seq
+				pkt.Payload[1] = 1 // inter frame
+				if key {
+					pkt.Payload[1], key = 0, false
+				}
+				seq++
+				m, _ := pkt.MarshalTo(buf)
+				if q := src.receive(buf[:m], nanotime()); q != nil {
+					last = q
+				}
+			}
+			if last != nil {
+				last.flush()
+			}
+		}
+	}
+	forward(rtppkt.StoreSize) // fill the producer's store first
+
+	heap0, stack0 := memSample()
+	g0 := runtime.NumGoroutine()
+	transports := make([]media.PlainTransport, n)
+	for i := range transports {
+		t, err := r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: "127.0.0.1"}})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := t.Connect(ctx, &media.PlainTransportConnectOptions{IP: "127.0.0.1", Port: sinkPort}); err != nil {
+			tb.Fatal(err)
+		}
+		transports[i] = t
+	}
+	heap1, stack1 := memSample()
+	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{codec}}
+	consumers := make([]media.Consumer, n)
+	for i, t := range transports {
+		if consumers[i], err = t.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	// Enough packets to fill every per-stream history a consumer keeps.
+	const sent = 2 * rtppkt.StoreSize
+	forward(sent)
+	for _, c := range consumers {
+		if st, err := c.GetStats(ctx); err != nil || st[0].PacketCount != sent {
+			tb.Fatalf("consumer forwarded %+v, %v; want %d packets", st, err, sent)
+		}
+	}
+	heap2, stack2 := memSample()
+	g2 := runtime.NumGoroutine()
+	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) }
+	f := memFigures{
+		transportHeap: per(heap0, heap1), transportStack: per(stack0, stack1),
+		consumerHeap: per(heap1, heap2), consumerStack: per(stack1, stack2),
+		goroutines: float64(g2-g0) / float64(n),
+	}
+	for _, t := range transports {
+		t.Close(ctx)
+	}
+	return f
+}
+
+// BenchmarkMemoryPerPair reports what a plain transport and a consumer
+// cost in memory (bytes of live heap and of goroutine stacks, per
+// transport and per consumer on it), with read batches of one packet
+// (conference rates) and of 16 (a consumer's whole output queue). The
+// time per op means nothing; run it with -benchtime=1x.
+func BenchmarkMemoryPerPair(b *testing.B) {
+	for _, batch := range []int{1, 16} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			var f memFigures
+			for i := 0; i < b.N; i++ {
+				f = measurePairs(b, 200, batch)
+			}
+			b.ReportMetric(f.transportHeap, "transportHeapB/pair")
+			b.ReportMetric(f.transportStack, "transportStackB/pair")
+			b.ReportMetric(f.consumerHeap, "consumerHeapB/pair")
+			b.ReportMetric(f.consumerStack, "consumerStackB/pair")
+			b.ReportMetric(f.transportHeap+f.transportStack+f.consumerHeap+f.consumerStack, "B/pair")
+			b.ReportMetric(f.goroutines, "goroutines/pair")
+		})
+	}
+}

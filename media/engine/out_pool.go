@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"sync"
+
+	"github.com/ropehq/rope/media/internal/rtppkt"
+)
+
+// outBuf holds one rewritten packet: a consumer's queued copy, or an RTX
+// packet being built (two bytes longer than the packet it carries).
+type outBuf [rtppkt.MaxPacketLen + 2]byte
+
+// outPool is a worker's free list of packet buffers for its consumers.
+// A consumer holds buffers only while it has packets queued (from a
+// packet's arrival to the end of its read batch) or a retransmission
+// under way, so the worker keeps as many buffers as are in use at once
+// (its peak) instead of a full output queue inline in every consumer.
+// The pool is bounded by that peak: at most outBatch buffers per
+// consumer queueing at once, plus two per retransmission in progress.
+type outPool struct {
+	// mu guards free.
+	mu   sync.Mutex
+	free []*outBuf
+}
+
+// get returns a buffer, from the free list or new.
+func (p *outPool) get() *outBuf {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return b
+	}
+	p.mu.Unlock()
+	return new(outBuf)
+}
+
+// put returns bufs to the free list and clears them.
+func (p *outPool) put(bufs []*outBuf) {
+	p.mu.Lock()
+	p.free = append(p.free, bufs...)
+	p.mu.Unlock()
+	clear(bufs)
+}
+
+// putOne returns one buffer to the free list.
+func (p *outPool) putOne(b *outBuf) {
+	p.mu.Lock()
+	p.free = append(p.free, b)
+	p.mu.Unlock()
+}
+
+// size reports the buffers on the free list (tests).
+func (p *outPool) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.free)
+}
