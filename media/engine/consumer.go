@@ -109,7 +109,7 @@ type sendStream struct {
 	// seqMap maps sent sequence numbers back to the producer's, for
 	// retransmissions: only with NACK negotiated (nil otherwise).
 	seqMap *rtppkt.SeqMap
-	rtxSeq       uint16
+	rtxSeq uint16
 	// tsOffset is added to timestamps (simulcast layer switches).
 	tsOffset uint32
 

@@ -17,3 +17,9 @@ func InjectPanic(w media.Worker) {
 	}
 	w.(*worker).fault.Store(&f)
 }
+
+// OutBuffers reports how many packet buffers w's consumers' pool
+// allocated and how many are back on its free list.
+func OutBuffers(w media.Worker) (made, free int) {
+	return w.(*worker).outPool.counts()
+}

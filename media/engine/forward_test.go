@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
 )
 
 // receivedFrom returns e's packets with ssrc.
@@ -106,6 +107,12 @@ func TestPlainForwarding(t *testing.T) {
 	stats := must[[]media.RtpStreamStats](t)(s.consumers[0].GetStats(s.ctx))
 	if stats[0].Type != "outbound-rtp" || stats[0].PacketCount != 40 || stats[1].Type != "inbound-rtp" || stats[1].PacketCount != 40 {
 		t.Fatalf("stats = %+v", stats)
+	}
+	// The consumers' queues went out: their buffers are back in the
+	// worker's pool, which allocated at most a queue's worth for each.
+	waitOutBuffersBack(t, s.worker)
+	if made, _ := engine.OutBuffers(s.worker); made > 3*16 {
+		t.Errorf("the pool made %d buffers for 3 consumers", made)
 	}
 }
 

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pion/rtp"
@@ -20,6 +23,23 @@ type memFigures struct {
 	transportHeap, transportStack float64
 	consumerHeap, consumerStack   float64
 	goroutines                    float64
+	// rss is the growth of the process's resident set (Linux; 0
+	// elsewhere), which counts only the pages touched.
+	rss float64
+}
+
+// rssBytes reads the process's resident set size (0 if unknown).
+func rssBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
 }
 
 // memSample is the live heap and the stacks in use, after a full GC.
@@ -99,6 +119,7 @@ func measurePairs(tb testing.TB, n, batch int) memFigures {
 	forward(rtppkt.StoreSize) // fill the producer's store first
 
 	heap0, stack0 := memSample()
+	rss0 := rssBytes()
 	g0 := runtime.NumGoroutine()
 	transports := make([]media.PlainTransport, n)
 	for i := range transports {
@@ -128,12 +149,13 @@ func measurePairs(tb testing.TB, n, batch int) memFigures {
 		}
 	}
 	heap2, stack2 := memSample()
+	rss2 := rssBytes()
 	g2 := runtime.NumGoroutine()
 	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) }
 	f := memFigures{
 		transportHeap: per(heap0, heap1), transportStack: per(stack0, stack1),
 		consumerHeap: per(heap1, heap2), consumerStack: per(stack1, stack2),
-		goroutines: float64(g2-g0) / float64(n),
+		goroutines: float64(g2-g0) / float64(n), rss: per(rss0, rss2),
 	}
 	for _, t := range transports {
 		t.Close(ctx)
@@ -159,6 +181,22 @@ func BenchmarkMemoryPerPair(b *testing.B) {
 			b.ReportMetric(f.consumerStack, "consumerStackB/pair")
 			b.ReportMetric(f.transportHeap+f.transportStack+f.consumerHeap+f.consumerStack, "B/pair")
 			b.ReportMetric(f.goroutines, "goroutines/pair")
+			b.ReportMetric(f.rss, "rssB/pair")
 		})
+	}
+}
+
+// TestConsumerMemory checks what a consumer (NACK negotiated) costs in
+// live heap once packets have gone through it: its struct, its stream
+// with the map of sent sequence numbers, and its share of the worker's
+// packet buffers. It was about 39 KB when every consumer held a full
+// output queue (16 packets) and two packet buffers for retransmissions
+// inline; the bound leaves slack for the runtime's size classes.
+func TestConsumerMemory(t *testing.T) {
+	const bound = 16 << 10
+	f := measurePairs(t, 200, 1)
+	t.Logf("per consumer: %.0f B heap, %.0f B stacks; per transport: %.0f B heap, %.0f B stacks", f.consumerHeap, f.consumerStack, f.transportHeap, f.transportStack)
+	if f.consumerHeap > bound {
+		t.Errorf("a consumer takes %.0f bytes of heap, want at most %d", f.consumerHeap, bound)
 	}
 }

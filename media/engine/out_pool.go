@@ -18,9 +18,11 @@ type outBuf [rtppkt.MaxPacketLen + 2]byte
 // The pool is bounded by that peak: at most outBatch buffers per
 // consumer queueing at once, plus two per retransmission in progress.
 type outPool struct {
-	// mu guards free.
+	// mu guards free and made.
 	mu   sync.Mutex
 	free []*outBuf
+	// made counts the buffers the pool allocated.
+	made int
 }
 
 // get returns a buffer, from the free list or new.
@@ -33,6 +35,7 @@ func (p *outPool) get() *outBuf {
 		p.mu.Unlock()
 		return b
 	}
+	p.made++
 	p.mu.Unlock()
 	return new(outBuf)
 }
@@ -52,9 +55,9 @@ func (p *outPool) putOne(b *outBuf) {
 	p.mu.Unlock()
 }
 
-// size reports the buffers on the free list (tests).
-func (p *outPool) size() int {
+// counts reports the buffers allocated and those on the free list.
+func (p *outPool) counts() (made, free int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.free)
+	return p.made, len(p.free)
 }

@@ -44,6 +44,9 @@ func serverForwarding(t *testing.T, proto media.TransportProtocol) {
 	sendTr, recvTr, prod, cons := forwardThrough(t, f, newBrowser, func() media.WebRtcTransport {
 		return f.webRtc(&media.WebRtcTransportOptions{WebRtcServer: s})
 	})
+	// The consumer's queue went out through the server's batch writer:
+	// its buffers are back in the pool once the batch is sent.
+	waitOutBuffersBack(t, f.worker)
 
 	for _, tr := range []media.WebRtcTransport{sendTr, recvTr} {
 		if c := tr.IceCandidates(); len(c) != 1 || c[0].Port != port || c[0].Protocol != proto {
