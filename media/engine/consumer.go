@@ -26,6 +26,9 @@ type consumer struct {
 	typ       media.ConsumerType
 	params    media.RtpParameters
 	useNack   bool
+	// logSent says the streams remember sent packets in a seqLog
+	// (send_history.go).
+	logSent bool
 	// rtxPT is the RTX payload type (0: no RTX).
 	rtxPT uint8
 	// outPT maps router payload types to the consumer's (identity for
@@ -106,9 +109,11 @@ type sendStream struct {
 	clockRate    int64
 	syncRequired bool
 	seq          rtppkt.SeqRewriter
-	// seqMap maps sent sequence numbers back to the producer's, for
-	// retransmissions: only with NACK negotiated (nil otherwise).
+	// seqMap or seqLog map sent sequence numbers back to the
+	// producer's, for retransmissions (send_history.go); seqMap is nil
+	// unless NACK is negotiated and the consumer uses no seqLog.
 	seqMap *rtppkt.SeqMap
+	seqLog seqLog
 	rtxSeq uint16
 	// tsOffset is added to timestamps (simulcast layer switches).
 	tsOffset uint32
@@ -153,12 +158,13 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 			}
 		}
 	}
+	c.logSent = c.useNack && usesSeqLog(typ)
 	for _, e := range params.Encodings {
 		s := sendStream{ssrc: e.SSRC, clockRate: int64(params.Codecs[0].ClockRate), syncRequired: true, score: 10}
 		if e.RTX != nil {
 			s.rtxSSRC = e.RTX.SSRC
 		}
-		if c.useNack {
+		if c.useNack && !c.logSent {
 			s.seqMap = new(rtppkt.SeqMap)
 		}
 		c.streams = append(c.streams, s)
@@ -524,9 +530,7 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 		d.Write(b[n-(len(pk.b)-pk.hdrLen):], c.sim.vp8Pic, c.sim.vp8TL0)
 		info.PicOffset, info.TL0Offset = c.sim.vp8Pic-d.PictureID, c.sim.vp8TL0-d.TL0PicIdx
 	}
-	if s.seqMap != nil {
-		s.seqMap.Put(out, info)
-	}
+	s.remember(out, info, c.logSent)
 	s.packets++
 	s.bytes += uint64(n)
 	if pk.kfCodec != kfNone && pk.keyFrame() {
@@ -614,7 +618,7 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 	defer c.pool.putOne(nackBuf)
 	defer c.pool.putOne(rtxBuf)
 	for _, out := range lost {
-		info, ok := s.seqMap.Get(out)
+		info, ok := s.sent(out, idx, c.logSent)
 		if !ok || int(info.Stream) >= len(c.producer.streams) {
 			continue
 		}
@@ -634,7 +638,9 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 				b = rtxBuf[:m]
 			}
 		}
-		if len(b) == 0 {
+		// A seqLog also maps numbers the consumer skipped (packets
+		// of a codec it did not negotiate, never sent): not those.
+		if len(b) == 0 || c.outPT[rtppkt.PayloadType(b)] == 0 {
 			continue
 		}
 		if info.TSOffset != 0 {
