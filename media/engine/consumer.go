@@ -66,10 +66,13 @@ type consumer struct {
 	// The output queue holds rewritten packets until the producer's read
 	// batch ends, then goes out in one sendmmsg. Only the producer's
 	// ingress path (one goroutine at a time) touches it. Its buffers
-	// (out[:held]) come from the worker's pool when a packet is queued
-	// and go back once the queue is sent, so an idle consumer holds
-	// none; queued of them hold packets (outBufs).
+	// are out[:held], queued of them holding packets (outBufs): the
+	// first is the consumer's own (first), allocated with its first
+	// packet, so a queue of one, the usual at conference rates, takes
+	// no lock; the others come from the worker's pool when the queue
+	// grows and go back once it is sent.
 	pool    *outPool
+	first   *outBuf
 	out     [outBatch]*outBuf
 	held    int
 	outBufs [outBatch][]byte
@@ -393,8 +396,7 @@ func (c *consumer) traceRTP(mask uint32, pk *packet, b []byte) {
 // modify pk.b.
 func (c *consumer) forward(pk *packet) {
 	if c.queued == c.held {
-		c.out[c.held] = c.pool.get()
-		c.held++
+		c.growOut()
 	}
 	if b := c.rewrite(pk, c.out[c.queued][:rtppkt.MaxPacketLen], &c.outSent[c.outNumbered]); b != nil {
 		if c.outSent[c.outNumbered].Size != 0 {
@@ -432,14 +434,30 @@ func (c *consumer) flush() {
 	c.releaseOut()
 }
 
-// releaseOut returns the buffers of an empty queue to the pool: after a
+// growOut adds a buffer to the queue: the consumer's own first, then
+// the pool's.
+func (c *consumer) growOut() {
+	if c.held == 0 {
+		if c.first == nil {
+			c.first = new(outBuf)
+		}
+		c.out[0] = c.first
+	} else {
+		c.out[c.held] = c.pool.get()
+	}
+	c.held++
+}
+
+// releaseOut returns the pool's buffers of an empty queue: after a
 // flush, and after the batch writer flushInto lent them to has sent
 // them.
 func (c *consumer) releaseOut() {
 	if c.queued != 0 || c.held == 0 {
 		return
 	}
-	c.pool.put(c.out[:c.held])
+	if c.held > 1 {
+		c.pool.put(c.out[1:c.held])
+	}
 	c.held = 0
 }
 

@@ -150,6 +150,11 @@ func measurePairs(tb testing.TB, n, batch int) memFigures {
 	}
 	heap2, stack2 := memSample()
 	rss2 := rssBytes()
+	// Every consumer queued batch packets at once: it borrowed
+	// batch-1 buffers and gave them back.
+	if made, free := w.(*worker).outPool.counts(); made != free || made < n*(batch-1) {
+		tb.Fatalf("the pool made %d buffers and has %d back, for %d consumers queueing %d", made, free, n, batch)
+	}
 	g2 := runtime.NumGoroutine()
 	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) }
 	f := memFigures{
@@ -195,6 +200,7 @@ func BenchmarkMemoryPerPair(b *testing.B) {
 // leaves slack for the runtime's size classes.
 func TestConsumerMemory(t *testing.T) {
 	const bound = 10 << 10
+	measurePairs(t, 50, 4) // the pool lends and gets back
 	f := measurePairs(t, 200, 1)
 	t.Logf("per consumer: %.0f B heap, %.0f B stacks; per transport: %.0f B heap, %.0f B stacks", f.consumerHeap, f.consumerStack, f.transportHeap, f.transportStack)
 	if f.consumerHeap > bound {

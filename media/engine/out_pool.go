@@ -11,12 +11,13 @@ import (
 type outBuf [rtppkt.MaxPacketLen + 2]byte
 
 // outPool is a worker's free list of packet buffers for its consumers.
-// A consumer holds buffers only while it has packets queued (from a
-// packet's arrival to the end of its read batch) or a retransmission
-// under way, so the worker keeps as many buffers as are in use at once
-// (its peak) instead of a full output queue inline in every consumer.
-// The pool is bounded by that peak: at most outBatch buffers per
-// consumer queueing at once, plus two per retransmission in progress.
+// A consumer owns one buffer (its queue's first, from its first packet
+// on) and borrows the others only while it has more packets queued (from
+// their arrival to the end of their read batch) or a retransmission
+// under way, so the worker keeps as many as are in use at once (its
+// peak) instead of a full output queue inline in every consumer. The
+// pool is bounded by that peak: at most outBatch-1 buffers per consumer
+// queueing at once, plus two per retransmission in progress.
 type outPool struct {
 	// mu guards free and made.
 	mu   sync.Mutex
