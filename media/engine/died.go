@@ -48,6 +48,7 @@ func (w *worker) die(err error) {
 	defer close(w.buried)
 	defer w.burying.Store(false)
 	w.closeChildren()
+	w.closeLoop()
 	w.onDied.Emit(err)
 	emit(&w.onClose)
 }

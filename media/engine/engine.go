@@ -77,6 +77,11 @@ type Options struct {
 	// RTCPInterval is the period of generated RTCP reports (SR for
 	// consumers, RR for producers) and score updates; default 1s.
 	RTCPInterval time.Duration
+	// PerSocketReaders gives each socket of plain and pipe transports its
+	// own reader goroutine and each transport its own tickers, instead of
+	// the worker's event loop (Linux; elsewhere there is none). Default
+	// false.
+	PerSocketReaders bool
 	// Logger receives the workers' logs, each worker's filtered by its
 	// logLevel and logTags (WorkerSettings, UpdateSettings) as
 	// mediasoup's worker filters its own. Default: text on stderr, as

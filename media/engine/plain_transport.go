@@ -61,7 +61,7 @@ func (l *udpLink) open(w *worker, info, rtcpInfo *media.TransportListenInfo, rtc
 	}
 	l.announce = info.Announced()
 	if rtcpMux {
-		return nil
+		return l.detach(w)
 	}
 	if rtcpInfo == nil {
 		// listenInfo's copy, as mediasoup's, but without its port
@@ -74,7 +74,7 @@ func (l *udpLink) open(w *worker, info, rtcpInfo *media.TransportListenInfo, rtc
 		l.rtp.Close()
 		return err
 	}
-	return nil
+	return l.detach(w)
 }
 
 func (pt *plainTransport) Tuple() media.TransportTuple           { return pt.udp.Tuple() }

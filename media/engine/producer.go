@@ -64,6 +64,9 @@ type producer struct {
 	// path loads it without locking).
 	consMu    sync.Mutex
 	consumers atomic.Pointer[[]*consumer]
+	// flushTurn is the worker's event loop turn (+1) in which the
+	// producer was last fed (event_loop.go); loop goroutine only.
+	flushTurn uint64
 
 	onTransportClose event.Listeners[struct{}]
 	onPause          event.Listeners[struct{}]

@@ -119,38 +119,53 @@ func (t *transport) onReports(reports []rtcp.ReceptionReport, now int64) {
 
 // rtcpLoop periodically sends SR+SDES for consumers, RR for producers,
 // and bandwidth feedback, and emits score changes. It is owned by the
-// transport.
+// transport. With the worker's event loop the ticks are the loop's
+// timers (event_loop.go) and this goroutine only starts them.
 func (t *transport) rtcpLoop(interval time.Duration) {
 	defer t.wg.Done()
 	defer t.router.worker.recoverPanic("transport RTCP timer")
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	// fb ticks bandwidth feedback (bwe.go, bwe_remb.go) once it is on;
-	// bwe the send-side estimator (bwe_send.go) once it is on.
-	var fb, bwe <-chan time.Time
+	// tick ticks reports; fb bandwidth feedback (bwe.go, bwe_remb.go)
+	// once it is on; bwe the send-side estimator (bwe_send.go) once it
+	// is on. They stay nil for the loop's timers.
+	var tick, fb, bwe <-chan time.Time
+	reports := func() { t.sendReports(nanotime(), interval) }
+	if !t.timers.add(t.router.worker, interval, reports) {
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
 	for {
 		select {
 		case <-t.stop:
 			return
-		case <-tick.C:
-			t.sendReports(nanotime(), interval)
+		case <-tick:
+			reports()
 		case <-t.bweStart:
-			fbTick := time.NewTicker(tccFeedbackInterval)
-			defer fbTick.Stop()
-			fb = fbTick.C
+			if !t.timers.add(t.router.worker, tccFeedbackInterval, t.feedbackTick) {
+				fbTick := time.NewTicker(tccFeedbackInterval)
+				defer fbTick.Stop()
+				fb = fbTick.C
+			}
 		case <-t.sendBweStart:
-			bweTick := time.NewTicker(bweProcessInterval)
-			defer bweTick.Stop()
-			bwe = bweTick.C
+			if !t.timers.add(t.router.worker, bweProcessInterval, func() { t.bweTick(nanotime()) }) {
+				bweTick := time.NewTicker(bweProcessInterval)
+				defer bweTick.Stop()
+				bwe = bweTick.C
+			}
 		case <-bwe:
 			t.bweTick(nanotime())
 		case <-fb:
-			if s := t.tcc.Load(); s != nil {
-				s.feedback(t, nanotime())
-			} else if s := t.remb.Load(); s != nil {
-				s.feedback(t, nanotime())
-			}
+			t.feedbackTick()
 		}
+	}
+}
+
+// feedbackTick sends bandwidth feedback (bwe.go, bwe_remb.go).
+func (t *transport) feedbackTick() {
+	if s := t.tcc.Load(); s != nil {
+		s.feedback(t, nanotime())
+	} else if s := t.remb.Load(); s != nil {
+		s.feedback(t, nanotime())
 	}
 }
 

@@ -114,6 +114,9 @@ type transport struct {
 	// interval (stats), updated by the RTCP goroutine.
 	rates transportRates
 
+	// timers are the transport's timers on the worker's event loop.
+	timers loopTimers
+
 	// Scratch of the RTCP goroutine (sendReports).
 	repProducers []*producer
 	repConsumers []*consumer
@@ -192,6 +195,7 @@ func (t *transport) close(reason closeReason) {
 		return
 	}
 	close(t.stop)
+	t.timers.stop()
 	if t.link != nil {
 		t.link.close()
 	}

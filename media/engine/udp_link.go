@@ -14,6 +14,7 @@ import (
 
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
+	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 	"github.com/ropehq/rope/media/internal/udpio"
 	"github.com/ropehq/rope/media/webrtc/listener"
@@ -47,6 +48,15 @@ type udpLink struct {
 
 	// Kind-specific dump fields (nil when not applicable).
 	dumpMux, dumpComedia, dumpRtx *bool
+
+	// loop is the worker's event loop reading the sockets (detached
+	// from Go's poller), nil when they have reader goroutines (wg).
+	loop *evloop.Loop
+	// regMu guards regs, the sockets' registrations in loop, and
+	// closing.
+	regMu   sync.Mutex
+	regs    []*evloop.Registration
+	closing bool
 
 	wg          sync.WaitGroup
 	onTuple     event.Listeners[media.TransportTuple]
@@ -131,7 +141,33 @@ func listenFailure(field string, ranged bool, err error) error {
 	return fmt.Errorf("%w: %w", &media.ParamError{Field: field, Reason: reason}, err)
 }
 
+// detach takes the sockets out of Go's poller for the worker's event
+// loop, if it has one (right after they are opened: nothing else uses
+// them yet). On failure the sockets are closed.
+func (l *udpLink) detach(w *worker) error {
+	loop := w.eventLoop()
+	if loop == nil {
+		return nil
+	}
+	for _, c := range []*udpio.Conn{l.rtp, l.rtcp} {
+		if c == nil {
+			continue
+		}
+		if err := c.Detach(); err != nil {
+			l.closeSockets()
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	l.loop = loop
+	return nil
+}
+
+// start starts reading: the event loop, or a goroutine per socket.
 func (l *udpLink) start() {
+	if l.loop != nil {
+		l.startOnLoop()
+		return
+	}
 	l.wg.Add(1)
 	go l.readLoop(l.rtp, false)
 	if l.rtcp != nil {
@@ -140,10 +176,44 @@ func (l *udpLink) start() {
 	}
 }
 
+// startOnLoop registers the sockets with the event loop (unless the link
+// is already closing). If the loop has closed, the worker is closing and
+// so is the transport: nothing is read.
+func (l *udpLink) startOnLoop() {
+	l.regMu.Lock()
+	defer l.regMu.Unlock()
+	if l.closing {
+		return
+	}
+	if r, err := l.loop.Add(l.rtp, &udpReader{l: l}); err == nil {
+		l.regs = append(l.regs, r)
+	}
+	if l.rtcp != nil {
+		if r, err := l.loop.Add(l.rtcp, &udpReader{l: l, rtcpOnly: true}); err == nil {
+			l.regs = append(l.regs, r)
+		}
+	}
+}
+
+// close stops reading and closes the sockets. A socket leaves the event
+// loop before it is closed, and once its handler no longer runs (unless
+// close is called from it).
 func (l *udpLink) close() {
 	if l.sctp != nil {
 		l.sctp.close()
 	}
+	l.regMu.Lock()
+	l.closing = true
+	regs := l.regs
+	l.regs = nil
+	l.regMu.Unlock()
+	for _, r := range regs {
+		r.Remove()
+	}
+	l.closeSockets()
+}
+
+func (l *udpLink) closeSockets() {
 	l.rtp.Close()
 	if l.rtcp != nil {
 		l.rtcp.Close()

@@ -41,6 +41,9 @@ type worker struct {
 	// each read batch of plain and pipe transports.
 	fault atomic.Pointer[func()]
 
+	// loop is the worker's event loop (event_loop.go).
+	loop loopState
+
 	// log is the worker's logger, filtered by logf (logging.go).
 	log  *slog.Logger
 	logf logFilter
@@ -84,6 +87,7 @@ func (w *worker) Close(ctx context.Context) error {
 		return nil
 	}
 	w.closeChildren()
+	w.closeLoop()
 	emit(&w.onClose)
 	return nil
 }

@@ -39,7 +39,8 @@ type batch struct {
 func (b *batch) init() { b.readFn = b.recv }
 
 func (b *batch) recv(fd uintptr) bool {
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd,
+	// Raw: MSG_DONTWAIT never blocks, and the runtime need not know.
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd,
 		uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(b.n), unix.MSG_DONTWAIT, 0, 0)
 	if e == unix.EAGAIN || e == unix.EINTR {
 		return false
@@ -137,7 +138,7 @@ func (w *writeBatch) send(fd uintptr) bool {
 				w.hdrs[i].Hdr.Namelen = w.namelen
 			}
 		}
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
 		switch {
 		case e == unix.EAGAIN:
 			return false // wait until writable

@@ -3,8 +3,9 @@
 // written one datagram at a time with netip addresses or in batches
 // (sendmmsg on Linux) to the connected peer or to one address.
 //
-// A Conn has a single reader (the transport's read loop); writes may come
-// from any goroutine.
+// A Conn has a single reader (the transport's read loop, or an event loop
+// reading many detached sockets: Detach); writes may come from any
+// goroutine.
 package udpio
 
 import (
@@ -35,7 +36,11 @@ const socketBuffer = 4 << 20
 // Conn is a UDP socket.
 type Conn struct {
 	udp *net.UDPConn
+	// raw is udp's, or det once detached.
 	raw syscall.RawConn
+	// det is the descriptor of a detached socket (Detach), else nil.
+	det   *fdRef
+	local netip.AddrPort
 	// domain is the socket's address family (AF_INET or AF_INET6; 0
 	// where batches are not supported).
 	domain int
@@ -74,29 +79,38 @@ func Wrap(udp *net.UDPConn) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("udpio: %w", err)
 	}
-	c := &Conn{udp: udp, raw: raw, domain: socketDomain(raw)}
+	c := &Conn{udp: udp, raw: raw, domain: socketDomain(raw), local: udp.LocalAddr().(*net.UDPAddr).AddrPort()}
 	c.batch.init()
 	c.wbatch.init()
 	return c, nil
 }
 
 // LocalAddr returns the socket's bound address.
-func (c *Conn) LocalAddr() netip.AddrPort {
-	return c.udp.LocalAddr().(*net.UDPAddr).AddrPort()
-}
+func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
 
 // WriteTo sends b to addr.
 func (c *Conn) WriteTo(b []byte, addr netip.AddrPort) error {
+	if c.det != nil {
+		return c.detachedWriteTo(b, addr)
+	}
 	_, err := c.udp.WriteToUDPAddrPort(b, addr)
 	return err
 }
 
 // Close closes the socket; a blocked ReadBatch returns net.ErrClosed.
-func (c *Conn) Close() error { return c.udp.Close() }
+func (c *Conn) Close() error {
+	if c.det != nil {
+		return c.det.close()
+	}
+	return c.udp.Close()
+}
 
 // ReadBatch blocks until at least one datagram arrives and fills up to
 // len(ms) messages. It returns the number filled.
 func (c *Conn) ReadBatch(ms []Message) (int, error) {
+	if c.det != nil {
+		return 0, ErrDetached
+	}
 	if len(ms) == 0 {
 		return 0, nil
 	}
@@ -113,6 +127,15 @@ func (c *Conn) readOne(ms []Message) (int, error) {
 	ms[0].Addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	return 1, nil
 }
+
+// Sentinel errors.
+var (
+	// ErrDetached means a blocking read of a detached socket (Detach),
+	// which only TryReadBatch reads.
+	ErrDetached = errors.New("udpio: socket is detached: read it with TryReadBatch")
+	// ErrNotDetached means TryReadBatch on a socket that is not.
+	ErrNotDetached = errors.New("udpio: socket is not detached")
+)
 
 // IsClosed reports whether err means the socket was closed.
 func IsClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
@@ -134,6 +157,9 @@ func (c *Conn) Connect(addr netip.AddrPort) error {
 
 // Write sends b to the address given to Connect.
 func (c *Conn) Write(b []byte) error {
+	if c.det != nil {
+		return c.detachedSend(b, nil, 0)
+	}
 	_, err := c.udp.Write(b)
 	return err
 }

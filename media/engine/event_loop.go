@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ropehq/rope/media/internal/evloop"
+	"github.com/ropehq/rope/media/internal/rtppkt"
+	"github.com/ropehq/rope/media/internal/udpio"
+)
+
+// The worker's event loop (media/internal/evloop, Linux): the sockets of
+// its plain and pipe transports and the RTCP and bandwidth timers of all
+// its transports are served by one goroutine, which wakes once for
+// everything that is ready and sends what the consumers queued once per
+// turn. Elsewhere (or with Options.PerSocketReaders) each socket has its
+// reader goroutine and each transport its tickers, as before.
+
+// loopState is the worker's event loop and the scratch of its turns.
+type loopState struct {
+	// evl is the loop, nil until the first transport needs it, and when
+	// unsupported or disabled; guarded by worker.mu.
+	evl *evloop.Loop
+	// touched are the producers fed during the current turn, flushed at
+	// its end; turn numbers turns (producer.flushTurn). Loop goroutine
+	// only.
+	touched []*producer
+	turn    uint64
+}
+
+// eventLoop returns the worker's event loop, starting it on first use;
+// nil when there is none (not Linux, disabled, failed or closed).
+func (w *worker) eventLoop() *evloop.Loop {
+	if !evloop.Supported || w.api.opts.PerSocketReaders {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.loop.evl != nil || w.closed.Load() {
+		return w.loop.evl
+	}
+	l, err := evloop.New(&evloop.Options{
+		Batch: readBatch, BufSize: rtppkt.MaxPacketLen,
+		TurnEnd:  w.endTurn,
+		Wait:     loopWaitMode(),
+		Panicked: func(where string, v any) { w.panicked("event loop "+where, v) },
+	})
+	if err != nil {
+		w.logger().Warn("engine: no event loop, reading with a goroutine per socket", "worker", w.id, "err", err)
+		return nil
+	}
+	w.loop.evl = l
+	return l
+}
+
+// closeLoop stops the event loop once the worker's objects are closed.
+func (w *worker) closeLoop() {
+	w.mu.Lock()
+	l := w.loop.evl
+	w.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+}
+
+// touch notes that p was fed during this turn (loop goroutine only).
+func (w *worker) touch(p *producer) {
+	if p.flushTurn != w.loop.turn+1 {
+		p.flushTurn = w.loop.turn + 1
+		w.loop.touched = append(w.loop.touched, p)
+	}
+}
+
+// endTurn sends what the consumers of the producers fed during the turn
+// queued.
+func (w *worker) endTurn() {
+	for _, p := range w.loop.touched {
+		p.flush()
+	}
+	clear(w.loop.touched)
+	w.loop.touched = w.loop.touched[:0]
+	w.loop.turn++
+}
+
+// loopTimer runs fn every period on the worker's event loop, or returns
+// nil without one (the caller then uses a ticker). Timers may run up to
+// 2 % of their period early to share a wake-up with packets or other
+// timers; their deadlines stay period apart.
+func (w *worker) loopTimer(period time.Duration, fn func()) *evloop.Timer {
+	l := w.eventLoop()
+	if l == nil {
+		return nil
+	}
+	t, err := l.AddTimer(period, min(period/50, 5*time.Millisecond), fn)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// udpReader hands the datagrams of one socket of a udpLink, read by the
+// event loop, to the link.
+type udpReader struct {
+	l        *udpLink
+	rtcpOnly bool
+}
+
+var _ evloop.Handler = (*udpReader)(nil)
+
+func (r *udpReader) HandleBatch(ms []udpio.Message) {
+	l := r.l
+	w := l.t.router.worker
+	if f := w.fault.Load(); f != nil {
+		(*f)()
+	}
+	now := nanotime()
+	for i := range ms {
+		if p := l.handle(ms[i].Buf[:ms[i].N], ms[i].Addr, r.rtcpOnly, now); p != nil {
+			w.touch(p)
+		}
+	}
+}
+
+// loopTimers are a transport's timers on its worker's event loop.
+type loopTimers struct {
+	// mu guards ts and stopped.
+	mu      sync.Mutex
+	ts      []*evloop.Timer
+	stopped bool
+}
+
+// add runs fn every period on w's event loop until stop; false when w
+// has no event loop (the caller then ticks itself).
+func (lt *loopTimers) add(w *worker, period time.Duration, fn func()) bool {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if lt.stopped {
+		return true
+	}
+	t := w.loopTimer(period, fn)
+	if t == nil {
+		return false
+	}
+	lt.ts = append(lt.ts, t)
+	return true
+}
+
+// stop stops the timers; they no longer run once it returns (except on
+// the loop's goroutine, where the caller is the only one running).
+func (lt *loopTimers) stop() {
+	lt.mu.Lock()
+	lt.stopped = true
+	ts := lt.ts
+	lt.ts = nil
+	lt.mu.Unlock()
+	for _, t := range ts {
+		t.Stop()
+	}
+}
+
+// loopWaitMode is TEMPORARY (measurement): ROPE_EVLOOP_WAIT=syscall.
+func loopWaitMode() evloop.WaitMode {
+	if os.Getenv("ROPE_EVLOOP_WAIT") == "syscall" {
+		return evloop.WaitSyscall
+	}
+	return evloop.WaitPoller
+}

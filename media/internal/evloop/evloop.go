@@ -1,0 +1,112 @@
+// Package evloop owns a media worker's event loop: one goroutine that
+// waits on one epoll set holding all of the worker's detached UDP sockets
+// (udpio.Conn.Detach), reads every ready socket with a non-blocking
+// recvmmsg into one buffer set shared by them all, hands each batch to
+// the socket's Handler, runs the periodic timers that are due, then ends
+// the turn (Options.TurnEnd, where the worker sends what its consumers
+// queued). One wake-up thus serves every socket and timer that is ready,
+// instead of one goroutine (and one trip through the Go scheduler) per
+// socket and per timer.
+//
+// The goroutine waits in epoll_wait as a plain blocking system call: the
+// runtime hands its P to other goroutines if they need it, and the wake-up
+// goes straight to the thread that waits (no netpoller, no spinning M).
+// Linux only (New returns ErrUnsupported elsewhere; callers keep a
+// goroutine per socket there).
+//
+// Lifetimes: Remove and Stop return once the loop no longer runs and will
+// never again run the socket's handler or the timer (except when called
+// from the loop's own goroutine, where the handler that called them is
+// the only one running); the caller then closes the socket. Close stops
+// the goroutine and waits for it.
+package evloop
+
+import (
+	"errors"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/ropehq/rope/media/internal/udpio"
+)
+
+// Sentinel errors.
+var (
+	// ErrUnsupported means there is no event loop on this platform.
+	ErrUnsupported = errors.New("evloop: not supported on this platform")
+	// ErrClosed means the loop is closed.
+	ErrClosed = errors.New("evloop: closed")
+)
+
+// Handler receives the datagrams of one socket.
+type Handler interface {
+	// HandleBatch receives the datagrams of one read (up to
+	// Options.Batch). Their buffers are the loop's, valid only during the
+	// call; the handler may modify them in place.
+	HandleBatch(ms []udpio.Message)
+}
+
+// Options configure a Loop; the zero value is the defaults.
+type Options struct {
+	// Batch is the number of datagrams read at once; default 32.
+	Batch int
+	// BufSize is the size of each datagram buffer; longer datagrams are
+	// truncated (udpio.Message.Truncated). Default 1500.
+	BufSize int
+	// TurnEnd, if set, runs at the end of each turn, after the handlers
+	// and timers of the turn.
+	TurnEnd func()
+	// Wait is how the loop's goroutine waits; default WaitPoller.
+	Wait WaitMode
+	// Panicked, if set, receives a panic of a handler, timer or TurnEnd
+	// (where says which) and the loop goes on; nil lets panics go on
+	// (ending the process).
+	Panicked func(where string, v any)
+}
+
+// WaitMode is how a loop's goroutine waits for its sockets and timers.
+type WaitMode int
+
+const (
+	// WaitPoller parks the goroutine in Go's network poller on the epoll
+	// descriptor (itself readable when a socket is), with a read
+	// deadline for the next timer: the thread that wakes runs the loop
+	// at once, and an idle loop holds no thread.
+	WaitPoller WaitMode = iota
+	// WaitSyscall blocks the goroutine in epoll_wait, a system call the
+	// runtime hands its P away from if others need it.
+	WaitSyscall
+)
+
+func (o *Options) defaults() {
+	if o.Batch <= 0 {
+		o.Batch = 32
+	}
+	if o.BufSize <= 0 {
+		o.BufSize = 1500
+	}
+}
+
+// monotonic is the loop's clock: nanoseconds since process start.
+var clockBase = time.Now()
+
+func monotonic() int64 { return int64(time.Since(clockBase)) }
+
+// goid returns the current goroutine's ID (from its stack header). It
+// allocates; only Remove, Stop and Close call it, and only when they
+// would wait.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	const prefix = "goroutine "
+	if len(b) <= len(prefix) {
+		return 0
+	}
+	b = b[len(prefix):]
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	id, _ := strconv.ParseUint(string(b[:i]), 10, 64)
+	return id
+}

@@ -1,0 +1,32 @@
+//go:build !(linux && (amd64 || arm64))
+
+package udpio
+
+import (
+	"errors"
+	"net/netip"
+	"unsafe"
+)
+
+// CanDetach says Detach is supported (Linux).
+const CanDetach = false
+
+// fdRef is the detached descriptor (never set here).
+type fdRef struct{}
+
+func (r *fdRef) close() error { return errors.ErrUnsupported }
+
+// Detach is Linux only.
+func (c *Conn) Detach() error { return errors.ErrUnsupported }
+
+// FD is -1: sockets are never detached here.
+func (c *Conn) FD() int { return -1 }
+
+// TryReadBatch needs a detached socket.
+func (c *Conn) TryReadBatch(ms []Message) (int, error) { return 0, ErrNotDetached }
+
+func (c *Conn) detachedWriteTo(b []byte, addr netip.AddrPort) error { return errors.ErrUnsupported }
+
+func (c *Conn) detachedSend(b []byte, sa unsafe.Pointer, salen uint32) error {
+	return errors.ErrUnsupported
+}
