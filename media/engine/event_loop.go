@@ -8,11 +8,13 @@ import (
 	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 	"github.com/ropehq/rope/media/internal/udpio"
+	"github.com/ropehq/rope/media/webrtc/listener"
 )
 
-// The worker's event loop (media/internal/evloop, Linux): the sockets of
-// its plain and pipe transports and the RTCP and bandwidth timers of all
-// its transports are served by one goroutine, which wakes once for
+// The worker's event loop (media/internal/evloop, Linux): the UDP sockets
+// of its plain, pipe and WebRTC transports and WebRtcServers, and the
+// RTCP and bandwidth timers of all its transports, are served by one
+// goroutine, which wakes once for
 // everything that is ready and sends what the consumers queued once per
 // turn. Elsewhere (or with Options.PerSocketReaders) each socket has its
 // reader goroutine and each transport its tickers, as before.
@@ -41,7 +43,10 @@ func (w *worker) eventLoop() *evloop.Loop {
 		return w.loop.evl
 	}
 	l, err := evloop.New(&evloop.Options{
-		Batch: readBatch, BufSize: rtppkt.MaxPacketLen,
+		// WebRTC sockets read datagrams up to listener.MaxDatagramSize;
+		// plain and pipe ones take the first rtppkt.MaxPacketLen bytes,
+		// as their own readers did.
+		Batch: readBatch, BufSize: listener.MaxDatagramSize,
 		TurnEnd:  w.endTurn,
 		Wait:     loopWaitMode(),
 		Panicked: func(where string, v any) { w.panicked("event loop "+where, v) },
@@ -116,7 +121,7 @@ func (r *udpReader) HandleBatch(ms []udpio.Message) {
 	}
 	now := nanotime()
 	for i := range ms {
-		if p := l.handle(ms[i].Buf[:ms[i].N], ms[i].Addr, r.rtcpOnly, now); p != nil {
+		if p := l.handle(ms[i].Buf[:min(ms[i].N, rtppkt.MaxPacketLen)], ms[i].Addr, r.rtcpOnly, now); p != nil {
 			w.touch(p)
 		}
 	}

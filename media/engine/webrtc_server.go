@@ -56,7 +56,7 @@ func (w *worker) CreateWebRtcServer(ctx context.Context, o *media.WebRtcServerOp
 		return nil, err
 	}
 	srv, err := webrtc.NewServer(&webrtc.ServerOptions{ListenInfos: infos, Logger: w.logger(),
-		OnPanic: func(v any) { w.panicked("WebRtcServer socket", v) }})
+		OnPanic: func(v any) { w.panicked("WebRtcServer socket", v) }, Loop: w.eventLoop()})
 	switch {
 	case errors.Is(err, webrtc.ErrInvalidListenInfo):
 		return nil, &media.ParamError{Field: "listenInfos", Reason: err.Error()}

@@ -145,6 +145,7 @@ func (r *router) CreateWebRtcTransport(ctx context.Context, o *media.WebRtcTrans
 		OnSCTPStream:             l.sctpStream,
 		Logger:                   r.worker.logger(),
 		OnPanic:                  func(v any) { r.worker.panicked("webrtc transport", v) },
+		Loop:                     r.worker.eventLoop(),
 	}
 	var tr *webrtc.Transport
 	if server != nil {

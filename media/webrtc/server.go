@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/webrtc/demux"
 	"github.com/ropehq/rope/media/webrtc/ice"
 	"github.com/ropehq/rope/media/webrtc/listener"
@@ -27,6 +28,11 @@ type ServerOptions struct {
 	// goroutines (socket readers, including the callbacks they make into
 	// transports' owners), which then stops; nil lets the panic go on.
 	OnPanic func(v any)
+	// Loop, when set, reads the UDP sockets (a media worker's event loop,
+	// whose buffers hold listener.MaxDatagramSize bytes) instead of a
+	// goroutine per socket; a panic of its reading still goes to OnPanic,
+	// and the loop goes on. Nil: a goroutine per socket.
+	Loop *evloop.Loop
 }
 
 // ServerStats counts packets the server dropped before any transport saw
@@ -45,6 +51,7 @@ type ServerStats struct {
 type Server struct {
 	logger     *slog.Logger
 	onPanic    func(any)
+	loop       *evloop.Loop
 	udp        []*listener.UDPSocket
 	tcp        []*listener.TCPServer
 	candidates []ICECandidate
@@ -70,6 +77,7 @@ func NewServer(opts *ServerOptions) (*Server, error) {
 	s := &Server{
 		logger:     opts.Logger,
 		onPanic:    opts.OnPanic,
+		loop:       opts.Loop,
 		byUfrag:    make(map[string]*Transport),
 		byTuple:    make(map[ice.Tuple]*Transport),
 		transports: make(map[*Transport]struct{}),
@@ -105,7 +113,10 @@ func (s *Server) listen(index int, info ListenInfo) error {
 			_ = conn.Close()
 			return err
 		}
-		sock := listener.NewUDPSocket(conn, &socketHandler{Server: s})
+		sock, err := listener.NewUDPSocketOn(conn, &socketHandler{Server: s}, s.loop)
+		if err != nil {
+			return fmt.Errorf("webrtc: listen udp %s: %w", info.IP, err)
+		}
 		s.udp = append(s.udp, sock)
 		local = sock.LocalAddr()
 	case "tcp":

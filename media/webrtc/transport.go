@@ -11,6 +11,7 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/sctp"
 
+	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/webrtc/dtlstransport"
 	"github.com/ropehq/rope/media/webrtc/ice"
 	"github.com/ropehq/rope/media/webrtc/listener"
@@ -52,6 +53,8 @@ type TransportOptions struct {
 	// goroutines (DTLS, ICE consent), which then stops; nil lets the
 	// panic go on. NewTransport's sockets use it too.
 	OnPanic func(v any)
+	// Loop is ServerOptions.Loop for the sockets of NewTransport.
+	Loop *evloop.Loop
 
 	// OnRTP receives each decrypted RTP packet. pkt is valid only during
 	// the call and may be modified; copy what must outlive it.
@@ -59,7 +62,8 @@ type TransportOptions struct {
 	// OnRTCP receives each decrypted RTCP compound packet, like OnRTP.
 	OnRTCP func(pkt []byte)
 	// OnReadBatchEnd is called after the packets of one read batch (up to
-	// 16 datagrams of one UDP recvmmsg; a single TCP frame) that included
+	// 16 datagrams of one UDP recvmmsg, or the batch size of the event
+	// loop reading the socket; a single TCP frame) that included
 	// packets of this transport, on the goroutine that called OnRTP and
 	// OnRTCP for them: a receiver may queue work per packet and do it
 	// once per batch (the engine sends each consumer's queue then).
@@ -152,7 +156,7 @@ func NewTransport(opts *TransportOptions) (*Transport, error) {
 	if opts == nil {
 		opts = &TransportOptions{}
 	}
-	s, err := NewServer(&ServerOptions{ListenInfos: opts.ListenInfos, Logger: opts.Logger, OnPanic: opts.OnPanic})
+	s, err := NewServer(&ServerOptions{ListenInfos: opts.ListenInfos, Logger: opts.Logger, OnPanic: opts.OnPanic, Loop: opts.Loop})
 	if err != nil {
 		return nil, err
 	}

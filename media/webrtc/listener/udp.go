@@ -2,10 +2,12 @@ package listener
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
 
+	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/internal/udpio"
 	"github.com/ropehq/rope/media/webrtc/ice"
 )
@@ -22,8 +24,11 @@ type UDPSocket struct {
 	batch *udpio.Conn
 	local netip.AddrPort
 	h     Handler
-	wg    sync.WaitGroup
-	once  sync.Once
+	// reg is the socket's registration in an event loop (NewUDPSocketOn;
+	// conn is then closed and batch, detached, is the socket), else nil.
+	reg  *evloop.Registration
+	wg   sync.WaitGroup
+	once sync.Once
 }
 
 // NewUDPSocket starts reading conn. The socket owns conn from now on.
@@ -38,11 +43,51 @@ func NewUDPSocket(conn *net.UDPConn, h Handler) *UDPSocket {
 	return s
 }
 
+// NewUDPSocketOn is NewUDPSocket with the socket read by loop (a
+// worker's event loop, media/internal/evloop) instead of a goroutine of
+// its own; where there is no loop (nil, not Linux) it is NewUDPSocket.
+// The loop's buffers must hold MaxDatagramSize bytes. A panic of h goes
+// to h if it is a PanicHandler, and the loop goes on reading. The socket
+// owns conn from now on, also on error.
+func NewUDPSocketOn(conn *net.UDPConn, h Handler, loop *evloop.Loop) (*UDPSocket, error) {
+	if loop == nil || !udpio.CanDetach {
+		return NewUDPSocket(conn, h), nil
+	}
+	c, err := udpio.Wrap(conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	if err := c.Detach(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	s := &UDPSocket{conn: conn, batch: c, local: unmap(c.LocalAddr()), h: h}
+	s.bh, _ = h.(BatchHandler)
+	if s.reg, err = loop.Add(c, (*loopReader)(s)); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	return s, nil
+}
+
+// loopReader is a UDPSocket's evloop.Handler.
+type loopReader UDPSocket
+
+func (r *loopReader) HandleBatch(ms []udpio.Message) {
+	s := (*UDPSocket)(r)
+	defer guard(s.h)
+	s.handleBatch(ms)
+}
+
 // LocalAddr returns the bound address.
 func (s *UDPSocket) LocalAddr() netip.AddrPort { return s.local }
 
 // Send writes b to to.
 func (s *UDPSocket) Send(b []byte, to netip.AddrPort) error {
+	if s.reg != nil {
+		return s.batch.WriteTo(b, to)
+	}
 	_, err := s.conn.WriteToUDPAddrPort(b, to)
 	return err
 }
@@ -82,10 +127,19 @@ func (s *UDPSocket) SendMessages(ms []udpio.OutMessage) error {
 	return first
 }
 
-// Close closes the socket and waits for its reader. It is idempotent.
+// Close closes the socket and waits for its reader (on an event loop:
+// takes it out of the loop first, which waits for the loop's turn unless
+// called from the loop). It is idempotent.
 func (s *UDPSocket) Close() error {
 	var err error
-	s.once.Do(func() { err = s.conn.Close() })
+	s.once.Do(func() {
+		if s.reg != nil {
+			s.reg.Remove()
+			err = s.batch.Close()
+			return
+		}
+		err = s.conn.Close()
+	})
 	s.wg.Wait()
 	return err
 }
@@ -127,17 +181,22 @@ func (s *UDPSocket) readBatches() {
 			}
 			continue // e.g. ICMP port unreachable surfacing as ECONNREFUSED
 		}
-		handled := false
-		for i := range n {
-			if ms[i].Truncated {
-				continue
-			}
-			t := ice.Tuple{Protocol: ice.UDP, Local: s.local, Remote: ms[i].Addr}
-			s.h.HandlePacket(ms[i].Buf[:ms[i].N], t, s)
-			handled = true
+		s.handleBatch(ms[:n])
+	}
+}
+
+// handleBatch hands a read batch on, telling a BatchHandler when it ends.
+func (s *UDPSocket) handleBatch(ms []udpio.Message) {
+	handled := false
+	for i := range ms {
+		if ms[i].Truncated || ms[i].N > MaxDatagramSize {
+			continue
 		}
-		if handled && s.bh != nil {
-			s.bh.BatchEnd()
-		}
+		t := ice.Tuple{Protocol: ice.UDP, Local: s.local, Remote: ms[i].Addr}
+		s.h.HandlePacket(ms[i].Buf[:ms[i].N], t, s)
+		handled = true
+	}
+	if handled && s.bh != nil {
+		s.bh.BatchEnd()
 	}
 }
