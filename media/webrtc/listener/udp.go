@@ -24,11 +24,14 @@ type UDPSocket struct {
 	batch *udpio.Conn
 	local netip.AddrPort
 	h     Handler
-	// reg is the socket's registration in an event loop (NewUDPSocketOn;
-	// conn is then closed and batch, detached, is the socket), else nil.
-	reg  *evloop.Registration
-	wg   sync.WaitGroup
-	once sync.Once
+	// detached says an event loop reads the socket (NewUDPSocketOn): conn
+	// is then closed and batch, detached, is the socket.
+	detached bool
+	// regMu guards reg, the socket's registration in the event loop.
+	regMu sync.Mutex
+	reg   *evloop.Registration
+	wg    sync.WaitGroup
+	once  sync.Once
 }
 
 // NewUDPSocket starts reading conn. The socket owns conn from now on.
@@ -62,8 +65,12 @@ func NewUDPSocketOn(conn *net.UDPConn, h Handler, loop *evloop.Loop) (*UDPSocket
 		c.Close()
 		return nil, fmt.Errorf("listener: %w", err)
 	}
-	s := &UDPSocket{conn: conn, batch: c, local: unmap(c.LocalAddr()), h: h}
+	s := &UDPSocket{conn: conn, batch: c, local: unmap(c.LocalAddr()), h: h, detached: true}
 	s.bh, _ = h.(BatchHandler)
+	// Held while adding: a handler closing the socket at once waits for
+	// reg.
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
 	if s.reg, err = loop.Add(c, (*loopReader)(s)); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("listener: %w", err)
@@ -85,7 +92,7 @@ func (s *UDPSocket) LocalAddr() netip.AddrPort { return s.local }
 
 // Send writes b to to.
 func (s *UDPSocket) Send(b []byte, to netip.AddrPort) error {
-	if s.reg != nil {
+	if s.detached {
 		return s.batch.WriteTo(b, to)
 	}
 	_, err := s.conn.WriteToUDPAddrPort(b, to)
@@ -133,8 +140,11 @@ func (s *UDPSocket) SendMessages(ms []udpio.OutMessage) error {
 func (s *UDPSocket) Close() error {
 	var err error
 	s.once.Do(func() {
-		if s.reg != nil {
-			s.reg.Remove()
+		if s.detached {
+			s.regMu.Lock()
+			r := s.reg
+			s.regMu.Unlock()
+			r.Remove() // before the descriptor can be reused
 			err = s.batch.Close()
 			return
 		}
