@@ -2,17 +2,25 @@
 // Worker runs inside the calling process, and its routers forward RTP
 // between plain, pipe and direct transports on goroutines it owns.
 //
-// Packet path: each UDP transport has one read goroutine that reads
-// datagrams in batches (recvmmsg), finds the producer stream by SSRC in a
-// copy-on-write table (a new SSRC is placed once by its MID and RID header
+// Packet path: on Linux a worker has one event loop (event_loop.go,
+// media/internal/evloop): one goroutine, parked in Go's poller on an
+// epoll set of all the worker's UDP sockets (plain, pipe, WebRTC, and
+// WebRtcServer), that wakes once for every socket and timer that is
+// ready, reads each ready socket in a batch (recvmmsg) into one buffer
+// set shared by the worker, and runs the RTCP and bandwidth timers of
+// all its transports (elsewhere, or with Options.PerSocketReaders, each
+// socket has its own read goroutine and each transport its tickers). The
+// read path finds the producer stream by SSRC in a copy-on-write table (a new SSRC is placed once by its MID and RID header
 // extensions and then added to the table, see rtp_listener.go), and hands
 // the packet to the producer, which
 // forwards it synchronously to its consumers. Each consumer rewrites SSRC,
 // payload type and sequence number, and writes its MID into the MID
 // header extension, into its own output queue (the
 // received packet is never modified after the producer hands it on); when
-// the read batch is done, each consumer sends its queue to its
-// transport's socket with one sendmmsg. Nothing on that path allocates.
+// the loop's turn (or the reader's batch) is done, each consumer sends
+// its queue to its transport's socket with one sendmmsg. Nothing on that
+// path allocates; sends and reads are raw non-blocking syscalls, which
+// neither park the goroutine nor wake the runtime's sysmon.
 //
 // A transport whose producer negotiated transport-cc records each
 // packet's transport-wide sequence number and arrival time on that path
@@ -49,7 +57,10 @@
 //
 // Lock order (outer first): pipeMu, worker.mu, router.mu, transport.mu,
 // producer.sendMu, producer.ingress, consumer.mu, producer.consMu,
-// rtppkt.Store, srtpSession.sendMu. tccServer.mu and rembServer.mu are leaves (no
+// rtppkt.Store, srtpSession.sendMu. udpLink.regMu and loopTimers.mu
+// come before worker.mu and the event loop's own lock (a leaf); a
+// socket's Remove and a timer's Stop, which wait for the loop's turn to
+// end, are called with no engine lock held. tccServer.mu and rembServer.mu are leaves (no
 // lock taken under them). tccClient.mu (bwe_send.go) comes after
 // transport.mu; a tccClient's gcc.History lock is a leaf, taken under
 // tccClient.mu or consumer.mu; transportRates.mu is a leaf. sctpData.mu is taken with no engine lock held,

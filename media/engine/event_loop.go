@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"os"
 	"sync"
 	"time"
 
@@ -48,7 +47,6 @@ func (w *worker) eventLoop() *evloop.Loop {
 		// as their own readers did.
 		Batch: readBatch, BufSize: listener.MaxDatagramSize,
 		TurnEnd:  w.endTurn,
-		Wait:     loopWaitMode(),
 		Panicked: func(where string, v any) { w.panicked("event loop "+where, v) },
 	})
 	if err != nil {
@@ -162,12 +160,4 @@ func (lt *loopTimers) stop() {
 	for _, t := range ts {
 		t.Stop()
 	}
-}
-
-// loopWaitMode is TEMPORARY (measurement): ROPE_EVLOOP_WAIT=syscall.
-func loopWaitMode() evloop.WaitMode {
-	if os.Getenv("ROPE_EVLOOP_WAIT") == "syscall" {
-		return evloop.WaitSyscall
-	}
-	return evloop.WaitPoller
 }
