@@ -72,6 +72,19 @@ func TestSimulcastH264FrameMarking(t *testing.T) {
 	for range 12 {
 		round()
 	}
+	// Every frame sent must have been through the consumer before the
+	// target changes: one still in flight would meet the new target.
+	wait.Until(t, "the producer received every frame", func() bool {
+		stats, err := p.GetStats(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := uint64(0)
+		for _, s := range stats {
+			got += s.PacketCount
+		}
+		return got == 2*12
+	})
 	wait.Until(t, "the base layer", func() bool { n, _ := tids(); return n == 3 })
 	if _, max := tids(); max != 0 {
 		t.Fatalf("TID %d forwarded with target 0", max)
