@@ -56,6 +56,16 @@ func (g *nackGen) onPacket(seq, prevMax uint16, started bool) (added bool) {
 	return false
 }
 
+// has reports whether seq is missing (asked for or about to be).
+func (g *nackGen) has(seq uint16) bool {
+	for i := 0; i < g.n; i++ {
+		if g.missing[i].seq == seq {
+			return true
+		}
+	}
+	return false
+}
+
 func (g *nackGen) remove(seq uint16) {
 	for i := 0; i < g.n; i++ {
 		if g.missing[i].seq == seq {

@@ -474,6 +474,14 @@ func (p *producer) receiveLocked(b []byte, h *rtppkt.Header, ref streamRef, now 
 		if b, pt, ok = p.unwrapRtx(b, h, s); !ok {
 			return
 		}
+		if !s.nack.has(h.SequenceNumber) {
+			// Not a packet the SFU asked for: the sender's padding
+			// (libwebrtc pads with old packets on RTX while it probes)
+			// or a late duplicate. As in mediasoup, dropped: it would
+			// count into the stream's bitrate, which sets the layers
+			// viewers' estimates allow, and reach every consumer again.
+			return
+		}
 		s.retransmitted++
 	}
 	if mask := p.traceMask.Load(); mask&(traceRTP|traceKeyFrame) != 0 {
