@@ -109,42 +109,14 @@ func runBrowsers(t *testing.T, h *hooks) {
 	requireBrowser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rs := ropeserver.New(&ropeserver.Options{Logger: log})
-	api := engine.New(nil)
-	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
+	var onRouter func(media.Router)
+	if h != nil {
+		onRouter = h.router
 	}
-	w, err := api.CreateWorker(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
-	if _, err := ms.AddWorker(w); err != nil {
-		t.Fatal(err)
-	}
-	router, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h != nil && h.router != nil {
-		h.router(router)
-	}
-	dir, _ := filepath.Abs(".")
-	mux := http.NewServeMux()
-	mux.Handle("/{$}", rs)
-	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(dir))))
-	hs := httptest.NewServer(mux)
-	defer func() {
-		ms.Close(context.Background())
-		rs.Close()
-		hs.Close()
-	}()
-	ws := "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
-	args := []string{"run.mjs", hs.URL, ws, router.ID()}
+	srv := startServer(ctx, t, onRouter)
+	args := []string{"run.mjs", srv.base, srv.ws, srv.router.ID()}
 	if h != nil && h.setup != nil {
-		args = append(args, h.setup(ctx, t, w, ms)...)
+		args = append(args, h.setup(ctx, t, srv.worker, srv.ms)...)
 	}
 	cmd := exec.CommandContext(ctx, "node", args...)
 	var stderr strings.Builder
@@ -160,4 +132,56 @@ func runBrowsers(t *testing.T, h *hooks) {
 	if h != nil && h.check != nil {
 		h.check(ctx, t)
 	}
+}
+
+// testServer is the engine behind a ROPE server (mediaserver) with one
+// worker and router, and this directory under /static/ on an HTTP server
+// on 127.0.0.1.
+type testServer struct {
+	worker  media.Worker
+	router  media.Router
+	ms      *mediaserver.Server
+	handler http.Handler
+	// base is the HTTP server's URL, ws its ROPE URL.
+	base, ws string
+}
+
+// startServer starts a testServer that t's cleanup stops; onRouter, if
+// set, sees the router once created.
+func startServer(ctx context.Context, t *testing.T, onRouter func(media.Router)) *testServer {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rs := ropeserver.New(&ropeserver.Options{Logger: log})
+	api := engine.New(nil)
+	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := api.CreateWorker(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(context.Background()) })
+	if _, err := ms.AddWorker(w); err != nil {
+		t.Fatal(err)
+	}
+	router, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onRouter != nil {
+		onRouter(router)
+	}
+	dir, _ := filepath.Abs(".")
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", rs)
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(dir))))
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ms.Close(context.Background())
+		rs.Close()
+		hs.Close()
+	})
+	return &testServer{worker: w, router: router, ms: ms, handler: mux, base: hs.URL,
+		ws: "ws" + strings.TrimPrefix(hs.URL, "http") + "/"}
 }

@@ -16,10 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
-const webRtcServerId = rest.find((a) => a !== 'simulcast' && a !== 'l1t3' && !a.startsWith('watch='));
+const flags = ['simulcast', 'l1t3', 'hd'];
+const webRtcServerId = rest.find((a) => !flags.includes(a) && !a.startsWith('watch='));
 const watch = Number((rest.find((a) => a.startsWith('watch=')) || 'watch=0').slice(6));
 const transportOptions = webRtcServerId ? { webRtcServerId } : {};
-const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast'), l1t3: rest.includes('l1t3') };
+const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast'), l1t3: rest.includes('l1t3'), hd: rest.includes('hd') };
 const args = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -70,7 +71,7 @@ try {
         return p && l.bytesSent > p.bytesSent && l.framesEncoded > p.framesEncoded;
       });
       result.sender = { ...s, sendingRids: sending.map((l) => l.rid) };
-      if (sending.length >= 2) break;
+      if (sending.length >= (produceOptions.hd ? 3 : 2)) break;
       prev = s;
     }
   }

@@ -64,7 +64,8 @@ async function produce(url, routerId, options = {}) {
   const router = await connect(url, routerId);
   const { transport } = await createTransport(router, 'send', options);
   window.ropeTest.sendTransport = transport;
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  const size = options.hd ? { width: 1280, height: 720 } : { width: 640, height: 480 };
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: size });
   const video = await transport.produce({
     track: stream.getVideoTracks()[0],
     ...(options.simulcast ? { encodings: options.l1t3 ? SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: 'L1T3' })) : SIMULCAST_ENCODINGS } : {}),
@@ -106,22 +107,26 @@ async function consume(url, routerId, ids, options = {}) {
   return true;
 }
 
-// stats reports what the consuming tab decodes and hears.
+// stats reports what the consuming tab decodes and hears: the video
+// element's size, and the inbound stream's frames decoded and width of
+// the last decoded frame.
 async function stats() {
   const video = document.getElementById('remote');
   const report = await window.ropeTest.recvTransport.getStats();
   let framesDecoded = 0;
+  let frameWidth = 0;
   let audioPackets = 0;
   let videoPackets = 0;
   report.forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') {
       framesDecoded = s.framesDecoded || 0;
+      frameWidth = s.frameWidth || 0;
       videoPackets = s.packetsReceived || 0;
     }
     if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets = s.packetsReceived || 0;
   });
   return {
-    width: video.videoWidth, height: video.videoHeight, framesDecoded, videoPackets, audioPackets,
+    width: video.videoWidth, height: video.videoHeight, framesDecoded, frameWidth, videoPackets, audioPackets,
     received: window.ropeTest.received,
   };
 }
