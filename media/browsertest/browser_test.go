@@ -107,7 +107,7 @@ func runBrowsers(t *testing.T, h *hooks) {
 		t.Skip("browser test")
 	}
 	requireBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var onRouter func(media.Router)
 	if h != nil {

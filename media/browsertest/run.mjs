@@ -9,14 +9,14 @@
 // "l1t3" too, each with scalabilityMode L1T3: three temporal layers). With
 // "watch=<seconds>", once tab B decodes, the driver samples tab B's
 // decoding every 200 ms for that long (result.timeline: [epoch ms,
-// framesDecoded, width]) while the test switches layers.
+// framesDecoded, width, video packets received]) while the test switches layers.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
-const flags = ['simulcast', 'l1t3', 'hd'];
+const flags = ['simulcast', 'l1t3', 'hd', 'nobwe'];
 const webRtcServerId = rest.find((a) => !flags.includes(a) && !a.startsWith('watch='));
 const watch = Number((rest.find((a) => a.startsWith('watch=')) || 'watch=0').slice(6));
 const transportOptions = webRtcServerId ? { webRtcServerId } : {};
@@ -44,7 +44,8 @@ try {
   }
   const o = transportOptions;
   const ids = await a.evaluate(([u, r, o]) => window.ropeTest.produce(u, r, o), [wsURL, routerId, produceOptions]);
-  await b.evaluate(([u, r, i, o]) => window.ropeTest.consume(u, r, i, o), [wsURL, routerId, ids, o]);
+  const consumeOptions = { ...o, noBwe: rest.includes('nobwe') };
+  await b.evaluate(([u, r, i, o]) => window.ropeTest.consume(u, r, i, o), [wsURL, routerId, ids, consumeOptions]);
   let last;
   while (Date.now() < deadline) {
     await a.evaluate(() => window.ropeTest.send('hello from A'));
@@ -80,7 +81,7 @@ try {
     const end = Date.now() + watch * 1000;
     while (Date.now() < end) {
       const s = await b.evaluate(() => window.ropeTest.stats());
-      result.timeline.push([Date.now(), s.framesDecoded, s.width]);
+      result.timeline.push([Date.now(), s.framesDecoded, s.width, s.videoPackets]);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -3,7 +3,7 @@ package browsertest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -106,21 +106,32 @@ func TestChromiumSimulcast(t *testing.T) {
 	})
 }
 
-// TestChromiumSimulcastSwitches: while tab B decodes tab A's simulcast,
-// the test switches tab B's consumer between layers 0 and 1 every two
-// seconds; after every switch tab B's decoder goes on (frames decoded
-// rise within the two seconds; a switch waits for, and asks for, a key
-// frame of the new layer, and the VP8 picture IDs go on across it), and
-// both layers' sizes are decoded.
+// TestChromiumSimulcastSwitches: tab A sends its fake camera at 1280x720
+// in three simulcast layers (320x180, 640x360, 1280x720), each with
+// scalabilityMode L1T3 (three temporal layers); the test switches tab B's
+// consumer 50 times, one a second, across spatial layers 0-2 and temporal
+// layers 0-2, up and down, by one layer and by two. After every switch
+// tab B's decoder goes on: frames decoded rise within the second (a
+// spatial switch waits for, and asks for, a key frame of the new layer, a
+// temporal one for a layer sync frame, and the VP8 picture IDs and
+// TL0PICIDX go on across both), and all three sizes are decoded. Tab B
+// consumes without transport-cc and REMB (run.mjs nobwe), so that no
+// send-side estimate (a loaded machine makes it dip on loopback too)
+// holds its consumer below the layers the test asks for:
+// TestChromiumLimitedViewer is the test of the estimate.
 func TestChromiumSimulcastSwitches(t *testing.T) {
 	const (
-		watch = 24 * time.Second
-		every = 2 * time.Second
+		n     = 50
+		every = time.Second
 	)
+	plan := [][2]int{{2, 2}, {0, 0}, {1, 2}, {2, 0}, {1, 1}, {0, 2}, {2, 1}, {0, 1}, {1, 0}, {2, 2}, {1, 2}, {0, 0}}
 	var (
 		mu       sync.Mutex
-		switches []int64 // epoch ms
-		timeline [][3]int64
+		switches []layerSwitch
+		reached  = map[[2]int]int{}
+		timeline [][4]int64
+		viewer   media.Consumer
+		video    media.Producer
 		stop     = make(chan struct{})
 		done     sync.WaitGroup
 	)
@@ -128,47 +139,52 @@ func TestChromiumSimulcastSwitches(t *testing.T) {
 	runBrowsers(t, &hooks{
 		router: func(r media.Router) {
 			r.OnNewTransport(func(tr media.Transport) {
+				tr.OnNewProducer(func(p media.Producer) {
+					if p.Kind() == media.KindVideo {
+						mu.Lock()
+						video = p
+						mu.Unlock()
+					}
+				})
 				tr.OnNewConsumer(func(c media.Consumer) {
 					if c.Type() != media.ConsumerSimulcast {
 						return
 					}
-					c.OnLayersChange(func(l *media.ConsumerLayers) { t.Logf("%d layers %+v", time.Now().UnixMilli(), l) })
-					tr.OnTrace(func(e media.TransportTraceEventData) {
-						st, _ := tr.GetStats(context.Background())
-						t.Logf("%d bwe %+v probation %d recv %d", time.Now().UnixMilli(), e.Info, st[0].ProbationBytesSent, st[0].BytesReceived)
+					mu.Lock()
+					viewer = c
+					mu.Unlock()
+					c.OnLayersChange(func(l *media.ConsumerLayers) {
+						if l != nil && l.TemporalLayer != nil {
+							mu.Lock()
+							reached[[2]int{l.SpatialLayer, *l.TemporalLayer}]++
+							mu.Unlock()
+						}
 					})
-					_ = tr.EnableTraceEvent(context.Background(), []media.TransportTraceEventType{"bwe"})
 					done.Add(1)
 					go func() {
 						defer done.Done()
-						tick := time.NewTicker(every)
-						defer tick.Stop()
-						for layer := 0; ; layer = 1 - layer {
-							select {
-							case <-stop:
-								return
-							case <-tick.C:
-							}
-							if c.CurrentLayers() == nil || c.Closed() {
-								continue // not decoding yet
-							}
-							if err := c.SetPreferredLayers(context.Background(), media.ConsumerLayers{SpatialLayer: layer}); err != nil {
-								t.Logf("setPreferredLayers: %v", err)
-								return
-							}
-							mu.Lock()
-							switches = append(switches, time.Now().UnixMilli())
-							mu.Unlock()
+						// As the driver, which then starts its timeline:
+						// wait for tab A to send all three layers.
+						mu.Lock()
+						p := video
+						mu.Unlock()
+						if !waitLayers(p, 3, stop) {
+							return
 						}
+						switchLayers(t, c, plan, n+3, every, stop, func(s layerSwitch) {
+							mu.Lock()
+							switches = append(switches, s)
+							mu.Unlock()
+						})
 					}()
 				})
 			})
 		},
 		setup: func(context.Context, *testing.T, media.Worker, *mediaserver.Server) []string {
-			return []string{"simulcast", fmt.Sprintf("watch=%d", int(watch/time.Second))}
+			return []string{"simulcast", "l1t3", "hd", "nobwe", "watch=70"}
 		},
 		output: func(out []byte) {
-			var r struct{ Timeline [][3]int64 }
+			var r struct{ Timeline [][4]int64 }
 			if err := json.Unmarshal(out, &r); err != nil {
 				t.Fatalf("driver output: %v", err)
 			}
@@ -179,38 +195,117 @@ func TestChromiumSimulcastSwitches(t *testing.T) {
 		check: func(ctx context.Context, t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
-			if len(timeline) == 0 {
-				t.Fatal("no timeline")
-			}
-			end := timeline[len(timeline)-1][0]
-			checked, widths := 0, map[int64]bool{}
-			for _, s := range timeline {
-				widths[s[2]] = true
-			}
-			for _, at := range switches {
-				if at < timeline[0][0] || at+every.Milliseconds() > end {
-					continue
-				}
-				checked++
-				var before, after int64 = -1, -1
-				for _, s := range timeline {
-					if s[0] <= at {
-						before = s[1]
-					} else if s[0] <= at+every.Milliseconds() {
-						after = s[1]
-					}
-				}
-				if after <= before {
-					t.Errorf("switch at %d: frames decoded %d before, %d within %s after: the decoder stalled", at, before, after, every)
+			checked, widths := checkSwitches(t, timeline, switches, every)
+			if viewer != nil {
+				if st, err := viewer.GetStats(ctx); err == nil && len(st) > 0 {
+					t.Logf("tab B asked for %d key frames (PLI %d, FIR %d) and %d retransmissions", st[0].PliCount+st[0].FirCount, st[0].PliCount, st[0].FirCount, st[0].NackPacketCount)
 				}
 			}
-			t.Logf("%d switches checked of %d (%v), timeline %d..%d, widths decoded %v", checked, len(switches), switches, timeline[0][0], end, widths)
-			if checked < 5 {
-				t.Errorf("only %d switches while tab B decoded", checked)
+			t.Logf("%d of %d switches checked; layers reached (spatial, temporal): %v; widths decoded %v", checked, len(switches), reached, widths)
+			if checked < n {
+				t.Errorf("only %d switches while tab B decoded, want %d", checked, n)
 			}
-			if len(widths) < 2 {
-				t.Errorf("decoded widths %v, want both layers'", widths)
+			if len(widths) < 3 {
+				t.Errorf("decoded widths %v, want the three layers' sizes", widths)
 			}
 		},
 	})
+}
+
+// waitLayers waits until p (nil: none) receives n streams, or stop; it
+// reports whether they came.
+func waitLayers(p media.Producer, n int, stop <-chan struct{}) bool {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return false
+		case <-tick.C:
+		}
+		if p == nil {
+			continue
+		}
+		st, err := p.GetStats(context.Background())
+		if err != nil {
+			return false
+		}
+		active := 0
+		for _, s := range st {
+			if s.Bitrate > 0 {
+				active++
+			}
+		}
+		if active >= n {
+			return true
+		}
+	}
+}
+
+// layerSwitch is one switch: when (epoch ms) and to which (spatial,
+// temporal) layers.
+type layerSwitch struct {
+	at int64
+	to [2]int
+}
+
+// switchLayers sets c's preferred layers to plan's (spatial, temporal)
+// pairs in turn, one every interval, count times or until stop; it skips
+// a tick while c forwards nothing (not yet decoding). switched gets each
+// switch.
+func switchLayers(t *testing.T, c media.Consumer, plan [][2]int, count int, every time.Duration, stop <-chan struct{}, switched func(layerSwitch)) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for i := 0; i < count; {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if c.CurrentLayers() == nil || c.Closed() {
+			continue
+		}
+		l := plan[i%len(plan)]
+		tl := l[1]
+		if err := c.SetPreferredLayers(context.Background(), media.ConsumerLayers{SpatialLayer: l[0], TemporalLayer: &tl}); err != nil {
+			t.Logf("setPreferredLayers: %v", err)
+			return
+		}
+		switched(layerSwitch{at: time.Now().UnixMilli(), to: l})
+		i++
+	}
+}
+
+// checkSwitches fails t for every switch after which tab B's frames
+// decoded did not rise within every: from the last sample of the
+// timeline ([epoch ms, frames decoded, width, video packets received])
+// before the switch to the first one every or more after it (later when
+// a loaded machine held the driver back). It checks the switches the
+// timeline covers and returns how many, and the widths decoded.
+func checkSwitches(t *testing.T, timeline [][4]int64, switches []layerSwitch, every time.Duration) (int, map[int64]bool) {
+	t.Helper()
+	if len(timeline) == 0 {
+		t.Fatal("no timeline")
+	}
+	checked, widths := 0, map[int64]bool{}
+	for _, s := range timeline {
+		if s[2] > 0 {
+			widths[s[2]] = true
+		}
+	}
+	for _, sw := range switches {
+		at := sw.at
+		i := sort.Search(len(timeline), func(i int) bool { return timeline[i][0] > at })
+		j := sort.Search(len(timeline), func(j int) bool { return timeline[j][0] >= at+every.Milliseconds() })
+		if i == 0 || j == len(timeline) {
+			continue // before the timeline or too near its end
+		}
+		checked++
+		before, after := timeline[i-1], timeline[j]
+		if after[1] <= before[1] {
+			t.Errorf("switch at %d to (spatial, temporal) %v: frames decoded %d before, %d %d ms after (video packets received %d, then %d): the decoder stalled",
+				at, sw.to, before[1], after[1], after[0]-at, before[3], after[3])
+		}
+	}
+	return checked, widths
 }

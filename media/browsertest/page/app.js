@@ -59,12 +59,14 @@ const SIMULCAST_ENCODINGS = [
 
 // produce sends the fake camera and microphone and opens a data channel;
 // it returns the server ids of the producers. options as createTransport's,
-// and simulcast (video in three encodings).
+// simulcast (video in three encodings), l1t3 (each with scalabilityMode
+// L1T3) and hd (the camera at 1280x720, 15 frames a second, rather than
+// 640x480).
 async function produce(url, routerId, options = {}) {
   const router = await connect(url, routerId);
   const { transport } = await createTransport(router, 'send', options);
   window.ropeTest.sendTransport = transport;
-  const size = options.hd ? { width: 1280, height: 720 } : { width: 640, height: 480 };
+  const size = options.hd ? { width: 1280, height: 720, frameRate: 15 } : { width: 640, height: 480 };
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: size });
   const video = await transport.produce({
     track: stream.getVideoTracks()[0],
@@ -77,15 +79,29 @@ async function produce(url, routerId, options = {}) {
   return { video: video.id, audio: audio.id, data: data.id };
 }
 
+// withoutBwe is caps without what lets a sender estimate the bandwidth
+// toward this receiver (transport-cc and abs-send-time, their feedback):
+// the SFU then forwards the layers asked for, whatever its estimate.
+function withoutBwe(caps) {
+  const bwe = ['transport-cc', 'goog-remb'];
+  return {
+    ...caps,
+    codecs: caps.codecs.map((c) => ({ ...c, rtcpFeedback: (c.rtcpFeedback || []).filter((f) => !bwe.includes(f.type)) })),
+    headerExtensions: caps.headerExtensions.filter((h) => !/transport-wide-cc|abs-send-time/.test(h.uri)),
+  };
+}
+
 // consume receives the given producers (ids.video, ids.audio and, when
 // set, the data producer ids.data); the driver then polls stats().
-// options as createTransport's.
+// options as createTransport's, and noBwe (consume without transport-cc
+// and REMB: see withoutBwe).
 async function consume(url, routerId, ids, options = {}) {
   const router = await connect(url, routerId);
   const { transport, remote } = await createTransport(router, 'recv', options);
   const tracks = [];
+  const rtpCapabilities = options.noBwe ? withoutBwe(device.rtpCapabilities) : device.rtpCapabilities;
   for (const producerId of [ids.video, ids.audio]) {
-    const { id } = await remote.call('consume', { producerId, rtpCapabilities: device.rtpCapabilities, paused: true });
+    const { id } = await remote.call('consume', { producerId, rtpCapabilities, paused: true });
     const mirror = client.object(id);
     const consumer = await transport.consume({
       id, producerId, kind: mirror.props.kind, rtpParameters: mirror.props.rtpParameters,
@@ -118,7 +134,9 @@ async function stats() {
   let audioPackets = 0;
   let videoPackets = 0;
   report.forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+    // Not mediasoup-client's probator (mid "probator", SSRC 1234), which
+    // receives the SFU's probation packets and decodes nothing.
+    if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid !== 'probator' && s.ssrc !== 1234) {
       framesDecoded = s.framesDecoded || 0;
       frameWidth = s.frameWidth || 0;
       videoPackets = s.packetsReceived || 0;
