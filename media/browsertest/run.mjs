@@ -3,10 +3,13 @@
 // ROPE at WS. Prints one JSON line with what tab B decoded, and exits 0
 // when media and data went through.
 //
-// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>] [simulcast]
+// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>] [simulcast] [l1t3] [hd] [nobwe] [watch=<seconds>]
 // With a WebRtcServer id, both tabs' transports use that server's sockets.
 // With "simulcast", tab A sends its video in three RID encodings (with
-// "l1t3" too, each with scalabilityMode L1T3: three temporal layers). With
+// "l1t3" too, each with scalabilityMode L1T3: three temporal layers); with
+// "hd" its camera is 1280x720 (Chromium then sends all three layers, and
+// the driver waits for them), with "nobwe" tab B consumes without
+// transport-cc and REMB. With
 // "watch=<seconds>", once tab B decodes, the driver samples tab B's
 // decoding every 200 ms for that long (result.timeline: [epoch ms,
 // framesDecoded, width, video packets received]) while the test switches layers.
