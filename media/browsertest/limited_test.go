@@ -27,16 +27,20 @@ import (
 // (a tc tbf qdisc on the host's end of the veth): the limited viewer's
 // consumer steps down (its transport's send-side estimate, from the tab's
 // transport-cc feedback, falls) and its tab decodes a smaller frame, while
-// the unlimited viewer keeps the top layer. Removing the limit brings the
-// top layer back to the limited viewer (after the distribution's 10 s
-// hold following a downgrade, and probing).
+// the unlimited viewer has the top layer (on a loaded machine its estimate
+// dips on loopback too: the test then waits, within a deadline, for it to
+// probe its way back while the limited one stays below). Removing the
+// limit brings the top layer back to the limited viewer (after the
+// distribution's 10 s hold following a downgrade, and probing). The
+// deadlines are generous: at load 13-20 on 2 cores both viewers took up
+// to a minute to reach the top layer first.
 func TestChromiumLimitedViewer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
 	requireBrowser(t)
 	link := newNetLink(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	t.Cleanup(cancel) // after the driver's cleanup, which closes its stdin
 
 	t0 := time.Now()
@@ -100,7 +104,7 @@ func TestChromiumLimitedViewer(t *testing.T) {
 	}
 
 	// Both viewers take the top layer (1280 wide) while nothing limits them.
-	until(t, 60*time.Second, "both viewers decode the top layer", func() bool {
+	until(t, 2*time.Minute, "both viewers decode the top layer", func() bool {
 		s := d.last()
 		return spatial(limitedC) == 2 && spatial(freeC) == 2 && s.V1.FrameWidth == 1280 && s.V2.FrameWidth == 1280
 	})
