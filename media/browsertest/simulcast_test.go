@@ -109,8 +109,9 @@ func TestChromiumSimulcast(t *testing.T) {
 // TestChromiumSimulcastSwitches: tab A sends its fake camera at 1280x720
 // in three simulcast layers (320x180, 640x360, 1280x720), each with
 // scalabilityMode L1T3 (three temporal layers); the test switches tab B's
-// consumer 50 times, one a second, across spatial layers 0-2 and temporal
-// layers 0-2, up and down, by one layer and by two. After every switch
+// consumer 55 times (at least 50 while the driver samples), one a second,
+// across spatial layers 0-2 and temporal layers 0-2, up and down, by one
+// layer and by two. After every switch
 // tab B's decoder goes on: frames decoded rise within the second (a
 // spatial switch waits for, and asks for, a key frame of the new layer, a
 // temporal one for a layer sync frame, and the VP8 picture IDs and
@@ -171,7 +172,17 @@ func TestChromiumSimulcastSwitches(t *testing.T) {
 						if !waitLayers(p, 3, stop) {
 							return
 						}
-						switchLayers(t, c, plan, n+3, every, stop, func(s layerSwitch) {
+						// Switches start from the steady state: the
+						// consumer on the top layer (its default
+						// preference) that tab A now sends.
+						for l := c.CurrentLayers(); l == nil || l.SpatialLayer < 2; l = c.CurrentLayers() {
+							select {
+							case <-stop:
+								return
+							case <-time.After(100 * time.Millisecond):
+							}
+						}
+						switchLayers(t, c, plan, n+5, every, stop, func(s layerSwitch) {
 							mu.Lock()
 							switches = append(switches, s)
 							mu.Unlock()
@@ -181,7 +192,7 @@ func TestChromiumSimulcastSwitches(t *testing.T) {
 			})
 		},
 		setup: func(context.Context, *testing.T, media.Worker, *mediaserver.Server) []string {
-			return []string{"simulcast", "l1t3", "hd", "nobwe", "watch=70"}
+			return []string{"simulcast", "l1t3", "hd", "nobwe", "watch=72"}
 		},
 		output: func(out []byte) {
 			var r struct{ Timeline [][4]int64 }
