@@ -156,6 +156,9 @@ type SeqInfo struct {
 	// TSOffset was added to its timestamp.
 	TSOffset  uint32
 	PicOffset uint16
+	// Marker: it went out with the marker bit set although its input
+	// had none (an SVC consumer ending a picture at a lower layer).
+	Marker bool
 }
 
 // Put records that output number out carried the input packet info.
