@@ -51,6 +51,9 @@ func (c *consumer) bitratePriority() int {
 
 func (c *consumer) resetProvisional() {
 	c.managingBitrate = false
+	if c.svc != nil {
+		c.svc.resetProvisional()
+	}
 	if c.sim != nil {
 		c.sim.provisional = -1
 	}
@@ -71,6 +74,9 @@ func (c *consumer) streamRates(now int64, rates, scores []int) ([]int, []int) {
 // increaseLayer takes the next layer up that bitrate allows and returns
 // the bitrate it uses (0: none).
 func (c *consumer) increaseLayer(bitrate uint64, considerLoss bool, now int64) uint64 {
+	if c.svc != nil {
+		return c.svcIncreaseLayer(bitrate, considerLoss, now)
+	}
 	if c.sim == nil {
 		// A simple consumer takes its stream's bitrate once per round.
 		if c.managingBitrate {
@@ -142,6 +148,9 @@ func (c *consumer) increaseLayer(bitrate uint64, considerLoss bool, now int64) u
 // without the estimate.
 func (c *consumer) applyLayers(now int64) bool {
 	c.managingBitrate = false
+	if c.svc != nil {
+		return c.svcApplyLayers(now)
+	}
 	sc := c.sim
 	if sc == nil {
 		return false
@@ -175,6 +184,9 @@ func (c *consumer) applyLayers(now int64) bool {
 func (c *consumer) desiredBitrate(now int64) uint64 {
 	if c.bitratePriority() == 0 {
 		return 0
+	}
+	if c.svc != nil {
+		return c.svcDesiredBitrate(now)
 	}
 	var rateBuf, scoreBuf [8]int
 	rates, _ := c.streamRates(now, rateBuf[:0], scoreBuf[:0])

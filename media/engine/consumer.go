@@ -62,6 +62,8 @@ type consumer struct {
 
 	// sim is the simulcast layer state (nil unless simulcast).
 	sim *simulcast
+	// svc is the SVC layer state (nil unless svc).
+	svc *svcLayers
 
 	// The output queue holds rewritten packets until the producer's read
 	// batch ends, then goes out in one sendmmsg. Only the producer's
@@ -286,7 +288,13 @@ func (c *consumer) updateActive() {
 			c.sim.current = -1
 		}
 	}
+	if c.svc != nil && now != was {
+		c.svc.activeChanged(now)
+	}
 	c.mu.Unlock()
+	if c.svc != nil && now && !was && !c.bweManaged() {
+		c.setSVCTarget(c.targetLayers(nanotime()))
+	}
 	if now != was {
 		c.transport.needDistribute.Store(true)
 	}
@@ -508,12 +516,21 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 		return nil
 	}
 	var s *sendStream
-	if c.sim != nil {
+	var out uint16
+	marker := false
+	switch {
+	case c.svc != nil:
+		s = &c.streams[0]
+		var ok bool
+		if out, marker, ok = c.svc.accept(pk, s); !ok {
+			return nil
+		}
+	case c.sim != nil:
 		s = &c.streams[0]
 		if !c.sim.accept(pk, s) {
 			return nil
 		}
-	} else {
+	default:
 		if pk.enc >= len(c.streams) {
 			return nil
 		}
@@ -526,7 +543,9 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 			s.syncRequired = false
 		}
 	}
-	out := s.seq.Input(pk.seq)
+	if c.svc == nil {
+		out = s.seq.Input(pk.seq)
+	}
 	n, twcc, numbered := c.copyNumbered(buf, pk.b, pk.hdrLen)
 	b := buf[:n]
 	sent.Size = 0
@@ -541,6 +560,10 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 		rtppkt.SetTimestamp(b, ts)
 	}
 	info := rtppkt.SeqInfo{In: pk.seq, Stream: uint8(pk.enc), TSOffset: s.tsOffset}
+	if marker && b[1]&0x80 == 0 {
+		b[1] |= 0x80
+		info.Marker = true
+	}
 	if c.sim != nil && c.sim.vp8Write {
 		c.sim.vp8Write = false
 		d := pk.vp8Desc()
@@ -666,6 +689,9 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 		}
 		if info.PicOffset != 0 || info.TL0Offset != 0 {
 			vp8Offset(b, info.PicOffset, info.TL0Offset)
+		}
+		if info.Marker {
+			b[1] |= 0x80
 		}
 		rtppkt.SetPayloadType(b, c.outPT[rtppkt.PayloadType(b)])
 		rtppkt.SetSequenceNumber(b, out)

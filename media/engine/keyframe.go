@@ -1,6 +1,10 @@
 package engine
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ropehq/rope/media/internal/vp9"
+)
 
 // Codecs whose key frames the engine recognises (consumers wait for one
 // after a sync, as mediasoup's do).
@@ -94,7 +98,11 @@ func h264KeyFrame(b []byte) bool {
 	return false
 }
 
-// vp9KeyFrame: B (start of frame) set and P (inter-picture predicted) clear.
+// vp9KeyFrame: the payload descriptor starts a layer frame (B) of the
+// base spatial layer (SID 0) that is not inter-picture predicted (P), as
+// mediasoup's: the upper spatial layers of a key picture are not key
+// frames a receiver can start from.
 func vp9KeyFrame(b []byte) bool {
-	return len(b) >= 1 && b[0]&0x08 != 0 && b[0]&0x40 == 0
+	var d vp9.Descriptor
+	return vp9.Parse(b, &d) == nil && d.KeyFrame
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/internal/rtppkt"
+	"github.com/ropehq/rope/media/internal/svc"
 	"github.com/ropehq/rope/media/internal/vp8"
 	"github.com/ropehq/rope/media/ortc"
 )
@@ -117,6 +118,9 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 			s.store = new(rtppkt.Store)
 		}
 		s.nack.enabled = hasFeedback(s.codec.RtcpFeedback, "nack", "")
+		if typ == media.ProducerSVC {
+			s.initLayerRates(ortc.ParseScalabilityMode(e.ScalabilityMode))
+		}
 		p.streams = append(p.streams, s)
 	}
 	return p
@@ -377,6 +381,9 @@ type packet struct {
 	// (RFC 9626: S E I D B TID), valid if hasFM.
 	fm    byte
 	hasFM bool
+	// svc is the packet's layer facts, read on first use (svcLayers).
+	svc      svc.Packet
+	svcState int8 // 0 unread, 1 read, -1 none
 }
 
 // Frame marking bits.
@@ -506,6 +513,9 @@ func (p *producer) receiveLocked(b []byte, h *rtppkt.Header, ref streamRef, now 
 	}
 	if s.store != nil {
 		s.store.Put(pk.seq, b, pk.now)
+	}
+	if s.layerRates != nil && !ref.rtx {
+		s.countLayer(&pk, len(b), now)
 	}
 	if pk.kfCodec != kfNone && pk.keyFrame() {
 		if !ref.rtx {

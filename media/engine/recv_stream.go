@@ -38,6 +38,10 @@ type recvStream struct {
 
 	// Guarded by producer.ingress.
 	recvState
+	// layerRates are an SVC stream's bitrates by spatial and temporal
+	// layer (index spatial*layerT+temporal; svc_bwe.go); nil otherwise.
+	layerRates []rate
+	layerT     int
 }
 
 // recvState is the receive statistics of a stream (RFC 3550 A.1, A.8).

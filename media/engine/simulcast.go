@@ -235,6 +235,9 @@ func (c *consumer) setTemporalTarget(t, l int) {
 // one is pending, so a key frame that another consumer's request brought
 // before this one wanted it does not leave this one waiting for good.
 func (c *consumer) updateLayers() bool {
+	if c.svc != nil {
+		return c.updateSVCLayers(nanotime())
+	}
 	if c.sim == nil {
 		return false
 	}
@@ -251,6 +254,9 @@ func (c *consumer) updateLayers() bool {
 }
 
 func (c *consumer) PreferredLayers() *media.ConsumerLayers {
+	if c.svc != nil {
+		return c.svcPreferredLayers()
+	}
 	if c.sim == nil {
 		return nil
 	}
@@ -259,6 +265,9 @@ func (c *consumer) PreferredLayers() *media.ConsumerLayers {
 }
 
 func (c *consumer) CurrentLayers() *media.ConsumerLayers {
+	if c.svc != nil {
+		return c.svcCurrentLayers()
+	}
 	if c.sim == nil {
 		return nil
 	}
@@ -274,6 +283,9 @@ func (c *consumer) CurrentLayers() *media.ConsumerLayers {
 func (c *consumer) SetPreferredLayers(ctx context.Context, l media.ConsumerLayers) error {
 	if err := c.checkOpen("consumer"); err != nil {
 		return err
+	}
+	if c.svc != nil {
+		return c.setSVCPreferredLayers(l)
 	}
 	if c.sim == nil {
 		return nil // mediasoup ignores it for simple consumers

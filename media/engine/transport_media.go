@@ -45,6 +45,8 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 		typ = media.ProducerPipe
 	case len(o.RtpParameters.Encodings) > 1:
 		typ = media.ProducerSimulcast
+	case isSVC(params):
+		typ = media.ProducerSVC
 	}
 	p := newProducer(t, id, o, params, typ, m, consumable)
 	if err := t.addProducer(p); err != nil {
@@ -120,8 +122,11 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 		return nil, err
 	}
 	c := newConsumer(t, p, typ, params, o)
-	if typ == media.ConsumerSimulcast {
+	switch typ {
+	case media.ConsumerSimulcast:
 		c.sim = newSimulcast(len(p.streams), ortc.ParseScalabilityMode(params.Encodings[0].ScalabilityMode).TemporalLayers, o.PreferredLayers)
+	case media.ConsumerSVC:
+		c.svc = newSVCLayers(params, o.PreferredLayers)
 	}
 	if err := t.addConsumer(c); err != nil {
 		return nil, err
@@ -129,6 +134,9 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 	if c.sim != nil && c.bweManaged() {
 		// No layer until the transport's estimate gives one (bwe_send.go).
 		c.sim.target.Store(-1)
+	}
+	if c.svc != nil && !c.bweManaged() {
+		c.setSVCTarget(int(c.svc.preferredSpatial.Load()), int(c.svc.preferredTemporal.Load()))
 	}
 	if err := p.addConsumer(c); err != nil {
 		t.removeConsumer(c)
@@ -166,6 +174,9 @@ func (t *transport) consumerParams(p *producer, o *media.ConsumerOptions) (media
 	}
 	if len(p.consumable.Encodings) > 1 {
 		return media.ConsumerSimulcast, params, nil
+	}
+	if isSVC(p.consumable) {
+		return media.ConsumerSVC, params, nil
 	}
 	return media.ConsumerSimple, params, nil
 }
