@@ -98,6 +98,8 @@ type hooks struct {
 	setup  func(ctx context.Context, t *testing.T, w media.Worker, ms *mediaserver.Server) []string
 	check  func(ctx context.Context, t *testing.T)
 	output func(out []byte)
+	// codecs, if set, are the router's (else mediatest.MediaCodecs).
+	codecs []media.RtpCodecCapability
 }
 
 // runBrowsers starts the engine behind a ROPE server with a router and
@@ -110,10 +112,11 @@ func runBrowsers(t *testing.T, h *hooks) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var onRouter func(media.Router)
+	var codecs []media.RtpCodecCapability
 	if h != nil {
-		onRouter = h.router
+		onRouter, codecs = h.router, h.codecs
 	}
-	srv := startServer(ctx, t, onRouter)
+	srv := startServerCodecs(ctx, t, onRouter, codecs)
 	args := []string{"run.mjs", srv.base, srv.ws, srv.router.ID()}
 	if h != nil && h.setup != nil {
 		args = append(args, h.setup(ctx, t, srv.worker, srv.ms)...)
@@ -150,6 +153,16 @@ type testServer struct {
 // set, sees the router once created.
 func startServer(ctx context.Context, t *testing.T, onRouter func(media.Router)) *testServer {
 	t.Helper()
+	return startServerCodecs(ctx, t, onRouter, nil)
+}
+
+// startServerCodecs is startServer with the router's codecs (nil:
+// mediatest.MediaCodecs).
+func startServerCodecs(ctx context.Context, t *testing.T, onRouter func(media.Router), codecs []media.RtpCodecCapability) *testServer {
+	t.Helper()
+	if codecs == nil {
+		codecs = mediatest.MediaCodecs()
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rs := ropeserver.New(&ropeserver.Options{Logger: log})
 	api := engine.New(nil)
@@ -165,7 +178,7 @@ func startServer(ctx context.Context, t *testing.T, onRouter func(media.Router))
 	if _, err := ms.AddWorker(w); err != nil {
 		t.Fatal(err)
 	}
-	router, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: mediatest.MediaCodecs()})
+	router, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: codecs})
 	if err != nil {
 		t.Fatal(err)
 	}

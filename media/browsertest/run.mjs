@@ -12,7 +12,12 @@
 // transport-cc and REMB. With
 // "watch=<seconds>", once tab B decodes, the driver samples tab B's
 // decoding every 200 ms for that long (result.timeline: [epoch ms,
-// framesDecoded, width, video packets received]) while the test switches layers.
+// framesDecoded, width, video packets received]) while the test switches layers. With
+// "svc=<scalabilityMode>", tab A sends VP9 at 1280x720 in one encoding
+// with that scalabilityMode and a third tab, C, consumes it too; the
+// timeline then holds [epoch ms, framesDecoded B, frameWidth B,
+// framesDecoded C, frameWidth C, framesEncoded A] and result.sender tab
+// A's send stats.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,10 +25,11 @@ import { join } from 'node:path';
 
 const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
 const flags = ['simulcast', 'l1t3', 'hd', 'nobwe'];
-const webRtcServerId = rest.find((a) => !flags.includes(a) && !a.startsWith('watch='));
+const webRtcServerId = rest.find((a) => !flags.includes(a) && !a.startsWith('watch=') && !a.startsWith('svc='));
+const svc = (rest.find((a) => a.startsWith('svc=')) || '').slice(4);
 const watch = Number((rest.find((a) => a.startsWith('watch=')) || 'watch=0').slice(6));
 const transportOptions = webRtcServerId ? { webRtcServerId } : {};
-const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast'), l1t3: rest.includes('l1t3'), hd: rest.includes('hd') };
+const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast'), l1t3: rest.includes('l1t3'), hd: rest.includes('hd'), svc };
 const args = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -38,8 +44,10 @@ const deadline = Date.now() + 60_000;
 let result = { ok: false };
 try {
   const page = `${base}/static/page/index.html`;
-  const [a, b] = [await context.newPage(), await context.newPage()];
-  for (const p of [a, b]) {
+  const tabs = [await context.newPage(), await context.newPage()];
+  if (svc) tabs.push(await context.newPage());
+  const [a, b, c] = tabs;
+  for (const p of tabs) {
     p.on('console', (m) => process.stderr.write(`[tab] ${m.text()}\n`));
     p.on('pageerror', (e) => process.stderr.write(`[tab error] ${e}\n`));
     await p.goto(page);
@@ -49,15 +57,20 @@ try {
   const ids = await a.evaluate(([u, r, o]) => window.ropeTest.produce(u, r, o), [wsURL, routerId, produceOptions]);
   const consumeOptions = { ...o, noBwe: rest.includes('nobwe') };
   await b.evaluate(([u, r, i, o]) => window.ropeTest.consume(u, r, i, o), [wsURL, routerId, ids, consumeOptions]);
+  if (c) await c.evaluate(([u, r, i, o]) => window.ropeTest.consume(u, r, i, o), [wsURL, routerId, ids, consumeOptions]);
   let last;
+  let lastC;
   while (Date.now() < deadline) {
     await a.evaluate(() => window.ropeTest.send('hello from A'));
     const s = await b.evaluate(() => window.ropeTest.stats());
-    if (last && s.width > 0 && s.framesDecoded > last.framesDecoded && s.audioPackets > 0 && s.received.length > 0) {
-      result = { ok: true, first: last, last: s };
+    const sc = c ? await c.evaluate(() => window.ropeTest.stats()) : undefined;
+    const decodes = (now, before) => before && now.width > 0 && now.framesDecoded > before.framesDecoded;
+    if (decodes(s, last) && s.audioPackets > 0 && s.received.length > 0 && (!c || decodes(sc, lastC))) {
+      result = { ok: true, first: last, last: s, lastC: sc };
       break;
     }
     last = s;
+    lastC = sc;
     await new Promise((r) => setTimeout(r, 500));
   }
   if (!result.ok) result = { ok: false, last };
@@ -84,10 +97,18 @@ try {
     const end = Date.now() + watch * 1000;
     while (Date.now() < end) {
       const s = await b.evaluate(() => window.ropeTest.stats());
-      result.timeline.push([Date.now(), s.framesDecoded, s.width, s.videoPackets]);
+      if (c) {
+        const sc = await c.evaluate(() => window.ropeTest.stats());
+        const sa = await a.evaluate(() => window.ropeTest.sendStats());
+        const encoded = sa.layers.reduce((n, l) => n + l.framesEncoded, 0);
+        result.timeline.push([Date.now(), s.framesDecoded, s.frameWidth, sc.framesDecoded, sc.frameWidth, encoded]);
+      } else {
+        result.timeline.push([Date.now(), s.framesDecoded, s.width, s.videoPackets]);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+  if (svc) result.sender = await a.evaluate(() => window.ropeTest.sendStats());
 } catch (err) {
   result = { ok: false, error: String(err && err.stack || err) };
 } finally {

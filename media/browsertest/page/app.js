@@ -60,18 +60,29 @@ const SIMULCAST_ENCODINGS = [
 // produce sends the fake camera and microphone and opens a data channel;
 // it returns the server ids of the producers. options as createTransport's,
 // simulcast (video in three encodings), l1t3 (each with scalabilityMode
-// L1T3) and hd (the camera at 1280x720, 15 frames a second, rather than
-// 640x480).
+// L1T3), hd (the camera at 1280x720, 15 frames a second, rather than
+// 640x480) and svc (a scalabilityMode: VP9 at 1280x720 in one encoding).
 async function produce(url, routerId, options = {}) {
   const router = await connect(url, routerId);
   const { transport } = await createTransport(router, 'send', options);
   window.ropeTest.sendTransport = transport;
-  const size = options.hd ? { width: 1280, height: 720, frameRate: 15 } : { width: 640, height: 480 };
+  let size = options.hd ? { width: 1280, height: 720, frameRate: 15 } : { width: 640, height: 480 };
+  if (options.svc) size = { width: 1280, height: 720 };
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: size });
   const video = await transport.produce({
     track: stream.getVideoTracks()[0],
     ...(options.simulcast ? { encodings: options.l1t3 ? SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: 'L1T3' })) : SIMULCAST_ENCODINGS } : {}),
+    // SVC: VP9 in one encoding with the given scalabilityMode (L3T3_KEY:
+    // three spatial and three temporal layers, K-SVC).
+    ...(options.svc ? {
+      codec: device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp9'),
+      encodings: [{ scalabilityMode: options.svc }],
+    } : {}),
   });
+  if (options.svc) {
+    const p = video.rtpSender.getParameters();
+    window.ropeTest.sendParameters = { encodings: p.encodings, codecs: p.codecs.map((c) => c.mimeType) };
+  }
   const audio = await transport.produce({ track: stream.getAudioTracks()[0] });
   const data = await transport.produceData({ label: 'chat', ordered: true });
   window.ropeTest.dataProducer = data;
@@ -131,6 +142,7 @@ async function stats() {
   const report = await window.ropeTest.recvTransport.getStats();
   let framesDecoded = 0;
   let frameWidth = 0;
+  let frameHeight = 0;
   let audioPackets = 0;
   let videoPackets = 0;
   report.forEach((s) => {
@@ -139,12 +151,13 @@ async function stats() {
     if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid !== 'probator' && s.ssrc !== 1234) {
       framesDecoded = s.framesDecoded || 0;
       frameWidth = s.frameWidth || 0;
+      frameHeight = s.frameHeight || 0;
       videoPackets = s.packetsReceived || 0;
     }
     if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets = s.packetsReceived || 0;
   });
   return {
-    width: video.videoWidth, height: video.videoHeight, framesDecoded, frameWidth, videoPackets, audioPackets,
+    width: video.videoWidth, height: video.videoHeight, framesDecoded, frameWidth, frameHeight, videoPackets, audioPackets,
     received: window.ropeTest.received,
   };
 }
@@ -170,7 +183,7 @@ async function sendStats() {
     }
   });
   layers.sort((x, y) => (x.rid < y.rid ? -1 : 1));
-  return { layers, availableOutgoingBitrate };
+  return { layers, availableOutgoingBitrate, parameters: window.ropeTest.sendParameters };
 }
 
 function send(text) {
