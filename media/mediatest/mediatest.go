@@ -59,6 +59,7 @@ var steps = []step{
 	{"worker-settings", testWorkerSettings},
 	{"newworker-version", testNewWorkerVersion},
 	{"simulcast-temporal-switches", testSimulcastTemporalSwitches},
+	{"svc-layers", testSVCLayers},
 	// Existing capabilities once tested per package only (issue #15).
 	{"webrtc-transport", testWebRtcTransport},
 	{"webrtc-ice-restart", testWebRtcIceRestart},

@@ -2,6 +2,7 @@ package vp9
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -159,5 +160,58 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = Parse(p, &d)
+	}
+}
+
+// TestParseChromium parses descriptors Chromium 156 sent for VP9 with
+// scalabilityMode L3T3_KEY at 1280x720 (captured at the engine's
+// producer in TestChromiumSVC): flexible mode, 15-bit picture IDs, the
+// scalability structure on key pictures (N_S grows as Chromium's
+// estimate allows more layers), Z on frames no upper layer uses.
+func TestParseChromium(t *testing.T) {
+	hex := func(s string) []byte {
+		b := make([]byte, len(s)/2)
+		for i := range b {
+			_, _ = fmt.Sscanf(s[2*i:2*i+2], "%02x", &b[i])
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name, hex string
+		want      Descriptor
+		ss        []Resolution
+	}{
+		{"key picture, one layer so far, with SS", "bed95e1010014000b4834983420013f00b30d0",
+			Descriptor{HasPictureID: true, HasLayers: true, Flexible: true, Start: true, End: true, HasSS: true,
+				LongPicture: true, PictureID: 0x595e, SwitchingUp: true, KeyFrame: true, Len: 9}, []Resolution{{320, 180}}},
+		{"T2 frame", "fdd960500287000000027e01663001c120",
+			Descriptor{HasPictureID: true, Predicted: true, HasLayers: true, Flexible: true, Start: true, End: true, NotReference: true,
+				LongPicture: true, PictureID: 0x5960, TID: 2, SwitchingUp: true, NumPDiffs: 1, PDiff: [3]uint8{1}, Len: 5}, nil},
+		{"key picture, two layers, base layer start", "bad9661030014000b402800168834983420013f00b3813f80b",
+			Descriptor{HasPictureID: true, HasLayers: true, Flexible: true, Start: true, HasSS: true,
+				LongPicture: true, PictureID: 0x5966, SwitchingUp: true, KeyFrame: true, Len: 13}, []Resolution{{320, 180}, {640, 360}}},
+		{"key picture, spatial layer 1", "b8d966138702020004fe02ceb0a1c120e0",
+			Descriptor{HasPictureID: true, HasLayers: true, Flexible: true, Start: true,
+				LongPicture: true, PictureID: 0x5966, SwitchingUp: true, SID: 1, InterLayer: true, Len: 4}, nil},
+		{"T2 frame, spatial layer 1", "fdd96752028700200004fe02ce33f1c120",
+			Descriptor{HasPictureID: true, Predicted: true, HasLayers: true, Flexible: true, Start: true, End: true, NotReference: true,
+				LongPicture: true, PictureID: 0x5967, TID: 2, SwitchingUp: true, SID: 1, NumPDiffs: 1, PDiff: [3]uint8{1}, Len: 5}, nil},
+	} {
+		p := hex(c.hex)
+		var d Descriptor
+		if err := Parse(p, &d); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		c.want.ssOff = d.ssOff
+		if d != c.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.name, d, c.want)
+		}
+		var ss SS
+		if d.ParseSS(p, &ss) != (c.ss != nil) {
+			t.Fatalf("%s: SS %v", c.name, d.HasSS)
+		}
+		if c.ss != nil && (ss.SpatialLayers != len(c.ss) || [MaxSpatialLayers]Resolution(append(c.ss, make([]Resolution, MaxSpatialLayers-len(c.ss))...)) != ss.Resolutions) {
+			t.Errorf("%s: SS %d layers %v, want %v", c.name, ss.SpatialLayers, ss.Resolutions, c.ss)
+		}
 	}
 }
