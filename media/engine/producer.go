@@ -118,7 +118,8 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 			s.store = new(rtppkt.Store)
 		}
 		s.nack.enabled = hasFeedback(s.codec.RtcpFeedback, "nack", "")
-		if typ == media.ProducerSVC {
+		if isSVC(p.params) {
+			// SVC producers and pipe producers of SVC streams.
 			s.initLayerRates(ortc.ParseScalabilityMode(e.ScalabilityMode))
 		}
 		p.streams = append(p.streams, s)

@@ -112,7 +112,17 @@ func (c *Context) Process(p *Packet) (forward, marker bool) {
 		c.maxPicture, c.picStarted = (p.Picture-1)&p.PictureMask, true
 		c.syncRequired = false
 	}
-	old := p.HasPicture && c.picStarted && lower(p.Picture, c.maxPicture, p.PictureMask)
+	if p.HasPicture && c.picStarted && lower(p.Picture, c.maxPicture, p.PictureMask) {
+		// A late packet of an earlier picture (the producer's
+		// retransmission of one lost on the way): no switch happens
+		// here. mediasoup forwards it whatever its layers; it goes only
+		// within the layers being forwarded, so that a viewer never
+		// gets more than its target.
+		if sl > c.currentSpatial || tl > c.currentTemporal || (c.ksvc && p.Predicted && sl != c.currentSpatial) {
+			return false, false
+		}
+		return true, sl == c.currentSpatial && p.End
+	}
 	tmpS, tmpT := c.currentSpatial, c.currentTemporal
 	switch {
 	case c.targetSpatial > c.currentSpatial:
@@ -132,25 +142,28 @@ func (c *Context) Process(p *Packet) (forward, marker bool) {
 			tmpS = c.targetSpatial
 		}
 	}
-	if !old && (sl > tmpS || (c.ksvc && p.Predicted && sl != tmpS)) {
+	if sl > tmpS || (c.ksvc && p.Predicted && sl != tmpS) {
 		return false, false
 	}
-	if !old {
-		switch {
-		case c.targetTemporal > c.currentTemporal:
-			// mediasoup takes any higher layer here, above the target
-			// too; that frame then goes out.
-			if tl >= c.currentTemporal+1 && tl <= c.targetTemporal && (c.currentTemporal == -1 || p.SwitchingUp) && p.Start {
-				tmpT = tl
-			}
-		case c.targetTemporal < c.currentTemporal:
-			if tl == c.targetTemporal && p.End {
-				tmpT = c.targetTemporal
-			}
+	switch {
+	case c.targetTemporal > c.currentTemporal:
+		// mediasoup takes any higher layer here, above the target too
+		// (that frame then goes out), and at the start of any layer
+		// frame: one of an upper spatial layer would then go out without
+		// the lower layers' frames of its picture, which it depends on.
+		// The switch happens where a picture starts: at its base layer
+		// (in K-SVC between key pictures, at the one layer forwarded).
+		if tl >= c.currentTemporal+1 && tl <= c.targetTemporal && (c.currentTemporal == -1 || p.SwitchingUp) && p.Start &&
+			(sl == 0 || c.ksvc && p.Predicted) {
+			tmpT = tl
 		}
-		if tl > tmpT {
-			return false, false
+	case c.targetTemporal < c.currentTemporal:
+		if tl == c.targetTemporal && p.End {
+			tmpT = c.targetTemporal
 		}
+	}
+	if tl > tmpT {
+		return false, false
 	}
 	marker = sl == tmpS && p.End
 	if p.HasPicture {

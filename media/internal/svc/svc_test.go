@@ -191,6 +191,35 @@ func TestTemporalUpswitch(t *testing.T) {
 	}
 }
 
+// TestLatePackets: a late packet of an earlier picture goes only within
+// the layers being forwarded, and switches nothing.
+func TestLatePackets(t *testing.T) {
+	ctx := NewContext(3, 3, false)
+	ctx.SetTarget(2, 2)
+	ps := stream(3, 8, 8)
+	for i := range ps[:3*4] {
+		ctx.Process(&ps[i])
+	}
+	ctx.SetTarget(1, 0)
+	for i := range ps[3*4 : 3*6] { // pictures 4 (T0) and 5 (T2): down to S1T0
+		ctx.Process(&ps[3*4+i])
+	}
+	if s, tl := ctx.Current(); s != 1 || tl != 0 {
+		t.Fatalf("current S%dT%d", s, tl)
+	}
+	late := ps[3*3+1] // picture 3: S1T2
+	if fwd, _ := ctx.Process(&late); fwd {
+		t.Fatal("a late S1T2 packet went out at S1T0")
+	}
+	late = ps[3*0+1] // picture 0: S1T0
+	if fwd, m := ctx.Process(&late); !fwd || !m {
+		t.Fatalf("a late S1T0 packet: forwarded %v marker %v", fwd, m)
+	}
+	if s, tl := ctx.Current(); s != 1 || tl != 0 {
+		t.Fatalf("current S%dT%d after late packets", s, tl)
+	}
+}
+
 func TestProcessDoesNotAllocate(t *testing.T) {
 	ctx := NewContext(3, 3, false)
 	ctx.SetTarget(1, 1)
