@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -50,13 +51,25 @@ type svcSender struct {
 // picture returns the packets of the next picture.
 func (s *svcSender) picture(t testing.TB, key bool) [][]byte {
 	t.Helper()
+	var sizes [3][2]int
+	for l := range sizes {
+		sizes[l] = [2]int{2, 60}
+	}
+	return s.pictureSized(t, key, sizes)
+}
+
+// pictureSized returns the packets of the next picture, spatial layer l
+// in sizes[l][0] packets of sizes[l][1] payload bytes (at least 2).
+func (s *svcSender) pictureSized(t testing.TB, key bool, sizes [3][2]int) [][]byte {
+	t.Helper()
 	tid := []uint8{0, 2, 1, 2}[s.pic%4]
 	if tid == 0 && s.pic != 0 {
 		s.tl0++
 	}
 	var out [][]byte
 	for sid := range s.spatial {
-		for part := range 2 {
+		parts := sizes[sid][0]
+		for part := range parts {
 			d := []byte{0xa0, 0x80 | byte(s.pic>>8), byte(s.pic), tid<<5 | byte(sid)<<1, s.tl0}
 			if !key {
 				d[0] |= 0x40 // P
@@ -69,7 +82,8 @@ func (s *svcSender) picture(t testing.TB, key bool) [][]byte {
 			}
 			if part == 0 {
 				d[0] |= 0x08 // B
-			} else {
+			}
+			if part == parts-1 {
 				d[0] |= 0x04 // E
 			}
 			if key && sid == 0 && part == 0 {
@@ -80,11 +94,11 @@ func (s *svcSender) picture(t testing.TB, key bool) [][]byte {
 					d = append(d, byte(w>>8), byte(w), byte(h>>8), byte(h))
 				}
 			}
-			payload := append(d, make([]byte, 60)...)
+			payload := append(d, make([]byte, sizes[sid][1])...)
 			// The body names the layer, for the test to read.
 			payload[len(payload)-2], payload[len(payload)-1] = byte(sid), tid
 			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc,
-				Marker: sid == s.spatial-1 && part == 1}, Payload: payload}
+				Marker: sid == s.spatial-1 && part == parts-1}, Payload: payload}
 			s.seq++
 			b, err := p.Marshal()
 			if err != nil {
@@ -367,4 +381,67 @@ func TestKSVCConsumerSwitches(t *testing.T) {
 	}
 	wait.Until(t, "a key frame request", func() bool { return hasPLI(f.src.rtcpPackets(), 1000) })
 	checkStream(t, rs)
+}
+
+// TestSendSideBweSVC: two receivers of an L3T3 VP9 producer (30 pictures
+// a second: spatial layer 0 one 600-byte packet, 1 two of 900, 2 five
+// of 1000; a key picture a second) on their own transports with
+// transport-cc feedback. Both reach the top spatial layer; limiting one's
+// link to 350 kbit/s makes its SVC consumer step down to spatial layer 0
+// (the layers are cumulative: S0 alone is about 150 kbit/s, with S1
+// about 580) while the other keeps spatial layer 2, as mediasoup's
+// SvcConsumer IncreaseLayer/ApplyLayers do.
+func TestSendSideBweSVC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes up to a minute of real time")
+	}
+	f := newSVCFixture(t, "L3T3", 3)
+	caps, twccID := bweCaps(f.router)
+	caps.Codecs = []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/VP9", ClockRate: 90000,
+		RtcpFeedback: append(append([]media.RtcpFeedback(nil), videoFeedback...), media.RtcpFeedback{Type: "transport-cc"})}}
+	type viewer struct {
+		rx *bweReceiver
+		c  media.Consumer
+	}
+	newViewer := func() viewer {
+		rx := newBweReceiver(t)
+		tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+		if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+			t.Fatal(err)
+		}
+		c := must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: f.p.ID(), RtpCapabilities: caps}))
+		if c.Type() != media.ConsumerSVC {
+			t.Fatalf("consumer type %s", c.Type())
+		}
+		rx.start(tr.Tuple(), twccID)
+		return viewer{rx, c}
+	}
+	limited, free := newViewer(), newViewer()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		sizes := [3][2]int{{1, 600}, {2, 900}, {5, 1000}}
+		for frame := 0; ; frame++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for _, b := range f.s.pictureSized(t, frame%30 == 0, sizes) {
+				f.src.send(f.in.Tuple(), b)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	waitFor(t, "both consumers on spatial layer 2", 60*time.Second, func() bool {
+		return spatial(limited.c) == 2 && spatial(free.c) == 2
+	})
+	limited.rx.limit.Store(350_000)
+	waitFor(t, "the limited consumer on spatial layer 0 while the other keeps 2", 30*time.Second, func() bool {
+		return spatial(limited.c) == 0 && spatial(free.c) == 2
+	})
 }
