@@ -192,7 +192,12 @@ func (c *consumer) targetLayers(now int64) (spatial, temporal int) {
 	p := c.producer
 	p.ingress.Lock()
 	s := p.streams[0]
-	if s.alive(now) {
+	if !s.started {
+		// Nothing received yet: the preferred layers, so that the first
+		// key frame is forwarded (mediasoup has no target until the
+		// producer's stream exists and then waits for a key frame).
+		spatial = pref
+	} else if s.alive(now) {
 		for l := range v.spatialLayers {
 			if now-v.lastBweDowngradeAt < int64(bweDowngradeConservative) && spatial > -1 && l > current {
 				continue

@@ -317,6 +317,9 @@ func TestSVCConsumerSwitches(t *testing.T) {
 	wait.Until(t, "2 pictures at S1T0", func() bool { return len(v.e.packets()) >= 80+2*4 })
 	rs := v.received(t)
 	if len(rs) != 88 {
+		for _, r := range rs[80:] {
+			t.Logf("picture %d S%dT%d", r.d.PictureID, r.sid, r.tid)
+		}
 		t.Fatalf("%d packets, want 88", len(rs))
 	}
 	if s, tl := maxLayers(rs[80:]); s != 1 || tl != 0 {
