@@ -138,6 +138,10 @@ type SeqMap struct {
 }
 
 // seqEntry is a SeqInfo and its output number, packed.
+// seqMarker is the bit of seqEntry.stream that holds SeqInfo.Marker
+// (stream indexes stay below it).
+const seqMarker = 0x80
+
 type seqEntry struct {
 	tsOffset     uint32
 	in, out, pic uint16
@@ -164,8 +168,12 @@ type SeqInfo struct {
 // Put records that output number out carried the input packet info.
 func (m *SeqMap) Put(out uint16, info SeqInfo) {
 	i := out % StoreSize
+	stream := info.Stream &^ seqMarker
+	if info.Marker {
+		stream |= seqMarker
+	}
 	m.entries[i] = seqEntry{tsOffset: info.TSOffset, in: info.In, out: out, pic: info.PicOffset,
-		stream: info.Stream, tl0: info.TL0Offset}
+		stream: stream, tl0: info.TL0Offset}
 	m.valid[i/64] |= 1 << (i % 64)
 }
 
@@ -176,5 +184,6 @@ func (m *SeqMap) Get(out uint16) (SeqInfo, bool) {
 	if m.valid[i/64]&(1<<(i%64)) == 0 || e.out != out {
 		return SeqInfo{}, false
 	}
-	return SeqInfo{In: e.in, Stream: e.stream, TL0Offset: e.tl0, TSOffset: e.tsOffset, PicOffset: e.pic}, true
+	return SeqInfo{In: e.in, Stream: e.stream &^ seqMarker, TL0Offset: e.tl0, TSOffset: e.tsOffset, PicOffset: e.pic,
+		Marker: e.stream&seqMarker != 0}, true
 }
