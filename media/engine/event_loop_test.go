@@ -81,6 +81,12 @@ func TestTransportsCloseUnderTraffic(t *testing.T) {
 		sndMu.Unlock()
 		src.send(in.Tuple(), b)
 	}
+	// The key frame goes first, alone: a packet sent before it would be
+	// dropped by the consumers (they start at a key frame), and one sent
+	// concurrently could arrive ahead of an older one.
+	sendOne(true)
+	ssrc0 := cs[0].RtpParameters().Encodings[0].SSRC
+	wait.Until(t, "the key frame reaches the consumers", func() bool { return len(receivedFrom(dsts[0], ssrc0)) == 1 })
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -94,8 +100,6 @@ func TestTransportsCloseUnderTraffic(t *testing.T) {
 			time.Sleep(200 * time.Microsecond)
 		}
 	})
-	sendOne(true)
-	ssrc0 := cs[0].RtpParameters().Encodings[0].SSRC
 	wait.Until(t, "traffic reaches the consumers", func() bool { return len(receivedFrom(dsts[0], ssrc0)) > 10 })
 	other := newEndpoint(t)
 	other.send(self.Tuple(), snd.packet(t, false, 100))
