@@ -12,6 +12,12 @@ import (
 // mediasoup's Consumer GetBitratePriority, IncreaseLayer, ApplyLayers and
 // GetDesiredBitrate. Only the transport's RTCP goroutine calls these.
 //
+// A simulcast consumer steps through (spatial, temporal) layer pairs as
+// mediasoup's: each temporal layer of a stream whose scalabilityMode
+// declares several counts with its own measured bitrate (recvStream's
+// per-layer rates), so a viewer whose estimate does not fit a stream's
+// top temporal layer gets its lower ones rather than nothing.
+//
 // As in mediasoup, a simulcast consumer on a transport with an estimate
 // takes no layer until its producer's streams have a known bitrate (100
 // ms after they start), and none while the estimate is below its lowest
@@ -55,7 +61,7 @@ func (c *consumer) resetProvisional() {
 		c.svc.resetProvisional()
 	}
 	if c.sim != nil {
-		c.sim.provisional = -1
+		c.sim.provisional, c.sim.provisionalTemporal = -1, -1
 	}
 }
 
@@ -71,8 +77,8 @@ func (c *consumer) streamRates(now int64, rates, scores []int) ([]int, []int) {
 	return rates, scores
 }
 
-// increaseLayer takes the next layer up that bitrate allows and returns
-// the bitrate it uses (0: none).
+// increaseLayer takes the next layer up, spatial and temporal, that
+// bitrate allows and returns the bitrate it adds (0: none).
 func (c *consumer) increaseLayer(bitrate uint64, considerLoss bool, now int64) uint64 {
 	if c.svc != nil {
 		return c.svcIncreaseLayer(bitrate, considerLoss, now)
@@ -90,8 +96,7 @@ func (c *consumer) increaseLayer(bitrate uint64, considerLoss bool, now int64) u
 		return min(uint64(rates[0]), bitrate)
 	}
 	sc := c.sim
-	pref := int(sc.preferred.Load())
-	if sc.provisional == pref {
+	if sc.provisional == int(sc.preferred.Load()) && sc.provisionalTemporal == int(sc.preferredTemporal.Load()) {
 		return 0
 	}
 	virtual := float64(bitrate)
@@ -106,41 +111,86 @@ func (c *consumer) increaseLayer(bitrate uint64, considerLoss bool, now int64) u
 			virtual *= 1 - 0.5*loss/100
 		}
 	}
-	var rateBuf, scoreBuf [8]int
-	rates, scores := c.streamRates(now, rateBuf[:0], scoreBuf[:0])
 	c.mu.Lock()
 	current := sc.current
 	c.mu.Unlock()
-	required, layer := 0, -1
-	for l := range rates {
+	required, layer, temporal := c.nextLayer(current, now)
+	if required == 0 || float64(required) > virtual {
+		return 0
+	}
+	sc.provisional, sc.provisionalTemporal = layer, temporal
+	return min(required, bitrate)
+}
+
+// nextLayer is mediasoup's SimulcastConsumer search for the layers above
+// the provisional ones: the next temporal layer of the provisional
+// spatial layer, or temporal layer 0 of a higher one, whichever comes
+// first with a measured bitrate, up to the preferred layers. It returns
+// the bitrate those layers add (a higher spatial layer replaces the
+// provisional one, so its bitrate counts less the provisional one's; 0:
+// none) and the layers.
+func (c *consumer) nextLayer(current int, now int64) (required uint64, layer, temporal int) {
+	sc := c.sim
+	pref, prefT := int(sc.preferred.Load()), int(sc.preferredTemporal.Load())
+	p := c.producer
+	p.ingress.Lock()
+	defer p.ingress.Unlock()
+	for l, s := range p.streams {
 		if now-sc.lastBweDowngradeAt < int64(bweDowngradeConservative) && sc.provisional > -1 && l > current {
 			break
 		}
-		if l <= sc.provisional || scores[l] == 0 {
+		if l < sc.provisional || s.score == 0 {
 			continue
 		}
-		required = rates[l]
-		if required != 0 && sc.provisional > -1 {
-			// Simulcast: the new layer replaces the provisional one.
-			if prov := rates[sc.provisional]; required > prov {
-				required -= prov
-			} else {
-				required = 1
-			}
+		top := sc.temporalLayers - 1
+		if l >= pref {
+			top = prefT
 		}
-		if required != 0 {
-			layer = l
+		for t := 0; t <= top; t++ {
+			if l == sc.provisional && t <= sc.provisionalTemporal {
+				continue
+			}
+			required = sc.layerBitrate(s, t, now)
+			if required != 0 && t == 0 && sc.provisional > -1 && l > sc.provisional {
+				// Simulcast: the new layer replaces the provisional one.
+				if prov := sc.bitrateUpTo(p.streams[sc.provisional], sc.provisionalTemporal, now); required > prov {
+					required -= prov
+				} else {
+					required = 1
+				}
+			}
+			if required != 0 {
+				return required, l, t
+			}
 			break
 		}
 		if l >= pref {
 			break
 		}
 	}
-	if required == 0 || float64(required) > virtual {
+	return 0, 0, 0
+}
+
+// layerBitrate is the bitrate temporal layer t of producer stream s
+// adds; with temporal layer selection off, the whole stream's is layer
+// 0's. Call with producer.ingress held.
+func (sc *simulcast) layerBitrate(s *recvStream, t int, now int64) uint64 {
+	if sc.temporalLayers <= 1 {
+		if t == 0 {
+			return s.rate.early(now)
+		}
 		return 0
 	}
-	sc.provisional = layer
-	return min(uint64(required), bitrate)
+	return s.temporalBitrate(now, t)
+}
+
+// bitrateUpTo is the bitrate of stream s's temporal layers 0 to t as
+// the consumer forwards them. Call with producer.ingress held.
+func (sc *simulcast) bitrateUpTo(s *recvStream, t int, now int64) uint64 {
+	if sc.temporalLayers <= 1 {
+		return s.rate.early(now)
+	}
+	return s.temporalUpTo(now, t)
 }
 
 // applyLayers makes the layers the distribution gave the target ones
@@ -155,11 +205,11 @@ func (c *consumer) applyLayers(now int64) bool {
 	if sc == nil {
 		return false
 	}
-	prov := sc.provisional
-	sc.provisional = -1
+	prov, provT := sc.provisional, sc.provisionalTemporal
+	sc.provisional, sc.provisionalTemporal = -1, -1
 	best := c.bestLayer()
 	if prov >= 0 {
-		c.setTemporalTarget(sc.temporalTarget(prov), prov)
+		c.setTemporalTarget(provT, prov)
 	}
 	if int(sc.target.Swap(int32(prov))) != prov {
 		c.mu.Lock()
@@ -175,7 +225,7 @@ func (c *consumer) applyLayers(now int64) bool {
 			c.producer.requestKeyFrame(prov)
 		}
 	}
-	return prov < best
+	return prov < best || prov == best && provT < sc.temporalTarget(best)
 }
 
 // desiredBitrate is the bitrate the consumer would use without limit:

@@ -122,6 +122,7 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 			// SVC producers and pipe producers of SVC streams.
 			s.initLayerRates(ortc.ParseScalabilityMode(e.ScalabilityMode))
 		}
+		s.temporalLayers = min(max(ortc.ParseScalabilityMode(e.ScalabilityMode).TemporalLayers, 1), maxTemporalLayers)
 		p.streams = append(p.streams, s)
 	}
 	return p
@@ -512,6 +513,9 @@ func (p *producer) receiveLocked(b []byte, h *rtppkt.Header, ref streamRef, now 
 	if pk.kfCodec == kfH264 {
 		p.readFrameMarking(&pk, b, h)
 	}
+	if s.temporalLayers > 1 {
+		s.countTemporal(&pk, len(b), now)
+	}
 	if s.store != nil {
 		s.store.Put(pk.seq, b, pk.now)
 	}
@@ -733,6 +737,7 @@ func (p *producer) streamStats(s *recvStream, now int64) media.RtpStreamStats {
 		PacketsRetransmitted: s.retransmitted, PacketsRepaired: s.retransmitted,
 		NackCount: s.nackCount, NackPacketCount: s.nackPackets, PliCount: s.pliCount.Load(), FirCount: s.firCount.Load(), Score: s.score,
 		PacketCount: s.packets, ByteCount: s.bytes, Bitrate: s.rate.bitrate(now), Jitter: &jitter, KeyFrames: s.keyFrames,
+		BitrateByLayer: s.bitrateByLayer(now),
 	}
 }
 

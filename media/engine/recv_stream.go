@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strconv"
 	"sync/atomic"
 
 	"github.com/ropehq/rope/media"
@@ -35,6 +36,11 @@ type recvStream struct {
 	kfDelayed    atomic.Bool
 	pliCount     atomic.Uint64
 	firCount     atomic.Uint64
+	// temporalLayers is the encoding's scalabilityMode T (at most
+	// maxTemporalLayers); above 1, each temporal layer's bitrate is
+	// measured (layerRates), as mediasoup's RtpStreamRecv counts
+	// bitrates per layer for the bitrate distribution.
+	temporalLayers int
 
 	// Guarded by producer.ingress.
 	recvState
@@ -42,6 +48,66 @@ type recvStream struct {
 	// layer (index spatial*layerT+temporal; svc_bwe.go); nil otherwise.
 	layerRates []rate
 	layerT     int
+	// tidRates are the bitrates by temporal layer of a stream with
+	// temporal layers (countTemporal); SVC streams also keep layerRates.
+	tidRates [maxTemporalLayers]rate
+}
+
+// countTemporal adds n bytes of packet pk to its temporal layer's bitrate
+// (the VP8 descriptor's TID, or H264's frame marking; 0 without either).
+// Call with producer.ingress held.
+func (s *recvStream) countTemporal(pk *packet, n int, now int64) {
+	tid := 0
+	if d := pk.vp8Desc(); d != nil && d.HasTID {
+		tid = int(d.TID)
+	} else if pk.hasFM {
+		tid = int(pk.fm & fmTIDMax)
+	}
+	s.tidRates[min(tid, s.temporalLayers-1)].add(now, n)
+}
+
+// temporalBitrate is the bitrate of temporal layer t alone (mediasoup's
+// GetLayerBitrate); a stream without temporal layers has one, the whole
+// stream. Call with producer.ingress held.
+func (s *recvStream) temporalBitrate(now int64, t int) uint64 {
+	if s.temporalLayers <= 1 {
+		if t == 0 {
+			return s.rate.early(now)
+		}
+		return 0
+	}
+	if t >= s.temporalLayers {
+		return 0
+	}
+	return s.tidRates[t].early(now)
+}
+
+// bitrateByLayer is the stats' bitrateByLayer: "0.t" for each temporal
+// layer t, the bitrate up to it (nil without temporal layers, as
+// mediasoup). Call with producer.ingress held.
+func (s *recvStream) bitrateByLayer(now int64) map[string]int {
+	if s.temporalLayers <= 1 {
+		return nil
+	}
+	m := make(map[string]int, s.temporalLayers)
+	for t := 0; t < s.temporalLayers; t++ {
+		m["0."+strconv.Itoa(t)] = int(s.temporalUpTo(now, t))
+	}
+	return m
+}
+
+// temporalUpTo is the bitrate of temporal layers 0 to t (mediasoup's
+// GetBitrate with a temporal layer), 0 while layer t itself has none.
+// Call with producer.ingress held.
+func (s *recvStream) temporalUpTo(now int64, t int) uint64 {
+	if s.temporalBitrate(now, t) == 0 {
+		return 0
+	}
+	var sum uint64
+	for l := 0; l <= t; l++ {
+		sum += s.temporalBitrate(now, l)
+	}
+	return sum
 }
 
 // recvState is the receive statistics of a stream (RFC 3550 A.1, A.8).

@@ -47,8 +47,9 @@ type simulcast struct {
 
 	// The bitrate distribution's state (bwe_layers.go; the transport's
 	// RTCP goroutine only).
-	provisional        int
-	lastBweDowngradeAt int64
+	provisional         int
+	provisionalTemporal int
+	lastBweDowngradeAt  int64
 }
 
 // maxTemporalLayers bounds temporal layer selection (VP8's TID has 2 bits).
@@ -56,7 +57,7 @@ const maxTemporalLayers = 4
 
 func newSimulcast(layers, temporalLayers int, preferred *media.ConsumerLayers) *simulcast {
 	temporalLayers = min(max(temporalLayers, 1), maxTemporalLayers)
-	s := &simulcast{layers: layers, temporalLayers: temporalLayers, current: -1, provisional: -1, lastBweDowngradeAt: -int64(bweDowngradeConservative)}
+	s := &simulcast{layers: layers, temporalLayers: temporalLayers, current: -1, provisional: -1, provisionalTemporal: -1, lastBweDowngradeAt: -int64(bweDowngradeConservative)}
 	p, pt := layers-1, temporalLayers-1
 	if preferred != nil && preferred.SpatialLayer >= 0 && preferred.SpatialLayer < layers {
 		p = preferred.SpatialLayer
