@@ -43,6 +43,10 @@ type consumer struct {
 	// negotiated with transport-cc feedback (0: none): its packets carry
 	// the transport's sequence numbers there (bwe_send.go).
 	twccID uint8
+	// absID is the abs-send-time extension id a video consumer
+	// negotiated (0: none): its packets carry their send time there
+	// (abs_send_time.go).
+	absID uint8
 
 	paused         atomic.Bool
 	producerPaused atomic.Bool
@@ -175,6 +179,7 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 		c.streams = append(c.streams, s)
 	}
 	c.twccID = consumerTWCCID(params)
+	c.absID = consumerAbsID(c.kind, params)
 	c.active = !c.paused.Load() && !c.producerPaused.Load()
 	c.activeSince.Store(nanotime())
 	c.priority.Store(1)
@@ -546,7 +551,7 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 	if c.svc == nil {
 		out = s.seq.Input(pk.seq)
 	}
-	n, twcc, numbered := c.copyNumbered(buf, pk.b, pk.hdrLen)
+	n, twcc, numbered := c.copyNumbered(buf, pk.b, pk.hdrLen, pk.now)
 	b := buf[:n]
 	sent.Size = 0
 	if numbered {
@@ -588,37 +593,49 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 
 // copyNumbered is copyPacket that also writes the transport's next
 // transport-wide sequence number, when the transport estimates
-// bandwidth from transport-cc and the consumer negotiated it; it returns
-// the length and the number, and whether it wrote one.
-func (c *consumer) copyNumbered(dst, src []byte, hdrLen int) (int, uint16, bool) {
-	if c.twccID == 0 {
+// bandwidth from transport-cc and the consumer negotiated it, and the
+// abs-send-time now, when the consumer negotiated it (abs_send_time.go);
+// it returns the length and the number, and whether it wrote one.
+func (c *consumer) copyNumbered(dst, src []byte, hdrLen int, now int64) (int, uint16, bool) {
+	numbered := false
+	if c.twccID != 0 {
+		tc := c.transport.tccClient.Load()
+		numbered = tc != nil && tc.kind == bweTransportCC
+	}
+	if !numbered && c.absID == 0 {
 		return c.copyPacket(dst, src, hdrLen), 0, false
 	}
-	tc := c.transport.tccClient.Load()
-	if tc == nil || tc.kind != bweTransportCC {
-		return c.copyPacket(dst, src, hdrLen), 0, false
+	var els [3]rtppkt.Element
+	var tw [2]byte
+	var abs [3]byte
+	var seq uint16
+	k := 0
+	if c.midID != 0 {
+		els[k] = rtppkt.Element{ID: c.midID, Val: c.mid}
+		k++
 	}
-	seq := uint16(c.transport.twccSeq.Add(1))
-	var v [2]byte
-	be.PutUint16(v[:], seq)
+	if numbered {
+		seq = uint16(c.transport.twccSeq.Add(1))
+		be.PutUint16(tw[:], seq)
+		els[k] = rtppkt.Element{ID: c.twccID, Val: tw[:]}
+		k++
+	}
+	if c.absID != 0 {
+		putAbsSendTime(abs[:], now)
+		els[k] = rtppkt.Element{ID: c.absID, Val: abs[:]}
+		k++
+	}
 	if c.midID == 0 {
-		// Fast path: the producer's packet has the extension already
-		// (browsers number theirs): copy, then overwrite it.
-		if ext, ok := rtppkt.Extension(src, rtppkt.Header{HeaderLen: hdrLen}, c.twccID); ok && len(ext) == 2 {
-			off := cap(src) - cap(ext) // ext's offset in src
-			n := copy(dst, src)
-			copy(dst[off:off+2], v[:])
-			return n, seq, true
+		// Fast path: the producer's packet has the elements already
+		// (browsers number theirs): copy, then overwrite them.
+		if n := copyOverwriting(dst, src, hdrLen, els[:k]); n != 0 {
+			return n, seq, numbered
 		}
-		if n := rtppkt.CopyWithExtension(dst, src, hdrLen, c.twccID, v[:]); n != 0 {
-			return n, seq, true
-		}
-		return copy(dst, src), 0, false
 	}
-	if n := rtppkt.CopyWithExtensions(dst, src, hdrLen, c.midID, c.mid, c.twccID, v[:]); n != 0 {
-		return n, seq, true
+	if n := rtppkt.CopyWithElements(dst, src, hdrLen, els[:k]); n != 0 {
+		return n, seq, numbered
 	}
-	return c.copyPacket(dst, src, hdrLen), 0, false
+	return copy(dst, src), 0, false
 }
 
 // copyPacket copies packet src (header length hdrLen) into dst with the
@@ -670,12 +687,12 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 		var b []byte
 		var twcc uint16
 		numbered := false
-		if c.midID == 0 && c.twccID == 0 {
+		if c.midID == 0 && c.twccID == 0 && c.absID == 0 {
 			b = rtxBuf[:store.Get(info.In, rtxBuf[:rtppkt.MaxPacketLen])]
 		} else if n := store.Get(info.In, nackBuf[:rtppkt.MaxPacketLen]); n != 0 {
 			if h, ok := rtppkt.Parse(nackBuf[:n]); ok {
 				var m int
-				m, twcc, numbered = c.copyNumbered(rtxBuf[:rtppkt.MaxPacketLen], nackBuf[:n], h.HeaderLen)
+				m, twcc, numbered = c.copyNumbered(rtxBuf[:rtppkt.MaxPacketLen], nackBuf[:n], h.HeaderLen, nanotime())
 				b = rtxBuf[:m]
 			}
 		}

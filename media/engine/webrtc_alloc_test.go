@@ -26,7 +26,8 @@ import (
 // numbers and the consumers writing their MIDs; the WebRtcTransport
 // consumer negotiated transport-cc, so its packets also get the sending
 // transport's own transport-wide sequence numbers, recorded in its send
-// history (bwe_send.go).
+// history (bwe_send.go); both write their abs-send-time
+// (abs_send_time.go).
 func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	ctx := context.Background()
 	r, listen := vp8Router(t)
@@ -48,15 +49,19 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 	}
 	tccCodec := vp8Codec
 	tccCodec.RtcpFeedback = []media.RtcpFeedback{{Type: "transport-cc"}}
-	var tccID int
+	var tccID, absID int
 	for _, e := range r.RtpCapabilities().HeaderExtensions {
 		if e.URI == media.ExtTransportWideCC01 && e.Kind == media.KindVideo {
 			tccID = e.PreferredID
 		}
+		if e.URI == media.ExtAbsSendTime && e.Kind == media.KindVideo {
+			absID = e.PreferredID
+		}
 	}
 	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{tccCodec},
 		HeaderExtensions: []media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtMid, PreferredID: 1},
-			{Kind: media.KindVideo, URI: media.ExtTransportWideCC01, PreferredID: tccID}}}
+			{Kind: media.KindVideo, URI: media.ExtTransportWideCC01, PreferredID: tccID},
+			{Kind: media.KindVideo, URI: media.ExtAbsSendTime, PreferredID: absID}}}
 	direct, _ := r.CreateDirectTransport(ctx, nil)
 	out, err := r.CreateWebRtcTransport(ctx, listen)
 	if err != nil {
@@ -67,8 +72,8 @@ func TestWebRtcReceiveNoAlloc(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.(*consumer).midID == 0 {
-			t.Fatalf("consumer writes no MID: %+v", c.RtpParameters())
+		if c.(*consumer).midID == 0 || c.(*consumer).absID == 0 {
+			t.Fatalf("consumer writes no MID or abs-send-time: %+v", c.RtpParameters())
 		}
 	}
 	l := in.(*webRtcTransport).link

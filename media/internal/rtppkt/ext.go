@@ -128,11 +128,39 @@ func CopyWithExtension(dst, src []byte, headerLen int, id uint8, val []byte) int
 // val and id2 to val2 (id2 0: only the first); dst must then have room
 // for len(src)+len(val)+len(val2)+11 bytes.
 func CopyWithExtensions(dst, src []byte, headerLen int, id uint8, val []byte, id2 uint8, val2 []byte) int {
-	grow := len(val) + 9
-	if id2 != 0 {
-		grow += len(val2) + 2
+	els := [2]Element{{id, val}, {id2, val2}}
+	if id2 == 0 {
+		return CopyWithElements(dst, src, headerLen, els[:1])
 	}
-	if id == 0 || id2 == id || len(val) > 255 || len(val2) > 255 || len(dst) < len(src)+grow {
+	return CopyWithElements(dst, src, headerLen, els[:])
+}
+
+// Element is one header extension element to set.
+type Element struct {
+	ID  uint8
+	Val []byte
+}
+
+// CopyWithElements is CopyWithExtension setting every element of els
+// (distinct non-zero ids; written in that order after the elements of
+// src it keeps); dst must have room for len(src)+9 bytes plus the
+// values and 2 bytes an element. It does not allocate or retain els.
+func CopyWithElements(dst, src []byte, headerLen int, els []Element) int {
+	grow := 7
+	twoByte := false
+	for i, e := range els {
+		if e.ID == 0 || len(e.Val) > 255 {
+			return 0
+		}
+		for _, f := range els[:i] {
+			if f.ID == e.ID {
+				return 0
+			}
+		}
+		grow += len(e.Val) + 2
+		twoByte = twoByte || !oneByteFits(e.ID, e.Val)
+	}
+	if len(els) == 0 || len(dst) < len(src)+grow {
 		return 0
 	}
 	fixed := MinHeaderLen + 4*int(src[0]&0x0f)
@@ -149,7 +177,7 @@ func CopyWithExtensions(dst, src []byte, headerLen int, id uint8, val []byte, id
 		}
 		block = src[fixed+4 : headerLen]
 	}
-	twoByte := twoByteIn || !oneByteFits(id, val) || (id2 != 0 && !oneByteFits(id2, val2))
+	twoByte = twoByte || twoByteIn
 	copy(dst, src[:fixed])
 	dst[0] |= 0x10
 	out := dst[fixed+4:]
@@ -175,14 +203,13 @@ func CopyWithExtensions(dst, src []byte, headerLen int, id uint8, val []byte, id
 		if r+hdr+size > len(block) {
 			return 0
 		}
-		if eid != id && eid != 0 && (id2 == 0 || eid != id2) { // id 0 is reserved (padding)
+		if eid != 0 && !setsID(els, eid) { // id 0 is reserved (padding)
 			w += putElement(out[w:], eid, block[r+hdr:r+hdr+size], twoByte)
 		}
 		r += hdr + size
 	}
-	w += putElement(out[w:], id, val, twoByte)
-	if id2 != 0 {
-		w += putElement(out[w:], id2, val2, twoByte)
+	for _, e := range els {
+		w += putElement(out[w:], e.ID, e.Val, twoByte)
 	}
 	blockLen := (w + 3) &^ 3
 	clear(out[w:blockLen])
@@ -194,6 +221,16 @@ func CopyWithExtensions(dst, src []byte, headerLen int, id uint8, val []byte, id
 	binary.BigEndian.PutUint16(dst[fixed+2:], uint16(blockLen/4))
 	n := fixed + 4 + blockLen
 	return n + copy(dst[n:], src[headerLen:])
+}
+
+// setsID reports whether els sets element id.
+func setsID(els []Element, id uint8) bool {
+	for _, e := range els {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // oneByteFits reports whether element id with val fits the one-byte form.

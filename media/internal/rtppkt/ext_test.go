@@ -208,3 +208,41 @@ func TestCopyWithExtensions(t *testing.T) {
 		t.Fatal("same id twice accepted")
 	}
 }
+
+// TestCopyWithElements sets three elements at once (MID, transport-wide
+// sequence number, abs-send-time), one of them past the one-byte form's
+// ids so that the block turns two-byte, without allocating.
+func TestCopyWithElements(t *testing.T) {
+	p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}, Payload: []byte{9, 8, 7}}
+	p.Extension, p.ExtensionProfile = true, 0xbede
+	if err := p.SetExtension(3, []byte{0xab, 0xcd, 0xef}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetExtension(4, []byte{0x55}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := p.Marshal()
+	h, _ := Parse(b)
+	dst := make([]byte, 1500)
+	for _, absID := range []uint8{3, 20} {
+		els := []Element{{1, []byte("mid7")}, {5, []byte{0x12, 0x34}}, {absID, []byte{1, 2, 3}}}
+		n := CopyWithElements(dst, b, h.HeaderLen, els)
+		var q rtp.Packet
+		if err := q.Unmarshal(dst[:n]); n == 0 || err != nil {
+			t.Fatalf("abs id %d: n %d err %v", absID, n, err)
+		}
+		if string(q.GetExtension(1)) != "mid7" || string(q.GetExtension(5)) != "\x12\x34" ||
+			string(q.GetExtension(absID)) != "\x01\x02\x03" || string(q.GetExtension(4)) != "\x55" || string(q.Payload) != "\x09\x08\x07" {
+			t.Fatalf("abs id %d: got %+v", absID, q.Header)
+		}
+		if absID == 20 && (q.ExtensionProfile != 0x1000 || string(q.GetExtension(3)) != "\xab\xcd\xef") {
+			t.Fatalf("abs id %d: profile %#x, element 3 %x", absID, q.ExtensionProfile, q.GetExtension(3))
+		}
+		if a := testing.AllocsPerRun(100, func() { CopyWithElements(dst, b, h.HeaderLen, els) }); a != 0 {
+			t.Fatalf("%v allocations", a)
+		}
+	}
+	if CopyWithElements(dst, b, h.HeaderLen, []Element{{1, []byte("a")}, {2, nil}, {1, []byte("b")}}) != 0 {
+		t.Fatal("same id twice accepted")
+	}
+}
