@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ropehq/rope/media"
@@ -29,13 +30,20 @@ import (
 //   - The receiver's transport-cc feedback (or REMB, and receiver
 //     reports' loss) feeds the estimator (media/internal/gcc, GCC as in
 //     libwebrtc).
-//   - Every bweProcessInterval the RTCP goroutine reads the estimate
-//     (availableOutgoingBitrate) and, as mediasoup, acts on it at once the
-//     first time, every second, and when it falls below 0.75 or rises
-//     above 1.5 times the previous one: it distributes it across the
-//     consumers (distributeBitrate: by priority, each simulcast consumer
-//     taking layers up to its preferred ones), recomputes the bitrate the
-//     consumers want, and emits the "bwe" trace event.
+//   - The RTCP goroutine reads the estimate (availableOutgoingBitrate)
+//     and, as mediasoup, acts on it at once the first time, every
+//     second, and when it falls below 0.75 or rises above 1.5 times the
+//     previous one: it distributes it across the consumers
+//     (distributeBitrate: by priority, each simulcast consumer taking
+//     layers up to its preferred ones), recomputes the bitrate the
+//     consumers want, and emits the "bwe" trace event. mediasoup polls
+//     the estimate every bweProcessInterval; here the feedback that
+//     moves it that far wakes the RTCP goroutine instead (bweTick says
+//     when it next needs to run: every bweProcessInterval only while it
+//     pads or probes, every second while consumers send, not at all
+//     while none does, until needDistribute or feedback wakes it), so
+//     that a transport whose estimate allows what its consumers want
+//     costs one wake-up a second, not forty.
 //   - While a consumer is held below its preferred layer by the estimate
 //     (and the estimator sees no congestion), the transport pads up to
 //     the estimate, and every bweProbeInterval sends a probe cluster at
@@ -135,9 +143,43 @@ type tccClient struct {
 	// padConsumer is a limited consumer with RTX, whose RTX stream
 	// carries the padding (nil: the probator stream).
 	padConsumer *consumer
-	// Short-window send rate: rtp bytes sent at the last ticks.
-	sentRing [8]uint64
+	// Short-window send rate: rtp bytes sent and when, at the last
+	// ticks.
+	sentRing [8]sentSample
 	sentPos  int
+	// wake is the transport's sendBweStart: feedback that moved the
+	// estimate enough to act on sends to it.
+	wake chan<- struct{}
+}
+
+type sentSample struct {
+	at    int64
+	bytes uint64
+}
+
+// bweSignal is a transport's needDistribute: Store(true) also wakes the
+// RTCP goroutine (wake is the transport's sendBweStart) to distribute at
+// once.
+type bweSignal struct {
+	atomic.Bool
+	wake chan<- struct{}
+}
+
+// Store sets the flag; true wakes the RTCP goroutine.
+func (s *bweSignal) Store(v bool) {
+	s.Bool.Store(v)
+	if v {
+		signal(s.wake)
+	}
+}
+
+// signal sends on ch without blocking (a buffered channel of 1: a
+// signal already pending is enough).
+func signal(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 func newTCCClient(kind bweKind, twccID, midID uint8, initial, minOut, maxOut float64) *tccClient {
@@ -182,8 +224,9 @@ func (t *transport) enableSendBweLocked(c *consumer) {
 		twcc = 0
 	}
 	tc := newTCCClient(kind, twcc, c.midID, float64(t.initialOutgoing), float64(t.minOutgoing.Load()), float64(t.maxOutgoing.Load()))
+	tc.wake = t.sendBweStart
 	t.tccClient.Store(tc)
-	t.sendBweStart <- struct{}{} // buffered; sent once
+	signal(t.sendBweStart)
 }
 
 // consumerTWCCID is the transport-wide-cc extension id consumer params
@@ -246,12 +289,14 @@ func (c *tccClient) onFeedback(b []byte, now int64) {
 	}
 	c.acks = acks
 	c.est.OnAcks(c.acks, now)
+	c.wakeIfDueLocked(now)
 }
 
 // onREMB feeds a receiver's REMB.
 func (c *tccClient) onREMB(bps float64, now int64) {
 	c.mu.Lock()
 	c.est.OnREMB(bps, now)
+	c.wakeIfDueLocked(now)
 	c.mu.Unlock()
 }
 
@@ -263,6 +308,7 @@ func (c *tccClient) onReceiverLoss(fraction uint8, now int64) {
 	}
 	c.mu.Lock()
 	c.est.OnLoss(float64(fraction)/256, 50, now)
+	c.wakeIfDueLocked(now)
 	c.mu.Unlock()
 }
 
@@ -294,25 +340,42 @@ func (c *tccClient) packetLoss() float64 {
 func (c *tccClient) update(now int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	prev := c.available
+	due := c.dueLocked(c.est.Target(), now)
 	c.available = c.est.Target()
-	switch {
-	case !c.eventCalled:
-		c.eventCalled = true
-	case now-c.lastEventAt >= int64(bweEventInterval):
-	case c.available < prev*0.75, c.available > prev*1.5:
-	default:
-		return false
+	if due {
+		c.eventCalled, c.lastEventAt = true, now
 	}
-	c.lastEventAt = now
-	return true
+	return due
 }
 
-// bweTick runs every bweProcessInterval on the RTCP goroutine.
-func (t *transport) bweTick(now int64) {
+// dueLocked reports whether estimate target is to be acted on: the first
+// time, a second after the last time, or when it is below 0.75 or above
+// 1.5 times the last one read.
+func (c *tccClient) dueLocked(target float64, now int64) bool {
+	return !c.eventCalled || now-c.lastEventAt >= int64(bweEventInterval) ||
+		target < c.available*0.75 || target > c.available*1.5
+}
+
+// wakeIfDueLocked wakes the RTCP goroutine when the estimate moved
+// enough to act on (the once-a-second event waits for its tick).
+func (c *tccClient) wakeIfDueLocked(now int64) {
+	if t := c.est.Target(); c.eventCalled && (t < c.available*0.75 || t > c.available*1.5) {
+		signal(c.wake)
+	}
+}
+
+// bweTick is the estimator's work on the RTCP goroutine: it acts on the
+// estimate when due (update) or asked to (needDistribute), pads and
+// probes. It returns when it wants to run next: bweProcessInterval
+// while it pads or probes, bweEventInterval while consumers send, 0
+// (until woken through sendBweStart) while none does. Whatever drives it
+// (the transport's RTCP goroutine today; a worker's timer later) must
+// call it no later than that, and at once on sendBweStart, from one
+// goroutine at a time.
+func (t *transport) bweTick(now int64) time.Duration {
 	tc := t.tccClient.Load()
 	if tc == nil {
-		return
+		return 0
 	}
 	if tc.update(now) || t.needDistribute.Swap(false) {
 		t.inLoop.Add(1)
@@ -321,9 +384,44 @@ func (t *transport) bweTick(now int64) {
 		t.traceBwe(tc)
 		t.inLoop.Add(-1)
 	}
-	if tc.kind == bweTransportCC {
-		t.probation(tc, now)
+	if tc.kind == bweTransportCC && t.probation(tc, now) {
+		return bweProcessInterval
 	}
+	if !t.bweSending() {
+		return 0
+	}
+	return bweEventInterval
+}
+
+// bweLoopTick is the estimator's timer on the worker's event loop
+// (every bweProcessInterval, sharing the loop's wake-ups): it runs
+// bweTick when woken (sendBweStart, flagged in bweWoken by the RTCP
+// goroutine) or when bweTick asked to run again by now.
+func (t *transport) bweLoopTick() {
+	now := nanotime()
+	if !t.bweWoken.Swap(false) && now < t.bweNextAt {
+		return
+	}
+	next := t.bweTick(now)
+	if next <= 0 {
+		t.bweNextAt = math.MaxInt64
+		return
+	}
+	// Half an interval early: the timer fires every bweProcessInterval.
+	t.bweNextAt = now + int64(next) - int64(bweProcessInterval)/2
+}
+
+// bweSending reports whether some consumer takes part in the bitrate
+// distribution (an open, active video consumer).
+func (t *transport) bweSending() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.consumers {
+		if c.bitratePriority() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // traceBwe emits the "bwe" trace event if enabled.
@@ -434,9 +532,11 @@ func (t *transport) computeDesiredBitrate(tc *tccClient, force bool, now int64) 
 }
 
 // probation sends padding up to the estimate while a consumer is
-// limited, and probe clusters every bweProbeInterval.
-func (t *transport) probation(tc *tccClient, now int64) {
-	mediaRate := tc.sendRate(t.rtpBytesSent.Load() + t.rtxBytesSent.Load())
+// limited, and probe clusters every bweProbeInterval. It reports whether
+// it has work at the next bweProcessInterval (a consumer is limited or
+// a probe cluster goes on).
+func (t *transport) probation(tc *tccClient, now int64) bool {
+	mediaRate, measured := tc.sendRate(t.rtpBytesSent.Load()+t.rtxBytesSent.Load(), now)
 	tc.mu.Lock()
 	limited, available := tc.limited, tc.available
 	padTo := math.Min(available, tc.maxPaddingBitrate)
@@ -453,28 +553,38 @@ func (t *transport) probation(tc *tccClient, now int64) {
 		tc.clusterRate = max(math.Min(2*available, math.Max(tc.maxBitrate, available)), bweMinProbeRate)
 		tc.est.StartProbe(tc.cluster, tc.clusterRate)
 	}
+	wasLimited := tc.limited
 	tc.mu.Unlock()
 	switch {
 	case tc.clusterLeft > 0:
 		tc.clusterLeft--
 		t.sendProbation(tc, tc.clusterRate*bweProcessInterval.Seconds()/8, tc.cluster)
-	case limited && padTo > mediaRate:
+	case limited && measured && padTo > mediaRate:
 		tc.padCarry = t.sendProbation(tc, (padTo-mediaRate)*bweProcessInterval.Seconds()/8+tc.padCarry, 0)
 	default:
 		tc.padCarry = 0
 	}
+	return wasLimited || tc.clusterLeft > 0
 }
 
-// sendRate records the transport's RTP and RTX byte counter at this
-// interval and returns their bitrate over the last intervals.
-func (c *tccClient) sendRate(sent uint64) float64 {
-	oldest := c.sentRing[(c.sentPos+1)%len(c.sentRing)]
-	c.sentRing[c.sentPos%len(c.sentRing)] = sent
-	c.sentPos++
-	if c.sentPos <= len(c.sentRing) {
-		return 0
+// sendRate records the transport's RTP and RTX byte counter at now and
+// returns their bitrate over the last ticks, and false until at least
+// 100 ms of ticks at most a second apart measured it.
+func (c *tccClient) sendRate(sent uint64, now int64) (float64, bool) {
+	n := len(c.sentRing)
+	if c.sentPos > 0 && now-c.sentRing[(c.sentPos-1)%n].at > int64(time.Second) {
+		c.sentPos = 0 // the ticks paused: start afresh
 	}
-	return float64(sent-oldest) * 8 / (float64(len(c.sentRing)-1) * bweProcessInterval.Seconds())
+	oldest := c.sentRing[0]
+	if c.sentPos >= n {
+		oldest = c.sentRing[(c.sentPos+1)%n]
+	}
+	c.sentRing[c.sentPos%n] = sentSample{now, sent}
+	c.sentPos++
+	if c.sentPos < 2 || now-oldest.at < int64(100*time.Millisecond) {
+		return 0, false
+	}
+	return float64(sent-oldest.bytes) * 8 / (float64(now-oldest.at) / 1e9), true
 }
 
 // sendProbation sends about bytes of probation packets of probe cluster

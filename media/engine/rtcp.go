@@ -125,8 +125,10 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 	defer t.wg.Done()
 	defer t.router.worker.recoverPanic("transport RTCP timer")
 	// tick ticks reports; fb bandwidth feedback (bwe.go, bwe_remb.go)
-	// once it is on; bwe the send-side estimator (bwe_send.go) once it
-	// is on. They stay nil for the loop's timers.
+	// once it is on. They stay nil for the loop's timers. bwe fires when
+	// the send-side estimator (bwe_send.go) asked to run again,
+	// sendBweStart when it is to run at once; on the loop, its timer
+	// runs it (bweLoopTick) and sendBweStart only flags it.
 	var tick, fb, bwe <-chan time.Time
 	reports := func() { t.sendReports(nanotime(), interval) }
 	if !t.timers.add(t.router.worker, interval, reports) {
@@ -134,6 +136,26 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 		defer ticker.Stop()
 		tick = ticker.C
 	}
+	var bweTimer *time.Timer
+	bweOnLoop := false
+	runBwe := func() {
+		next := t.bweTick(nanotime())
+		switch {
+		case next <= 0 && bweTimer != nil:
+			bweTimer.Stop()
+		case next <= 0:
+		case bweTimer == nil:
+			bweTimer = time.NewTimer(next)
+			bwe = bweTimer.C
+		default:
+			bweTimer.Reset(next)
+		}
+	}
+	defer func() {
+		if bweTimer != nil {
+			bweTimer.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-t.stop:
@@ -147,13 +169,17 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 				fb = fbTick.C
 			}
 		case <-t.sendBweStart:
-			if !t.timers.add(t.router.worker, bweProcessInterval, func() { t.bweTick(nanotime()) }) {
-				bweTick := time.NewTicker(bweProcessInterval)
-				defer bweTick.Stop()
-				bwe = bweTick.C
+			switch {
+			case bweOnLoop:
+				t.bweWoken.Store(true)
+			case t.tccClient.Load() != nil && t.timers.add(t.router.worker, bweProcessInterval, t.bweLoopTick):
+				bweOnLoop = true
+				t.bweWoken.Store(true)
+			default:
+				runBwe()
 			}
 		case <-bwe:
-			t.bweTick(nanotime())
+			runBwe()
 		case <-fb:
 			t.feedbackTick()
 		}

@@ -97,13 +97,20 @@ type transport struct {
 
 	// tccClient is the send-side bandwidth estimator (bwe_send.go), set
 	// under mu by the first consumer that negotiates it; sendBweStart
-	// tells the RTCP goroutine to start its timer. twccSeq is the last
-	// transport-wide sequence number sent; needDistribute asks the RTCP
-	// goroutine to distribute the estimate again.
+	// wakes the RTCP goroutine to run the estimator's tick at once (it
+	// starts it, and needDistribute and feedback worth acting on send
+	// it). twccSeq is the last transport-wide sequence number sent;
+	// needDistribute asks the RTCP goroutine to distribute the estimate
+	// again.
 	tccClient      atomic.Pointer[tccClient]
 	sendBweStart   chan struct{}
 	twccSeq        atomic.Uint32
-	needDistribute atomic.Bool
+	needDistribute bweSignal
+	// bweWoken asks the event loop's estimator timer to run bweTick at
+	// its next firing (bweLoopTick); bweNextAt is when bweTick asked to
+	// run next there (loop goroutine only).
+	bweWoken  atomic.Bool
+	bweNextAt int64
 	// initialOutgoing is initialAvailableOutgoingBitrate; minOutgoing and
 	// maxOutgoing setMinOutgoingBitrate's and setMaxOutgoingBitrate's
 	// values (0: none), set under mu.
@@ -152,6 +159,7 @@ func newTransport(r *router, statsType string, appData media.AppData) *transport
 		sendBweStart: make(chan struct{}, 1), initialOutgoing: bweDefaultInitial,
 	}
 	t.init(newID(), appData)
+	t.needDistribute.wake = t.sendBweStart
 	empty := map[uint32]streamRef{}
 	t.ingress.Store(&empty)
 	return t
