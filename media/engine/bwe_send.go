@@ -88,7 +88,19 @@ const (
 	probationMinSize = 200
 	// probationMaxPerTick bounds the probation packets of one interval.
 	probationMaxPerTick = 40
+	// bweInitialProbeWindow is how long after the estimator starts its
+	// initial probe clusters may go out (they wait for feedback, the sign
+	// that packets reach the receiver, and for the consumers' desired
+	// bitrate).
+	bweInitialProbeWindow = 10 * time.Second
 )
+
+// bweInitialProbeScales are libwebrtc's ProbeController initial
+// exponential probes (first_exponential_probe_scale 3,
+// second_exponential_probe_scale 6), as multiples of the start bitrate;
+// mediasoup's TransportCongestionControlClient gets them when its
+// transport connects.
+var bweInitialProbeScales = [...]float64{3, 6}
 
 // bweKind is what feeds a tccClient.
 type bweKind int
@@ -138,6 +150,10 @@ type tccClient struct {
 	clusterLeft int
 	clusterRate float64
 	lastProbeAt int64
+	// startedAt is when the estimator started; initialProbes how many of
+	// bweInitialProbeScales went out (or were given up).
+	startedAt     int64
+	initialProbes int
 	// padCarry is padding owed from earlier intervals (bytes).
 	padCarry float64
 	// padConsumer is a limited consumer with RTX, whose RTX stream
@@ -186,6 +202,7 @@ func newTCCClient(kind bweKind, twccID, midID uint8, initial, minOut, maxOut flo
 	initial = math.Max(initial, bweMinBitrate)
 	c := &tccClient{kind: kind, twccID: twccID, midID: midID, initial: initial, available: initial,
 		est: gcc.New(gcc.Config{Initial: initial, Min: bweMinBitrate, REMB: kind == bweREMB})}
+	c.startedAt = nanotime()
 	c.probSeq = uint16(nanotime())
 	c.probTS = uint32(nanotime() >> 10)
 	c.probBase[0], c.probBase[1] = 0x80, probationPT
@@ -545,13 +562,10 @@ func (t *transport) probation(tc *tccClient, now int64) bool {
 	// second is stale (no packets flow, say, when the estimate allows no
 	// layer at all).
 	clear := tc.est.Usage() == gcc.Normal && tc.est.Loss() < 0.02 || now-tc.est.LastFeedback() > int64(time.Second)
+	initialPending := tc.initialProbeLocked(clear, now)
 	limited = limited && clear
 	if tc.clusterLeft == 0 && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
-		tc.lastProbeAt = now
-		tc.cluster = tc.cluster%4 + 1
-		tc.clusterLeft = bweProbeTicks
-		tc.clusterRate = max(math.Min(2*available, math.Max(tc.maxBitrate, available)), bweMinProbeRate)
-		tc.est.StartProbe(tc.cluster, tc.clusterRate)
+		tc.startClusterLocked(max(math.Min(2*available, math.Max(tc.maxBitrate, available)), bweMinProbeRate), now)
 	}
 	wasLimited := tc.limited
 	tc.mu.Unlock()
@@ -564,7 +578,47 @@ func (t *transport) probation(tc *tccClient, now int64) bool {
 	default:
 		tc.padCarry = 0
 	}
-	return wasLimited || tc.clusterLeft > 0
+	return wasLimited || tc.clusterLeft > 0 || initialPending
+}
+
+// startClusterLocked starts a probe cluster at rate.
+func (c *tccClient) startClusterLocked(rate float64, now int64) {
+	c.lastProbeAt = now
+	c.cluster = c.cluster%4 + 1
+	c.clusterLeft = bweProbeTicks
+	c.clusterRate = rate
+	c.est.StartProbe(c.cluster, rate)
+}
+
+// initialProbeLocked starts the next initial probe cluster when it is
+// due (libwebrtc's exponential probing at the start: clusters at 3 and 6
+// times the start bitrate, capped by the max bitrate, back to back), so
+// that consumers reach their preferred layers from
+// initialAvailableOutgoingBitrate within a round trip or two rather than
+// at 8% a second. They wait for the first feedback (packets reach the
+// receiver) and for the consumers' desired bitrate, and are given up
+// when the estimate already allows it, after bweInitialProbeWindow, or
+// when a cluster would not go above the estimate. It reports whether
+// any is still to go.
+func (c *tccClient) initialProbeLocked(clear bool, now int64) bool {
+	if c.initialProbes >= len(bweInitialProbeScales) {
+		return false
+	}
+	switch {
+	case now-c.startedAt > int64(bweInitialProbeWindow), c.effectiveDesired != 0 && c.effectiveDesired <= c.available:
+		c.initialProbes = len(bweInitialProbeScales)
+		return false
+	case c.clusterLeft > 0 || !clear || c.est.LastFeedback() == 0 || c.effectiveDesired == 0:
+		return true
+	}
+	rate := math.Min(bweInitialProbeScales[c.initialProbes]*c.initial, c.maxBitrate)
+	c.initialProbes++
+	if rate <= c.available {
+		c.initialProbes = len(bweInitialProbeScales)
+		return false
+	}
+	c.startClusterLocked(rate, now)
+	return true
 }
 
 // sendRate records the transport's RTP and RTX byte counter at now and

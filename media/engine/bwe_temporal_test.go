@@ -16,16 +16,18 @@ import (
 // the L1T3 pattern (T0, T2, T1, T2), layer 0 sends T0 120 kbit/s, T1
 // 60 kbit/s and T2 120 kbit/s (300 kbit/s in all), layer 1 twice and
 // layer 2 four times that.
-var temporalFeederLayers = []struct {
+var temporalFeederLayers = []feederLayer{{100, [3]int{2, 1, 1}}, {200, [3]int{4, 2, 2}}, {300, [3]int{8, 4, 4}}}
+
+type feederLayer struct {
 	ssrc    uint32
 	packets [3]int // by TID
-}{{100, [3]int{2, 1, 1}}, {200, [3]int{4, 2, 2}}, {300, [3]int{8, 4, 4}}}
+}
 
 // startTemporalFeeder sends a 3-layer VP8 simulcast with three temporal
 // layers each (picture ID, TL0PICIDX, TID and, on the frames that refer
 // to T0 only, the layer sync bit, as libvpx's pattern), a key frame a
 // second.
-func startTemporalFeeder(t *testing.T, src *endpoint, to media.TransportTuple) {
+func startTemporalFeeder(t *testing.T, src *endpoint, to media.TransportTuple, layers []feederLayer) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -33,7 +35,7 @@ func startTemporalFeeder(t *testing.T, src *endpoint, to media.TransportTuple) {
 		defer wg.Done()
 		tick := time.NewTicker(33 * time.Millisecond)
 		defer tick.Stop()
-		seqs := make([]uint16, len(temporalFeederLayers))
+		seqs := make([]uint16, len(layers))
 		var ts uint32
 		var pic uint16
 		var tl0 uint8
@@ -48,7 +50,7 @@ func startTemporalFeeder(t *testing.T, src *endpoint, to media.TransportTuple) {
 				tl0++
 			}
 			key := frame%30 == 0
-			for i, l := range temporalFeederLayers {
+			for i, l := range layers {
 				n := l.packets[tid]
 				for p := 0; p < n; p++ {
 					payload := make([]byte, 1000)
@@ -121,7 +123,7 @@ func TestSendSideBweTemporalLayers(t *testing.T) {
 		t.Logf("%+v layers %d/%d rx %d", e.Info, spatial(c), temporal(c), rx.received.Load())
 	})
 	_ = tr.EnableTraceEvent(f.ctx, []media.TransportTraceEventType{"bwe"})
-	startTemporalFeeder(t, src, in.Tuple())
+	startTemporalFeeder(t, src, in.Tuple(), temporalFeederLayers)
 
 	// The producer measures each temporal layer (mediasoup's
 	// bitrateByLayer: up to each layer).
