@@ -77,6 +77,17 @@ type SsrcTraceInfo struct {
 	SSRC uint32 `json:"ssrc"`
 }
 
+// SrTraceInfo is the info of a producer's "sr" trace event: the RTCP
+// sender report one of its streams received (mediasoup's SrTraceInfo).
+type SrTraceInfo struct {
+	SSRC         uint32 `json:"ssrc"`
+	NTPSec       uint32 `json:"ntpSec"`
+	NTPFrac      uint32 `json:"ntpFrac"`
+	RTPTimestamp uint32 `json:"rtpTs"`
+	PacketCount  uint32 `json:"packetCount"`
+	OctetCount   uint32 `json:"octetCount"`
+}
+
 // Producer is a media source entering a router.
 type Producer interface {
 	ID() string

@@ -91,7 +91,8 @@ func (t *transport) receiveRTCPPacket(b []byte, now int64) {
 	}
 }
 
-// onSenderReport records a producer stream's SR for our receiver reports.
+// onSenderReport records a producer stream's SR for our receiver
+// reports, and emits the producer's "sr" trace event.
 func (t *transport) onSenderReport(sr *rtcp.SenderReport, now int64) {
 	ref, ok := (*t.ingress.Load())[sr.SSRC]
 	if !ok || ref.rtx {
@@ -103,6 +104,10 @@ func (t *transport) onSenderReport(sr *rtcp.SenderReport, now int64) {
 	s.lastSRNTP = uint32(sr.NTPTime >> 16)
 	s.lastSRAt = now
 	p.ingress.Unlock()
+	if p.traceMask.Load()&traceSR != 0 {
+		p.onTrace.Emit(traceEvent("sr", "in", media.SrTraceInfo{SSRC: sr.SSRC, NTPSec: uint32(sr.NTPTime >> 32),
+			NTPFrac: uint32(sr.NTPTime), RTPTimestamp: sr.RTPTime, PacketCount: sr.PacketCount, OctetCount: sr.OctetCount}))
+	}
 }
 
 func (t *transport) onReports(reports []rtcp.ReceptionReport, now int64) {

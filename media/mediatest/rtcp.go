@@ -134,7 +134,8 @@ func testRtx(t *testing.T, api media.API) {
 // testHeaderExtensions: a producer's header extension ids are mapped to
 // the router's for its consumers; each consumer carries its mid (given,
 // or "0", "1", ... per transport) in the MID extension of every packet,
-// retransmissions included.
+// retransmissions included, and, as mediasoup's transports, its own send
+// time in abs-send-time (the producer's value replaced).
 func testHeaderExtensions(t *testing.T, api media.API) {
 	ctx := ctxFor(t)
 	r := newRouter(t, newWorker(t, api))
@@ -203,7 +204,7 @@ func testHeaderExtensions(t *testing.T, api media.API) {
 				if got := string(pk.GetExtension(midID)); got != mid {
 					t.Fatalf("%s: ssrc %d seq %d: MID %q, want %q", what, ssrc, pk.SequenceNumber, got, mid)
 				}
-				if !bytes.Equal(pk.GetExtension(absID), []byte{1, 2, 3}) || len(pk.Payload) != 300 {
+				if abs := pk.GetExtension(absID); len(abs) != 3 || bytes.Equal(abs, []byte{1, 2, 3}) || len(pk.Payload) != 300 {
 					t.Fatalf("%s: ssrc %d: extensions %v, payload %d bytes", what, ssrc, pk.GetExtensionIDs(), len(pk.Payload))
 				}
 			}

@@ -40,6 +40,8 @@ type traceInfo struct {
 	SequenceNumber uint16 `json:"sequenceNumber"`
 	IsKeyFrame     bool   `json:"isKeyFrame"`
 	Size           int    `json:"size"`
+	PacketCount    uint32 `json:"packetCount"`
+	RTPTimestamp   uint32 `json:"rtpTs"`
 }
 
 // find returns the info of the first event of type typ and direction
@@ -100,7 +102,8 @@ func cvoPacket(t *testing.T, s *VP8Sender, key bool, v byte) []byte {
 // testTraceEventsEmitted: with trace events enabled, a producer reports the
 // packets it receives ("rtp", "keyframe" in) and the PLI it sends ("pli"
 // out), a consumer the packets it sends ("rtp", "keyframe" out) and the
-// PLI it receives ("pli" in), with mediasoup's info members; dumps list
+// PLI it receives ("pli" in), and the producer the sender reports it
+// receives ("sr" in), with mediasoup's info members; dumps list
 // the enabled types; the producer reports its CVO extension's
 // orientation on each change; dumps report the temporal layers an
 // encoding's scalabilityMode declares.
@@ -118,15 +121,15 @@ func testTraceEventsEmitted(t *testing.T, api media.API) {
 	p.OnVideoOrientationChange(pl.addCVO)
 	c.OnTrace(cl.add)
 	types := []media.ProducerTraceEventType{"rtp", "keyframe", "pli", "fir", "nack"}
-	if err := p.EnableTraceEvent(ctx, types); err != nil {
+	if err := p.EnableTraceEvent(ctx, append(types, "sr")); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.EnableTraceEvent(ctx, types); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"rtp", "keyframe", "nack", "pli", "fir"}
-	if d := check[*media.ProducerDump](t)(p.Dump(ctx)); !sameSet(d.TraceEventTypes, want) {
-		t.Errorf("producer dump traceEventTypes %v, want %v", d.TraceEventTypes, want)
+	if d := check[*media.ProducerDump](t)(p.Dump(ctx)); !sameSet(d.TraceEventTypes, append(want, "sr")) {
+		t.Errorf("producer dump traceEventTypes %v, want %v and sr", d.TraceEventTypes, want)
 	}
 	if d := check[*media.ConsumerDump](t)(c.Dump(ctx)); !sameSet(d.TraceEventTypes, want) {
 		t.Errorf("consumer dump traceEventTypes %v, want %v", d.TraceEventTypes, want)
@@ -163,9 +166,14 @@ func testTraceEventsEmitted(t *testing.T, api media.API) {
 		return cl.find("pli", "in", func(i traceInfo) bool { return i.SSRC == cssrc }) &&
 			pl.find("pli", "out", func(i traceInfo) bool { return i.SSRC == 3333 })
 	})
+	// A sender report for the producer's stream.
+	eventually(t, "producer sr/in", func() bool {
+		src.SendRTCP(in.Tuple(), &rtcp.SenderReport{SSRC: 3333, NTPTime: 0xe000000180000000, RTPTime: 123456, PacketCount: 4, OctetCount: 1000})
+		return pl.find("sr", "in", func(i traceInfo) bool { return i.SSRC == 3333 && i.PacketCount == 4 && i.RTPTimestamp == 123456 })
+	})
 	for _, l := range []*traceLog{pl, cl} {
 		for _, ty := range l.types() {
-			if !slices.Contains([]string{"rtp/in", "keyframe/in", "pli/out", "rtp/out", "keyframe/out", "pli/in"}, ty) {
+			if !slices.Contains([]string{"rtp/in", "keyframe/in", "pli/out", "rtp/out", "keyframe/out", "pli/in", "sr/in"}, ty) {
 				t.Errorf("unexpected trace event %s", ty)
 			}
 		}
