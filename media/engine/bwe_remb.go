@@ -23,8 +23,9 @@ import (
 //     rembGroupLength; between consecutive groups, the growth of the
 //     one-way delay is the arrival time delta minus the send time delta.
 //   - A trendline filter (the slope of the smoothed accumulated delay over
-//     the last rembTrendWindow groups) says whether queues build up; an
-//     adaptive threshold turns it into overusing, underusing or normal.
+//     the last 20 groups) says whether queues build up; an adaptive
+//     threshold turns it into overusing, underusing or normal: the
+//     send-side estimator's (gcc.Trendline), fed with abs-send-time.
 //   - An AIMD controller starts at the incoming bitrate, grows 8% a
 //     second while normal (at most 1.5 times the incoming bitrate), holds
 //     while underusing, and drops to 0.85 times the incoming bitrate on
@@ -34,25 +35,12 @@ import (
 // rembInterval, and at once when it drops by 3% or more.
 
 const (
-	rembGroupLength  = 5 * time.Millisecond
-	rembTrendWindow  = 20
-	rembSmoothing    = 0.9
-	rembTrendGain    = 4.0
-	rembOveruseTime  = 10 * time.Millisecond
-	rembInterval     = time.Second
-	rembMinBitrate   = 30_000
-	rembIncrease     = 1.08 // per second
-	rembDecrease     = 0.85
-	rembMaxOverRate  = 1.5
-	rembThresholdMin = 6.0
-	rembThresholdMax = 600.0
-)
-
-// Bandwidth usage signals of the overuse detector.
-const (
-	usageNormal = iota
-	usageOver
-	usageUnder
+	rembGroupLength = 5 * time.Millisecond
+	rembInterval    = time.Second
+	rembMinBitrate  = 30_000
+	rembIncrease    = 1.08 // per second
+	rembDecrease    = 0.85
+	rembMaxOverRate = 1.5
 )
 
 // rembServer estimates the bandwidth towards the transport from
@@ -73,22 +61,12 @@ type rembServer struct {
 	hasSender bool
 
 	// The current and the previous complete packet group.
-	cur, prev   rembGroup
-	firstArrive int64
+	cur, prev rembGroup
 
-	// Trendline filter.
-	accDelay, smoothDelay float64
-	numDeltas             int
-	window                [rembTrendWindow][2]float64 // arrival ms, smoothed delay
-	windowLen, windowPos  int
-
-	// Overuse detector.
-	threshold    float64
-	lastTrend    float64
-	overuseSince float64 // ms overusing
-	overuseCount int
-	lastDetect   int64
-	usage        int
+	// Trendline filter and overuse detector; usage is its last signal,
+	// held until the rate control applied it.
+	trendline gcc.Trendline
+	usage     gcc.Usage
 
 	// AIMD rate control.
 	estimate   float64 // bps; 0 until the incoming bitrate is known
@@ -103,7 +81,7 @@ type rembGroup struct {
 	lastArrive          int64
 }
 
-func newRembServer() *rembServer { return &rembServer{threshold: 12.5} }
+func newRembServer() *rembServer { return &rembServer{} }
 
 // producerUsesRemb reports whether params negotiated abs-send-time and
 // goog-remb, and returns the extension's id.
@@ -126,7 +104,6 @@ func (s *rembServer) incoming(b []byte, h *rtppkt.Header, now int64) {
 	// Unwrap: a 24-bit difference, taken as signed.
 	if !s.hasSender {
 		s.hasSender, s.lastAbs, s.sendBase = true, abs, 0
-		s.firstArrive = now
 	}
 	d := int64(int32((abs-s.lastAbs)<<8) >> 8)
 	send := s.sendBase + d*int64(time.Second)>>18
@@ -154,50 +131,10 @@ func (s *rembServer) incoming(b []byte, h *rtppkt.Header, now int64) {
 // through the trendline filter and the overuse detector, then updates
 // the rate. Call with mu held.
 func (s *rembServer) delta(sendMs, arriveMs float64, now int64) {
-	s.numDeltas = min(s.numDeltas+1, 1000)
-	s.accDelay += arriveMs - sendMs
-	s.smoothDelay = rembSmoothing*s.smoothDelay + (1-rembSmoothing)*s.accDelay
-	s.window[s.windowPos] = [2]float64{float64(now-s.firstArrive) / 1e6, s.smoothDelay}
-	s.windowPos = (s.windowPos + 1) % rembTrendWindow
-	s.windowLen = min(s.windowLen+1, rembTrendWindow)
-	if s.windowLen == rembTrendWindow {
-		trend := float64(min(s.numDeltas, 60)) * gcc.Slope(s.window[:]) * rembTrendGain
-		s.detect(trend, sendMs, now)
+	if u, ok := s.trendline.Update(sendMs, arriveMs, now); ok {
+		s.usage = u
 	}
 	s.updateRate(now)
-}
-
-// detect turns a trend into a usage signal and adapts the threshold
-// (libwebrtc's OveruseDetector).
-func (s *rembServer) detect(trend, sendMs float64, now int64) {
-	switch {
-	case trend > s.threshold:
-		s.overuseSince += sendMs
-		s.overuseCount++
-		if s.overuseSince > float64(rembOveruseTime/time.Millisecond) && s.overuseCount > 1 && trend >= s.lastTrend {
-			s.overuseSince, s.overuseCount = 0, 0
-			s.usage = usageOver
-		}
-	case trend < -s.threshold:
-		s.overuseSince, s.overuseCount = -1, 0
-		s.usage = usageUnder
-	default:
-		s.overuseSince, s.overuseCount = -1, 0
-		s.usage = usageNormal
-	}
-	s.lastTrend = trend
-	if abs := math.Abs(trend); abs <= s.threshold+15 {
-		k := 0.0087
-		if abs < s.threshold {
-			k = 0.039
-		}
-		dt := 100.0
-		if s.lastDetect != 0 {
-			dt = math.Min(float64(now-s.lastDetect)/1e6, 100)
-		}
-		s.threshold = math.Min(math.Max(s.threshold+k*(abs-s.threshold)*dt, rembThresholdMin), rembThresholdMax)
-	}
-	s.lastDetect = now
 }
 
 // updateRate applies the usage signal to the estimate (AIMD). Call with
@@ -214,12 +151,12 @@ func (s *rembServer) updateRate(now int64) {
 	dt := math.Min(float64(now-s.lastUpdate)/1e9, 1)
 	s.lastUpdate = now
 	switch s.usage {
-	case usageOver:
+	case gcc.Overusing:
 		if in*rembDecrease < s.estimate {
 			s.estimate = in * rembDecrease
 		}
-		s.usage = usageNormal // hold until the next signal
-	case usageNormal:
+		s.usage = gcc.Normal // hold until the next signal
+	case gcc.Normal:
 		s.estimate = math.Min(s.estimate*math.Pow(rembIncrease, dt)+1000*dt, in*rembMaxOverRate+10_000)
 	}
 	s.estimate = math.Max(s.estimate, rembMinBitrate)

@@ -55,20 +55,9 @@ type Estimator struct {
 	// Inter-arrival grouping.
 	cur, prev group
 
-	// Trendline filter.
-	firstArrival         int64
-	accDelay, smoothed   float64
-	numDeltas            int
-	window               [trendWindow][2]float64
-	windowLen, windowPos int
-
-	// Overuse detector.
-	threshold    float64
-	prevTrend    float64
-	overuseTime  float64
-	overuseCount int
-	lastDetect   int64
-	usage        Usage
+	// Trendline filter and overuse detector.
+	trendline Trendline
+	usage     Usage
 
 	// AIMD.
 	delayRate    float64
@@ -122,7 +111,7 @@ type probe struct {
 
 // New returns an Estimator starting at cfg.Initial.
 func New(cfg Config) *Estimator {
-	e := &Estimator{cfg: cfg, threshold: thresholdInit}
+	e := &Estimator{cfg: cfg}
 	e.delayRate = cfg.Initial
 	e.lossRate = cfg.Initial
 	return e
@@ -256,9 +245,6 @@ func (e *Estimator) interArrival(a Ack) {
 	switch {
 	case !e.cur.valid:
 		e.cur = group{valid: true, firstSend: a.Sent, lastSend: a.Sent, lastArrival: a.Arrival}
-		if e.firstArrival == 0 {
-			e.firstArrival = a.Arrival
-		}
 	case a.Sent < e.cur.firstSend:
 		// Reordered from an earlier group.
 	case a.Sent-e.cur.firstSend <= groupLength:
@@ -268,25 +254,57 @@ func (e *Estimator) interArrival(a Ack) {
 		if e.prev.valid {
 			sendMs := float64(e.cur.lastSend-e.prev.lastSend) / 1e6
 			arrMs := float64(e.cur.lastArrival-e.prev.lastArrival) / 1e6
-			e.trend(sendMs, arrMs, e.cur.lastArrival)
+			if u, ok := e.trendline.Update(sendMs, arrMs, e.cur.lastArrival); ok {
+				e.usage = u
+			}
 		}
 		e.prev = e.cur
 		e.cur = group{valid: true, firstSend: a.Sent, lastSend: a.Sent, lastArrival: a.Arrival}
 	}
 }
 
-// trend is libwebrtc's TrendlineEstimator::UpdateTrendline.
-func (e *Estimator) trend(sendMs, arrMs float64, arrival int64) {
-	e.numDeltas = min(e.numDeltas+1, 1000)
-	e.accDelay += arrMs - sendMs
-	e.smoothed = trendSmoothing*e.smoothed + (1-trendSmoothing)*e.accDelay
-	e.window[e.windowPos] = [2]float64{float64(arrival-e.firstArrival) / 1e6, e.smoothed}
-	e.windowPos = (e.windowPos + 1) % trendWindow
-	e.windowLen = min(e.windowLen+1, trendWindow)
-	if e.windowLen == trendWindow {
-		t := float64(min(e.numDeltas, 60)) * Slope(e.window[:]) * trendGain
-		e.detect(t, sendMs, arrival)
+// Trendline is libwebrtc's TrendlineEstimator with its adaptive
+// threshold (OveruseDetector), which both estimators run: this package's
+// send-side one on transport-cc feedback and the engine's receive-side
+// one (REMB) on abs-send-time. It takes the send and arrival time deltas
+// between consecutive packet groups; the slope of the smoothed
+// accumulated delay over the last trendWindow groups, against the
+// threshold, says whether queues build up. The zero value is ready.
+type Trendline struct {
+	firstArrival         int64
+	accDelay, smoothed   float64
+	numDeltas            int
+	window               [trendWindow][2]float64
+	windowLen, windowPos int
+
+	threshold    float64
+	prevTrend    float64
+	overuseTime  float64
+	overuseCount int
+	lastDetect   int64
+	usage        Usage
+}
+
+// Update takes the send and arrival time deltas (ms) between two
+// groups and the later one's last arrival (ns, any epoch), and returns
+// the usage signal, and false while the window is not full yet (no
+// signal).
+func (d *Trendline) Update(sendMs, arrMs float64, arrival int64) (Usage, bool) {
+	if d.threshold == 0 {
+		d.threshold, d.firstArrival = thresholdInit, arrival
 	}
+	d.numDeltas = min(d.numDeltas+1, 1000)
+	d.accDelay += arrMs - sendMs
+	d.smoothed = trendSmoothing*d.smoothed + (1-trendSmoothing)*d.accDelay
+	d.window[d.windowPos] = [2]float64{float64(arrival-d.firstArrival) / 1e6, d.smoothed}
+	d.windowPos = (d.windowPos + 1) % trendWindow
+	d.windowLen = min(d.windowLen+1, trendWindow)
+	if d.windowLen < trendWindow {
+		return d.usage, false
+	}
+	t := float64(min(d.numDeltas, 60)) * Slope(d.window[:]) * trendGain
+	d.detect(t, sendMs, arrival)
+	return d.usage, true
 }
 
 // Slope is the least-squares slope of the points (x, y) (libwebrtc's
@@ -313,39 +331,39 @@ func Slope(points [][2]float64) float64 {
 
 // detect is libwebrtc's TrendlineEstimator::Detect with its adaptive
 // threshold.
-func (e *Estimator) detect(t, sendMs float64, now int64) {
+func (d *Trendline) detect(t, sendMs float64, now int64) {
 	switch {
-	case t > e.threshold:
-		if e.overuseTime < 0 {
-			e.overuseTime = sendMs / 2
+	case t > d.threshold:
+		if d.overuseTime < 0 {
+			d.overuseTime = sendMs / 2
 		} else {
-			e.overuseTime += sendMs
+			d.overuseTime += sendMs
 		}
-		e.overuseCount++
-		if e.overuseTime > overuseTimeMs && e.overuseCount > 1 && t >= e.prevTrend {
-			e.overuseTime, e.overuseCount = 0, 0
-			e.usage = Overusing
+		d.overuseCount++
+		if d.overuseTime > overuseTimeMs && d.overuseCount > 1 && t >= d.prevTrend {
+			d.overuseTime, d.overuseCount = 0, 0
+			d.usage = Overusing
 		}
-	case t < -e.threshold:
-		e.overuseTime, e.overuseCount = -1, 0
-		e.usage = Underusing
+	case t < -d.threshold:
+		d.overuseTime, d.overuseCount = -1, 0
+		d.usage = Underusing
 	default:
-		e.overuseTime, e.overuseCount = -1, 0
-		e.usage = Normal
+		d.overuseTime, d.overuseCount = -1, 0
+		d.usage = Normal
 	}
-	e.prevTrend = t
-	if abs := math.Abs(t); abs <= e.threshold+15 {
+	d.prevTrend = t
+	if abs := math.Abs(t); abs <= d.threshold+15 {
 		k := kDown
-		if abs > e.threshold {
+		if abs > d.threshold {
 			k = kUp
 		}
 		dt := 100.0
-		if e.lastDetect != 0 {
-			dt = math.Min(float64(now-e.lastDetect)/1e6, 100)
+		if d.lastDetect != 0 {
+			dt = math.Min(float64(now-d.lastDetect)/1e6, 100)
 		}
-		e.threshold = math.Min(math.Max(e.threshold+k*(abs-e.threshold)*dt, thresholdMin), thresholdMax)
+		d.threshold = math.Min(math.Max(d.threshold+k*(abs-d.threshold)*dt, thresholdMin), thresholdMax)
 	}
-	e.lastDetect = now
+	d.lastDetect = now
 }
 
 // updateDelayRate is libwebrtc's AimdRateControl::Update.

@@ -33,6 +33,9 @@
 // is in an internal package. The algorithms here follow the same
 // libwebrtc sources.
 //
+// Trendline (the trendline filter and overuse detector) serves the
+// engine's receive-side REMB estimator too.
+//
 // An Estimator is not safe for concurrent use except History, which the
 // forwarding path records into while the feedback reader looks up.
 package gcc

@@ -151,3 +151,32 @@ func TestEstimatorBounds(t *testing.T) {
 		t.Fatalf("estimate %.0f above max", got)
 	}
 }
+
+// TestTrendline: groups arriving as they were sent give no overuse; a
+// delay growing by 1 ms a group (a queue building up) gives Overusing
+// once the window is full, and a draining queue Underusing.
+func TestTrendline(t *testing.T) {
+	var d Trendline
+	arrival := int64(0)
+	feed := func(n int, extraMs float64) (Usage, bool) {
+		var u Usage
+		var ok bool
+		for range n {
+			arrival += int64((5 + extraMs) * 1e6)
+			u, ok = d.Update(5, 5+extraMs, arrival)
+		}
+		return u, ok
+	}
+	if _, ok := feed(trendWindow-1, 0); ok {
+		t.Fatal("a signal before the window is full")
+	}
+	if u, ok := feed(50, 0); !ok || u != Normal {
+		t.Fatalf("steady: %v %v", u, ok)
+	}
+	if u, _ := feed(30, 1); u != Overusing {
+		t.Fatalf("queue building: %v", u)
+	}
+	if u, _ := feed(30, -1); u != Underusing {
+		t.Fatalf("queue draining: %v", u)
+	}
+}
