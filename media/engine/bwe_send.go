@@ -385,10 +385,10 @@ func (c *tccClient) wakeIfDueLocked(now int64) {
 // estimate when due (update) or asked to (needDistribute), pads and
 // probes. It returns when it wants to run next: bweProcessInterval
 // while it pads or probes, bweEventInterval while consumers send, 0
-// (until woken through sendBweStart) while none does. Whatever drives it
-// (the transport's RTCP goroutine today; a worker's timer later) must
-// call it no later than that, and at once on sendBweStart, from one
-// goroutine at a time.
+// (until woken through sendBweStart) while none does. What drives it
+// (the transport's RTCP goroutine with a timer, or the worker's event
+// loop through bweLoopTick) calls it no later than that, and soon after
+// sendBweStart, from one goroutine at a time.
 func (t *transport) bweTick(now int64) time.Duration {
 	tc := t.tccClient.Load()
 	if tc == nil {
