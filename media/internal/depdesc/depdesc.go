@@ -185,6 +185,13 @@ type Parser struct {
 	cur    int
 	have   bool
 	active uint32
+	// frameSlot is the slot of s the last Parse resolved its frame
+	// against (the stream's structure, or a late packet's own).
+	frameSlot int
+	// changedAt is the frame number of the last descriptor that changed
+	// the structure or the bitmask: an older one (a retransmission, a
+	// reordered packet) changes neither.
+	changedAt uint16
 }
 
 // Structure returns the structure in use, or nil before the first one.
@@ -196,5 +203,13 @@ func (p *Parser) Structure() *Structure {
 	return &p.s[p.cur]
 }
 
+// FrameStructure returns the structure the last successful Parse
+// resolved its frame against: the stream's, or the one a late packet
+// brought. It is valid until the next Parse.
+func (p *Parser) FrameStructure() *Structure { return &p.s[p.frameSlot] }
+
 // Reset forgets the structure (a new stream).
 func (p *Parser) Reset() { p.have, p.active = false, 0 }
+
+// older reports whether frame number a precedes b (modulo 2^16).
+func older(a, b uint16) bool { return a != b && b-a < 0x8000 }

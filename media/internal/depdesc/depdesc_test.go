@@ -329,7 +329,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	// "mask without its bits": 5 flag bits + 3 mask bits fit in the 4th
 	// byte, so it parsed and set the mask to 0; restore it.
-	if err := p.Parse(specL1T3Key, &d); err != nil || d.ActiveDecodeTargets != 7 {
+	if err := p.Parse([]byte{0xc0, 0, 6, 0b01000111}, &d); err != nil || d.ActiveDecodeTargets != 7 {
 		t.Fatal(err)
 	}
 	// Too many templates (65: all next_layer_idc 0).
@@ -345,6 +345,46 @@ func TestParseErrors(t *testing.T) {
 	sameStructure(t, p.Structure(), specL1T3())
 	if err := p.Parse(specL1T3Delta, &d); err != nil || d.ActiveDecodeTargets != 7 {
 		t.Errorf("after errors: mask %b, %v", d.ActiveDecodeTargets, err)
+	}
+}
+
+// TestLatePackets: a retransmitted key frame packet (an older frame
+// number) is parsed with its own structure but changes neither the
+// stream's structure nor its bitmask.
+func TestLatePackets(t *testing.T) {
+	var p Parser
+	var d Descriptor
+	var buf [MaxSize]byte
+	l3, _ := Marshal(buf[:], &Descriptor{StartOfFrame: true, TemplateID: 10, FrameNumber: 100, HasStructure: true}, specL3T3())
+	for _, b := range [][]byte{specL1T3Key, buf[:l3], {0x80 | 10, 0, 101, 0b01000000, 0b00000100}} {
+		if err := p.Parse(b, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.ActiveDecodeTargets != 1 {
+		t.Fatalf("mask %b, want 1", d.ActiveDecodeTargets)
+	}
+	if err := p.Parse(buf[:l3], &d); err != nil || !d.KeyFrame() || d.ActiveDecodeTargets != 1 {
+		t.Errorf("late L3T3 key frame: %v, %+v", err, d)
+	}
+	if err := p.Parse(specL1T3Key, &d); err != nil || !d.KeyFrame() || d.DecodeTargets != 3 {
+		t.Errorf("late L1T3 key frame parsed with its own structure: %v, %+v", err, d)
+	}
+	sameStructure(t, p.Structure(), specL3T3())
+	if p.active != 1 {
+		t.Errorf("stream mask %b after late packets, want 1", p.active)
+	}
+	// Frame numbers wrap: 101 → 30000 → 60000 → 0 are each newer.
+	for i, fn := range []uint16{30000, 60000, 0} {
+		st := specL1T3()
+		if i == 1 {
+			st = specL3T3()
+		}
+		w, _ := Marshal(buf[:], &Descriptor{TemplateID: st.TemplateIDOffset, FrameNumber: fn, HasStructure: true}, st)
+		if err := p.Parse(buf[:w], &d); err != nil {
+			t.Fatal(err)
+		}
+		sameStructure(t, p.Structure(), st)
 	}
 }
 

@@ -1,8 +1,10 @@
 package depdesc
 
 // Parse parses the descriptor b (the extension's value) into d. A
-// structure it brings replaces the stream's once the whole descriptor
-// parsed; on error the stream's state is unchanged and d is undefined.
+// structure or bitmask it brings becomes the stream's once the whole
+// descriptor parsed, unless its frame is older than the one that last
+// changed them (a retransmission of an earlier key frame). On error the
+// stream's state is unchanged and d is undefined.
 func (p *Parser) Parse(b []byte, d *Descriptor) error {
 	if len(b) < 3 {
 		return ErrShort
@@ -44,8 +46,20 @@ func (p *Parser) Parse(b []byte, d *Descriptor) error {
 	if r.short {
 		return ErrShort
 	}
+	p.frameSlot = p.cur
+	if d.HasStructure {
+		p.frameSlot = 1 - p.cur
+	}
+	if p.have && older(d.FrameNumber, p.changedAt) {
+		// A late packet: its own structure parsed it, the stream's stays.
+		d.ActiveDecodeTargets = p.active
+		return nil
+	}
 	if d.HasStructure {
 		p.cur, p.have = 1-p.cur, true
+	}
+	if d.HasStructure || d.HasActiveDecodeTargets {
+		p.changedAt = d.FrameNumber
 	}
 	p.active = active
 	d.ActiveDecodeTargets = active
@@ -54,6 +68,7 @@ func (p *Parser) Parse(b []byte, d *Descriptor) error {
 
 // readStructure reads template_dependency_structure into s.
 func readStructure(r *bitReader, s *Structure) error {
+	*s = Structure{}
 	s.TemplateIDOffset = uint8(r.bits(6))
 	s.DecodeTargets = int(r.bits(5)) + 1
 	if err := readTemplateLayers(r, s); err != nil {
