@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/depdesc"
 	"github.com/ropehq/rope/media/internal/event"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 	"github.com/ropehq/rope/media/internal/svc"
@@ -48,6 +49,9 @@ type producer struct {
 	// frameMarkingIDs are the router's frame marking extension ids (the
 	// RFC and draft-07 URIs; 0: none): H264 temporal layers.
 	frameMarkingIDs [2]uint8
+	// ddID is the router's dependency descriptor extension id (0: the
+	// producer did not negotiate it); av1dd.go reads it into packets.
+	ddID uint8
 	// observers are the RTP observers watching this producer (copy on
 	// write under consMu).
 	observers atomic.Pointer[[]*rtpObserver]
@@ -123,6 +127,9 @@ func newProducer(t *transport, id string, o *media.ProducerOptions, params media
 			s.initLayerRates(ortc.ParseScalabilityMode(e.ScalabilityMode))
 		}
 		s.temporalLayers = min(max(ortc.ParseScalabilityMode(e.ScalabilityMode).TemporalLayers, 1), maxTemporalLayers)
+		if p.ddID != 0 {
+			s.dd = new(depdesc.Parser)
+		}
 		p.streams = append(p.streams, s)
 	}
 	return p
@@ -161,6 +168,9 @@ func (p *producer) buildTables() {
 		for _, re := range p.router.caps.HeaderExtensions {
 			if re.URI == e.URI && re.Kind == p.kind && e.ID > 0 && e.ID < 256 {
 				p.extMap[e.ID] = uint8(re.PreferredID)
+				if e.URI == media.ExtDependencyDescriptor {
+					p.ddID = uint8(re.PreferredID)
+				}
 			}
 		}
 	}
@@ -386,6 +396,12 @@ type packet struct {
 	// svc is the packet's layer facts, read on first use (svcLayers).
 	svc      svc.Packet
 	svcState int8 // 0 unread, 1 read, -1 none
+	// dd is the packet's dependency descriptor (valid if hasDD) and
+	// ddStruct the structure it was resolved against (the stream
+	// parser's, valid while producer.ingress is held); av1dd.go.
+	dd       depdesc.Descriptor
+	ddStruct *depdesc.Structure
+	hasDD    bool
 }
 
 // Frame marking bits.
@@ -425,7 +441,7 @@ func (pk *packet) vp8Desc() *vp8.Descriptor {
 func (pk *packet) keyFrame() bool {
 	if pk.kf < 0 {
 		pk.kf = 0
-		if isKeyFrame(pk.kfCodec, pk.b[pk.hdrLen:]) {
+		if isKeyFrame(pk.kfCodec, pk.b[pk.hdrLen:]) || pk.ddKeyFrame() {
 			pk.kf = 1
 		}
 	}
@@ -510,8 +526,11 @@ func (p *producer) receiveLocked(b []byte, h *rtppkt.Header, ref streamRef, now 
 	rtppkt.SetPayloadType(b, mapped-1)
 	pk := packet{b: b, seq: h.SequenceNumber, ts: h.Timestamp, pt: mapped - 1, enc: ref.idx,
 		hdrLen: h.HeaderLen, now: now, kfCodec: p.kfCodec[mapped-1], kf: -1}
-	if pk.kfCodec == kfH264 {
+	if pk.kfCodec == kfH264 || pk.kfCodec == kfH265 {
 		p.readFrameMarking(&pk, b, h)
+	}
+	if s.dd != nil {
+		p.readDependencyDescriptor(&pk, b, h, s)
 	}
 	if s.temporalLayers > 1 {
 		s.countTemporal(&pk, len(b), now)

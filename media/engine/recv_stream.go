@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/depdesc"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
 
@@ -24,6 +25,9 @@ type recvStream struct {
 	usePli     bool
 	useFir     bool
 	store      *rtppkt.Store
+	// dd parses the stream's dependency descriptors (nil: the producer
+	// did not negotiate the extension); guarded by producer.ingress.
+	dd *depdesc.Parser
 
 	// kfPendingUntil (monotonic ns) suppresses repeated key frame requests.
 	kfPendingUntil atomic.Int64

@@ -44,6 +44,9 @@ type simulcast struct {
 	vp8Write bool
 	vp8Pic   uint16
 	vp8TL0   uint8
+	// ddCur is the decode target forwarded of an AV1 stream with a
+	// dependency descriptor (-1: none yet; av1dd.go).
+	ddCur int
 
 	// The bitrate distribution's state (bwe_layers.go; the transport's
 	// RTCP goroutine only).
@@ -57,7 +60,7 @@ const maxTemporalLayers = 4
 
 func newSimulcast(layers, temporalLayers int, preferred *media.ConsumerLayers) *simulcast {
 	temporalLayers = min(max(temporalLayers, 1), maxTemporalLayers)
-	s := &simulcast{layers: layers, temporalLayers: temporalLayers, current: -1, provisional: -1, provisionalTemporal: -1, lastBweDowngradeAt: -int64(bweDowngradeConservative)}
+	s := &simulcast{layers: layers, temporalLayers: temporalLayers, current: -1, provisional: -1, provisionalTemporal: -1, ddCur: -1, lastBweDowngradeAt: -int64(bweDowngradeConservative)}
 	p, pt := layers-1, temporalLayers-1
 	if preferred != nil && preferred.SpatialLayer >= 0 && preferred.SpatialLayer < layers {
 		p = preferred.SpatialLayer
@@ -133,6 +136,10 @@ func (sc *simulcast) accept(pk *packet, s *sendStream) bool {
 		sc.vp8.SetTarget(sc.contextTarget(int(sc.targetTemporal.Load())))
 		sc.vp8.SetCurrent(int(pk.fm & fmTIDMax))
 		sc.processH264(pk, s)
+	} else if pk.av1DD() != nil {
+		sc.vp8.SetTarget(sc.contextTarget(int(sc.targetTemporal.Load())))
+		sc.ddCur = -1
+		sc.processDD(pk, s)
 	}
 	return true
 }
@@ -167,6 +174,9 @@ func (sc *simulcast) processTemporal(pk *packet, s *sendStream) bool {
 	if d == nil {
 		if pk.hasFM {
 			return sc.processH264(pk, s)
+		}
+		if pk.av1DD() != nil {
+			return sc.processDD(pk, s)
 		}
 		return true
 	}

@@ -75,6 +75,12 @@ type Template struct {
 // DTI returns the template's indication for decode target dt.
 func (t *Template) DTI(dt int) DTI { return DTI(t.dtis >> (2 * uint(dt)) & 3) }
 
+// SetDTI sets the template's indication for decode target dt (a writer
+// building a structure).
+func (t *Template) SetDTI(dt int, v DTI) {
+	t.dtis = t.dtis&^(3<<(2*uint(dt))) | uint64(v&3)<<(2*uint(dt))
+}
+
 // Resolution is a spatial layer's maximum render size.
 type Resolution struct{ Width, Height int }
 
