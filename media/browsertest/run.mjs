@@ -3,13 +3,14 @@
 // ROPE at WS. Prints one JSON line with what tab B decoded, and exits 0
 // when media and data went through.
 //
-// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>] [simulcast] [l1t3] [hd] [nobwe] [watch=<seconds>]
+// usage: node run.mjs <http-base-serving-this-dir-at-/static/> <ws-url> <router-id> [<webrtc-server-id>] [simulcast] [l1t3] [hd] [nobwe] [nowait] [watch=<seconds>]
 // With a WebRtcServer id, both tabs' transports use that server's sockets.
 // With "simulcast", tab A sends its video in three RID encodings (with
 // "l1t3" too, each with scalabilityMode L1T3: three temporal layers); with
 // "hd" its camera is 1280x720 (Chromium then sends all three layers, and
 // the driver waits for them), with "nobwe" tab B consumes without
-// transport-cc and REMB. With
+// transport-cc and REMB, with "nowait" the driver does not wait for a
+// second simulcast layer before the watch. With
 // "watch=<seconds>", once tab B decodes, the driver samples tab B's
 // decoding every 200 ms for that long (result.timeline: [epoch ms,
 // framesDecoded, width, video packets received]) while the test switches layers. With
@@ -24,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
-const flags = ['simulcast', 'l1t3', 'hd', 'nobwe'];
+const flags = ['simulcast', 'l1t3', 'hd', 'nobwe', 'nowait'];
 const webRtcServerId = rest.find((a) => !flags.includes(a) && !a.startsWith('watch=') && !a.startsWith('svc='));
 const svc = (rest.find((a) => a.startsWith('svc=')) || '').slice(4);
 const watch = Number((rest.find((a) => a.startsWith('watch=')) || 'watch=0').slice(6));
@@ -78,7 +79,7 @@ try {
   // one layer: Chromium turns layers on as its bandwidth estimate, fed by
   // the SFU's transport-cc feedback, rises. The test checks what the
   // producer received; this reports what tab A measured.
-  if (result.ok && produceOptions.simulcast) {
+  if (result.ok && produceOptions.simulcast && !rest.includes('nowait')) {
     let prev = await a.evaluate(() => window.ropeTest.sendStats());
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
