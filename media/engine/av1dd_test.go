@@ -9,9 +9,11 @@ import (
 	"github.com/ropehq/rope/media/internal/depdesc"
 )
 
-// l1t3Structure is libwebrtc's L1T3 template dependency structure:
-// decode targets T0, T0+T1, all; templates for the key frame, T0, T1,
-// and the T2 frames after T0 and after T1, with one chain over T0.
+// l1t3Structure is libwebrtc's L1T3 template dependency structure (as
+// Chromium sends it: depdesc's TestChromiumDescriptors): decode targets
+// T0, T0+T1, all; templates for the key frame, T0, T1, and the T2 frames
+// after T0 and after T1, with one chain over T0. A T1 frame is a switch
+// point for all layers; T2 frames never are.
 func l1t3Structure() *depdesc.Structure {
 	s := &depdesc.Structure{DecodeTargets: 3, Chains: 1, NumTemplates: 5}
 	tpl := []struct {
@@ -19,7 +21,7 @@ func l1t3Structure() *depdesc.Structure {
 		fdiff uint8
 		chain uint8
 		dtis  string
-	}{{0, 0, 0, "SSS"}, {0, 4, 4, "SSS"}, {1, 2, 2, "-SR"}, {2, 1, 1, "--D"}, {2, 1, 3, "--D"}}
+	}{{0, 0, 0, "SSS"}, {0, 4, 4, "SSS"}, {1, 2, 2, "-DS"}, {2, 1, 1, "--D"}, {2, 1, 3, "--D"}}
 	for i, x := range tpl {
 		tp := &s.Templates[i]
 		tp.TemporalID = x.t
@@ -38,10 +40,10 @@ func l1t3Structure() *depdesc.Structure {
 // streams, each L1T3 with its own dependency descriptor structure)
 // selects temporal layers by the descriptor: it forwards the frames
 // present in its decode target, steps down at the next frame, and steps
-// up only at a switch point of the higher decode target (a T1 frame is
-// required, not a switch point, for the full-rate target: the T2 frames
-// around it are not forwarded until the next T0 frame). Key frames come
-// from the descriptor (a structure and no frame diffs).
+// up only at a switch point of the higher decode target (a T2 frame is
+// not one for the full-rate target: it is dropped until the next T1
+// frame, which is). Key frames come from the descriptor (a structure and
+// no frame diffs).
 func TestSimulcastAV1DependencyDescriptor(t *testing.T) {
 	f := newFixture(t)
 	av1 := media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000}
@@ -97,7 +99,7 @@ func TestSimulcastAV1DependencyDescriptor(t *testing.T) {
 	}
 	waitTIDs := func(what string, want string) {
 		t.Helper()
-		wait.Until(t, what, func() bool { return len(got()) >= len(want) })
+		wait.Until(t, what+" (got "+string(tidString(got()))+" so far)", func() bool { return len(got()) >= len(want) })
 		if g := string(tidString(got())); g != want {
 			t.Fatalf("%s: temporal layers forwarded %s, want %s", what, g, want)
 		}
@@ -122,9 +124,9 @@ func TestSimulcastAV1DependencyDescriptor(t *testing.T) {
 	setTemporal(2)
 	frame++ // frame 24 not sent: the next is a T2 frame
 	for range 5 {
-		send() // frames 25-29: T2 dropped, T1 kept (not a switch point for all layers), up at frame 28
+		send() // frames 25-29: T2 dropped, up at the T1 frame 26
 	}
-	waitTIDs("up at the next T0", "000"+"02120212"+"01"+"1"+"02")
+	waitTIDs("up at the next switch point", "000"+"02120212"+"01"+"1202")
 	checkContinuous(t, receivedFrom(dst, ssrc))
 	wait.Until(t, "current temporal layer 2", func() bool {
 		cl := c.CurrentLayers()

@@ -92,9 +92,10 @@ func TestSimulcastAV1NoAlloc(t *testing.T) {
 	sent := 0
 	c.OnRtp(func([]byte) { sent++ })
 	tr := in.(*directTransport).transport
-	// libwebrtc's L1T3 structure on a key frame (frame 0), then 3-byte
-	// descriptors naming templates T0, T2, T1, T2.
-	key := []byte{0xc0, 0x0, 0x0, 0x80, 0x2, 0x14, 0xea, 0xa8, 0xb0, 0x41, 0x4d, 0x14, 0x10, 0x20, 0x84, 0x26}
+	// Chromium's key frame descriptor with libwebrtc's L1T3 structure
+	// (frame 8, 160x120), then 3-byte descriptors naming templates T0,
+	// T2, T1, T2.
+	key := []byte{0xc0, 0x00, 0x08, 0x80, 0x02, 0x14, 0xea, 0xa8, 0x60, 0x41, 0x4d, 0x14, 0x10, 0x20, 0x84, 0x27, 0x00, 0x9f, 0x00, 0x77}
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 45, SSRC: 1}, Payload: make([]byte, 1000)}
 	buf := make([]byte, rtppkt.MaxPacketLen)
 	i := 0
@@ -102,7 +103,7 @@ func TestSimulcastAV1NoAlloc(t *testing.T) {
 	send := func() {
 		pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i*3000)
 		pkt.Payload[0] = 0x10
-		dd = [3]byte{0xc0 | [4]byte{1, 3, 2, 4}[i%4], byte(i >> 8), byte(i)}
+		dd = [3]byte{0xc0 | [4]byte{1, 3, 2, 4}[i%4], byte((i + 8) >> 8), byte(i + 8)}
 		v := dd[:]
 		if i == 0 {
 			v = key

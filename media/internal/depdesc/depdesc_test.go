@@ -2,6 +2,7 @@ package depdesc
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -385,6 +386,78 @@ func TestLatePackets(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameStructure(t, p.Structure(), st)
+	}
+}
+
+// chromiumL1T3 are descriptors Chromium 156 sent for one AV1 simulcast
+// stream with scalabilityMode L1T3 (TestChromiumAV1Temporal logs them):
+// a key frame's three packets (the first with libwebrtc's L1T3 structure
+// and a 320x240 render resolution), then T2, T2 and T1 frames; the
+// frames after a key frame carry custom frame diffs and chain diffs (a
+// simulcast sender numbers frames across its streams: the template's
+// diffs do not fit).
+var chromiumL1T3 = []string{
+	"800027800214eaa860414d1410208427013f00ef", "000027", "400027",
+	"8300291a2010", "4300291a2010", "82002b1a6020", "c000101ae040",
+}
+
+func TestChromiumDescriptors(t *testing.T) {
+	var p Parser
+	var d Descriptor
+	type frame struct {
+		number     uint16
+		tid        uint8
+		start, end bool
+		key        bool
+		fdiff      uint16 // 0: none
+		chain      uint8
+	}
+	want := []frame{
+		{39, 0, true, false, true, 0, 0}, {39, 0, false, false, false, 0, 0}, {39, 0, false, true, false, 0, 0},
+		{41, 2, true, false, false, 2, 2}, {41, 2, false, true, false, 2, 2}, {43, 1, true, false, false, 4, 4},
+		{16, 0, true, true, false, 8, 8},
+	}
+	for i, h := range chromiumL1T3 {
+		b, _ := hex.DecodeString(h)
+		if err := p.Parse(b, &d); err != nil {
+			t.Fatalf("%s: %v", h, err)
+		}
+		got := frame{d.FrameNumber, d.TemporalID, d.StartOfFrame, d.EndOfFrame, d.KeyFrame(), 0, d.ChainDiffs[0]}
+		if d.NumFrameDiffs == 1 {
+			got.fdiff = d.FrameDiffs[0]
+		}
+		if got != want[i] {
+			t.Errorf("%s: %+v, want %+v", h, got, want[i])
+		}
+	}
+	// libwebrtc's L1T3: decode targets T0, T0-T1, all; a T1 frame is a
+	// switch point for all layers (and discardable for T0-T1).
+	s := p.Structure()
+	if s.DecodeTargets != 3 || s.Chains != 1 || s.NumTemplates != 5 || s.Resolutions[0] != (Resolution{320, 240}) {
+		t.Errorf("structure: %+v", s)
+	}
+	for i, dtis := range []string{"SSS", "SSS", "-DS", "--D", "--D"} {
+		tp := &s.Templates[i]
+		if got := tp.DTI(0).String() + tp.DTI(1).String() + tp.DTI(2).String(); got != dtis {
+			t.Errorf("template %d DTIs %s, want %s", i, got, dtis)
+		}
+	}
+	if s.Mask(0, 0) != 0b001 || s.DecodeTarget(0, 1) != 1 {
+		t.Errorf("mask for T0 %03b, decode target of T1 %d", s.Mask(0, 0), s.DecodeTarget(0, 1))
+	}
+	// Rewritten with a bitmask, a delta keeps its custom diffs.
+	b, _ := hex.DecodeString(chromiumL1T3[5])
+	if err := p.Parse(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	var out [MaxSize]byte
+	n, err := SetActiveDecodeTargets(out[:], b, &d, 3, 0b011)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Descriptor
+	if err := p.Parse(out[:n], &got); err != nil || got.ActiveDecodeTargets != 0b011 || got.FrameDiffs[0] != 4 || got.ChainDiffs[0] != 4 || got.TemporalID != 1 {
+		t.Errorf("rewritten %x: %v %+v", out[:n], err, got)
 	}
 }
 
