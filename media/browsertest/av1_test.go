@@ -48,7 +48,7 @@ func TestChromiumAV1Temporal(t *testing.T) {
 		// the send-side estimate may give it no layer for a while.
 		gaps     [][2]int64
 		gapStart int64
-		dds      [][]byte
+		dds      = map[uint32][][]byte{} // per SSRC
 		ddID     uint8
 		stop     = make(chan struct{})
 		done     sync.WaitGroup
@@ -139,7 +139,9 @@ func TestChromiumAV1Temporal(t *testing.T) {
 					go func() {
 						defer done.Done()
 						caps := r.RtpCapabilities()
-						c, err := capture.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &caps})
+						// A pipe consumer: every stream, with the descriptor
+						// (endpoints' consumers drop it, as mediasoup's).
+						c, err := capture.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &caps, Pipe: true})
 						if err != nil {
 							t.Errorf("capture consume: %v", err)
 							return
@@ -151,8 +153,8 @@ func TestChromiumAV1Temporal(t *testing.T) {
 							}
 							v, ok := rtppkt.Extension(b, h, ddID)
 							mu.Lock()
-							if ok && len(dds) < 3000 {
-								dds = append(dds, slices.Clone(v))
+							if ok && len(dds[h.SSRC]) < 3000 {
+								dds[h.SSRC] = append(dds[h.SSRC], slices.Clone(v))
 							}
 							mu.Unlock()
 						})
@@ -210,7 +212,12 @@ func TestChromiumAV1Temporal(t *testing.T) {
 		check: func(ctx context.Context, t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
-			checkAV1Descriptors(t, dds)
+			if len(dds) == 0 {
+				t.Error("no dependency descriptor captured")
+			}
+			for ssrc, d := range dds {
+				checkAV1Descriptors(t, ssrc, d)
+			}
 			t.Logf("spans without a layer (the send-side estimate's): %v", gaps)
 			if len(timeline) == 0 || len(phases) < 3 {
 				t.Fatalf("timeline of %d samples, %d phases with the consumer forwarding throughout", len(timeline), len(phases))
@@ -298,7 +305,7 @@ func overlaps(gaps [][2]int64, openSince, from, to int64) bool {
 // three decode targets over temporal layers 0 to 2, and all three layers
 // occur. It logs a key frame's and a few frames' bytes (the depdesc
 // tests keep them as real descriptors).
-func checkAV1Descriptors(t *testing.T, dds [][]byte) {
+func checkAV1Descriptors(t *testing.T, ssrc uint32, dds [][]byte) {
 	t.Helper()
 	var p depdesc.Parser
 	var d depdesc.Descriptor
@@ -321,13 +328,13 @@ func checkAV1Descriptors(t *testing.T, dds [][]byte) {
 				t.Errorf("key frame structure: %d decode targets, temporal ids to %d, spatial to %d", s.DecodeTargets, s.MaxTemporalID, s.MaxSpatialID)
 			}
 		}
-		if logged < 6 && (d.KeyFrame() || keys > 0) {
+		if logged < 4 && (d.KeyFrame() || keys > 0) {
 			t.Logf("descriptor %s: frame %d T%d start %v end %v key %v", hex.EncodeToString(v), d.FrameNumber, d.TemporalID, d.StartOfFrame, d.EndOfFrame, d.KeyFrame())
 			logged++
 		}
 	}
-	t.Logf("%d descriptors captured: %d key frames, per temporal layer %v, %d refused", len(dds), keys, seen, bad)
+	t.Logf("stream %d: %d descriptors captured: %d key frames, per temporal layer %v, %d refused", ssrc, len(dds), keys, seen, bad)
 	if keys == 0 || bad > 0 || seen[0] == 0 || seen[1] == 0 || seen[2] == 0 {
-		t.Errorf("descriptors: %d key frames, %d refused, temporal layers %v", keys, bad, seen)
+		t.Errorf("stream %d descriptors: %d key frames, %d refused, temporal layers %v", ssrc, keys, bad, seen)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/depdesc"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
@@ -97,4 +98,35 @@ func (sc *simulcast) processDD(pk *packet, s *sendStream) bool {
 		}
 	}
 	return true
+}
+
+// stripMap returns the extension map that drops id and keeps the rest.
+func stripMap(id uint8) *rtppkt.ExtMap {
+	m := new(rtppkt.ExtMap)
+	for i := range m {
+		m[i] = uint8(i)
+	}
+	m[id] = 0
+	return m
+}
+
+// dropDependencyDescriptor removes the dependency descriptor from b, a
+// copy of a producer packet going to a consumer that did not negotiate
+// the extension: as mediasoup (its PR 1632, October 2025), only pipe
+// consumers, whose parameters add it, forward it; endpoints do not get
+// it. The packet keeps its length (the element's bytes become padding).
+func (c *consumer) dropDependencyDescriptor(b []byte) {
+	if h, ok := rtppkt.Parse(b); ok {
+		rtppkt.MapExtensions(b, h, c.producer.ddStrip)
+	}
+}
+
+// hasExtensionURI reports whether params negotiate extension uri.
+func hasExtensionURI(params media.RtpParameters, uri media.RtpHeaderExtensionURI) bool {
+	for _, e := range params.HeaderExtensions {
+		if e.URI == uri {
+			return true
+		}
+	}
+	return false
 }

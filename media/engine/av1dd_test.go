@@ -63,6 +63,10 @@ func TestSimulcastAV1DependencyDescriptor(t *testing.T) {
 	c := must[media.Consumer](t)(out.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps,
 		PreferredLayers: &media.ConsumerLayers{SpatialLayer: 1, TemporalLayer: &zero}}))
 	ssrc := c.RtpParameters().Encodings[0].SSRC
+	// A pipe consumer (all streams) keeps the descriptor the endpoint's
+	// consumer drops.
+	pipeDst := newEndpoint(t)
+	pc := must[media.Consumer](t)(f.plain(r, pipeDst).Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps, Pipe: true}))
 	st := l1t3Structure()
 	seq := map[uint32]uint16{100: 1, 200: 1000}
 	frame := 0
@@ -132,6 +136,20 @@ func TestSimulcastAV1DependencyDescriptor(t *testing.T) {
 		cl := c.CurrentLayers()
 		return cl != nil && cl.TemporalLayer != nil && *cl.TemporalLayer == 2
 	})
+	for _, pk := range receivedFrom(dst, ssrc) {
+		if pk.GetExtension(8) != nil {
+			t.Fatalf("consumer forwarded the dependency descriptor (router id 8): %v", pk.Header)
+		}
+	}
+	pipeSSRC := pc.RtpParameters().Encodings[0].SSRC
+	wait.Until(t, "the pipe consumer's packets", func() bool { return len(receivedFrom(pipeDst, pipeSSRC)) == frame-1 })
+	var pp depdesc.Parser
+	var d depdesc.Descriptor
+	for _, pk := range receivedFrom(pipeDst, pipeSSRC) {
+		if err := pp.Parse(pk.GetExtension(8), &d); err != nil {
+			t.Fatalf("pipe consumer's descriptor %x: %v", pk.GetExtension(8), err)
+		}
+	}
 	st2 := must[[]media.RtpStreamStats](t)(c.GetStats(f.ctx))
 	if st2[0].KeyFrames != 1 {
 		t.Errorf("consumer sent %d key frames, want 1 (the descriptor's)", st2[0].KeyFrames)

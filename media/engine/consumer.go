@@ -47,6 +47,9 @@ type consumer struct {
 	// negotiated (0: none): its packets carry their send time there
 	// (abs_send_time.go).
 	absID uint8
+	// stripDD: the producer's packets carry the dependency descriptor and
+	// this consumer did not negotiate it (av1dd.go).
+	stripDD bool
 
 	paused         atomic.Bool
 	producerPaused atomic.Bool
@@ -180,6 +183,7 @@ func newConsumer(t *transport, p *producer, typ media.ConsumerType, params media
 	}
 	c.twccID = consumerTWCCID(params)
 	c.absID = consumerAbsID(c.kind, params)
+	c.stripDD = p.ddStrip != nil && !hasExtensionURI(params, media.ExtDependencyDescriptor)
 	c.active = !c.paused.Load() && !c.producerPaused.Load()
 	c.activeSince.Store(nanotime())
 	c.priority.Store(1)
@@ -553,6 +557,9 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 	}
 	n, twcc, numbered := c.copyNumbered(buf, pk.b, pk.hdrLen, pk.now)
 	b := buf[:n]
+	if c.stripDD {
+		c.dropDependencyDescriptor(b)
+	}
 	sent.Size = 0
 	if numbered {
 		sent.Seq, sent.Size = twcc, n
@@ -700,6 +707,9 @@ func (c *consumer) onNack(idx int, lost []uint16) {
 		// of a codec it did not negotiate, never sent): not those.
 		if len(b) == 0 || c.outPT[rtppkt.PayloadType(b)] == 0 {
 			continue
+		}
+		if c.stripDD {
+			c.dropDependencyDescriptor(b)
 		}
 		if info.TSOffset != 0 {
 			rtppkt.SetTimestamp(b, rtppkt.Timestamp(b)+info.TSOffset)

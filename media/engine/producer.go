@@ -51,7 +51,10 @@ type producer struct {
 	frameMarkingIDs [2]uint8
 	// ddID is the router's dependency descriptor extension id (0: the
 	// producer did not negotiate it); av1dd.go reads it into packets.
-	ddID uint8
+	// ddStrip maps every id to itself but ddID (nil when ddID is 0):
+	// consumers that did not negotiate the extension drop it with it.
+	ddID    uint8
+	ddStrip *rtppkt.ExtMap
 	// observers are the RTP observers watching this producer (copy on
 	// write under consMu).
 	observers atomic.Pointer[[]*rtpObserver]
@@ -168,8 +171,9 @@ func (p *producer) buildTables() {
 		for _, re := range p.router.caps.HeaderExtensions {
 			if re.URI == e.URI && re.Kind == p.kind && e.ID > 0 && e.ID < 256 {
 				p.extMap[e.ID] = uint8(re.PreferredID)
-				if e.URI == media.ExtDependencyDescriptor {
+				if e.URI == media.ExtDependencyDescriptor && p.kind == media.KindVideo {
 					p.ddID = uint8(re.PreferredID)
+					p.ddStrip = stripMap(p.ddID)
 				}
 			}
 		}
