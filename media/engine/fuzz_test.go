@@ -28,7 +28,8 @@ func newFuzzTarget(tb testing.TB) *fuzzTarget {
 		tb.Fatal(err)
 	}
 	r, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
-		{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}}})
+		{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000},
+		{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -53,6 +54,9 @@ func newFuzzTarget(tb testing.TB) *fuzzTarget {
 		tb.Fatal(err)
 	}
 	if err := addRidFuzzTarget(ctx, in, out); err != nil {
+		tb.Fatal(err)
+	}
+	if err := addAV1FuzzTarget(ctx, in, out); err != nil {
 		tb.Fatal(err)
 	}
 	return &fuzzTarget{worker: w, in: in.(*directTransport).transport, out: out.(*directTransport).transport,
@@ -123,6 +127,7 @@ func fuzzSeeds(f *testing.F, outSSRC uint32) {
 	f.Add(append(append([]byte{byte(len(media))}, media...), rtx...), nack)
 	f.Add(ridPacket(7002, 100, 5, fuzzRidID, "", "b", []byte{0x10, 0x01, 3}), pli)
 	f.Add(ridPacket(7003, 100, 5, fuzzRidID, fuzzMid, "", []byte{0x10, 0x01, 3}), sr)
+	av1Seeds(f, nack)
 }
 
 // FuzzIngress feeds arbitrary datagrams to the receive path of the
