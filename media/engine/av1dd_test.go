@@ -98,7 +98,17 @@ func TestSimulcastAV1DependencyDescriptor(t *testing.T) {
 		}
 		return tids
 	}
+	// setTemporal changes the preference once the producer has taken
+	// every packet sent so far (so none of them sees the new one).
 	setTemporal := func(tl int) {
+		t.Helper()
+		wait.Until(t, "the producer's packets", func() bool {
+			var n uint64
+			for _, s := range must[[]media.RtpStreamStats](t)(p.GetStats(f.ctx)) {
+				n += s.PacketCount
+			}
+			return n == uint64(seq[100]-1+seq[200]-1000)
+		})
 		mustOK(t, c.SetPreferredLayers(f.ctx, media.ConsumerLayers{SpatialLayer: 1, TemporalLayer: &tl}))
 	}
 	waitTIDs := func(what string, want string) {

@@ -77,6 +77,15 @@ func TestSimulcastH265FrameMarking(t *testing.T) {
 		t.Fatalf("current layers %+v", cl)
 	}
 	two := 2
+	// Once the producer took all 24 packets: none of them sees the new
+	// preference.
+	wait.Until(t, "the producer's packets", func() bool {
+		var n uint64
+		for _, s := range must[[]media.RtpStreamStats](t)(p.GetStats(f.ctx)) {
+			n += s.PacketCount
+		}
+		return n == 24
+	})
 	mustOK(t, c.SetPreferredLayers(f.ctx, media.ConsumerLayers{SpatialLayer: 1, TemporalLayer: &two}))
 	for range 8 {
 		round()
