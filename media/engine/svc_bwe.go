@@ -86,18 +86,7 @@ func (c *consumer) svcIncreaseLayer(bitrate uint64, considerLoss bool, now int64
 	if v.provisionalSpatial == int(v.preferredSpatial.Load()) && v.provisionalTemporal == int(v.preferredTemporal.Load()) {
 		return 0
 	}
-	virtual := float64(bitrate)
-	if considerLoss {
-		c.mu.Lock()
-		loss := float64(c.streams[0].fractionLost) * 100 / 256
-		c.mu.Unlock()
-		switch {
-		case loss < 2:
-			virtual *= 1.08
-		case loss > 10:
-			virtual *= 1 - 0.5*loss/100
-		}
-	}
+	virtual := c.virtualBitrate(bitrate, considerLoss)
 	c.mu.Lock()
 	current, _ := v.ctx.Current()
 	c.mu.Unlock()
