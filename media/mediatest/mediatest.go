@@ -60,6 +60,7 @@ var steps = []step{
 	{"newworker-version", testNewWorkerVersion},
 	{"simulcast-temporal-switches", testSimulcastTemporalSwitches},
 	{"svc-layers", testSVCLayers},
+	{"av1-temporal-layers", testAV1TemporalLayers},
 	// Existing capabilities once tested per package only (issue #15).
 	{"webrtc-transport", testWebRtcTransport},
 	{"webrtc-ice-restart", testWebRtcIceRestart},
