@@ -127,26 +127,31 @@ func (b *base) call(ctx context.Context, method string, params, result any) erro
 const closeAttempts = 3
 
 // close calls "close" unless the mirror is closed: Close is idempotent
-// and, as mediasoup's, does not fail because the object or its server
-// went meanwhile. A connection that drops with the call in flight leaves
-// it unknown whether the server closed the object: close asks again once
-// the connection is back (an object closed meanwhile answers as closed);
-// a client closed meanwhile holds nothing more to close.
+// and, as mediasoup's (which ignores its channel's errors), fails only
+// when the server refuses it or ctx ends. A connection that drops with
+// the call in flight leaves it unknown whether the server closed the
+// object: close asks again once the connection is back (an object closed
+// meanwhile answers as closed). With no server to ask (the client closed,
+// or its server gone for good) there is nothing left to close here; a
+// server that still holds the object closes it when its lease ends
+// (spec §17).
 func (b *base) close(ctx context.Context) error {
-	var err error
 	for range closeAttempts {
 		if b.o.Closed() || b.c.buried.Load() {
 			return nil
 		}
-		err = b.call(ctx, "close", nil, nil)
+		err := b.call(ctx, "close", nil, nil)
+		var refused *rope.Error
 		switch {
-		case err == nil, errors.Is(err, media.ErrClosed), errors.Is(err, ropeclient.ErrClientClosed):
+		case err == nil, errors.Is(err, media.ErrClosed):
 			return nil
-		case !errors.Is(err, ropeclient.ErrDisconnected):
+		case errors.As(err, &refused), ctx.Err() != nil:
 			return err
+		case !errors.Is(err, ropeclient.ErrDisconnected):
+			return nil
 		}
 	}
-	return err
+	return nil
 }
 
 // create calls a method that creates an object and returns its mirror.
