@@ -160,6 +160,21 @@ func TestSimulcastAV1DependencyDescriptor(t *testing.T) {
 			t.Fatalf("pipe consumer's descriptor %x: %v", pk.GetExtension(8), err)
 		}
 	}
+	// Each temporal layer's bitrate is measured by the descriptor's
+	// temporal id: the bitrate distribution steps through them.
+	// (A stream's first figures come 100 ms after its first packet.)
+	var byLayer []map[string]int
+	wait.Until(t, "bitrates rising with each temporal layer", func() bool {
+		byLayer = byLayer[:0]
+		for _, ps := range must[[]media.RtpStreamStats](t)(p.GetStats(f.ctx)) {
+			byLayer = append(byLayer, ps.BitrateByLayer)
+			if b := ps.BitrateByLayer; b["0.0"] == 0 || b["0.1"] <= b["0.0"] || b["0.2"] <= b["0.1"] {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("producer bitrates by layer %v", byLayer)
 	st2 := must[[]media.RtpStreamStats](t)(c.GetStats(f.ctx))
 	if st2[0].KeyFrames != 1 {
 		t.Errorf("consumer sent %d key frames, want 1 (the descriptor's)", st2[0].KeyFrames)

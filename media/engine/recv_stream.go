@@ -58,7 +58,8 @@ type recvStream struct {
 }
 
 // countTemporal adds n bytes of packet pk to its temporal layer's bitrate
-// (the VP8 descriptor's TID, or H264's frame marking; 0 without either).
+// (the VP8 descriptor's TID, H264/H265 frame marking, AV1's dependency
+// descriptor; 0 without any).
 // Call with producer.ingress held.
 func (s *recvStream) countTemporal(pk *packet, n int, now int64) {
 	tid := 0
@@ -66,6 +67,8 @@ func (s *recvStream) countTemporal(pk *packet, n int, now int64) {
 		tid = int(d.TID)
 	} else if pk.hasFM {
 		tid = int(pk.fm & fmTIDMax)
+	} else if d := pk.av1DD(); d != nil {
+		tid = int(d.TemporalID)
 	}
 	s.tidRates[min(tid, s.temporalLayers-1)].add(now, n)
 }
