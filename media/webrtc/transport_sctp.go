@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 
@@ -166,8 +167,13 @@ func (t *Transport) setSCTPState(st SCTPState) {
 	}
 }
 
-// dtlsWatch is the DTLS conn as SCTP reads it; a read error is the end of
-// DTLS (peer close_notify or failure).
+// dtlsWatch is the DTLS conn as SCTP reads and writes it; a read error, or
+// a write refused as fatal (the conn closed: pion's ErrConnClosed, or its
+// closed inner conn), is the end of DTLS (peer close_notify or failure).
+// The write side matters: after a close_notify pion's conn refuses writes
+// at once, and the association's write loop can meet that (and log it)
+// before its read loop sees the end. A socket's errors (full, unreachable)
+// come back as net.Error, not fatal, and are not the end.
 type dtlsWatch struct {
 	*dtls.Conn
 	t *Transport
@@ -178,6 +184,14 @@ var _ net.Conn = (*dtlsWatch)(nil)
 func (d *dtlsWatch) Read(p []byte) (int, error) {
 	n, err := d.Conn.Read(p)
 	if err != nil {
+		d.t.dtlsEnded(err)
+	}
+	return n, err
+}
+
+func (d *dtlsWatch) Write(p []byte) (int, error) {
+	n, err := d.Conn.Write(p)
+	if fatal := (*dtls.FatalError)(nil); errors.As(err, &fatal) {
 		d.t.dtlsEnded(err)
 	}
 	return n, err
