@@ -56,6 +56,10 @@ type Loop struct {
 	// gid is the loop goroutine's ID (0 until it runs).
 	gid atomic.Uint64
 
+	// scratch is the recvmmsg state of every socket's reads (loop
+	// goroutine only), so that the sockets hold none.
+	scratch *udpio.ReadScratch
+
 	// mu guards the fields below. The loop holds it to pick a turn's
 	// work and to end the turn, never while it runs a handler or timer.
 	mu sync.Mutex
@@ -123,6 +127,7 @@ func New(opts *Options) (*Loop, error) {
 		}
 	}
 	mem := make([]byte, o.Batch*o.BufSize)
+	l.scratch = udpio.NewReadScratch()
 	l.ms = make([]udpio.Message, o.Batch)
 	l.bufs = make([][]byte, o.Batch)
 	for i := range l.ms {
@@ -341,7 +346,7 @@ func (l *Loop) endTurn() {
 // read reads one batch of r's socket (level-triggered epoll reports it
 // again next turn if more is left) and hands it to r's handler.
 func (l *Loop) read(r *Registration) {
-	n, _ := r.conn.TryReadBatch(l.ms)
+	n, _ := r.conn.TryReadBatchWith(l.scratch, l.ms)
 	if n == 0 {
 		return // nothing, closed, or an error such as ICMP's ECONNREFUSED
 	}

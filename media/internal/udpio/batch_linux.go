@@ -36,7 +36,12 @@ type batch struct {
 	readFn func(fd uintptr) bool
 }
 
-func (b *batch) init() { b.readFn = b.recv }
+// newBatch makes a read scratch with its callback bound.
+func newBatch() *batch {
+	b := &batch{}
+	b.readFn = b.recv
+	return b
+}
 
 func (b *batch) recv(fd uintptr) bool {
 	// Raw: MSG_DONTWAIT never blocks, and the runtime need not know.
@@ -49,8 +54,7 @@ func (b *batch) recv(fd uintptr) bool {
 	return true
 }
 
-func (c *Conn) readBatch(ms []Message) (int, error) {
-	b := &c.batch
+func (c *Conn) readBatch(b *batch, ms []Message) (int, error) {
 	n := min(len(ms), maxBatch)
 	for i := 0; i < n; i++ {
 		buf := ms[i].Buf
@@ -99,10 +103,14 @@ func sockaddr(sa *unix.RawSockaddrInet6) netip.AddrPort {
 }
 
 // writeBatch is the sendmmsg scratch state, shared by writers under mu.
+// Its arrays are made by the first batched write and grown (up to
+// maxBatch entries) to the largest batch since: a socket that never
+// writes batches holds none.
 type writeBatch struct {
+	// mu guards the fields below.
 	mu    sync.Mutex
-	hdrs  [maxBatch]unix.Mmsghdr
-	iovs  [maxBatch]unix.Iovec
+	hdrs  []unix.Mmsghdr
+	iovs  []unix.Iovec
 	bufs  [][]byte
 	sent  int
 	errno syscall.Errno
@@ -113,14 +121,37 @@ type writeBatch struct {
 	// perMsg says each message i has its own destination names[i]
 	// (WriteMessages).
 	perMsg   bool
-	names    [maxBatch]unix.RawSockaddrInet6
-	namelens [maxBatch]uint32
-	mbufs    [maxBatch][]byte
+	names    []unix.RawSockaddrInet6
+	namelens []uint32
+	mbufs    [][]byte
 	// sendFn is bound once so that passing it does not allocate.
 	sendFn func(fd uintptr) bool
 }
 
-func (w *writeBatch) init() { w.sendFn = w.send }
+// minWriteBatch is the smallest size the write arrays are made with.
+const minWriteBatch = 8
+
+// reserve makes room for batches of n messages (n ≤ maxBatch), with
+// their own destinations if perMsg. Call with mu held.
+func (w *writeBatch) reserve(n int, perMsg bool) {
+	if w.sendFn == nil {
+		w.sendFn = w.send
+	}
+	if len(w.hdrs) < n {
+		size := grownSize(len(w.hdrs), n)
+		w.hdrs, w.iovs = make([]unix.Mmsghdr, size), make([]unix.Iovec, size)
+	}
+	if perMsg && len(w.names) < n {
+		size := grownSize(len(w.names), n)
+		w.names, w.namelens, w.mbufs = make([]unix.RawSockaddrInet6, size), make([]uint32, size), make([][]byte, size)
+	}
+}
+
+// grownSize is the new length of an array of length have that must hold
+// need entries: doubled, at least minWriteBatch, at most maxBatch.
+func grownSize(have, need int) int {
+	return min(maxBatch, max(need, 2*have, minWriteBatch))
+}
 
 func (w *writeBatch) send(fd uintptr) bool {
 	for w.sent < len(w.bufs) {
@@ -178,9 +209,10 @@ func (c *Conn) writeMessages(ms []OutMessage) error {
 	w := &c.wbatch
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.reserve(min(len(ms), maxBatch), true)
 	w.perMsg = true
 	defer func() { w.perMsg = false }()
-	bufs := &w.mbufs
+	bufs := w.mbufs
 	var first error
 	for len(ms) > 0 {
 		n := 0
@@ -207,7 +239,7 @@ func (c *Conn) writeMessages(ms []OutMessage) error {
 		}
 		ms = ms[used:]
 	}
-	clear(bufs[:])
+	clear(bufs)
 	return first
 }
 
@@ -295,6 +327,7 @@ func (c *Conn) writeBatchLocked(bufs [][]byte) error {
 	w := &c.wbatch
 	for len(bufs) > 0 {
 		n := min(len(bufs), maxBatch)
+		w.reserve(n, false)
 		w.bufs, w.sent, w.errno = bufs[:n], 0, 0
 		err := c.raw.Write(w.sendFn)
 		w.bufs = nil

@@ -13,13 +13,11 @@ const Batches = false
 
 type batch struct{}
 
-func (b *batch) init() {}
+func newBatch() *batch { return &batch{} }
 
-func (c *Conn) readBatch(ms []Message) (int, error) { return c.readOne(ms) }
+func (c *Conn) readBatch(_ *batch, ms []Message) (int, error) { return c.readOne(ms) }
 
 type writeBatch struct{}
-
-func (w *writeBatch) init() {}
 
 func (c *Conn) writeBatchConnected(bufs [][]byte) error {
 	for _, b := range bufs {

@@ -169,10 +169,26 @@ func (c *Conn) TryReadBatch(ms []Message) (int, error) {
 	if c.det == nil {
 		return 0, ErrNotDetached
 	}
+	return c.TryReadBatchWith(nil, ms)
+}
+
+// TryReadBatchWith is TryReadBatch with scratch s (nil: the socket's
+// own, made by its first read): an event loop reads all its sockets with
+// one.
+func (c *Conn) TryReadBatchWith(s *ReadScratch, ms []Message) (int, error) {
+	if c.det == nil {
+		return 0, ErrNotDetached
+	}
 	if len(ms) == 0 {
 		return 0, nil
 	}
-	n, err := c.readBatch(ms)
+	var b *batch
+	if s != nil {
+		b = s.b
+	} else {
+		b = c.ownScratch()
+	}
+	n, err := c.readBatch(b, ms)
 	if errors.Is(err, errWouldBlock) {
 		return 0, nil
 	}

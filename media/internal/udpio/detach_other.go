@@ -25,6 +25,11 @@ func (c *Conn) FD() int { return -1 }
 // TryReadBatch needs a detached socket.
 func (c *Conn) TryReadBatch(ms []Message) (int, error) { return 0, ErrNotDetached }
 
+// TryReadBatchWith needs a detached socket.
+func (c *Conn) TryReadBatchWith(s *ReadScratch, ms []Message) (int, error) {
+	return 0, ErrNotDetached
+}
+
 func (c *Conn) detachedWriteTo(b []byte, addr netip.AddrPort) error { return errors.ErrUnsupported }
 
 func (c *Conn) detachedSend(b []byte, sa unsafe.Pointer, salen uint32) error {

@@ -44,7 +44,13 @@ type Conn struct {
 	// domain is the socket's address family (AF_INET or AF_INET6; 0
 	// where batches are not supported).
 	domain int
-	batch
+	// rb is the recvmmsg scratch of ReadBatch and TryReadBatch, made by
+	// the first read (there is a single reader); an event loop reading
+	// many detached sockets passes its own (TryReadBatchWith) and none
+	// is made.
+	rb *batch
+	// wbatch is the sendmmsg scratch, grown by batched writes to the
+	// largest batch written (none until the first).
 	wbatch writeBatch
 }
 
@@ -79,10 +85,7 @@ func Wrap(udp *net.UDPConn) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("udpio: %w", err)
 	}
-	c := &Conn{udp: udp, raw: raw, domain: socketDomain(raw), local: udp.LocalAddr().(*net.UDPAddr).AddrPort()}
-	c.batch.init()
-	c.wbatch.init()
-	return c, nil
+	return &Conn{udp: udp, raw: raw, domain: socketDomain(raw), local: udp.LocalAddr().(*net.UDPAddr).AddrPort()}, nil
 }
 
 // LocalAddr returns the socket's bound address.
@@ -114,7 +117,24 @@ func (c *Conn) ReadBatch(ms []Message) (int, error) {
 	if len(ms) == 0 {
 		return 0, nil
 	}
-	return c.readBatch(ms)
+	return c.readBatch(c.ownScratch(), ms)
+}
+
+// ReadScratch is the state of one batched read (recvmmsg's headers), for
+// a reader that reads many detached sockets one at a time
+// (TryReadBatchWith): they then hold none each.
+type ReadScratch struct{ b *batch }
+
+// NewReadScratch makes the scratch of one reader; it must not be used by
+// two reads at once.
+func NewReadScratch() *ReadScratch { return &ReadScratch{b: newBatch()} }
+
+// ownScratch is the socket's own read scratch, made by the first read.
+func (c *Conn) ownScratch() *batch {
+	if c.rb == nil {
+		c.rb = newBatch()
+	}
+	return c.rb
 }
 
 // readOne is the portable fallback of readBatch.
