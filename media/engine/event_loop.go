@@ -28,6 +28,9 @@ type loopState struct {
 	// only.
 	touched []*producer
 	turn    uint64
+	// rtcpOut packs the RTCP reports of every transport on the loop
+	// (transport.reportWriter); loop goroutine only.
+	rtcpOut rtcpWriter
 }
 
 // eventLoop returns the worker's event loop, starting it on first use;

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
 
@@ -206,5 +207,31 @@ func TestConsumerMemory(t *testing.T) {
 	t.Logf("per consumer: %.0f B heap, %.0f B stacks; per transport: %.0f B heap, %.0f B stacks", f.consumerHeap, f.consumerStack, f.transportHeap, f.transportStack)
 	if f.consumerHeap > bound {
 		t.Errorf("a consumer takes %.0f bytes of heap, want at most %d", f.consumerHeap, bound)
+	}
+}
+
+// TestTransportMemory checks what a plain transport with a consumer costs
+// on the worker's event loop: no goroutine (its RTCP runs on the loop's
+// timers) and a few KB of heap (its socket holds no batch arrays: the
+// loop reads all sockets with one scratch; the loop packs every
+// transport's reports). It was 21 KB of heap and a goroutine with its
+// stack (2–4 KB) per transport, 28 KB with the consumer; 8 KB since.
+func TestTransportMemory(t *testing.T) {
+	if !evloop.Supported {
+		t.Skip("no event loop here")
+	}
+	const transportBound, pairBound = 6 << 10, 12 << 10
+	f := measurePairs(t, 200, 1)
+	transport := f.transportHeap + f.transportStack
+	pair := transport + f.consumerHeap + f.consumerStack
+	t.Logf("per transport: %.0f B heap, %.0f B stacks; with its consumer %.0f B; %.2f goroutines", f.transportHeap, f.transportStack, pair, f.goroutines)
+	if f.goroutines >= 0.5 {
+		t.Errorf("a transport with a consumer runs %.2f goroutines, want none", f.goroutines)
+	}
+	if transport > transportBound {
+		t.Errorf("a transport takes %.0f bytes of heap and stacks, want at most %d", transport, transportBound)
+	}
+	if pair > pairBound {
+		t.Errorf("a transport with a consumer takes %.0f bytes of heap and stacks, want at most %d", pair, pairBound)
 	}
 }

@@ -122,27 +122,63 @@ func (t *transport) onReports(reports []rtcp.ReceptionReport, now int64) {
 	}
 }
 
-// rtcpLoop periodically sends SR+SDES for consumers, RR for producers,
-// and bandwidth feedback, and emits score changes. It is owned by the
-// transport. With the worker's event loop the ticks are the loop's
-// timers (event_loop.go) and this goroutine only starts them.
+// startRTCP starts what periodically sends SR+SDES for consumers, RR for
+// producers and bandwidth feedback, and emits score changes: with the
+// worker's event loop the loop's timers (event_loop.go), which cost the
+// transport no goroutine; elsewhere the goroutine rtcpLoop.
+func (t *transport) startRTCP(interval time.Duration) {
+	reports := func() { t.sendReports(nanotime(), interval) }
+	if t.timers.add(t.router.worker, interval, reports) {
+		t.onLoop.Store(true)
+		return
+	}
+	t.wg.Add(1)
+	go t.rtcpLoop(interval)
+}
+
+// startLoopBwe does on the event loop what rtcpLoop does on bweStart and
+// sendBweStart: it starts the feedback timer once a producer turned
+// feedback on (bwe.go, bwe_remb.go), and the estimator's timer once a
+// consumer turned the estimator on (bwe_send.go). Call it after adding a
+// producer or a consumer, with no lock held.
+func (t *transport) startLoopBwe() {
+	if !t.onLoop.Load() {
+		return
+	}
+	w := t.router.worker
+	select {
+	case <-t.bweStart: // sent once
+		t.timers.add(w, tccFeedbackInterval, t.feedbackTick)
+	default:
+	}
+	if t.tccClient.Load() != nil && !t.bweOnLoop.Swap(true) {
+		t.bweWoken.Store(true)
+		t.timers.add(w, bweProcessInterval, t.loopBweTick)
+	}
+}
+
+// loopBweTick is the estimator's timer on the event loop: a wake-up sent
+// on sendBweStart since the last tick makes bweLoopTick run bweTick now.
+func (t *transport) loopBweTick() {
+	select {
+	case <-t.sendBweStart:
+		t.bweWoken.Store(true)
+	default:
+	}
+	t.bweLoopTick()
+}
+
+// rtcpLoop is startRTCP's goroutine where there is no event loop, owned
+// by the transport: tickers for reports and feedback, and a timer for
+// the send-side estimator (bwe_send.go) that fires when it asked to run
+// again; sendBweStart runs it at once.
 func (t *transport) rtcpLoop(interval time.Duration) {
 	defer t.wg.Done()
 	defer t.router.worker.recoverPanic("transport RTCP timer")
-	// tick ticks reports; fb bandwidth feedback (bwe.go, bwe_remb.go)
-	// once it is on. They stay nil for the loop's timers. bwe fires when
-	// the send-side estimator (bwe_send.go) asked to run again,
-	// sendBweStart when it is to run at once; on the loop, its timer
-	// runs it (bweLoopTick) and sendBweStart only flags it.
-	var tick, fb, bwe <-chan time.Time
-	reports := func() { t.sendReports(nanotime(), interval) }
-	if !t.timers.add(t.router.worker, interval, reports) {
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		tick = ticker.C
-	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	var fb, bwe <-chan time.Time
 	var bweTimer *time.Timer
-	bweOnLoop := false
 	runBwe := func() {
 		next := t.bweTick(nanotime())
 		switch {
@@ -165,24 +201,14 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 		select {
 		case <-t.stop:
 			return
-		case <-tick:
-			reports()
+		case <-ticker.C:
+			t.sendReports(nanotime(), interval)
 		case <-t.bweStart:
-			if !t.timers.add(t.router.worker, tccFeedbackInterval, t.feedbackTick) {
-				fbTick := time.NewTicker(tccFeedbackInterval)
-				defer fbTick.Stop()
-				fb = fbTick.C
-			}
+			fbTick := time.NewTicker(tccFeedbackInterval)
+			defer fbTick.Stop()
+			fb = fbTick.C
 		case <-t.sendBweStart:
-			switch {
-			case bweOnLoop:
-				t.bweWoken.Store(true)
-			case t.tccClient.Load() != nil && t.timers.add(t.router.worker, bweProcessInterval, t.bweLoopTick):
-				bweOnLoop = true
-				t.bweWoken.Store(true)
-			default:
-				runBwe()
-			}
+			runBwe()
 		case <-bwe:
 			runBwe()
 		case <-fb:
@@ -210,13 +236,14 @@ func (t *transport) sendReports(now int64, interval time.Duration) {
 		t.repConsumers = append(t.repConsumers, c)
 	}
 	t.mu.Unlock()
-	w := &t.rtcpOut
+	w := t.reportWriter()
 	w.t = t
 	for _, c := range t.repConsumers {
 		c.writeSenderReports(w, now)
 	}
 	writeReceiverReports(w, t.repProducers, now)
 	w.flush()
+	w.t = nil
 	t.inLoop.Add(1)
 	for _, p := range t.repProducers {
 		if p.updateScores(now, interval) {
@@ -238,8 +265,21 @@ func (t *transport) sendReports(now int64, interval time.Duration) {
 	t.repProducers, t.repConsumers = t.repProducers[:0], t.repConsumers[:0]
 }
 
-// rtcpWriter packs generated RTCP into datagrams without allocating; only
-// the transport's RTCP goroutine uses it.
+// reportWriter is sendReports' writer: on the event loop the loop's, one
+// for all its transports; else the transport's own, made on first use
+// (only its RTCP goroutine uses it).
+func (t *transport) reportWriter() *rtcpWriter {
+	if t.onLoop.Load() {
+		return &t.router.worker.loop.rtcpOut
+	}
+	if t.rtcpOut == nil {
+		t.rtcpOut = new(rtcpWriter)
+	}
+	return t.rtcpOut
+}
+
+// rtcpWriter packs generated RTCP into datagrams without allocating; one
+// goroutine uses it at a time.
 type rtcpWriter struct {
 	t   *transport
 	n   int

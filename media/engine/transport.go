@@ -90,7 +90,8 @@ type transport struct {
 	// producer negotiates either. Set under mu, read by the receive path.
 	tcc  atomic.Pointer[tccServer]
 	remb atomic.Pointer[rembServer]
-	// bweStart tells the RTCP goroutine to start the feedback timer.
+	// bweStart tells the RTCP goroutine (rtcpLoop; startLoopBwe on the
+	// event loop) to start the feedback timer.
 	bweStart chan struct{}
 	// maxIncomingBitrate is setMaxIncomingBitrate's value (0: none).
 	maxIncomingBitrate atomic.Uint64
@@ -121,13 +122,18 @@ type transport struct {
 	// interval (stats), updated by the RTCP goroutine.
 	rates transportRates
 
-	// timers are the transport's timers on the worker's event loop.
-	timers loopTimers
+	// timers are the transport's timers on the worker's event loop;
+	// onLoop says its RTCP runs there (else on rtcpLoop's goroutine),
+	// bweOnLoop that the estimator's timer was started there.
+	timers    loopTimers
+	onLoop    atomic.Bool
+	bweOnLoop atomic.Bool
 
-	// Scratch of the RTCP goroutine (sendReports).
+	// Scratch of the RTCP goroutine (sendReports); rtcpOut is nil on
+	// the event loop, which has its own (reportWriter).
 	repProducers []*producer
 	repConsumers []*consumer
-	rtcpOut      rtcpWriter
+	rtcpOut      *rtcpWriter
 
 	// closeHook, if set by the kind, runs once closing is done, just
 	// before the observer "close" (a WebRtcTransport's
@@ -166,13 +172,12 @@ func newTransport(r *router, statsType string, appData media.AppData) *transport
 }
 
 // start registers the transport with its router and starts its RTCP
-// timer. The kind has set outer and link.
+// timers (startRTCP). The kind has set outer and link.
 func (t *transport) start() error {
 	if err := t.router.addTransport(t); err != nil {
 		return err
 	}
-	t.wg.Add(1)
-	go t.rtcpLoop(t.router.worker.api.opts.RTCPInterval)
+	t.startRTCP(t.router.worker.api.opts.RTCPInterval)
 	return nil
 }
 

@@ -52,6 +52,7 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 	if err := t.addProducer(p); err != nil {
 		return nil, err
 	}
+	t.startLoopBwe()
 	t.onNewProducer.Emit(p)
 	return p, nil
 }
@@ -131,6 +132,7 @@ func (t *transport) Consume(ctx context.Context, o *media.ConsumerOptions) (medi
 	if err := t.addConsumer(c); err != nil {
 		return nil, err
 	}
+	t.startLoopBwe()
 	if c.sim != nil && c.bweManaged() {
 		// No layer until the transport's estimate gives one (bwe_send.go).
 		c.sim.target.Store(-1)
