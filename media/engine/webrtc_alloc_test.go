@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/rtp"
 	"github.com/pion/stun/v3"
 	pion "github.com/pion/webrtc/v4"
@@ -253,6 +254,8 @@ type sink struct {
 	pc   *dtlstransport.PacketConn
 	rtp  atomic.Int64
 	wg   sync.WaitGroup
+	// dtls is the connected DTLS client.
+	dtls *dtls.Conn
 }
 
 func newSink(t *testing.T, tr media.WebRtcTransport) *sink {
@@ -334,7 +337,7 @@ func newSink(t *testing.T, tr media.WebRtcTransport) *sink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn = dc
+	conn, s.dtls = dc, dc
 	l := tr.(*webRtcTransport).link
 	wait.Until(t, "sink connected", l.ready)
 	return s

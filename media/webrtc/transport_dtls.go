@@ -3,6 +3,7 @@ package webrtc
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 
 	"github.com/pion/dtls/v3"
 
@@ -109,14 +110,19 @@ func (t *Transport) startSRTP(conn *dtls.Conn, role dtlstransport.Role) error {
 	return nil
 }
 
-// drainDTLS reads (and discards) application data until DTLS ends.
+// drainDTLS discards application data until DTLS ends. It reads with no
+// buffer: pion/dtls drops each record after failing the read with a
+// temporary error, as for the records it rejects itself (bad content
+// type, data at epoch 0), which do not end DTLS. A 64 KiB buffer here
+// grew this goroutine's stack to 128 KiB on every connected transport.
 func (t *Transport) drainDTLS(conn *dtls.Conn) {
-	buf := make([]byte, 1<<16)
 	for {
-		if _, err := conn.Read(buf); err != nil {
-			t.dtlsEnded(err)
-			return
+		_, err := conn.Read(nil)
+		if temp := (*dtls.TemporaryError)(nil); err == nil || errors.As(err, &temp) {
+			continue
 		}
+		t.dtlsEnded(err)
+		return
 	}
 }
 
