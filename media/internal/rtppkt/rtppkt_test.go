@@ -154,6 +154,16 @@ func storeFeed(s *Store, seq *uint16, now *int64, n, size int, rate float64) {
 // and the one before them is not.
 func checkStore(t *testing.T, s *Store, seq uint16, n, size int) {
 	t.Helper()
+	checkHeld(t, s, seq, n, size)
+	dst := make([]byte, MaxPacketLen)
+	if got := s.Get(seq-uint16(n)-1, dst); got != 0 {
+		t.Fatalf("packet %d back still held (%d bytes)", n+1, got)
+	}
+}
+
+// checkHeld checks that the last n packets before seq are held intact.
+func checkHeld(t *testing.T, s *Store, seq uint16, n, size int) {
+	t.Helper()
 	dst := make([]byte, MaxPacketLen)
 	for i := 1; i <= n; i++ {
 		q := seq - uint16(i)
@@ -161,9 +171,6 @@ func checkStore(t *testing.T, s *Store, seq uint16, n, size int) {
 		if got != size || !bytes.Equal(dst[:got], bytes.Repeat([]byte{byte(q)}, size)) {
 			t.Fatalf("packet %d back (seq %d): got %d bytes %v", i, q, got, dst[:min(got, 4)])
 		}
-	}
-	if got := s.Get(seq-uint16(n)-1, dst); got != 0 {
-		t.Fatalf("packet %d back still held (%d bytes)", n+1, got)
 	}
 }
 
@@ -181,6 +188,9 @@ func TestStoreSizedToBitrate(t *testing.T) {
 		{30, 500, StoreMinBytes, StoreMinBytes / 500},
 		// 100/s of 1000 bytes: 2 s is 200 KB.
 		{100, 1000, 256 << 10, (256 << 10) / 1000},
+		// 150/s of 1000 bytes (a conference's 1.2 Mbit/s): 2 s is 300
+		// KB; doubling the ring made it 512 KiB.
+		{150, 1000, 352 << 10, (352 << 10) / 1000},
 		// 1000/s of 1200 bytes: capped, and by the index too.
 		{1000, 1200, StoreMaxBytes, min(StoreMaxBytes/1200, StoreSize)},
 	}
@@ -203,16 +213,20 @@ func TestStoreGrowKeepsPackets(t *testing.T) {
 	var seq uint16
 	var now int64
 	// 700-byte packets: the first ring holds 46 of them, with a gap at
-	// its end; the 47th laps it within StoreAge and grows it.
+	// its end; the 47th laps it within StoreAge and grows it to 2 s at
+	// 70 KB/s and an eighth more: 160 KiB.
 	storeFeed(&s, &seq, &now, StoreMinBytes/700, 700, 100)
 	if s.Bytes() != StoreMinBytes {
 		t.Fatalf("ring %d bytes before its lap", s.Bytes())
 	}
 	storeFeed(&s, &seq, &now, 1, 700, 100)
-	if s.Bytes() != 2*StoreMinBytes {
-		t.Fatalf("ring %d bytes after its lap", s.Bytes())
+	if s.Bytes() != 160<<10 {
+		t.Fatalf("ring %d bytes after its lap, want %d", s.Bytes(), 160<<10)
 	}
 	checkStore(t, &s, seq, StoreMinBytes/700+1, 700)
+	// The packets go on past the ring's end, and around it.
+	storeFeed(&s, &seq, &now, 400, 700, 100)
+	checkStore(t, &s, seq, (160<<10)/700-1, 700) // less the gap at its end
 }
 
 func TestHotPathAllocs(t *testing.T) {
@@ -253,4 +267,31 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("mismatch with pion: %+v vs %+v", h, p.Header)
 		}
 	})
+}
+
+// TestStoreGrowsWithTheRate checks a ring that grows again when the
+// stream's rate rises, after it wrapped around: what it held is still
+// returned after each growth, up to StoreMaxBytes.
+func TestStoreGrowsWithTheRate(t *testing.T) {
+	var s Store
+	var seq uint16 = 65300
+	var now int64 = 1e9
+	// 50/s of 1000 bytes: 2 s is 100 KB, 128 KiB with the eighth.
+	storeFeed(&s, &seq, &now, 300, 1000, 50)
+	if s.Bytes() != 128<<10 {
+		t.Fatalf("ring %d bytes at 50 packets/s, want %d", s.Bytes(), 128<<10)
+	}
+	sizes := []int{s.Bytes()}
+	for range 2000 {
+		before := s.Bytes()
+		storeFeed(&s, &seq, &now, 1, 1000, 300)
+		if s.Bytes() != before {
+			sizes = append(sizes, s.Bytes())
+			// All that the old ring held but the gap at its end.
+			checkHeld(t, &s, seq, before/1000-1, 1000)
+		}
+	}
+	if got := sizes[len(sizes)-1]; got != StoreMaxBytes || len(sizes) != 2 {
+		t.Fatalf("ring sizes %v at 300 packets/s, want one growth to %d", sizes, StoreMaxBytes)
+	}
 }

@@ -10,10 +10,13 @@ import (
 const StoreSize = 512
 
 // The bytes a Store keeps: its ring starts at StoreMinBytes when the
-// first packet comes, and doubles, up to StoreMaxBytes, each time a lap
-// of it took less than StoreAge: it holds the last StoreAge of the
-// stream (mediasoup's MaxRetransmissionDelayForVideoMs) where that fits
-// in StoreMaxBytes and StoreSize packets.
+// first packet comes and, each time a lap of it took less than StoreAge,
+// grows to what StoreAge of the stream took at that lap's rate (or
+// StoreSize packets of its mean size, if less) and an eighth more, in
+// steps of StoreMinBytes, up to StoreMaxBytes: it holds the last
+// StoreAge of the stream (mediasoup's MaxRetransmissionDelayForVideoMs)
+// where that fits in StoreMaxBytes and StoreSize packets. (Doubling it
+// instead kept up to twice that: 512 KiB for a 1.2 Mbit/s stream.)
 const (
 	StoreMinBytes = 32 << 10
 	StoreMaxBytes = 512 << 10
@@ -31,16 +34,15 @@ type Store struct {
 	// mu guards the fields below.
 	mu    sync.Mutex
 	slots [StoreSize]storeSlot
-	// ring holds the packets (its length a power of two; nil until the
-	// first Put). Positions are logical: ring[pos%len(ring)]; end is
-	// where the next packet goes, floor the oldest position still held
-	// after the ring grew.
-	ring       []byte
-	end, floor uint64
+	// ring holds the packets (nil until the first Put). Positions are
+	// logical: ring[pos%len(ring)]; end is where the next packet goes.
+	ring []byte
+	end  uint64
 	// lapEnd is the position that completes the ring's current lap,
-	// begun at lapAt (ns).
-	lapEnd uint64
-	lapAt  int64
+	// begun at lapAt (ns) with lapPackets packets so far.
+	lapEnd     uint64
+	lapAt      int64
+	lapPackets uint64
 }
 
 type storeSlot struct {
@@ -69,32 +71,61 @@ func (s *Store) Put(seq uint16, b []byte, now int64) {
 		s.end += size - off // a packet never wraps around
 	}
 	if s.end+n > s.lapEnd {
-		if now-s.lapAt < int64(StoreAge) && 2*size <= StoreMaxBytes {
-			s.grow()
-			size = uint64(len(s.ring))
+		if d := now - s.lapAt; d < int64(StoreAge) {
+			if to := grownSize(size, d, s.lapPackets); to > size {
+				s.grow(to)
+				size = to
+			}
 		}
-		s.lapEnd, s.lapAt = s.end+size, now
+		s.lapEnd, s.lapAt, s.lapPackets = s.end+size, now, 0
 	}
 	off := s.end % size
 	copy(s.ring[off:], b)
 	s.slots[seq%StoreSize] = storeSlot{pos: s.end, seq: seq, n: uint16(n), valid: true}
 	s.end += n
+	s.lapPackets++
 	s.mu.Unlock()
 }
 
-// grow doubles the ring, keeping what it holds; call with mu held.
-func (s *Store) grow() {
+// grownSize is the ring's new size after a lap of size bytes, packets
+// packets, took d ns (less than StoreAge): StoreAge at that rate, or
+// StoreSize packets of the lap's mean size if less, and an eighth more,
+// rounded up to StoreMinBytes, at most StoreMaxBytes.
+func grownSize(size uint64, d int64, packets uint64) uint64 {
+	want := uint64(StoreMaxBytes)
+	if d > 0 {
+		want = min(want, uint64(float64(size)*float64(StoreAge)/float64(d)))
+	}
+	if packets > 0 {
+		want = min(want, size/packets*StoreSize+MaxPacketLen)
+	}
+	want += want / 8
+	want = (want + StoreMinBytes - 1) / StoreMinBytes * StoreMinBytes
+	return min(want, StoreMaxBytes)
+}
+
+// grow moves what the ring holds to the start of a new ring of size
+// bytes (more than it has), renumbering the positions; call with mu
+// held.
+func (s *Store) grow(size uint64) {
 	old := s.ring
-	size := uint64(len(old))
-	s.ring = make([]byte, 2*size)
-	lo := max(s.floor, s.end-min(s.end, size))
+	oldSize := uint64(len(old))
+	s.ring = make([]byte, size)
+	lo := s.end - min(s.end, oldSize)
 	for x := lo; x < s.end; {
-		// Copy up to whichever ring's end comes first.
-		n := min(s.end-x, size-x%size, 2*size-x%(2*size))
-		copy(s.ring[x%(2*size):], old[x%size:x%size+n])
+		// Up to the old ring's end.
+		n := min(s.end-x, oldSize-x%oldSize)
+		copy(s.ring[x-lo:], old[x%oldSize:x%oldSize+n])
 		x += n
 	}
-	s.floor = lo
+	for i := range s.slots {
+		sl := &s.slots[i]
+		if sl.valid && sl.pos < lo {
+			sl.valid = false
+		}
+		sl.pos -= min(sl.pos, lo)
+	}
+	s.end -= lo
 }
 
 // Get copies the packet with sequence number seq into dst and returns the
@@ -104,7 +135,7 @@ func (s *Store) Get(seq uint16, dst []byte) int {
 	defer s.mu.Unlock()
 	sl := &s.slots[seq%StoreSize]
 	size := uint64(len(s.ring))
-	if !sl.valid || sl.seq != seq || len(dst) < int(sl.n) || sl.pos < s.floor || s.end-sl.pos > size {
+	if !sl.valid || sl.seq != seq || len(dst) < int(sl.n) || s.end-sl.pos > size {
 		return 0
 	}
 	off := sl.pos % size
