@@ -12,15 +12,17 @@ const StoreSize = 512
 // The bytes a Store keeps: its ring starts at StoreMinBytes when the
 // first packet comes and, each time a lap of it took less than StoreAge,
 // grows to what StoreAge of the stream took at that lap's rate (or
-// StoreSize packets of its mean size, if less) and an eighth more, in
-// steps of StoreMinBytes, up to StoreMaxBytes: it holds the last
+// StoreSize packets of its mean size, if less) and a sixteenth more, in
+// steps of storeStep, up to StoreMaxBytes: it holds the last
 // StoreAge of the stream (mediasoup's MaxRetransmissionDelayForVideoMs)
 // where that fits in StoreMaxBytes and StoreSize packets. (Doubling it
-// instead kept up to twice that: 512 KiB for a 1.2 Mbit/s stream.)
+// instead kept up to twice that: 512 KiB for a 1.2 Mbit/s stream, 320
+// KiB now.)
 const (
 	StoreMinBytes = 32 << 10
 	StoreMaxBytes = 512 << 10
 	StoreAge      = 2 * time.Second
+	storeStep     = 16 << 10
 )
 
 // Store keeps copies of the most recent packets of one source stream,
@@ -89,8 +91,8 @@ func (s *Store) Put(seq uint16, b []byte, now int64) {
 
 // grownSize is the ring's new size after a lap of size bytes, packets
 // packets, took d ns (less than StoreAge): StoreAge at that rate, or
-// StoreSize packets of the lap's mean size if less, and an eighth more,
-// rounded up to StoreMinBytes, at most StoreMaxBytes.
+// StoreSize packets of the lap's mean size if less, and a sixteenth more,
+// rounded up to storeStep, at most StoreMaxBytes.
 func grownSize(size uint64, d int64, packets uint64) uint64 {
 	want := uint64(StoreMaxBytes)
 	if d > 0 {
@@ -99,8 +101,8 @@ func grownSize(size uint64, d int64, packets uint64) uint64 {
 	if packets > 0 {
 		want = min(want, size/packets*StoreSize+MaxPacketLen)
 	}
-	want += want / 8
-	want = (want + StoreMinBytes - 1) / StoreMinBytes * StoreMinBytes
+	want += want / 16
+	want = (want + storeStep - 1) / storeStep * storeStep
 	return min(want, StoreMaxBytes)
 }
 
