@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,44 @@ func TestHandshakeWrongFingerprint(t *testing.T) {
 		func(_, s *Certificate) Fingerprint { return s.Fingerprints[2] }) // not the client's
 	if !errors.Is(errS, ErrFingerprintMismatch) {
 		t.Fatalf("server error %v, want fingerprint mismatch", errS)
+	}
+}
+
+// TestPacketConnMemory: a PacketConn with nothing queued holds a few
+// hundred bytes; its queue of 128 records was a channel made with it (3
+// KiB on every WebRtcTransport). Records still come out in order, up to
+// the queue's bound.
+func TestPacketConnMemory(t *testing.T) {
+	const n = 200
+	live := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	conns := make([]*PacketConn, n)
+	heap0 := live()
+	for i := range conns {
+		conns[i] = NewPacketConn(peer{}, func([]byte) error { return nil })
+	}
+	per := (float64(live()) - float64(heap0)) / n
+	t.Logf("a PacketConn: %.0f B of heap", per)
+	if per > 1<<10 {
+		t.Errorf("a PacketConn takes %.0f B of heap, want at most 1 KiB", per)
+	}
+	pc := conns[0]
+	for i := range queueLen + 1 {
+		if ok := pc.Push([]byte{byte(i)}); ok != (i < queueLen) {
+			t.Fatalf("push %d: %v", i, ok)
+		}
+	}
+	buf := make([]byte, 4)
+	for i := range queueLen {
+		if n, _, err := pc.ReadFrom(buf); err != nil || n != 1 || buf[0] != byte(i) {
+			t.Fatalf("read %d: %x, %v", i, buf[:n], err)
+		}
+	}
+	for _, c := range conns {
+		_ = c.Close()
 	}
 }

@@ -16,14 +16,22 @@ const queueLen = 128
 // PacketConn is the net.PacketConn pion/dtls runs on. Records arrive with
 // [PacketConn.Push] from the socket readers; writes go to the send function,
 // which sends on the selected ICE tuple. It honours SetReadDeadline, which
-// pion/dtls uses to cancel reads.
+// pion/dtls uses to cancel reads. Its queue holds what waits, up to
+// queueLen records (a channel of queueLen took 3 KiB on every transport,
+// connected or not).
 type PacketConn struct {
 	send         func([]byte) error
 	addr         net.Addr
-	in           chan []byte
 	readDeadline *deadline.Deadline
 	closed       chan struct{}
 	closeOnce    sync.Once
+	// ready has a value when records were pushed since the reader last
+	// looked.
+	ready chan struct{}
+
+	// mu guards queue.
+	mu    sync.Mutex
+	queue [][]byte
 }
 
 // NewPacketConn returns a conn whose writes call send and whose reads and
@@ -32,9 +40,9 @@ func NewPacketConn(addr net.Addr, send func([]byte) error) *PacketConn {
 	return &PacketConn{
 		send:         send,
 		addr:         addr,
-		in:           make(chan []byte, queueLen),
 		readDeadline: deadline.New(),
 		closed:       make(chan struct{}),
+		ready:        make(chan struct{}, 1),
 	}
 }
 
@@ -46,23 +54,52 @@ func (c *PacketConn) Push(b []byte) bool {
 		return false
 	default:
 	}
-	select {
-	case c.in <- append([]byte(nil), b...):
-		return true
-	default:
+	c.mu.Lock()
+	if len(c.queue) >= queueLen {
+		c.mu.Unlock()
 		return false
 	}
+	c.queue = append(c.queue, append([]byte(nil), b...))
+	c.mu.Unlock()
+	select {
+	case c.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// pop takes the oldest queued record; false if there is none.
+func (c *PacketConn) pop() ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return nil, false
+	}
+	b := c.queue[0]
+	n := copy(c.queue, c.queue[1:])
+	c.queue[n] = nil
+	c.queue = c.queue[:n]
+	return b, true
 }
 
 // ReadFrom returns the next queued record.
 func (c *PacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	select {
-	case b := <-c.in:
-		return copy(p, b), c.addr, nil
-	case <-c.readDeadline.Done():
-		return 0, nil, os.ErrDeadlineExceeded
-	case <-c.closed:
-		return 0, nil, net.ErrClosed
+	for {
+		select {
+		case <-c.closed:
+			return 0, nil, net.ErrClosed
+		default:
+		}
+		if b, ok := c.pop(); ok {
+			return copy(p, b), c.addr, nil
+		}
+		select {
+		case <-c.ready:
+		case <-c.readDeadline.Done():
+			return 0, nil, os.ErrDeadlineExceeded
+		case <-c.closed:
+			return 0, nil, net.ErrClosed
+		}
 	}
 }
 
