@@ -8,8 +8,9 @@ import (
 	"github.com/ropehq/rope/media"
 )
 
-// TestWebRtcTransportMemory checks the goroutine stacks a connected
-// WebRtcTransport costs, with its DTLS client (newSink) in the same
+// TestWebRtcTransportMemory checks that an idle WebRtcTransport runs no
+// goroutine (its RTCP goroutine is the event loop's timers now) and the
+// goroutine stacks a connected WebRtcTransport costs, with its DTLS client (newSink) in the same
 // process: pion/dtls's read and handshake goroutines on both ends, the
 // client's socket reader and the transport's DTLS goroutine, which
 // discards application data until DTLS ends. That goroutine read into a
@@ -19,15 +20,25 @@ import (
 // close_notify still ends DTLS.
 func TestWebRtcTransportMemory(t *testing.T) {
 	const n, stackBound = 10, 64 << 10
+	var g0 int
 	r, opts := vp8Router(t)
-	trs := make([]media.WebRtcTransport, n)
+	trs := make([]media.WebRtcTransport, n+1)
 	for i := range trs {
+		if i == 1 { // the worker's event loop runs
+			g0 = runtime.NumGoroutine()
+		}
 		tr, err := r.CreateWebRtcTransport(t.Context(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		trs[i] = tr
 	}
+	// Half a goroutine per transport leaves room for goroutines of
+	// earlier tests ending meanwhile.
+	if g := runtime.NumGoroutine() - g0; g >= n/2 {
+		t.Errorf("%d idle WebRtcTransports run %d goroutines, want none", n, g)
+	}
+	trs = trs[1:]
 	_, stack0 := memSample()
 	sinks := make([]*sink, n)
 	for i, tr := range trs {
