@@ -65,7 +65,7 @@ func TestDetachedSocketMemory(t *testing.T) {
 		}
 		readDetached(t, c, s, ms)
 	}
-	perConn := float64(liveHeap()-heap0) / n
+	perConn := (float64(liveHeap()) - float64(heap0)) / n
 	t.Logf("a detached socket: %.0f B of heap", perConn)
 	if perConn > 2<<10 {
 		t.Errorf("a detached socket takes %.0f B of heap, want at most 2 KiB", perConn)
