@@ -13,6 +13,16 @@ import (
 // consumer that drops a temporal layer and rewrites picture IDs and
 // TL0PICIDX allocates nothing per packet.
 func TestSimulcastTemporalNoAlloc(t *testing.T) {
+	testTemporalNoAlloc(t, []media.RtpEncodingParameters{{SSRC: 1, ScalabilityMode: "L1T3"}, {SSRC: 2, ScalabilityMode: "L1T3"}})
+}
+
+// TestOneStreamTemporalNoAlloc: so does a producer of one L1T3 VP8
+// encoding (a one-stream simulcast producer).
+func TestOneStreamTemporalNoAlloc(t *testing.T) {
+	testTemporalNoAlloc(t, []media.RtpEncodingParameters{{SSRC: 1, ScalabilityMode: "L1T3"}})
+}
+
+func testTemporalNoAlloc(t *testing.T, encodings []media.RtpEncodingParameters) {
 	ctx := context.Background()
 	w, _ := New(nil).CreateWorker(ctx, nil)
 	defer w.Close(ctx)
@@ -22,10 +32,10 @@ func TestSimulcastTemporalNoAlloc(t *testing.T) {
 	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000}}}
 	p, err := in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
 		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000}},
-		Encodings: []media.RtpEncodingParameters{{SSRC: 1, ScalabilityMode: "L1T3"}, {SSRC: 2, ScalabilityMode: "L1T3"}},
+		Encodings: encodings,
 	}})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || p.Type() != media.ProducerSimulcast {
+		t.Fatalf("produce: %v", err)
 	}
 	out, _ := r.CreateDirectTransport(ctx, nil)
 	one := 1

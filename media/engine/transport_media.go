@@ -39,14 +39,12 @@ func (t *transport) Produce(ctx context.Context, o *media.ProducerOptions) (medi
 	if err := checkProducerEncodings(params); err != nil {
 		return nil, err
 	}
-	typ := media.ProducerSimple
-	switch {
-	case t.pipe:
+	typ, err := encodingsType(params)
+	if err != nil {
+		return nil, err
+	}
+	if t.pipe {
 		typ = media.ProducerPipe
-	case len(o.RtpParameters.Encodings) > 1:
-		typ = media.ProducerSimulcast
-	case isSVC(params):
-		typ = media.ProducerSVC
 	}
 	p := newProducer(t, id, o, params, typ, m, consumable)
 	if err := t.addProducer(p); err != nil {
@@ -174,10 +172,14 @@ func (t *transport) consumerParams(p *producer, o *media.ConsumerOptions) (media
 	if params.Mid == "" {
 		params.Mid = t.nextConsumerMid()
 	}
-	if len(p.consumable.Encodings) > 1 {
-		return media.ConsumerSimulcast, params, nil
+	typ, err := encodingsType(p.consumable)
+	if err != nil {
+		return "", media.RtpParameters{}, fmt.Errorf("consume: %w", err)
 	}
-	if isSVC(p.consumable) {
+	switch typ {
+	case media.ProducerSimulcast:
+		return media.ConsumerSimulcast, params, nil
+	case media.ProducerSVC:
 		return media.ConsumerSVC, params, nil
 	}
 	return media.ConsumerSimple, params, nil
