@@ -61,6 +61,7 @@ var steps = []step{
 	{"simulcast-temporal-switches", testSimulcastTemporalSwitches},
 	{"svc-layers", testSVCLayers},
 	{"av1-temporal-layers", testAV1TemporalLayers},
+	{"one-stream-temporal", testOneStreamTemporal},
 	// Existing capabilities once tested per package only (issue #15).
 	{"webrtc-transport", testWebRtcTransport},
 	{"webrtc-ice-restart", testWebRtcIceRestart},
