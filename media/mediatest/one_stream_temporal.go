@@ -18,8 +18,8 @@ import (
 // temporal layers. One consumer preferring temporal layer 0 receives
 // only TID 0 pictures, their sequence numbers, picture IDs and TL0PICIDX
 // running on by one; another is switched 15 times across temporal layers
-// 0-2 (each switch awaiting the TID it allows and its currentLayers, the
-// last three their layerschange), what it receives checked as
+// 0-2 (each switch awaiting the TID it allows, the last three their
+// layerschange and currentLayers), what it receives checked as
 // simulcast-temporal-switches does.
 func testOneStreamTemporal(t *testing.T, api media.API) {
 	ctx := ctxFor(t)
@@ -101,14 +101,17 @@ func testOneStreamTemporal(t *testing.T, api media.API) {
 		epoch = byte(k)
 		want = append(want, tl)
 		eventually(t, "a temporal switch's layer", func() bool { round(); return seen(epoch, tl) })
+		if k <= 12 {
+			continue
+		}
+		// layerschange (and so a remote consumer's currentLayers) comes
+		// with the consumer's layer tick: await it on the last three.
+		eventually(t, "layerschange of a temporal switch", func() bool { round(); return log.has(layers{0, tl}) })
 		eventually(t, "currentLayers of a temporal switch", func() bool {
 			round()
 			cl := c.CurrentLayers()
 			return cl != nil && cl.SpatialLayer == 0 && cl.TemporalLayer != nil && *cl.TemporalLayer == tl
 		})
-		if k > 12 { // layerschange comes with the consumer's layer tick
-			eventually(t, "layerschange of a temporal switch", func() bool { round(); return log.has(layers{0, tl}) })
-		}
 	}
 	for range 40 {
 		round()
