@@ -18,7 +18,9 @@
 // with that scalabilityMode and a third tab, C, consumes it too; the
 // timeline then holds [epoch ms, framesDecoded B, frameWidth B,
 // framesDecoded C, frameWidth C, framesEncoded A] and result.sender tab
-// A's send stats.
+// A's send stats. "single=<scalabilityMode>" is as svc=, but tab A sends
+// the router's first video codec (VP8) at 640x480 in one encoding with
+// that scalabilityMode (L1T3: one stream, three temporal layers).
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,11 +28,12 @@ import { join } from 'node:path';
 
 const [base, wsURL, routerId, ...rest] = process.argv.slice(2);
 const flags = ['simulcast', 'l1t3', 'hd', 'nobwe', 'nowait'];
-const webRtcServerId = rest.find((a) => !flags.includes(a) && !a.startsWith('watch=') && !a.startsWith('svc='));
+const webRtcServerId = rest.find((a) => !flags.includes(a) && !a.startsWith('watch=') && !a.startsWith('svc=') && !a.startsWith('single='));
 const svc = (rest.find((a) => a.startsWith('svc=')) || '').slice(4);
+const single = (rest.find((a) => a.startsWith('single=')) || '').slice(7);
 const watch = Number((rest.find((a) => a.startsWith('watch=')) || 'watch=0').slice(6));
 const transportOptions = webRtcServerId ? { webRtcServerId } : {};
-const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast'), l1t3: rest.includes('l1t3'), hd: rest.includes('hd'), svc };
+const produceOptions = { ...transportOptions, simulcast: rest.includes('simulcast'), l1t3: rest.includes('l1t3'), hd: rest.includes('hd'), svc, single };
 const args = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -46,7 +49,7 @@ let result = { ok: false };
 try {
   const page = `${base}/static/page/index.html`;
   const tabs = [await context.newPage(), await context.newPage()];
-  if (svc) tabs.push(await context.newPage());
+  if (svc || single) tabs.push(await context.newPage());
   const [a, b, c] = tabs;
   for (const p of tabs) {
     p.on('console', (m) => process.stderr.write(`[tab] ${m.text()}\n`));
@@ -109,7 +112,7 @@ try {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  if (svc) result.sender = await a.evaluate(() => window.ropeTest.sendStats());
+  if (svc || single) result.sender = await a.evaluate(() => window.ropeTest.sendStats());
 } catch (err) {
   result = { ok: false, error: String(err && err.stack || err) };
 } finally {

@@ -61,7 +61,9 @@ const SIMULCAST_ENCODINGS = [
 // it returns the server ids of the producers. options as createTransport's,
 // simulcast (video in three encodings), l1t3 (each with scalabilityMode
 // L1T3), hd (the camera at 1280x720, 15 frames a second, rather than
-// 640x480) and svc (a scalabilityMode: VP9 at 1280x720 in one encoding).
+// 640x480), svc (a scalabilityMode: VP9 at 1280x720 in one encoding) and
+// single (a scalabilityMode: the router's first video codec, VP8, in one
+// encoding, as encodings [{ scalabilityMode: 'L1T3' }]).
 async function produce(url, routerId, options = {}) {
   const router = await connect(url, routerId);
   const { transport } = await createTransport(router, 'send', options);
@@ -78,8 +80,9 @@ async function produce(url, routerId, options = {}) {
       codec: device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp9'),
       encodings: [{ scalabilityMode: options.svc }],
     } : {}),
+    ...(options.single ? { encodings: [{ scalabilityMode: options.single }] } : {}),
   });
-  if (options.svc) {
+  if (options.svc || options.single) {
     const p = video.rtpSender.getParameters();
     window.ropeTest.sendParameters = { encodings: p.encodings, codecs: p.codecs.map((c) => c.mimeType) };
   }
