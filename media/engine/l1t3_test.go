@@ -239,6 +239,35 @@ func TestOneStreamTemporalH264(t *testing.T) {
 	})
 }
 
+// TestOneStreamTemporalH265: H265 in one L1T3 encoding with frame
+// marking, as H264 (the engine reads H265's temporal layers as H264's).
+func TestOneStreamTemporalH265(t *testing.T) {
+	testOneStreamTemporal(t, oneStreamTemporal{
+		codec:  media.RtpCodecParameters{MimeType: "video/H265", PayloadType: 102, ClockRate: 90000, RtcpFeedback: videoFeedback},
+		ext:    []media.RtpHeaderExtensionParameters{{URI: media.ExtFrameMarking, ID: 9}},
+		caps:   &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/H265", ClockRate: 90000, RtcpFeedback: videoFeedback}}},
+		router: []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/H265", ClockRate: 90000, Parameters: map[string]any{"level-asymmetry-allowed": 1}}},
+		packet: func(t *testing.T, n int, tid byte, sync, key bool) []byte {
+			fm, nal := tid, byte(1) // TRAIL_R
+			if sync {
+				fm |= 0x08 // B
+			}
+			if key {
+				nal = 19 // IDR_W_RADL
+			}
+			pk := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SequenceNumber: uint16(65530 + n), Timestamp: uint32(n * 3000), SSRC: 100, Marker: true},
+				Payload: []byte{nal << 1, 0x01, tid, byte(n)}}
+			if err := pk.Header.SetExtension(9, []byte{0xc0 | fm}); err != nil {
+				t.Fatal(err)
+			}
+			return marshal(t, &pk)
+		},
+		tid:   func(p *rtp.Packet) byte { return p.Payload[2] },
+		tag:   func(p *rtp.Packet) int { return int(p.Payload[3]) },
+		check: func(*testing.T, []*rtp.Packet) {},
+	})
+}
+
 func marshal(t *testing.T, p *rtp.Packet) []byte {
 	t.Helper()
 	b, err := p.Marshal()

@@ -13,10 +13,10 @@ import (
 // Codecs::Tools::IsValidTypeForCodec): several encodings are simulcast;
 // one encoding with spatial or temporal layers (its scalabilityMode) is
 // SVC where the engine reads a codec's SVC layers (svcCodec), else
-// simulcast where it reads temporal layers of one stream (VP8, H264):
-// a one-stream simulcast whose consumers select temporal layers; any
-// other codec with layers is refused. One encoding without layers is
-// simple.
+// simulcast where it reads temporal layers of one stream (VP8, H264, and
+// H265 by frame marking as H264): a one-stream simulcast whose consumers
+// select temporal layers; any other codec with layers is refused. One
+// encoding without layers is simple.
 func encodingsType(params media.RtpParameters) (media.ProducerType, error) {
 	switch len(params.Encodings) {
 	case 0:
@@ -38,11 +38,13 @@ func encodingsType(params media.RtpParameters) (media.ProducerType, error) {
 		return media.ProducerSimulcast, nil
 	}
 	return "", &media.ParamError{Field: "rtpParameters.encodings[0].scalabilityMode",
-		Reason: fmt.Sprintf("invalid RTP parameters: %s has no layers to select (%q: one encoding with layers is SVC for VP9, simulcast for VP8 and H264)", mime, mode)}
+		Reason: fmt.Sprintf("invalid RTP parameters: %s has no layers to select (%q: one encoding with layers is SVC for VP9, simulcast for VP8, H264 and H265)", mime, mode)}
 }
 
 // temporalCodec reports whether a single stream of codec mime with
-// temporal layers makes a simulcast producer (mediasoup's SIMULCAST codecs).
+// temporal layers makes a simulcast producer: mediasoup's SIMULCAST
+// codecs (VP8, H264) and H265, whose temporal layers the engine reads
+// from frame marking as H264's.
 func temporalCodec(mime string) bool {
-	return strings.EqualFold(mime, "video/VP8") || strings.EqualFold(mime, "video/H264")
+	return strings.EqualFold(mime, "video/VP8") || strings.EqualFold(mime, "video/H264") || strings.EqualFold(mime, "video/H265")
 }
