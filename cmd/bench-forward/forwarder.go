@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,7 +63,11 @@ func startForwarder(ctx context.Context, cfg *config, mode string, spec Spec) (*
 		cmd.Env = append(os.Environ(), envRole+"="+roleEngine)
 		return startChild(ctx, mode, cmd, spec)
 	case modeWorkerproc:
-		return startWorkerproc(ctx, spec)
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", mode, err)
+		}
+		return startWorkerproc(ctx, mode, exe, spec)
 	case modeMediasoup:
 		script, err := mediasoupScript(cfg)
 		if err != nil {
@@ -70,6 +75,9 @@ func startForwarder(ctx context.Context, cfg *config, mode string, spec Spec) (*
 		}
 		cmd := exec.Command(cfg.node, script, cfg.mediasoupDir)
 		return startChild(ctx, mode, cmd, spec)
+	}
+	if exe, ok := strings.CutPrefix(mode, modeWorkerproc+":"); ok {
+		return startWorkerproc(ctx, mode, exe, spec)
 	}
 	return nil, fmt.Errorf("unknown mode %q", mode)
 }
@@ -149,17 +157,14 @@ func (f *firstLine) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// startWorkerproc builds spec over ROPE on a worker child process.
-func startWorkerproc(ctx context.Context, spec Spec) (*forwarder, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", modeWorkerproc, err)
-	}
+// startWorkerproc builds spec over ROPE on a worker child process running
+// exe.
+func startWorkerproc(ctx context.Context, mode, exe string, spec Spec) (*forwarder, error) {
 	w, ports, err := build(ctx, workerproc.New(&workerproc.Options{Command: exe}), spec)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", modeWorkerproc, err)
+		return nil, fmt.Errorf("%s: %w", mode, err)
 	}
-	return &forwarder{mode: modeWorkerproc, pid: w.PID(), ports: ports, close: func() error {
+	return &forwarder{mode: mode, pid: w.PID(), ports: ports, close: func() error {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return w.Close(cctx)

@@ -84,7 +84,7 @@ func parseFlags(args []string) (*config, error) {
 	fanout := fs.String("fanout", "1@2000,10@5000,100@1000,500@200", "one producer to N consumers: comma-separated N or N@packets/s (none: \"\")")
 	rate := fs.Float64("rate", 2000, "packets/s of a -fanout entry without @rate")
 	rooms := fs.String("rooms", "10,25", "conferences: comma-separated numbers of rooms of 4 (none: \"\")")
-	modes := fs.String("modes", "inproc,workerproc,mediasoup", "forwarders to compare; mediasoup is left out with a note when not found")
+	modes := fs.String("modes", "inproc,workerproc,mediasoup", "forwarders to compare; mediasoup is left out with a note when not found; workerproc:`path` runs the worker child from another build (a bench-forward or ropeserver binary, e.g. of main) beside this one's")
 	rounds := fs.Int("rounds", 3, "interleaved rounds per row (K); figures are their medians")
 	duration := fs.Duration("duration", 3*time.Second, "sending time per round")
 	warmup := fs.Duration("warmup", 500*time.Millisecond, "unmeasured sending before a row's rounds")
@@ -106,7 +106,7 @@ func parseFlags(args []string) (*config, error) {
 		if m = strings.TrimSpace(m); m == "" {
 			continue
 		}
-		if m != modeInproc && m != modeWorkerproc && m != modeMediasoup {
+		if m != modeInproc && m != modeWorkerproc && m != modeMediasoup && !strings.HasPrefix(m, modeWorkerproc+":") {
 			return nil, fmt.Errorf("-modes: unknown mode %q", m)
 		}
 		cfg.modes = append(cfg.modes, m)
