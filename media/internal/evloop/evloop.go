@@ -8,17 +8,16 @@
 // instead of one goroutine (and one trip through the Go scheduler) per
 // socket and per timer.
 //
-// By default (WaitPoller) the goroutine parks in Go's network poller on
-// the epoll descriptor itself, which is readable when one of its sockets
-// is: the thread that wakes from the poller runs the loop at once, and
-// the reads and sends of a turn are raw non-blocking syscalls that never
-// enter the scheduler or wake sysmon; an idle loop holds no thread and no
-// P. Blocking in epoll_wait instead (WaitSyscall) measured worse: a
-// goroutine that never parks is taken by sysmon for a runaway every 10 ms,
-// after which sysmon polls every 20 µs again (1.7 voluntary context
-// switches per packet at 1→1 @ 2,000 pps; 0.63 with a trip through the
-// scheduler every 5 ms; 0.43 parked in the poller; the per-socket
-// goroutines it replaces made 1.3). Linux only (New returns
+// The goroutine parks in Go's network poller on the epoll descriptor
+// itself, which is readable when one of its sockets is: the thread that
+// wakes from the poller runs the loop at once, and the reads and sends of
+// a turn are raw non-blocking syscalls that never enter the scheduler or
+// wake sysmon; an idle loop holds no thread and no P. (Blocking in
+// epoll_wait instead measured worse: a goroutine that never parks is
+// taken by sysmon for a runaway every 10 ms, after which sysmon polls
+// every 20 µs again: 1.7 voluntary context switches per packet at 1→1 @
+// 2,000 pps against 0.43 parked in the poller; the per-socket goroutines
+// the loop replaces made 1.3.) Linux only (New returns
 // ErrUnsupported elsewhere; callers keep a goroutine per socket there).
 //
 // Lifetimes: Remove and Stop return once the loop no longer runs and will
@@ -63,30 +62,11 @@ type Options struct {
 	// TurnEnd, if set, runs at the end of each turn, after the handlers
 	// and timers of the turn.
 	TurnEnd func()
-	// Wait is how the loop's goroutine waits; default WaitPoller.
-	Wait WaitMode
 	// Panicked, if set, receives a panic of a handler, timer or TurnEnd
 	// (where says which) and the loop goes on; nil lets panics go on
 	// (ending the process).
 	Panicked func(where string, v any)
 }
-
-// WaitMode is how a loop's goroutine waits for its sockets and timers.
-type WaitMode int
-
-const (
-	// WaitPoller parks the goroutine in Go's network poller on the epoll
-	// descriptor (itself readable when a socket is), with a read
-	// deadline for the next timer: the thread that wakes runs the loop
-	// at once, and an idle loop holds no thread.
-	WaitPoller WaitMode = iota
-	// WaitSyscall blocks the goroutine in epoll_wait, a system call the
-	// runtime hands its P away from if others need it; it goes through
-	// the scheduler every 5 ms so that sysmon does not take it for a
-	// runaway. It wakes more than WaitPoller (see the package comment)
-	// and is kept for comparison.
-	WaitSyscall
-)
 
 func (o *Options) defaults() {
 	if o.Batch <= 0 {

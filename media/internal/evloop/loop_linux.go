@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,17 +34,14 @@ type Loop struct {
 	// efd is an eventfd in the epoll set: written to wake the loop
 	// (Close, a timer due before the loop's deadline).
 	efd int
-	// epf is epfd as a file in Go's poller and rc its RawConn (WaitPoller),
-	// else nil; deadline is epf's read deadline (loop clock, 0: none).
+	// epf is epfd as a file in Go's poller and rc its RawConn; deadline
+	// is epf's read deadline (loop clock, 0: none).
 	epf      *os.File
 	rc       syscall.RawConn
 	deadline int64
 	// pollFn is l.poll, bound once; polled the events it found.
 	pollFn func(fd uintptr) bool
 	polled int
-	// lastSched is when the loop last went through the scheduler
-	// (WaitSyscall).
-	lastSched int64
 	// Scratch of the loop's goroutine.
 	ms     []udpio.Message
 	bufs   [][]byte
@@ -119,12 +115,10 @@ func New(opts *Options) (*Loop, error) {
 	l := &Loop{opts: o, epfd: epfd, efd: efd, events: make([]unix.EpollEvent, maxEvents),
 		done: make(chan struct{}), sleepUntil: math.MaxInt64}
 	l.turnDone.L = &l.mu
-	if o.Wait == WaitPoller {
-		if err := l.openPoller(); err != nil {
-			unix.Close(efd)
-			unix.Close(epfd)
-			return nil, err
-		}
+	if err := l.openPoller(); err != nil {
+		unix.Close(efd)
+		unix.Close(epfd)
+		return nil, err
 	}
 	mem := make([]byte, o.Batch*o.BufSize)
 	l.scratch = udpio.NewReadScratch()
@@ -237,13 +231,7 @@ func (l *Loop) run() {
 	defer l.recoverAs("event loop")
 	l.gid.Store(goid())
 	for {
-		var n int
-		if l.rc != nil {
-			n = l.waitPoller()
-		} else {
-			n = l.waitSyscall()
-		}
-		if !l.startTurn(n, monotonic()) {
+		if !l.startTurn(l.waitPoller(), monotonic()) {
 			return
 		}
 		for _, r := range l.ready {
@@ -272,29 +260,19 @@ func (l *Loop) shutdown() {
 	l.turnDone.Broadcast()
 	l.mu.Unlock()
 	unix.Close(l.efd)
-	if l.epf != nil {
-		l.epf.Close()
-	} else {
-		unix.Close(l.epfd)
-	}
+	l.epf.Close()
 }
 
-// waitTimeout is the epoll_wait timeout in ms: until the next timer (-1:
-// none), rounded up.
-func (l *Loop) waitTimeout() int {
+// setSleepUntil sets sleepUntil to the next timer's deadline (MaxInt64:
+// none) and returns it.
+func (l *Loop) setSleepUntil() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.timers) == 0 {
-		l.sleepUntil = math.MaxInt64
-		return -1
+	l.sleepUntil = math.MaxInt64
+	if len(l.timers) > 0 {
+		l.sleepUntil = l.timers[0].next
 	}
-	next := l.timers[0].next
-	l.sleepUntil = next
-	d := next - monotonic()
-	if d <= 0 {
-		return 0
-	}
-	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+	return l.sleepUntil
 }
 
 // startTurn picks the turn's ready sockets and due timers; false once
@@ -377,7 +355,7 @@ func (l *Loop) recoverAs(where string) {
 	}
 }
 
-// openPoller puts the epoll descriptor in Go's poller (WaitPoller).
+// openPoller puts the epoll descriptor in Go's poller.
 func (l *Loop) openPoller() error {
 	if err := unix.SetNonblock(l.epfd, true); err != nil {
 		return fmt.Errorf("evloop: %w", err)
@@ -398,7 +376,7 @@ func (l *Loop) openPoller() error {
 	return nil
 }
 
-// epollWait is epoll_wait without the runtime knowing (timeout 0 only:
+// epollNow is epoll_wait without the runtime knowing (timeout 0 only:
 // it must not block).
 func (l *Loop) epollNow() int {
 	for {
@@ -423,11 +401,9 @@ func (l *Loop) poll(uintptr) bool {
 // (on the epoll descriptor, which is readable when one of its sockets
 // is) until the next timer's deadline.
 func (l *Loop) waitPoller() int {
-	if n := l.epollNow(); n > 0 {
-		return n
-	}
-	l.waitTimeout()
-	if next := l.sleepUntil; next != l.deadline {
+	// No epoll_wait of our own first: RawRead calls poll before it
+	// parks (and must, after resetting the poller's readiness).
+	if next := l.setSleepUntil(); next != l.deadline {
 		var t time.Time
 		if next != math.MaxInt64 {
 			t = clockBase.Add(time.Duration(next))
@@ -446,23 +422,4 @@ func (l *Loop) waitPoller() int {
 		panic(fmt.Sprintf("evloop: waiting on epoll: %v", err))
 	}
 	return l.polled
-}
-
-// schedEvery is how often a WaitSyscall loop goes through the scheduler:
-// below sysmon's 10 ms, after which it takes a goroutine that never
-// leaves its P for a runaway, preempts it and polls every 20 µs again.
-const schedEvery = 5 * int64(time.Millisecond)
-
-// waitSyscall waits for events in a blocking epoll_wait, the goroutine
-// keeping its thread (WaitSyscall).
-func (l *Loop) waitSyscall() int {
-	if now := monotonic(); now-l.lastSched > schedEvery {
-		runtime.Gosched()
-		l.lastSched = now
-	}
-	n, err := unix.EpollWait(l.epfd, l.events, l.waitTimeout())
-	if err != nil && err != unix.EINTR {
-		panic(fmt.Sprintf("evloop: epoll_wait: %v", err))
-	}
-	return max(n, 0)
 }

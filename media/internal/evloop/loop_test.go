@@ -22,16 +22,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var lo = netip.MustParseAddr("127.0.0.1")
 
-// modes runs f once per wait mode.
-func modes(t *testing.T, f func(t *testing.T, mode WaitMode)) {
-	for _, m := range []struct {
-		name string
-		mode WaitMode
-	}{{"poller", WaitPoller}, {"syscall", WaitSyscall}} {
-		t.Run(m.name, func(t *testing.T) { f(t, m.mode) })
-	}
-}
-
 func newLoop(t *testing.T, o Options) *Loop {
 	t.Helper()
 	l, err := New(&o)
@@ -110,47 +100,45 @@ func waitCount(t *testing.T, what string, f func() bool) {
 // TestManySockets: every datagram sent to 64 sockets of one loop reaches
 // its socket's handler, and TurnEnd runs after them.
 func TestManySockets(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		var turns atomic.Int64
-		l := newLoop(t, Options{Wait: mode, TurnEnd: func() { turns.Add(1) }})
-		const sockets, per = 64, 50
-		cs := make([]*counter, sockets)
-		conns := make([]*udpio.Conn, sockets)
+	var turns atomic.Int64
+	l := newLoop(t, Options{TurnEnd: func() { turns.Add(1) }})
+	const sockets, per = 64, 50
+	cs := make([]*counter, sockets)
+	conns := make([]*udpio.Conn, sockets)
+	for i := range cs {
+		conns[i] = detached(t)
+		cs[i] = &counter{tag: uint32(i)}
+		r, err := l.Add(conns[i], cs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conns[i].Close()
+		defer r.Remove()
+	}
+	s := sender(t)
+	for seq := range per {
 		for i := range cs {
-			conns[i] = detached(t)
-			cs[i] = &counter{tag: uint32(i)}
-			r, err := l.Add(conns[i], cs[i])
-			if err != nil {
+			if err := send(s, conns[i].LocalAddr(), uint32(i), uint32(seq)); err != nil {
 				t.Fatal(err)
 			}
-			defer conns[i].Close()
-			defer r.Remove()
 		}
-		s := sender(t)
-		for seq := range per {
-			for i := range cs {
-				if err := send(s, conns[i].LocalAddr(), uint32(i), uint32(seq)); err != nil {
-					t.Fatal(err)
-				}
+	}
+	waitCount(t, "all delivered", func() bool {
+		for _, c := range cs {
+			if c.n.Load() != per {
+				return false
 			}
 		}
-		waitCount(t, "all delivered", func() bool {
-			for _, c := range cs {
-				if c.n.Load() != per {
-					return false
-				}
-			}
-			return true
-		})
-		for i, c := range cs {
-			if c.foreign.Load() != 0 {
-				t.Errorf("socket %d got %d foreign datagrams", i, c.foreign.Load())
-			}
-		}
-		if turns.Load() == 0 {
-			t.Error("TurnEnd never ran")
-		}
+		return true
 	})
+	for i, c := range cs {
+		if c.foreign.Load() != 0 {
+			t.Errorf("socket %d got %d foreign datagrams", i, c.foreign.Load())
+		}
+	}
+	if turns.Load() == 0 {
+		t.Error("TurnEnd never ran")
+	}
 }
 
 // TestAddRemoveUnderTraffic: sockets join and leave (and are closed)
@@ -158,366 +146,352 @@ func TestManySockets(t *testing.T) {
 // never called after Remove returns, and the sockets that stay get
 // everything sent to them.
 func TestAddRemoveUnderTraffic(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		l := newLoop(t, Options{Wait: mode})
-		const steady = 8
-		stay := make([]*counter, steady)
-		stayConns := make([]*udpio.Conn, steady)
-		for i := range stay {
-			stayConns[i] = detached(t)
-			stay[i] = &counter{tag: uint32(i)}
-			r, err := l.Add(stayConns[i], stay[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stayConns[i].Close()
-			defer r.Remove()
+	l := newLoop(t, Options{})
+	const steady = 8
+	stay := make([]*counter, steady)
+	stayConns := make([]*udpio.Conn, steady)
+	for i := range stay {
+		stayConns[i] = detached(t)
+		stay[i] = &counter{tag: uint32(i)}
+		r, err := l.Add(stayConns[i], stay[i])
+		if err != nil {
+			t.Fatal(err)
 		}
-		// A sender to the steady sockets, and one spraying the sockets
-		// that come and go.
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		var sent atomic.Int64
-		s := sender(t)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for seq := uint32(0); ; seq++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				for i := range stayConns {
-					_ = send(s, stayConns[i].LocalAddr(), uint32(i), seq)
-				}
-				sent.Add(1)
-				if seq%16 == 0 {
-					time.Sleep(100 * time.Microsecond) // stay under the socket buffers
-				}
+		defer stayConns[i].Close()
+		defer r.Remove()
+	}
+	// A sender to the steady sockets, and one spraying the sockets
+	// that come and go.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	s := sender(t)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for seq := uint32(0); ; seq++ {
+			select {
+			case <-stop:
+				return
+			default:
 			}
-		}()
-		var churned []*counter
-		churnSender := sender(t)
-		for round := range 200 {
-			c := &counter{tag: uint32(1000 + round)}
-			conn := detached(t)
-			r, err := l.Add(conn, c)
-			if err != nil {
-				t.Fatal(err)
+			for i := range stayConns {
+				_ = send(s, stayConns[i].LocalAddr(), uint32(i), seq)
 			}
-			for seq := range 4 {
-				_ = send(churnSender, conn.LocalAddr(), c.tag, uint32(seq))
-			}
-			if round%2 == 0 {
-				// Sometimes wait for a delivery, so that removals
-				// also meet a handler that runs.
-				waitCount(t, "churned socket delivered", func() bool { return c.n.Load() > 0 })
-			}
-			r.Remove()
-			c.gone.Store(true)
-			conn.Close()
-			churned = append(churned, c)
-		}
-		close(stop)
-		wg.Wait()
-		n := sent.Load()
-		waitCount(t, "steady sockets delivered", func() bool {
-			for _, c := range stay {
-				if c.n.Load() != n {
-					return false
-				}
-			}
-			return true
-		})
-		for i, c := range churned {
-			if c.late.Load() != 0 || c.foreign.Load() != 0 {
-				t.Fatalf("churned socket %d: %d calls after Remove, %d foreign datagrams", i, c.late.Load(), c.foreign.Load())
+			sent.Add(1)
+			if seq%16 == 0 {
+				time.Sleep(100 * time.Microsecond) // stay under the socket buffers
 			}
 		}
-		for i, c := range stay {
-			if c.foreign.Load() != 0 {
-				t.Fatalf("steady socket %d got foreign datagrams", i)
+	}()
+	var churned []*counter
+	churnSender := sender(t)
+	for round := range 200 {
+		c := &counter{tag: uint32(1000 + round)}
+		conn := detached(t)
+		r, err := l.Add(conn, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seq := range 4 {
+			_ = send(churnSender, conn.LocalAddr(), c.tag, uint32(seq))
+		}
+		if round%2 == 0 {
+			// Sometimes wait for a delivery, so that removals
+			// also meet a handler that runs.
+			waitCount(t, "churned socket delivered", func() bool { return c.n.Load() > 0 })
+		}
+		r.Remove()
+		c.gone.Store(true)
+		conn.Close()
+		churned = append(churned, c)
+	}
+	close(stop)
+	wg.Wait()
+	n := sent.Load()
+	waitCount(t, "steady sockets delivered", func() bool {
+		for _, c := range stay {
+			if c.n.Load() != n {
+				return false
 			}
 		}
+		return true
 	})
+	for i, c := range churned {
+		if c.late.Load() != 0 || c.foreign.Load() != 0 {
+			t.Fatalf("churned socket %d: %d calls after Remove, %d foreign datagrams", i, c.late.Load(), c.foreign.Load())
+		}
+	}
+	for i, c := range stay {
+		if c.foreign.Load() != 0 {
+			t.Fatalf("steady socket %d got foreign datagrams", i)
+		}
+	}
 }
 
 // TestRemoveFromHandler: a handler that removes and closes its own
 // socket (a transport closed from its own packet path) returns at once;
 // its socket gets nothing more and another socket goes on delivering.
 func TestRemoveFromHandler(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		l := newLoop(t, Options{Wait: mode})
-		a, b := detached(t), detached(t)
-		defer b.Close()
-		ca, cb := &counter{tag: 1}, &counter{tag: 2}
-		var ra *Registration
-		var mu sync.Mutex
-		ca.onBatch = func(c *counter) {
-			mu.Lock()
-			r := ra
-			mu.Unlock()
-			r.Remove()
-			c.gone.Store(true)
-			a.Close()
-		}
+	l := newLoop(t, Options{})
+	a, b := detached(t), detached(t)
+	defer b.Close()
+	ca, cb := &counter{tag: 1}, &counter{tag: 2}
+	var ra *Registration
+	var mu sync.Mutex
+	ca.onBatch = func(c *counter) {
 		mu.Lock()
-		var err error
-		ra, err = l.Add(a, ca)
+		r := ra
 		mu.Unlock()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rb, err := l.Add(b, cb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rb.Remove()
-		s := sender(t)
-		aAddr := a.LocalAddr()
-		for seq := range 10 {
-			_ = send(s, aAddr, 1, uint32(seq))
-			_ = send(s, b.LocalAddr(), 2, uint32(seq))
-		}
-		waitCount(t, "b delivered", func() bool { return cb.n.Load() == 10 })
-		waitCount(t, "a handled", func() bool { return ca.gone.Load() })
-		for seq := range 10 {
-			_ = send(s, b.LocalAddr(), 2, uint32(10+seq))
-		}
-		waitCount(t, "b delivered after a left", func() bool { return cb.n.Load() == 20 })
-		if ca.late.Load() != 0 {
-			t.Fatalf("a's handler ran %d times after its Remove", ca.late.Load())
-		}
-	})
+		r.Remove()
+		c.gone.Store(true)
+		a.Close()
+	}
+	mu.Lock()
+	var err error
+	ra, err = l.Add(a, ca)
+	mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := l.Add(b, cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Remove()
+	s := sender(t)
+	aAddr := a.LocalAddr()
+	for seq := range 10 {
+		_ = send(s, aAddr, 1, uint32(seq))
+		_ = send(s, b.LocalAddr(), 2, uint32(seq))
+	}
+	waitCount(t, "b delivered", func() bool { return cb.n.Load() == 10 })
+	waitCount(t, "a handled", func() bool { return ca.gone.Load() })
+	for seq := range 10 {
+		_ = send(s, b.LocalAddr(), 2, uint32(10+seq))
+	}
+	waitCount(t, "b delivered after a left", func() bool { return cb.n.Load() == 20 })
+	if ca.late.Load() != 0 {
+		t.Fatalf("a's handler ran %d times after its Remove", ca.late.Load())
+	}
 }
 
 // TestDescriptorReuse: a socket removed and closed, then another opened
 // (getting the same descriptor number) and added, gets only its own
 // datagrams, also when the first one's were still queued.
 func TestDescriptorReuse(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		l := newLoop(t, Options{Wait: mode})
-		s := sender(t)
-		for round := range 50 {
-			a := detached(t)
-			ca := &counter{tag: uint32(2 * round)}
-			ra, err := l.Add(a, ca)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for seq := range 8 {
-				_ = send(s, a.LocalAddr(), ca.tag, uint32(seq))
-			}
-			ra.Remove()
-			ca.gone.Store(true)
-			a.Close()
-			b := detached(t)
-			cb := &counter{tag: uint32(2*round + 1)}
-			rb, err := l.Add(b, cb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = send(s, b.LocalAddr(), cb.tag, 0)
-			waitCount(t, "b delivered", func() bool { return cb.n.Load() == 1 })
-			rb.Remove()
-			b.Close()
-			if ca.late.Load() != 0 || cb.foreign.Load() != 0 {
-				t.Fatalf("round %d: %d late calls, %d foreign datagrams", round, ca.late.Load(), cb.foreign.Load())
-			}
+	l := newLoop(t, Options{})
+	s := sender(t)
+	for round := range 50 {
+		a := detached(t)
+		ca := &counter{tag: uint32(2 * round)}
+		ra, err := l.Add(a, ca)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		for seq := range 8 {
+			_ = send(s, a.LocalAddr(), ca.tag, uint32(seq))
+		}
+		ra.Remove()
+		ca.gone.Store(true)
+		a.Close()
+		b := detached(t)
+		cb := &counter{tag: uint32(2*round + 1)}
+		rb, err := l.Add(b, cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = send(s, b.LocalAddr(), cb.tag, 0)
+		waitCount(t, "b delivered", func() bool { return cb.n.Load() == 1 })
+		rb.Remove()
+		b.Close()
+		if ca.late.Load() != 0 || cb.foreign.Load() != 0 {
+			t.Fatalf("round %d: %d late calls, %d foreign datagrams", round, ca.late.Load(), cb.foreign.Load())
+		}
+	}
 }
 
 // TestCloseDuringTraffic: Close stops the loop's goroutine while its
 // sockets receive (goleak checks it is gone); Add and AddTimer then fail
 // and Remove still works.
 func TestCloseDuringTraffic(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		l, err := New(&Options{Wait: mode})
+	l, err := New(&Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regs []*Registration
+	var conns []*udpio.Conn
+	var cs []*counter
+	for i := range 16 {
+		c := detached(t)
+		defer c.Close()
+		cs = append(cs, &counter{tag: uint32(i)})
+		r, err := l.Add(c, cs[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		var regs []*Registration
-		var conns []*udpio.Conn
-		var cs []*counter
-		for i := range 16 {
-			c := detached(t)
-			defer c.Close()
-			cs = append(cs, &counter{tag: uint32(i)})
-			r, err := l.Add(c, cs[i])
-			if err != nil {
-				t.Fatal(err)
+		regs, conns = append(regs, r), append(conns, c)
+	}
+	s := sender(t)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for seq := uint32(0); ; seq++ {
+			select {
+			case <-stop:
+				return
+			default:
 			}
-			regs, conns = append(regs, r), append(conns, c)
-		}
-		s := sender(t)
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for seq := uint32(0); ; seq++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				for i, c := range conns {
-					_ = send(s, c.LocalAddr(), uint32(i), seq)
-				}
-				time.Sleep(50 * time.Microsecond)
+			for i, c := range conns {
+				_ = send(s, c.LocalAddr(), uint32(i), seq)
 			}
-		}()
-		waitCount(t, "traffic flows", func() bool { return cs[0].n.Load() > 10 })
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
+			time.Sleep(50 * time.Microsecond)
 		}
-		select {
-		case <-l.Done():
-		default:
-			t.Fatal("Close returned before the loop ended")
-		}
-		close(stop)
-		<-done
-		if _, err := l.Add(detached(t), &counter{}); err != ErrClosed {
-			t.Fatalf("Add after Close: %v", err)
-		}
-		if _, err := l.AddTimer(time.Second, 0, func() {}); err != ErrClosed {
-			t.Fatalf("AddTimer after Close: %v", err)
-		}
-		for _, r := range regs {
-			r.Remove()
-		}
-		l.Close()
-	})
+	}()
+	waitCount(t, "traffic flows", func() bool { return cs[0].n.Load() > 10 })
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.Done():
+	default:
+		t.Fatal("Close returned before the loop ended")
+	}
+	close(stop)
+	<-done
+	if _, err := l.Add(detached(t), &counter{}); err != ErrClosed {
+		t.Fatalf("Add after Close: %v", err)
+	}
+	if _, err := l.AddTimer(time.Second, 0, func() {}); err != ErrClosed {
+		t.Fatalf("AddTimer after Close: %v", err)
+	}
+	for _, r := range regs {
+		r.Remove()
+	}
+	l.Close()
 }
 
 // TestCloseFromHandler: Close called by a handler returns at once and
 // the loop ends after the turn.
 func TestCloseFromHandler(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		l, err := New(&Options{Wait: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := detached(t)
-		defer c.Close()
-		h := &counter{tag: 1, onBatch: func(*counter) { l.Close() }}
-		r, err := l.Add(c, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = send(sender(t), c.LocalAddr(), 1, 0)
-		select {
-		case <-l.Done():
-		case <-time.After(10 * time.Second):
-			t.Fatal("loop did not end")
-		}
-		r.Remove()
-	})
+	l, err := New(&Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := detached(t)
+	defer c.Close()
+	h := &counter{tag: 1, onBatch: func(*counter) { l.Close() }}
+	r, err := l.Add(c, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = send(sender(t), c.LocalAddr(), 1, 0)
+	select {
+	case <-l.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("loop did not end")
+	}
+	r.Remove()
 }
 
 // TestTimers: periodic timers run on the loop until Stop; Stop from the
 // timer itself returns at once; a timer added while the loop sleeps
 // with no deadline wakes it.
 func TestTimers(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		l := newLoop(t, Options{Wait: mode})
-		var a atomic.Int64
-		ta, err := l.AddTimer(2*time.Millisecond, 0, func() { a.Add(1) })
-		if err != nil {
-			t.Fatal(err)
+	l := newLoop(t, Options{})
+	var a atomic.Int64
+	ta, err := l.AddTimer(2*time.Millisecond, 0, func() { a.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b atomic.Int64
+	var tb *Timer
+	var mu sync.Mutex
+	mu.Lock()
+	tb, err = l.AddTimer(time.Millisecond, 0, func() {
+		if b.Add(1) == 3 {
+			mu.Lock()
+			tb.Stop()
+			mu.Unlock()
 		}
-		var b atomic.Int64
-		var tb *Timer
-		var mu sync.Mutex
-		mu.Lock()
-		tb, err = l.AddTimer(time.Millisecond, 0, func() {
-			if b.Add(1) == 3 {
-				mu.Lock()
-				tb.Stop()
-				mu.Unlock()
-			}
-		})
-		mu.Unlock()
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitCount(t, "timer a runs", func() bool { return a.Load() >= 5 })
-		waitCount(t, "timer b stops itself", func() bool { return b.Load() == 3 })
-		ta.Stop()
-		n := a.Load()
-		// Stop returned: no more runs, however long we look.
-		for range 20 {
-			runtime.Gosched()
-			time.Sleep(time.Millisecond)
-		}
-		if a.Load() != n || b.Load() != 3 {
-			t.Fatalf("timers ran after Stop: a %d→%d, b %d", n, a.Load(), b.Load())
-		}
-		// The loop now sleeps without a deadline: a new timer wakes it.
-		var c atomic.Int64
-		tc, err := l.AddTimer(time.Millisecond, 0, func() { c.Add(1) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tc.Stop()
-		waitCount(t, "timer c runs", func() bool { return c.Load() >= 2 })
 	})
+	mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "timer a runs", func() bool { return a.Load() >= 5 })
+	waitCount(t, "timer b stops itself", func() bool { return b.Load() == 3 })
+	ta.Stop()
+	n := a.Load()
+	// Stop returned: no more runs, however long we look.
+	for range 20 {
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+	if a.Load() != n || b.Load() != 3 {
+		t.Fatalf("timers ran after Stop: a %d→%d, b %d", n, a.Load(), b.Load())
+	}
+	// The loop now sleeps without a deadline: a new timer wakes it.
+	var c atomic.Int64
+	tc, err := l.AddTimer(time.Millisecond, 0, func() { c.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Stop()
+	waitCount(t, "timer c runs", func() bool { return c.Load() >= 2 })
 }
 
 // TestPanics: a handler's and a timer's panic go to Panicked and the
 // loop goes on.
 func TestPanics(t *testing.T) {
-	modes(t, func(t *testing.T, mode WaitMode) {
-		var mu sync.Mutex
-		var got []string
-		l := newLoop(t, Options{Wait: mode, Panicked: func(where string, v any) {
-			mu.Lock()
-			got = append(got, fmt.Sprintf("%s: %v", where, v))
-			mu.Unlock()
-		}})
-		c := detached(t)
-		defer c.Close()
-		h := &counter{tag: 1, onBatch: func(c *counter) {
-			if c.n.Load() == 1 {
-				panic("boom")
-			}
-		}}
-		r, err := l.Add(c, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Remove()
-		var fired atomic.Bool
-		tm, err := l.AddTimer(time.Millisecond, 0, func() {
-			if !fired.Swap(true) {
-				panic("tick")
-			}
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tm.Stop()
-		s := sender(t)
-		_ = send(s, c.LocalAddr(), 1, 0)
-		waitCount(t, "first datagram", func() bool { return h.n.Load() == 1 })
-		_ = send(s, c.LocalAddr(), 1, 1)
-		waitCount(t, "second datagram after the panic", func() bool { return h.n.Load() == 2 })
-		waitCount(t, "both panics reported", func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			return len(got) == 2
-		})
+	var mu sync.Mutex
+	var got []string
+	l := newLoop(t, Options{Panicked: func(where string, v any) {
 		mu.Lock()
-		defer mu.Unlock()
-		want := map[string]bool{"socket handler: boom": true, "timer: tick": true}
-		for _, g := range got {
-			if !want[g] {
-				t.Fatalf("panics %q", got)
-			}
+		got = append(got, fmt.Sprintf("%s: %v", where, v))
+		mu.Unlock()
+	}})
+	c := detached(t)
+	defer c.Close()
+	h := &counter{tag: 1, onBatch: func(c *counter) {
+		if c.n.Load() == 1 {
+			panic("boom")
+		}
+	}}
+	r, err := l.Add(c, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+	var fired atomic.Bool
+	tm, err := l.AddTimer(time.Millisecond, 0, func() {
+		if !fired.Swap(true) {
+			panic("tick")
 		}
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Stop()
+	s := sender(t)
+	_ = send(s, c.LocalAddr(), 1, 0)
+	waitCount(t, "first datagram", func() bool { return h.n.Load() == 1 })
+	_ = send(s, c.LocalAddr(), 1, 1)
+	waitCount(t, "second datagram after the panic", func() bool { return h.n.Load() == 2 })
+	waitCount(t, "both panics reported", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]bool{"socket handler: boom": true, "timer: tick": true}
+	for _, g := range got {
+		if !want[g] {
+			t.Fatalf("panics %q", got)
+		}
+	}
 }
 
 // TestNoAllocs: reading and handling datagrams does not allocate.
@@ -525,33 +499,31 @@ func TestNoAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("counts the process's allocations")
 	}
-	modes(t, func(t *testing.T, mode WaitMode) {
-		l := newLoop(t, Options{Wait: mode})
-		c := detached(t)
-		defer c.Close()
-		h := &counter{tag: 7}
-		r, err := l.Add(c, h)
-		if err != nil {
-			t.Fatal(err)
+	l := newLoop(t, Options{})
+	c := detached(t)
+	defer c.Close()
+	h := &counter{tag: 7}
+	r, err := l.Add(c, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+	s := sender(t)
+	to := c.LocalAddr()
+	const n = 2000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		_ = send(s, to, 7, uint32(i))
+		for h.n.Load() != int64(i+1) {
+			runtime.Gosched()
 		}
-		defer r.Remove()
-		s := sender(t)
-		to := c.LocalAddr()
-		const n = 2000
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range n {
-			_ = send(s, to, 7, uint32(i))
-			for h.n.Load() != int64(i+1) {
-				runtime.Gosched()
-			}
-		}
-		runtime.ReadMemStats(&after)
-		// The test's own goroutines allocate a little now and then;
-		// a path that allocates per datagram would show n.
-		if d := after.Mallocs - before.Mallocs; d > n/20 {
-			t.Fatalf("%d allocations for %d datagrams", d, n)
-		}
-	})
+	}
+	runtime.ReadMemStats(&after)
+	// The test's own goroutines allocate a little now and then;
+	// a path that allocates per datagram would show n.
+	if d := after.Mallocs - before.Mallocs; d > n/20 {
+		t.Fatalf("%d allocations for %d datagrams", d, n)
+	}
 }
