@@ -27,6 +27,7 @@ func IsWorkerMode() bool { return os.Getenv(EnvWorkerMode) == "1" }
 // Main runs Serve until the parent goes, then exits the process: 0 when
 // the parent left, 1 on a failure.
 func Main() {
+	oneP()
 	if err := Serve(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "workerproc:", err)
 		os.Exit(1)
