@@ -330,6 +330,9 @@ func (c *Conn) writeBatchLocked(bufs [][]byte) error {
 		w.reserve(n, false)
 		w.bufs, w.sent, w.errno = bufs[:n], 0, 0
 		err := c.raw.Write(w.sendFn)
+		if err == ErrSendBufferFull { // detached: the rest is dropped
+			c.dropped.Add(uint64(len(bufs) - w.sent))
+		}
 		w.bufs = nil
 		if err != nil {
 			return err

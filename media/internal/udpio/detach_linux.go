@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,10 +16,6 @@ import (
 
 // CanDetach says Detach is supported (Linux).
 const CanDetach = true
-
-// writeWait bounds how long a write to a detached socket waits for room
-// in a full send buffer before the datagram is dropped.
-const writeWait = 100 * time.Millisecond
 
 // fdRef is the descriptor of a detached socket with a reference count, so
 // that Close never closes it under a concurrent syscall (whose descriptor
@@ -91,41 +86,30 @@ func (r *fdRef) Read(f func(fd uintptr) bool) error {
 	return nil
 }
 
-// Write runs f until it is done, waiting up to writeWait each time the
-// send buffer is full; then the rest is dropped (errWouldBlock).
+// Write runs f once: a detached socket is never waited on for writing (its
+// writer may be an event loop); f stopping on a full send buffer is
+// ErrSendBufferFull, the rest of its datagrams dropped.
 func (r *fdRef) Write(f func(fd uintptr) bool) error {
 	if !r.incref() {
 		return net.ErrClosed
 	}
 	defer r.decref()
-	for !f(uintptr(r.fd)) {
-		if !waitWritable(r.fd) {
-			return errWouldBlock
-		}
+	if !f(uintptr(r.fd)) {
+		return ErrSendBufferFull
 	}
 	return nil
 }
 
-// waitWritable waits up to writeWait for room in fd's send buffer.
-func waitWritable(fd int) bool {
-	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-	for {
-		n, err := unix.Poll(pfd[:], int(writeWait/time.Millisecond))
-		if err == unix.EINTR {
-			continue
-		}
-		return err == nil && n > 0
-	}
-}
-
-// errWouldBlock is a read that found nothing or a write dropped on a full
-// send buffer of a detached socket.
+// errWouldBlock is a read of a detached socket that found nothing.
 var errWouldBlock = fmt.Errorf("udpio: %w", syscall.EAGAIN)
 
 // Detach takes the socket out of Go's network poller: from then on
 // nothing in the runtime waits on it, an event loop watches FD and reads
 // it with TryReadBatch (ReadBatch fails), and a write finding the send
-// buffer full waits for room up to 100 ms, then drops the datagram. Call
+// buffer full drops the datagrams it could not send at once
+// (ErrSendBufferFull, counted by Dropped) instead of waiting, as an event
+// loop must not; UDP senders cope with loss, and a full buffer means the
+// path is congested anyway. Call
 // it before the socket is used by other goroutines. Close closes the
 // descriptor once no syscall uses it; remove FD from any epoll set
 // before.
@@ -225,10 +209,8 @@ func (c *Conn) detachedSend(b []byte, sa unsafe.Pointer, salen uint32) error {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			if !waitWritable(r.fd) {
-				return errWouldBlock
-			}
-			continue
+			c.dropped.Add(1)
+			return ErrSendBufferFull
 		}
 		return e
 	}

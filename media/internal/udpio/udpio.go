@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -52,6 +53,9 @@ type Conn struct {
 	// wbatch is the sendmmsg scratch, grown by batched writes to the
 	// largest batch written (none until the first).
 	wbatch writeBatch
+	// dropped counts the datagrams a detached socket dropped on a full
+	// send buffer (ErrSendBufferFull).
+	dropped atomic.Uint64
 }
 
 // errAddrFamily means an IPv6 destination for an IPv4 socket.
@@ -155,7 +159,15 @@ var (
 	ErrDetached = errors.New("udpio: socket is detached: read it with TryReadBatch")
 	// ErrNotDetached means TryReadBatch on a socket that is not.
 	ErrNotDetached = errors.New("udpio: socket is not detached")
+	// ErrSendBufferFull means a write to a detached socket found its send
+	// buffer full and dropped the datagrams it had not sent (counted by
+	// Dropped): an event loop never waits on a socket.
+	ErrSendBufferFull = fmt.Errorf("udpio: send buffer full, datagram dropped: %w", syscall.EAGAIN)
 )
+
+// Dropped is the number of datagrams the socket dropped on a full send
+// buffer (detached sockets only: others wait for room).
+func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
 
 // IsClosed reports whether err means the socket was closed.
 func IsClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
