@@ -39,9 +39,10 @@ type Loop struct {
 	epf      *os.File
 	rc       syscall.RawConn
 	deadline int64
-	// pollFn is l.poll, bound once; polled the events it found.
-	pollFn func(fd uintptr) bool
-	polled int
+	// turnFn is l.runTurn, bound once; stopped is set once the loop saw
+	// that it is closed.
+	turnFn  func(fd uintptr) bool
+	stopped bool
 	// Scratch of the loop's goroutine.
 	ms     []udpio.Message
 	bufs   [][]byte
@@ -230,10 +231,36 @@ func (l *Loop) run() {
 	defer l.shutdown()
 	defer l.recoverAs("event loop")
 	l.gid.Store(goid())
-	for {
-		if !l.startTurn(l.waitPoller(), monotonic()) {
-			return
+	for !l.stopped {
+		l.arm()
+		// RawRead calls turnFn, then parks in the poller while it
+		// returns false: the goroutine stays in one RawRead from wake-up
+		// to wake-up, so an edge the poller saw during a turn is never
+		// reset (as a new RawRead's prepareRead would) and a wake-up
+		// costs one epoll_wait of ours beside the runtime's.
+		err := l.rc.Read(l.turnFn)
+		switch {
+		case err == nil: // stopped
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			l.deadline = -1 // set it again
+			l.turnFn(0)     // the timers due
+		default:
+			panic(fmt.Sprintf("evloop: waiting on epoll: %v", err))
 		}
+	}
+}
+
+// runTurn is one turn of the loop (the poller's read function): it reads the
+// ready sockets, runs the due timers and TurnEnd, and sets the deadline
+// for the next timer. It returns true only once the loop is closed (and
+// false to wait for more).
+func (l *Loop) runTurn(uintptr) bool {
+	n := l.epollNow()
+	if !l.startTurn(n, monotonic()) {
+		l.stopped = true
+		return true
+	}
+	if len(l.ready) > 0 || len(l.due) > 0 {
 		for _, r := range l.ready {
 			if !r.removed.Load() {
 				l.read(r)
@@ -247,8 +274,10 @@ func (l *Loop) run() {
 		if l.opts.TurnEnd != nil {
 			l.turnEnd()
 		}
-		l.endTurn()
 	}
+	l.endTurn()
+	l.arm()
+	return false
 }
 
 // shutdown ends a stopped loop: wakes waiters and closes descriptors.
@@ -372,7 +401,7 @@ func (l *Loop) openPoller() error {
 		return fmt.Errorf("evloop: %w", err)
 	}
 	l.epf, l.rc = f, rc
-	l.pollFn = l.poll
+	l.turnFn = l.runTurn
 	return nil
 }
 
@@ -392,34 +421,20 @@ func (l *Loop) epollNow() int {
 	}
 }
 
-func (l *Loop) poll(uintptr) bool {
-	l.polled = l.epollNow()
-	return l.polled > 0
-}
-
-// waitPoller waits for events with the goroutine parked in Go's poller
-// (on the epoll descriptor, which is readable when one of its sockets
-// is) until the next timer's deadline.
-func (l *Loop) waitPoller() int {
-	// No epoll_wait of our own first: RawRead calls poll before it
-	// parks (and must, after resetting the poller's readiness).
-	if next := l.setSleepUntil(); next != l.deadline {
-		var t time.Time
-		if next != math.MaxInt64 {
-			t = clockBase.Add(time.Duration(next))
-		} else {
-			next = 0
-		}
-		if l.epf.SetReadDeadline(t) == nil {
-			l.deadline = next
-		}
+// arm sets the poller's read deadline to the next timer's deadline
+// (none without timers) when it changed.
+func (l *Loop) arm() {
+	next := l.setSleepUntil()
+	if next == l.deadline {
+		return
 	}
-	l.polled = 0
-	err := l.rc.Read(l.pollFn)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		l.deadline = -1 // set it again
-	} else if err != nil {
-		panic(fmt.Sprintf("evloop: waiting on epoll: %v", err))
+	var t time.Time
+	if next != math.MaxInt64 {
+		t = clockBase.Add(time.Duration(next))
+	} else {
+		next = 0
 	}
-	return l.polled
+	if l.epf.SetReadDeadline(t) == nil {
+		l.deadline = next
+	}
 }
