@@ -137,3 +137,33 @@ func TestMediasoupNotFound(t *testing.T) {
 		t.Errorf("empty directory: %v", err)
 	}
 }
+
+// TestWorkerprocOtherBuild: a workerproc:<path> mode runs its worker
+// child from the binary at path (here this test binary again) and gets a
+// row of its own beside workerproc's.
+func TestWorkerprocOtherBuild(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := modeWorkerproc + ":" + exe
+	cfg, err := parseFlags([]string{"-fanout", "1@100", "-rooms", "", "-rounds", "1",
+		"-duration", "500ms", "-warmup", "100ms", "-modes", modeWorkerproc + "," + other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, cfg, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	rows := tableRows(t, out.String())
+	for _, mode := range []string{modeWorkerproc, other} {
+		if r, ok := rows["1→1/"+mode]; !ok {
+			t.Errorf("no row for mode %s in\n%s", mode, out.String())
+		} else if r[4] != "100.0" {
+			t.Errorf("%s: delivered %s %%, want 100.0", mode, r[4])
+		}
+	}
+}
