@@ -40,9 +40,11 @@ type Loop struct {
 	rc       syscall.RawConn
 	deadline int64
 	// turnFn is l.runTurn, bound once; stopped is set once the loop saw
-	// that it is closed.
+	// that it is closed; more says a socket may have more than the turn
+	// read.
 	turnFn  func(fd uintptr) bool
 	stopped bool
+	more    bool
 	// Scratch of the loop's goroutine.
 	ms     []udpio.Message
 	bufs   [][]byte
@@ -243,23 +245,39 @@ func (l *Loop) run() {
 		case err == nil: // stopped
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			l.deadline = -1 // set it again
-			l.turnFn(0)     // the timers due
+			l.turnOn(0)     // the timers due (RawRead's first turn reads)
 		default:
 			panic(fmt.Sprintf("evloop: waiting on epoll: %v", err))
 		}
 	}
 }
 
-// runTurn is one turn of the loop (the poller's read function): it reads the
-// ready sockets, runs the due timers and TurnEnd, and sets the deadline
-// for the next timer. It returns true only once the loop is closed (and
-// false to wait for more).
+// runTurn runs the loop's turns (it is the poller's read function):
+// each reads the ready sockets, runs the due timers and TurnEnd, and sets
+// the deadline for the next timer. It runs turns while a socket may have
+// more than its turn read, since the poller, edge-triggered on the epoll
+// descriptor, reports only what arrives after; then it returns false to
+// park until then. It returns true only once the loop is closed.
 func (l *Loop) runTurn(uintptr) bool {
-	n := l.epollNow()
+	for {
+		if !l.turnOn(l.epollNow()) {
+			return true
+		}
+		if !l.more {
+			return false
+		}
+	}
+}
+
+// turnOn runs a turn on the first n of l.events; false once the loop is
+// closed.
+func (l *Loop) turnOn(n int) bool {
 	if !l.startTurn(n, monotonic()) {
 		l.stopped = true
-		return true
+		return false
 	}
+	// A full set of events may leave others out.
+	l.more = n == len(l.events)
 	if len(l.ready) > 0 || len(l.due) > 0 {
 		for _, r := range l.ready {
 			if !r.removed.Load() {
@@ -277,7 +295,7 @@ func (l *Loop) runTurn(uintptr) bool {
 	}
 	l.endTurn()
 	l.arm()
-	return false
+	return true
 }
 
 // shutdown ends a stopped loop: wakes waiters and closes descriptors.
@@ -350,12 +368,17 @@ func (l *Loop) endTurn() {
 	l.mu.Unlock()
 }
 
-// read reads one batch of r's socket (level-triggered epoll reports it
-// again next turn if more is left) and hands it to r's handler.
+// read reads one batch of r's socket and hands it to r's handler. A full
+// batch or an error (such as ICMP's ECONNREFUSED) may leave datagrams
+// behind: it sets l.more, and the level-triggered epoll set reports the
+// socket again on the next turn.
 func (l *Loop) read(r *Registration) {
-	n, _ := r.conn.TryReadBatchWith(l.scratch, l.ms)
+	n, err := r.conn.TryReadBatchWith(l.scratch, l.ms)
+	if n == len(l.ms) || err != nil && !udpio.IsClosed(err) {
+		l.more = true
+	}
 	if n == 0 {
-		return // nothing, closed, or an error such as ICMP's ECONNREFUSED
+		return // nothing, closed or an error
 	}
 	l.handle(r, n)
 	for i := range n {

@@ -141,6 +141,45 @@ func TestManySockets(t *testing.T) {
 	}
 }
 
+// TestBacklogBeyondOneTurn: datagrams waiting beyond what one turn reads
+// (more than a batch on one socket; more ready sockets than one
+// epoll_wait returns) are all read with no further traffic to wake the
+// loop: the poller, edge-triggered on the epoll descriptor, would not
+// report them again.
+func TestBacklogBeyondOneTurn(t *testing.T) {
+	l := newLoop(t, Options{Batch: 4})
+	s := sender(t)
+	const sockets, per = maxEvents + 20, 11
+	cs := make([]*counter, sockets)
+	conns := make([]*udpio.Conn, sockets)
+	for i := range cs {
+		conns[i] = detached(t)
+		defer conns[i].Close()
+		cs[i] = &counter{tag: uint32(i)}
+		for seq := range per {
+			if err := send(s, conns[i].LocalAddr(), uint32(i), uint32(seq)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Queued before the loop watches them: each Add is one edge at most.
+	for i := range cs {
+		r, err := l.Add(conns[i], cs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Remove()
+	}
+	waitCount(t, "every queued datagram read", func() bool {
+		for _, c := range cs {
+			if c.n.Load() != per {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestAddRemoveUnderTraffic: sockets join and leave (and are closed)
 // while every socket receives a stream; a removed socket's handler is
 // never called after Remove returns, and the sockets that stay get
