@@ -13,17 +13,19 @@
 // wakes from the poller runs the loop at once, and the reads and sends of
 // a turn are raw non-blocking syscalls that never enter the scheduler or
 // wake sysmon; an idle loop holds no thread and no P. A turn is the read
-// function of one RawRead that lasts from wake-up to wake-up, so a
-// wake-up costs one epoll_wait of the loop's beside the runtime's, and
-// the timers' next deadline is that RawRead's read deadline. Nothing in
-// a turn waits: a send to a full socket buffer drops at once
-// (udpio.ErrSendBufferFull). (Blocking in
-// epoll_wait instead measured worse: a goroutine that never parks is
-// taken by sysmon for a runaway every 10 ms, after which sysmon polls
-// every 20 µs again: 1.7 voluntary context switches per packet at 1→1 @
-// 2,000 pps against 0.43 parked in the poller; the per-socket goroutines
-// the loop replaces made 1.3.) Linux only (New returns
-// ErrUnsupported elsewhere; callers keep a goroutine per socket there).
+// function of one RawRead that lasts from wake-up to wake-up, whose read
+// deadline is the next timer's: a wake-up whose turn drains the sockets
+// costs one epoll_wait of the loop's beside the runtime's. While a socket
+// may hold more than its turn read, turns go on without parking (the
+// poller, edge-triggered, would not report it again). Nothing in a turn
+// waits: a send to a full socket buffer drops at once
+// (udpio.ErrSendBufferFull). Blocking in epoll_wait instead measured
+// worse: a goroutine that never parks is taken by sysmon for a runaway
+// every 10 ms, after which sysmon polls every 20 µs again (1.7 voluntary
+// context switches per packet at 1→1 @ 2,000 pps against 0.43 parked in
+// the poller; the per-socket goroutines the loop replaces made 1.3).
+// Linux only (New returns ErrUnsupported elsewhere; callers keep a
+// goroutine per socket there).
 //
 // Lifetimes: Remove and Stop return once the loop no longer runs and will
 // never again run the socket's handler or the timer (except when called

@@ -239,7 +239,8 @@ func (l *Loop) run() {
 		// returns false: the goroutine stays in one RawRead from wake-up
 		// to wake-up, so an edge the poller saw during a turn is never
 		// reset (as a new RawRead's prepareRead would) and a wake-up
-		// costs one epoll_wait of ours beside the runtime's.
+		// whose turn drains the sockets costs one epoll_wait of ours
+		// beside the runtime's (runTurn says when it goes on instead).
 		err := l.rc.Read(l.turnFn)
 		switch {
 		case err == nil: // stopped
