@@ -26,8 +26,6 @@ func fullSocket(t *testing.T) (*Conn, int) {
 	}
 	c := &Conn{det: &fdRef{fd: fds[0]}, domain: unix.AF_UNIX}
 	c.raw = c.det
-	c.batch.init()
-	c.wbatch.init()
 	t.Cleanup(func() {
 		c.Close()
 		unix.Close(fds[1])
