@@ -245,8 +245,12 @@ func (l *Loop) run() {
 		switch {
 		case err == nil: // stopped
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			// RawRead returns this without calling turnFn when the
+			// deadline passed before it asked the poller (a turn longer
+			// than the next timer's period): the turn reads the sockets
+			// too, or a busy loop would run only its timers.
 			l.deadline = -1 // set it again
-			l.turnOn(0)     // the timers due (RawRead's first turn reads)
+			l.runTurn(0)
 		default:
 			panic(fmt.Sprintf("evloop: waiting on epoll: %v", err))
 		}

@@ -566,3 +566,35 @@ func TestNoAllocs(t *testing.T) {
 		t.Fatalf("%d allocations for %d datagrams", d, n)
 	}
 }
+
+// TestTimersOverdueStillRead: a loop whose turns take longer than its
+// shortest timer's period (a busy worker) has a timer due at every
+// wake-up; the sockets must be read in those turns too. A turn run for
+// an expired deadline that ran only the timers starved them: the next
+// deadline had passed too before the poller was asked, so it never
+// reported the sockets.
+func TestTimersOverdueStillRead(t *testing.T) {
+	l := newLoop(t, Options{})
+	tm, err := l.AddTimer(time.Millisecond, 0, func() { time.Sleep(3 * time.Millisecond) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Stop()
+	c := detached(t)
+	defer c.Close()
+	cnt := &counter{}
+	r, err := l.Add(c, cnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+	s := sender(t)
+	const total = 200
+	for seq := range total {
+		if err := send(s, c.LocalAddr(), 0, uint32(seq)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	waitCount(t, "every datagram read while the timer is overdue", func() bool { return cnt.n.Load() == total })
+}
