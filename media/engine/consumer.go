@@ -90,9 +90,6 @@ type consumer struct {
 	// queued packets (outNumbered of them, when twccID is set).
 	outSent     [outBatch]gcc.Packet
 	outNumbered int
-	// outAt is when the last queued packet arrived (monotonic ns): the
-	// queue's send time, give or take the read batch.
-	outAt int64
 
 	onTransportClose event.Listeners[struct{}]
 	onProducerClose  event.Listeners[struct{}]
@@ -418,7 +415,6 @@ func (c *consumer) forward(pk *packet) {
 	if b := c.rewrite(pk, c.out[c.queued][:rtppkt.MaxPacketLen], &c.outSent[c.outNumbered]); b != nil {
 		if c.outSent[c.outNumbered].Size != 0 {
 			c.outNumbered++
-			c.outAt = pk.now
 		}
 		c.outBufs[c.queued] = b
 		c.queued++
@@ -436,9 +432,11 @@ func (c *consumer) flush() {
 	}
 	bufs := c.outBufs[:c.queued]
 	c.queued = 0
-	c.recordSent()
 	if c.traceMask.Load() != 0 {
 		c.traceQ.emit(&c.onTrace)
+	}
+	if c.outNumbered > 0 {
+		c.recordSent(nanotime())
 	}
 	if c.transport.direct {
 		for _, b := range bufs {
@@ -494,7 +492,6 @@ func (c *consumer) flushInto(w *webrtc.RTPBatchWriter) {
 	}
 	bufs := c.outBufs[:c.queued]
 	c.queued = 0
-	c.recordSent()
 	if c.traceMask.Load() != 0 {
 		c.traceQ.emit(&c.onTrace)
 	}
@@ -503,13 +500,17 @@ func (c *consumer) flushInto(w *webrtc.RTPBatchWriter) {
 }
 
 // recordSent records the numbered packets of the queue being sent in the
-// transport's send history.
-func (c *consumer) recordSent() {
+// transport's send history, as sent at (monotonic ns). at is when they
+// are handed to the socket, not when they arrived: the time a worker
+// takes between reading a packet and sending it (a busy turn of its
+// event loop) is the worker's, and counted as the path's it would look
+// like a queue building on the path to every viewer at once.
+func (c *consumer) recordSent(at int64) {
 	if c.outNumbered == 0 {
 		return
 	}
 	if tc := c.transport.tccClient.Load(); tc != nil {
-		tc.history.Record(c.outAt, c.outSent[:c.outNumbered])
+		tc.history.Record(at, c.outSent[:c.outNumbered])
 	}
 	c.outNumbered = 0
 }

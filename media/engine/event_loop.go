@@ -81,6 +81,9 @@ func (w *worker) touch(p *producer) {
 // endTurn sends what the consumers of the producers fed during the turn
 // queued.
 func (w *worker) endTurn() {
+	if f := w.turnFault.Load(); f != nil {
+		(*f)()
+	}
 	for _, p := range w.loop.touched {
 		p.flush()
 	}

@@ -23,3 +23,14 @@ func InjectPanic(w media.Worker) {
 func OutBuffers(w media.Worker) (made, free int) {
 	return w.(*worker).outPool.counts()
 }
+
+// StallTurns makes f run at the end of each turn of w's event loop,
+// after the turn's reads and before it sends what they queued (nil: no
+// longer): a worker busy between reading packets and sending them.
+func StallTurns(w media.Worker, f func()) {
+	if f == nil {
+		w.(*worker).turnFault.Store(nil)
+		return
+	}
+	w.(*worker).turnFault.Store(&f)
+}

@@ -251,9 +251,11 @@ func (l *webRtcLink) readBatchEnd() {
 			c.flushInto(&l.batch)
 		}
 	}
+	sentAt := nanotime()
 	_ = l.batch.Flush()
 	for _, p := range l.touched {
 		for _, c := range *p.consumers.Load() {
+			c.recordSent(sentAt)
 			c.releaseOut()
 		}
 	}

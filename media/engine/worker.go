@@ -40,6 +40,9 @@ type worker struct {
 	// fault is a test's panic injection (export_test.go), checked on
 	// each read batch of plain and pipe transports.
 	fault atomic.Pointer[func()]
+	// turnFault is a test's stall of the event loop (export_test.go),
+	// run at the end of each turn before what the turn queued is sent.
+	turnFault atomic.Pointer[func()]
 
 	// loop is the worker's event loop (event_loop.go).
 	loop loopState
