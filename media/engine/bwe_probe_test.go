@@ -3,6 +3,7 @@
 package engine_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -61,4 +62,61 @@ func TestSendSideBweInitialProbing(t *testing.T) {
 		return true
 	})
 	waitFor(t, "the top layer", 30*time.Second, func() bool { return spatial(c) == 2 })
+}
+
+// TestSendSideBweProbePacing: probe clusters are paced at their rate, as
+// libwebrtc's pacer sends probes, not sent in bursts: a simple consumer
+// wanting 1.2 Mbit/s on a transport starting at 600 kbit/s and capped at
+// 2 Mbit/s gets the initial probe clusters (at most 2 Mbit/s), and no
+// probe packet reaches the receiver (on loopback, as it is sent) before
+// the bytes of the cluster's packets before it would have taken at 2
+// Mbit/s, give or take one packet between back-to-back clusters (5 ms).
+// Sent in bursts, a tick's worth of packets came within microseconds.
+func TestSendSideBweProbePacing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes seconds of real time")
+	}
+	const maxRate = 2_000_000
+	f := newFixture(t)
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	params := vp8Params(300)
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps, twccID := bweCaps(f.router)
+	rx := newBweReceiver(t)
+	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetMaxOutgoingBitrate(f.ctx, maxRate); err != nil {
+		t.Fatal(err)
+	}
+	must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	rx.start(tr.Tuple(), twccID)
+	// 1.2 Mbit/s on one stream.
+	startTemporalFeeder(t, src, in.Tuple(), []feederLayer{{300, [3]int{8, 4, 4}}})
+	waitFor(t, "the estimate above the initial 600 kbit/s", 30*time.Second, func() bool {
+		st := must[[]media.TransportStats](t)(tr.GetStats(f.ctx))[0]
+		return st.AvailableOutgoingBitrate != nil && *st.AvailableOutgoingBitrate > 900_000
+	})
+	// A cluster sends 100 ms of its rate in packets of 2 ms of it: 50.
+	var pkts []rxPacket
+	waitFor(t, "40 probe packets", 10*time.Second, func() bool {
+		rx.mu.Lock()
+		pkts = slices.Clone(rx.probation)
+		rx.mu.Unlock()
+		return len(pkts) >= 40
+	})
+	first, bytes := pkts[0], 0
+	for i, pk := range pkts {
+		if pk.at-first.at > 500_000 { // a later cluster
+			first, bytes = pk, 0
+		}
+		if min := int64(bytes)*8*1e6/maxRate - 5000; pk.at-first.at < min {
+			t.Fatalf("probe packet %d came %d µs after its cluster's first, after %d bytes: sent faster than %d bit/s",
+				i, pk.at-first.at, bytes, maxRate)
+		}
+		bytes += pk.size
+	}
+	t.Logf("%d probe packets over %d µs", len(pkts), pkts[len(pkts)-1].at-pkts[0].at)
 }

@@ -72,8 +72,6 @@ const (
 	// bweMinProbeRate is the lowest probe cluster rate: enough packets
 	// to measure however low the estimate fell.
 	bweMinProbeRate = 300_000
-	// bweProbeTicks is a probe cluster's length in process intervals.
-	bweProbeTicks = 4
 	// bweMaxIncrement, bweMaxPadding: mediasoup's MaxBitrateIncrementFactor,
 	// MaxPaddingBitrateFactor.
 	bweMaxIncrement = 1.35
@@ -86,7 +84,8 @@ const (
 	// payload.
 	probationSize    = 1000
 	probationMinSize = 200
-	// probationMaxPerTick bounds the probation packets of one interval.
+	// probationMaxPerTick bounds the probation packets of one interval
+	// (padding) or of one step of a probe cluster.
 	probationMaxPerTick = 40
 	// bweInitialProbeWindow is how long after the estimator starts its
 	// initial probe clusters may go out (they wait for feedback, the sign
@@ -146,10 +145,9 @@ type tccClient struct {
 	probTS      uint32
 	probBuf     [rtppkt.MaxPacketLen]byte
 	probBase    [12 + probationSize]byte
-	cluster     int
-	clusterLeft int
-	clusterRate float64
 	lastProbeAt int64
+	// probe is the probe cluster being sent (bwe_probe.go).
+	probe probeCluster
 	// startedAt is when the estimator started; initialProbes how many of
 	// bweInitialProbeScales went out (or were given up).
 	startedAt     int64
@@ -420,6 +418,7 @@ func (t *transport) bweLoopTick() {
 		return
 	}
 	next := t.bweTick(now)
+	t.startProbeTimer()
 	if next <= 0 {
 		t.bweNextAt = math.MaxInt64
 		return
@@ -564,30 +563,29 @@ func (t *transport) probation(tc *tccClient, now int64) bool {
 	clear := tc.est.Usage() == gcc.Normal && tc.est.Loss() < 0.02 || now-tc.est.LastFeedback() > int64(time.Second)
 	initialPending := tc.initialProbeLocked(clear, now)
 	limited = limited && clear
-	if tc.clusterLeft == 0 && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
+	if !tc.probe.active() && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
 		tc.startClusterLocked(max(math.Min(2*available, math.Max(tc.maxBitrate, available)), bweMinProbeRate), now)
 	}
 	wasLimited := tc.limited
 	tc.mu.Unlock()
 	switch {
-	case tc.clusterLeft > 0:
-		tc.clusterLeft--
-		t.sendProbation(tc, tc.clusterRate*bweProcessInterval.Seconds()/8, tc.cluster)
+	case tc.probe.active():
+		if tc.probe.timer == nil { // no loop timer paces it: this tick does
+			t.probeStep(tc, now)
+		}
 	case limited && measured && padTo > mediaRate:
-		tc.padCarry = t.sendProbation(tc, (padTo-mediaRate)*bweProcessInterval.Seconds()/8+tc.padCarry, 0)
+		tc.padCarry = t.sendProbation(tc, (padTo-mediaRate)*bweProcessInterval.Seconds()/8+tc.padCarry)
 	default:
 		tc.padCarry = 0
 	}
-	return wasLimited || tc.clusterLeft > 0 || initialPending
+	return wasLimited || tc.probe.active() || initialPending
 }
 
 // startClusterLocked starts a probe cluster at rate.
 func (c *tccClient) startClusterLocked(rate float64, now int64) {
 	c.lastProbeAt = now
-	c.cluster = c.cluster%4 + 1
-	c.clusterLeft = bweProbeTicks
-	c.clusterRate = rate
-	c.est.StartProbe(c.cluster, rate)
+	c.probe.start(rate)
+	c.est.StartProbe(c.probe.id, rate)
 }
 
 // initialProbeLocked starts the next initial probe cluster when it is
@@ -608,7 +606,7 @@ func (c *tccClient) initialProbeLocked(clear bool, now int64) bool {
 	case now-c.startedAt > int64(bweInitialProbeWindow), c.effectiveDesired != 0 && c.effectiveDesired <= c.available:
 		c.initialProbes = len(bweInitialProbeScales)
 		return false
-	case c.clusterLeft > 0 || !clear || c.est.LastFeedback() == 0 || c.effectiveDesired == 0:
+	case c.probe.active() || !clear || c.est.LastFeedback() == 0 || c.effectiveDesired == 0:
 		return true
 	}
 	rate := math.Min(bweInitialProbeScales[c.initialProbes]*c.initial, c.maxBitrate)
@@ -641,39 +639,47 @@ func (c *tccClient) sendRate(sent uint64, now int64) (float64, bool) {
 	return float64(sent-oldest.bytes) * 8 / (float64(now-oldest.at) / 1e9), true
 }
 
-// sendProbation sends about bytes of probation packets of probe cluster
-// (0: plain padding) and returns the bytes left unsent (less than a
-// packet). Padding goes on a limited consumer's RTX stream (which any
-// receiver knows) when there is one, else on mediasoup's probator stream.
-func (t *transport) sendProbation(tc *tccClient, bytes float64, cluster int) float64 {
+// sendProbation sends about bytes of padding and returns the bytes left
+// unsent (less than a packet). Padding goes on a limited consumer's RTX
+// stream (which any receiver knows) when there is one, else on
+// mediasoup's probator stream.
+func (t *transport) sendProbation(tc *tccClient, bytes float64) float64 {
 	for n := 0; n < probationMaxPerTick; n++ {
-		var b []byte
-		var seq uint16
-		if pad := tc.padConsumer; pad != nil {
-			if bytes < rtxPaddingSize {
-				break
-			}
-			seq = uint16(t.twccSeq.Add(1))
-			if b = pad.rtxPadding(tc.probBuf[:], seq); b == nil {
-				tc.padConsumer = nil
-				return 0
-			}
-		} else {
-			if bytes < probationMinSize {
-				break
-			}
-			b, seq = tc.probationPacket(t, min(int(bytes), probationSize))
+		if tc.padConsumer != nil && bytes < rtxPaddingSize || tc.padConsumer == nil && bytes < probationMinSize {
+			break
 		}
-		tc.history.RecordOne(nanotime(), seq, len(b), cluster)
-		t.probationBytesSent.Add(uint64(len(b)))
-		t.bytesSent.Add(uint64(len(b)))
-		bytes -= float64(len(b))
-		if t.traceMask.Load()&traceProbation != 0 {
-			t.traceProbation(b)
+		sent := t.sendProbationPacket(tc, min(int(bytes), probationSize), 0)
+		if sent == 0 {
+			return 0
 		}
-		t.link.sendRTP(b)
+		bytes -= float64(sent)
 	}
 	return max(0, min(bytes, probationSize))
+}
+
+// sendProbationPacket sends one probation packet of about size bytes
+// (RTX padding packets have their own size), of probe cluster (0:
+// plain padding), and returns its size (0: none could be sent).
+func (t *transport) sendProbationPacket(tc *tccClient, size, cluster int) int {
+	var b []byte
+	var seq uint16
+	if pad := tc.padConsumer; pad != nil {
+		seq = uint16(t.twccSeq.Add(1))
+		if b = pad.rtxPadding(tc.probBuf[:], seq); b == nil {
+			tc.padConsumer = nil
+			return 0
+		}
+	} else {
+		b, seq = tc.probationPacket(t, min(max(size, probationMinSize), probationSize))
+	}
+	tc.history.RecordOne(nanotime(), seq, len(b), cluster)
+	t.probationBytesSent.Add(uint64(len(b)))
+	t.bytesSent.Add(uint64(len(b)))
+	if t.traceMask.Load()&traceProbation != 0 {
+		t.traceProbation(b)
+	}
+	t.link.sendRTP(b)
+	return len(b)
 }
 
 // rtxPaddingSize is the size of RTX padding packets' padding (RTP

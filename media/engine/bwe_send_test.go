@@ -47,6 +47,16 @@ type bweReceiver struct {
 	pending  []arrival
 	received atomic.Int64
 	ssrcs    map[uint32]bool
+	// probation are the probator stream's packets (SSRC 1234) as they
+	// came, before the emulated queue.
+	probation []rxPacket
+}
+
+// rxPacket is a datagram as it came: its size and kernel receive time
+// (µs).
+type rxPacket struct {
+	size int
+	at   int64
 }
 
 func newBweReceiver(t testing.TB) *bweReceiver {
@@ -144,6 +154,9 @@ type arrival struct {
 func (r *bweReceiver) arrive(ssrc uint32, seq uint16, size int, now int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if ssrc == 1234 {
+		r.probation = append(r.probation, rxPacket{size, now})
+	}
 	at := now
 	if limit := r.limit.Load(); limit > 0 {
 		start := max(now, r.queueFree)

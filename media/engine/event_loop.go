@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -153,6 +154,31 @@ func (lt *loopTimers) add(w *worker, period time.Duration, fn func()) bool {
 	}
 	lt.ts = append(lt.ts, t)
 	return true
+}
+
+// start is add for a timer the caller stops with drop; nil when w has no
+// event loop or lt is stopped.
+func (lt *loopTimers) start(w *worker, period time.Duration, fn func()) *evloop.Timer {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if lt.stopped {
+		return nil
+	}
+	t := w.loopTimer(period, fn)
+	if t != nil {
+		lt.ts = append(lt.ts, t)
+	}
+	return t
+}
+
+// drop stops t, a timer of start, and forgets it.
+func (lt *loopTimers) drop(t *evloop.Timer) {
+	lt.mu.Lock()
+	if i := slices.Index(lt.ts, t); i >= 0 {
+		lt.ts = slices.Delete(lt.ts, i, i+1)
+	}
+	lt.mu.Unlock()
+	t.Stop()
 }
 
 // stop stops the timers; they no longer run once it returns (except on
