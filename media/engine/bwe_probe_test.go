@@ -99,13 +99,18 @@ func TestSendSideBweProbePacing(t *testing.T) {
 		st := must[[]media.TransportStats](t)(tr.GetStats(f.ctx))[0]
 		return st.AvailableOutgoingBitrate != nil && *st.AvailableOutgoingBitrate > 900_000
 	})
-	// A cluster sends 100 ms of its rate in packets of 2 ms of it: 50.
+	// A cluster sends 100 ms of its rate, 1.5 Mbit/s at least (it goes
+	// above the 1.2 Mbit/s the consumer wants), in packets of 2 ms of it.
 	var pkts []rxPacket
-	waitFor(t, "40 probe packets", 10*time.Second, func() bool {
+	waitFor(t, "15 kB of probe packets", 10*time.Second, func() bool {
 		rx.mu.Lock()
 		pkts = slices.Clone(rx.probation)
 		rx.mu.Unlock()
-		return len(pkts) >= 40
+		n := 0
+		for _, pk := range pkts {
+			n += pk.size
+		}
+		return n >= 15_000
 	})
 	first, bytes := pkts[0], 0
 	for i, pk := range pkts {
