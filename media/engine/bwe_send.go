@@ -26,7 +26,9 @@ import (
 //     transport's own transport-wide sequence number (t.twccSeq), written
 //     into the extension id the consumer negotiated, and its send time
 //     and size go into a bounded history (gcc.History, recorded once per
-//     sent batch).
+//     sent batch). The send time is when the batch is handed to the
+//     socket, not when its packets arrived: a worker's own delay (a busy
+//     turn of its event loop) is not the path's.
 //   - The receiver's transport-cc feedback (or REMB, and receiver
 //     reports' loss) feeds the estimator (media/internal/gcc, GCC as in
 //     libwebrtc).
@@ -45,10 +47,11 @@ import (
 //     that a transport whose estimate allows what its consumers want
 //     costs one wake-up a second, not forty.
 //   - While a consumer is held below its preferred layer by the estimate
-//     (and the estimator sees no congestion), the transport pads up to
+//     (the estimator sees no congestion, and setMinOutgoingBitrate's
+//     floor is below what the consumers want), the transport pads up to
 //     the estimate, and every bweProbeInterval sends a probe cluster at
-//     twice the estimate whose arrival rate, when higher, becomes the
-//     estimate. Padding goes as padding-only packets on the RTX stream of
+//     twice the estimate, paced at that rate (bwe_probe.go), whose
+//     arrival rate, when higher, becomes the estimate. Padding goes as padding-only packets on the RTX stream of
 //     such a consumer when it negotiated RTX (as libwebrtc pads: every
 //     receiver knows that stream and reports it in its feedback), else as
 //     mediasoup's probation packets (RtpProbationGenerator: SSRC 1234,
@@ -56,7 +59,9 @@ import (
 //     receives; a receiver without it reports them lost).
 //
 // setMaxOutgoingBitrate/setMinOutgoingBitrate bound the estimate (and
-// initialAvailableOutgoingBitrate, WebRTC transports, starts it).
+// initialAvailableOutgoingBitrate, WebRTC transports, starts it). As in
+// mediasoup, the floor is no padding target: with the floor above what
+// the consumers want, the transport neither pads nor probes.
 
 const (
 	// bweMinBitrate is mediasoup's TransportCongestionControlMinOutgoingBitrate.
@@ -562,7 +567,13 @@ func (t *transport) probation(tc *tccClient, now int64) bool {
 	// layer at all).
 	clear := tc.est.Usage() == gcc.Normal && tc.est.Loss() < 0.02 || now-tc.est.LastFeedback() > int64(time.Second)
 	initialPending := tc.initialProbeLocked(clear, now)
-	limited = limited && clear
+	// Nor while the floor (setMinOutgoingBitrate) covers what the
+	// consumers want: the estimate never goes below it, so a consumer
+	// short of its preferred layers is not short for want of bitrate,
+	// and padding or probing up to the floor would only load the path
+	// (mediasoup's floor bounds the estimate; its pacer sends padding
+	// only in probe clusters, capped by its max bitrate).
+	limited = limited && clear && tc.minBitrate < tc.effectiveDesired
 	if !tc.probe.active() && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
 		tc.startClusterLocked(max(math.Min(2*available, math.Max(tc.maxBitrate, available)), bweMinProbeRate), now)
 	}
