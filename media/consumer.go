@@ -124,4 +124,19 @@ type ConsumerDump struct {
 	ProducerPaused             bool                    `json:"producerPaused"`
 	Priority                   int                     `json:"priority"`
 	RtpStreams                 []RtpStreamDump         `json:"rtpStreams"`
+	// RtpStream is the consumer's stream (RtpStreams[0]) of a simple,
+	// simulcast or SVC consumer, as mediasoup's dump of those has it;
+	// nil for pipe consumers.
+	RtpStream *RtpStreamDump `json:"rtpStream,omitempty"`
+	// The layers of a simulcast or SVC consumer (nil for others), as
+	// mediasoup's dump: the preferred ones (setPreferredLayers), the
+	// target ones (what the consumer switches to: the preferred ones,
+	// or the bitrate distribution's), and the current ones (forwarded);
+	// -1 when there is none.
+	PreferredSpatialLayer  *int `json:"preferredSpatialLayer,omitempty"`
+	TargetSpatialLayer     *int `json:"targetSpatialLayer,omitempty"`
+	CurrentSpatialLayer    *int `json:"currentSpatialLayer,omitempty"`
+	PreferredTemporalLayer *int `json:"preferredTemporalLayer,omitempty"`
+	TargetTemporalLayer    *int `json:"targetTemporalLayer,omitempty"`
+	CurrentTemporalLayer   *int `json:"currentTemporalLayer,omitempty"`
 }

@@ -823,6 +823,10 @@ func (c *consumer) Dump(ctx context.Context) (*media.ConsumerDump, error) {
 		}})
 	}
 	c.mu.Unlock()
+	if c.typ != media.ConsumerPipe && len(d.RtpStreams) > 0 {
+		d.RtpStream = &d.RtpStreams[0]
+	}
+	c.dumpLayers(d)
 	return d, nil
 }
 
