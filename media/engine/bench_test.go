@@ -59,6 +59,21 @@ func BenchmarkForwardBWE(b *testing.B) {
 	}
 }
 
+// BenchmarkForwardBWEInterleaved compares forwarding without and with
+// the estimator running (BenchmarkForward against BenchmarkForwardBWE)
+// in alternating rounds of one run, so that both modes see the same
+// machine load; est-kbps is the estimate of one consumer's transport at
+// the end (above the initial 600 when the feedback reached it).
+func BenchmarkForwardBWEInterleaved(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		for round := 1; round <= 2; round++ {
+			for _, bwe := range []bool{false, true} {
+				b.Run(fmt.Sprintf("N=%d/round=%d/bwe=%v", n, round, bwe), func(b *testing.B) { benchForward(b, n, benchRates[n], 1, bwe) })
+			}
+		}
+	}
+}
+
 // BenchmarkForwardBursty sends the same average rate in bursts of 10
 // back-to-back packets, as video frames arrive: the read batch then holds
 // several packets and each consumer sends them with one sendmmsg.
@@ -84,12 +99,16 @@ func benchForward(b *testing.B, n, rate, burst int, bwe bool) {
 	if bwe {
 		caps, twccID = bweCaps(r)
 	}
+	var first media.PlainTransport
 	for i := 0; i < n; i++ {
 		tr := must[media.PlainTransport](b)(r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
 		if err := tr.Connect(ctx, &media.PlainTransportConnectOptions{IP: lo, Port: peer.receiverPorts[i%len(peer.receiverPorts)]}); err != nil {
 			b.Fatal(err)
 		}
 		must[media.Consumer](b)(tr.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+		if first == nil {
+			first = tr
+		}
 	}
 	runtime.GC()
 	var ms0, ms1 runtime.MemStats
@@ -110,6 +129,9 @@ func benchForward(b *testing.B, n, rate, burst int, bwe bool) {
 	}
 	b.ReportMetric(100*float64(received)/forwarded, "delivered-%")
 	b.ReportMetric(0, "ns/op")
+	if st, err := first.GetStats(ctx); bwe && err == nil && st[0].AvailableOutgoingBitrate != nil {
+		b.ReportMetric(float64(*st[0].AvailableOutgoingBitrate)/1000, "est-kbps")
+	}
 }
 
 // voluntarySwitches is the process's voluntary context switches so far.
@@ -247,7 +269,9 @@ func sink(c *udpio.Conn, received *atomic.Int64, twccID *atomic.Uint32, wg *sync
 		id := uint8(twccID.Load())
 		for i := 0; i < n; i++ {
 			if ms[i].N > 12 && ms[i].Buf[1] < 192 {
-				received.Add(1)
+				if ms[i].Buf[8] != 0 || ms[i].Buf[9] != 0 || ms[i].Buf[10] != 0x04 || ms[i].Buf[11] != 0xd2 {
+					received.Add(1) // not a probation packet (SSRC 1234)
+				}
 				if id != 0 {
 					recordTWCC(recorders, ms[i], id)
 				}
