@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
 )
 
 // TestSendSideBweInitialProbing: as libwebrtc's probe controller at the
@@ -72,12 +73,20 @@ func TestSendSideBweInitialProbing(t *testing.T) {
 // the bytes of the cluster's packets before it would have taken at 2
 // Mbit/s, give or take one packet between back-to-back clusters (5 ms).
 // Sent in bursts, a tick's worth of packets came within microseconds.
+// With a goroutine per socket (no event loop) the estimator's ticks pace
+// the clusters, more coarsely, under the same bound.
 func TestSendSideBweProbePacing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes seconds of real time")
 	}
+	t.Run("EventLoop", func(t *testing.T) { testProbePacing(t, newFixture(t)) })
+	t.Run("PerSocketReaders", func(t *testing.T) {
+		testProbePacing(t, fixtureWith(t, &engine.Options{PerSocketReaders: true, RTCPInterval: 50 * time.Millisecond}))
+	})
+}
+
+func testProbePacing(t *testing.T, f *fixture) {
 	const maxRate = 2_000_000
-	f := newFixture(t)
 	src := newEndpoint(t)
 	in := f.plain(f.router, src)
 	params := vp8Params(300)
