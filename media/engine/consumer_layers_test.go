@@ -3,10 +3,12 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
 )
 
@@ -77,4 +79,38 @@ func TestConsumerDumpLayers(t *testing.T) {
 	if sd.RtpStream == nil || sd.PreferredSpatialLayer != nil || sd.CurrentTemporalLayer != nil {
 		t.Fatalf("simple consumer's dump: rtpStream %v, layers %v %v", sd.RtpStream, sd.PreferredSpatialLayer, sd.CurrentTemporalLayer)
 	}
+}
+
+// TestSVCConsumerDumpLayers: an SVC consumer's dump has the same layer
+// fields: an L3T3 viewer preferring S1T1 targets and forwards S1T1.
+func TestSVCConsumerDumpLayers(t *testing.T) {
+	f := newSVCFixture(t, "L3T3", 3)
+	v := f.viewer(t, layers(1, 1))
+	f.send(t, 40, true)
+	wait.Until(t, "current layers S1T1", func() bool {
+		c := v.c.CurrentLayers()
+		return c != nil && c.SpatialLayer == 1 && *c.TemporalLayer == 1
+	})
+	d := must[*media.ConsumerDump](t)(v.c.Dump(context.Background()))
+	got := []*int{d.PreferredSpatialLayer, d.TargetSpatialLayer, d.CurrentSpatialLayer,
+		d.PreferredTemporalLayer, d.TargetTemporalLayer, d.CurrentTemporalLayer}
+	for i, want := range []int{1, 1, 1, 1, 1, 1} {
+		if got[i] == nil || *got[i] != want {
+			t.Fatalf("SVC consumer's dump layers %v (field %d), want S1T1 throughout", derefs(got), i)
+		}
+	}
+	if d.RtpStream == nil {
+		t.Fatal("SVC consumer's dump without rtpStream")
+	}
+}
+
+func derefs(ps []*int) []int {
+	out := make([]int, len(ps))
+	for i, p := range ps {
+		out[i] = -2
+		if p != nil {
+			out[i] = *p
+		}
+	}
+	return out
 }
