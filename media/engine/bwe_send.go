@@ -574,7 +574,9 @@ func (t *transport) probation(tc *tccClient, now int64) bool {
 	// (mediasoup's floor bounds the estimate; its pacer sends padding
 	// only in probe clusters, capped by its max bitrate).
 	limited = limited && clear && tc.minBitrate < tc.effectiveDesired
-	if !tc.probe.active() && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
+	// The initial probes go first (libwebrtc's ProbeController probes
+	// periodically only once its initial probing is complete).
+	if !initialPending && !tc.probe.active() && limited && now-tc.lastProbeAt >= int64(bweProbeInterval) {
 		tc.startClusterLocked(max(math.Min(2*available, math.Max(tc.maxBitrate, available)), bweMinProbeRate), now)
 	}
 	wasLimited := tc.limited
@@ -596,7 +598,7 @@ func (t *transport) probation(tc *tccClient, now int64) bool {
 func (c *tccClient) startClusterLocked(rate float64, now int64) {
 	c.lastProbeAt = now
 	c.probe.start(rate)
-	c.est.StartProbe(c.probe.id, rate)
+	c.est.StartProbe(c.probe.id, rate, int(c.probe.bytes))
 }
 
 // initialProbeLocked starts the next initial probe cluster when it is

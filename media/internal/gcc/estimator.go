@@ -101,6 +101,7 @@ type group struct {
 
 type probe struct {
 	rate        float64 // the cluster's send rate (bps)
+	minBytes    int     // what must arrive before it counts
 	first, last int64   // arrival
 	sendFirst   int64
 	sendLast    int64
@@ -471,9 +472,13 @@ func (e *Estimator) probeAdd(a Ack) {
 	p.packets++
 }
 
-// StartProbe starts counting cluster (1..), sent at rate (bps), afresh.
-func (e *Estimator) StartProbe(cluster int, rate float64) {
-	e.probes[(cluster-1)%len(e.probes)] = probe{rate: rate}
+// StartProbe starts counting cluster (1..), sent at rate (bps), afresh;
+// it is to send bytes. Its result counts once 80% of those arrived
+// (ProbeBitrateEstimator's kMinReceivedBytesRatio): a cluster paced at
+// its rate is measured over most of its length, not over its first
+// few packets.
+func (e *Estimator) StartProbe(cluster int, rate float64, bytes int) {
+	e.probes[(cluster-1)%len(e.probes)] = probe{rate: rate, minBytes: bytes * 8 / 10}
 }
 
 // applyProbes raises the delay-based estimate to a probe's result when
@@ -482,7 +487,7 @@ func (e *Estimator) StartProbe(cluster int, rate float64) {
 func (e *Estimator) applyProbes() {
 	for i := range e.probes {
 		p := &e.probes[i]
-		if p.packets < 5 || p.last <= p.first || p.sendLast <= p.sendFirst {
+		if p.packets < 5 || p.bytes < p.minBytes || p.last <= p.first || p.sendLast <= p.sendFirst {
 			continue
 		}
 		recv := float64(p.bytes-p.lastSize) * 8 / (float64(p.last-p.first) / 1e9)
@@ -492,6 +497,6 @@ func (e *Estimator) applyProbes() {
 			e.delayRate = e.clamp(r * 0.95)
 			e.lossRate = math.Max(e.lossRate, e.delayRate)
 		}
-		*p = probe{rate: p.rate}
+		*p = probe{rate: p.rate, minBytes: p.minBytes}
 	}
 }
