@@ -180,3 +180,34 @@ func TestTrendline(t *testing.T) {
 		t.Fatalf("queue draining: %v", u)
 	}
 }
+
+// TestProbeNeedsMostOfItsCluster: a probe cluster raises the estimate to
+// what it measured only once 80% of its bytes are reported (libwebrtc's
+// ProbeBitrateEstimator): its first packets alone, a few milliseconds of
+// a paced cluster, do not count.
+func TestProbeNeedsMostOfItsCluster(t *testing.T) {
+	e := New(Config{Initial: 600_000, Min: 30_000})
+	const rate, size, n = 2_000_000, 500, 50 // 25 kB: 100 ms at 2 Mbit/s
+	e.StartProbe(1, rate, n*size)
+	spacing := int64(size * 8 * 1e9 / rate)
+	ack := func(i int) Ack {
+		at := int64(time.Second) + int64(i)*spacing
+		return Ack{Sent: at, Arrival: at + int64(10*time.Millisecond), Size: size, Cluster: 1}
+	}
+	var acks []Ack
+	for i := 0; i < n*3/4; i++ {
+		acks = append(acks, ack(i))
+	}
+	e.OnAcks(acks, int64(2*time.Second))
+	if got := e.Target(); got > 700_000 {
+		t.Fatalf("estimate %.0f after 75%% of the cluster, want it unchanged", got)
+	}
+	acks = acks[:0]
+	for i := n * 3 / 4; i < n; i++ {
+		acks = append(acks, ack(i))
+	}
+	e.OnAcks(acks, int64(2*time.Second)+int64(50*time.Millisecond))
+	if got := e.Target(); got < 0.9*rate*0.95 {
+		t.Fatalf("estimate %.0f after the whole cluster, want about 0.95 times %d", got, rate)
+	}
+}
