@@ -21,7 +21,8 @@
 //     estimate caps the loss-based one, which receiver reports feed.
 //   - Probes: Probe sends a cluster of packets faster than the estimate;
 //     the rate at which they arrive, when above the estimate, becomes the
-//     estimate (libwebrtc's ProbeBitrateEstimator), as padding probes
+//     estimate once 80% of the cluster's bytes arrived (libwebrtc's
+//     ProbeBitrateEstimator), as padding probes
 //     let libwebrtc climb back after congestion faster than 8% a second.
 //
 // Why not pion/interceptor's gcc.SendSideBWE: it learns of sent packets
