@@ -51,10 +51,11 @@ import (
 //     floor is below what the consumers want), the transport pads up to
 //     the estimate, and every bweProbeInterval sends a probe cluster at
 //     twice the estimate, paced at that rate (bwe_probe.go), whose
-//     arrival rate, when higher, becomes the estimate. Padding goes as padding-only packets on the RTX stream of
-//     such a consumer when it negotiated RTX (as libwebrtc pads: every
-//     receiver knows that stream and reports it in its feedback), else as
-//     mediasoup's probation packets (RtpProbationGenerator: SSRC 1234,
+//     arrival rate, when higher, becomes the estimate. Padding goes as
+//     padding-only packets on the RTX stream of such a consumer when it
+//     negotiated RTX (as libwebrtc pads: every receiver knows that
+//     stream and reports it in its feedback), else as mediasoup's
+//     probation packets (RtpProbationGenerator: SSRC 1234,
 //     payload type 127, MID "probator", which mediasoup-client's probator
 //     receives; a receiver without it reports them lost).
 //
