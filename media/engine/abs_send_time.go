@@ -62,3 +62,19 @@ func copyOverwriting(dst, src []byte, hdrLen int, els []rtppkt.Element) int {
 	}
 	return n
 }
+
+// restampAbsSendTime rewrites the abs-send-time (extension id) of the
+// packets bufs, queued with the time they arrived, with now, the time
+// they are handed to the socket: a receiver's REMB estimate, like the
+// transport-cc one, must not read the worker's own delay as the path's.
+func restampAbsSendTime(bufs [][]byte, id uint8, now int64) {
+	for _, b := range bufs {
+		h, ok := rtppkt.Parse(b)
+		if !ok {
+			continue
+		}
+		if v, ok := rtppkt.Extension(b, h, id); ok && len(v) == 3 {
+			putAbsSendTime(v, now)
+		}
+	}
+}

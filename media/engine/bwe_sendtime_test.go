@@ -3,10 +3,12 @@
 package engine_test
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/engine"
 )
@@ -105,4 +107,77 @@ func drain[T any](ch <-chan T) {
 			return
 		}
 	}
+}
+
+// TestAbsSendTimeWorkerStall: the abs-send-time a consumer writes (what
+// a REMB receiver reads the path's delay from) is the time the packet is
+// handed to the socket: with every other turn of the worker's loop
+// stalled 40 ms between reading packets and sending them, the receiver
+// sees the packets' arrival (kernel timestamps, on loopback as they are
+// sent) follow their abs-send-time within a few milliseconds, where with
+// the packets' arrival at the worker written the stalled ones looked 40
+// ms late.
+func TestAbsSendTimeWorkerStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes seconds of real time")
+	}
+	f := newFixture(t)
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: vp8Params(100)}))
+	caps := consumerCaps(false)
+	caps.Codecs[0].RtcpFeedback = append(append([]media.RtcpFeedback(nil), videoFeedback...), media.RtcpFeedback{Type: "goog-remb"})
+	var absID uint8
+	for _, e := range f.router.RtpCapabilities().HeaderExtensions {
+		if e.URI == media.ExtAbsSendTime && e.Kind == media.KindVideo {
+			caps.HeaderExtensions = append(caps.HeaderExtensions, e)
+			absID = uint8(e.PreferredID)
+		}
+	}
+	rx := newBweReceiver(t) // only its socket: read here
+	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+		t.Fatal(err)
+	}
+	must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	startTemporalFeeder(t, src, in.Tuple(), []feederLayer{{100, [3]int{2, 1, 1}}})
+
+	var turns atomic.Int64
+	engine.StallTurns(f.worker, func() {
+		if turns.Add(1)%2 == 0 {
+			time.Sleep(40 * time.Millisecond)
+		}
+	})
+	defer engine.StallTurns(f.worker, nil)
+	// Arrival minus abs-send-time, relative to the first packet's (µs).
+	var offsets []int64
+	var first struct{ at, abs int64 }
+	buf, oob := make([]byte, 2000), make([]byte, 128)
+	_ = rx.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for len(offsets) < 60 {
+		n, oobn, _, _, err := rx.conn.ReadMsgUDP(buf, oob)
+		if err != nil {
+			t.Fatalf("after %d packets: %v", len(offsets), err)
+		}
+		var h rtp.Header
+		if _, err := h.Unmarshal(buf[:n]); err != nil || n < 12 || buf[1] >= 192 && buf[1] <= 223 {
+			continue
+		}
+		v := h.GetExtension(absID)
+		if len(v) != 3 {
+			t.Fatalf("packet without abs-send-time")
+		}
+		abs := int64(v[0])<<16 | int64(v[1])<<8 | int64(v[2])
+		at := kernelTime(oob[:oobn])
+		if len(offsets) == 0 {
+			first.at, first.abs = at, abs
+		}
+		dabs := (abs - first.abs) & 0xffffff * 1e6 >> 18
+		offsets = append(offsets, at-first.at-dabs)
+	}
+	low, high := slices.Min(offsets), slices.Max(offsets)
+	if high-low > 20_000 {
+		t.Fatalf("arrival minus abs-send-time spans %d µs over 60 packets with every other turn stalled 40 ms", high-low)
+	}
+	t.Logf("arrival minus abs-send-time within %d µs", high-low)
 }

@@ -435,8 +435,12 @@ func (c *consumer) flush() {
 	if c.traceMask.Load() != 0 {
 		c.traceQ.emit(&c.onTrace)
 	}
-	if c.outNumbered > 0 {
-		c.recordSent(nanotime())
+	if c.outNumbered > 0 || c.absID != 0 {
+		now := nanotime()
+		c.recordSent(now)
+		if c.absID != 0 {
+			restampAbsSendTime(bufs, c.absID, now)
+		}
 	}
 	if c.transport.direct {
 		for _, b := range bufs {
@@ -494,6 +498,9 @@ func (c *consumer) flushInto(w *webrtc.RTPBatchWriter) {
 	c.queued = 0
 	if c.traceMask.Load() != 0 {
 		c.traceQ.emit(&c.onTrace)
+	}
+	if c.absID != 0 { // Add encrypts: stamp now
+		restampAbsSendTime(bufs, c.absID, nanotime())
 	}
 	c.transport.countRTPBatch(bufs)
 	_ = w.Add(l.tr, bufs)
