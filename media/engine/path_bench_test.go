@@ -72,11 +72,14 @@ func BenchmarkForwardPath(b *testing.B) {
 // WebRtcTransports that are not connected (their sends are dropped, so
 // no syscall is measured), without and with transport-cc negotiated:
 // with it, each packet also gets its transport's transport-wide sequence
-// number and goes into the send history (bwe_send.go).
+// number and goes into the send history (bwe_send.go); bwe=abs also
+// negotiates abs-send-time, as browsers do, which each packet gets at the
+// flush.
 func BenchmarkForwardPathBWE(b *testing.B) {
-	for _, bwe := range []bool{false, true} {
+	for _, mode := range []string{"false", "true", "abs"} {
+		bwe := mode != "false"
 		for _, n := range []int{1, 10} {
-			b.Run(fmt.Sprintf("bwe=%v/N=%d", bwe, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("bwe=%s/N=%d", mode, n), func(b *testing.B) {
 				ctx := context.Background()
 				r, listen := vp8Router(b)
 				in, _ := r.CreateDirectTransport(ctx, nil)
@@ -94,7 +97,7 @@ func BenchmarkForwardPathBWE(b *testing.B) {
 					codec.RtcpFeedback = []media.RtcpFeedback{{Type: "transport-cc"}}
 					caps.Codecs = []media.RtpCodecCapability{codec}
 					for _, e := range r.RtpCapabilities().HeaderExtensions {
-						if e.URI == media.ExtTransportWideCC01 && e.Kind == media.KindVideo {
+						if e.Kind == media.KindVideo && (e.URI == media.ExtTransportWideCC01 || mode == "abs" && e.URI == media.ExtAbsSendTime) {
 							caps.HeaderExtensions = append(caps.HeaderExtensions, e)
 						}
 					}
