@@ -36,6 +36,9 @@ type svcLayers struct {
 	ctx           *svc.Context
 	seq           rtppkt.SeqWindow
 	layersChanged bool
+	// ddUp: bit t set, an AV1 frame of temporal layer t is a switching-up
+	// point for this consumer (av1svc.go).
+	ddUp uint8
 
 	// The bitrate distribution's state (the transport's RTCP goroutine).
 	provisionalSpatial, provisionalTemporal int
@@ -48,15 +51,17 @@ type svcLayers struct {
 // isSVC reports whether params (a producer's, or its consumable ones)
 // make an SVC stream, by mediasoup's RtpParameters::GetType: one encoding
 // whose scalabilityMode has more than one spatial or temporal layer, of a
-// codec that carries its layers in one stream (VP9). (mediasoup makes such
-// an encoding of VP8 or H264 a one-stream simulcast producer; the engine
-// keeps those simple.)
+// codec that carries its layers in one stream: VP9, and AV1 with more
+// than one spatial layer (L2T3, L3T3, L3T3_KEY ...; its layers come from
+// the dependency descriptor, av1svc.go). (mediasoup makes such an
+// encoding of VP8 or H264 a one-stream simulcast producer; the engine
+// keeps those, and AV1 L1Tn, out of the SVC consumer.)
 func isSVC(params media.RtpParameters) bool {
 	if len(params.Encodings) != 1 {
 		return false
 	}
 	sm := ortc.ParseScalabilityMode(params.Encodings[0].ScalabilityMode)
-	return (sm.SpatialLayers > 1 || sm.TemporalLayers > 1) && svcCodec(encodingMime(params))
+	return (sm.SpatialLayers > 1 || sm.TemporalLayers > 1) && svcCodec(encodingMime(params), sm)
 }
 
 // encodingMime is the media codec of the first encoding.
@@ -70,11 +75,11 @@ func encodingMime(params media.RtpParameters) string {
 	return ""
 }
 
-// svcCodec reports whether the engine reads layers of codec mime for an
-// SVC consumer. (AV1 joins with its dependency descriptor: fill
-// svc.Packet from it in packet.svcLayers.)
-func svcCodec(mime string) bool {
-	return strings.EqualFold(mime, "video/vp9")
+// svcCodec reports whether the engine reads layers of codec mime, sent
+// with scalability mode sm, for an SVC consumer: VP9 from its payload
+// descriptor, AV1 with spatial layers from its dependency descriptor.
+func svcCodec(mime string, sm ortc.ScalabilityMode) bool {
+	return strings.EqualFold(mime, "video/vp9") || strings.EqualFold(mime, "video/av1") && sm.SpatialLayers > 1
 }
 
 func newSVCLayers(params media.RtpParameters, preferred *media.ConsumerLayers) *svcLayers {
@@ -104,7 +109,11 @@ func newSVCLayers(params media.RtpParameters, preferred *media.ConsumerLayers) *
 func (pk *packet) svcLayers() *svc.Packet {
 	if pk.svcState == 0 {
 		pk.svcState = -1
-		if pk.kfCodec == kfVP9 && vp9Layers(pk.payload(), &pk.svc) {
+		switch {
+		case pk.kfCodec == kfVP9 && vp9Layers(pk.payload(), &pk.svc):
+			pk.svcState = 1
+		case pk.av1DD() != nil:
+			av1Layers(&pk.dd, &pk.svc)
 			pk.svcState = 1
 		}
 	}
@@ -162,7 +171,12 @@ func (v *svcLayers) accept(pk *packet, s *sendStream) (out uint16, marker, ok bo
 	}
 	if l := pk.svcLayers(); l != nil {
 		ps, pt := v.ctx.Current()
-		fwd, m := v.ctx.Process(l)
+		var fwd, m bool
+		if pk.av1DD() != nil {
+			fwd, m = v.processAV1(pk, l)
+		} else {
+			fwd, m = v.ctx.Process(l)
+		}
 		if !fwd {
 			v.seq.Drop(pk.seq)
 			return 0, false, false

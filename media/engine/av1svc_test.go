@@ -1,0 +1,421 @@
+package engine_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pion/rtp"
+	"github.com/ropehq/rope/internal/wait"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/depdesc"
+)
+
+// av1SVCStructure is libwebrtc's template dependency structure for
+// LnT3 (full SVC, ScalabilityStructureFullSvc) or LnT3_KEY (ksvc,
+// ScalabilityStructureKeySvc), temporal pattern 0 2 1 2, every layer
+// frame numbered: decode target s*3+t is spatial layer s up to temporal
+// layer t. Per spatial layer four templates, in order: the key temporal
+// unit's frame (S0: refers to nothing; above: to the layer below), T0,
+// T1, T2. A delta frame refers to the layer below in its temporal unit
+// (full SVC) and to its own layer's previous T0 (T0, T1) or T0/T1 (T2)
+// frame. DTIs as libwebrtc's Dti: a frame is a switch point for the
+// decode targets of its spatial layer above its temporal layer (and, at
+// T0, its own), discardable for its own layer's target above T0, and in
+// full SVC required by the targets of higher spatial layers (a switch
+// point of them in the key temporal unit).
+func av1SVCStructure(spatial int, ksvc bool) *depdesc.Structure {
+	s := &depdesc.Structure{DecodeTargets: spatial * 3, NumTemplates: spatial * 4, HasResolutions: true,
+		MaxSpatialID: uint8(spatial - 1), MaxTemporalID: 2}
+	for sid := range spatial {
+		s.Resolutions[sid] = depdesc.Resolution{Width: 320 << sid, Height: 180 << sid}
+		for k := range 4 {
+			tp := &s.Templates[sid*4+k]
+			tp.SpatialID, tp.TemporalID = uint8(sid), uint8(max(k-1, 0))
+			for _, fd := range av1FrameDiffs(spatial, sid, k, ksvc) {
+				tp.FrameDiffs[tp.NumFrameDiffs] = fd
+				tp.NumFrameDiffs++
+			}
+			for dt := range s.DecodeTargets {
+				tp.SetDTI(dt, av1DTI(dt/3, dt%3, sid, int(tp.TemporalID), k == 0, ksvc))
+			}
+		}
+	}
+	return s
+}
+
+// av1FrameDiffs are the frame diffs of template k (0 key, 1 T0, 2 T1, 3
+// T2) of spatial layer sid.
+func av1FrameDiffs(spatial, sid, k int, ksvc bool) []uint8 {
+	var fd []uint8
+	if sid > 0 && (k == 0 || !ksvc) {
+		fd = append(fd, 1)
+	}
+	if k > 0 {
+		fd = append(fd, uint8(spatial*[4]int{0, 4, 2, 1}[k]))
+	}
+	return fd
+}
+
+// av1DTI is libwebrtc's DTI of a frame of layers fs, ft for decode
+// target ds, dt.
+func av1DTI(ds, dt, fs, ft int, key, ksvc bool) depdesc.DTI {
+	switch {
+	case ds < fs || dt < ft:
+		return depdesc.NotPresent
+	case ksvc && key:
+		return depdesc.Switch
+	case ksvc && ds != fs:
+		return depdesc.NotPresent
+	case ds == fs && dt == ft && dt > 0:
+		return depdesc.Discardable
+	case ds == fs || key:
+		return depdesc.Switch
+	}
+	return depdesc.Required
+}
+
+// av1SVCSender sends AV1 LnT3 (or LnT3_KEY) as Chromium does: per
+// temporal unit each spatial layer's frame in two packets, each with a
+// dependency descriptor (the structure on a key frame's first), the
+// marker bit on the unit's last packet. The payload is an aggregation
+// header (N on a key frame's first packet) and padding, and ends with a
+// tag: the frame number, spatial and temporal layer, and the start and
+// end of frame flags (bits 0, 1).
+type av1SVCSender struct {
+	spatial int
+	ksvc    bool
+	st      *depdesc.Structure
+	ssrc    uint32
+	seq     uint16
+	ts      uint32
+	frame   uint16
+	i       int // temporal unit in the pattern
+}
+
+const av1DDID = 12
+
+func newAV1SVCSender(spatial int, ksvc bool, ssrc uint32) *av1SVCSender {
+	return &av1SVCSender{spatial: spatial, ksvc: ksvc, st: av1SVCStructure(spatial, ksvc), ssrc: ssrc, seq: 65500, frame: 65530}
+}
+
+// unit returns the packets of the next temporal unit, the first of a key
+// frame if key.
+func (s *av1SVCSender) unit(t testing.TB, key bool) [][]byte {
+	t.Helper()
+	if key {
+		s.i = 0
+	}
+	tid := [4]int{0, 2, 1, 2}[s.i%4]
+	k := tid + 1
+	if key {
+		k = 0
+	}
+	var out [][]byte
+	for sid := range s.spatial {
+		for part := range 2 {
+			d := depdesc.Descriptor{StartOfFrame: part == 0, EndOfFrame: part == 1, TemplateID: uint8(sid*4 + k), FrameNumber: s.frame}
+			d.HasStructure = key && sid == 0 && part == 0
+			var dd [depdesc.MaxSize]byte
+			n, err := depdesc.Marshal(dd[:], &d, s.st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload := make([]byte, 60)
+			payload[0] = 0x10 // W=1
+			if d.HasStructure {
+				payload[0] |= 0x08 // N
+			}
+			tag := payload[len(payload)-5:]
+			tag[0], tag[1], tag[2], tag[3] = byte(s.frame>>8), byte(s.frame), byte(sid), byte(tid)
+			tag[4] = byte(part) + 1 // 1 start, 2 end
+			p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 45, SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc,
+				Marker: sid == s.spatial-1 && part == 1}, Payload: payload}
+			// Two-byte header extensions: a structure exceeds 16 bytes.
+			p.Header.Extension, p.Header.ExtensionProfile = true, 0x1000
+			if err := p.Header.SetExtension(av1DDID, dd[:n]); err != nil {
+				t.Fatal(err)
+			}
+			b, err := p.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.seq++
+			out = append(out, b)
+		}
+		s.frame++
+	}
+	s.ts += 3000
+	s.i++
+	return out
+}
+
+// av1SVCFixture is an AV1 SVC producer on a plain transport fed by an
+// av1SVCSender.
+type av1SVCFixture struct {
+	*svcFixture
+	av1 *av1SVCSender
+}
+
+func av1Caps() *media.RtpCapabilities {
+	return &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{
+		{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000, RtcpFeedback: videoFeedback},
+	}}
+}
+
+func newAV1SVCFixture(t *testing.T, mode string, spatial int, ksvc bool) *av1SVCFixture {
+	f := newFixture(t)
+	r := must[media.Router](t)(f.worker.CreateRouter(f.ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
+		{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000}}}))
+	f.router = r
+	src := newEndpoint(t)
+	in := f.plain(r, src)
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+		Codecs:           []media.RtpCodecParameters{{MimeType: "video/AV1", PayloadType: 45, ClockRate: 90000, RtcpFeedback: videoFeedback}},
+		HeaderExtensions: []media.RtpHeaderExtensionParameters{{URI: media.ExtDependencyDescriptor, ID: av1DDID}},
+		Encodings:        []media.RtpEncodingParameters{{SSRC: 1000, ScalabilityMode: mode}},
+		Rtcp:             media.RtcpParameters{CNAME: "av1"},
+	}}))
+	if p.Type() != media.ProducerSVC {
+		t.Fatalf("producer type %q, want svc", p.Type())
+	}
+	return &av1SVCFixture{svcFixture: &svcFixture{fixture: f, src: src, in: in, p: p}, av1: newAV1SVCSender(spatial, ksvc, 1000)}
+}
+
+func (f *av1SVCFixture) viewer(t *testing.T, prefer *media.ConsumerLayers) *svcViewer {
+	v := &svcViewer{e: newEndpoint(t)}
+	v.t = f.plain(f.router, v.e)
+	v.c = must[media.Consumer](t)(v.t.Consume(f.ctx, &media.ConsumerOptions{ProducerID: f.p.ID(), RtpCapabilities: av1Caps(), PreferredLayers: prefer}))
+	if v.c.Type() != media.ConsumerSVC {
+		t.Fatalf("consumer type %q, want svc", v.c.Type())
+	}
+	v.c.OnLayersChange(func(l *media.ConsumerLayers) {
+		v.mu.Lock()
+		v.changes = append(v.changes, l)
+		v.mu.Unlock()
+	})
+	return v
+}
+
+// send sends n temporal units, the first a key one if key.
+func (f *av1SVCFixture) send(t *testing.T, n int, key bool) {
+	for i := range n {
+		for _, b := range f.av1.unit(t, key && i == 0) {
+			f.src.send(f.in.Tuple(), b)
+		}
+	}
+}
+
+// av1Received is one packet a viewer got, with the tag the sender put
+// at the end of its payload.
+type av1Received struct {
+	pkt        *rtp.Packet
+	frame      uint16
+	sid, tid   int
+	start, end bool
+}
+
+func (v *svcViewer) av1Received(t *testing.T) []av1Received {
+	t.Helper()
+	var out []av1Received
+	for _, p := range v.e.packets() {
+		if len(p.Payload) < 60 {
+			t.Fatalf("packet %d: payload % x", p.SequenceNumber, p.Payload)
+		}
+		for _, id := range p.GetExtensionIDs() {
+			if id == av1DDID {
+				t.Fatalf("packet %d carries the dependency descriptor", p.SequenceNumber)
+			}
+		}
+		tag := p.Payload[len(p.Payload)-5:]
+		out = append(out, av1Received{pkt: p, frame: uint16(tag[0])<<8 | uint16(tag[1]), sid: int(tag[2]), tid: int(tag[3]),
+			start: tag[4]&1 != 0, end: tag[4]&2 != 0})
+	}
+	return out
+}
+
+// checkAV1SVCStream checks that a viewer's packets have sequence numbers
+// without gaps, whole frames, and the marker bit exactly on the last
+// packet of each temporal unit (RTP timestamp), which ends a frame.
+func checkAV1SVCStream(t *testing.T, rs []av1Received) {
+	t.Helper()
+	for i, r := range rs {
+		if i > 0 && r.pkt.SequenceNumber != rs[i-1].pkt.SequenceNumber+1 {
+			t.Fatalf("packet %d: sequence number %d after %d", i, r.pkt.SequenceNumber, rs[i-1].pkt.SequenceNumber)
+		}
+		if i > 0 && !r.start && rs[i-1].frame != r.frame {
+			t.Fatalf("packet %d: frame %d without its start", i, r.frame)
+		}
+		last := i == len(rs)-1 || rs[i+1].pkt.Timestamp != r.pkt.Timestamp
+		if r.pkt.Marker != last {
+			t.Fatalf("packet %d (frame %d S%dT%d): marker %v, last of its temporal unit %v", i, r.frame, r.sid, r.tid, r.pkt.Marker, last)
+		}
+		if last && !r.end {
+			t.Fatalf("temporal unit %d ends inside frame %d", r.pkt.Timestamp, r.frame)
+		}
+	}
+}
+
+func av1MaxLayers(rs []av1Received) (int, int) {
+	s, tl := -1, -1
+	for _, r := range rs {
+		s, tl = max(s, r.sid), max(tl, r.tid)
+	}
+	return s, tl
+}
+
+// TestAV1SVCConsumerLayers: an AV1 producer with scalabilityMode L3T3
+// and the dependency descriptor is an SVC producer; each viewer gets the
+// layers up to its preferred ones (read from the descriptor), every
+// frame of them, with continuous sequence numbers, the marker bit where
+// its highest spatial layer ends a temporal unit, and no descriptor (it
+// did not negotiate it).
+func TestAV1SVCConsumerLayers(t *testing.T) {
+	f := newAV1SVCFixture(t, "L3T3", 3, false)
+	prefs := []*media.ConsumerLayers{layers(0, 0), layers(0, 2), layers(1, 1), layers(2, 2), nil}
+	var vs []*svcViewer
+	for _, l := range prefs {
+		vs = append(vs, f.viewer(t, l))
+	}
+	f.send(t, 40, true)
+	for i, v := range vs {
+		s, tl := 2, 2
+		if prefs[i] != nil {
+			s, tl = prefs[i].SpatialLayer, *prefs[i].TemporalLayer
+		}
+		units := map[int]int{0: 10, 1: 20, 2: 40}[tl]
+		want := units * 2 * (s + 1)
+		wait.Until(t, fmt.Sprintf("viewer %d: %d packets", i, want), func() bool { return len(v.e.packets()) >= want })
+		rs := v.av1Received(t)
+		if len(rs) != want {
+			t.Fatalf("viewer %d: %d packets, want %d", i, len(rs), want)
+		}
+		if gs, gt := av1MaxLayers(rs); gs != s || gt != tl {
+			t.Fatalf("viewer %d: up to S%dT%d, want S%dT%d", i, gs, gt, s, tl)
+		}
+		checkAV1SVCStream(t, rs)
+		wait.Until(t, "current layers", func() bool {
+			c := v.c.CurrentLayers()
+			return c != nil && c.SpatialLayer == s && *c.TemporalLayer == tl
+		})
+	}
+}
+
+// TestAV1SVCConsumerSwitches: in full SVC (L3T3) a spatial up-switch
+// waits for a key frame, which the consumer asks for; a down-switch
+// needs none; a temporal up-switch waits for a switch point of the
+// higher decode target (a T0 frame of the spatial layer forwarded) and
+// happens at the next frame of the higher layer; sequence numbers stay
+// continuous and layerschange reports each switch.
+func TestAV1SVCConsumerSwitches(t *testing.T) {
+	f := newAV1SVCFixture(t, "L3T3", 3, false)
+	v := f.viewer(t, layers(0, 2))
+	f.send(t, 8, true)
+	wait.Until(t, "8 units at S0", func() bool { return len(v.e.packets()) >= 16 })
+	v.waitChange(t, 0, 2)
+	f.src.reset()
+	if err := v.c.SetPreferredLayers(f.ctx, *layers(2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, 8, false)
+	wait.Until(t, "8 more units", func() bool { return len(v.e.packets()) >= 32 })
+	if s, _ := av1MaxLayers(v.av1Received(t)); s != 0 {
+		t.Fatalf("up to S%d before a key frame", s)
+	}
+	wait.Until(t, "a key frame request", func() bool { return hasPLI(f.src.rtcpPackets(), 1000) })
+	f.send(t, 8, true)
+	wait.Until(t, "8 units at S2", func() bool { return len(v.e.packets()) >= 32+8*6 })
+	if s, _ := av1MaxLayers(v.av1Received(t)[32:]); s != 2 {
+		t.Fatalf("up to S%d after the key frame", s)
+	}
+	v.waitChange(t, 2, 2)
+	// Down to S1, temporal layer 0, without a key frame: from the next
+	// unit on (2 of the next 8 are T0).
+	if err := v.c.SetPreferredLayers(f.ctx, *layers(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, 8, false)
+	wait.Until(t, "2 units at S1T0", func() bool { return len(v.e.packets()) >= 80+2*4 })
+	rs := v.av1Received(t)
+	if len(rs) != 88 {
+		t.Fatalf("%d packets, want 88", len(rs))
+	}
+	if s, tl := av1MaxLayers(rs[80:]); s != 1 || tl != 0 {
+		t.Fatalf("up to S%dT%d after the down-switch", s, tl)
+	}
+	v.waitChange(t, 1, 0)
+	// Back up to temporal layer 2 at S1: the last T0 unit was a switch
+	// point, so the next frames of T2 and T1 go (4 units: T0 T2 T1 T2 in
+	// the pattern after 16 units).
+	if err := v.c.SetPreferredLayers(f.ctx, *layers(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, 4, false)
+	wait.Until(t, "4 units at S1T2", func() bool { return len(v.e.packets()) >= 88+4*4 })
+	rs = v.av1Received(t)
+	if s, tl := av1MaxLayers(rs[88:]); s != 1 || tl != 2 || len(rs) != 88+16 {
+		t.Fatalf("up to S%dT%d in %d packets after the temporal up-switch", s, tl, len(rs))
+	}
+	checkAV1SVCStream(t, rs)
+	v.waitChange(t, 1, 2)
+}
+
+// TestAV1SVCTemporalSwitchPoint: a temporal up-switch waits for a switch
+// point of the higher decode target. A viewer on S0T0 asked for T2
+// right after a T1 frame it dropped gets no T2 frame referring to that
+// T1 frame: the T2 frame after it goes only from the next T0 frame on.
+func TestAV1SVCTemporalSwitchPoint(t *testing.T) {
+	f := newAV1SVCFixture(t, "L3T3", 3, false)
+	v := f.viewer(t, layers(0, 0))
+	f.send(t, 3, true) // T0 T2 T1: the viewer gets the T0 unit
+	wait.Until(t, "the key frame", func() bool { return len(v.e.packets()) >= 2 })
+	if err := v.c.SetPreferredLayers(f.ctx, *layers(0, 2)); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, 5, false) // T2 (refers to the dropped T1), T0 T2 T1 T2
+	wait.Until(t, "5 frames", func() bool { return len(v.e.packets()) >= 10 })
+	rs := v.av1Received(t)
+	var tids []int
+	for _, r := range rs {
+		if r.start {
+			tids = append(tids, r.tid)
+		}
+	}
+	if fmt.Sprint(tids) != "[0 0 2 1 2]" {
+		t.Fatalf("frames of temporal layers %v, want [0 0 2 1 2]", tids)
+	}
+	checkAV1SVCStream(t, rs)
+}
+
+// TestAV1KSVCConsumerSwitches: in K-SVC (L3T3_KEY) a viewer gets only its
+// spatial layer between key units (every layer up to it in a key unit),
+// and a down-switch waits for a key frame too.
+func TestAV1KSVCConsumerSwitches(t *testing.T) {
+	f := newAV1SVCFixture(t, "L3T3_KEY", 3, true)
+	v := f.viewer(t, layers(2, 2))
+	f.send(t, 8, true)
+	wait.Until(t, "8 units", func() bool { return len(v.e.packets()) >= 6+7*2 })
+	rs := v.av1Received(t)
+	for i, r := range rs[6:] {
+		if r.sid != 2 {
+			t.Fatalf("packet %d of a delta unit: S%d", i+6, r.sid)
+		}
+	}
+	f.src.reset()
+	if err := v.c.SetPreferredLayers(f.ctx, *layers(0, 2)); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, 4, false)
+	wait.Until(t, "4 more units", func() bool { return len(v.e.packets()) >= 20+4*2 })
+	if s, _ := av1MaxLayers(v.av1Received(t)[20:]); s != 2 {
+		t.Fatalf("switched to S%d without a key frame", s)
+	}
+	wait.Until(t, "a key frame request", func() bool { return hasPLI(f.src.rtcpPackets(), 1000) })
+	f.send(t, 4, true)
+	wait.Until(t, "4 units at S0", func() bool { return len(v.e.packets()) >= 28+4*2 })
+	rs = v.av1Received(t)
+	if s, _ := av1MaxLayers(rs[28:]); s != 0 || len(rs) != 36 {
+		t.Fatalf("after the key frame: up to S%d in %d packets", s, len(rs))
+	}
+	checkAV1SVCStream(t, rs)
+	v.waitChange(t, 0, 2)
+}
