@@ -7,72 +7,9 @@ import (
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/internal/depdesc"
 )
-
-// av1SVCStructure is libwebrtc's template dependency structure for
-// LnT3 (full SVC, ScalabilityStructureFullSvc) or LnT3_KEY (ksvc,
-// ScalabilityStructureKeySvc), temporal pattern 0 2 1 2, every layer
-// frame numbered: decode target s*3+t is spatial layer s up to temporal
-// layer t. Per spatial layer four templates, in order: the key temporal
-// unit's frame (S0: refers to nothing; above: to the layer below), T0,
-// T1, T2. A delta frame refers to the layer below in its temporal unit
-// (full SVC) and to its own layer's previous T0 (T0, T1) or T0/T1 (T2)
-// frame. DTIs as libwebrtc's Dti: a frame is a switch point for the
-// decode targets of its spatial layer above its temporal layer (and, at
-// T0, its own), discardable for its own layer's target above T0, and in
-// full SVC required by the targets of higher spatial layers (a switch
-// point of them in the key temporal unit).
-func av1SVCStructure(spatial int, ksvc bool) *depdesc.Structure {
-	s := &depdesc.Structure{DecodeTargets: spatial * 3, NumTemplates: spatial * 4, HasResolutions: true,
-		MaxSpatialID: uint8(spatial - 1), MaxTemporalID: 2}
-	for sid := range spatial {
-		s.Resolutions[sid] = depdesc.Resolution{Width: 320 << sid, Height: 180 << sid}
-		for k := range 4 {
-			tp := &s.Templates[sid*4+k]
-			tp.SpatialID, tp.TemporalID = uint8(sid), uint8(max(k-1, 0))
-			for _, fd := range av1FrameDiffs(spatial, sid, k, ksvc) {
-				tp.FrameDiffs[tp.NumFrameDiffs] = fd
-				tp.NumFrameDiffs++
-			}
-			for dt := range s.DecodeTargets {
-				tp.SetDTI(dt, av1DTI(dt/3, dt%3, sid, int(tp.TemporalID), k == 0, ksvc))
-			}
-		}
-	}
-	return s
-}
-
-// av1FrameDiffs are the frame diffs of template k (0 key, 1 T0, 2 T1, 3
-// T2) of spatial layer sid.
-func av1FrameDiffs(spatial, sid, k int, ksvc bool) []uint8 {
-	var fd []uint8
-	if sid > 0 && (k == 0 || !ksvc) {
-		fd = append(fd, 1)
-	}
-	if k > 0 {
-		fd = append(fd, uint8(spatial*[4]int{0, 4, 2, 1}[k]))
-	}
-	return fd
-}
-
-// av1DTI is libwebrtc's DTI of a frame of layers fs, ft for decode
-// target ds, dt.
-func av1DTI(ds, dt, fs, ft int, key, ksvc bool) depdesc.DTI {
-	switch {
-	case ds < fs || dt < ft:
-		return depdesc.NotPresent
-	case ksvc && key:
-		return depdesc.Switch
-	case ksvc && ds != fs:
-		return depdesc.NotPresent
-	case ds == fs && dt == ft && dt > 0:
-		return depdesc.Discardable
-	case ds == fs || key:
-		return depdesc.Switch
-	}
-	return depdesc.Required
-}
 
 // av1SVCSender sends AV1 LnT3 (or LnT3_KEY) as Chromium does: per
 // temporal unit each spatial layer's frame in two packets, each with a
@@ -95,7 +32,7 @@ type av1SVCSender struct {
 const av1DDID = 12
 
 func newAV1SVCSender(spatial int, ksvc bool, ssrc uint32) *av1SVCSender {
-	return &av1SVCSender{spatial: spatial, ksvc: ksvc, st: av1SVCStructure(spatial, ksvc), ssrc: ssrc, seq: 65500, frame: 65530}
+	return &av1SVCSender{spatial: spatial, ksvc: ksvc, st: engine.AV1SVCStructure(spatial, ksvc), ssrc: ssrc, seq: 65500, frame: 65530}
 }
 
 // unit returns the packets of the next temporal unit, the first of a key
