@@ -8,75 +8,9 @@ import (
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/depdesc"
+	"github.com/ropehq/rope/media/internal/depdesc/depdesctest"
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
-
-// AV1SVCStructure is av1SVCStructure, for the external tests.
-var AV1SVCStructure = av1SVCStructure
-
-// av1SVCStructure is libwebrtc's template dependency structure for
-// LnT3 (full SVC, ScalabilityStructureFullSvc) or LnT3_KEY (ksvc,
-// ScalabilityStructureKeySvc), temporal pattern 0 2 1 2, every layer
-// frame numbered: decode target s*3+t is spatial layer s up to temporal
-// layer t. Per spatial layer four templates, in order: the key temporal
-// unit's frame (S0: refers to nothing; above: to the layer below), T0,
-// T1, T2. A delta frame refers to the layer below in its temporal unit
-// (full SVC) and to its own layer's previous T0 (T0, T1) or T0/T1 (T2)
-// frame. DTIs as libwebrtc's Dti: a frame is a switch point for the
-// decode targets of its spatial layer above its temporal layer (and, at
-// T0, its own), discardable for its own layer's target above T0, and in
-// full SVC required by the targets of higher spatial layers (a switch
-// point of them in the key temporal unit).
-func av1SVCStructure(spatial int, ksvc bool) *depdesc.Structure {
-	s := &depdesc.Structure{DecodeTargets: spatial * 3, NumTemplates: spatial * 4, HasResolutions: true,
-		MaxSpatialID: uint8(spatial - 1), MaxTemporalID: 2}
-	for sid := range spatial {
-		s.Resolutions[sid] = depdesc.Resolution{Width: 320 << sid, Height: 180 << sid}
-		for k := range 4 {
-			tp := &s.Templates[sid*4+k]
-			tp.SpatialID, tp.TemporalID = uint8(sid), uint8(max(k-1, 0))
-			for _, fd := range av1FrameDiffs(spatial, sid, k, ksvc) {
-				tp.FrameDiffs[tp.NumFrameDiffs] = fd
-				tp.NumFrameDiffs++
-			}
-			for dt := range s.DecodeTargets {
-				tp.SetDTI(dt, av1DTI(dt/3, dt%3, sid, int(tp.TemporalID), k == 0, ksvc))
-			}
-		}
-	}
-	return s
-}
-
-// av1FrameDiffs are the frame diffs of template k (0 key, 1 T0, 2 T1, 3
-// T2) of spatial layer sid.
-func av1FrameDiffs(spatial, sid, k int, ksvc bool) []uint8 {
-	var fd []uint8
-	if sid > 0 && (k == 0 || !ksvc) {
-		fd = append(fd, 1)
-	}
-	if k > 0 {
-		fd = append(fd, uint8(spatial*[4]int{0, 4, 2, 1}[k]))
-	}
-	return fd
-}
-
-// av1DTI is libwebrtc's DTI of a frame of layers fs, ft for decode
-// target ds, dt.
-func av1DTI(ds, dt, fs, ft int, key, ksvc bool) depdesc.DTI {
-	switch {
-	case ds < fs || dt < ft:
-		return depdesc.NotPresent
-	case ksvc && key:
-		return depdesc.Switch
-	case ksvc && ds != fs:
-		return depdesc.NotPresent
-	case ds == fs && dt == ft && dt > 0:
-		return depdesc.Discardable
-	case ds == fs || key:
-		return depdesc.Switch
-	}
-	return depdesc.Required
-}
 
 // av1SVCPath is an AV1 producer (scalabilityMode mode, "" for a simple
 // one) with the dependency descriptor on a DirectTransport, with n
@@ -111,7 +45,7 @@ func av1SVCPath(tb testing.TB, mode string, n int) (send func(), sent *int, clos
 		c.OnRtp(func([]byte) { *count++ })
 	}
 	tr := in.(*directTransport).transport
-	st := av1SVCStructure(3, false)
+	st := depdesctest.SVC(3, false)
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1, Extension: true, ExtensionProfile: 0x1000}, Payload: make([]byte, 1000)}
 	// One OBU element (W=1), a frame OBU: the payload is parsed as
 	// Chromium's would be.
@@ -123,12 +57,9 @@ func av1SVCPath(tb testing.TB, mode string, n int) (send func(), sent *int, clos
 	for key := range 2 {
 		for i := range 12 {
 			unit, sid := i/3, i%3
-			k := [4]int{1, 3, 2, 3}[unit]
-			if key == 1 && unit == 0 {
-				k = 0
-			}
-			d := depdesc.Descriptor{StartOfFrame: true, EndOfFrame: true, TemplateID: uint8(sid*4 + k), FrameNumber: uint16(i),
-				HasStructure: k == 0 && sid == 0}
+			k := key == 1 && unit == 0
+			d := depdesc.Descriptor{StartOfFrame: true, EndOfFrame: true, TemplateID: depdesctest.Template(sid, unit, k), FrameNumber: uint16(i),
+				HasStructure: k && sid == 0}
 			var b [depdesc.MaxSize]byte
 			m, err := depdesc.Marshal(b[:], &d, st)
 			if err != nil {

@@ -7,8 +7,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/internal/wait"
 	"github.com/ropehq/rope/media"
-	"github.com/ropehq/rope/media/engine"
 	"github.com/ropehq/rope/media/internal/depdesc"
+	"github.com/ropehq/rope/media/internal/depdesc/depdesctest"
 )
 
 // av1SVCSender sends AV1 LnT3 (or LnT3_KEY) as Chromium does: per
@@ -32,7 +32,7 @@ type av1SVCSender struct {
 const av1DDID = 12
 
 func newAV1SVCSender(spatial int, ksvc bool, ssrc uint32) *av1SVCSender {
-	return &av1SVCSender{spatial: spatial, ksvc: ksvc, st: engine.AV1SVCStructure(spatial, ksvc), ssrc: ssrc, seq: 65500, frame: 65530}
+	return &av1SVCSender{spatial: spatial, ksvc: ksvc, st: depdesctest.SVC(spatial, ksvc), ssrc: ssrc, seq: 65500, frame: 65530}
 }
 
 // unit returns the packets of the next temporal unit, the first of a key
@@ -42,15 +42,11 @@ func (s *av1SVCSender) unit(t testing.TB, key bool) [][]byte {
 	if key {
 		s.i = 0
 	}
-	tid := [4]int{0, 2, 1, 2}[s.i%4]
-	k := tid + 1
-	if key {
-		k = 0
-	}
+	tid := depdesctest.Pattern[s.i%4]
 	var out [][]byte
 	for sid := range s.spatial {
 		for part := range 2 {
-			d := depdesc.Descriptor{StartOfFrame: part == 0, EndOfFrame: part == 1, TemplateID: uint8(sid*4 + k), FrameNumber: s.frame}
+			d := depdesc.Descriptor{StartOfFrame: part == 0, EndOfFrame: part == 1, TemplateID: depdesctest.Template(sid, s.i, key), FrameNumber: s.frame}
 			d.HasStructure = key && sid == 0 && part == 0
 			var dd [depdesc.MaxSize]byte
 			n, err := depdesc.Marshal(dd[:], &d, s.st)

@@ -62,6 +62,7 @@ var steps = []step{
 	{"svc-layers", testSVCLayers},
 	{"av1-temporal-layers", testAV1TemporalLayers},
 	{"one-stream-temporal", testOneStreamTemporal},
+	{"av1-svc-layers", testAV1SVCLayers},
 	// Existing capabilities once tested per package only (issue #15).
 	{"webrtc-transport", testWebRtcTransport},
 	{"webrtc-ice-restart", testWebRtcIceRestart},

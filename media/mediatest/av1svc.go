@@ -1,0 +1,207 @@
+package mediatest
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/ropehq/rope/media"
+	"github.com/ropehq/rope/media/internal/depdesc"
+	"github.com/ropehq/rope/media/internal/depdesc/depdesctest"
+)
+
+// av1SVCStream sends AV1 L3T3 with dependency descriptors as Chromium
+// does (libwebrtc's structure, depdesctest.SVC): per temporal unit each
+// spatial layer's frame in two packets (start and end of frame), the
+// structure on a key frame's first packet, the marker bit on the unit's
+// last packet, temporal pattern 0,2,1,2; a key unit first and for each
+// PLI. The payload ends with a tag: the epoch it was sent in, its
+// spatial and temporal layer, and 1 on a frame's last packet.
+type av1SVCStream struct {
+	st    *depdesc.Structure
+	ssrc  uint32
+	seq   uint16
+	ts    uint32
+	frame uint16
+	i     int
+	plis  int
+	first bool
+}
+
+func (s *av1SVCStream) unit(t *testing.T, key bool, epoch byte) [][]byte {
+	t.Helper()
+	if key || s.first {
+		s.i, key = 0, true
+	}
+	s.first = false
+	tid := depdesctest.Pattern[s.i%4]
+	var out [][]byte
+	for sid := range 3 {
+		for part := range 2 {
+			d := depdesc.Descriptor{StartOfFrame: part == 0, EndOfFrame: part == 1, TemplateID: depdesctest.Template(sid, s.i, key),
+				FrameNumber: s.frame, HasStructure: key && sid == 0 && part == 0}
+			var dd [depdesc.MaxSize]byte
+			n := check[int](t)(depdesc.Marshal(dd[:], &d, s.st))
+			payload := make([]byte, 200)
+			payload[0] = 0x10 // W=1
+			if d.HasStructure {
+				payload[0] |= 0x08 // N
+			}
+			m := len(payload)
+			payload[m-4], payload[m-3], payload[m-2], payload[m-1] = epoch, byte(sid), byte(tid), byte(part)
+			pk := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 45, SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc,
+				Marker: sid == 2 && part == 1, Extension: true, ExtensionProfile: 0x1000}, Payload: payload}
+			if err := pk.Header.SetExtension(av1DDID, dd[:n]); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, check[[]byte](t)(pk.Marshal()))
+			s.seq++
+		}
+		s.frame++
+	}
+	s.ts += 3000
+	s.i++
+	return out
+}
+
+// testAV1SVCLayers: an AV1 producer with scalabilityMode L3T3 and the
+// dependency descriptor is an SVC producer, and its consumers SVC
+// consumers that select layers by the descriptor. One prefers spatial
+// layer 0, temporal 1: it gets only those layers. The other is switched
+// 12 times across spatial and temporal layers (each switch waits for what
+// the endpoint receives to show it; a spatial up-switch waits for a key
+// frame the consumer asks for). What each endpoint receives has sequence
+// numbers without gaps, the marker bit on the last packet of each
+// temporal unit only, which ends a frame, layers within the switch in
+// force, and no descriptor (endpoints do not negotiate it); layerschange
+// reports the layers.
+func testAV1SVCLayers(t *testing.T, api media.API) {
+	r := check[media.Router](t)(newWorker(t, api).CreateRouter(ctxFor(t), &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
+		{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000}}}))
+	src, low, dst := NewEndpoint(t), NewEndpoint(t), NewEndpoint(t)
+	in := connectedPlain(t, r, src)
+	p := check[media.Producer](t)(in.Produce(ctxFor(t), &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+		Codecs:           []media.RtpCodecParameters{{MimeType: "video/AV1", PayloadType: 45, ClockRate: 90000, RtcpFeedback: videoFeedback}},
+		HeaderExtensions: []media.RtpHeaderExtensionParameters{{URI: media.ExtDependencyDescriptor, ID: av1DDID}},
+		Encodings:        []media.RtpEncodingParameters{{SSRC: 600, ScalabilityMode: "L3T3"}},
+		Rtcp:             media.RtcpParameters{CNAME: "mediatest"},
+	}}))
+	if p.Type() != media.ProducerSVC {
+		t.Fatalf("producer type %s, want svc", p.Type())
+	}
+	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000, RtcpFeedback: videoFeedback}}}
+	one := 1
+	cl := check[media.Consumer](t)(connectedPlain(t, r, low).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps,
+		PreferredLayers: &media.ConsumerLayers{SpatialLayer: 0, TemporalLayer: &one}}))
+	c := check[media.Consumer](t)(connectedPlain(t, r, dst).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	for _, x := range []media.Consumer{cl, c} {
+		if x.Type() != media.ConsumerSVC {
+			t.Fatalf("consumer type %s, want svc", x.Type())
+		}
+	}
+	log := &layersLog{}
+	c.OnLayersChange(log.add)
+	s := &av1SVCStream{st: depdesctest.SVC(3, false), ssrc: 600, seq: 65000, frame: 65500, first: true}
+	var epoch byte
+	round := func() {
+		plis := 0
+		for _, pk := range src.RTCP() {
+			if pli, ok := pk.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == 600 {
+				plis++
+			}
+		}
+		key := plis > s.plis
+		s.plis = plis
+		for _, b := range s.unit(t, key, epoch) {
+			src.Send(in.Tuple(), b)
+		}
+	}
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	seen := func(e byte, l layers) bool {
+		for _, pk := range dst.RTP(ssrc) {
+			if n := len(pk.Payload); n > 4 && pk.Payload[n-4] == e && int(pk.Payload[n-3]) == l.s && int(pk.Payload[n-2]) == l.t {
+				return true
+			}
+		}
+		return false
+	}
+	want := []layers{{2, 2}}
+	eventually(t, "the top layers", func() bool { round(); return seen(0, want[0]) })
+	plan := []layers{{0, 0}, {2, 2}, {1, 2}, {1, 0}, {2, 1}, {0, 2}}
+	for k := 1; k <= 12; k++ {
+		l := plan[k%len(plan)]
+		tl := l.t
+		if err := c.SetPreferredLayers(ctxFor(t), media.ConsumerLayers{SpatialLayer: l.s, TemporalLayer: &tl}); err != nil {
+			t.Fatalf("switch %d: %v", k, err)
+		}
+		epoch = byte(k)
+		want = append(want, l)
+		eventually(t, fmt.Sprintf("switch %d's layers %+v", k, l), func() bool { round(); return seen(epoch, l) })
+	}
+	last := want[len(want)-1]
+	eventually(t, "layerschange of the last switch", func() bool { round(); return log.has(last) })
+	if cur := c.CurrentLayers(); cur == nil || cur.SpatialLayer != last.s || cur.TemporalLayer == nil || *cur.TemporalLayer != last.t {
+		t.Fatalf("current layers %+v, want %+v", cur, last)
+	}
+	// As in testSVCLayers: a packet sent after switch e went out under
+	// the preference of switch e, a neighbour, or e-2.
+	checkAV1SVCStream(t, c, dst.RTP(ssrc), func(e byte, sid, tid int) bool {
+		for i := max(int(e)-2, 0); i <= min(int(e)+1, len(want)-1); i++ {
+			if sid <= want[i].s && tid <= want[i].t {
+				return true
+			}
+		}
+		return false
+	})
+	checkAV1SVCStream(t, cl, low.RTP(cl.RtpParameters().Encodings[0].SSRC), func(_ byte, sid, tid int) bool { return sid == 0 && tid <= 1 })
+}
+
+// checkAV1SVCStream checks what an AV1 SVC consumer sent, in order of
+// sequence number: no gaps, no extension the consumer did not negotiate
+// (the descriptor), the marker bit exactly on the last packet of each
+// temporal unit (which ends a frame), layers allowed for the switch each
+// packet was sent in.
+func checkAV1SVCStream(t *testing.T, c media.Consumer, pkts []*rtp.Packet, allowed func(epoch byte, sid, tid int) bool) {
+	t.Helper()
+	if len(pkts) < 50 {
+		t.Fatalf("only %d packets received", len(pkts))
+	}
+	negotiated := map[uint8]bool{}
+	for _, e := range c.RtpParameters().HeaderExtensions {
+		negotiated[uint8(e.ID)] = true
+	}
+	base := pkts[0].SequenceNumber - 1000
+	ordered := slices.Clone(pkts)
+	sort.SliceStable(ordered, func(i, j int) bool {
+		return ordered[i].SequenceNumber-base < ordered[j].SequenceNumber-base
+	})
+	lastTS := ordered[len(ordered)-1].Timestamp // the last unit may still be on its way
+	for i, pk := range ordered {
+		for _, id := range pk.GetExtensionIDs() {
+			if !negotiated[id] {
+				t.Fatalf("packet %d carries extension %d, not negotiated by the consumer", i, id)
+			}
+		}
+		n := len(pk.Payload)
+		if n < 10 {
+			t.Fatalf("packet %d: payload % x", i, pk.Payload)
+		}
+		epoch, sid, tid, end := pk.Payload[n-4], int(pk.Payload[n-3]), int(pk.Payload[n-2]), pk.Payload[n-1] == 1
+		if !allowed(epoch, sid, tid) {
+			t.Fatalf("packet %d (switch %d): S%dT%d not within the layers allowed", i, epoch, sid, tid)
+		}
+		if i > 0 && pk.SequenceNumber != ordered[i-1].SequenceNumber+1 {
+			t.Fatalf("packet %d: sequence number %d after %d", i, pk.SequenceNumber, ordered[i-1].SequenceNumber)
+		}
+		lastOfUnit := i == len(ordered)-1 || ordered[i+1].Timestamp != pk.Timestamp
+		if pk.Timestamp != lastTS && pk.Marker != lastOfUnit {
+			t.Fatalf("packet %d (unit %d S%d): marker %v, last of its unit %v", i, pk.Timestamp, sid, pk.Marker, lastOfUnit)
+		}
+		if pk.Marker && !end {
+			t.Fatalf("packet %d: marker inside a frame", i)
+		}
+	}
+}
