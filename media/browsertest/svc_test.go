@@ -23,6 +23,13 @@ import (
 // wider than tab B's. (A switch during which tab A encoded next to
 // nothing, as happens on a loaded machine, is not checked.)
 func TestChromiumSVC(t *testing.T) {
+	testChromiumSVC(t, append(mediatest.MediaCodecs(), media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP9", ClockRate: 90000, Parameters: media.Parameters{"profile-id": 0}}), "L3T3_KEY")
+}
+
+// testChromiumSVC is TestChromiumSVC with the router's codecs (tab A
+// sends VP9 if they have it, else the first video codec) and tab A's
+// scalabilityMode.
+func testChromiumSVC(t *testing.T, codecs []media.RtpCodecCapability, mode string) {
 	const (
 		watch = 36 * time.Second
 		every = 3 * time.Second
@@ -40,7 +47,7 @@ func TestChromiumSVC(t *testing.T) {
 	)
 	defer func() { close(stop); done.Wait() }()
 	runBrowsers(t, &hooks{
-		codecs: append(mediatest.MediaCodecs(), media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP9", ClockRate: 90000, Parameters: media.Parameters{"profile-id": 0}}),
+		codecs: codecs,
 		router: func(r media.Router) {
 			r.OnNewTransport(func(tr media.Transport) {
 				tr.OnNewProducer(func(p media.Producer) {
@@ -99,7 +106,7 @@ func TestChromiumSVC(t *testing.T) {
 			})
 		},
 		setup: func(context.Context, *testing.T, media.Worker, *mediaserver.Server) []string {
-			return []string{"svc=L3T3_KEY", fmt.Sprintf("watch=%d", int(watch/time.Second))}
+			return []string{"svc=" + mode, fmt.Sprintf("watch=%d", int(watch/time.Second))}
 		},
 		output: func(out []byte) {
 			var r struct {

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"strings"
+
+	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/depdesc"
 	"github.com/ropehq/rope/media/internal/svc"
 )
@@ -84,4 +87,16 @@ func (v *svcLayers) processAV1(pk *packet, l *svc.Packet) (forward, marker bool)
 		}
 	}
 	return forward, marker
+}
+
+// svcExtensions adds the dependency descriptor to the header extensions
+// of an SVC consumer of an AV1 producer that sends it (ids are the
+// router's): Chromium's receiver assembles AV1 frames of several spatial
+// layers only by the descriptor (without it, it decodes nothing once two
+// spatial layers arrive), so the consumer forwards it.
+func svcExtensions(p *producer, exts []media.RtpHeaderExtensionParameters) []media.RtpHeaderExtensionParameters {
+	if p.ddID == 0 || !strings.EqualFold(encodingMime(p.consumable), "video/av1") || hasExtensionURI(media.RtpParameters{HeaderExtensions: exts}, media.ExtDependencyDescriptor) {
+		return exts
+	}
+	return append(exts, media.RtpHeaderExtensionParameters{URI: media.ExtDependencyDescriptor, ID: int(p.ddID), Parameters: media.Parameters{}})
 }

@@ -149,19 +149,33 @@ type av1Received struct {
 
 func (v *svcViewer) av1Received(t *testing.T) []av1Received {
 	t.Helper()
+	ddID := 0
+	for _, e := range v.c.RtpParameters().HeaderExtensions {
+		if e.URI == media.ExtDependencyDescriptor {
+			ddID = e.ID
+		}
+	}
+	if ddID == 0 {
+		t.Fatal("the consumer does not negotiate the dependency descriptor")
+	}
+	var dd depdesc.Parser
 	var out []av1Received
 	for _, p := range v.e.packets() {
 		if len(p.Payload) < 60 {
 			t.Fatalf("packet %d: payload % x", p.SequenceNumber, p.Payload)
 		}
-		for _, id := range p.GetExtensionIDs() {
-			if id == av1DDID {
-				t.Fatalf("packet %d carries the dependency descriptor", p.SequenceNumber)
-			}
-		}
 		tag := p.Payload[len(p.Payload)-5:]
-		out = append(out, av1Received{pkt: p, frame: uint16(tag[0])<<8 | uint16(tag[1]), sid: int(tag[2]), tid: int(tag[3]),
-			start: tag[4]&1 != 0, end: tag[4]&2 != 0})
+		r := av1Received{pkt: p, frame: uint16(tag[0])<<8 | uint16(tag[1]), sid: int(tag[2]), tid: int(tag[3]),
+			start: tag[4]&1 != 0, end: tag[4]&2 != 0}
+		// The descriptor goes with the packet, unchanged.
+		var d depdesc.Descriptor
+		if err := dd.Parse(p.GetExtension(uint8(ddID)), &d); err != nil {
+			t.Fatalf("packet %d: descriptor: %v", p.SequenceNumber, err)
+		}
+		if int(d.SpatialID) != r.sid || int(d.TemporalID) != r.tid || d.FrameNumber != r.frame || d.StartOfFrame != r.start || d.EndOfFrame != r.end {
+			t.Fatalf("packet %d: descriptor S%dT%d frame %d on a packet of S%dT%d frame %d", p.SequenceNumber, d.SpatialID, d.TemporalID, d.FrameNumber, r.sid, r.tid, r.frame)
+		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -200,8 +214,9 @@ func av1MaxLayers(rs []av1Received) (int, int) {
 // and the dependency descriptor is an SVC producer; each viewer gets the
 // layers up to its preferred ones (read from the descriptor), every
 // frame of them, with continuous sequence numbers, the marker bit where
-// its highest spatial layer ends a temporal unit, and no descriptor (it
-// did not negotiate it).
+// its highest spatial layer ends a temporal unit, and each packet's
+// dependency descriptor as sent (the consumer negotiates it: Chromium
+// assembles AV1 spatial layers by it).
 func TestAV1SVCConsumerLayers(t *testing.T) {
 	f := newAV1SVCFixture(t, "L3T3", 3, false)
 	prefs := []*media.ConsumerLayers{layers(0, 0), layers(0, 2), layers(1, 1), layers(2, 2), nil}

@@ -180,6 +180,7 @@ func (t *transport) consumerParams(p *producer, o *media.ConsumerOptions) (media
 	case media.ProducerSimulcast:
 		return media.ConsumerSimulcast, params, nil
 	case media.ProducerSVC:
+		params.HeaderExtensions = svcExtensions(p, params.HeaderExtensions)
 		return media.ConsumerSVC, params, nil
 	}
 	return media.ConsumerSimple, params, nil

@@ -76,7 +76,8 @@ func (s *av1SVCStream) unit(t *testing.T, key bool, epoch byte) [][]byte {
 // frame the consumer asks for). What each endpoint receives has sequence
 // numbers without gaps, the marker bit on the last packet of each
 // temporal unit only, which ends a frame, layers within the switch in
-// force, and no descriptor (endpoints do not negotiate it); layerschange
+// force, and the dependency descriptor as sent (an AV1 SVC consumer
+// negotiates it: Chromium assembles spatial layers by it); layerschange
 // reports the layers.
 func testAV1SVCLayers(t *testing.T, api media.API) {
 	r := check[media.Router](t)(newWorker(t, api).CreateRouter(ctxFor(t), &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
@@ -160,8 +161,8 @@ func testAV1SVCLayers(t *testing.T, api media.API) {
 }
 
 // checkAV1SVCStream checks what an AV1 SVC consumer sent, in order of
-// sequence number: no gaps, no extension the consumer did not negotiate
-// (the descriptor), the marker bit exactly on the last packet of each
+// sequence number: no gaps, no extension the consumer did not negotiate,
+// the descriptor (which it negotiates) as sent, the marker bit exactly on the last packet of each
 // temporal unit (which ends a frame), layers allowed for the switch each
 // packet was sent in.
 func checkAV1SVCStream(t *testing.T, c media.Consumer, pkts []*rtp.Packet, allowed func(epoch byte, sid, tid int) bool) {
@@ -170,9 +171,17 @@ func checkAV1SVCStream(t *testing.T, c media.Consumer, pkts []*rtp.Packet, allow
 		t.Fatalf("only %d packets received", len(pkts))
 	}
 	negotiated := map[uint8]bool{}
+	var ddID uint8
 	for _, e := range c.RtpParameters().HeaderExtensions {
 		negotiated[uint8(e.ID)] = true
+		if e.URI == media.ExtDependencyDescriptor {
+			ddID = uint8(e.ID)
+		}
 	}
+	if ddID == 0 {
+		t.Fatal("the consumer does not negotiate the dependency descriptor")
+	}
+	var dd depdesc.Parser
 	base := pkts[0].SequenceNumber - 1000
 	ordered := slices.Clone(pkts)
 	sort.SliceStable(ordered, func(i, j int) bool {
@@ -190,6 +199,13 @@ func checkAV1SVCStream(t *testing.T, c media.Consumer, pkts []*rtp.Packet, allow
 			t.Fatalf("packet %d: payload % x", i, pk.Payload)
 		}
 		epoch, sid, tid, end := pk.Payload[n-4], int(pk.Payload[n-3]), int(pk.Payload[n-2]), pk.Payload[n-1] == 1
+		var d depdesc.Descriptor
+		if err := dd.Parse(pk.GetExtension(ddID), &d); err != nil {
+			t.Fatalf("packet %d: descriptor: %v", i, err)
+		}
+		if int(d.SpatialID) != sid || int(d.TemporalID) != tid || d.EndOfFrame != end {
+			t.Fatalf("packet %d: descriptor S%dT%d on a packet of S%dT%d", i, d.SpatialID, d.TemporalID, sid, tid)
+		}
 		if !allowed(epoch, sid, tid) {
 			t.Fatalf("packet %d (switch %d): S%dT%d not within the layers allowed", i, epoch, sid, tid)
 		}

@@ -75,7 +75,9 @@ async function produce(url, routerId, options = {}) {
     track: stream.getVideoTracks()[0],
     ...(options.simulcast ? { encodings: options.l1t3 ? SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: 'L1T3' })) : SIMULCAST_ENCODINGS } : {}),
     // SVC: VP9 in one encoding with the given scalabilityMode (L3T3_KEY:
-    // three spatial and three temporal layers, K-SVC).
+    // three spatial and three temporal layers, K-SVC); a router without
+    // VP9 leaves the codec to mediasoup-client (AV1 for
+    // TestChromiumAV1SVC, whose router offers no other video codec).
     ...(options.svc ? {
       codec: device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp9'),
       encodings: [{ scalabilityMode: options.svc }],
