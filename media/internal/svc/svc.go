@@ -17,7 +17,9 @@ type Packet struct {
 	// layer of a picture).
 	Start, End bool
 	// SwitchingUp: a switch up to this temporal layer may start here
-	// (VP9's U bit; AV1: a decode target switch point).
+	// (VP9's U bit; AV1: the consumer forwarded a switch point of the
+	// decode target of this layer and none of its frames was dropped
+	// since, which the engine sets per consumer).
 	SwitchingUp bool
 	// Predicted: the layer frame is predicted from an earlier picture
 	// (VP9's P bit); a non-predicted one depends on lower layers only.
