@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/internal/wait"
@@ -39,30 +41,45 @@ func newAV1SVCSender(spatial int, ksvc bool, ssrc uint32) *av1SVCSender {
 // frame if key.
 func (s *av1SVCSender) unit(t testing.TB, key bool) [][]byte {
 	t.Helper()
+	return s.unitSized(t, key, [3][2]int{{2, 60}, {2, 60}, {2, 60}})
+}
+
+// unitSized returns the packets of the next temporal unit, spatial layer
+// l's frame in sizes[l][0] packets of sizes[l][1] payload bytes (at
+// least 5).
+func (s *av1SVCSender) unitSized(t testing.TB, key bool, sizes [3][2]int) [][]byte {
+	t.Helper()
 	if key {
 		s.i = 0
 	}
 	tid := depdesctest.Pattern[s.i%4]
 	var out [][]byte
 	for sid := range s.spatial {
-		for part := range 2 {
-			d := depdesc.Descriptor{StartOfFrame: part == 0, EndOfFrame: part == 1, TemplateID: depdesctest.Template(sid, s.i, key), FrameNumber: s.frame}
+		parts := sizes[sid][0]
+		for part := range parts {
+			d := depdesc.Descriptor{StartOfFrame: part == 0, EndOfFrame: part == parts-1, TemplateID: depdesctest.Template(sid, s.i, key), FrameNumber: s.frame}
 			d.HasStructure = key && sid == 0 && part == 0
 			var dd [depdesc.MaxSize]byte
 			n, err := depdesc.Marshal(dd[:], &d, s.st)
 			if err != nil {
 				t.Fatal(err)
 			}
-			payload := make([]byte, 60)
+			payload := make([]byte, sizes[sid][1])
 			payload[0] = 0x10 // W=1
 			if d.HasStructure {
 				payload[0] |= 0x08 // N
 			}
 			tag := payload[len(payload)-5:]
 			tag[0], tag[1], tag[2], tag[3] = byte(s.frame>>8), byte(s.frame), byte(sid), byte(tid)
-			tag[4] = byte(part) + 1 // 1 start, 2 end
+			tag[4] = 0
+			if d.StartOfFrame {
+				tag[4] |= 1
+			}
+			if d.EndOfFrame {
+				tag[4] |= 2
+			}
 			p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 45, SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc,
-				Marker: sid == s.spatial-1 && part == 1}, Payload: payload}
+				Marker: sid == s.spatial-1 && d.EndOfFrame}, Payload: payload}
 			// Two-byte header extensions: a structure exceeds 16 bytes.
 			p.Header.Extension, p.Header.ExtensionProfile = true, 0x1000
 			if err := p.Header.SetExtension(av1DDID, dd[:n]); err != nil {
@@ -366,4 +383,64 @@ func TestAV1KSVCConsumerSwitches(t *testing.T) {
 	}
 	checkAV1SVCStream(t, rs)
 	v.waitChange(t, 0, 2)
+}
+
+// TestSendSideBweAV1SVC is TestSendSideBweSVC with AV1 L3T3 and the
+// dependency descriptor (30 units a second: spatial layer 0 one
+// 600-byte packet, 1 two of 900, 2 five of 1000; a key unit a second):
+// the layers' bitrates are counted by the descriptor, both receivers
+// reach the top spatial layer, and limiting one's link to 350 kbit/s
+// makes its consumer step down to spatial layer 0 while the other keeps
+// spatial layer 2.
+func TestSendSideBweAV1SVC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes up to a minute of real time")
+	}
+	f := newAV1SVCFixture(t, "L3T3", 3, false)
+	caps, twccID := bweCaps(f.router)
+	caps.Codecs = []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000,
+		RtcpFeedback: append(append([]media.RtcpFeedback(nil), videoFeedback...), media.RtcpFeedback{Type: "transport-cc"})}}
+	var limits []*bweReceiver
+	newViewer := func() media.Consumer {
+		rx := newBweReceiver(t)
+		tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+		if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+			t.Fatal(err)
+		}
+		c := must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: f.p.ID(), RtpCapabilities: caps}))
+		if c.Type() != media.ConsumerSVC {
+			t.Fatalf("consumer type %s", c.Type())
+		}
+		rx.start(tr.Tuple(), twccID)
+		limits = append(limits, rx)
+		return c
+	}
+	limited, free := newViewer(), newViewer()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		sizes := [3][2]int{{1, 600}, {2, 900}, {5, 1000}}
+		for unit := 0; ; unit++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for _, b := range f.av1.unitSized(t, unit%30 == 0, sizes) {
+				f.src.send(f.in.Tuple(), b)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	waitFor(t, "both consumers on spatial layer 2", 60*time.Second, func() bool {
+		return spatial(limited) == 2 && spatial(free) == 2
+	})
+	limits[0].limit.Store(350_000)
+	waitFor(t, "the limited consumer on spatial layer 0 while the other keeps 2", 30*time.Second, func() bool {
+		return spatial(limited) == 0 && spatial(free) == 2
+	})
 }
