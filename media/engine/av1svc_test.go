@@ -29,6 +29,7 @@ type av1SVCSender struct {
 	ts      uint32
 	frame   uint16
 	i       int // temporal unit in the pattern
+	sent    uint64
 }
 
 const av1DDID = 12
@@ -90,6 +91,7 @@ func (s *av1SVCSender) unitSized(t testing.TB, key bool, sizes [3][2]int) [][]by
 				t.Fatal(err)
 			}
 			s.seq++
+			s.sent++
 			out = append(out, b)
 		}
 		s.frame++
@@ -152,6 +154,22 @@ func (f *av1SVCFixture) send(t *testing.T, n int, key bool) {
 		for _, b := range f.av1.unit(t, key && i == 0) {
 			f.src.send(f.in.Tuple(), b)
 		}
+	}
+}
+
+// prefer sets v's preferred layers once the producer has taken every
+// packet sent so far (so that none of them sees the new preference).
+func (f *av1SVCFixture) prefer(t *testing.T, v *svcViewer, l *media.ConsumerLayers) {
+	t.Helper()
+	wait.Until(t, "the producer's packets", func() bool {
+		var n uint64
+		for _, s := range must[[]media.RtpStreamStats](t)(f.p.GetStats(f.ctx)) {
+			n += s.PacketCount
+		}
+		return n == f.av1.sent
+	})
+	if err := v.c.SetPreferredLayers(f.ctx, *l); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -278,9 +296,7 @@ func TestAV1SVCConsumerSwitches(t *testing.T) {
 	wait.Until(t, "8 units at S0", func() bool { return len(v.e.packets()) >= 16 })
 	v.waitChange(t, 0, 2)
 	f.src.reset()
-	if err := v.c.SetPreferredLayers(f.ctx, *layers(2, 2)); err != nil {
-		t.Fatal(err)
-	}
+	f.prefer(t, v, layers(2, 2))
 	f.send(t, 8, false)
 	wait.Until(t, "8 more units", func() bool { return len(v.e.packets()) >= 32 })
 	if s, _ := av1MaxLayers(v.av1Received(t)); s != 0 {
@@ -295,13 +311,14 @@ func TestAV1SVCConsumerSwitches(t *testing.T) {
 	v.waitChange(t, 2, 2)
 	// Down to S1, temporal layer 0, without a key frame: from the next
 	// unit on (2 of the next 8 are T0).
-	if err := v.c.SetPreferredLayers(f.ctx, *layers(1, 0)); err != nil {
-		t.Fatal(err)
-	}
+	f.prefer(t, v, layers(1, 0))
 	f.send(t, 8, false)
 	wait.Until(t, "2 units at S1T0", func() bool { return len(v.e.packets()) >= 80+2*4 })
 	rs := v.av1Received(t)
 	if len(rs) != 88 {
+		for _, r := range rs[72:] {
+			t.Logf("frame %d S%dT%d", r.frame, r.sid, r.tid)
+		}
 		t.Fatalf("%d packets, want 88", len(rs))
 	}
 	if s, tl := av1MaxLayers(rs[80:]); s != 1 || tl != 0 {
@@ -311,9 +328,7 @@ func TestAV1SVCConsumerSwitches(t *testing.T) {
 	// Back up to temporal layer 2 at S1: the last T0 unit was a switch
 	// point, so the next frames of T2 and T1 go (4 units: T0 T2 T1 T2 in
 	// the pattern after 16 units).
-	if err := v.c.SetPreferredLayers(f.ctx, *layers(1, 2)); err != nil {
-		t.Fatal(err)
-	}
+	f.prefer(t, v, layers(1, 2))
 	f.send(t, 4, false)
 	wait.Until(t, "4 units at S1T2", func() bool { return len(v.e.packets()) >= 88+4*4 })
 	rs = v.av1Received(t)
@@ -333,9 +348,7 @@ func TestAV1SVCTemporalSwitchPoint(t *testing.T) {
 	v := f.viewer(t, layers(0, 0))
 	f.send(t, 3, true) // T0 T2 T1: the viewer gets the T0 unit
 	wait.Until(t, "the key frame", func() bool { return len(v.e.packets()) >= 2 })
-	if err := v.c.SetPreferredLayers(f.ctx, *layers(0, 2)); err != nil {
-		t.Fatal(err)
-	}
+	f.prefer(t, v, layers(0, 2))
 	f.send(t, 5, false) // T2 (refers to the dropped T1), T0 T2 T1 T2
 	wait.Until(t, "5 frames", func() bool { return len(v.e.packets()) >= 10 })
 	rs := v.av1Received(t)
@@ -366,9 +379,7 @@ func TestAV1KSVCConsumerSwitches(t *testing.T) {
 		}
 	}
 	f.src.reset()
-	if err := v.c.SetPreferredLayers(f.ctx, *layers(0, 2)); err != nil {
-		t.Fatal(err)
-	}
+	f.prefer(t, v, layers(0, 2))
 	f.send(t, 4, false)
 	wait.Until(t, "4 more units", func() bool { return len(v.e.packets()) >= 20+4*2 })
 	if s, _ := av1MaxLayers(v.av1Received(t)[20:]); s != 2 {
