@@ -419,22 +419,31 @@ func (c *consumer) forward(pk *packet) {
 		c.outBufs[c.queued] = b
 		c.queued++
 		if c.queued == outBatch {
-			c.flush()
+			// Under the producer's ingress lock: the trace events wait
+			// for the flush after it (a listener may read the producer).
+			c.sendQueue()
 		}
 	}
 }
 
-// flush sends the queued packets and returns the queue's buffers.
+// flush sends the queued packets, returns the queue's buffers and
+// emits the trace events queued with them. Call it without the
+// producer's ingress lock.
 func (c *consumer) flush() {
+	c.sendQueue()
+	if c.traceMask.Load() != 0 {
+		c.traceQ.emit(&c.onTrace)
+	}
+}
+
+// sendQueue sends the queued packets and returns the queue's buffers.
+func (c *consumer) sendQueue() {
 	if c.queued == 0 {
 		c.releaseOut()
 		return
 	}
 	bufs := c.outBufs[:c.queued]
 	c.queued = 0
-	if c.traceMask.Load() != 0 {
-		c.traceQ.emit(&c.onTrace)
-	}
 	if c.outNumbered > 0 || c.absID != 0 {
 		now := nanotime()
 		c.recordSent(now)
