@@ -14,7 +14,8 @@ import (
 
 // svcLayers is the layer state of an SVC consumer (mediasoup
 // SvcConsumer): its producer sends one stream carrying several spatial
-// and temporal layers (VP9 L3T3, L3T3_KEY, L1T3 ...), and the consumer
+// and temporal layers (VP9 L3T3, L3T3_KEY, L1T3 ...; AV1 L2T3, L3T3,
+// L3T3_KEY ... by its dependency descriptor, av1svc.go), and the consumer
 // forwards the packets of the layers up to its target ones (svc.Context),
 // renumbering them so that the dropped ones leave no gap
 // (rtppkt.SeqWindow) and setting the marker bit where its highest spatial
