@@ -38,7 +38,7 @@ func encodingsType(params media.RtpParameters) (media.ProducerType, error) {
 		return media.ProducerSimulcast, nil
 	}
 	return "", &media.ParamError{Field: "rtpParameters.encodings[0].scalabilityMode",
-		Reason: fmt.Sprintf("invalid RTP parameters: %s has no layers to select (%q: one encoding with layers is SVC for VP9, simulcast for VP8, H264 and H265)", mime, mode)}
+		Reason: fmt.Sprintf("invalid RTP parameters: %s has no layers to select (%q: one encoding with layers is SVC for VP9 and for AV1 with spatial layers, simulcast for VP8, H264 and H265)", mime, mode)}
 }
 
 // temporalCodec reports whether a single stream of codec mime with
