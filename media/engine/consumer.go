@@ -297,7 +297,14 @@ func (c *consumer) updateActive() {
 	if c.svc != nil && now != was {
 		c.svc.activeChanged(now)
 	}
+	if c.sim != nil && was && !now && c.sim.current >= 0 {
+		c.sim.layersChanged = true // the current layers are none now
+	}
+	changed := c.layersPending()
 	c.mu.Unlock()
+	if changed && !c.closed.Load() {
+		c.transport.wakeLayers()
+	}
 	if c.svc != nil && now && !was && !c.bweManaged() {
 		c.setSVCTarget(c.targetLayers(nanotime()))
 	}
@@ -548,12 +555,20 @@ func (c *consumer) rewrite(pk *packet, buf []byte, sent *gcc.Packet) []byte {
 	case c.svc != nil:
 		s = &c.streams[0]
 		var ok bool
-		if out, marker, ok = c.svc.accept(pk, s); !ok {
+		out, marker, ok = c.svc.accept(pk, s)
+		if c.layersPending() {
+			c.transport.wakeLayers()
+		}
+		if !ok {
 			return nil
 		}
 	case c.sim != nil:
 		s = &c.streams[0]
-		if !c.sim.accept(pk, s) {
+		ok := c.sim.accept(pk, s)
+		if c.layersPending() {
+			c.transport.wakeLayers()
+		}
+		if !ok {
 			return nil
 		}
 	default:

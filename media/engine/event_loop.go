@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ropehq/rope/media/internal/evloop"
@@ -32,6 +33,12 @@ type loopState struct {
 	// rtcpOut packs the RTCP reports of every transport on the loop
 	// (transport.reportWriter); loop goroutine only.
 	rtcpOut rtcpWriter
+	// live is evl for goroutines that must not take worker.mu (the
+	// forwarding path waking the loop: layers_event.go).
+	live atomic.Pointer[evloop.Loop]
+	// layers are the transports whose consumers' current layers changed
+	// (layers_event.go), emitted at the end of the loop's next turn.
+	layers layersQueue
 }
 
 // eventLoop returns the worker's event loop, starting it on first use;
@@ -58,6 +65,7 @@ func (w *worker) eventLoop() *evloop.Loop {
 		return nil
 	}
 	w.loop.evl = l
+	w.loop.live.Store(l)
 	return l
 }
 
@@ -91,6 +99,9 @@ func (w *worker) endTurn() {
 	clear(w.loop.touched)
 	w.loop.touched = w.loop.touched[:0]
 	w.loop.turn++
+	if w.loop.layers.pending.Load() {
+		w.loop.layers.emit()
+	}
 }
 
 // loopTimer runs fn every period on the worker's event loop, or returns

@@ -203,6 +203,8 @@ func (t *transport) rtcpLoop(interval time.Duration) {
 			return
 		case <-ticker.C:
 			t.sendReports(nanotime(), interval)
+		case <-t.layersWake:
+			t.emitLayerChanges()
 		case <-t.bweStart:
 			fbTick := time.NewTicker(tccFeedbackInterval)
 			defer fbTick.Stop()

@@ -140,6 +140,11 @@ type transport struct {
 	// "listenserverclose" and its server's bookkeeping).
 	closeHook func(closeReason)
 
+	// layersDue says a consumer's current layers changed since the last
+	// emission (layers_event.go); layersWake tells rtcpLoop to emit.
+	layersDue  atomic.Bool
+	layersWake chan struct{}
+
 	// inLoop counts user callbacks running on the transport's own
 	// goroutines, so that Close called from one does not wait for itself.
 	inLoop atomic.Int32
@@ -161,7 +166,7 @@ func newTransport(r *router, statsType string, appData media.AppData) *transport
 		router: r, statsType: statsType,
 		producers: map[string]*producer{}, consumers: map[string]*consumer{},
 		dataProducers: map[string]*dataProducer{}, dataConsumers: map[string]*dataConsumer{},
-		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}), bweStart: make(chan struct{}, 1),
+		consumerSSRC: map[uint32]consumerRef{}, stop: make(chan struct{}), bweStart: make(chan struct{}, 1), layersWake: make(chan struct{}, 1),
 		sendBweStart: make(chan struct{}, 1), initialOutgoing: bweDefaultInitial,
 	}
 	t.init(newID(), appData)

@@ -207,6 +207,16 @@ func (l *Loop) wakeLocked() {
 	_, _ = unix.Write(l.efd, one[:])
 }
 
+// Wake makes the loop run a turn (and Options.TurnEnd) soon; any
+// goroutine may call it. It does not allocate.
+func (l *Loop) Wake() {
+	l.mu.Lock()
+	if !l.closed {
+		l.wakeLocked()
+	}
+	l.mu.Unlock()
+}
+
 // Close stops the loop and waits for its goroutine (from the loop's own
 // goroutine it returns at once; the loop stops after the current turn).
 // Sockets still registered are not read any more; their owners still

@@ -28,6 +28,7 @@ func (l *Loop) AddTimer(period, slack time.Duration, fn func()) (*Timer, error) 
 	return nil, ErrUnsupported
 }
 func (l *Loop) Close() error          { return nil }
+func (l *Loop) Wake()                 {}
 func (l *Loop) Done() <-chan struct{} { return nil }
 func (r *Registration) Remove()       {}
 func (t *Timer) Stop()                {}
