@@ -164,6 +164,10 @@ func testSVCLayers(t *testing.T, api media.API) {
 	if cur := c.CurrentLayers(); cur == nil || cur.SpatialLayer != last.s || cur.TemporalLayer == nil || *cur.TemporalLayer != last.t {
 		t.Fatalf("current layers %+v, want %+v", cur, last)
 	}
+	// layerschange comes at once now: send on until both viewers have
+	// enough to check.
+	lowSSRC := cl.RtpParameters().Encodings[0].SSRC
+	eventually(t, "50 packets each", func() bool { round(); return len(dst.RTP(ssrc)) >= 50 && len(low.RTP(lowSSRC)) >= 50 })
 	// A packet sent after switch e went out under the preference of
 	// switch e or a neighbour (a call may overtake packets on their way;
 	// an up-switch waits for its key frame), or of switch e-2: the test
@@ -178,7 +182,7 @@ func testSVCLayers(t *testing.T, api media.API) {
 		}
 		return false
 	})
-	checkSVCStream(t, low.RTP(cl.RtpParameters().Encodings[0].SSRC), func(_ byte, sid, tid int) bool { return sid == 0 && tid <= 1 })
+	checkSVCStream(t, low.RTP(lowSSRC), func(_ byte, sid, tid int) bool { return sid == 0 && tid <= 1 })
 }
 
 // checkSVCStream checks what an SVC consumer sent, in order of sequence
