@@ -84,3 +84,48 @@ func layersString(l *media.ConsumerLayers) string {
 	}
 	return fmt.Sprint(l.SpatialLayer)
 }
+
+// TestLayersChangePromptSVC: so does an SVC consumer: its first layers,
+// a temporal switch up and down and a pause, with reports an hour apart.
+func TestLayersChangePromptSVC(t *testing.T) {
+	f := &svcFixture{fixture: fixtureWith(t, &engine.Options{RTCPInterval: time.Hour})}
+	f.router = must[media.Router](t)(f.worker.CreateRouter(f.ctx, &media.RouterOptions{MediaCodecs: vp9Codecs()}))
+	f.src = newEndpoint(t)
+	f.in = f.plain(f.router, f.src)
+	f.p = must[media.Producer](t)(f.in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: vp9Params(1000, "L3T3")}))
+	f.s = &svcSender{spatial: 3, ssrc: 1000, seq: 65500, pic: 0x7ff0}
+	v := f.viewer(t, layers(0, 2))
+	changes := func() []string {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		var out []string
+		for _, l := range v.changes {
+			if l == nil {
+				out = append(out, "none")
+			} else {
+				out = append(out, fmt.Sprintf("%d/%d", l.SpatialLayer, *l.TemporalLayer))
+			}
+		}
+		return out
+	}
+	// last waits until the latest event is want: with reports an hour
+	// apart, only the prompt emission brings it.
+	last := func(what, want string) {
+		t.Helper()
+		wait.Until(t, what, func() bool {
+			got := changes()
+			return len(got) > 0 && got[len(got)-1] == want
+		})
+	}
+	f.send(t, 8, true)
+	last("the top temporal layer", "0/2")
+	if err := v.c.SetPreferredLayers(f.ctx, *layers(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	f.send(t, 8, false)
+	last("the temporal switch down", "0/0")
+	if err := v.c.Pause(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	last("the pause", "none")
+}
