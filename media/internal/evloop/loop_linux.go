@@ -41,10 +41,11 @@ type Loop struct {
 	deadline int64
 	// turnFn is l.runTurn, bound once; stopped is set once the loop saw
 	// that it is closed; more says a socket may have more than the turn
-	// read.
+	// read; woken says the turn's events include a Wake.
 	turnFn  func(fd uintptr) bool
 	stopped bool
 	more    bool
+	woken   bool
 	// Scratch of the loop's goroutine.
 	ms     []udpio.Message
 	bufs   [][]byte
@@ -293,7 +294,7 @@ func (l *Loop) turnOn(n int) bool {
 	}
 	// A full set of events may leave others out.
 	l.more = n == len(l.events)
-	if len(l.ready) > 0 || len(l.due) > 0 {
+	if len(l.ready) > 0 || len(l.due) > 0 || l.woken {
 		for _, r := range l.ready {
 			if !r.removed.Load() {
 				l.read(r)
@@ -362,6 +363,7 @@ func (l *Loop) startTurn(n int, now int64) bool {
 		}
 	}
 	l.popDueLocked(now)
+	l.woken = wake
 	if wake {
 		var b [8]byte
 		_, _ = unix.Read(l.efd, b[:])

@@ -598,3 +598,14 @@ func TestTimersOverdueStillRead(t *testing.T) {
 	}
 	waitCount(t, "every datagram read while the timer is overdue", func() bool { return cnt.n.Load() == total })
 }
+
+// TestWakeRunsTurnEnd: Wake from another goroutine runs a turn and its
+// TurnEnd, with no socket ready and no timer due.
+func TestWakeRunsTurnEnd(t *testing.T) {
+	var ends atomic.Int64
+	l := newLoop(t, Options{TurnEnd: func() { ends.Add(1) }})
+	for i := range int64(3) {
+		l.Wake()
+		waitCount(t, "TurnEnd after Wake", func() bool { return ends.Load() > i })
+	}
+}
