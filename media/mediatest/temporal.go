@@ -91,6 +91,23 @@ func (l *layersLog) add(v *media.ConsumerLayers) {
 	}
 }
 
+// latest reports whether the latest event reported want.
+func (l *layersLog) latest(want layers) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.events) == 0 {
+		return false
+	}
+	e := l.events[len(l.events)-1]
+	return e.SpatialLayer == want.s && e.TemporalLayer != nil && *e.TemporalLayer == want.t
+}
+
+// currentIs reports whether c's current layers are want.
+func currentIs(c media.Consumer, want layers) bool {
+	cur := c.CurrentLayers()
+	return cur != nil && cur.SpatialLayer == want.s && cur.TemporalLayer != nil && *cur.TemporalLayer == want.t
+}
+
 // has reports whether an event reported l (and forgets the events).
 func (l *layersLog) has(want layers) bool {
 	l.mu.Lock()
@@ -179,12 +196,12 @@ func testSimulcastTemporalSwitches(t *testing.T, api media.API) {
 	for k := 51; k <= 53; k++ {
 		l := layers{want[50].s, k - 51}
 		switchTo(k, l)
-		eventually(t, "layerschange of a temporal switch", func() bool { round(); return log.has(l) })
+		eventually(t, "layerschange and current layers of a temporal switch", func() bool {
+			round()
+			return log.latest(l) && currentIs(c, l)
+		})
 		if pl := c.PreferredLayers(); pl == nil || pl.TemporalLayer == nil || *pl.TemporalLayer != l.t {
 			t.Fatalf("preferred layers %+v, want %+v", pl, l)
-		}
-		if cl := c.CurrentLayers(); cl == nil || cl.SpatialLayer != l.s || cl.TemporalLayer == nil || *cl.TemporalLayer != l.t {
-			t.Fatalf("current layers %+v, want %+v", cl, l)
 		}
 	}
 	// A packet sent after switch e was forwarded under the preference of
