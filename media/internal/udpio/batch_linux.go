@@ -323,17 +323,28 @@ func socketDomain(raw syscall.RawConn) int {
 }
 
 // writeBatchLocked sends bufs to w's destination; call with w.mu held.
+// On a detached socket with a send queue (EnableSendQueue), what the
+// full send buffer refuses, and everything while datagrams wait, is
+// queued behind them.
 func (c *Conn) writeBatchLocked(bufs [][]byte) error {
 	w := &c.wbatch
+	if c.det != nil {
+		if queued, err := c.queueBatch(bufs, 0, false); queued {
+			return err
+		}
+	}
+	done := 0
 	for len(bufs) > 0 {
 		n := min(len(bufs), maxBatch)
 		w.reserve(n, false)
 		w.bufs, w.sent, w.errno = bufs[:n], 0, 0
 		err := c.raw.Write(w.sendFn)
-		if err == ErrSendBufferFull { // detached: the rest is dropped
-			c.dropped.Add(uint64(len(bufs) - w.sent))
-		}
+		sent := w.sent
 		w.bufs = nil
+		if err == ErrSendBufferFull { // detached: queue or drop the rest
+			_, err = c.queueBatch(bufs[sent:], done+sent, true)
+			return err
+		}
 		if err != nil {
 			return err
 		}
@@ -341,6 +352,7 @@ func (c *Conn) writeBatchLocked(bufs [][]byte) error {
 			return w.errno
 		}
 		bufs = bufs[n:]
+		done += n
 	}
 	return nil
 }

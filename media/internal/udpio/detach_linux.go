@@ -138,6 +138,16 @@ func (c *Conn) Detach() error {
 	return nil
 }
 
+// FromFD makes a detached Conn of an open, non-blocking datagram socket
+// descriptor (such as one end of a Unix socketpair, whose send buffer,
+// unlike loopback UDP's, fills); the Conn owns fd and closes it on Close.
+func FromFD(fd int) *Conn {
+	d := &fdRef{fd: fd}
+	c := &Conn{det: d, raw: d}
+	c.domain = socketDomain(d)
+	return c
+}
+
 // FD is a detached socket's descriptor, for an epoll set (-1 if not
 // detached). It is valid until Close.
 func (c *Conn) FD() int {
@@ -196,6 +206,9 @@ func (c *Conn) detachedSend(b []byte, sa unsafe.Pointer, salen uint32) error {
 		return net.ErrClosed
 	}
 	defer r.decref()
+	if queued, err := c.behindQueue(b, (*unix.RawSockaddrInet6)(sa), salen); queued {
+		return err
+	}
 	var p unsafe.Pointer
 	if len(b) > 0 {
 		p = unsafe.Pointer(&b[0])
@@ -209,8 +222,7 @@ func (c *Conn) detachedSend(b []byte, sa unsafe.Pointer, salen uint32) error {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			c.dropped.Add(1)
-			return ErrSendBufferFull
+			return c.queueOne(b, (*unix.RawSockaddrInet6)(sa), salen)
 		}
 		return e
 	}

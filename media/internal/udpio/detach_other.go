@@ -19,6 +19,9 @@ func (r *fdRef) close() error { return errors.ErrUnsupported }
 // Detach is Linux only.
 func (c *Conn) Detach() error { return errors.ErrUnsupported }
 
+// FromFD is Linux only: it returns nil.
+func FromFD(fd int) *Conn { return nil }
+
 // FD is -1: sockets are never detached here.
 func (c *Conn) FD() int { return -1 }
 
@@ -35,3 +38,17 @@ func (c *Conn) detachedWriteTo(b []byte, addr netip.AddrPort) error { return err
 func (c *Conn) detachedSend(b []byte, sa unsafe.Pointer, salen uint32) error {
 	return errors.ErrUnsupported
 }
+
+// sendQueue is Linux only (detached sockets).
+type sendQueue struct{}
+
+// EnableSendQueue does nothing here: sockets are never detached.
+func (c *Conn) EnableSendQueue(limit int, want func(bool)) {}
+
+// SendQueued is 0 here.
+func (c *Conn) SendQueued() int { return 0 }
+
+// FlushSendQueue has nothing to send here.
+func (c *Conn) FlushSendQueue() int { return 0 }
+
+func (c *Conn) closeQueue() {}

@@ -56,6 +56,9 @@ type Conn struct {
 	// dropped counts the datagrams a detached socket dropped on a full
 	// send buffer (ErrSendBufferFull).
 	dropped atomic.Uint64
+	// sq queues what a detached socket's full send buffer refused
+	// (EnableSendQueue).
+	sq sendQueue
 }
 
 // errAddrFamily means an IPv6 destination for an IPv4 socket.
@@ -107,6 +110,7 @@ func (c *Conn) WriteTo(b []byte, addr netip.AddrPort) error {
 // Close closes the socket; a blocked ReadBatch returns net.ErrClosed.
 func (c *Conn) Close() error {
 	if c.det != nil {
+		c.closeQueue()
 		return c.det.close()
 	}
 	return c.udp.Close()
@@ -161,12 +165,14 @@ var (
 	ErrNotDetached = errors.New("udpio: socket is not detached")
 	// ErrSendBufferFull means a write to a detached socket found its send
 	// buffer full and dropped the datagrams it had not sent (counted by
-	// Dropped): an event loop never waits on a socket.
+	// Dropped), without a send queue or beyond its bound
+	// (EnableSendQueue): an event loop never waits on a socket.
 	ErrSendBufferFull = fmt.Errorf("udpio: send buffer full, datagram dropped: %w", syscall.EAGAIN)
 )
 
 // Dropped is the number of datagrams the socket dropped on a full send
-// buffer (detached sockets only: others wait for room).
+// buffer (detached sockets only: others wait for room), beyond its send
+// queue's bound if it has one (EnableSendQueue).
 func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
 
 // IsClosed reports whether err means the socket was closed.
