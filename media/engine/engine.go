@@ -93,6 +93,12 @@ type Options struct {
 	// the worker's event loop (Linux; elsewhere there is none). Default
 	// false.
 	PerSocketReaders bool
+	// SendQueue bounds, in bytes, the queue each socket of the event
+	// loop keeps of datagrams its full send buffer refused, sent in
+	// order once it is writable (mediasoup's libuv queues them too);
+	// beyond it they are dropped. Default 1 MiB per socket; negative:
+	// none, drop at once. Without the event loop sends wait for room.
+	SendQueue int
 	// Logger receives the workers' logs, each worker's filtered by its
 	// logLevel and logTags (WorkerSettings, UpdateSettings) as
 	// mediasoup's worker filters its own. Default: text on stderr, as

@@ -18,7 +18,10 @@
 // costs one epoll_wait of the loop's beside the runtime's. While a socket
 // may hold more than its turn read, turns go on without parking (the
 // poller, edge-triggered, would not report it again). Nothing in a turn
-// waits: a send to a full socket buffer drops at once
+// waits: a send to a full socket buffer is queued (Options.SendQueue)
+// and the socket watched for writability (EPOLLOUT, level-triggered)
+// only while its queue holds datagrams, which each turn that finds it
+// writable sends first; beyond the bound it drops
 // (udpio.ErrSendBufferFull). Blocking in epoll_wait instead measured
 // worse: a goroutine that never parks is taken by sysmon for a runaway
 // every 10 ms, after which sysmon polls every 20 µs again (1.7 voluntary
@@ -69,13 +72,27 @@ type Options struct {
 	// TurnEnd, if set, runs at the end of each turn, after the handlers
 	// and timers of the turn.
 	TurnEnd func()
+	// SendQueue bounds, in bytes, each socket's queue of datagrams that
+	// found its send buffer full (udpio.Conn.EnableSendQueue): they are
+	// sent in order when the socket is writable again, as mediasoup's
+	// libuv does, and later sends to the socket go behind them; beyond
+	// the bound they are dropped (udpio.Conn.Dropped, Loop.SendDropped).
+	// Default DefaultSendQueue (1 MiB); negative: no queue, a full send
+	// buffer drops at once.
+	SendQueue int
 	// Panicked, if set, receives a panic of a handler, timer or TurnEnd
 	// (where says which) and the loop goes on; nil lets panics go on
 	// (ending the process).
 	Panicked func(where string, v any)
 }
 
+// DefaultSendQueue is the default bound of each socket's send queue.
+const DefaultSendQueue = 1 << 20
+
 func (o *Options) defaults() {
+	if o.SendQueue == 0 {
+		o.SendQueue = DefaultSendQueue
+	}
 	if o.Batch <= 0 {
 		o.Batch = 32
 	}

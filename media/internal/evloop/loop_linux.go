@@ -51,6 +51,9 @@ type Loop struct {
 	bufs   [][]byte
 	events []unix.EpollEvent
 	ready  []*Registration
+	// writable are the turn's sockets reported writable (EPOLLOUT, only
+	// watched while their send queue holds datagrams).
+	writable []*Registration
 	due    []*Timer
 	done   chan struct{}
 	// gid is the loop goroutine's ID (0 until it runs).
@@ -81,6 +84,8 @@ type Loop struct {
 	// sleepUntil is the deadline of the loop's wait (MaxInt64: none).
 	sleepUntil int64
 	closed     bool
+	// dropped counts the send drops of removed sockets (SendDropped).
+	dropped uint64
 }
 
 // Registration is a socket in a Loop.
@@ -164,7 +169,44 @@ func (l *Loop) Add(c *udpio.Conn, h Handler) (*Registration, error) {
 		return nil, fmt.Errorf("evloop: epoll_ctl add: %w", err)
 	}
 	l.regs[slot] = r
+	if l.opts.SendQueue > 0 {
+		c.EnableSendQueue(l.opts.SendQueue, r.wantWrite)
+	}
 	return r, nil
+}
+
+// wantWrite watches r's socket for writability too (want) or no longer:
+// its send queue became non-empty or empty. The socket's queue calls it
+// with its lock held (a lock taken before l.mu).
+func (r *Registration) wantWrite(want bool) {
+	l := r.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || r.removed.Load() {
+		return
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: r.slot, Pad: int32(r.gen)}
+	if want {
+		ev.Events |= unix.EPOLLOUT
+	}
+	// Adding EPOLLOUT to a writable socket makes the epoll descriptor
+	// readable, which wakes the loop from Go's poller.
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, r.fd, &ev)
+}
+
+// SendDropped is the number of datagrams the loop's sockets (also those
+// removed since) dropped on a full send buffer, beyond their send
+// queue's bound.
+func (l *Loop) SendDropped() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.dropped
+	for _, r := range l.regs {
+		if r != nil {
+			n += r.conn.Dropped()
+		}
+	}
+	return n
 }
 
 // Remove stops watching the socket and returns once its handler is not
@@ -180,6 +222,7 @@ func (r *Registration) Remove() {
 	}
 	l.regs[r.slot] = nil
 	l.free = append(l.free, r.slot)
+	l.dropped += r.conn.Dropped()
 	if !l.closed {
 		// Before the socket is closed: its descriptor is not reused yet.
 		_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
@@ -294,7 +337,13 @@ func (l *Loop) turnOn(n int) bool {
 	}
 	// A full set of events may leave others out.
 	l.more = n == len(l.events)
-	if len(l.ready) > 0 || len(l.due) > 0 || l.woken {
+	if len(l.ready) > 0 || len(l.due) > 0 || len(l.writable) > 0 || l.woken {
+		// Queued datagrams first: the turn's sends go behind them.
+		for _, r := range l.writable {
+			if !r.removed.Load() {
+				r.conn.FlushSendQueue()
+			}
+		}
 		for _, r := range l.ready {
 			if !r.removed.Load() {
 				l.read(r)
@@ -359,7 +408,12 @@ func (l *Loop) startTurn(n int, now int64) bool {
 			continue
 		}
 		if r := l.regs[ev.Fd]; r != nil && r.gen == uint32(ev.Pad) {
-			l.ready = append(l.ready, r)
+			if ev.Events&unix.EPOLLOUT != 0 {
+				l.writable = append(l.writable, r)
+			}
+			if ev.Events&^unix.EPOLLOUT != 0 {
+				l.ready = append(l.ready, r)
+			}
 		}
 	}
 	l.popDueLocked(now)
@@ -375,7 +429,8 @@ func (l *Loop) startTurn(n int, now int64) bool {
 func (l *Loop) endTurn() {
 	clear(l.ready)
 	clear(l.due)
-	l.ready, l.due = l.ready[:0], l.due[:0]
+	clear(l.writable)
+	l.ready, l.due, l.writable = l.ready[:0], l.due[:0], l.writable[:0]
 	l.mu.Lock()
 	l.inTurn = false
 	l.turn++
