@@ -54,8 +54,8 @@ type Loop struct {
 	// writable are the turn's sockets reported writable (EPOLLOUT, only
 	// watched while their send queue holds datagrams).
 	writable []*Registration
-	due    []*Timer
-	done   chan struct{}
+	due      []*Timer
+	done     chan struct{}
 	// gid is the loop goroutine's ID (0 until it runs).
 	gid atomic.Uint64
 
@@ -65,6 +65,9 @@ type Loop struct {
 
 	// mu guards the fields below. The loop holds it to pick a turn's
 	// work and to end the turn, never while it runs a handler or timer.
+	// A socket's send-queue lock (udpio) comes before it
+	// (Registration.wantWrite); nothing in udpio is called under it
+	// that takes that lock.
 	mu sync.Mutex
 	// regs are the registrations by slot (nil: free); gens the slots'
 	// generations, so that an event of a removed registration never
@@ -148,6 +151,16 @@ func (l *Loop) Add(c *udpio.Conn, h Handler) (*Registration, error) {
 	if fd < 0 {
 		return nil, fmt.Errorf("evloop: add: %w", udpio.ErrNotDetached)
 	}
+	r, err := l.add(c, h, fd)
+	if err == nil && l.opts.SendQueue > 0 {
+		// Outside mu: the queue's lock comes before it.
+		c.EnableSendQueue(l.opts.SendQueue, r.wantWrite)
+	}
+	return r, err
+}
+
+// add puts c in the epoll set and a slot.
+func (l *Loop) add(c *udpio.Conn, h Handler, fd int) (*Registration, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -169,9 +182,6 @@ func (l *Loop) Add(c *udpio.Conn, h Handler) (*Registration, error) {
 		return nil, fmt.Errorf("evloop: epoll_ctl add: %w", err)
 	}
 	l.regs[slot] = r
-	if l.opts.SendQueue > 0 {
-		c.EnableSendQueue(l.opts.SendQueue, r.wantWrite)
-	}
 	return r, nil
 }
 
@@ -212,7 +222,8 @@ func (l *Loop) SendDropped() uint64 {
 // Remove stops watching the socket and returns once its handler is not
 // running and never will again (on the loop's goroutine, from within a
 // handler, it returns at once: the calling handler is the only one
-// running). Close the socket after. Remove is idempotent.
+// running). Close the socket after (a datagram still in its send queue
+// is no longer flushed; Close frees the queue). Remove is idempotent.
 func (r *Registration) Remove() {
 	l := r.l
 	l.mu.Lock()

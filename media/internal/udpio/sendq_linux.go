@@ -171,7 +171,7 @@ func (c *Conn) queueBatch(bufs [][]byte, base int, always bool) (bool, error) {
 // buffer is full again or the queue is empty (want(false) is then
 // called); it returns the number still queued. A datagram the kernel
 // refuses for another reason (e.g. an unreachable destination) is
-// dropped and counted.
+// skipped, as a direct send's error would be returned and not counted.
 func (c *Conn) FlushSendQueue() int {
 	q := &c.sq
 	q.mu.Lock()
