@@ -9,7 +9,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -160,5 +162,62 @@ func TestSendQueueFlushedWhenWritable(t *testing.T) {
 	}
 	if got := l.SendDropped(); got != 3 {
 		t.Fatalf("SendDropped after Remove = %d, want 3", got)
+	}
+}
+
+// TestSendQueueFromLoop: sends made on the loop's goroutine (as the
+// worker's TurnEnd makes them) that find the buffer full are queued and
+// flushed by later turns once the peer reads: every datagram arrives, in
+// order.
+func TestSendQueueFromLoop(t *testing.T) {
+	l := newLoop(t, Options{})
+	c, peer := fullPair(t)
+	reg, err := l.Add(c, &counter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { reg.Remove(); c.Close() }()
+	const total = 400
+	var seq uint32 // loop goroutine only
+	var errs, queued atomic.Int64
+	buf := make([]byte, 500)
+	tm, err := l.AddTimer(time.Millisecond, 0, func() {
+		for i := 0; i < 40 && seq < total; i++ {
+			binary.BigEndian.PutUint32(buf, seq)
+			if c.Write(buf) != nil {
+				errs.Add(1)
+			}
+			seq++
+		}
+		queued.Store(max(queued.Load(), int64(c.SendQueued())))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Stop()
+	var seqs []uint32
+	rbuf := make([]byte, 2048)
+	waitCount(t, "every datagram at the peer", func() bool {
+		for {
+			_, err := unix.Read(peer, rbuf)
+			if errors.Is(err, unix.EAGAIN) {
+				return len(seqs) == total
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, binary.BigEndian.Uint32(rbuf))
+		}
+	})
+	for i, s := range seqs {
+		if s != uint32(i) {
+			t.Fatalf("datagram %d has sequence %d: out of order", i, s)
+		}
+	}
+	if queued.Load() == 0 {
+		t.Fatal("nothing was ever queued: the test did not fill the buffer")
+	}
+	if errs.Load() != 0 || l.SendDropped() != 0 {
+		t.Fatalf("%d failed writes, %d dropped below the bound", errs.Load(), l.SendDropped())
 	}
 }
