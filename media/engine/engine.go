@@ -96,7 +96,7 @@ type Options struct {
 	// SendQueue bounds, in bytes, the queue each socket of the event
 	// loop keeps of datagrams its full send buffer refused, sent in
 	// order once it is writable (mediasoup's libuv queues them too);
-	// beyond it they are dropped. Default 1 MiB per socket; negative:
+	// beyond it they are dropped. Default 256 KiB per socket; negative:
 	// none, drop at once. Without the event loop sends wait for room.
 	SendQueue int
 	// Logger receives the workers' logs, each worker's filtered by its

@@ -77,7 +77,7 @@ type Options struct {
 	// sent in order when the socket is writable again, as mediasoup's
 	// libuv does, and later sends to the socket go behind them; beyond
 	// the bound they are dropped (udpio.Conn.Dropped, Loop.SendDropped).
-	// Default DefaultSendQueue (1 MiB); negative: no queue, a full send
+	// Default DefaultSendQueue (256 KiB); negative: no queue, a full send
 	// buffer drops at once.
 	SendQueue int
 	// Panicked, if set, receives a panic of a handler, timer or TurnEnd
@@ -87,7 +87,7 @@ type Options struct {
 }
 
 // DefaultSendQueue is the default bound of each socket's send queue.
-const DefaultSendQueue = 1 << 20
+const DefaultSendQueue = 256 << 10
 
 func (o *Options) defaults() {
 	if o.SendQueue == 0 {

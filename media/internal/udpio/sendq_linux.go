@@ -29,9 +29,11 @@ type sendQueue struct {
 	// and empty again (false): the event loop then watches the socket
 	// for writability, or stops.
 	want func(bool)
-	// data holds the queued datagrams' bytes from head on; its capacity
-	// grows once to the bound and is kept until Close, so queuing does
-	// not allocate in the steady state.
+	// data holds the queued datagrams' bytes from head on. It grows as
+	// needed up to the bound; an emptied queue keeps up to keepQueued
+	// bytes of it (and its entries), so that a socket that often queues
+	// a little does not allocate, while one burst does not pin the
+	// bound's worth of memory per socket.
 	data []byte
 	head int
 	// ents are the queued datagrams from first on.
@@ -78,9 +80,6 @@ func (q *sendQueue) enqueueLocked(c *Conn, b []byte, sa *unix.RawSockaddrInet6, 
 	}
 	if len(q.data)+len(b) > cap(q.data) && q.head > 0 {
 		q.compactLocked()
-	}
-	if q.data == nil {
-		q.data = make([]byte, 0, q.limit)
 	}
 	off := len(q.data)
 	q.data = append(q.data, b...)
@@ -222,12 +221,18 @@ func sendOne(fd int, b []byte, e *queued) bool {
 	}
 }
 
-// emptyLocked resets an emptied queue (keeping its buffers) and tells
-// want.
+// keepQueued is the capacity, in bytes, an emptied queue keeps.
+const keepQueued = 64 << 10
+
+// emptyLocked resets an emptied queue (keeping buffers up to
+// keepQueued) and tells want.
 func (q *sendQueue) emptyLocked() {
 	q.data, q.head = q.data[:0], 0
 	clear(q.ents)
 	q.ents, q.first = q.ents[:0], 0
+	if cap(q.data) > keepQueued {
+		q.data, q.ents = nil, nil
+	}
 	q.pending.Store(0)
 	if q.want != nil {
 		q.want(false)

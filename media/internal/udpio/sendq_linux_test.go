@@ -158,7 +158,8 @@ func TestSendQueueClose(t *testing.T) {
 }
 
 // TestSendQueueNoAllocs: once its buffers have grown, queuing and
-// flushing do not allocate.
+// flushing do not allocate (40 KB at a time: below what an emptied queue
+// keeps).
 func TestSendQueueNoAllocs(t *testing.T) {
 	c, peer := fullSocket(t)
 	c.EnableSendQueue(1<<20, func(bool) {})
@@ -166,7 +167,7 @@ func TestSendQueueNoAllocs(t *testing.T) {
 	bufs := [][]byte{buf, buf, buf}
 	rbuf := make([]byte, 2048)
 	cycle := func() {
-		for i := 0; i < 50; i++ {
+		for i := 0; i < 20; i++ {
 			_ = c.Write(buf)
 			_ = c.WriteBatch(bufs)
 		}
@@ -185,5 +186,39 @@ func TestSendQueueNoAllocs(t *testing.T) {
 	}
 	if c.Dropped() != 0 {
 		t.Fatalf("Dropped = %d below the bound", c.Dropped())
+	}
+}
+
+// TestSendQueueReleasesBurst: a queue emptied after a burst above
+// keepQueued frees its buffer (a burst does not pin memory per socket),
+// and one that held less keeps it.
+func TestSendQueueReleasesBurst(t *testing.T) {
+	c, peer := fullSocket(t)
+	c.EnableSendQueue(1<<20, func(bool) {})
+	buf := make([]byte, 1000)
+	rbuf := make([]byte, 2048)
+	burst := func(n int) {
+		for range n {
+			_ = c.Write(buf)
+		}
+		if c.SendQueued() < n-10 { // a few may fit in the buffer
+			t.Fatalf("%d queued of %d", c.SendQueued(), n)
+		}
+		for c.SendQueued() > 0 {
+			for {
+				if _, err := unix.Read(peer, rbuf); err != nil {
+					break
+				}
+			}
+			c.FlushSendQueue()
+		}
+	}
+	burst(200)
+	if n := cap(c.sq.data); n != 0 {
+		t.Fatalf("an emptied queue keeps %d bytes after a 200 KB burst", n)
+	}
+	burst(20)
+	if n := cap(c.sq.data); n < 10_000 {
+		t.Fatalf("an emptied queue keeps %d bytes after a 20 KB burst, want its buffer", n)
 	}
 }
