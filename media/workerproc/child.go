@@ -28,6 +28,7 @@ func IsWorkerMode() bool { return os.Getenv(EnvWorkerMode) == "1" }
 // the parent left, 1 on a failure.
 func Main() {
 	oneP()
+	gcPercent()
 	if err := Serve(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "workerproc:", err)
 		os.Exit(1)
