@@ -609,3 +609,55 @@ func TestWakeRunsTurnEnd(t *testing.T) {
 		waitCount(t, "TurnEnd after Wake", func() bool { return ends.Load() > i })
 	}
 }
+
+// TestTimersShareWakeUps: timers of one period added at different times,
+// and one of a period twice as long, run in the same turns (their
+// deadlines fall on the same multiples of the period).
+func TestTimersShareWakeUps(t *testing.T) {
+	l := newLoop(t, Options{})
+	const period = 20 * time.Millisecond
+	var mu sync.Mutex
+	turns := map[string][]uint64{}
+	record := func(name string) func() {
+		return func() {
+			turn := l.turn // the loop's goroutine writes it: no lock
+			mu.Lock()
+			turns[name] = append(turns[name], turn)
+			mu.Unlock()
+		}
+	}
+	ta, err := l.AddTimer(period, 0, record("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ta.Stop()
+	time.Sleep(period / 3)
+	tb, err := l.AddTimer(period, 0, record("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Stop()
+	tc, err := l.AddTimer(2*period, 0, record("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Stop()
+	waitCount(t, "timer c runs 4 times", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(turns["c"]) >= 4
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	ofA := map[uint64]bool{}
+	for _, turn := range turns["a"] {
+		ofA[turn] = true
+	}
+	for _, name := range []string{"b", "c"} {
+		for _, turn := range turns[name] {
+			if !ofA[turn] {
+				t.Fatalf("timer %s ran in turn %d, timer a in turns %v", name, turn, turns["a"])
+			}
+		}
+	}
+}

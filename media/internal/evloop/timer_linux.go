@@ -23,18 +23,23 @@ type Timer struct {
 	stopped atomic.Bool
 }
 
-// AddTimer runs fn on the loop's goroutine every period, first one period
-// from now, until Stop. A timer may run up to slack before its deadline
-// when the loop is awake anyway (so that timers and packets share
-// wake-ups); its deadlines stay one period apart, so the long-run rate is
-// exact. After a stall the missed runs are skipped, as a time.Ticker
-// does.
+// AddTimer runs fn on the loop's goroutine every period, until Stop. Its
+// deadlines fall on the loop clock's multiples of period, the first
+// within one period from now: timers of one period, and of periods that
+// divide one another, share their wake-ups however far apart they were
+// added (a worker's transports each tick their estimator every 25 ms:
+// 100 transports woke the loop 4,000 times a second with their own
+// phases, 40 times aligned). A timer may also run up to slack before its
+// deadline when the loop is awake anyway (so that timers and packets
+// share wake-ups); its deadlines stay one period apart, so the long-run
+// rate is exact. After a stall the missed runs are skipped, as a
+// time.Ticker does.
 func (l *Loop) AddTimer(period, slack time.Duration, fn func()) (*Timer, error) {
 	if period <= 0 {
 		return nil, errPeriod
 	}
 	slack = min(max(slack, 0), period/2)
-	t := &Timer{l: l, fn: fn, period: int64(period), slack: int64(slack), next: monotonic() + int64(period)}
+	t := &Timer{l: l, fn: fn, period: int64(period), slack: int64(slack), next: nextMultiple(monotonic(), int64(period))}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -45,6 +50,11 @@ func (l *Loop) AddTimer(period, slack time.Duration, fn func()) (*Timer, error) 
 		l.wakeLocked()
 	}
 	return t, nil
+}
+
+// nextMultiple is the first multiple of period after now.
+func nextMultiple(now, period int64) int64 {
+	return (now/period + 1) * period
 }
 
 // Stop stops the timer and returns once fn is not running and never will
@@ -76,7 +86,7 @@ func (l *Loop) popDueLocked(now int64) {
 		}
 		t.next += t.period
 		if t.next-t.slack <= now { // late by a period: skip, once per turn
-			t.next = now + t.period
+			t.next = nextMultiple(now, t.period)
 		}
 		heap.Fix(&l.timers, 0)
 		l.due = append(l.due, t)
