@@ -89,7 +89,8 @@ func (c *consumer) increaseLayer(bitrate uint64, considerLoss bool, now int64) u
 			return 0
 		}
 		c.managingBitrate = true
-		rates, _ := c.streamRates(now, nil, nil)
+		var rateBuf, scoreBuf [1]int
+		rates, _ := c.streamRates(now, rateBuf[:0], scoreBuf[:0])
 		if len(rates) == 0 {
 			return 0
 		}
