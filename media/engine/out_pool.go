@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"time"
 
 	"github.com/ropehq/rope/media/internal/rtppkt"
 )
@@ -17,14 +18,26 @@ type outBuf [rtppkt.MaxPacketLen + 2]byte
 // under way, so the worker keeps as many as are in use at once (its
 // peak) instead of a full output queue inline in every consumer. The
 // pool is bounded by that peak: at most outBatch-1 buffers per consumer
-// queueing at once, plus two per retransmission in progress.
+// queueing at once, plus two per retransmission in progress. A burst's
+// peak is not kept for ever: the buffers that stayed free for a whole
+// outPoolTrimPeriod are let go (trim), so the pool follows what the
+// worker needed lately.
 type outPool struct {
-	// mu guards free and made.
+	// mu guards the fields below.
 	mu   sync.Mutex
 	free []*outBuf
-	// made counts the buffers the pool allocated.
+	// made counts the buffers the pool allocated and still owns (lent
+	// or free).
 	made int
+	// low is the fewest buffers free since trimAt (monotonic ns; 0:
+	// never): as many were not needed since.
+	low    int
+	trimAt int64
 }
+
+// outPoolTrimPeriod is how long a free buffer stays unused before the
+// pool lets it go.
+const outPoolTrimPeriod = 10 * time.Second
 
 // get returns a buffer, from the free list or new.
 func (p *outPool) get() *outBuf {
@@ -33,10 +46,12 @@ func (p *outPool) get() *outBuf {
 		b := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
+		p.low = min(p.low, n-1)
 		p.mu.Unlock()
 		return b
 	}
 	p.made++
+	p.low = 0
 	p.mu.Unlock()
 	return new(outBuf)
 }
@@ -45,6 +60,7 @@ func (p *outPool) get() *outBuf {
 func (p *outPool) put(bufs []*outBuf) {
 	p.mu.Lock()
 	p.free = append(p.free, bufs...)
+	p.trimLocked(nanotime())
 	p.mu.Unlock()
 	clear(bufs)
 }
@@ -53,7 +69,27 @@ func (p *outPool) put(bufs []*outBuf) {
 func (p *outPool) putOne(b *outBuf) {
 	p.mu.Lock()
 	p.free = append(p.free, b)
+	p.trimLocked(nanotime())
 	p.mu.Unlock()
+}
+
+// trimLocked lets go, once per outPoolTrimPeriod, of the buffers that
+// stayed free since the last time (the free list's low-water mark).
+// Call with mu held.
+func (p *outPool) trimLocked(now int64) {
+	if p.trimAt != 0 && now-p.trimAt < int64(outPoolTrimPeriod) {
+		return
+	}
+	if p.trimAt != 0 && p.low > 0 {
+		keep := len(p.free) - p.low
+		clear(p.free[keep:])
+		p.free = p.free[:keep]
+		p.made -= p.low
+		if cap(p.free) > 2*max(keep, 64) {
+			p.free = append([]*outBuf(nil), p.free...)
+		}
+	}
+	p.trimAt, p.low = now, len(p.free)
 }
 
 // counts reports the buffers allocated and those on the free list.
