@@ -108,6 +108,20 @@ func testSimulcast(t *testing.T, api media.API) {
 	}
 	wantErr(t, "setPreferredLayers beyond the producer's", c.SetPreferredLayers(ctx, media.ConsumerLayers{SpatialLayer: 3}), media.ErrInvalidParams)
 
+	// The dump has the layers and the stream as mediasoup's does.
+	d := check[*media.ConsumerDump](t)(c.Dump(ctx))
+	for _, l := range []struct {
+		name string
+		v    *int
+	}{{"preferredSpatialLayer", d.PreferredSpatialLayer}, {"targetSpatialLayer", d.TargetSpatialLayer}, {"currentSpatialLayer", d.CurrentSpatialLayer},
+		{"preferredTemporalLayer", d.PreferredTemporalLayer}, {"targetTemporalLayer", d.TargetTemporalLayer}, {"currentTemporalLayer", d.CurrentTemporalLayer}} {
+		if l.v == nil || *l.v != 0 {
+			t.Fatalf("dump's %s %v, want 0 (the preferred layer forwarded)", l.name, l.v)
+		}
+	}
+	if d.RtpStream == nil || d.RtpStream.Params.SSRC != ssrc {
+		t.Fatalf("dump's rtpStream %+v, want the consumer's stream %d", d.RtpStream, ssrc)
+	}
 	st := check[[]media.RtpStreamStats](t)(p.GetStats(ctx))
 	if len(st) != 3 {
 		t.Fatalf("producer stats: %d streams, want 3: %+v", len(st), st)
