@@ -1,12 +1,10 @@
 package mediatest
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"testing"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/ropehq/rope/media"
 	"github.com/ropehq/rope/media/internal/depdesc"
@@ -27,7 +25,6 @@ type av1SVCStream struct {
 	ts    uint32
 	frame uint16
 	i     int
-	plis  int
 	first bool
 }
 
@@ -82,7 +79,7 @@ func (s *av1SVCStream) unit(t *testing.T, key bool, epoch byte) [][]byte {
 func testAV1SVCLayers(t *testing.T, api media.API) {
 	r := check[media.Router](t)(newWorker(t, api).CreateRouter(ctxFor(t), &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
 		{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000}}}))
-	src, low, dst := NewEndpoint(t), NewEndpoint(t), NewEndpoint(t)
+	src := NewEndpoint(t)
 	in := connectedPlain(t, r, src)
 	p := check[media.Producer](t)(in.Produce(ctxFor(t), &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
 		Codecs:           []media.RtpCodecParameters{{MimeType: "video/AV1", PayloadType: 45, ClockRate: 90000, RtcpFeedback: videoFeedback}},
@@ -94,76 +91,19 @@ func testAV1SVCLayers(t *testing.T, api media.API) {
 		t.Fatalf("producer type %s, want svc", p.Type())
 	}
 	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/AV1", ClockRate: 90000, RtcpFeedback: videoFeedback}}}
-	one := 1
-	cl := check[media.Consumer](t)(connectedPlain(t, r, low).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps,
-		PreferredLayers: &media.ConsumerLayers{SpatialLayer: 0, TemporalLayer: &one}}))
-	c := check[media.Consumer](t)(connectedPlain(t, r, dst).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
-	for _, x := range []media.Consumer{cl, c} {
-		if x.Type() != media.ConsumerSVC {
-			t.Fatalf("consumer type %s, want svc", x.Type())
-		}
-	}
-	log := &layersLog{}
-	c.OnLayersChange(log.add)
 	s := &av1SVCStream{st: depdesctest.SVC(3, false), ssrc: 600, seq: 65000, frame: 65500, first: true}
-	var epoch byte
-	round := func() {
-		plis := 0
-		for _, pk := range src.RTCP() {
-			if pli, ok := pk.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == 600 {
-				plis++
+	sw := runSVCSwitches(t, r, p, caps, src, in, 600, func(key bool, epoch byte) [][]byte { return s.unit(t, key, epoch) },
+		func(b []byte) (byte, layers, bool) {
+			n := len(b)
+			if n <= 4 {
+				return 0, layers{}, false
 			}
-		}
-		key := plis > s.plis
-		s.plis = plis
-		for _, b := range s.unit(t, key, epoch) {
-			src.Send(in.Tuple(), b)
-		}
-	}
-	ssrc := c.RtpParameters().Encodings[0].SSRC
-	seen := func(e byte, l layers) bool {
-		for _, pk := range dst.RTP(ssrc) {
-			if n := len(pk.Payload); n > 4 && pk.Payload[n-4] == e && int(pk.Payload[n-3]) == l.s && int(pk.Payload[n-2]) == l.t {
-				return true
-			}
-		}
-		return false
-	}
-	want := []layers{{2, 2}}
-	eventually(t, "the top layers", func() bool { round(); return seen(0, want[0]) })
-	plan := []layers{{0, 0}, {2, 2}, {1, 2}, {1, 0}, {2, 1}, {0, 2}}
-	for k := 1; k <= 12; k++ {
-		l := plan[k%len(plan)]
-		tl := l.t
-		if err := c.SetPreferredLayers(ctxFor(t), media.ConsumerLayers{SpatialLayer: l.s, TemporalLayer: &tl}); err != nil {
-			t.Fatalf("switch %d: %v", k, err)
-		}
-		epoch = byte(k)
-		want = append(want, l)
-		eventually(t, fmt.Sprintf("switch %d's layers %+v", k, l), func() bool { round(); return seen(epoch, l) })
-	}
-	last := want[len(want)-1]
-	// An earlier switch may have had the same layers, and a packet of
-	// them may go out before the switch: the latest event tells.
-	eventually(t, "layerschange and current layers of the last switch", func() bool {
-		round()
-		return log.latest(last) && currentIs(c, last)
-	})
-	// layerschange comes at once: send on until both viewers have
-	// enough to check.
-	lowSSRC := cl.RtpParameters().Encodings[0].SSRC
-	eventually(t, "50 packets each", func() bool { round(); return len(dst.RTP(ssrc)) >= 50 && len(low.RTP(lowSSRC)) >= 50 })
+			return b[n-4], layers{int(b[n-3]), int(b[n-2])}, true
+		})
 	// As in testSVCLayers: a packet sent after switch e went out under
 	// the preference of switch e, a neighbour, or e-2.
-	checkAV1SVCStream(t, c, dst.RTP(ssrc), func(e byte, sid, tid int) bool {
-		for i := max(int(e)-2, 0); i <= min(int(e)+1, len(want)-1); i++ {
-			if sid <= want[i].s && tid <= want[i].t {
-				return true
-			}
-		}
-		return false
-	})
-	checkAV1SVCStream(t, cl, low.RTP(lowSSRC), func(_ byte, sid, tid int) bool { return sid == 0 && tid <= 1 })
+	checkAV1SVCStream(t, sw.c, sw.dst.RTP(sw.ssrc), sw.allowed)
+	checkAV1SVCStream(t, sw.cl, sw.low.RTP(sw.lowSSRC), func(_ byte, sid, tid int) bool { return sid == 0 && tid <= 1 })
 }
 
 // checkAV1SVCStream checks what an AV1 SVC consumer sent, in order of

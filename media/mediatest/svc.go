@@ -24,7 +24,6 @@ type l3t3Stream struct {
 	pic   uint16
 	tl0   uint8
 	i     int
-	plis  int
 	first bool
 }
 
@@ -97,7 +96,7 @@ func vp9Caps() *media.RtpCapabilities {
 func testSVCLayers(t *testing.T, api media.API) {
 	r := check[media.Router](t)(newWorker(t, api).CreateRouter(ctxFor(t), &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{
 		{Kind: media.KindVideo, MimeType: "video/VP9", ClockRate: 90000}}}))
-	src, low, dst := NewEndpoint(t), NewEndpoint(t), NewEndpoint(t)
+	src := NewEndpoint(t)
 	in := connectedPlain(t, r, src)
 	params := media.RtpParameters{
 		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP9", PayloadType: 101, ClockRate: 90000, RtcpFeedback: videoFeedback}},
@@ -108,83 +107,123 @@ func testSVCLayers(t *testing.T, api media.API) {
 	if p.Type() != media.ProducerSVC {
 		t.Fatalf("producer type %s, want svc", p.Type())
 	}
-	one := 1
-	cl := check[media.Consumer](t)(connectedPlain(t, r, low).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: vp9Caps(),
-		PreferredLayers: &media.ConsumerLayers{SpatialLayer: 0, TemporalLayer: &one}}))
-	c := check[media.Consumer](t)(connectedPlain(t, r, dst).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: vp9Caps()}))
-	for _, x := range []media.Consumer{cl, c} {
-		if x.Type() != media.ConsumerSVC {
-			t.Fatalf("consumer type %s, want svc", x.Type())
-		}
-	}
-	if pl := c.PreferredLayers(); pl == nil || pl.SpatialLayer != 2 || pl.TemporalLayer == nil || *pl.TemporalLayer != 2 {
-		t.Fatalf("preferred layers %+v, want 2/2", pl)
-	}
-	log := &layersLog{}
-	c.OnLayersChange(log.add)
 	s := &l3t3Stream{ssrc: 500, seq: 65000, pic: 0x7ff0, first: true}
-	var epoch byte
-	round := func() {
-		plis := 0
-		for _, pk := range src.RTCP() {
-			if pli, ok := pk.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == 500 {
-				plis++
+	sw := runSVCSwitches(t, r, p, vp9Caps(), src, in, 500, func(key bool, epoch byte) [][]byte { return s.picture(t, key, epoch) },
+		func(b []byte) (byte, layers, bool) {
+			n := len(b)
+			if n <= 3 {
+				return 0, layers{}, false
 			}
-		}
-		key := plis > s.plis
-		s.plis = plis
-		for _, b := range s.picture(t, key, epoch) {
-			src.Send(in.Tuple(), b)
-		}
-	}
-	ssrc := c.RtpParameters().Encodings[0].SSRC
-	seen := func(e byte, l layers) bool {
-		for _, pk := range dst.RTP(ssrc) {
-			if n := len(pk.Payload); n > 3 && pk.Payload[n-3] == e && int(pk.Payload[n-2]) == l.s && int(pk.Payload[n-1]) == l.t {
-				return true
-			}
-		}
-		return false
-	}
-	want := []layers{{2, 2}}
-	eventually(t, "the top layers", func() bool { round(); return seen(0, want[0]) })
-	plan := []layers{{0, 0}, {2, 2}, {1, 2}, {1, 0}, {2, 1}, {0, 2}}
-	for k := 1; k <= 12; k++ {
-		l := plan[k%len(plan)]
-		tl := l.t
-		if err := c.SetPreferredLayers(ctxFor(t), media.ConsumerLayers{SpatialLayer: l.s, TemporalLayer: &tl}); err != nil {
-			t.Fatalf("switch %d: %v", k, err)
-		}
-		epoch = byte(k)
-		want = append(want, l)
-		eventually(t, fmt.Sprintf("switch %d's layers %+v", k, l), func() bool { round(); return seen(epoch, l) })
-	}
-	last := want[len(want)-1]
-	// An earlier switch may have had the same layers, and a packet of
-	// them may go out before the switch: the latest event tells.
-	eventually(t, "layerschange and current layers of the last switch", func() bool {
-		round()
-		return log.latest(last) && currentIs(c, last)
-	})
-	// layerschange comes at once now: send on until both viewers have
-	// enough to check.
-	lowSSRC := cl.RtpParameters().Encodings[0].SSRC
-	eventually(t, "50 packets each", func() bool { round(); return len(dst.RTP(ssrc)) >= 50 && len(low.RTP(lowSSRC)) >= 50 })
+			return b[n-3], layers{int(b[n-2]), int(b[n-1])}, true
+		})
 	// A packet sent after switch e went out under the preference of
 	// switch e or a neighbour (a call may overtake packets on their way;
 	// an up-switch waits for its key frame), or of switch e-2: the test
 	// sees a temporal down-switch's layers before it completes (the
 	// lower layers' packets go on before, and the switch waits for the
 	// end of a frame of the new layer).
-	checkSVCStream(t, dst.RTP(ssrc), func(e byte, sid, tid int) bool {
-		for i := max(int(e)-2, 0); i <= min(int(e)+1, len(want)-1); i++ {
-			if sid <= want[i].s && tid <= want[i].t {
+	checkSVCStream(t, sw.dst.RTP(sw.ssrc), sw.allowed)
+	checkSVCStream(t, sw.low.RTP(sw.lowSSRC), func(_ byte, sid, tid int) bool { return sid == 0 && tid <= 1 })
+}
+
+// svcSwitches is what the SVC steps share, once runSVCSwitches returns:
+// c was switched 12 times (want[e] is the preference in force from
+// switch e on, want[0] the default) and its endpoint dst received its
+// stream ssrc; cl, preferring spatial layer 0 and temporal layer 1, sent
+// its stream lowSSRC to low.
+type svcSwitches struct {
+	c, cl         media.Consumer
+	dst, low      *Endpoint
+	ssrc, lowSSRC uint32
+	want          []layers
+}
+
+// runSVCSwitches makes two SVC consumers of p (whose stream pSSRC src
+// sends through in, a unit of it at a time: a key one when asked, each
+// packet tagged with epoch, which tag reads back with the packet's
+// layers), switches one 12 times across spatial and temporal layers,
+// each switch awaited until its endpoint shows a packet of its layers
+// sent after it (a spatial up-switch waits for the key frame the
+// consumer asks for), then awaits the latest layerschange and the
+// current layers being the last switch's (an earlier switch may have had
+// the same layers, and a packet of them may go out before the switch),
+// and sends on until both endpoints have 50 packets to check.
+func runSVCSwitches(t *testing.T, r media.Router, p media.Producer, caps *media.RtpCapabilities, src *Endpoint, in media.PlainTransport, pSSRC uint32,
+	unit func(key bool, epoch byte) [][]byte, tag func(payload []byte) (byte, layers, bool)) *svcSwitches {
+	t.Helper()
+	sw := &svcSwitches{low: NewEndpoint(t), dst: NewEndpoint(t), want: []layers{{2, 2}}}
+	one := 1
+	sw.cl = check[media.Consumer](t)(connectedPlain(t, r, sw.low).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps,
+		PreferredLayers: &media.ConsumerLayers{SpatialLayer: 0, TemporalLayer: &one}}))
+	sw.c = check[media.Consumer](t)(connectedPlain(t, r, sw.dst).Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	for _, x := range []media.Consumer{sw.cl, sw.c} {
+		if x.Type() != media.ConsumerSVC {
+			t.Fatalf("consumer type %s, want svc", x.Type())
+		}
+	}
+	if pl := sw.c.PreferredLayers(); pl == nil || pl.SpatialLayer != 2 || pl.TemporalLayer == nil || *pl.TemporalLayer != 2 {
+		t.Fatalf("preferred layers %+v, want 2/2", pl)
+	}
+	log := &layersLog{}
+	sw.c.OnLayersChange(log.add)
+	var epoch byte
+	sentPLIs := 0
+	round := func() {
+		plis := 0
+		for _, pk := range src.RTCP() {
+			if pli, ok := pk.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == pSSRC {
+				plis++
+			}
+		}
+		key := plis > sentPLIs
+		sentPLIs = plis
+		for _, b := range unit(key, epoch) {
+			src.Send(in.Tuple(), b)
+		}
+	}
+	sw.ssrc, sw.lowSSRC = sw.c.RtpParameters().Encodings[0].SSRC, sw.cl.RtpParameters().Encodings[0].SSRC
+	seen := func(e byte, l layers) bool {
+		for _, pk := range sw.dst.RTP(sw.ssrc) {
+			if te, tl, ok := tag(pk.Payload); ok && te == e && tl == l {
 				return true
 			}
 		}
 		return false
+	}
+	eventually(t, "the top layers", func() bool { round(); return seen(0, sw.want[0]) })
+	plan := []layers{{0, 0}, {2, 2}, {1, 2}, {1, 0}, {2, 1}, {0, 2}}
+	for k := 1; k <= 12; k++ {
+		l := plan[k%len(plan)]
+		tl := l.t
+		if err := sw.c.SetPreferredLayers(ctxFor(t), media.ConsumerLayers{SpatialLayer: l.s, TemporalLayer: &tl}); err != nil {
+			t.Fatalf("switch %d: %v", k, err)
+		}
+		epoch = byte(k)
+		sw.want = append(sw.want, l)
+		eventually(t, fmt.Sprintf("switch %d's layers %+v", k, l), func() bool { round(); return seen(epoch, l) })
+	}
+	last := sw.want[len(sw.want)-1]
+	eventually(t, "layerschange and current layers of the last switch", func() bool {
+		round()
+		return log.latest(last) && currentIs(sw.c, last)
 	})
-	checkSVCStream(t, low.RTP(lowSSRC), func(_ byte, sid, tid int) bool { return sid == 0 && tid <= 1 })
+	eventually(t, "50 packets each", func() bool {
+		round()
+		return len(sw.dst.RTP(sw.ssrc)) >= 50 && len(sw.low.RTP(sw.lowSSRC)) >= 50
+	})
+	return sw
+}
+
+// allowed says whether a packet of layers sid/tid, sent after switch e,
+// may reach c: under the preference of switch e or a neighbour, or of
+// switch e-2 (see testSVCLayers).
+func (sw *svcSwitches) allowed(e byte, sid, tid int) bool {
+	for i := max(int(e)-2, 0); i <= min(int(e)+1, len(sw.want)-1); i++ {
+		if sid <= sw.want[i].s && tid <= sw.want[i].t {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSVCStream checks what an SVC consumer sent, in order of sequence
