@@ -26,15 +26,9 @@ func TestSendSideBweMinOutgoingNoPadding(t *testing.T) {
 	f := newFixture(t)
 	src := newEndpoint(t)
 	in := f.plain(f.router, src)
-	params := vp8Params(100)
-	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p := f.simulcastProducer(t, in)
 	caps, twccID := bweCaps(f.router)
-	rx := newBweReceiver(t)
-	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
-	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
-		t.Fatal(err)
-	}
+	rx, tr := f.bweViewer(t)
 	if err := tr.SetMinOutgoingBitrate(f.ctx, floor); err != nil {
 		t.Fatal(err)
 	}

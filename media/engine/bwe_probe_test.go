@@ -34,11 +34,7 @@ func TestSendSideBweInitialProbing(t *testing.T) {
 		{SSRC: 100, ScalabilityMode: "L1T3"}, {SSRC: 200, ScalabilityMode: "L1T3"}, {SSRC: 300, ScalabilityMode: "L1T3"}}
 	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
 	caps, twccID := bweCaps(f.router)
-	rx := newBweReceiver(t)
-	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
-	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
-		t.Fatal(err)
-	}
+	rx, tr := f.bweViewer(t)
 	estimates := make(chan uint64, 256)
 	tr.OnTrace(func(e media.TransportTraceEventData) {
 		if info, ok := e.Info.(media.BweTraceInfo); ok {
@@ -113,11 +109,7 @@ func testProbePacing(t *testing.T, f *fixture) {
 	params := vp8Params(300)
 	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
 	caps, twccID := bweCaps(f.router)
-	rx := newBweReceiver(t)
-	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
-	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
-		t.Fatal(err)
-	}
+	rx, tr := f.bweViewer(t)
 	if err := tr.SetMaxOutgoingBitrate(f.ctx, maxRate); err != nil {
 		t.Fatal(err)
 	}

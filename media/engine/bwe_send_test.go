@@ -59,6 +59,18 @@ type rxPacket struct {
 	at   int64
 }
 
+// bweViewer is a new bweReceiver and a plain transport of f's router
+// connected to it.
+func (f *fixture) bweViewer(t testing.TB) (*bweReceiver, media.PlainTransport) {
+	t.Helper()
+	rx := newBweReceiver(t)
+	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
+	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
+		t.Fatal(err)
+	}
+	return rx, tr
+}
+
 func newBweReceiver(t testing.TB) *bweReceiver {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(lo)})
@@ -284,9 +296,7 @@ func TestSendSideBweSimulcast(t *testing.T) {
 	f := newFixture(t)
 	src := newEndpoint(t)
 	in := f.plain(f.router, src)
-	params := vp8Params(100)
-	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p := f.simulcastProducer(t, in)
 	caps, twccID := bweCaps(f.router)
 
 	type viewer struct {
@@ -379,9 +389,7 @@ func TestSendSideBweREMB(t *testing.T) {
 	f := newFixture(t)
 	src, dst := newEndpoint(t), newEndpoint(t)
 	in, out := f.plain(f.router, src), f.plain(f.router, dst)
-	params := vp8Params(100)
-	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p := f.simulcastProducer(t, in)
 	caps := consumerCaps(false)
 	caps.Codecs[0].RtcpFeedback = append(append([]media.RtcpFeedback(nil), videoFeedback...), media.RtcpFeedback{Type: "goog-remb"})
 	for _, e := range f.router.RtpCapabilities().HeaderExtensions {
@@ -437,15 +445,9 @@ func TestSendSideBwePriority(t *testing.T) {
 	f := newFixture(t)
 	src := newEndpoint(t)
 	in := f.plain(f.router, src)
-	params := vp8Params(100)
-	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p := f.simulcastProducer(t, in)
 	caps, twccID := bweCaps(f.router)
-	rx := newBweReceiver(t)
-	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
-	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
-		t.Fatal(err)
-	}
+	rx, tr := f.bweViewer(t)
 	if err := tr.SetMaxOutgoingBitrate(f.ctx, 10_000); !isErr(err, media.ErrInvalidParams) {
 		t.Fatalf("setMaxOutgoingBitrate(10000): %v", err)
 	}
@@ -530,15 +532,9 @@ func TestSendSideBweNoLayerFits(t *testing.T) {
 	f := newFixture(t)
 	src := newEndpoint(t)
 	in := f.plain(f.router, src)
-	params := vp8Params(100)
-	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p := f.simulcastProducer(t, in)
 	caps, twccID := bweCaps(f.router)
-	rx := newBweReceiver(t)
-	tr := must[media.PlainTransport](t)(f.router.CreatePlainTransport(f.ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: lo}}))
-	if err := tr.Connect(f.ctx, &media.PlainTransportConnectOptions{IP: lo, Port: rx.port()}); err != nil {
-		t.Fatal(err)
-	}
+	rx, tr := f.bweViewer(t)
 	if err := tr.SetMaxOutgoingBitrate(f.ctx, 60_000); err != nil {
 		t.Fatal(err)
 	}

@@ -30,9 +30,7 @@ func TestSendSideBweWebRtc(t *testing.T) {
 	f := newFixture(t)
 	src := newEndpoint(t)
 	in := f.plain(f.router, src)
-	params := vp8Params(100)
-	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p := f.simulcastProducer(t, in)
 	caps, twccID := bweCaps(f.router)
 	caps.Codecs = append(caps.Codecs, media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/rtx", ClockRate: 90000})
 	tr := f.webRtc(&media.WebRtcTransportOptions{ListenInfos: []media.TransportListenInfo{{IP: lo}}, InitialAvailableOutgoingBitrate: 300_000})

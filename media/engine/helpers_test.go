@@ -201,6 +201,15 @@ func bweCaps(r media.Router) (*media.RtpCapabilities, uint8) {
 	return caps, uint8(id)
 }
 
+// simulcastProducer produces on in a VP8 simulcast of three encodings
+// (SSRCs 100, 200, 300), as startFeeder sends it.
+func (f *fixture) simulcastProducer(t testing.TB, in media.Transport) media.Producer {
+	t.Helper()
+	params := vp8Params(100)
+	params.Encodings = []media.RtpEncodingParameters{{SSRC: 100}, {SSRC: 200}, {SSRC: 300}}
+	return must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+}
+
 type fixture struct {
 	t      testing.TB
 	ctx    context.Context
