@@ -187,23 +187,24 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 	if slices.Contains(modes, modeMediasoup) {
 		ref = modeMediasoup
 	}
-	fmt.Fprintf(out, "bench-forward: %d CPUs, medians of %d interleaved rounds of %v, tick %v; CPU ratio against %s\n\n",
+	fmt.Fprintf(out, "bench-forward: %d CPUs, medians of %d interleaved rounds of %v, tick %v; CPU ratio against %s: the median of the rounds' ratios, and their range\n\n",
 		runtime.NumCPU(), cfg.rounds, cfg.duration, cfg.tick, ref)
-	fmt.Fprintln(out, "| topology | offered pkt/s | mode | forwarded pkt/s | delivered % | CPU µs/fwd pkt | × "+ref+" | vol. ctx sw/in pkt | RSS MiB | load avg |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| topology | offered pkt/s | mode | forwarded pkt/s | delivered % | CPU µs/fwd pkt | × "+ref+" | range | vol. ctx sw/in pkt | RSS MiB | load avg |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, t := range append(slices.Clone(cfg.fanouts), cfg.rooms...) {
-		res, err := measureRow(ctx, cfg, modes, t, gen, recv)
+		res, err := measureRow(ctx, cfg, modes, ref, t, gen, recv)
 		if err != nil {
 			return fmt.Errorf("%v: %w", t, err)
 		}
 		for _, m := range modes {
 			r := res[m]
-			ratio := "–"
-			if c := res[ref].cpuPerPkt; c > 0 {
-				ratio = fmt.Sprintf("%.2f", r.cpuPerPkt/c)
+			ratio, spread := "–", "–"
+			if r.ratio > 0 {
+				ratio = fmt.Sprintf("%.2f", r.ratio)
+				spread = fmt.Sprintf("%.2f–%.2f", r.ratioLo, r.ratioHi)
 			}
-			fmt.Fprintf(out, "| %v | %.0f | %s | %.0f | %.1f | %.2f | %s | %.2f | %.1f | %s |\n",
-				t, t.OfferedRate(), m, r.fwdPPS, r.delivery, r.cpuPerPkt, ratio, r.vcswPerIn, r.rssMiB, r.load)
+			fmt.Fprintf(out, "| %v | %.0f | %s | %.0f | %.1f | %.2f | %s | %s | %.2f | %.1f | %s |\n",
+				t, t.OfferedRate(), m, r.fwdPPS, r.delivery, r.cpuPerPkt, ratio, spread, r.vcswPerIn, r.rssMiB, r.load)
 		}
 	}
 	return nil

@@ -61,7 +61,7 @@ func TestHarnessBothModes(t *testing.T) {
 			if r[4] != "100.0" {
 				t.Errorf("%s %s: delivered %s %%, want 100.0", topo, mode, r[4])
 			}
-			for i, name := range []string{1: "offered", 3: "forwarded", 5: "CPU", 6: "ratio", 7: "ctx switches", 8: "RSS", 9: "load"} {
+			for i, name := range []string{1: "offered", 3: "forwarded", 5: "CPU", 6: "ratio", 8: "ctx switches", 9: "RSS", 10: "load"} {
 				if name == "" {
 					continue
 				}
@@ -69,10 +69,39 @@ func TestHarnessBothModes(t *testing.T) {
 					t.Errorf("%s %s: %s is %q", topo, mode, name, r[i])
 				}
 			}
+			checkRange(t, topo+" "+mode, r[6], r[7])
+			if mode == modeInproc && r[6] != "1.00" {
+				t.Errorf("%s: the reference mode's ratio is %s", topo, r[6])
+			}
 		}
 	}
 	if r := rows["1→10/"+modeInproc]; r != nil && r[1] != "50" {
 		t.Errorf("1→10 offered %s pkt/s, want 50", r[1])
+	}
+}
+
+// checkRange checks that a row's ratio lies in its range "lo–hi".
+func checkRange(t *testing.T, row, ratio, spread string) {
+	t.Helper()
+	los, his, ok := strings.Cut(spread, "–")
+	lo, err1 := strconv.ParseFloat(los, 64)
+	hi, err2 := strconv.ParseFloat(his, 64)
+	r, err3 := strconv.ParseFloat(ratio, 64)
+	if !ok || err1 != nil || err2 != nil || err3 != nil || lo > r || r > hi {
+		t.Errorf("%s: ratio %q, range %q", row, ratio, spread)
+	}
+}
+
+func TestPairedRatios(t *testing.T) {
+	ss := []sample{{cpuPerPkt: 8}, {cpuPerPkt: 9}, {cpuPerPkt: 30}}
+	ref := []sample{{cpuPerPkt: 10}, {cpuPerPkt: 10}, {cpuPerPkt: 20}}
+	// Paired: 0.8, 0.9, 1.5 (the medians' ratio would be 9/10).
+	med, lo, hi := pairedRatios(ss, ref)
+	if med != 0.9 || lo != 0.8 || hi != 1.5 {
+		t.Errorf("pairedRatios = %v, %v, %v; want 0.9, 0.8, 1.5", med, lo, hi)
+	}
+	if med, _, _ := pairedRatios(ss, []sample{{}, {}, {}}); med != 0 {
+		t.Errorf("against a reference that measured nothing: %v, want 0", med)
 	}
 }
 
@@ -87,8 +116,8 @@ func tableRows(t *testing.T, out string) map[string][]string {
 		for i := range cells {
 			cells[i] = strings.TrimSpace(cells[i])
 		}
-		if len(cells) != 10 {
-			t.Fatalf("row %q has %d cells, want 10", line, len(cells))
+		if len(cells) != 11 {
+			t.Fatalf("row %q has %d cells, want 11", line, len(cells))
 		}
 		rows[cells[0]+"/"+cells[2]] = cells
 	}

@@ -21,12 +21,18 @@ type sample struct {
 	vcswPerIn float64 // voluntary context switches per packet sent to it
 	rssMiB    float64
 	load      string
+	// ratio is the median over the rounds of cpuPerPkt divided by the
+	// reference mode's in the same round, lo and hi the least and the
+	// most of those (set on a row's result only): a round's two figures
+	// come minutes closer together than the medians' do, so a drift of
+	// the machine's load moves both.
+	ratio, ratioLo, ratioHi float64
 }
 
 // measureRow builds t on every mode, warms each up, then runs
 // cfg.rounds rounds, each mode once per round in an order that rotates,
-// and returns each mode's medians.
-func measureRow(ctx context.Context, cfg *config, modes []string, t Topology, gen *generator, recv *receivers) (map[string]sample, error) {
+// and returns each mode's medians and CPU ratios to mode ref.
+func measureRow(ctx context.Context, cfg *config, modes []string, ref string, t Topology, gen *generator, recv *receivers) (map[string]sample, error) {
 	spec := t.spec(gen.port(), recv.ports())
 	fws := map[string]*forwarder{}
 	loads := map[string]*load{}
@@ -65,9 +71,36 @@ func measureRow(ctx context.Context, cfg *config, modes []string, t Topology, ge
 	}
 	res := map[string]sample{}
 	for m, ss := range samples {
-		res[m] = medians(ss)
+		r := medians(ss)
+		r.ratio, r.ratioLo, r.ratioHi = pairedRatios(ss, samples[ref])
+		res[m] = r
 	}
 	return res, nil
+}
+
+// pairedRatios divides each round's CPU per packet by ref's of the same
+// round and returns the median, least and most of those ratios (zeros
+// when ref measured nothing).
+func pairedRatios(ss, ref []sample) (med, lo, hi float64) {
+	var v []float64
+	for k, s := range ss {
+		if k < len(ref) && ref[k].cpuPerPkt > 0 {
+			v = append(v, s.cpuPerPkt/ref[k].cpuPerPkt)
+		}
+	}
+	if len(v) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(v)
+	return median(v), v[0], v[len(v)-1]
+}
+
+// median is the median of sorted v (not empty).
+func median(v []float64) float64 {
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // errNothing says a forwarder delivered nothing: the topology is broken.
@@ -113,10 +146,7 @@ func medians(ss []sample) sample {
 			v[i] = f(s)
 		}
 		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return median(v)
 	}
 	load := med(func(s sample) float64 { v, _ := strconv.ParseFloat(s.load, 64); return v })
 	return sample{
