@@ -50,6 +50,10 @@ type config struct {
 	mediasoupDir string
 	node         string
 	tmp          string
+	// pin puts the forwarders on a CPU of their own (-pin); split is
+	// where, once run has pinned the tool.
+	pin   bool
+	split *cpuSplit
 }
 
 func main() {
@@ -91,10 +95,11 @@ func parseFlags(args []string) (*config, error) {
 	tick := fs.Duration("tick", time.Millisecond, "the generator's pacing tick: what is due goes as one burst")
 	dir := fs.String("mediasoup-dir", os.Getenv("MEDIASOUP_DIR"), "`dir`ectory where 'npm install mediasoup' ran (env MEDIASOUP_DIR); MEDIASOUP_WORKER_BIN may name the worker binary")
 	node := fs.String("node", "node", "Node.js, which drives mediasoup")
+	pin := fs.Bool("pin", false, "run each forwarding process on the last CPU and the tool (generator, receivers) on the others, so that every round places them alike")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	cfg := &config{rounds: *rounds, duration: *duration, warmup: *warmup, tick: *tick, mediasoupDir: *dir, node: *node}
+	cfg := &config{rounds: *rounds, duration: *duration, warmup: *warmup, tick: *tick, mediasoupDir: *dir, node: *node, pin: *pin}
 	var err error
 	if cfg.fanouts, err = parseFanouts(*fanout, *rate); err != nil {
 		return nil, err
@@ -172,6 +177,14 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	cfg.tmp = tmp
+	if cfg.pin {
+		if cfg.split, err = newCPUSplit(); err != nil {
+			return err
+		}
+		if err := cfg.split.pinTool(); err != nil {
+			return err
+		}
+	}
 	recv, err := listenReceivers()
 	if err != nil {
 		return err
@@ -187,8 +200,12 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 	if slices.Contains(modes, modeMediasoup) {
 		ref = modeMediasoup
 	}
-	fmt.Fprintf(out, "bench-forward: %d CPUs, medians of %d interleaved rounds of %v, tick %v; CPU ratio against %s: the median of the rounds' ratios, and their range\n\n",
-		runtime.NumCPU(), cfg.rounds, cfg.duration, cfg.tick, ref)
+	placement := ""
+	if cfg.split != nil {
+		placement = fmt.Sprintf(", forwarders pinned to CPU %v and the tool to %v", cpuList(&cfg.split.forwarder), cpuList(&cfg.split.tool))
+	}
+	fmt.Fprintf(out, "bench-forward: %d CPUs%s, medians of %d interleaved rounds of %v, tick %v; CPU ratio against %s: the median of the rounds' ratios, and their range\n\n",
+		runtime.NumCPU(), placement, cfg.rounds, cfg.duration, cfg.tick, ref)
 	fmt.Fprintln(out, "| topology | offered pkt/s | mode | forwarded pkt/s | delivered % | CPU µs/fwd pkt | × "+ref+" | range | vol. ctx sw/in pkt | RSS MiB | load avg |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, t := range append(slices.Clone(cfg.fanouts), cfg.rooms...) {

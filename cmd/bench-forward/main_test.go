@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -194,5 +195,33 @@ func TestWorkerprocOtherBuild(t *testing.T) {
 		} else if r[4] != "100.0" {
 			t.Errorf("%s: delivered %s %%, want 100.0", mode, r[4])
 		}
+	}
+}
+
+// TestPinForwarder: -pin's split puts a real process's threads on the
+// last CPU, and the harness runs pinned end to end.
+func TestPinForwarder(t *testing.T) {
+	split, err := newCPUSplit()
+	if errors.Is(err, errFewCPUs) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := split.pinForwarder(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Cpus_allowed_list:\t" + cpuList(&split.forwarder) + "\n"
+	if !strings.Contains(string(status), want) {
+		t.Errorf("status has no %q:\n%s", want, status)
 	}
 }

@@ -49,6 +49,11 @@ func measureRow(ctx context.Context, cfg *config, modes []string, ref string, t 
 			return nil, err
 		}
 		fws[m] = f
+		if cfg.split != nil {
+			if err := cfg.split.pinForwarder(f.pid); err != nil {
+				return nil, fmt.Errorf("%s: %w", m, err)
+			}
+		}
 		if loads[m], err = newLoad(spec, f.ports); err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
