@@ -36,6 +36,16 @@ func Main() {
 	os.Exit(0)
 }
 
+// The child's replay ring (ropeserver.Options.ReplayWindow and
+// ReplayBytes). Its one client, the parent, never resumes: a lost
+// connection is the child's end (Serve returns). A server's defaults
+// (16,384 notifications, preallocated, up to 64 MiB) were memory a
+// long-lived worker filled with its events for nothing.
+const (
+	childReplayWindow = 64
+	childReplayBytes  = 256 << 10
+)
+
 // Serve serves the local engine over ROPE on a loopback port, printing
 // its WebSocket URL as the first line on stdout. It returns when ctx
 // ends, when the parent's connection closes after having been open, or
@@ -44,7 +54,8 @@ func Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rs := ropeserver.New(&ropeserver.Options{Logger: log, SendFullErrors: true, PingInterval: -1})
+	rs := ropeserver.New(&ropeserver.Options{Logger: log, SendFullErrors: true, PingInterval: -1,
+		ReplayWindow: childReplayWindow, ReplayBytes: childReplayBytes})
 	defer rs.Close()
 	// The parent is the child's one client and has applied its own
 	// server's policy: the child allows what it asks.
