@@ -23,10 +23,16 @@
 // only while its queue holds datagrams, which each turn that finds it
 // writable sends first; beyond the bound it drops
 // (udpio.ErrSendBufferFull). Blocking in epoll_wait instead measured
-// worse: a goroutine that never parks is taken by sysmon for a runaway
-// every 10 ms, after which sysmon polls every 20 µs again (1.7 voluntary
-// context switches per packet at 1→1 @ 2,000 pps against 0.43 parked in
-// the poller; the per-socket goroutines the loop replaces made 1.3).
+// worse: a goroutine that never parks never advances its P's schedule
+// tick, so after 10 ms sysmon takes it for a runaway and from then on
+// hands its P away in every wait, polling every 20 µs again (1.7
+// voluntary context switches per packet at 1→1 @ 2,000 pps against 0.43
+// parked in the poller; the per-socket goroutines the loop replaces made
+// 1.3). Measured again with two Ps (the second serving the control
+// connection, so that the blocked loop keeps its P): 1.49 without a
+// reschedule, 0.59 with one every 5 ms (each wakes a second thread), CPU
+// per packet no better than parked, which costs the runtime's two
+// epoll_wait calls per wake-up beside the loop's one.
 // Linux only (New returns ErrUnsupported elsewhere; callers keep a
 // goroutine per socket there).
 //
