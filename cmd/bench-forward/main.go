@@ -2,7 +2,8 @@
 // topologies, plain RTP on loopback, against our engine in its two modes
 // (in the process that drives it, and in a worker process, the server's
 // default) and, when installed, mediasoup's C++ worker, in interleaved
-// rounds, printing medians and the CPU ratio to a reference mode.
+// rounds, printing medians and the CPU ratio to a reference mode (the
+// median of the rounds' ratios, with their range).
 //
 // Topologies: one producer to N consumers (1,000-byte payloads, VP8) at a
 // given rate, and conferences of R rooms of 4 people, each sending audio
@@ -13,9 +14,11 @@
 // process's: CPU (utime+stime of its threads, from /proc/<pid>/task/*/schedstat
 // in ns, else /proc/<pid>/stat in 10 ms ticks) per packet counted
 // at the receivers, voluntary context switches (all its threads) per
-// packet sent to it, RSS. The load generator (one socket, a ticker
-// sending what is due as sendmmsg batches) and the receivers run in this
-// process. Every mode's topology stays built through its row's rounds;
+// packet sent to it, RSS and its anonymous part (RssAnon: without the
+// program's and libraries' pages, which other processes share). With
+// -pin the forwarders run on the last CPU and this tool on the others.
+// The load generator (one socket, a ticker sending what is due as
+// sendmmsg batches) and the receivers run in this process. Every mode's topology stays built through its row's rounds;
 // one mode at a time gets traffic.
 //
 //	go run ./cmd/bench-forward -h
@@ -206,8 +209,8 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "bench-forward: %d CPUs%s, medians of %d interleaved rounds of %v, tick %v; CPU ratio against %s: the median of the rounds' ratios, and their range\n\n",
 		runtime.NumCPU(), placement, cfg.rounds, cfg.duration, cfg.tick, ref)
-	fmt.Fprintln(out, "| topology | offered pkt/s | mode | forwarded pkt/s | delivered % | CPU µs/fwd pkt | × "+ref+" | range | vol. ctx sw/in pkt | RSS MiB | load avg |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| topology | offered pkt/s | mode | forwarded pkt/s | delivered % | CPU µs/fwd pkt | × "+ref+" | range | vol. ctx sw/in pkt | RSS MiB | anon MiB | load avg |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, t := range append(slices.Clone(cfg.fanouts), cfg.rooms...) {
 		res, err := measureRow(ctx, cfg, modes, ref, t, gen, recv)
 		if err != nil {
@@ -220,8 +223,8 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 				ratio = fmt.Sprintf("%.2f", r.ratio)
 				spread = fmt.Sprintf("%.2f–%.2f", r.ratioLo, r.ratioHi)
 			}
-			fmt.Fprintf(out, "| %v | %.0f | %s | %.0f | %.1f | %.2f | %s | %s | %.2f | %.1f | %s |\n",
-				t, t.OfferedRate(), m, r.fwdPPS, r.delivery, r.cpuPerPkt, ratio, spread, r.vcswPerIn, r.rssMiB, r.load)
+			fmt.Fprintf(out, "| %v | %.0f | %s | %.0f | %.1f | %.2f | %s | %s | %.2f | %.1f | %.1f | %s |\n",
+				t, t.OfferedRate(), m, r.fwdPPS, r.delivery, r.cpuPerPkt, ratio, spread, r.vcswPerIn, r.rssMiB, r.anonMiB, r.load)
 		}
 	}
 	return nil

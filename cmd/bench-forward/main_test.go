@@ -62,11 +62,11 @@ func TestHarnessBothModes(t *testing.T) {
 			if r[4] != "100.0" {
 				t.Errorf("%s %s: delivered %s %%, want 100.0", topo, mode, r[4])
 			}
-			for i, name := range []string{1: "offered", 3: "forwarded", 5: "CPU", 6: "ratio", 8: "ctx switches", 9: "RSS", 10: "load"} {
+			for i, name := range []string{1: "offered", 3: "forwarded", 5: "CPU", 6: "ratio", 8: "ctx switches", 9: "RSS", 10: "anon", 11: "load"} {
 				if name == "" {
 					continue
 				}
-				if v, err := strconv.ParseFloat(r[i], 64); err != nil || v < 0 || (v == 0 && (name == "RSS" || name == "CPU")) {
+				if v, err := strconv.ParseFloat(r[i], 64); err != nil || v < 0 || (v == 0 && (name == "RSS" || name == "anon" || name == "CPU")) {
 					t.Errorf("%s %s: %s is %q", topo, mode, name, r[i])
 				}
 			}
@@ -117,8 +117,8 @@ func tableRows(t *testing.T, out string) map[string][]string {
 		for i := range cells {
 			cells[i] = strings.TrimSpace(cells[i])
 		}
-		if len(cells) != 11 {
-			t.Fatalf("row %q has %d cells, want 11", line, len(cells))
+		if len(cells) != 12 {
+			t.Fatalf("row %q has %d cells, want 12", line, len(cells))
 		}
 		rows[cells[0]+"/"+cells[2]] = cells
 	}

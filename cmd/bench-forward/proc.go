@@ -22,9 +22,14 @@ type usage struct {
 	// own /proc/<pid>/status counts its main thread only).
 	vcsw  int64
 	rssKB int64
+	// anonKB is the RSS of its anonymous memory (RssAnon): its own, where
+	// RSS also counts the pages of its program and libraries, which other
+	// processes share (a worker child's code is its parent server's).
+	anonKB int64
 }
 
-// readUsage reads pid's CPU time, its RSS from /proc/<pid>/status and its
+// readUsage reads pid's CPU time, its RSS and anonymous RSS from
+// /proc/<pid>/status and its
 // threads' voluntary context switches from /proc/<pid>/task/*/status. A
 // thread that ends between two reads takes its figures with it: Go's and
 // mediasoup's threads live as long as the process.
@@ -46,7 +51,11 @@ func readUsage(pid int) (usage, error) {
 	ut, _ := strconv.ParseInt(string(f[14-3]), 10, 64)
 	st, _ := strconv.ParseInt(string(f[15-3]), 10, 64)
 	u.cpu = time.Duration(ut+st) * time.Second / clockTicks
-	if u.rssKB, err = statusField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS"); err != nil {
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	if u.rssKB, err = statusField(status, "VmRSS"); err != nil {
+		return u, err
+	}
+	if u.anonKB, err = statusField(status, "RssAnon"); err != nil {
 		return u, err
 	}
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))

@@ -20,6 +20,7 @@ type sample struct {
 	cpuPerPkt float64 // µs per forwarded packet
 	vcswPerIn float64 // voluntary context switches per packet sent to it
 	rssMiB    float64
+	anonMiB   float64
 	load      string
 	// ratio is the median over the rounds of cpuPerPkt divided by the
 	// reference mode's in the same round, lo and hi the least and the
@@ -139,6 +140,7 @@ func round(ctx context.Context, gen *generator, recv *receivers, l *load, pid in
 	s.cpuPerPkt = float64((u1.cpu - u0.cpu).Microseconds()) / float64(got)
 	s.vcswPerIn = float64(u1.vcsw-u0.vcsw) / float64(sent)
 	s.rssMiB = float64(u1.rssKB) / 1024
+	s.anonMiB = float64(u1.anonKB) / 1024
 	s.load = loadAvg()
 	return s, nil
 }
@@ -160,6 +162,7 @@ func medians(ss []sample) sample {
 		cpuPerPkt: med(func(s sample) float64 { return s.cpuPerPkt }),
 		vcswPerIn: med(func(s sample) float64 { return s.vcswPerIn }),
 		rssMiB:    med(func(s sample) float64 { return s.rssMiB }),
+		anonMiB:   med(func(s sample) float64 { return s.anonMiB }),
 		load:      strconv.FormatFloat(load, 'f', 2, 64),
 	}
 }
