@@ -24,9 +24,9 @@ type sample struct {
 	load      string
 	// ratio is the median over the rounds of cpuPerPkt divided by the
 	// reference mode's in the same round, lo and hi the least and the
-	// most of those (set on a row's result only): a round's two figures
-	// come minutes closer together than the medians' do, so a drift of
-	// the machine's load moves both.
+	// most of those (set on a row's result only): a round measures its
+	// modes seconds apart where a row's rounds span a minute or more, so
+	// a drift of the machine's load moves both figures of a ratio.
 	ratio, ratioLo, ratioHi float64
 }
 
