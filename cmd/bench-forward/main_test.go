@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 // and checks every row: all packets delivered, every figure present.
 func TestHarnessBothModes(t *testing.T) {
 	cfg, err := parseFlags([]string{"-fanout", "1@100,10@50", "-rooms", "1", "-rounds", "1",
-		"-duration", "1s", "-warmup", "200ms", "-mediasoup-dir", t.TempDir()})
+		"-duration", "1s", "-min-packets", "0", "-warmup", "200ms", "-mediasoup-dir", t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +90,24 @@ func checkRange(t *testing.T, row, ratio, spread string) {
 	r, err3 := strconv.ParseFloat(ratio, 64)
 	if !ok || err1 != nil || err2 != nil || err3 != nil || lo > r || r > hi {
 		t.Errorf("%s: ratio %q, range %q", row, ratio, spread)
+	}
+}
+
+// TestRoundLength: rounds last -duration, longer where the rate would
+// send fewer than -min-packets in it.
+func TestRoundLength(t *testing.T) {
+	cfg := &config{duration: 3 * time.Second, minPackets: 20000}
+	for _, c := range []struct {
+		t    Topology
+		want time.Duration
+	}{
+		{Topology{Fanout: 1, Rate: 2000}, 10 * time.Second},
+		{Topology{Fanout: 1, Rate: 10000}, 3 * time.Second},
+		{Topology{Rooms: 10}, 3333 * time.Millisecond},
+	} {
+		if got := roundLength(cfg, c.t); got.Round(time.Millisecond) != c.want {
+			t.Errorf("%v: %v, want %v", c.t, got, c.want)
+		}
 	}
 }
 
@@ -149,7 +167,7 @@ func TestConferenceSpec(t *testing.T) {
 
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
-		{"-fanout", "x"}, {"-fanout", "10@0"}, {"-rooms", "-1"}, {"-modes", "nginx"}, {"-rounds", "0"},
+		{"-fanout", "x"}, {"-fanout", "10@0"}, {"-rooms", "-1"}, {"-modes", "nginx"}, {"-rounds", "0"}, {"-min-packets", "-1"},
 	} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
@@ -178,7 +196,7 @@ func TestWorkerprocOtherBuild(t *testing.T) {
 	}
 	other := modeWorkerproc + ":" + exe
 	cfg, err := parseFlags([]string{"-fanout", "1@100", "-rooms", "", "-rounds", "1",
-		"-duration", "500ms", "-warmup", "100ms", "-modes", modeWorkerproc + "," + other})
+		"-duration", "500ms", "-min-packets", "0", "-warmup", "100ms", "-modes", modeWorkerproc + "," + other})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func measureRow(ctx context.Context, cfg *config, modes []string, ref string, t 
 	for k := range cfg.rounds {
 		for i := range modes {
 			m := modes[(i+k)%len(modes)]
-			s, err := round(ctx, gen, recv, loads[m], fws[m].pid, cfg.duration)
+			s, err := round(ctx, gen, recv, loads[m], fws[m].pid, roundLength(cfg, t))
 			if err != nil {
 				return nil, fmt.Errorf("%s round %d: %w", m, k+1, err)
 			}
@@ -107,6 +107,16 @@ func median(v []float64) float64 {
 		return v[len(v)/2]
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// roundLength is how long a round of t sends: -duration, or as long as
+// sending -min-packets takes at t's rate if that is longer.
+func roundLength(cfg *config, t Topology) time.Duration {
+	d := cfg.duration
+	if r := t.OfferedRate(); r > 0 {
+		d = max(d, time.Duration(float64(cfg.minPackets)/r*float64(time.Second)))
+	}
+	return d
 }
 
 // errNothing says a forwarder delivered nothing: the topology is broken.
