@@ -102,7 +102,8 @@ func TestTransportsCloseUnderTraffic(t *testing.T) {
 	})
 	wait.Until(t, "traffic reaches the consumers", func() bool { return len(receivedFrom(dsts[0], ssrc0)) > 10 })
 	other := newEndpoint(t)
-	other.send(self.Tuple(), snd.packet(t, false, 100))
+	// A sender of its own: snd is the traffic goroutine's.
+	other.send(self.Tuple(), (&sender{ssrc: 2222, pt: 101}).packet(t, false, 100))
 	for i := n / 2; i < n; i++ {
 		if err := outs[i].Close(f.ctx); err != nil {
 			t.Fatal(err)
