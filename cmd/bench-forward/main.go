@@ -18,8 +18,9 @@
 // program's and libraries' pages, which other processes share). With
 // -pin the forwarders run on the last CPU and this tool on the others.
 // The load generator (one socket, a ticker sending what is due as
-// sendmmsg batches) and the receivers run in this process. Every mode's topology stays built through its row's rounds;
-// one mode at a time gets traffic.
+// sendmmsg batches) and the receivers run in this process. Every mode's
+// topology stays built through its row's rounds; one mode at a time gets
+// traffic, for -duration or -min-packets, whichever is longer.
 //
 //	go run ./cmd/bench-forward -h
 package main
