@@ -97,7 +97,7 @@ func parseFlags(args []string) (*config, error) {
 	modes := fs.String("modes", "inproc,workerproc,mediasoup", "forwarders to compare; mediasoup is left out with a note when not found; workerproc:`path` runs the worker child from another build (a bench-forward or ropeserver binary, e.g. of main) beside this one's")
 	rounds := fs.Int("rounds", 3, "interleaved rounds per row (K); figures are their medians")
 	duration := fs.Duration("duration", 3*time.Second, "sending time per round")
-	minPackets := fs.Int("min-packets", 20000, "a round sends at least this many packets to the forwarder: rows of low rates get rounds longer than -duration, where a 3 s round costs a forwarder a tenth of a second of CPU and a hiccup of the machine moves it")
+	minPackets := fs.Int("min-packets", 20000, "a round has the forwarder send at least this many packets: rows of low rates get rounds longer than -duration (1→1 at 2,000 packets/s: 10 s), where a 3 s round costs a forwarder a tenth of a second of CPU and a hiccup of the machine moves it")
 	warmup := fs.Duration("warmup", 500*time.Millisecond, "unmeasured sending before a row's rounds")
 	tick := fs.Duration("tick", time.Millisecond, "the generator's pacing tick: what is due goes as one burst")
 	dir := fs.String("mediasoup-dir", os.Getenv("MEDIASOUP_DIR"), "`dir`ectory where 'npm install mediasoup' ran (env MEDIASOUP_DIR); MEDIASOUP_WORKER_BIN may name the worker binary")
@@ -211,7 +211,7 @@ func run(ctx context.Context, cfg *config, out io.Writer) error {
 	if cfg.split != nil {
 		placement = fmt.Sprintf(", forwarders pinned to CPU %v and the tool to %v", cpuList(&cfg.split.forwarder), cpuList(&cfg.split.tool))
 	}
-	fmt.Fprintf(out, "bench-forward: %d CPUs%s, medians of %d interleaved rounds of %v (or of %d packets if longer), tick %v; CPU ratio against %s: the median of the rounds' ratios, and their range\n\n",
+	fmt.Fprintf(out, "bench-forward: %d CPUs%s, medians of %d interleaved rounds of %v (or of %d forwarded packets if longer), tick %v; CPU ratio against %s: the median of the rounds' ratios, and their range\n\n",
 		runtime.NumCPU(), placement, cfg.rounds, cfg.duration, cfg.minPackets, cfg.tick, ref)
 	fmt.Fprintln(out, "| topology | offered pkt/s | mode | forwarded pkt/s | delivered % | CPU µs/fwd pkt | × "+ref+" | range | vol. ctx sw/in pkt | RSS MiB | anon MiB | load avg |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -93,8 +93,8 @@ func checkRange(t *testing.T, row, ratio, spread string) {
 	}
 }
 
-// TestRoundLength: rounds last -duration, longer where the rate would
-// send fewer than -min-packets in it.
+// TestRoundLength: rounds last -duration, longer where the forwarder
+// would send fewer than -min-packets in it.
 func TestRoundLength(t *testing.T) {
 	cfg := &config{duration: 3 * time.Second, minPackets: 20000}
 	for _, c := range []struct {
@@ -102,8 +102,11 @@ func TestRoundLength(t *testing.T) {
 		want time.Duration
 	}{
 		{Topology{Fanout: 1, Rate: 2000}, 10 * time.Second},
+		{Topology{Fanout: 2, Rate: 2000}, 5 * time.Second},
 		{Topology{Fanout: 1, Rate: 10000}, 3 * time.Second},
-		{Topology{Rooms: 10}, 3333 * time.Millisecond},
+		{Topology{Fanout: 500, Rate: 200}, 3 * time.Second},
+		{Topology{Rooms: 1}, 11111 * time.Millisecond},
+		{Topology{Rooms: 10}, 3 * time.Second},
 	} {
 		if got := roundLength(cfg, c.t); got.Round(time.Millisecond) != c.want {
 			t.Errorf("%v: %v, want %v", c.t, got, c.want)

@@ -110,10 +110,10 @@ func median(v []float64) float64 {
 }
 
 // roundLength is how long a round of t sends: -duration, or as long as
-// sending -min-packets takes at t's rate if that is longer.
+// forwarding -min-packets takes at t's rate if that is longer.
 func roundLength(cfg *config, t Topology) time.Duration {
 	d := cfg.duration
-	if r := t.OfferedRate(); r > 0 {
+	if r := t.ForwardedRate(); r > 0 {
 		d = max(d, time.Duration(float64(cfg.minPackets)/r*float64(time.Second)))
 	}
 	return d

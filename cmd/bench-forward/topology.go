@@ -90,6 +90,15 @@ func (t Topology) OfferedRate() float64 {
 	return t.Rate
 }
 
+// ForwardedRate is packets/s the forwarder sends when all arrive: each
+// packet to every consumer of its stream.
+func (t Topology) ForwardedRate() float64 {
+	if t.Rooms > 0 {
+		return t.OfferedRate() * (roomSize - 1)
+	}
+	return t.Rate * float64(t.Fanout)
+}
+
 // spec lays the topology out over the receivers' ports (round robin).
 func (t Topology) spec(sender uint16, receivers []uint16) Spec {
 	s := Spec{SenderPort: sender}
