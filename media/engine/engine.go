@@ -93,6 +93,12 @@ type Options struct {
 	// the worker's event loop (Linux; elsewhere there is none). Default
 	// false.
 	PerSocketReaders bool
+	// LoopWaitsOnThread has each worker's event loop wait in epoll_wait
+	// on its own thread while packets keep coming, instead of parking in
+	// Go's poller between them (evloop.Options.WaitOnThread): for a
+	// process that runs one worker on one P (GOMAXPROCS=1), such as a
+	// worker child (media/workerproc). Default false.
+	LoopWaitsOnThread bool
 	// SendQueue bounds, in bytes, the queue each socket of the event
 	// loop keeps of datagrams its full send buffer refused, sent in
 	// order once it is writable (mediasoup's libuv queues them too);

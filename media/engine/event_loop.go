@@ -57,9 +57,10 @@ func (w *worker) eventLoop() *evloop.Loop {
 		// plain and pipe ones take the first rtppkt.MaxPacketLen bytes,
 		// as their own readers did.
 		Batch: readBatch, BufSize: listener.MaxDatagramSize,
-		SendQueue: w.api.opts.SendQueue,
-		TurnEnd:   w.endTurn,
-		Panicked:  func(where string, v any) { w.panicked("event loop "+where, v) },
+		SendQueue:    w.api.opts.SendQueue,
+		WaitOnThread: w.api.opts.LoopWaitsOnThread,
+		TurnEnd:      w.endTurn,
+		Panicked:     func(where string, v any) { w.panicked("event loop "+where, v) },
 	})
 	if err != nil {
 		w.logger().Warn("engine: no event loop, reading with a goroutine per socket", "worker", w.id, "err", err)

@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ropehq/rope/media/engine"
+	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/mediaserver"
 	"github.com/ropehq/rope/ropeserver"
 )
@@ -59,7 +62,9 @@ func Serve(ctx context.Context) error {
 	defer rs.Close()
 	// The parent is the child's one client and has applied its own
 	// server's policy: the child allows what it asks.
-	api := engine.New(nil)
+	// On one P (oneP) the worker's loop may keep the thread while
+	// packets come.
+	api := engine.New(&engine.Options{LoopWaitsOnThread: runtime.GOMAXPROCS(0) == 1})
 	armTestPanic(api) // inert outside tests
 	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log,
 		// The parent's one connection carries all its clients'
@@ -118,16 +123,26 @@ func (g *gone) Accept() (net.Conn, error) {
 	g.mu.Lock()
 	g.open++
 	g.mu.Unlock()
-	return &goneConn{Conn: c, g: g}, nil
+	gc := &goneConn{Conn: c, g: g, unyield: func() {}}
+	// The engine's loop, waiting on its thread while packets come,
+	// parks as soon as the parent's calls arrive.
+	if sc, ok := c.(syscall.Conn); ok {
+		if stop, err := evloop.YieldTo(sc); err == nil {
+			gc.unyield = stop
+		}
+	}
+	return gc, nil
 }
 
 type goneConn struct {
 	net.Conn
-	g    *gone
-	once sync.Once
+	g       *gone
+	once    sync.Once
+	unyield func()
 }
 
 func (c *goneConn) Close() error {
+	c.unyield()
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.g.mu.Lock()

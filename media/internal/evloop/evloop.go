@@ -22,17 +22,32 @@
 // and the socket watched for writability (EPOLLOUT, level-triggered)
 // only while its queue holds datagrams, which each turn that finds it
 // writable sends first; beyond the bound it drops
-// (udpio.ErrSendBufferFull). Blocking in epoll_wait instead measured
-// worse: a goroutine that never parks never advances its P's schedule
-// tick, so after 10 ms sysmon takes it for a runaway and from then on
-// hands its P away in every wait, polling every 20 µs again (1.7
-// voluntary context switches per packet at 1→1 @ 2,000 pps against 0.43
-// parked in the poller; the per-socket goroutines the loop replaces made
-// 1.3). Measured again with two Ps (the second serving the control
-// connection, so that the blocked loop keeps its P): 1.49 without a
-// reschedule, 0.59 with one every 5 ms (each wakes a second thread), CPU
-// per packet no better than parked, which costs the runtime's two
-// epoll_wait calls per wake-up beside the loop's one.
+// (udpio.ErrSendBufferFull).
+//
+// Options.WaitOnThread, for a process whose one P runs this one loop (a
+// worker child), saves the runtime's share while datagrams come densely
+// (two turns within threadWaitGap, 2 ms, of each other): the loop then
+// waits in epoll_wait on its own thread (a raw system call: the P stays
+// the goroutine's, so sysmon neither hands it away nor wakes a thread to
+// take it back) and yields the P after every turn (runtime.Gosched,
+// which on one P wakes no thread), so that what the turn readied and the
+// due Go timers run at once. It parks in the poller again, where the
+// runtime polls the network of the process's other goroutines, after
+// ThreadWaitSpan (10 ms), after a wait longer than threadWaitGap (a
+// wait on the thread holds up the process's Go timers), when a wait
+// ends with nothing, and as soon as a connection given to YieldTo has
+// data (a worker child's control connection, TCP connections carrying
+// media). Per burst of datagrams that is one epoll_wait of the loop's
+// instead of the runtime's two and the loop's: at 1→1 @ 2,000
+// packets/s 0.92 of the parked loop's CPU (median of 20 paired rounds),
+// at 25 rooms of 4 0.94. Blocking in epoll_wait with several Ps, or
+// with a system call the runtime sees, measured worse: sysmon then takes
+// the goroutine for a runaway (its schedule tick never advances) and
+// hands its P away in every wait (1.49 voluntary context switches per
+// packet at 1→1 @ 2,000 against 0.44 parked), and a reschedule with a
+// second idle P wakes a second thread each time. So did a timeout on
+// each wait (the span's end comes from a timerfd armed once per span),
+// and a span that always ends at its timerfd (a wake-up for nothing).
 // Linux only (New returns ErrUnsupported elsewhere; callers keep a
 // goroutine per socket there).
 //
@@ -86,11 +101,28 @@ type Options struct {
 	// Default DefaultSendQueue (256 KiB); negative: no queue, a full send
 	// buffer drops at once.
 	SendQueue int
+	// WaitOnThread has the loop wait in epoll_wait on its own thread
+	// while datagrams come densely, instead of parking in Go's poller
+	// between them (see the package comment). Only for a process whose
+	// one P (GOMAXPROCS=1) runs this one loop: its other goroutines run
+	// when the loop yields, after every turn, and their network is
+	// polled when it parks, every ThreadWaitSpan at most, or at once for
+	// connections given to YieldTo.
+	WaitOnThread bool
 	// Panicked, if set, receives a panic of a handler, timer or TurnEnd
 	// (where says which) and the loop goes on; nil lets panics go on
 	// (ending the process).
 	Panicked func(where string, v any)
 }
+
+// ThreadWaitSpan is the longest a loop with Options.WaitOnThread waits
+// on its thread before it parks in Go's poller once, so that the runtime
+// polls the network of the process's other goroutines.
+const ThreadWaitSpan = 10 * time.Millisecond
+
+// threadWaitGap is the longest time between datagrams for which a loop
+// with Options.WaitOnThread waits on its thread.
+const threadWaitGap = 2 * time.Millisecond
 
 // DefaultSendQueue is the default bound of each socket's send queue.
 const DefaultSendQueue = 256 << 10

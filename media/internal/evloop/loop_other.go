@@ -3,6 +3,7 @@
 package evloop
 
 import (
+	"syscall"
 	"time"
 
 	"github.com/ropehq/rope/media/internal/udpio"
@@ -32,3 +33,6 @@ func (l *Loop) Wake()                 {}
 func (l *Loop) Done() <-chan struct{} { return nil }
 func (r *Registration) Remove()       {}
 func (t *Timer) Stop()                {}
+
+// YieldTo does nothing here (there are no loops).
+func YieldTo(c syscall.Conn) (stop func(), err error) { return func() {}, nil }

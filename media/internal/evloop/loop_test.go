@@ -5,7 +5,10 @@ package evloop
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -18,13 +21,40 @@ import (
 	"github.com/ropehq/rope/media/internal/udpio"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests twice: with loops that park in Go's poller,
+// then, on one P as in a worker child, with loops that wait on their
+// thread while datagrams come (Options.WaitOnThread).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		threadWaits = true
+		prev := runtime.GOMAXPROCS(1)
+		code = m.Run()
+		runtime.GOMAXPROCS(prev)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// threadWaits is Options.WaitOnThread of the tests' loops.
+var threadWaits bool
+
+// newTestLoop is New with the pass's WaitOnThread.
+func newTestLoop(o Options) (*Loop, error) {
+	o.WaitOnThread = threadWaits
+	return New(&o)
+}
 
 var lo = netip.MustParseAddr("127.0.0.1")
 
 func newLoop(t *testing.T, o Options) *Loop {
 	t.Helper()
-	l, err := New(&o)
+	l, err := newTestLoop(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +384,7 @@ func TestDescriptorReuse(t *testing.T) {
 // sockets receive (goleak checks it is gone); Add and AddTimer then fail
 // and Remove still works.
 func TestCloseDuringTraffic(t *testing.T) {
-	l, err := New(&Options{})
+	l, err := newTestLoop(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +444,7 @@ func TestCloseDuringTraffic(t *testing.T) {
 // TestCloseFromHandler: Close called by a handler returns at once and
 // the loop ends after the turn.
 func TestCloseFromHandler(t *testing.T) {
-	l, err := New(&Options{})
+	l, err := newTestLoop(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,6 +688,107 @@ func TestTimersShareWakeUps(t *testing.T) {
 			if !ofA[turn] {
 				t.Fatalf("timer %s ran in turn %d, timer a in turns %v", name, turn, turns["a"])
 			}
+		}
+	}
+}
+
+// TestThreadWaitYields: on one P, a loop that waits on its thread while
+// datagrams come runs its turns there, and the process's other
+// goroutines still get their turns and their network: TCP round trips
+// and a timer-paced sender go on throughout; data on a connection given
+// to YieldTo ends the loop's span at once.
+func TestThreadWaitYields(t *testing.T) {
+	if !threadWaits {
+		t.Skip("runs in the pass with thread waits, on one P")
+	}
+	l := newLoop(t, Options{})
+	c := detached(t)
+	defer c.Close()
+	h := &counter{tag: 7}
+	r, err := l.Add(c, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+	s := sender(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	wg.Go(func() {
+		for seq := uint32(0); ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Microsecond):
+			}
+			_ = send(s, c.LocalAddr(), 7, seq)
+		}
+	})
+	waitCount(t, "traffic flows", func() bool { return h.n.Load() > 20 })
+	echoRoundTrips(t, 50, false)
+	before := h.n.Load()
+	waitCount(t, "traffic still flows", func() bool { return h.n.Load() > before+20 })
+	waitCount(t, "a connection given to YieldTo ends a span", func() bool {
+		echoRoundTrips(t, 20, true)
+		return l.threadYields.Load() > 0
+	})
+	l.Close()
+	if l.threadTurns == 0 || l.threadSpans == 0 {
+		t.Fatalf("loop ran %d turns in %d spans on its thread; want some", l.threadTurns, l.threadSpans)
+	}
+	if l.yieldErr != nil {
+		t.Fatalf("watching a connection given to YieldTo: %v", l.yieldErr)
+	}
+}
+
+// echoRoundTrips makes n round trips over a loopback TCP connection to
+// an echoing goroutine; yield gives both ends to YieldTo.
+func echoRoundTrips(t *testing.T, n int, yield bool) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		sc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		if yield {
+			stop, err := YieldTo(sc.(*net.TCPConn))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer stop()
+		}
+		_, _ = io.Copy(sc, sc)
+	})
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if yield {
+		stop, err := YieldTo(cc.(*net.TCPConn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	_ = cc.SetDeadline(time.Now().Add(time.Minute))
+	var b [1]byte
+	for i := range n {
+		if _, err := cc.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(cc, b[:]); err != nil || b[0] != byte(i) {
+			t.Fatalf("round trip %d: %v (%d)", i, err, b[0])
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/ropehq/rope/media/internal/evloop"
 	"github.com/ropehq/rope/media/webrtc/ice"
 )
 
@@ -65,10 +66,16 @@ func (s *TCPServer) acceptLoop() {
 		if err != nil {
 			return
 		}
-		c := &tcpConn{conn: conn}
+		c := &tcpConn{conn: conn, unyield: func() {}}
+		// A worker loop waiting on its thread (a worker child's) parks
+		// as soon as the connection has media: its reader is a goroutine.
+		if stop, err := evloop.YieldTo(conn); err == nil {
+			c.unyield = stop
+		}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
+			c.unyield()
 			_ = conn.Close()
 			return
 		}
@@ -95,6 +102,7 @@ func (s *TCPServer) readLoop(c *tcpConn) {
 		}
 		s.h.HandlePacket(buf[:n], t, c)
 	}
+	c.unyield()
 	_ = c.conn.Close()
 	s.mu.Lock()
 	delete(s.conns, c)
@@ -119,6 +127,8 @@ var _ BatchLink = (*tcpConn)(nil)
 // tcpConn is one accepted connection; it is the Link for its tuple.
 type tcpConn struct {
 	conn *net.TCPConn
+	// unyield ends evloop.YieldTo for conn.
+	unyield func()
 
 	// mu guards wbuf and serializes frames.
 	mu   sync.Mutex
