@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,14 +28,16 @@ import (
 // the test limits what the server sends into the namespace to 350 kbit/s
 // (a tc tbf qdisc on the host's end of the veth): the limited viewer's
 // consumer steps down (its transport's send-side estimate, from the tab's
-// transport-cc feedback, falls) and its tab decodes a smaller frame, while
-// the unlimited viewer has the top layer (on a loaded machine its estimate
-// dips on loopback too: the test then waits, within a deadline, for it to
-// probe its way back while the limited one stays below). Removing the
-// limit brings the top layer back to the limited viewer (after the
-// distribution's 10 s hold following a downgrade, and probing). The
-// deadlines are generous: at load 13-20 on 2 cores both viewers took up
-// to a minute to reach the top layer first.
+// transport-cc feedback, falls) and goes on decoding layers whose bitrate
+// fits the limit, while the unlimited viewer has the top layer (on a
+// loaded machine its estimate dips on loopback too: the test then waits,
+// within a deadline, for it to probe its way back while the limited one
+// stays below). Removing the limit brings the top layer back to the
+// limited viewer (after the distribution's 10 s hold following a
+// downgrade, and probing). The deadlines are generous: at load 13-20 on
+// 2 cores both viewers took up to a minute to reach the top layer first.
+// Each second the log has both estimates, both consumers' layers, and
+// the producer's bitrate per layer.
 func TestChromiumLimitedViewer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -52,9 +56,18 @@ func TestChromiumLimitedViewer(t *testing.T) {
 		drops int
 		// trs[true] is the limited viewer's transport.
 		trs = map[bool]media.Transport{}
+		// video is the producer of the camera.
+		video media.Producer
 	)
 	srv := startServer(ctx, t, func(r media.Router) {
 		r.OnNewTransport(func(tr media.Transport) {
+			tr.OnNewProducer(func(p media.Producer) {
+				if p.Kind() == media.KindVideo {
+					mu.Lock()
+					video = p
+					mu.Unlock()
+				}
+			})
 			limited := false
 			if wt, ok := tr.(media.WebRtcTransport); ok {
 				for _, c := range wt.IceCandidates() {
@@ -89,11 +102,12 @@ func TestChromiumLimitedViewer(t *testing.T) {
 	mu.Lock()
 	limitedC, freeC := viewers[true], viewers[false]
 	limitedTr, freeTr := trs[true], trs[false]
+	producer := video
 	mu.Unlock()
 	if limitedC == nil || freeC == nil {
 		t.Fatalf("viewers' consumers: limited %v, unlimited %v", limitedC, freeC)
 	}
-	stopLog := logEstimates(t, t0, d, map[string]media.Transport{"unlimited": freeTr, "limited": limitedTr},
+	stopLog := logEstimates(t, t0, d, producer, map[string]media.Transport{"unlimited": freeTr, "limited": limitedTr},
 		map[string]media.Consumer{"unlimited": freeC, "limited": limitedC})
 	defer stopLog()
 	spatial := func(c media.Consumer) int {
@@ -101,6 +115,12 @@ func TestChromiumLimitedViewer(t *testing.T) {
 			return l.SpatialLayer
 		}
 		return -1
+	}
+	// atTop: the consumer forwards the top temporal layer of the top
+	// stream (the producer's L1T3 encodings).
+	atTop := func(c media.Consumer) bool {
+		l := c.CurrentLayers()
+		return l != nil && l.SpatialLayer == 2 && l.TemporalLayer != nil && *l.TemporalLayer == 2
 	}
 
 	// Both viewers take the top layer (1280 wide) while nothing limits them.
@@ -112,30 +132,32 @@ func TestChromiumLimitedViewer(t *testing.T) {
 	drops = 0
 	mu.Unlock()
 
+	const limit = 350_000
 	link.limit(t, "350kbit")
 	limitedAt := time.Now()
-	until(t, 30*time.Second, "the limited viewer steps down", func() bool { return spatial(limitedC) < 2 })
-	down := time.Since(limitedAt)
-	until(t, 30*time.Second, "the limited viewer's tab decodes a smaller frame", func() bool { return d.last().V2.FrameWidth < 1280 })
-	decoded := time.Since(limitedAt)
+	until(t, 30*time.Second, "the limited viewer steps down", func() bool { return !atTop(limitedC) })
+	t.Logf("limited to 350 kbit/s: the consumer stepped down in %s to %s",
+		time.Since(limitedAt).Round(100*time.Millisecond), layersString(limitedC.CurrentLayers()))
 	// The unlimited viewer has the top layer while the limited one is
 	// below it (its estimate may dip too on a loaded machine: it then
 	// probes its way back, under the same deadline).
 	until(t, 45*time.Second, "the unlimited viewer at the top layer while the limited one is below it", func() bool {
-		s := d.last()
-		return spatial(freeC) == 2 && s.V1.FrameWidth == 1280 && spatial(limitedC) < 2 && s.V2.FrameWidth < 1280
+		return atTop(freeC) && d.last().V1.FrameWidth == 1280 && !atTop(limitedC)
 	})
-	t.Logf("limited to 350 kbit/s: the consumer stepped down in %s (spatial layer %d), the tab decoded %d wide after %s",
-		down.Round(100*time.Millisecond), spatial(limitedC), d.last().V2.FrameWidth, decoded.Round(100*time.Millisecond))
-	// Under the limit the limited viewer goes on decoding, below the top.
+	// Under the limit the limited viewer goes on decoding what fits the
+	// limit: which layer that is depends on what the producer's encoder
+	// makes of the fake camera (its top stream's lowest temporal layer
+	// has measured 176 kbit/s here, which fits; as in mediasoup, a
+	// consumer may take it once its 10 s hold after a downgrade ends).
 	before := d.last().V2.FramesDecoded
-	until(t, 45*time.Second, "the limited viewer decodes under the limit", func() bool {
-		s := d.last()
-		return s.V2.FramesDecoded > before+30 && s.V2.FrameWidth < 1280
+	var rate int
+	until(t, 45*time.Second, "the limited viewer decodes a layer that fits the limit", func() bool {
+		var ok bool
+		rate, ok = layerRate(producer, limitedC.CurrentLayers())
+		return d.last().V2.FramesDecoded > before+30 && ok && rate <= limit
 	})
-	if l := spatial(limitedC); l >= 2 {
-		t.Errorf("limited viewer back at layer %d under the limit", l)
-	}
+	t.Logf("under the limit the limited viewer decodes %d wide, layers %s of %d kbit/s",
+		d.last().V2.FrameWidth, layersString(limitedC.CurrentLayers()), rate/1000)
 
 	link.unlimit(t)
 	freedAt := time.Now()
@@ -150,8 +172,10 @@ func TestChromiumLimitedViewer(t *testing.T) {
 
 // logEstimates logs, every second until the returned stop, each
 // transport's estimate (availableOutgoingBitrate) and each consumer's
-// layers with what its tab decodes (t0: the time the log counts from).
-func logEstimates(t *testing.T, t0 time.Time, d *limitedDriver, trs map[string]media.Transport, cs map[string]media.Consumer) (stop func()) {
+// layers with what its tab decodes, and the bitrate of each temporal
+// layer of the producer's streams, which decide what fits an estimate
+// (t0: the time the log counts from).
+func logEstimates(t *testing.T, t0 time.Time, d *limitedDriver, p media.Producer, trs map[string]media.Transport, cs map[string]media.Consumer) (stop func()) {
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -173,10 +197,56 @@ func logEstimates(t *testing.T, t0 time.Time, d *limitedDriver, trs map[string]m
 				}
 				fmt.Fprintf(&line, " %s: estimate %4d kbit/s layers %-34s decodes %4d wide;", name, aob/1000, layersString(cs[name].CurrentLayers()), widths[name])
 			}
+			if p != nil {
+				line.WriteString(" producer kbit/s:")
+				st, _ := p.GetStats(context.Background())
+				for _, s := range st {
+					fmt.Fprintf(&line, " %s %s", s.RID, layerRates(s.BitrateByLayer))
+				}
+			}
 			t.Logf("%5.1fs%s", time.Since(t0).Seconds(), line.String())
 		}
 	}()
 	return func() { close(done); <-stopped }
+}
+
+// layerRate is the bitrate (bit/s) of the producer's layers that l
+// forwards (its stream's temporal layers up to l's; 0 for none), and
+// false when the producer has no figure for them.
+func layerRate(p media.Producer, l *media.ConsumerLayers) (int, bool) {
+	if l == nil {
+		return 0, true
+	}
+	encs := p.RtpParameters().Encodings
+	if l.SpatialLayer < 0 || l.SpatialLayer >= len(encs) {
+		return 0, false
+	}
+	st, err := p.GetStats(context.Background())
+	if err != nil {
+		return 0, false
+	}
+	for _, s := range st {
+		if s.RID == encs[l.SpatialLayer].RID {
+			temporal := 0
+			if l.TemporalLayer != nil {
+				temporal = *l.TemporalLayer
+			}
+			r, ok := s.BitrateByLayer[fmt.Sprintf("0.%d", temporal)]
+			return r, ok
+		}
+	}
+	return 0, false
+}
+
+// layerRates formats a stream's bitrate by layer ("0.0": bit/s, …) in
+// kbit/s, in order of the layers.
+func layerRates(by map[string]int) string {
+	keys := slices.Sorted(maps.Keys(by))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, by[k]/1000)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // layersString formats consumer layers for the log.

@@ -335,3 +335,52 @@ func TestProducerNacksLoss(t *testing.T) {
 }
 
 func rtppktSeq(b []byte) uint16 { return uint16(b[2])<<8 | uint16(b[3]) }
+
+// TestAudioCarriesNoBandwidthExtensions: as mediasoup's producer, the
+// engine forwards no transport-wide sequence number nor abs-send-time of
+// the sender's on audio. The sender's numbers are of its own transport:
+// a receiving browser that bundles audio with video reads them as the
+// receiving transport's (one sequence per transport) and reports them in
+// its transport-cc feedback, where they would pass for the numbers of
+// packets this transport sent (each consumer transport numbers only its
+// video packets).
+func TestAudioCarriesNoBandwidthExtensions(t *testing.T) {
+	f := newFixture(t)
+	src, dst := newEndpoint(t), newEndpoint(t)
+	in, out := f.plain(f.router, src), f.plain(f.router, dst)
+	params := media.RtpParameters{
+		Codecs:    []media.RtpCodecParameters{{MimeType: "audio/opus", PayloadType: 100, ClockRate: 48000, Channels: 2}},
+		Encodings: []media.RtpEncodingParameters{{SSRC: 41}},
+		HeaderExtensions: []media.RtpHeaderExtensionParameters{
+			{URI: media.ExtAudioLevel, ID: 1}, {URI: media.ExtAbsSendTime, ID: 2}, {URI: media.ExtTransportWideCC01, ID: 3},
+		},
+	}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindAudio, RtpParameters: params}))
+	caps := f.router.RtpCapabilities()
+	ids := map[media.RtpHeaderExtensionURI]uint8{}
+	for _, e := range caps.HeaderExtensions {
+		if e.Kind == media.KindAudio {
+			ids[e.URI] = uint8(e.PreferredID)
+		}
+	}
+	c := must[media.Consumer](t)(out.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &caps}))
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SSRC: 41}, Payload: []byte{1, 2, 3}}
+	for id, v := range map[uint8][]byte{1: {0x85}, 2: {1, 2, 3}, 3: {0, 77}} {
+		if err := pkt.SetExtension(id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := pkt.Marshal()
+	src.send(in.Tuple(), b)
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	wait.Until(t, "packet", func() bool { return len(receivedFrom(dst, ssrc)) == 1 })
+	got := receivedFrom(dst, ssrc)[0]
+	if lvl := got.GetExtension(ids[media.ExtAudioLevel]); !bytes.Equal(lvl, []byte{0x85}) {
+		t.Errorf("audio level %v at id %d, want [0x85] (extensions %v)", lvl, ids[media.ExtAudioLevel], got.GetExtensionIDs())
+	}
+	for _, uri := range []media.RtpHeaderExtensionURI{media.ExtTransportWideCC01, media.ExtAbsSendTime} {
+		if v := got.GetExtension(ids[uri]); v != nil {
+			t.Errorf("%s forwarded on audio: %v at id %d", uri, v, ids[uri])
+		}
+	}
+}

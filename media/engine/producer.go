@@ -167,6 +167,16 @@ func (p *producer) buildTables() {
 			// to whichever of its transceivers has that MID. As mediasoup,
 			// each consumer writes its own MID instead (consumer.copyPacket).
 			continue
+		case media.ExtTransportWideCC01, media.ExtAbsSendTime:
+			// Hop by hop: a video consumer writes its transport's own
+			// (consumer.copyNumbered). As mediasoup, audio goes out with
+			// neither: the sender's transport-wide numbers, read by a
+			// browser that bundles audio with video as the receiving
+			// transport's, would pass for those of video packets in its
+			// transport-cc feedback.
+			if p.kind == media.KindAudio {
+				continue
+			}
 		}
 		for _, re := range p.router.caps.HeaderExtensions {
 			if re.URI == e.URI && re.Kind == p.kind && e.ID > 0 && e.ID < 256 {

@@ -156,8 +156,14 @@ func (e *Estimator) Acked() float64 { return e.acked }
 func (e *Estimator) Loss() float64 { return e.lastLoss }
 
 // OnAcks takes the packets one transport-cc feedback reported, in
-// sequence order, at now (monotonic ns).
+// sequence order, at now (monotonic ns). Feedback that reported none of
+// the history's packets is no news (libwebrtc's GoogCcNetworkController
+// returns on an empty feedback vector): the estimate neither grows nor
+// falls on it.
 func (e *Estimator) OnAcks(acks []Ack, now int64) {
+	if len(acks) == 0 {
+		return
+	}
 	lost, expected := 0, 0
 	var latest int64
 	for _, a := range acks {

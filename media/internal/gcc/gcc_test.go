@@ -211,3 +211,28 @@ func TestProbeNeedsMostOfItsCluster(t *testing.T) {
 		t.Fatalf("estimate %.0f after the whole cluster, want about 0.95 times %d", got, rate)
 	}
 }
+
+// TestFeedbackWithoutOurPacketsIsNoNews: feedback that reports none of
+// the packets in the history (the numbers of another sender's packets)
+// leaves the estimate alone, as libwebrtc ignores a feedback vector with
+// no packets of its own: no growth, no decrease, however many come.
+func TestFeedbackWithoutOurPacketsIsNoNews(t *testing.T) {
+	e := New(Config{Initial: 600_000, Min: 30_000})
+	const size = 1000
+	now := int64(time.Second)
+	var acks []Ack
+	for i := range 200 { // 1 s at 1.6 Mbit/s, arriving as sent
+		at := now + int64(i)*int64(5*time.Millisecond)
+		acks = append(acks, Ack{Sent: at, Arrival: at + int64(10*time.Millisecond), Size: size})
+	}
+	now += int64(time.Second)
+	e.OnAcks(acks, now)
+	want, wantDelay := e.Target(), e.delayRate
+	for range 40 { // 2 s of empty feedback
+		now += int64(50 * time.Millisecond)
+		e.OnAcks(nil, now)
+	}
+	if got := e.Target(); got != want || e.delayRate != wantDelay {
+		t.Fatalf("estimate %.0f (delay-based %.0f) after feedback reporting none of ours, want %.0f (%.0f)", got, e.delayRate, want, wantDelay)
+	}
+}
