@@ -24,13 +24,12 @@ import (
 // mode; the parent sets it to "1".
 const EnvWorkerMode = "ROPE_WORKERPROC"
 
-// EnvWaitOnThread, set to "1" in the parent's environment (which its
-// children inherit), has each child's event loop wait in epoll_wait on its
-// own thread while packets come densely (engine.Options.LoopWaitsOnThread):
-// 0.92 of the CPU per packet at 1→1 @ 2,000 packets/s. Off by default:
-// with it, TestChromiumLimitedViewer failed in two CI runs of two (the
-// viewer limited to 350 kbit/s had its estimate climb above the limit
-// and its consumer back at the top layer), a cause not yet found.
+// EnvWaitOnThread, set to "0" in the parent's environment (which its
+// children inherit), keeps each child's event loop parked in Go's poller
+// between turns. By default, on one P, the loop waits in epoll_wait on
+// its own thread while packets come densely
+// (engine.Options.LoopWaitsOnThread): 0.92 of the CPU per packet at
+// 1→1 @ 2,000 packets/s.
 const EnvWaitOnThread = "ROPE_WORKER_WAIT_ON_THREAD"
 
 // IsWorkerMode reports whether this process was started as a worker.
@@ -71,9 +70,9 @@ func Serve(ctx context.Context) error {
 	defer rs.Close()
 	// The parent is the child's one client and has applied its own
 	// server's policy: the child allows what it asks.
-	// On one P (oneP), and when asked, the worker's loop keeps the
+	// On one P (oneP), unless told not to, the worker's loop keeps the
 	// thread while packets come.
-	api := engine.New(&engine.Options{LoopWaitsOnThread: runtime.GOMAXPROCS(0) == 1 && os.Getenv(EnvWaitOnThread) == "1"})
+	api := engine.New(&engine.Options{LoopWaitsOnThread: runtime.GOMAXPROCS(0) == 1 && os.Getenv(EnvWaitOnThread) != "0"})
 	armTestPanic(api) // inert outside tests
 	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log,
 		// The parent's one connection carries all its clients'

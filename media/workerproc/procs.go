@@ -13,8 +13,8 @@ import (
 // control connection's goroutines and the loop's poller deadlines, each a
 // context switch the loop then pays for (25 rooms of 4: 2.4 thousand
 // voluntary switches/s over three threads with two Ps). Blocking system
-// calls still get threads of their own. On one P, with EnvWaitOnThread
-// set, the engine's loop waits on its thread while packets come densely
+// calls still get threads of their own. On one P, unless EnvWaitOnThread
+// is "0", the engine's loop waits on its thread while packets come densely
 // (engine.Options.LoopWaitsOnThread; evloop.Options.WaitOnThread), and
 // parks as soon as the parent's calls arrive (evloop.YieldTo).
 func oneP() {
