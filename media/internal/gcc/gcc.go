@@ -49,21 +49,36 @@ import (
 	"time"
 )
 
-// HistorySize is how many sent packets History remembers (a power of 2,
+// HistorySize is the most sent packets History remembers (a power of 2,
 // 16 bytes each): about 2 s of packets at 5 Mbit/s, 100 ms at 100 Mbit/s;
-// feedback normally comes within a feedback interval (50-100 ms) and a
+// feedback normally comes within a feedback interval (50-250 ms) and a
 // round trip. Feedback on older packets is ignored.
 const HistorySize = 1024
+
+// historyMin is the ring a History starts with (2 KiB): 1.3 s of a
+// transport sending 100 packets/s, a video stream of about 1 Mbit/s.
+const historyMin = 128
+
+// historyKeep is how long a History keeps every packet while it may
+// grow: a packet sent less than this long ago is not overwritten; the
+// ring doubles instead, up to HistorySize.
+const historyKeep = int64(time.Second)
 
 // maxAge is how old a history entry may be and still match feedback.
 const maxAge = int64(10 * time.Second)
 
 // History is the ring of the packets sent with transport-wide sequence
-// numbers, indexed by sequence number. Record does not allocate.
+// numbers, indexed by sequence number. It holds historyMin entries at
+// first and doubles when it would overwrite a packet sent within
+// historyKeep, up to HistorySize, so that a transport sending little
+// holds 2 KiB, not 16. The zero value is ready. Record allocates only
+// when the ring starts or grows, at most four times.
 type History struct {
 	// mu guards entries.
-	mu      sync.Mutex
-	entries [HistorySize]sent
+	mu sync.Mutex
+	// entries is the ring (length a power of 2; nil before the first
+	// packet).
+	entries []sent
 }
 
 type sent struct {
@@ -83,7 +98,7 @@ type Packet struct {
 func (h *History) Record(now int64, pkts []Packet) {
 	h.mu.Lock()
 	for _, p := range pkts {
-		h.entries[p.Seq&(HistorySize-1)] = sent{at: now, size: uint16(min(p.Size, math.MaxUint16)), seq: p.Seq}
+		*h.slotLocked(p.Seq, now) = sent{at: now, size: uint16(min(p.Size, math.MaxUint16)), seq: p.Seq}
 	}
 	h.mu.Unlock()
 }
@@ -91,12 +106,43 @@ func (h *History) Record(now int64, pkts []Packet) {
 // RecordOne adds one packet sent at now, of probe cluster (0: none).
 func (h *History) RecordOne(now int64, seq uint16, size int, cluster int) {
 	h.mu.Lock()
-	h.entries[seq&(HistorySize-1)] = sent{at: now, size: uint16(min(size, math.MaxUint16)), seq: seq, cluster: uint16(cluster)}
+	*h.slotLocked(seq, now) = sent{at: now, size: uint16(min(size, math.MaxUint16)), seq: seq, cluster: uint16(cluster)}
 	h.mu.Unlock()
 }
 
+// slotLocked is the entry packet seq, sent at now, goes to: the ring
+// starts, or doubles, first when that entry holds another packet sent
+// within historyKeep.
+func (h *History) slotLocked(seq uint16, now int64) *sent {
+	if h.entries == nil {
+		h.entries = make([]sent, historyMin)
+	}
+	e := &h.entries[int(seq)&(len(h.entries)-1)]
+	if e.at != 0 && e.seq != seq && now-e.at < historyKeep && len(h.entries) < HistorySize {
+		h.growLocked()
+		e = &h.entries[int(seq)&(len(h.entries)-1)]
+	}
+	return e
+}
+
+// growLocked doubles the ring, each packet at its slot in the new one
+// (two packets in distinct slots of a ring are in distinct slots of its
+// double).
+func (h *History) growLocked() {
+	grown := make([]sent, 2*len(h.entries))
+	for _, e := range h.entries {
+		if e.at != 0 {
+			grown[int(e.seq)&(len(grown)-1)] = e
+		}
+	}
+	h.entries = grown
+}
+
 func (h *History) lookup(seq uint16, now int64) (sent, bool) {
-	e := h.entries[seq&(HistorySize-1)]
+	if h.entries == nil {
+		return sent{}, false
+	}
+	e := h.entries[int(seq)&(len(h.entries)-1)]
 	return e, e.at != 0 && e.seq == seq && now-e.at < maxAge
 }
 

@@ -236,3 +236,49 @@ func TestFeedbackWithoutOurPacketsIsNoNews(t *testing.T) {
 		t.Fatalf("estimate %.0f (delay-based %.0f) after feedback reporting none of ours, want %.0f (%.0f)", got, e.delayRate, want, wantDelay)
 	}
 }
+
+// TestHistoryGrowsWithTheRate: a transport sending 100 packets/s keeps
+// the smallest ring, one sending 1,000/s grows it to HistorySize, and
+// every packet sent within the last second is found after the ring grew,
+// those sent before it grew among them.
+func TestHistoryGrowsWithTheRate(t *testing.T) {
+	for _, tc := range []struct {
+		rate, want int
+	}{{100, historyMin}, {400, 512}, {1000, HistorySize}} {
+		var h History
+		step := int64(time.Second) / int64(tc.rate)
+		now := int64(time.Second)
+		for i := range 5 * tc.rate {
+			now += step
+			h.RecordOne(now, uint16(i), 1000, 0)
+		}
+		if got := len(h.entries); got != tc.want {
+			t.Errorf("%d packets/s: a ring of %d, want %d", tc.rate, got, tc.want)
+		}
+		last := 5*tc.rate - 1
+		for back := range min(tc.rate, HistorySize) {
+			seq := last - back
+			if e, ok := h.lookup(uint16(seq), now); !ok || e.at != now-int64(back)*step {
+				t.Fatalf("%d packets/s: packet %d, sent %d ago, not found (%+v)", tc.rate, seq, back, e)
+			}
+		}
+	}
+}
+
+// TestHistoryKeepsPacketsAcrossGrowth: the packet that makes the ring
+// grow finds every packet before it in the grown ring.
+func TestHistoryKeepsPacketsAcrossGrowth(t *testing.T) {
+	var h History
+	now := int64(time.Second)
+	for i := range historyMin + 1 { // 1,000 packets/s: the last one grows the ring
+		h.RecordOne(now+int64(i)*int64(time.Millisecond), uint16(60000+i), 1000, 0)
+	}
+	if len(h.entries) != 2*historyMin {
+		t.Fatalf("a ring of %d, want %d", len(h.entries), 2*historyMin)
+	}
+	for i := range historyMin + 1 {
+		if _, ok := h.lookup(uint16(60000+i), now+int64(time.Second)); !ok {
+			t.Fatalf("packet %d lost when the ring grew", 60000+i)
+		}
+	}
+}
