@@ -251,10 +251,19 @@ func (t *transport) enableSendBweLocked(c *consumer) {
 }
 
 // consumerTWCCID is the transport-wide-cc extension id consumer params
-// negotiated with transport-cc feedback (0: none).
+// negotiated (0: none). With or without the transport-cc feedback type,
+// which only decides whether the consumer turns the estimator on
+// (consumerBweKind): as mediasoup's transport numbers every packet that
+// carries the extension, the consumer's packets take the transport's
+// numbers while its transport estimates from transport-cc, never the
+// producer's, which the receiver would read as the transport's.
 func consumerTWCCID(params media.RtpParameters) uint8 {
-	id, _ := producerUsesTransportCC(params)
-	return id
+	for _, e := range params.HeaderExtensions {
+		if e.URI == media.ExtTransportWideCC01 && e.ID > 0 && e.ID < 256 {
+			return uint8(e.ID)
+		}
+	}
+	return 0
 }
 
 // applyBoundsLocked recomputes min/max/padding bitrates from the desired

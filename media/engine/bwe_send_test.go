@@ -524,6 +524,54 @@ func TestTransportWideSequenceNumbers(t *testing.T) {
 	}
 }
 
+// TestTransportWideNumbersWithoutFeedback: on a transport that estimates
+// from transport-cc, a consumer that negotiated the extension without the
+// transport-cc feedback type has its packets numbered in the transport's
+// sequence too, as mediasoup's transport numbers every packet carrying
+// the extension: the receiver reads one sequence per transport, and the
+// producer's numbers in it would pass for ours in its feedback.
+func TestTransportWideNumbersWithoutFeedback(t *testing.T) {
+	f := newFixture(t)
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	params := vp8Params(100)
+	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtTransportWideCC01, ID: 9}}
+	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	caps, twccID := bweCaps(f.router)
+	noFeedback := *caps
+	noFeedback.Codecs = []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000, RtcpFeedback: videoFeedback}}
+	dst := newEndpoint(t)
+	tr := f.plain(f.router, dst)
+	must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
+	must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &noFeedback}))
+	s := &sender{ssrc: 100, pt: 101}
+	const n = 20
+	for i := 0; i < n; i++ {
+		pk := &rtp.Packet{}
+		if err := pk.Unmarshal(s.packet(t, i == 0, 300)); err != nil {
+			t.Fatal(err)
+		}
+		if err := pk.SetExtension(9, []byte{0x40, byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := pk.Marshal()
+		src.send(in.Tuple(), b)
+	}
+	wait.Until(t, "both consumers' packets", func() bool { return len(dst.packets()) >= 2*n })
+	seen := map[uint16]bool{}
+	for j, pk := range dst.packets()[:2*n] {
+		ext := pk.GetExtension(twccID)
+		if len(ext) != 2 {
+			t.Fatalf("packet %d (SSRC %d) without a transport-wide sequence number", j, pk.SSRC)
+		}
+		seq := binary.BigEndian.Uint16(ext)
+		if seq < 1 || seq > 2*n || seen[seq] {
+			t.Fatalf("packet %d (SSRC %d): transport-wide sequence number %#x, want one of the transport's 1..%d, once", j, pk.SSRC, seq, 2*n)
+		}
+		seen[seq] = true
+	}
+}
+
 // TestSendSideBweNoLayerFits: with setMaxOutgoingBitrate below the lowest
 // layer's bitrate a simulcast consumer forwards nothing (mediasoup's
 // semantics), and the receiver's key frame requests and getStats keep
