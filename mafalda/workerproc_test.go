@@ -229,7 +229,20 @@ func TestWorkerProcessUsage(t *testing.T) {
 		p.c = must[media.Consumer](t)(p.tr.Consume(ctxFor(t), &media.ConsumerOptions{ProducerID: prod.ID(), RtpCapabilities: mediatest.EndpointCaps()}))
 		peers[i] = p
 	}
-	sendAndCheck(t, src, in, &mediatest.VP8Sender{SSRC: 1111, PT: 101}, 200, peers)
+	snd := &mediatest.VP8Sender{SSRC: 1111, PT: 101}
+	sendAndCheck(t, src, in, snd, 200, peers)
+	// /proc counts CPU time in ticks of 10 ms, which a child that
+	// forwarded a few hundred packets may not have used yet: forward
+	// more until both show some, so that a usage of 0 cannot pass.
+	wait.Until(t, "CPU time of both worker processes in /proc", func() bool {
+		for _, w := range m.Workers() {
+			if procCPU(t, w.PID()) == 0 {
+				sendAndCheck(t, src, in, snd, 200, peers)
+				return false
+			}
+		}
+		return true
+	})
 
 	before := map[int]int64{}
 	for _, w := range m.Workers() {
