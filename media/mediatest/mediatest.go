@@ -92,6 +92,7 @@ var steps = []step{
 	{"webrtc-server-media", testWebRtcServerMedia},
 	{"rtx", testRtx},
 	{"header-extensions", testHeaderExtensions},
+	{"audio-header-extensions", testAudioHeaderExtensions},
 	{"pipe-pause-close", testPipePauseClose},
 	{"webrtc-tcp", testWebRtcTCP},
 	{"pipe-keyframe", testPipeKeyFrame},

@@ -217,3 +217,50 @@ func testHeaderExtensions(t *testing.T, api media.API) {
 	}
 	checkAll("retransmissions", 6)
 }
+
+// testAudioHeaderExtensions: as mediasoup's producer, audio goes out to
+// its consumers without the sender's transport-wide sequence number and
+// abs-send-time (a receiving browser that bundles audio with video would
+// read the sender's numbers as the receiving transport's), with the
+// audio level at the router's id.
+func testAudioHeaderExtensions(t *testing.T, api media.API) {
+	ctx := ctxFor(t)
+	r := newRouter(t, newWorker(t, api))
+	src, dst := NewEndpoint(t), NewEndpoint(t)
+	in, out := connectedPlain(t, r, src), connectedPlain(t, r, dst)
+	params := OpusParameters(41)
+	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{
+		{URI: media.ExtAudioLevel, ID: 1}, {URI: media.ExtAbsSendTime, ID: 2}, {URI: media.ExtTransportWideCC01, ID: 3},
+	}
+	p := check[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindAudio, RtpParameters: params}))
+	caps := r.RtpCapabilities()
+	ids := map[media.RtpHeaderExtensionURI]uint8{}
+	for _, e := range caps.HeaderExtensions {
+		if e.Kind == media.KindAudio {
+			ids[e.URI] = uint8(e.PreferredID)
+		}
+	}
+	c := check[media.Consumer](t)(out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &caps}))
+	pk := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SSRC: 41}, Payload: []byte{1, 2, 3}}
+	for id, v := range map[uint8][]byte{1: {0x85}, 2: {1, 2, 3}, 3: {0, 77}} {
+		if err := pk.SetExtension(id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := pk.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Send(in.Tuple(), b)
+	ssrc := c.RtpParameters().Encodings[0].SSRC
+	eventually(t, "the audio packet", func() bool { return len(dst.RTP(ssrc)) >= 1 })
+	got := dst.RTP(ssrc)[0]
+	if lvl := got.GetExtension(ids[media.ExtAudioLevel]); !bytes.Equal(lvl, []byte{0x85}) {
+		t.Errorf("audio level %v at id %d, want [0x85] (extensions %v)", lvl, ids[media.ExtAudioLevel], got.GetExtensionIDs())
+	}
+	for _, uri := range []media.RtpHeaderExtensionURI{media.ExtTransportWideCC01, media.ExtAbsSendTime} {
+		if v := got.GetExtension(ids[uri]); v != nil {
+			t.Errorf("%s forwarded on audio: %v at id %d", uri, v, ids[uri])
+		}
+	}
+}
