@@ -478,17 +478,40 @@ func TestSendSideBwePriority(t *testing.T) {
 	})
 }
 
+// numberedProducer is a VP8 producer (SSRC 100) on a plain transport
+// whose packets carry the sender's own transport-wide sequence numbers
+// (0x40nn, extension id 9), and send, which sends n of them, the first a
+// key frame.
+func numberedProducer(t *testing.T, f *fixture) (p media.Producer, send func(n int)) {
+	t.Helper()
+	src := newEndpoint(t)
+	in := f.plain(f.router, src)
+	params := vp8Params(100)
+	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtTransportWideCC01, ID: 9}}
+	p = must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	s := &sender{ssrc: 100, pt: 101}
+	return p, func(n int) {
+		for i := 0; i < n; i++ {
+			pk := &rtp.Packet{}
+			if err := pk.Unmarshal(s.packet(t, i == 0, 300)); err != nil {
+				t.Fatal(err)
+			}
+			if err := pk.SetExtension(9, []byte{0x40, byte(i)}); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := pk.Marshal()
+			src.send(in.Tuple(), b)
+		}
+	}
+}
+
 // TestTransportWideSequenceNumbers: a consumer that negotiated
 // transport-cc sends the transport-wide sequence numbers of its own
 // transport, consecutive from 1, in the extension id it negotiated, not
 // the producer's; with or without a MID to write too.
 func TestTransportWideSequenceNumbers(t *testing.T) {
 	f := newFixture(t)
-	src := newEndpoint(t)
-	in := f.plain(f.router, src)
-	params := vp8Params(100)
-	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtTransportWideCC01, ID: 9}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p, send := numberedProducer(t, f)
 	caps, twccID := bweCaps(f.router)
 	withMid := *caps
 	withMid.HeaderExtensions = append([]media.RtpHeaderExtension{{Kind: media.KindVideo, URI: media.ExtMid, PreferredID: 1}}, caps.HeaderExtensions...)
@@ -498,18 +521,7 @@ func TestTransportWideSequenceNumbers(t *testing.T) {
 		must[media.Consumer](t)(f.plain(f.router, dst).Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: cp}))
 		dsts = append(dsts, dst)
 	}
-	s := &sender{ssrc: 100, pt: 101}
-	for i := 0; i < 20; i++ {
-		pk := &rtp.Packet{}
-		if err := pk.Unmarshal(s.packet(t, i == 0, 300)); err != nil {
-			t.Fatal(err)
-		}
-		if err := pk.SetExtension(9, []byte{0x40, byte(i)}); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := pk.Marshal()
-		src.send(in.Tuple(), b)
-	}
+	send(20)
 	for i, dst := range dsts {
 		wait.Until(t, "20 packets", func() bool { return len(dst.packets()) >= 20 })
 		for j, pk := range dst.packets()[:20] {
@@ -532,11 +544,7 @@ func TestTransportWideSequenceNumbers(t *testing.T) {
 // producer's numbers in it would pass for ours in its feedback.
 func TestTransportWideNumbersWithoutFeedback(t *testing.T) {
 	f := newFixture(t)
-	src := newEndpoint(t)
-	in := f.plain(f.router, src)
-	params := vp8Params(100)
-	params.HeaderExtensions = []media.RtpHeaderExtensionParameters{{URI: media.ExtTransportWideCC01, ID: 9}}
-	p := must[media.Producer](t)(in.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: params}))
+	p, send := numberedProducer(t, f)
 	caps, twccID := bweCaps(f.router)
 	noFeedback := *caps
 	noFeedback.Codecs = []media.RtpCodecCapability{{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000, RtcpFeedback: videoFeedback}}
@@ -544,19 +552,8 @@ func TestTransportWideNumbersWithoutFeedback(t *testing.T) {
 	tr := f.plain(f.router, dst)
 	must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}))
 	must[media.Consumer](t)(tr.Consume(f.ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &noFeedback}))
-	s := &sender{ssrc: 100, pt: 101}
 	const n = 20
-	for i := 0; i < n; i++ {
-		pk := &rtp.Packet{}
-		if err := pk.Unmarshal(s.packet(t, i == 0, 300)); err != nil {
-			t.Fatal(err)
-		}
-		if err := pk.SetExtension(9, []byte{0x40, byte(i)}); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := pk.Marshal()
-		src.send(in.Tuple(), b)
-	}
+	send(n)
 	wait.Until(t, "both consumers' packets", func() bool { return len(dst.packets()) >= 2*n })
 	seen := map[uint16]bool{}
 	for j, pk := range dst.packets()[:2*n] {
