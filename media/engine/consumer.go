@@ -416,7 +416,10 @@ func (c *consumer) traceRTP(mask uint32, pk *packet, b []byte) {
 // Both run on the producer's ingress path, must not allocate, and never
 // modify pk.b.
 func (c *consumer) forward(pk *packet) {
-	if c.queued == c.held {
+	if c.queued == c.held && !c.growOut() {
+		// The worker's pool lent all it may: what is queued goes now,
+		// and this packet waits in the consumer's own buffer.
+		c.sendQueue()
 		c.growOut()
 	}
 	if b := c.rewrite(pk, c.out[c.queued][:rtppkt.MaxPacketLen], &c.outSent[c.outNumbered]); b != nil {
@@ -470,17 +473,18 @@ func (c *consumer) sendQueue() {
 }
 
 // growOut adds a buffer to the queue: the consumer's own first, then
-// the pool's.
-func (c *consumer) growOut() {
+// the pool's. It reports false when the pool lent all it may.
+func (c *consumer) growOut() bool {
 	if c.held == 0 {
 		if c.first == nil {
 			c.first = new(outBuf)
 		}
 		c.out[0] = c.first
-	} else {
-		c.out[c.held] = c.pool.get()
+	} else if c.out[c.held] = c.pool.borrow(); c.out[c.held] == nil {
+		return false
 	}
 	c.held++
+	return true
 }
 
 // releaseOut returns the pool's buffers of an empty queue: after a

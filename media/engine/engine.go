@@ -105,6 +105,13 @@ type Options struct {
 	// beyond it they are dropped. Default 256 KiB per socket; negative:
 	// none, drop at once. Without the event loop sends wait for room.
 	SendQueue int
+	// OutPoolBytes bounds the packet buffers each worker lends its
+	// consumers' output queues beyond one buffer each (out_pool.go): a
+	// read batch that brings a consumer several packets queues them for
+	// one sendmmsg while the pool has buffers, and a consumer that finds
+	// none sends what it queued first. Default DefaultOutPoolBytes
+	// (1 MiB, 698 buffers).
+	OutPoolBytes int
 	// Logger receives the workers' logs, each worker's filtered by its
 	// logLevel and logTags (WorkerSettings, UpdateSettings) as
 	// mediasoup's worker filters its own. Default: text on stderr, as
@@ -139,6 +146,9 @@ func New(opts *Options) media.API {
 	}
 	if a.opts.RTCPInterval <= 0 {
 		a.opts.RTCPInterval = time.Second
+	}
+	if a.opts.OutPoolBytes <= 0 {
+		a.opts.OutPoolBytes = DefaultOutPoolBytes
 	}
 	if a.opts.Logger == nil {
 		a.opts.Logger = slog.New(defaultLogHandler())

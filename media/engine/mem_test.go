@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/pion/rtp"
@@ -52,72 +53,116 @@ func memSample() (heap, stack uint64) {
 	return ms.HeapAlloc, ms.StackInuse
 }
 
+// directFeed is a worker with one router and a VP8 producer (NACK
+// negotiated, as bench-forward's fan-out) on a DirectTransport, fed by
+// the test as the worker's read batches would be.
+type directFeed struct {
+	w     media.Worker
+	r     media.Router
+	p     media.Producer
+	codec media.RtpCodecCapability
+	src   *transport
+	seq   uint16
+}
+
+// newDirectFeed builds a directFeed on a worker with opts (nil: defaults).
+func newDirectFeed(tb testing.TB, opts *Options) *directFeed {
+	tb.Helper()
+	ctx := context.Background()
+	w, err := New(opts).CreateWorker(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { w.Close(ctx) })
+	nack := []media.RtcpFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	f := &directFeed{w: w,
+		codec: media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000, RtcpFeedback: nack}}
+	if f.r, err = w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{f.codec}}); err != nil {
+		tb.Fatal(err)
+	}
+	in, err := f.r.CreateDirectTransport(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if f.p, err = in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000, RtcpFeedback: nack}},
+		Encodings: []media.RtpEncodingParameters{{SSRC: 1}},
+	}}); err != nil {
+		tb.Fatal(err)
+	}
+	f.src = in.(*directTransport).transport
+	return f
+}
+
+// plainTo adds a plain transport connected to port.
+func (f *directFeed) plainTo(tb testing.TB, port uint16) media.PlainTransport {
+	tb.Helper()
+	ctx := context.Background()
+	t, err := f.r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: "127.0.0.1"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := t.Connect(ctx, &media.PlainTransportConnectOptions{IP: "127.0.0.1", Port: port}); err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// consumeOn adds a consumer of the producer on t.
+func (f *directFeed) consumeOn(tb testing.TB, t media.Transport) media.Consumer {
+	tb.Helper()
+	c, err := t.Consume(context.Background(), &media.ConsumerOptions{ProducerID: f.p.ID(),
+		RtpCapabilities: &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{f.codec}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// forward feeds packets 1,000-byte VP8 packets in read batches of batch
+// (the first a key frame), flushing after each batch.
+func (f *directFeed) forward(packets, batch int) {
+	key := true
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}, Payload: make([]byte, 1000)}
+	buf := make([]byte, rtppkt.MaxPacketLen)
+	for i := 0; i < packets; i += batch {
+		var last *producer
+		for j := 0; j < batch && i+j < packets; j++ {
+			pkt.SequenceNumber = f.seq
+			pkt.Payload[0], pkt.Payload[1] = 0x10, 1 // VP8 descriptor: S=1; an inter frame
+			if key {
+				pkt.Payload[1], key = 0, false
+			}
+			f.seq++
+			m, _ := pkt.MarshalTo(buf)
+			if q := f.src.receive(buf[:m], nanotime()); q != nil {
+				last = q
+			}
+		}
+		if last != nil {
+			last.flush()
+		}
+	}
+}
+
 // measurePairs builds n plain transports on one router, connected to a
-// sink that never reads, each consuming one VP8 producer (NACK
-// negotiated, as bench-forward's fan-out), forwards packets to them in
-// read batches of batch packets, and reports the cost per transport and
-// per consumer. The producer sits on a DirectTransport and has forwarded
+// sink that never reads, each consuming a directFeed's producer,
+// forwards packets to them in read batches of batch packets, and reports
+// the cost per transport and per consumer. The producer has forwarded
 // packets before the transports exist, so neither it nor its
 // retransmission store is counted.
 func measurePairs(tb testing.TB, n, batch int) memFigures {
 	tb.Helper()
 	ctx := context.Background()
-	w, err := New(nil).CreateWorker(ctx, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer w.Close(ctx)
-	nack := []media.RtcpFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
-	codec := media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000, RtcpFeedback: nack}
-	r, err := w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{codec}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	in, err := r.CreateDirectTransport(ctx, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p, err := in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
-		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000, RtcpFeedback: nack}},
-		Encodings: []media.RtpEncodingParameters{{SSRC: 1}},
-	}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	f := newDirectFeed(tb, nil)
+	defer f.w.Close(ctx)
 	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer sink.Close()
 	sinkPort := uint16(sink.LocalAddr().(*net.UDPAddr).Port)
-
-	src := in.(*directTransport).transport
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}, Payload: make([]byte, 1000)}
-	pkt.Payload[0] = 0x10 // VP8 descriptor: S=1
-	buf := make([]byte, rtppkt.MaxPacketLen)
-	seq := uint16(0)
-	// forward sends packets, the first a key frame.
-	forward := func(packets int) {
-		key := true
-		for i := 0; i < packets; i += batch {
-			var last *producer
-			for j := 0; j < batch && i+j < packets; j++ {
-				pkt.SequenceNumber = seq
-				pkt.Payload[1] = 1 // inter frame
-				if key {
-					pkt.Payload[1], key = 0, false
-				}
-				seq++
-				m, _ := pkt.MarshalTo(buf)
-				if q := src.receive(buf[:m], nanotime()); q != nil {
-					last = q
-				}
-			}
-			if last != nil {
-				last.flush()
-			}
-		}
-	}
+	forward := func(packets int) { f.forward(packets, batch) }
 	forward(rtppkt.StoreSize) // fill the producer's store first
 
 	heap0, stack0 := memSample()
@@ -125,22 +170,12 @@ func measurePairs(tb testing.TB, n, batch int) memFigures {
 	g0 := runtime.NumGoroutine()
 	transports := make([]media.PlainTransport, n)
 	for i := range transports {
-		t, err := r.CreatePlainTransport(ctx, &media.PlainTransportOptions{ListenInfo: &media.TransportListenInfo{IP: "127.0.0.1"}})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := t.Connect(ctx, &media.PlainTransportConnectOptions{IP: "127.0.0.1", Port: sinkPort}); err != nil {
-			tb.Fatal(err)
-		}
-		transports[i] = t
+		transports[i] = f.plainTo(tb, sinkPort)
 	}
 	heap1, stack1 := memSample()
-	caps := &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{codec}}
 	consumers := make([]media.Consumer, n)
 	for i, t := range transports {
-		if consumers[i], err = t.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: caps}); err != nil {
-			tb.Fatal(err)
-		}
+		consumers[i] = f.consumeOn(tb, t)
 	}
 	// Enough packets to fill every per-stream history a consumer keeps.
 	const sent = 2 * rtppkt.StoreSize
@@ -154,13 +189,16 @@ func measurePairs(tb testing.TB, n, batch int) memFigures {
 	rss2 := rssBytes()
 	// Every consumer queued batch packets at once (short of a full
 	// queue, which goes out at once, its buffers lent to the next): it
-	// borrowed all but its first buffer and gave them back.
-	if made, free := w.(*worker).outPool.counts(); made != free || made < n*(min(batch, outBatch-1)-1) {
-		tb.Fatalf("the pool made %d buffers and has %d back, for %d consumers queueing %d", made, free, n, batch)
+	// borrowed all but its first buffer, as many as the pool may lend,
+	// and gave them back.
+	pool := &f.w.(*worker).outPool
+	want := min(pool.limit, n*(min(batch, outBatch-1)-1))
+	if made, free := pool.counts(); made != free || made != want {
+		tb.Fatalf("the pool made %d buffers and has %d back, for %d consumers queueing %d; want %d (its limit %d)", made, free, n, batch, want, pool.limit)
 	}
 	g2 := runtime.NumGoroutine()
 	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) }
-	f := memFigures{
+	fig := memFigures{
 		transportHeap: per(heap0, heap1), transportStack: per(stack0, stack1),
 		consumerHeap: per(heap1, heap2), consumerStack: per(stack1, stack2),
 		goroutines: float64(g2-g0) / float64(n), rss: per(rss0, rss2),
@@ -168,7 +206,7 @@ func measurePairs(tb testing.TB, n, batch int) memFigures {
 	for _, t := range transports {
 		t.Close(ctx)
 	}
-	return f
+	return fig
 }
 
 // BenchmarkMemoryPerPair reports what a plain transport and a consumer
@@ -191,6 +229,50 @@ func BenchmarkMemoryPerPair(b *testing.B) {
 			b.ReportMetric(f.goroutines, "goroutines/pair")
 			b.ReportMetric(f.rss, "rssB/pair")
 		})
+	}
+}
+
+// TestOutPoolBoundsBursts: read batches that bring every consumer a full
+// queue's worth borrow no more than the worker's limit (OutPoolBytes):
+// the consumers that find the pool lent out send what they queued at
+// once, and every receiver still gets every packet, in order. Without
+// the bound, five consumers queueing 16 packets borrowed 75 buffers.
+func TestOutPoolBoundsBursts(t *testing.T) {
+	const consumers, limit, batches = 5, 4, 3
+	f := newDirectFeed(t, &Options{OutPoolBytes: limit * len(outBuf{})})
+	var sinks []*net.UDPConn
+	for range consumers {
+		sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sink.Close()
+		f.consumeOn(t, f.plainTo(t, uint16(sink.LocalAddr().(*net.UDPAddr).Port)))
+		sinks = append(sinks, sink)
+	}
+	f.forward(batches*outBatch, outBatch)
+	pool := &f.w.(*worker).outPool
+	if made, free := pool.counts(); made != free || made > limit {
+		t.Errorf("the pool made %d buffers and has %d back; want at most its limit, %d", made, free, limit)
+	}
+	for i, sink := range sinks {
+		var prev uint16
+		buf := make([]byte, rtppkt.MaxPacketLen)
+		for j := range batches * outBatch {
+			sink.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, err := sink.Read(buf)
+			if err != nil {
+				t.Fatalf("receiver %d, packet %d: %v", i, j, err)
+			}
+			var p rtp.Packet
+			if err := p.Unmarshal(buf[:n]); err != nil {
+				t.Fatalf("receiver %d, packet %d: %v", i, j, err)
+			}
+			if j > 0 && p.SequenceNumber != prev+1 {
+				t.Fatalf("receiver %d: packet %d has sequence number %d after %d", i, j, p.SequenceNumber, prev)
+			}
+			prev = p.SequenceNumber
+		}
 	}
 }
 

@@ -16,13 +16,19 @@ type outBuf [rtppkt.MaxPacketLen + 2]byte
 // on) and borrows the others only while it has more packets queued (from
 // their arrival to the end of their read batch) or a retransmission
 // under way, so the worker keeps as many as are in use at once (its
-// peak) instead of a full output queue inline in every consumer. The
-// pool is bounded by that peak: at most outBatch-1 buffers per consumer
-// queueing at once, plus two per retransmission in progress. A burst's
-// peak is not kept for ever: the buffers that stayed free for a whole
-// outPoolTrimPeriod are let go (trim), so the pool follows what the
-// worker needed lately.
+// peak) instead of a full output queue inline in every consumer. Queues
+// borrow at most limit buffers in all (Options.OutPoolBytes): a consumer
+// that cannot borrow sends what it has queued and goes on in its own
+// buffer, as mediasoup sends every packet at once, so a burst read in one
+// batch (a key frame, packets that waited while the worker was busy)
+// costs a few more system calls instead of 15 buffers per consumer. Each
+// retransmission in progress takes two more, returned when it is done. A
+// burst's peak is not kept for ever: the buffers that stayed free for a
+// whole outPoolTrimPeriod are let go (trim), so the pool follows what
+// the worker needed lately.
 type outPool struct {
+	// limit is the most buffers borrow lends (at least 1).
+	limit int
 	// mu guards the fields below.
 	mu   sync.Mutex
 	free []*outBuf
@@ -39,21 +45,52 @@ type outPool struct {
 // pool lets it go.
 const outPoolTrimPeriod = 10 * time.Second
 
-// get returns a buffer, from the free list or new.
+// DefaultOutPoolBytes is Options.OutPoolBytes's default.
+const DefaultOutPoolBytes = 1 << 20
+
+// newOutPool returns a pool whose queues borrow at most bytes of buffers.
+func newOutPool(bytes int) outPool {
+	return outPool{limit: max(1, bytes/len(outBuf{}))}
+}
+
+// get returns a buffer for a retransmission, from the free list or new.
 func (p *outPool) get() *outBuf {
 	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		b := p.free[n-1]
-		p.free[n-1] = nil
-		p.free = p.free[:n-1]
-		p.low = min(p.low, n-1)
-		p.mu.Unlock()
-		return b
+	b := p.takeLocked()
+	if b == nil {
+		p.made++
+		p.low = 0
+		b = new(outBuf)
 	}
-	p.made++
-	p.low = 0
 	p.mu.Unlock()
-	return new(outBuf)
+	return b
+}
+
+// borrow returns a buffer for a consumer's queue, from the free list or
+// new, or nil when the pool made its limit and has none free.
+func (p *outPool) borrow() *outBuf {
+	p.mu.Lock()
+	b := p.takeLocked()
+	if b == nil && p.made < p.limit {
+		p.made++
+		p.low = 0
+		b = new(outBuf)
+	}
+	p.mu.Unlock()
+	return b
+}
+
+// takeLocked pops a free buffer, or returns nil. Call with mu held.
+func (p *outPool) takeLocked() *outBuf {
+	n := len(p.free)
+	if n == 0 {
+		return nil
+	}
+	b := p.free[n-1]
+	p.free[n-1] = nil
+	p.free = p.free[:n-1]
+	p.low = min(p.low, n-1)
+	return b
 }
 
 // put returns bufs to the free list and clears them.

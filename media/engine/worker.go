@@ -64,7 +64,7 @@ var _ media.Worker = (*worker)(nil)
 
 func newWorker(a *api, s media.WorkerSettings) *worker {
 	w := &worker{api: a, settings: s, routers: map[string]*router{}, servers: map[string]*webRtcServer{},
-		buried: make(chan struct{})}
+		buried: make(chan struct{}), outPool: newOutPool(a.opts.OutPoolBytes)}
 	w.init(newID(), s.AppData)
 	w.initLog(a.opts.Logger.Handler())
 	return w
