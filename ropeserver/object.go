@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 
 	"github.com/google/uuid"
 	"github.com/ropehq/rope/rope"
@@ -25,7 +24,7 @@ type Object struct {
 	order uint64
 	// props is replaced, never changed in place, so that a snapshot taken
 	// under srv.mu can be encoded after it is released.
-	props   map[string]json.RawMessage
+	props   propSet
 	appData json.RawMessage
 	size    int64 // of the encoded state
 	// appDataSets counts SetAppData calls, so that rope.setAppData knows
@@ -68,7 +67,7 @@ func (s *Server) Create(typeName string, o *ObjectOptions) (*Object, error) {
 	if o == nil {
 		o = &ObjectOptions{}
 	}
-	obj := &Object{srv: s, id: o.ID, parent: o.Parent, value: o.Value, owner: o.Owner, children: map[*Object]struct{}{}}
+	obj := &Object{srv: s, id: o.ID, parent: o.Parent, value: o.Value, owner: o.Owner}
 	if obj.id == "" {
 		obj.id = uuid.NewString()
 	}
@@ -81,9 +80,11 @@ func (s *Server) Create(typeName string, o *ObjectOptions) (*Object, error) {
 	if obj.typ = s.types[typeName]; obj.typ == nil {
 		return nil, fmt.Errorf("create %q: %w", typeName, ErrUnknownType)
 	}
-	if obj.props, err = obj.encodeProps(o.Props); err != nil {
+	enc, err := obj.encodeProps(o.Props)
+	if err != nil {
 		return nil, err
 	}
+	obj.props = newPropSet(obj.typ, func(i int) json.RawMessage { return enc[obj.typ.props[i].name] })
 	if _, ok := s.objects[obj.id]; ok {
 		return nil, fmt.Errorf("create %s %q: %w", typeName, obj.id, ErrDuplicateID)
 	}
@@ -97,6 +98,9 @@ func (s *Server) Create(typeName string, o *ObjectOptions) (*Object, error) {
 		return nil, err
 	}
 	if p != nil {
+		if p.children == nil {
+			p.children = map[*Object]struct{}{}
+		}
 		p.children[obj] = struct{}{}
 	}
 	s.created++
@@ -161,7 +165,7 @@ func (o *Object) Closed() bool {
 func (o *Object) Prop(name string) json.RawMessage {
 	o.srv.mu.Lock()
 	defer o.srv.mu.Unlock()
-	return o.props[name]
+	return o.props.value(o.typ.index(name))
 }
 
 // AppData returns the object's appData as JSON.
@@ -184,16 +188,10 @@ func (o *Object) Set(props map[string]any) error {
 	if err != nil {
 		return err
 	}
-	for k, v := range enc {
-		if bytes.Equal(o.props[k], v) {
-			delete(enc, k)
-		}
-	}
-	if len(enc) == 0 {
+	if !o.props.changed(o.typ, enc) {
 		return nil
 	}
-	next := maps.Clone(o.props)
-	maps.Copy(next, enc)
+	next := o.props.with(o.typ, enc)
 	st := o.stateLocked()
 	st.props = next
 	size := int64(st.size())
@@ -368,19 +366,19 @@ func (o *Object) encodeHead() (qid, head []byte) {
 type objectState struct {
 	typ     *objectType
 	head    []byte
-	props   map[string]json.RawMessage
+	props   propSet
 	appData json.RawMessage
 }
 
 // size is the length of appendJSON's output.
 func (st objectState) size() int {
-	return len(st.head) + len(`"props":,"appData":}`) + st.typ.propsSize(st.props) + len(st.appData)
+	return len(st.head) + len(`"props":,"appData":}`) + len(st.props.jsonOrEmpty()) + len(st.appData)
 }
 
 func (st objectState) appendJSON(buf []byte) []byte {
 	buf = append(buf, st.head...)
 	buf = append(buf, `"props":`...)
-	buf = st.typ.appendProps(buf, st.props)
+	buf = append(buf, st.props.jsonOrEmpty()...)
 	buf = append(buf, `,"appData":`...)
 	buf = append(buf, st.appData...)
 	return append(buf, '}')

@@ -66,7 +66,7 @@ func (s *Server) sendLocked(seq uint64, msg []byte, o *Object, kind noteKind, mo
 
 // initState is what a new connection's rope.init holds, taken under s.mu
 // and encoded outside it: the values it refers to are never changed in
-// place (Set replaces an object's props map), so encoding needs no lock.
+// place (Set replaces an object's propSet), so encoding needs no lock.
 type initState struct {
 	params  rope.InitParams // without objects and payload
 	objects []objectState   // nil when resumed

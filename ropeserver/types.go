@@ -97,18 +97,6 @@ func (t *objectType) appendProps(buf []byte, props map[string]json.RawMessage) [
 	return append(buf, '}')
 }
 
-// propsSize is the length of appendProps' output.
-func (t *objectType) propsSize(props map[string]json.RawMessage) int {
-	n, count := 2, 0
-	for _, p := range t.props {
-		if v, ok := props[p.name]; ok {
-			n += len(p.quoted) + 1 + len(v)
-			count++
-		}
-	}
-	return n + max(count-1, 0)
-}
-
 // RegisterType adds an object type to the catalogue.
 func (s *Server) RegisterType(t Type) error {
 	if t.Name == "" {
