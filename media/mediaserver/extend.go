@@ -99,6 +99,7 @@ func (s *Server) Extend(exts ...Extension) error {
 				}
 				return st
 			},
+			live: extendLive(base.live, x.State),
 			methods: func(s *Server) map[string]ropeserver.MethodFunc {
 				ms := base.methods(s)
 				maps.Copy(ms, x.Methods)
@@ -170,4 +171,19 @@ func (s *Server) WireError(err error) error {
 		}
 	}
 	return out
+}
+
+// extendLive is an extension kind's live properties: its base's and all
+// of its own (nil when its base refreshes everything).
+func extendLive(base func(any) map[string]any, own func(any) map[string]any) func(any) map[string]any {
+	if base == nil {
+		return nil
+	}
+	return func(m any) map[string]any {
+		st := base(m)
+		if own != nil {
+			maps.Copy(st, own(m))
+		}
+		return st
+	}
 }

@@ -10,7 +10,7 @@ import (
 type none = struct{}
 
 func producerKind() *kind {
-	return newKind(TypeProducer,
+	return refreshing(newKind(TypeProducer,
 		[]string{"id", "kind", "rtpParameters", "type", "consumableRtpParameters", "paused", "score"},
 		[]string{"transportclose", "score", "videoorientationchange", "pause", "resume", "trace"},
 		func(p media.Producer) map[string]any {
@@ -44,6 +44,9 @@ func producerKind() *kind {
 			p.OnPause(func() { s.emit(o, "pause", nil) })
 			p.OnResume(func() { s.emit(o, "resume", nil) })
 			p.OnTrace(func(v media.ProducerTraceEventData) { s.emit(o, "trace", v) })
+		}),
+		func(p media.Producer) map[string]any {
+			return map[string]any{"paused": p.Paused(), "score": scores(p.Score())}
 		})
 }
 
@@ -61,15 +64,15 @@ type PriorityParams struct {
 }
 
 func consumerKind() *kind {
-	return newKind(TypeConsumer,
+	return refreshing(newKind(TypeConsumer,
 		[]string{"producerId", "kind", "rtpParameters", "type", "paused", "producerPaused", "priority", "score",
 			"preferredLayers", "currentLayers"},
 		[]string{"transportclose", "producerclose", "producerpause", "producerresume", "score", "layerschange",
 			"pause", "resume", "trace"},
 		func(c media.Consumer) map[string]any {
-			return map[string]any{"producerId": c.ProducerID(), "kind": c.Kind(), "rtpParameters": c.RtpParameters(),
-				"type": c.Type(), "paused": c.Paused(), "producerPaused": c.ProducerPaused(), "priority": c.Priority(),
-				"score": c.Score(), "preferredLayers": c.PreferredLayers(), "currentLayers": c.CurrentLayers()}
+			st := consumerLive(c)
+			st["producerId"], st["kind"], st["rtpParameters"], st["type"] = c.ProducerID(), c.Kind(), c.RtpParameters(), c.Type()
+			return st
 		},
 		consumerMethods,
 		func(s *Server, o *ropeserver.Object, c media.Consumer) {
@@ -84,7 +87,14 @@ func consumerKind() *kind {
 			c.OnScore(func(v media.ConsumerScore) { s.emit(o, "score", v) })
 			c.OnLayersChange(func(v *media.ConsumerLayers) { s.emit(o, "layerschange", v) })
 			c.OnTrace(func(v media.ProducerTraceEventData) { s.emit(o, "trace", v) })
-		})
+		}),
+		consumerLive)
+}
+
+// consumerLive is what changes of a consumer after its creation.
+func consumerLive(c media.Consumer) map[string]any {
+	return map[string]any{"paused": c.Paused(), "producerPaused": c.ProducerPaused(), "priority": c.Priority(),
+		"score": c.Score(), "preferredLayers": c.PreferredLayers(), "currentLayers": c.CurrentLayers()}
 }
 
 func consumerMethods(s *Server) map[string]ropeserver.MethodFunc {

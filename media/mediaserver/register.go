@@ -26,6 +26,11 @@ type kind struct {
 	match func(m any) bool
 	// state returns the object's properties.
 	state func(m any) map[string]any
+	// live, when set, returns those of them that change after creation,
+	// which refresh sets: the others (rtpParameters, ids, the kind) are
+	// fixed then, as mediasoup's are, and encoding them again on every
+	// score event was most of a worker's garbage.
+	live func(m any) map[string]any
 	// methods builds the type's method table.
 	methods func(s *Server) map[string]ropeserver.MethodFunc
 	// wire registers the media event handlers that keep o in sync.
@@ -41,6 +46,12 @@ func newKind[M any](name string, props, events []string, state func(M) map[strin
 		state: func(m any) map[string]any { return state(m.(M)) },
 		wire:  func(s *Server, o *ropeserver.Object, m any) { wire(s, o, m.(M)) },
 	}
+}
+
+// refreshing sets k's live properties (kind.live) and returns k.
+func refreshing[M any](k *kind, live func(M) map[string]any) *kind {
+	k.live = func(m any) map[string]any { return live(m.(M)) }
+	return k
 }
 
 func (s *Server) kindOf(m any) *kind {
@@ -126,7 +137,11 @@ func (s *Server) refresh(o *ropeserver.Object) {
 	if k == nil || k.state == nil {
 		return
 	}
-	if err := o.Set(k.state(o.Value())); err != nil && !errors.Is(err, ropeserver.ErrClosed) {
+	state := k.state
+	if k.live != nil {
+		state = k.live
+	}
+	if err := o.Set(state(o.Value())); err != nil && !errors.Is(err, ropeserver.ErrClosed) {
 		s.log.Error("mediaserver: update properties", "object", o.ID(), "err", err)
 	}
 }
