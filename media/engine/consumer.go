@@ -439,15 +439,30 @@ func (c *consumer) forward(pk *packet) {
 // flush sends the queued packets, returns the queue's buffers and
 // emits the trace events queued with them. Call it without the
 // producer's ingress lock.
-func (c *consumer) flush() {
-	c.sendQueue()
+func (c *consumer) flush() { c.flushTo(nil) }
+
+// flushTo is flush with the sends queued on ring (nil: sent now).
+func (c *consumer) flushTo(ring *sendRing) {
+	if ring != nil && (c.transport.direct || c.traceMask.Load() != 0) {
+		// Listeners run below and may feed producers (a DirectTransport
+		// app sending what it receives), whose consumers would write
+		// into buffers the ring has yet to send: it sends them first.
+		ring.submit()
+		ring = nil
+	}
+	c.sendQueueTo(ring)
 	if c.traceMask.Load() != 0 {
 		c.traceQ.emit(&c.onTrace)
 	}
 }
 
 // sendQueue sends the queued packets and returns the queue's buffers.
-func (c *consumer) sendQueue() {
+func (c *consumer) sendQueue() { c.sendQueueTo(nil) }
+
+// sendQueueTo is sendQueue with the sends queued on ring (nil: sent
+// now): the buffers go back to the pool, but nothing takes them before
+// the turn's next packets, after the ring's submission.
+func (c *consumer) sendQueueTo(ring *sendRing) {
 	if c.queued == 0 {
 		c.releaseOut()
 		return
@@ -465,7 +480,7 @@ func (c *consumer) sendQueue() {
 		for _, b := range bufs {
 			c.onRtp.Emit(b)
 		}
-	} else {
+	} else if ring == nil || !c.transport.queueRTPBatch(ring, bufs) {
 		c.transport.sendRTPBatch(bufs)
 	}
 	clear(bufs)

@@ -112,6 +112,12 @@ type Options struct {
 	// none sends what it queued first. Default DefaultOutPoolBytes
 	// (1 MiB, 698 buffers).
 	OutPoolBytes int
+	// NoSendRing has each consumer's packets sent with a system call of
+	// their own instead of one io_uring submission per event-loop turn
+	// for all the plain and pipe transports' consumers (send_ring.go).
+	// Without io_uring (other systems, a kernel or sandbox that refuses
+	// it) that is what happens anyway. Default false.
+	NoSendRing bool
 	// Logger receives the workers' logs, each worker's filtered by its
 	// logLevel and logTags (WorkerSettings, UpdateSettings) as
 	// mediasoup's worker filters its own. Default: text on stderr, as

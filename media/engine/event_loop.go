@@ -39,6 +39,14 @@ type loopState struct {
 	// layers are the transports whose consumers' current layers changed
 	// (layers_event.go), emitted at the end of the loop's next turn.
 	layers layersQueue
+	// ring sends the consumers' packets of a turn in one submission
+	// (send_ring.go); nil until the first turn that fed a producer, and
+	// without io_uring. ringTried says it was made or refused. Loop goroutine
+	// only.
+	ring      *sendRing
+	ringTried bool
+	// ringSent counts the datagrams the ring sent.
+	ringSent atomic.Uint64
 }
 
 // eventLoop returns the worker's event loop, starting it on first use;
@@ -95,8 +103,15 @@ func (w *worker) endTurn() {
 	if f := w.turnFault.Load(); f != nil {
 		(*f)()
 	}
+	var ring *sendRing
+	if len(w.loop.touched) > 0 {
+		ring = w.turnRing()
+	}
 	for _, p := range w.loop.touched {
-		p.flush()
+		p.flushTo(ring)
+	}
+	if ring != nil {
+		ring.submit()
 	}
 	clear(w.loop.touched)
 	w.loop.touched = w.loop.touched[:0]
@@ -104,6 +119,32 @@ func (w *worker) endTurn() {
 	if w.loop.layers.pending.Load() {
 		w.loop.layers.emit()
 	}
+}
+
+// turnRing returns the loop's send ring, making it on first use; nil
+// with Options.NoSendRing or where io_uring is unavailable (the sends
+// then go one system call per consumer). Loop goroutine only.
+func (w *worker) turnRing() *sendRing {
+	if w.loop.ringTried || w.api.opts.NoSendRing {
+		return w.loop.ring
+	}
+	w.loop.ringTried = true
+	l := w.loop.live.Load()
+	if l == nil {
+		return nil
+	}
+	r, err := newSendRing()
+	if err != nil {
+		w.logger().Info("engine: consumers send one system call each (no io_uring)", "worker", w.id, "err", err)
+		return nil
+	}
+	r.sent = &w.loop.ringSent
+	w.loop.ring = r
+	go func() {
+		<-l.Done() // the loop's goroutine, the ring's only user, ended
+		r.close()
+	}()
+	return r
 }
 
 // loopTimer runs fn every period on the worker's event loop, or returns

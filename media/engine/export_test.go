@@ -34,3 +34,17 @@ func StallTurns(w media.Worker, f func()) {
 	}
 	w.(*worker).turnFault.Store(&f)
 }
+
+// RingSent reports how many datagrams w's consumers sent through its
+// event loop's send ring (send_ring.go).
+func RingSent(w media.Worker) uint64 { return w.(*worker).loop.ringSent.Load() }
+
+// SendRingAvailable reports whether io_uring works here.
+func SendRingAvailable() bool {
+	r, err := newSendRing()
+	if err != nil {
+		return false
+	}
+	r.close()
+	return true
+}

@@ -114,6 +114,27 @@ func TestPlainForwarding(t *testing.T) {
 	if made, _ := engine.OutBuffers(s.worker); made > 3*16 {
 		t.Errorf("the pool made %d buffers for 3 consumers", made)
 	}
+	if engine.SendRingAvailable() && engine.RingSent(s.worker) == 0 {
+		t.Error("no packet went through the worker's send ring (io_uring works here)")
+	}
+}
+
+// With NoSendRing every consumer sends with a system call of its own,
+// and forwarding is the same.
+func TestPlainForwardingWithoutSendRing(t *testing.T) {
+	f := newFixtureWith(t, &engine.Options{NoSendRing: true})
+	s := &mediaSetup{fixture: f, src: newEndpoint(t), snd: &sender{ssrc: 1111, pt: 101, seq: 65000}}
+	s.prodTr = f.plain(f.router, s.src)
+	s.producer = must[media.Producer](t)(s.prodTr.Produce(f.ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: vp8Params(1111)}))
+	e := newEndpoint(t)
+	s.receivers = append(s.receivers, e)
+	s.consumers = append(s.consumers, must[media.Consumer](t)(f.plain(f.router, e).Consume(f.ctx, &media.ConsumerOptions{ProducerID: s.producer.ID(), RtpCapabilities: consumerCaps(false)})))
+	sent := s.sendN(t, 40, true)
+	got := s.waitReceived(t, 0, len(sent))
+	checkContinuous(t, got)
+	if n := engine.RingSent(f.worker); n != 0 {
+		t.Errorf("%d packets went through the send ring, which NoSendRing turns off", n)
+	}
 }
 
 func TestPauseResumeContinuity(t *testing.T) {

@@ -220,8 +220,17 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureWith(t, &engine.Options{})
+}
+
+// newFixtureWith is newFixture on an engine with opts (RTCPInterval set
+// to the fixture's 50 ms).
+func newFixtureWith(t testing.TB, opts *engine.Options) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	api := engine.New(&engine.Options{RTCPInterval: 50 * time.Millisecond})
+	o := *opts
+	o.RTCPInterval = 50 * time.Millisecond
+	api := engine.New(&o)
 	w, err := api.CreateWorker(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -577,9 +577,12 @@ func (p *producer) receiveLocked(b []byte, h *rtppkt.Header, ref streamRef, now 
 
 // flush sends what the consumers queued during a read batch. It runs on
 // the goroutine that fed receiveRTP.
-func (p *producer) flush() {
+func (p *producer) flush() { p.flushTo(nil) }
+
+// flushTo is flush with the sends queued on ring (nil: sent now).
+func (p *producer) flushTo(ring *sendRing) {
 	for _, c := range *p.consumers.Load() {
-		c.flush()
+		c.flushTo(ring)
 	}
 }
 

@@ -321,6 +321,18 @@ func (t *transport) sendRTPBatch(bufs [][]byte) {
 	t.link.sendRTPBatch(bufs)
 }
 
+// queueRTPBatch queues a batch of RTP packets on ring, where the link
+// can send that way (a plain or pipe transport's connected socket
+// without SRTP); false: send it with sendRTPBatch.
+func (t *transport) queueRTPBatch(ring *sendRing, bufs [][]byte) bool {
+	l, ok := t.link.(*udpLink)
+	if !ok || !l.queueRTPBatch(ring, bufs) {
+		return false
+	}
+	t.countRTPBatch(bufs)
+	return true
+}
+
 // countRTPBatch counts a batch of RTP packets as sent.
 func (t *transport) countRTPBatch(bufs [][]byte) {
 	var n uint64

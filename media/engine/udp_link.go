@@ -365,6 +365,15 @@ func (l *udpLink) sendRTPBatch(bufs [][]byte) {
 	_ = l.rtp.WriteBatch(bufs)
 }
 
+// queueRTPBatch queues bufs on ring when they would go as they are to
+// the connected peer (no SRTP).
+func (l *udpLink) queueRTPBatch(ring *sendRing, bufs [][]byte) bool {
+	if l.srtp.Load() != nil || l.srtpLocal != nil || !l.rtpConnected.Load() {
+		return false
+	}
+	return ring.queue(l.rtp, bufs)
+}
+
 // write sends b on conn, to its connected peer when it has one.
 func (l *udpLink) write(conn *udpio.Conn, connected *atomic.Bool, b []byte, to *netip.AddrPort) {
 	if connected.Load() {

@@ -32,6 +32,12 @@ const EnvWorkerMode = "ROPE_WORKERPROC"
 // 1→1 @ 2,000 packets/s.
 const EnvWaitOnThread = "ROPE_WORKER_WAIT_ON_THREAD"
 
+// EnvSendRing, set to "0" in the parent's environment (which its
+// children inherit), has a worker child's consumers send with a system
+// call each instead of one io_uring submission per event-loop turn
+// (engine.Options.NoSendRing).
+const EnvSendRing = "ROPE_WORKER_SEND_RING"
+
 // IsWorkerMode reports whether this process was started as a worker.
 func IsWorkerMode() bool { return os.Getenv(EnvWorkerMode) == "1" }
 
@@ -72,7 +78,8 @@ func Serve(ctx context.Context) error {
 	// server's policy: the child allows what it asks.
 	// On one P (oneP), unless told not to, the worker's loop keeps the
 	// thread while packets come.
-	api := engine.New(&engine.Options{LoopWaitsOnThread: runtime.GOMAXPROCS(0) == 1 && os.Getenv(EnvWaitOnThread) != "0"})
+	api := engine.New(&engine.Options{LoopWaitsOnThread: runtime.GOMAXPROCS(0) == 1 && os.Getenv(EnvWaitOnThread) != "0",
+		NoSendRing: os.Getenv(EnvSendRing) == "0"})
 	armTestPanic(api) // inert outside tests
 	ms, err := mediaserver.Register(rs, api, &mediaserver.Options{AllowWorkerClose: true, AllowWorkerFiles: true, Logger: log,
 		// The parent's one connection carries all its clients'

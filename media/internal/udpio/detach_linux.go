@@ -227,3 +227,19 @@ func (c *Conn) detachedSend(b []byte, sa unsafe.Pointer, salen uint32) error {
 		return e
 	}
 }
+
+// Hold lends a detached socket's descriptor to a send made outside this
+// package (an io_uring batch, media/internal/uring): the descriptor stays
+// open, and its number cannot go to another socket, until Release. It
+// fails when the socket is not detached, is closed, or holds queued
+// datagrams, which later sends must follow (send those with Write, which
+// queues behind them).
+func (c *Conn) Hold() (fd int, ok bool) {
+	if c.det == nil || c.queueing() || !c.det.incref() {
+		return -1, false
+	}
+	return c.det.fd, true
+}
+
+// Release returns the descriptor Hold lent.
+func (c *Conn) Release() { c.det.decref() }

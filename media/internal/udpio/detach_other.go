@@ -52,3 +52,9 @@ func (c *Conn) SendQueued() int { return 0 }
 func (c *Conn) FlushSendQueue() int { return 0 }
 
 func (c *Conn) closeQueue() {}
+
+// Hold fails: sockets are detached only on Linux.
+func (c *Conn) Hold() (fd int, ok bool) { return -1, false }
+
+// Release does nothing.
+func (c *Conn) Release() {}

@@ -164,28 +164,39 @@ func (r *Ring) Add(fd int, b []byte) error {
 
 // Submit hands the queued sends to the kernel and waits until each has
 // completed; Result(i) is then the ith's outcome. It returns the number
-// submitted.
+// submitted. When io_uring_enter fails, the sends the kernel had not
+// taken are withdrawn and their results are syscall.ECANCELED.
 func (r *Ring) Submit() (int, error) {
 	n := r.queued
 	if n == 0 {
 		return 0, nil
 	}
+	for i := range n {
+		r.results[i] = -int32(syscall.ECANCELED)
+	}
 	tail := atomic.LoadUint32(r.sqTail) + uint32(n)
 	atomic.StoreUint32(r.sqTail, tail)
+	defer func() {
+		r.queued = 0
+		clear(r.iovs[:n]) // let the buffers go
+	}()
 	done := 0
 	for done < n {
 		// The entries the kernel has not taken yet (all at first; none
 		// after an interrupted wait, which follows their submission).
 		toSubmit := tail - atomic.LoadUint32(r.sqHead)
-		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), enterGetEvents, 0, 0)
+		// Raw: the sends are non-blocking and complete within the call;
+		// telling the scheduler of a system call (Syscall) wakes sysmon,
+		// a context switch per turn of a worker on one P.
+		_, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), enterGetEvents, 0, 0)
 		if errno != 0 && errno != syscall.EINTR {
-			r.queued = 0
-			return done, fmt.Errorf("uring: io_uring_enter: %w", errno)
+			taken := n - int(tail-atomic.LoadUint32(r.sqHead))
+			atomic.StoreUint32(r.sqTail, atomic.LoadUint32(r.sqHead))
+			done += r.reap()
+			return taken, fmt.Errorf("uring: io_uring_enter: %w", errno)
 		}
 		done += r.reap()
 	}
-	r.queued = 0
-	clear(r.iovs[:n]) // let the buffers go
 	return n, nil
 }
 
@@ -204,7 +215,7 @@ func (r *Ring) reap() int {
 
 // Result is the outcome of the ith send of the last Submit: nil once
 // sent, else the error (syscall.EAGAIN when the socket's buffer was
-// full).
+// full, syscall.ECANCELED when it was withdrawn).
 func (r *Ring) Result(i int) error {
 	if res := r.results[i]; res < 0 {
 		return syscall.Errno(-res)
