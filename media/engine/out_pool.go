@@ -54,29 +54,23 @@ func newOutPool(bytes int) outPool {
 }
 
 // get returns a buffer for a retransmission, from the free list or new.
-func (p *outPool) get() *outBuf {
-	p.mu.Lock()
-	b := p.takeLocked()
-	if b == nil {
-		p.made++
-		p.low = 0
-		b = new(outBuf)
-	}
-	p.mu.Unlock()
-	return b
-}
+func (p *outPool) get() *outBuf { return p.take(false) }
 
 // borrow returns a buffer for a consumer's queue, from the free list or
 // new, or nil when the pool made its limit and has none free.
-func (p *outPool) borrow() *outBuf {
+func (p *outPool) borrow() *outBuf { return p.take(true) }
+
+// take returns a free buffer, or a new one unless limited and the pool
+// made its limit (nil).
+func (p *outPool) take(limited bool) *outBuf {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	b := p.takeLocked()
-	if b == nil && p.made < p.limit {
+	if b == nil && (!limited || p.made < p.limit) {
 		p.made++
 		p.low = 0
 		b = new(outBuf)
 	}
-	p.mu.Unlock()
 	return b
 }
 

@@ -37,14 +37,14 @@ func TestConsumerEventsRefreshOnlyLiveProperties(t *testing.T) {
 	}
 	codec := media.RtpCodecCapability{Kind: media.KindVideo, MimeType: "video/VP8", ClockRate: 90000,
 		RtcpFeedback: []media.RtcpFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}}}
-	r := must[media.Router](t)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{codec}}))
-	in := must[media.DirectTransport](t)(r.CreateDirectTransport(ctx, nil))
-	p := must[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
+	r := mustV[media.Router](t)(w.CreateRouter(ctx, &media.RouterOptions{MediaCodecs: []media.RtpCodecCapability{codec}}))
+	in := mustV[media.DirectTransport](t)(r.CreateDirectTransport(ctx, nil))
+	p := mustV[media.Producer](t)(in.Produce(ctx, &media.ProducerOptions{Kind: media.KindVideo, RtpParameters: media.RtpParameters{
 		Codecs:    []media.RtpCodecParameters{{MimeType: "video/VP8", PayloadType: 96, ClockRate: 90000, RtcpFeedback: codec.RtcpFeedback}},
 		Encodings: []media.RtpEncodingParameters{{SSRC: 1}},
 	}}))
-	out := must[media.DirectTransport](t)(r.CreateDirectTransport(ctx, nil))
-	c := must[media.Consumer](t)(out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{codec}}}))
+	out := mustV[media.DirectTransport](t)(r.CreateDirectTransport(ctx, nil))
+	c := mustV[media.Consumer](t)(out.Consume(ctx, &media.ConsumerOptions{ProducerID: p.ID(), RtpCapabilities: &media.RtpCapabilities{Codecs: []media.RtpCodecCapability{codec}}}))
 	id, ok := ms.ObjectID(c)
 	if !ok {
 		t.Fatal("the consumer has no ROPE object")
@@ -76,15 +76,5 @@ func TestConsumerEventsRefreshOnlyLiveProperties(t *testing.T) {
 	t.Logf("%.0f bytes allocated per pause and resume (rtpParameters: %d bytes)", perCycle, len(params))
 	if perCycle > 6<<10 {
 		t.Errorf("a pause and a resume allocated %.0f bytes, want at most %d", perCycle, 6<<10)
-	}
-}
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
 	}
 }
