@@ -41,8 +41,8 @@ type loopState struct {
 	layers layersQueue
 	// ring sends the consumers' packets of a turn in one submission
 	// (send_ring.go); nil until the first turn that fed a producer, and
-	// without io_uring. ringTried says it was made or refused. Loop goroutine
-	// only.
+	// without io_uring. ringTried says it was made or refused. Loop
+	// goroutine only.
 	ring      *sendRing
 	ringTried bool
 	// ringSent counts the datagrams the ring sent.

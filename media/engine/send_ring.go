@@ -33,7 +33,8 @@ type sendRing struct {
 	sent *atomic.Uint64
 }
 
-// newSendRing returns a ring, or nil where io_uring is unavailable.
+// newSendRing returns a ring, or an error where io_uring is unavailable
+// (errors.ErrUnsupported off Linux; the kernel's refusal otherwise).
 func newSendRing() (*sendRing, error) {
 	if !uring.Supported {
 		return nil, errors.ErrUnsupported
